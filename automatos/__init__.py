@@ -1,0 +1,68 @@
+"""Automatos: a multi-tenant platform for orchestrating AI agents, built on a small pluggy kernel.
+
+An extension author needs only this module: ``hookimpl`` to mark implementations, and the types
+hooks exchange.
+"""
+
+from __future__ import annotations
+
+from automatos.kernel.backends import (
+    BackendContext,
+    BlobBackend,
+    BlobInfo,
+    KVBackend,
+    PubSubBackend,
+    VectorBackend,
+    VectorMatch,
+)
+from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.types import (
+    AuthMethod,
+    ChatMessage,
+    Completion,
+    EmbeddingProvider,
+    Event,
+    LLMProvider,
+    Principal,
+    RequestContext,
+    RouteDecision,
+    RoutingRequest,
+    RoutingTier,
+    ScanFinding,
+    ScanRule,
+    Severity,
+    ToolProvider,
+    ToolSpec,
+    Workspace,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthMethod",
+    "BackendContext",
+    "BlobBackend",
+    "BlobInfo",
+    "ChatMessage",
+    "Completion",
+    "EmbeddingProvider",
+    "Event",
+    "KVBackend",
+    "LLMProvider",
+    "Principal",
+    "PubSubBackend",
+    "RequestContext",
+    "RouteDecision",
+    "RoutingRequest",
+    "RoutingTier",
+    "ScanFinding",
+    "ScanRule",
+    "Severity",
+    "ToolProvider",
+    "ToolSpec",
+    "VectorBackend",
+    "VectorMatch",
+    "Workspace",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,181 @@
+"""The backend families: small async abstract classes, one per kind of shared state.
+
+Each family has built-in implementations registered by extensions (``register_blob_backends`` and
+friends) under a short name; the kernel builds the one the settings name. The same contract suite in
+``tests/contract`` runs every implementation.
+
+Namespacing follows Litestar's stores: ``with_namespace("ws:abc")`` returns a view of the same
+backend whose keys cannot collide with another namespace's, which is how per-workspace and
+per-plugin state is kept apart.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from automatos.kernel.settings import Settings
+
+__all__ = [
+    "BackendContext",
+    "BlobBackend",
+    "BlobInfo",
+    "KVBackend",
+    "PubSubBackend",
+    "VectorBackend",
+    "VectorMatch",
+]
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend factory receives: ``factory(ctx) -> backend``."""
+
+    settings: Settings
+    engine: AsyncEngine | None = None
+    """The kernel's database engine (vector backends keep their rows there)."""
+
+
+class BlobInfo(msgspec.Struct, frozen=True, kw_only=True):
+    key: str
+    size: int
+    content_type: str | None = None
+
+
+class BlobBackend(abc.ABC):
+    """Object storage: plugin bundles, execution logs, documents."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> BlobInfo:
+        """Store ``data`` under ``key``, replacing what was there."""
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> bytes | None:
+        """The bytes under ``key``, or ``None`` when there are none."""
+
+    @abc.abstractmethod
+    async def delete(self, key: str) -> bool:
+        """Remove ``key``; ``True`` if something was removed."""
+
+    @abc.abstractmethod
+    async def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def list(self, prefix: str = "", *, limit: int = 1000) -> list[BlobInfo]:
+        """Keys starting with ``prefix``, sorted, at most ``limit``."""
+
+    @abc.abstractmethod
+    async def presigned_url(self, key: str, *, expires_in: int = 3600, method: str = "GET") -> str:
+        """A URL that lets its bearer read (or, with ``method="PUT"``, write) ``key`` until it expires."""
+
+    async def check(self) -> None:  # noqa: B027 - optional readiness probe
+        """Raise if the backend cannot serve requests (used by ``/health/ready``)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional
+        """Release connections and pools."""
+
+
+class KVBackend(abc.ABC):
+    """Key-value cache with TTLs and atomic counters."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
+        """Store ``value``; it expires after ``ttl`` seconds when given."""
+
+    @abc.abstractmethod
+    async def delete(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
+        """Atomically add ``amount`` and return the new value; ``ttl`` applies when the key is created."""
+
+    @abc.abstractmethod
+    async def ttl(self, key: str) -> float | None:
+        """Seconds left before ``key`` expires; ``None`` if it has no expiry or does not exist."""
+
+    @abc.abstractmethod
+    def with_namespace(self, namespace: str) -> KVBackend:
+        """A view whose keys are prefixed with ``namespace`` and cannot reach other namespaces."""
+
+    async def check(self) -> None:  # noqa: B027 - optional readiness probe
+        """Raise if the backend cannot serve requests."""
+
+    async def close(self) -> None:  # noqa: B027 - optional
+        """Release connections and pools."""
+
+
+class PubSubBackend(abc.ABC):
+    """Fan-out messages to every subscriber on every node (cache invalidation, live progress)."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, message: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def subscribe(self, channel: str) -> AsyncIterator[bytes]:
+        """Messages published on ``channel`` after the subscription is established.
+
+        The iterator is ready when returned: a message published after ``subscribe`` returns is
+        delivered. Closing the iterator (``aclose``) ends the subscription.
+        """
+
+    async def check(self) -> None:  # noqa: B027 - optional readiness probe
+        """Raise if the backend cannot serve requests."""
+
+    async def close(self) -> None:  # noqa: B027 - optional
+        """Release connections and pools."""
+
+
+class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    score: float
+    """Cosine similarity, 1.0 for the same direction."""
+    metadata: dict[str, Any] = {}
+
+
+class VectorBackend(abc.ABC):
+    """A vector index, always partitioned by workspace."""
+
+    name: str = ""
+
+    @abc.abstractmethod
+    async def upsert(
+        self,
+        workspace_id: str,
+        collection: str,
+        items: Sequence[tuple[str, Sequence[float], dict[str, Any]]],
+    ) -> None:
+        """Insert or replace ``(id, vector, metadata)`` items."""
+
+    @abc.abstractmethod
+    async def query(
+        self, workspace_id: str, collection: str, vector: Sequence[float], *, top_k: int = 5
+    ) -> list[VectorMatch]:
+        """The ``top_k`` nearest items by cosine similarity, best first."""
+
+    @abc.abstractmethod
+    async def delete(self, workspace_id: str, collection: str, ids: Sequence[str]) -> int: ...
+
+    @abc.abstractmethod
+    async def count(self, workspace_id: str, collection: str) -> int: ...
+
+    async def check(self) -> None:  # noqa: B027 - optional readiness probe
+        """Raise if the backend cannot serve requests."""
+
+    async def close(self) -> None:  # noqa: B027 - optional
+        """Release connections and pools."""

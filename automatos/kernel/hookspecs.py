@@ -1,0 +1,204 @@
+"""Every hook of Automatos, typed, one docstring each, grouped by family.
+
+Conventions (Datasette's, pytest's):
+- An implementation may accept any subset of a spec's arguments, by name; adding an argument to a
+  spec never breaks an existing extension.
+- Collector hooks are named ``register_*`` and receive a ``register`` callback. The kernel's
+  callback validates each item, de-duplicates names and remembers which extension gave it.
+- Implementations may be plain functions or ``async def``; the facade
+  (:mod:`automatos.kernel.hooks`) awaits each result in call order. No spec is ``firstresult``:
+  the facade stops at the first non-``None`` where a hook says so.
+- Workspace-scoped hooks (marked *per workspace*) are only called for extensions enabled in the
+  workspace; they receive ``workspace`` and ``config``, the extension's own configuration for that
+  workspace. Extensions keep no per-workspace state of their own.
+- A raising implementation never breaks an unrelated request: it is logged with the extension's
+  name, counted, and reported as a per-extension error.
+
+Each hook has a section in ``docs/hooks.md``; ``tests/kernel/test_hook_docs.py`` keeps both in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.settings import Settings
+    from automatos.kernel.types import (
+        AuthMethod,
+        BackendFactory,
+        EmbeddingProvider,
+        Event,
+        LLMProvider,
+        RoutingTier,
+        ScanRule,
+        ToolProvider,
+        Workspace,
+    )
+
+__all__ = ["PROJECT", "WORKSPACE_HOOKS", "hookimpl", "hookspec"]
+
+PROJECT = "automatos"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# Hooks called through a workspace's view: only extensions enabled there take part.
+WORKSPACE_HOOKS = frozenset(
+    {
+        "register_llm_providers",
+        "register_embedding_providers",
+        "register_routing_tiers",
+        "register_tool_providers",
+        "on_event",
+    }
+)
+
+
+# --- Auth methods -------------------------------------------------------------------------------
+
+
+@hookspec
+def register_auth_methods(register: Callable[[AuthMethod], None], settings: Settings) -> None:
+    """Register ways to authenticate a request.
+
+    Called once at startup. ``register(method)`` takes an object with ``name``, ``priority`` (lower
+    runs first) and ``authenticate(headers)``, which returns a :class:`Principal`, ``None`` when the
+    headers are not for this method, or raises ``AuthenticationError`` when they are but are wrong.
+    """
+
+
+# --- Storage backends ---------------------------------------------------------------------------
+
+
+@hookspec
+def register_blob_backends(register: Callable[[str, BackendFactory], None]) -> None:
+    """Register object-storage backends by name (``local``, ``s3``…).
+
+    ``register(name, factory)``; ``factory(ctx: BackendContext)`` returns a ``BlobBackend``. The
+    kernel builds the one named by ``BLOB_BACKEND`` (or the default) once, at startup.
+    """
+
+
+@hookspec
+def register_kv_backends(register: Callable[[str, BackendFactory], None]) -> None:
+    """Register cache/key-value backends by name (``memory``, ``redis``…).
+
+    ``factory(ctx)`` returns a ``KVBackend`` with TTLs and atomic counters.
+    """
+
+
+@hookspec
+def register_pubsub_backends(register: Callable[[str, BackendFactory], None]) -> None:
+    """Register publish/subscribe backends by name (``memory``, ``redis``…).
+
+    ``factory(ctx)`` returns a ``PubSubBackend``; the kernel uses it to invalidate caches on every node.
+    """
+
+
+@hookspec
+def register_vector_backends(register: Callable[[str, BackendFactory], None]) -> None:
+    """Register vector indexes by name (``exact``, ``pgvector``…).
+
+    ``factory(ctx)`` returns a ``VectorBackend``; ``ctx.engine`` is the kernel's database engine.
+    """
+
+
+# --- Models -------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_llm_providers(
+    register: Callable[[LLMProvider], None], settings: Settings, workspace: Workspace, config: dict[str, Any]
+) -> None:
+    """Register language-model providers (*per workspace*).
+
+    ``register(provider)`` takes an object with ``name``, ``complete()`` and ``stream()``. ``config``
+    is this extension's configuration in the workspace (for example a workspace's own API key).
+    """
+
+
+@hookspec
+def register_embedding_providers(
+    register: Callable[[EmbeddingProvider], None],
+    settings: Settings,
+    workspace: Workspace,
+    config: dict[str, Any],
+) -> None:
+    """Register embedding providers (*per workspace*): objects with ``name``, ``dimensions``, ``embed()``."""
+
+
+# --- Routing ------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_routing_tiers(
+    register: Callable[[RoutingTier], None], settings: Settings, workspace: Workspace, config: dict[str, Any]
+) -> None:
+    """Register tiers of the agent router (*per workspace*).
+
+    Tiers run by ascending ``order``; the first that returns a ``RouteDecision`` wins.
+    """
+
+
+# --- Tools --------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_tool_providers(
+    register: Callable[[ToolProvider], None], settings: Settings, workspace: Workspace, config: dict[str, Any]
+) -> None:
+    """Register tool providers (*per workspace*): objects with ``name``, ``list_tools()``, ``execute()``."""
+
+
+# --- Security scanning --------------------------------------------------------------------------
+
+
+@hookspec
+def register_scan_rules(register: Callable[[ScanRule], None]) -> None:
+    """Register static checks run over third-party code before it is imported.
+
+    ``register(rule)`` takes an object with ``id``, ``severity`` and ``check(source, path)``
+    returning findings. Rules come only from built-in extensions: they are collected before any
+    third-party code loads.
+    """
+
+
+# --- HTTP routes --------------------------------------------------------------------------------
+
+
+@hookspec
+def register_routes(register: Callable[[Any], None], settings: Settings) -> None:
+    """Add Litestar route handlers, controllers or routers to the app.
+
+    Called once when the app is built. Routes added by an extension must check the request's
+    workspace themselves (``RequestContext`` is available as a dependency).
+    """
+
+
+# --- Lifecycle ----------------------------------------------------------------------------------
+
+
+@hookspec
+def startup(kernel: Kernel) -> None:
+    """Called once per process after backends are up, before the first request is served."""
+
+
+@hookspec
+def shutdown(kernel: Kernel) -> None:
+    """Called once per process on graceful shutdown, before pools are closed."""
+
+
+# --- Events -------------------------------------------------------------------------------------
+
+
+@hookspec
+def on_event(event: Event, workspace: Workspace | None, config: dict[str, Any]) -> None:
+    """Something happened (*per workspace* when ``event.workspace_id`` is set, else to every extension).
+
+    Names are dotted (``extension.enabled``, ``extension.disabled``, ``workspace.created``,
+    ``settings.changed``). Return values are ignored; a slow implementation delays only the
+    caller's background task.
+    """

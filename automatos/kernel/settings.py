@@ -1,0 +1,268 @@
+"""Settings: one msgspec Struct read from the environment.
+
+Decisions:
+- The seed's variable names are accepted as they are (``DATABASE_URL`` or ``POSTGRES_*``,
+  ``REDIS_URL`` or ``REDIS_*``, ``AWS_*``…), so an existing deployment's environment works unchanged.
+- The embedded default needs nothing: SQLite file, in-process cache and pub/sub, local storage,
+  all under ``AUTOMATOS_DATA_DIR`` (``./automatos-data``).
+- A malformed value stops startup with a :class:`SettingsError` naming the variable and the form
+  it expects; an unknown ``AUTOMATOS_*`` variable is not an error (extensions read their own).
+- Settings marked ``runtime`` in :data:`FIELDS` may be overridden at run time from the
+  ``system_settings`` table (see :mod:`automatos.kernel.overrides`); the rest need a restart.
+- Secrets are :class:`Secret` values whose ``repr`` never shows the value, so a logged settings
+  object leaks nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from automatos.kernel.errors import SettingsError
+
+__all__ = ["FIELDS", "FieldDoc", "Secret", "Settings", "load_settings"]
+
+
+class Secret(str):
+    """A string that does not show itself in ``repr``/``str`` formatting of containers or logs."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self else "Secret('')"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every setting of the kernel and its built-in extensions; see the README table."""
+
+    environment: str = "development"
+    """``development`` or ``production`` (production turns on HSTS and refuses the offline LLM as default)."""
+    data_dir: Path = Path("automatos-data")
+    """Where the embedded default keeps its SQLite file and local blob storage."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+
+    database_url: str = ""
+    """SQLAlchemy async URL; empty means ``sqlite+aiosqlite:///<data_dir>/automatos.db``."""
+    database_pool_size: int = 10
+    redis_url: str | None = None
+    """When set, cache/kv, pub/sub and rate limits live in Redis (shared by every node)."""
+
+    blob_backend: str = ""
+    """``local`` or ``s3``; empty picks ``s3`` when ``S3_BUCKET`` is set, else ``local``."""
+    kv_backend: str = ""
+    """``memory`` or ``redis``; empty picks ``redis`` when ``REDIS_URL`` is set."""
+    pubsub_backend: str = ""
+    """``memory`` or ``redis``; empty picks ``redis`` when ``REDIS_URL`` is set."""
+    vector_backend: str = ""
+    """``exact`` or ``pgvector``; empty picks ``pgvector`` on PostgreSQL, else ``exact``."""
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_presign_endpoint_url: str | None = None
+    """Public endpoint used in pre-signed URLs when it differs from the one the API reaches."""
+    aws_access_key_id: Secret | None = None
+    aws_secret_access_key: Secret | None = None
+    aws_region: str = "us-east-1"
+
+    openai_api_key: Secret | None = None
+    anthropic_api_key: Secret | None = None
+    llm_provider: str = "offline"
+    llm_model: str = "offline-echo"
+    routing_cache_ttl_hours: float = 24.0
+    routing_llm_confidence_threshold: float = 0.7
+    cors_allow_origins: tuple[str, ...] = ()
+
+    extensions_allow: tuple[str, ...] = ()
+    """Entry-point names (glob patterns) allowed to load; empty allows all."""
+    extensions_deny: tuple[str, ...] = ()
+    """Entry-point names (glob patterns) never loaded; wins over the allow list."""
+    extensions_enabled_by_default: bool = True
+    """Whether a loaded extension is enabled in a workspace that has not said otherwise."""
+    settings_cache_seconds: float = 30.0
+    """How long a node trusts its cached ``system_settings`` overrides without an invalidation."""
+
+    feature_marketplace: bool = True
+    feature_sandbox: bool = True
+    feature_semantic_routing: bool = True
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'automatos.db').as_posix()}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith("postgresql")
+
+    def pick(self, family: str) -> str:
+        """The backend name used for ``family`` (``blob``, ``kv``, ``pubsub``, ``vector``)."""
+        explicit = getattr(self, f"{family}_backend")
+        if explicit:
+            return str(explicit)
+        if family == "blob":
+            return "s3" if self.s3_bucket else "local"
+        if family in ("kv", "pubsub"):
+            return "redis" if self.redis_url else "memory"
+        return "pgvector" if self.is_postgres else "exact"
+
+
+class FieldDoc(msgspec.Struct, frozen=True):
+    env: str
+    field: str
+    form: str
+    runtime: bool = False
+    """May be overridden from ``system_settings`` without a restart."""
+
+
+def _field(env: str, field: str, form: str, runtime: bool = False) -> FieldDoc:
+    return FieldDoc(env, field, form, runtime)
+
+
+# Environment variable -> field. The README settings table is checked against this list in tests.
+FIELDS: tuple[FieldDoc, ...] = (
+    _field("AUTOMATOS_ENV", "environment", "development|production"),
+    _field("AUTOMATOS_DATA_DIR", "data_dir", "path"),
+    _field("AUTOMATOS_HOST", "host", "host name or IP"),
+    _field("AUTOMATOS_PORT", "port", "integer 1-65535"),
+    _field("AUTOMATOS_WORKERS", "workers", "integer >= 1"),
+    _field("LOG_LEVEL", "log_level", "DEBUG|INFO|WARNING|ERROR", runtime=True),
+    _field("DATABASE_URL", "database_url", "SQLAlchemy URL, e.g. postgresql+asyncpg://u:p@h/db"),
+    _field("DATABASE_POOL_SIZE", "database_pool_size", "integer >= 1"),
+    _field("REDIS_URL", "redis_url", "redis://[:password@]host:port/db"),
+    _field("BLOB_BACKEND", "blob_backend", "local|s3"),
+    _field("KV_BACKEND", "kv_backend", "memory|redis"),
+    _field("PUBSUB_BACKEND", "pubsub_backend", "memory|redis"),
+    _field("VECTOR_BACKEND", "vector_backend", "exact|pgvector"),
+    _field("S3_BUCKET", "s3_bucket", "bucket name"),
+    _field("S3_ENDPOINT_URL", "s3_endpoint_url", "URL"),
+    _field("S3_PRESIGN_ENDPOINT_URL", "s3_presign_endpoint_url", "URL"),
+    _field("AWS_ACCESS_KEY_ID", "aws_access_key_id", "string (secret)"),
+    _field("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "string (secret)"),
+    _field("AWS_REGION", "aws_region", "AWS region name"),
+    _field("OPENAI_API_KEY", "openai_api_key", "string (secret)"),
+    _field("ANTHROPIC_API_KEY", "anthropic_api_key", "string (secret)"),
+    _field("LLM_PROVIDER", "llm_provider", "provider name", runtime=True),
+    _field("LLM_MODEL", "llm_model", "model name", runtime=True),
+    _field("ROUTING_CACHE_TTL_HOURS", "routing_cache_ttl_hours", "number > 0", runtime=True),
+    _field(
+        "ROUTING_LLM_CONFIDENCE_THRESHOLD", "routing_llm_confidence_threshold", "number 0-1", runtime=True
+    ),
+    _field("CORS_ALLOW_ORIGINS", "cors_allow_origins", "comma-separated origins", runtime=True),
+    _field("AUTOMATOS_EXTENSIONS_ALLOW", "extensions_allow", "comma-separated name globs"),
+    _field("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
+    _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
+    _field("AUTOMATOS_SETTINGS_CACHE_SECONDS", "settings_cache_seconds", "number >= 0"),
+    _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
+    _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
+    _field("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
+)
+_BY_FIELD = {f.field: f for f in FIELDS}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse(doc: FieldDoc, raw: str) -> Any:
+    """Turn one raw string into the field's type, or raise naming the variable."""
+    annotation = Settings.__annotations__[doc.field]
+    text = raw.strip()
+    try:
+        if "tuple" in annotation:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        if annotation == "bool":
+            low = text.lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError
+        if annotation == "int":
+            return int(text)
+        if annotation == "float":
+            return float(text)
+    except ValueError:
+        raise SettingsError(f"{doc.env}={raw!r} is malformed: expected {doc.form}") from None
+    return text
+
+
+def _validate(values: dict[str, Any]) -> None:
+    checks: list[tuple[str, bool]] = [
+        ("port", 1 <= values.get("port", 8000) <= 65535),
+        ("workers", values.get("workers", 1) >= 1),
+        ("database_pool_size", values.get("database_pool_size", 10) >= 1),
+        ("routing_cache_ttl_hours", values.get("routing_cache_ttl_hours", 24.0) > 0),
+        ("routing_llm_confidence_threshold", 0 <= values.get("routing_llm_confidence_threshold", 0.7) <= 1),
+        ("settings_cache_seconds", values.get("settings_cache_seconds", 30.0) >= 0),
+        ("environment", values.get("environment", "development") in ("development", "production")),
+        ("log_level", str(values.get("log_level", "INFO")).upper() in ("DEBUG", "INFO", "WARNING", "ERROR")),
+    ]
+    for name, ok in checks:
+        if not ok:
+            doc = _BY_FIELD[name]
+            raise SettingsError(f"{doc.env}={values[name]!r} is out of range: expected {doc.form}")
+    for name in ("blob_backend", "kv_backend", "pubsub_backend", "vector_backend"):
+        value = values.get(name, "")
+        allowed = _BY_FIELD[name].form.split("|")
+        if value and value not in allowed:
+            raise SettingsError(f"{_BY_FIELD[name].env}={value!r} is unknown: expected {_BY_FIELD[name].form}")
+    url = values.get("database_url", "")
+    if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
+        raise SettingsError(f"DATABASE_URL={url.split('://')[0]}://… is not supported: expected sqlite or postgresql")
+
+
+def _compose_seed_urls(env: Mapping[str, str], values: dict[str, Any]) -> None:
+    """Accept the seed's split variables when the URL form is absent."""
+    if not values.get("database_url") and env.get("POSTGRES_HOST"):
+        user = quote(env.get("POSTGRES_USER", "postgres"), safe="")
+        password = quote(env.get("POSTGRES_PASSWORD", ""), safe="")
+        port = env.get("POSTGRES_PORT", "5432")
+        if not port.isdigit():
+            raise SettingsError(f"POSTGRES_PORT={port!r} is malformed: expected integer 1-65535")
+        auth = f"{user}:{password}@" if password else f"{user}@"
+        values["database_url"] = (
+            f"postgresql+asyncpg://{auth}{env['POSTGRES_HOST']}:{port}/{env.get('POSTGRES_DB', 'automatos')}"
+        )
+    url = values.get("database_url", "")
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite"):
+        url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    if url:
+        values["database_url"] = url
+    if not values.get("redis_url") and env.get("REDIS_HOST"):
+        port = env.get("REDIS_PORT", "6379")
+        if not port.isdigit():
+            raise SettingsError(f"REDIS_PORT={port!r} is malformed: expected integer 1-65535")
+        password = env.get("REDIS_PASSWORD")
+        auth = f":{quote(password, safe='')}@" if password else ""
+        values["redis_url"] = f"redis://{auth}{env['REDIS_HOST']}:{port}/0"
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read :class:`Settings` from ``env`` (default ``os.environ``); ``overrides`` win."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for doc in FIELDS:
+        if doc.env in env:
+            values[doc.field] = _parse(doc, env[doc.env])
+    _compose_seed_urls(env, values)
+    values.update(overrides)
+    for secret in ("aws_access_key_id", "aws_secret_access_key", "openai_api_key", "anthropic_api_key"):
+        if values.get(secret) is not None:
+            values[secret] = Secret(values[secret]) if values[secret] else None
+    if "log_level" in values:
+        values["log_level"] = str(values["log_level"]).upper()
+    _validate(values)
+    if "data_dir" in values:
+        values["data_dir"] = Path(values["data_dir"])
+    return Settings(**values)

@@ -1,0 +1,220 @@
+"""Values that cross hooks: small, immutable msgspec Structs.
+
+Anything an extension receives from the kernel or hands back to it is declared here, so that an
+extension author has one place to read. Structs are frozen: a hook implementation cannot mutate
+what another implementation will see.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import msgspec
+
+__all__ = [
+    "AuthMethod",
+    "BackendFactory",
+    "ChatMessage",
+    "Completion",
+    "EmbeddingProvider",
+    "Event",
+    "ExtensionInfo",
+    "ExtensionState",
+    "LLMProvider",
+    "Principal",
+    "RequestContext",
+    "RouteDecision",
+    "RoutingRequest",
+    "RoutingTier",
+    "ScanFinding",
+    "ScanRule",
+    "Severity",
+    "ToolProvider",
+    "ToolSpec",
+    "Workspace",
+]
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling, as established by an auth method."""
+
+    id: str
+    """Stable identifier of the user, API key or service."""
+    kind: str = "user"
+    """``user``, ``api_key`` or ``service``; extensions may add kinds."""
+    auth_method: str = ""
+    """Name of the auth method that produced this principal."""
+    email: str | None = None
+    default_workspace_id: str | None = None
+    is_platform_admin: bool = False
+    scopes: frozenset[str] = frozenset()
+    """Empty means every scope the principal's roles allow."""
+
+
+class Workspace(msgspec.Struct, frozen=True, kw_only=True):
+    """A tenant. Every row of tenant data carries its ``id`` as ``workspace_id``."""
+
+    id: str
+    slug: str
+    name: str
+    status: str = "active"
+    extensions_version: int = 0
+    """Bumped whenever an extension is enabled or disabled for this workspace."""
+
+
+class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
+    """What a handler and the hooks it calls know about the current request."""
+
+    request_id: str
+    principal: Principal | None
+    workspace: Workspace | None
+    roles: frozenset[str] = frozenset()
+
+
+class ExtensionState(str, enum.Enum):
+    LOADED = "loaded"
+    QUARANTINED = "quarantined"
+    DENIED = "denied"
+
+
+class ExtensionInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One entry point of the ``automatos.extensions`` group, and what became of it."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    essential: bool
+    state: ExtensionState
+    reason: str | None = None
+    """Why it was quarantined or denied: the exception and the step that failed."""
+    hooks: tuple[str, ...] = ()
+    findings: tuple[ScanFinding, ...] = ()
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class ScanFinding(msgspec.Struct, frozen=True, kw_only=True):
+    rule: str
+    severity: Severity
+    message: str
+    path: str
+    line: int = 0
+
+
+@runtime_checkable
+class ScanRule(Protocol):
+    """A static check run over source files of third-party code before it is imported."""
+
+    id: str
+    severity: Severity
+
+    def check(self, source: str, path: str) -> Sequence[ScanFinding]: ...
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """Something that happened, told to every enabled extension through ``on_event``."""
+
+    name: str
+    """Dotted, e.g. ``extension.enabled``, ``workspace.created``, ``settings.changed``."""
+    workspace_id: str | None = None
+    data: dict[str, Any] = {}
+
+
+@runtime_checkable
+class AuthMethod(Protocol):
+    """Turns request headers into a :class:`Principal`, or ``None`` when they are not for it.
+
+    Raise :class:`automatos.kernel.errors.AuthenticationError` when the credentials are for this
+    method but invalid; return ``None`` to let the next method try.
+    """
+
+    name: str
+    priority: int
+    """Lower runs first."""
+
+    def authenticate(self, headers: Mapping[str, str]) -> Awaitable[Principal | None] | Principal | None: ...
+
+
+BackendFactory = Callable[..., Any]
+"""A callable that builds a backend from the :class:`~automatos.kernel.settings.Settings`."""
+
+
+class ChatMessage(msgspec.Struct, frozen=True, kw_only=True):
+    role: str
+    content: str
+
+
+class Completion(msgspec.Struct, frozen=True, kw_only=True):
+    text: str
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+
+
+@runtime_checkable
+class LLMProvider(Protocol):
+    """A language-model provider (OpenAI, Anthropic, offline…)."""
+
+    name: str
+
+    async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion: ...
+
+    def stream(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> AsyncIterator[str]: ...
+
+
+@runtime_checkable
+class EmbeddingProvider(Protocol):
+    name: str
+    dimensions: int
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class RoutingRequest(msgspec.Struct, frozen=True, kw_only=True):
+    workspace_id: str
+    text: str
+    metadata: dict[str, Any] = {}
+
+
+class RouteDecision(msgspec.Struct, frozen=True, kw_only=True):
+    agent_id: str
+    confidence: float
+    tier: str
+    reason: str = ""
+
+
+@runtime_checkable
+class RoutingTier(Protocol):
+    """One tier of the router (cache, rules, semantic, LLM). Lower ``order`` is tried first."""
+
+    name: str
+    order: int
+
+    async def route(self, request: RoutingRequest) -> RouteDecision | None: ...
+
+
+class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    description: str
+    parameters: dict[str, Any] = {}
+    provider: str = ""
+
+
+@runtime_checkable
+class ToolProvider(Protocol):
+    name: str
+
+    async def list_tools(self, workspace_id: str) -> Sequence[ToolSpec]: ...
+
+    async def execute(self, workspace_id: str, tool: str, arguments: Mapping[str, Any]) -> Any: ...

