@@ -42,7 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the kernel and its built-in extensions; see the README table."""
 
     environment: str = "development"
-    """``development`` or ``production`` (production turns on HSTS and refuses the offline LLM as default)."""
+    """``development`` or ``production``: production-only behaviour keys off it."""
     data_dir: Path = Path("automatos-data")
     """Where the embedded default keeps its SQLite file and local blob storage."""
     host: str = "127.0.0.1"
@@ -53,6 +53,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = ""
     """SQLAlchemy async URL; empty means ``sqlite+aiosqlite:///<data_dir>/automatos.db``."""
     database_pool_size: int = 10
+    auto_migrate: bool = True
+    """Run pending migrations when the server starts (the embedded default relies on it)."""
     redis_url: str | None = None
     """When set, cache/kv, pub/sub and rate limits live in Redis (shared by every node)."""
 
@@ -86,8 +88,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Entry-point names (glob patterns) never loaded; wins over the allow list."""
     extensions_enabled_by_default: bool = True
     """Whether a loaded extension is enabled in a workspace that has not said otherwise."""
-    settings_cache_seconds: float = 30.0
-    """How long a node trusts its cached ``system_settings`` overrides without an invalidation."""
+    recheck_seconds: float = 5.0
+    """How often a node re-checks cached views and settings against the database, in case a
+    pub/sub invalidation was lost (Redis pub/sub is at-most-once)."""
 
     feature_marketplace: bool = True
     feature_sandbox: bool = True
@@ -137,6 +140,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("LOG_LEVEL", "log_level", "DEBUG|INFO|WARNING|ERROR", runtime=True),
     _field("DATABASE_URL", "database_url", "SQLAlchemy URL, e.g. postgresql+asyncpg://u:p@h/db"),
     _field("DATABASE_POOL_SIZE", "database_pool_size", "integer >= 1"),
+    _field("AUTOMATOS_AUTO_MIGRATE", "auto_migrate", "true|false"),
     _field("REDIS_URL", "redis_url", "redis://[:password@]host:port/db"),
     _field("BLOB_BACKEND", "blob_backend", "local|s3"),
     _field("KV_BACKEND", "kv_backend", "memory|redis"),
@@ -160,7 +164,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("AUTOMATOS_EXTENSIONS_ALLOW", "extensions_allow", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
-    _field("AUTOMATOS_SETTINGS_CACHE_SECONDS", "settings_cache_seconds", "number >= 0"),
+    _field("AUTOMATOS_RECHECK_SECONDS", "recheck_seconds", "number > 0"),
     _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
     _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
     _field("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
@@ -200,7 +204,7 @@ def _validate(values: dict[str, Any]) -> None:
         ("database_pool_size", values.get("database_pool_size", 10) >= 1),
         ("routing_cache_ttl_hours", values.get("routing_cache_ttl_hours", 24.0) > 0),
         ("routing_llm_confidence_threshold", 0 <= values.get("routing_llm_confidence_threshold", 0.7) <= 1),
-        ("settings_cache_seconds", values.get("settings_cache_seconds", 30.0) >= 0),
+        ("recheck_seconds", values.get("recheck_seconds", 5.0) > 0),
         ("environment", values.get("environment", "development") in ("development", "production")),
         ("log_level", str(values.get("log_level", "INFO")).upper() in ("DEBUG", "INFO", "WARNING", "ERROR")),
     ]

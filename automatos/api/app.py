@@ -1,0 +1,31 @@
+"""The Litestar app factory: a few lines, the rest is :class:`KernelPlugin`.
+
+``uvicorn --factory automatos.api.app:create_app`` (what ``automatos serve`` runs) builds a fresh
+container from the environment.
+"""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+
+import automatos
+from automatos.api.plugin import KernelPlugin
+from automatos.kernel.container import Container
+
+__all__ = ["create_app"]
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    container = container or Container()
+    return Litestar(
+        plugins=[KernelPlugin(container.kernel())],
+        openapi_config=OpenAPIConfig(
+            title="Automatos",
+            version=automatos.__version__,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()],
+        ),
+        debug=False,
+    )

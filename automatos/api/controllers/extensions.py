@@ -1,0 +1,146 @@
+"""Extensions: what is installed and what became of it; per-workspace enablement."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from automatos.api.context import require_member, require_workspace_admin
+from automatos.api.pagination import Limit, Offset, Page, paginate
+from automatos.kernel.errors import NotFoundError, ValidationError
+from automatos.kernel.runtime import Kernel
+from automatos.kernel.types import ExtensionInfo, ExtensionState, RequestContext, Workspace
+
+__all__ = ["ExtensionsController", "WorkspaceExtensionsController"]
+
+
+class ExtensionToggle(msgspec.Struct, forbid_unknown_fields=True):
+    enabled: bool
+    config: dict[str, Any] | None = None
+    """Replaces the extension's configuration in this workspace when given."""
+
+
+class WorkspaceExtension(msgspec.Struct):
+    name: str
+    enabled: bool
+    essential: bool
+    configured: bool
+    """Whether the workspace has configuration for it (values are not shown: they may hold secrets)."""
+    distribution: str | None
+    version: str | None
+
+
+def _describe(kernel: Kernel, info: ExtensionInfo) -> dict[str, Any]:
+    out = msgspec.to_builtins(info)
+    out["errors"] = kernel.hooks.errors.for_plugin(info.name)
+    return out  # type: ignore[no-any-return]
+
+
+def _parse_state(raw: str) -> ExtensionState:
+    # Parsed here rather than by Litestar: "state" is a reserved kwarg name there, and the error
+    # must name the query parameter the client sent.
+    try:
+        return ExtensionState(raw)
+    except ValueError:
+        allowed = ", ".join(s.value for s in ExtensionState)
+        raise ValidationError(f"state must be one of {allowed}, not {raw!r}", field="state") from None
+
+
+class ExtensionsController(Controller):
+    path = "/api/extensions"
+    tags = ["extensions"]
+
+    @get("/", summary="Installed extensions: loaded, quarantined and denied")
+    async def list_extensions(
+        self,
+        kernel: NamedDependency[Kernel],
+        extension_state: Annotated[
+            str | None, QueryParameter(name="state", description="loaded, quarantined or denied")
+        ] = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page[dict[str, Any]]:
+        infos = sorted(kernel.registry.extensions.values(), key=lambda i: (not i.builtin, i.name))
+        if extension_state is not None:
+            wanted = _parse_state(extension_state)
+            infos = [i for i in infos if i.state is wanted]
+        return paginate([_describe(kernel, i) for i in infos], offset=offset, limit=limit)
+
+    @get("/{name:str}", summary="One extension")
+    async def get_extension(self, kernel: NamedDependency[Kernel], name: FromPath[str]) -> dict[str, Any]:
+        info = kernel.registry.extensions.get(name)
+        if info is None:
+            raise NotFoundError(f"no extension named {name!r} is installed", field="name")
+        return _describe(kernel, info)
+
+
+async def _workspace(kernel: Kernel, workspace_id: str) -> Workspace:
+    workspace = await kernel.store.get_workspace(workspace_id)
+    if workspace is None:
+        raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+    return workspace
+
+
+class WorkspaceExtensionsController(Controller):
+    path = "/api/workspaces/{workspace_id:str}/extensions"
+    tags = ["extensions"]
+
+    @get("/", summary="Extensions as this workspace sees them")
+    async def list_workspace_extensions(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page[WorkspaceExtension]:
+        workspace = await _workspace(kernel, workspace_id)
+        await require_member(kernel, ctx, workspace)
+        view = await kernel.view_for(workspace)
+        items = [
+            WorkspaceExtension(
+                name=name,
+                enabled=name not in view.hidden,
+                essential=info.essential,
+                configured=bool(view.configs.get(name)),
+                distribution=info.distribution,
+                version=info.version,
+            )
+            for name, info in sorted(kernel.registry.extensions.items())
+            if info.state is ExtensionState.LOADED
+        ]
+        return paginate(items, offset=offset, limit=limit)
+
+    @put("/{name:str}", summary="Enable or disable an extension in this workspace")
+    async def set_workspace_extension(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        name: FromPath[str],
+        data: JSONBody[ExtensionToggle],
+    ) -> WorkspaceExtension:
+        workspace = await _workspace(kernel, workspace_id)
+        principal = await require_workspace_admin(kernel, ctx, workspace)
+        await kernel.set_extension(
+            workspace,
+            name,
+            enabled=data.enabled,
+            config=data.config,
+            actor_id=principal.id,
+            request_id=ctx.request_id,
+        )
+        view = await kernel.view_for(workspace)
+        info = kernel.registry.extensions[name]
+        return WorkspaceExtension(
+            name=name,
+            enabled=name not in view.hidden,
+            essential=info.essential,
+            configured=bool(view.configs.get(name)),
+            distribution=info.distribution,
+            version=info.version,
+        )

@@ -1,0 +1,45 @@
+"""Run-time settings: read and override (platform admins only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, get, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from automatos.api.context import require_platform_admin
+from automatos.kernel.runtime import Kernel
+from automatos.kernel.types import RequestContext
+
+__all__ = ["SettingsController"]
+
+
+class SettingValue(msgspec.Struct, forbid_unknown_fields=True):
+    value: str | None
+    """The raw value, parsed like the environment variable; ``null`` removes the override."""
+
+
+class SettingsController(Controller):
+    path = "/api/settings"
+    tags = ["settings"]
+
+    @get("/", summary="Run-time settings and where each value comes from")
+    async def list_settings(
+        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext]
+    ) -> list[dict[str, Any]]:
+        require_platform_admin(ctx)
+        return kernel.overrides.describe()
+
+    @put("/{key:str}", summary="Override a run-time setting on every node")
+    async def set_setting(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        key: FromPath[str],
+        data: JSONBody[SettingValue],
+    ) -> list[dict[str, Any]]:
+        principal = require_platform_admin(ctx)
+        await kernel.set_setting(key, data.value, actor_id=principal.id)
+        return kernel.overrides.describe()

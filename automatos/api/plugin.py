@@ -1,0 +1,58 @@
+"""``KernelPlugin``: the kernel's one way into Litestar.
+
+It puts the kernel in the app state, starts and stops it with the app's lifespan (graceful
+shutdown closes every pool), provides the ``kernel`` and ``ctx`` dependencies, installs the
+problem+json exception handlers, and mounts the kernel's controllers plus whatever extensions add
+through ``register_routes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.app import AppConfig
+from litestar.di import Provide
+from litestar.plugins import InitPluginProtocol
+
+from automatos.api.context import provide_context, provide_kernel
+from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
+from automatos.api.controllers.health import HealthController
+from automatos.api.controllers.settings import SettingsController
+from automatos.api.problems import exception_handlers
+from automatos.kernel.runtime import Kernel
+
+__all__ = ["KernelPlugin"]
+
+KERNEL_CONTROLLERS: tuple[Any, ...] = (
+    HealthController,
+    ExtensionsController,
+    WorkspaceExtensionsController,
+    SettingsController,
+)
+
+
+class KernelPlugin(InitPluginProtocol):
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        await self.kernel.start()
+        try:
+            yield
+        finally:
+            await self.kernel.stop()
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.state["kernel"] = self.kernel
+        app_config.lifespan.append(self._lifespan)
+        app_config.dependencies.setdefault("kernel", Provide(provide_kernel, sync_to_thread=False))
+        app_config.dependencies.setdefault("ctx", Provide(provide_context))
+        for exc_type, handler in exception_handlers.items():
+            app_config.exception_handlers.setdefault(exc_type, handler)
+        app_config.route_handlers.extend(KERNEL_CONTROLLERS)
+        app_config.route_handlers.extend(self.kernel.hooks.routes())
+        return app_config

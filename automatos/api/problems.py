@@ -1,0 +1,87 @@
+"""Every error leaves the API as ``application/problem+json`` (RFC 9457).
+
+The body always has ``type``, ``title``, ``status`` and ``detail``; ``field`` names the input at
+fault when there is one, and validation errors list every failing field under ``errors``. An
+unexpected exception becomes a 500 whose detail carries the request id and nothing else: the
+traceback goes to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from automatos.kernel.errors import AutomatosError
+
+__all__ = ["PROBLEM_JSON", "exception_handlers", "problem"]
+
+log = logging.getLogger("automatos.api")
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://automatos.dev/problems/"
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope.get("state", {}).get("request_id") or request.headers.get("x-request-id")
+
+
+def _automatos_error(request: Request[Any, Any, Any], exc: AutomatosError) -> Response[dict[str, Any]]:
+    return problem(exc.status_code, exc.title, exc.detail, slug=exc.type_slug, field=exc.field, **exc.extra)
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                errors.append(
+                    {"field": item.get("key"), "message": item.get("message"), "source": item.get("source")}
+                )
+    first = errors[0] if errors else {}
+    field = first.get("field")
+    detail = f"{field}: {first.get('message')}" if field else (exc.detail or "the request is not valid")
+    return problem(422, "Invalid input", detail, slug="validation", field=field, errors=errors)
+
+
+def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    title = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}.get(status, "Error")
+    detail = exc.detail or title
+    if status == 400 and isinstance(exc.extra, list | dict):  # litestar reports bad bodies as 400 + extra
+        return _validation_error(request, ValidationException(detail=exc.detail, extra=exc.extra))
+    slug = title.lower().replace(" ", "-")
+    return problem(status, title, detail, slug=slug, headers=exc.headers)
+
+
+def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    rid = _request_id(request)
+    log.exception("unhandled error on %s %s (request %s)", request.method, request.url.path, rid)
+    detail = "an unexpected error occurred" + (f"; quote request id {rid}" if rid else "")
+    return problem(500, "Internal error", detail, slug="internal")
+
+
+exception_handlers: dict[Any, Any] = {
+    AutomatosError: _automatos_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected,
+}

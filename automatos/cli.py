@@ -1,0 +1,206 @@
+"""``automatos …`` commands. Each reads the same settings as the server (environment, current directory).
+
+Malformed settings stop a command with the message naming the variable and exit status 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from automatos.kernel.errors import AutomatosError, SettingsError
+from automatos.kernel.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        raise click.ClickException(f"settings: {exc}") from None
+
+
+def _with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Start a kernel (migrations, backends) for one command, then stop it."""
+    from automatos.kernel.container import Container
+
+    async def run() -> T:
+        container = Container()
+        container.settings.override(_settings())
+        kernel = container.kernel()
+        await kernel.start()
+        try:
+            return await fn(kernel)
+        finally:
+            await kernel.stop()
+
+    try:
+        return asyncio.run(run())
+    except (AutomatosError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="automatos")
+def main() -> None:
+    """Automatos: orchestrate AI agents for many teams at once."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default AUTOMATOS_HOST or 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port (default AUTOMATOS_PORT or 8000).")
+@click.option("--workers", default=None, type=int, help="Worker processes (default AUTOMATOS_WORKERS or 1).")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Run the API server (embedded default: SQLite, in-process cache, local storage)."""
+    import uvicorn
+
+    settings = _settings(host=host, port=port, workers=workers)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.workers > 1 and not settings.is_postgres:
+        click.echo("warning: several workers on SQLite share one file; use PostgreSQL for real load", err=True)
+    if settings.workers > 1 and not settings.redis_url:
+        raise click.ClickException("AUTOMATOS_WORKERS > 1 needs REDIS_URL: caches must be shared between workers")
+    if settings.auto_migrate:
+        from automatos.kernel.db.migrate import upgrade_sync
+
+        upgrade_sync(settings.resolved_database_url)  # once, before workers race for it
+    click.echo(
+        f"Automatos listening on http://{settings.host}:{settings.port} "
+        f"(database {settings.resolved_database_url.split('@')[-1]}, data in {settings.data_dir.resolve()})"
+    )
+    uvicorn.run(
+        "automatos.api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (SQLite or PostgreSQL; enables pgvector on PostgreSQL)."""
+    from automatos.kernel.db.migrate import upgrade_sync
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_sync(settings.resolved_database_url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the current migration revision."""
+    from automatos.kernel.db.migrate import current
+
+    click.echo(asyncio.run(current(_settings().resolved_database_url)) or "(empty)")
+
+
+@main.group()
+def extensions() -> None:
+    """Installed extensions and their per-workspace state."""
+
+
+@extensions.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
+def extensions_list(as_json: bool) -> None:
+    """Discover and load extensions the way the server does, and say what became of each."""
+    from automatos.kernel.container import build_registry
+
+    registry = build_registry(_settings())
+    infos = sorted(registry.extensions.values(), key=lambda i: (not i.builtin, i.name))
+    if as_json:
+        click.echo(json.dumps(msgspec.to_builtins(infos)))
+        return
+    for info in infos:
+        origin = f"{info.distribution or '?'} {info.version or ''}".strip()
+        reason = f" - {info.reason}" if info.reason else ""
+        click.echo(f"{info.state.value:<12} {info.name:<32} {origin}{reason}")
+
+
+def _toggle(workspace: str, name: str, enabled: bool) -> None:
+    async def run(kernel: Any) -> int:
+        ws = await kernel.store.get_workspace(workspace)
+        if ws is None:
+            raise click.ClickException(f"workspace {workspace!r} does not exist")
+        version: int = await kernel.set_extension(ws, name, enabled=enabled, actor_id="cli")
+        return version
+
+    version = _with_kernel(run)
+    click.echo(f"{name} {'enabled' if enabled else 'disabled'} in {workspace} (version {version})")
+
+
+@extensions.command("enable")
+@click.option("--workspace", required=True, help="Workspace id or slug.")
+@click.argument("name")
+def extensions_enable(workspace: str, name: str) -> None:
+    """Enable an extension in a workspace."""
+    _toggle(workspace, name, True)
+
+
+@extensions.command("disable")
+@click.option("--workspace", required=True, help="Workspace id or slug.")
+@click.argument("name")
+def extensions_disable(workspace: str, name: str) -> None:
+    """Disable an extension in a workspace (essential built-ins refuse)."""
+    _toggle(workspace, name, False)
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """Run-time settings stored in system_settings (take effect on every node without a restart)."""
+
+
+@settings_group.command("list")
+def settings_list() -> None:
+    async def run(kernel: Any) -> list[dict[str, Any]]:
+        return kernel.overrides.describe()  # type: ignore[no-any-return]
+
+    for row in _with_kernel(run):
+        click.echo(f"{row['key']:<36} {row['value']!s:<24} ({row['source']})")
+
+
+@settings_group.command("set")
+@click.argument("key")
+@click.argument("value")
+def settings_set(key: str, value: str) -> None:
+    """Override KEY (an environment variable name, e.g. LLM_MODEL) with VALUE."""
+
+    async def run(kernel: Any) -> None:
+        await kernel.set_setting(key, value, actor_id="cli")
+
+    _with_kernel(run)
+    click.echo(f"{key} set")
+
+
+@settings_group.command("unset")
+@click.argument("key")
+def settings_unset(key: str) -> None:
+    """Remove the override of KEY: the environment's value applies again."""
+
+    async def run(kernel: Any) -> None:
+        await kernel.set_setting(key, None, actor_id="cli")
+
+    _with_kernel(run)
+    click.echo(f"{key} unset")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

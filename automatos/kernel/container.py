@@ -1,0 +1,42 @@
+"""The composition root: a dependency-injector container, and nothing else.
+
+Everything process-wide is a Singleton built from the settings. Tests and embedders override a
+provider instead of patching modules, for example::
+
+    container = Container()
+    container.settings.override(providers.Object(load_settings({}, data_dir=tmp)))
+    container.extra_plugins.override(providers.Object([Candidate(...)]))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dependency_injector import containers, providers
+
+from automatos.kernel.db.session import create_engine, make_sessionmaker
+from automatos.kernel.hooks import Hooks
+from automatos.kernel.registry import Candidate, Registry
+from automatos.kernel.runtime import Kernel
+from automatos.kernel.settings import Settings, load_settings
+
+__all__ = ["Container", "build_registry"]
+
+
+def build_registry(settings: Settings, extra: Sequence[Candidate] = ()) -> Registry:
+    """Discover and load every extension (plus ``extra`` in-process candidates)."""
+    registry = Registry(allow=settings.extensions_allow, deny=settings.extensions_deny)
+    registry.load([*registry.discover(), *extra])
+    return registry
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(load_settings)
+    extra_plugins: providers.Provider[Sequence[Candidate]] = providers.Object(())
+    registry = providers.Singleton(build_registry, settings=settings, extra=extra_plugins)
+    hooks = providers.Singleton(Hooks, registry=registry, settings=settings)
+    engine = providers.Singleton(create_engine, settings)
+    sessionmaker = providers.Singleton(make_sessionmaker, engine)
+    kernel = providers.Singleton(
+        Kernel, settings=settings, registry=registry, hooks=hooks, engine=engine, sessionmaker=sessionmaker
+    )

@@ -1,0 +1,281 @@
+"""The one process-wide PluginManager, and how extensions get into it.
+
+Discovery never imports: entry points of the ``automatos.extensions`` group are listed from
+distribution metadata, checked against the allow/deny settings, and — for third-party ones —
+their source files are located through the distribution's file list and scanned by the built-in
+scan rules before anything of theirs runs. Only then is the module imported and registered, one
+extension at a time. An extension that fails to import, that implements a hook that does not exist,
+whose implementation does not match its spec, or whose scan has a critical finding is quarantined
+with its reason, and the kernel carries on.
+
+Order: built-ins are registered first, third-party ones after. This departs from Datasette (which
+registers its defaults last) for one reason: the scan rules that gate third-party code are
+themselves built-in extensions and must be in place before any third-party module is imported.
+pluggy calls the last registered first, so a third-party collector runs before a built-in one and
+wins a contested name; built-ins that are mere fallbacks say so with ``trylast``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import logging
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from automatos.kernel import hookspecs
+from automatos.kernel.types import ExtensionInfo, ExtensionState, ScanFinding, ScanRule, Severity
+
+__all__ = ["ENTRY_POINT_GROUP", "ESSENTIAL", "Candidate", "Registry"]
+
+log = logging.getLogger("automatos.registry")
+
+ENTRY_POINT_GROUP = "automatos.extensions"
+BUILTIN_DISTRIBUTION = "automatos"
+
+# Built-ins a workspace cannot disable: without them the kernel cannot store or find anything.
+ESSENTIAL = frozenset(
+    {
+        "automatos.storage.local",
+        "automatos.storage.s3",
+        "automatos.cache.memory",
+        "automatos.cache.redis",
+        "automatos.vectors.exact",
+        "automatos.vectors.pgvector",
+        "automatos.scanning.basic",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry point as seen before import."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    builtin: bool
+    files: tuple[Path, ...] = ()
+    """Source files of the module, located without importing it (empty when unknown)."""
+    loader: Callable[[], Any] | None = None
+    """Overrides ``importlib.import_module(module)``; used for in-process test plugins."""
+
+    @classmethod
+    def from_entry_point(cls, ep: EntryPoint) -> Candidate:
+        dist = ep.dist
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        builtin = dist_name is not None and dist_name.lower() == BUILTIN_DISTRIBUTION
+        return cls(
+            name=ep.name,
+            module=ep.module,
+            distribution=dist_name,
+            version=dist.version if dist is not None else None,
+            builtin=builtin,
+            files=() if builtin else _module_files(ep),
+        )
+
+
+def _module_files(ep: EntryPoint) -> tuple[Path, ...]:
+    """The ``.py`` files of ``ep.module`` listed in its distribution's RECORD, without importing."""
+    dist = ep.dist
+    if dist is None or not dist.files:
+        return ()
+    rel = ep.module.replace(".", "/")
+    found: list[Path] = []
+    for f in dist.files:
+        posix = f.as_posix()
+        if posix == f"{rel}.py" or (posix.startswith(f"{rel}/") and posix.endswith(".py")):
+            found.append(Path(str(dist.locate_file(f))))
+    if not found:
+        # An editable install lists a .pth or finder file, not the module: look where it points.
+        for f in dist.files:
+            if f.suffix == ".pth":
+                try:
+                    text = Path(str(dist.locate_file(f))).read_text()
+                except OSError:
+                    continue
+                for line in text.splitlines():
+                    root = Path(line.strip())
+                    if line.strip() and not line.startswith("import") and root.is_dir():
+                        found.extend(_files_under(root, rel))
+    return tuple(found)
+
+
+def _files_under(root: Path, rel: str) -> list[Path]:
+    single = root / f"{rel}.py"
+    if single.is_file():
+        return [single]
+    pkg = root / rel
+    return sorted(pkg.rglob("*.py")) if pkg.is_dir() else []
+
+
+def _matches(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def _summary(exc: BaseException) -> str:
+    """One line for the error, plus the innermost frame — enough to act on, short enough to list."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<frozen")]
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+@dataclass
+class Registry:
+    """Discovers, checks, imports and registers extensions; remembers what became of each."""
+
+    allow: Sequence[str] = ()
+    deny: Sequence[str] = ()
+    pm: pluggy.PluginManager = field(init=False)
+    extensions: dict[str, ExtensionInfo] = field(init=False, default_factory=dict)
+    scan_rules: list[ScanRule] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+
+    # -- discovery -------------------------------------------------------------------------------
+
+    @staticmethod
+    def discover() -> list[Candidate]:
+        """Every entry point of the group, built-ins first, without importing any of them."""
+        seen: dict[str, Candidate] = {}
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            seen.setdefault(ep.name, Candidate.from_entry_point(ep))
+        return sorted(seen.values(), key=lambda c: (not c.builtin, c.name))
+
+    def load(self, candidates: Iterable[Candidate] | None = None) -> None:
+        """Check and register every candidate (default: everything discovered)."""
+        ordered = sorted(candidates if candidates is not None else self.discover(), key=lambda c: not c.builtin)
+        for candidate in ordered:
+            self.load_one(candidate)
+
+    def load_one(self, candidate: Candidate) -> ExtensionInfo:
+        """Check, import and register one extension; on any failure quarantine it and go on."""
+        info, findings = self._gate(candidate)
+        if info is None:
+            info = self._import_and_register(candidate, findings)
+        self.extensions[candidate.name] = info
+        if info.state is ExtensionState.LOADED and self.pm.get_plugin(candidate.name) is not None:
+            self._collect_scan_rules(candidate.name)
+        level = logging.INFO if info.state is ExtensionState.LOADED else logging.WARNING
+        log.log(level, "extension %s %s%s", info.name, info.state.value, f": {info.reason}" if info.reason else "")
+        return info
+
+    def _info(self, c: Candidate, state: ExtensionState, **kw: Any) -> ExtensionInfo:
+        return ExtensionInfo(
+            name=c.name,
+            module=c.module,
+            distribution=c.distribution,
+            version=c.version,
+            builtin=c.builtin,
+            essential=c.builtin and c.name in ESSENTIAL,
+            state=state,
+            **kw,
+        )
+
+    def _gate(self, c: Candidate) -> tuple[ExtensionInfo | None, tuple[ScanFinding, ...]]:
+        """What stops an extension before import: deny/allow lists and the static scan."""
+        if _matches(c.name, self.deny) or (self.allow and not c.builtin and not _matches(c.name, self.allow)):
+            reason = "excluded by AUTOMATOS_EXTENSIONS_ALLOW/DENY"
+            return self._info(c, ExtensionState.DENIED, reason=reason), ()
+        if c.builtin:
+            return None, ()
+        findings = tuple(self.scan(c.files))
+        critical = [f for f in findings if f.severity is Severity.CRITICAL]
+        if critical:
+            first = critical[0]
+            reason = f"scan rule {first.rule} ({first.severity.value}): {first.message} at {first.path}:{first.line}"
+            return self._info(c, ExtensionState.QUARANTINED, reason=reason, findings=findings), findings
+        return None, findings
+
+    def scan(self, files: Iterable[Path]) -> list[ScanFinding]:
+        """Run every registered scan rule over ``files``; a rule that raises is itself a finding."""
+        findings: list[ScanFinding] = []
+        for path in files:
+            try:
+                source = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                findings.append(
+                    ScanFinding(rule="unreadable", severity=Severity.HIGH, message=str(exc), path=str(path))
+                )
+                continue
+            for rule in self.scan_rules:
+                try:
+                    findings.extend(rule.check(source, str(path)))
+                except Exception as exc:
+                    findings.append(
+                        ScanFinding(
+                            rule=rule.id, severity=Severity.HIGH, message=f"rule failed: {exc}", path=str(path)
+                        )
+                    )
+        return findings
+
+    def _import_and_register(self, c: Candidate, findings: tuple[ScanFinding, ...]) -> ExtensionInfo:
+        try:
+            plugin = c.loader() if c.loader is not None else importlib.import_module(c.module)
+        except BaseException as exc:  # noqa: BLE001 - a plugin may raise SystemExit at import
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return self._info(c, ExtensionState.QUARANTINED, reason=f"import failed: {_summary(exc)}", findings=findings)
+        try:
+            self.pm.register(plugin, name=c.name)
+        except Exception as exc:
+            return self._info(
+                c, ExtensionState.QUARANTINED, reason=f"does not match the hook specs: {_summary(exc)}", findings=findings
+            )
+        problem = self._validate(c.name)
+        if problem:
+            self.pm.unregister(name=c.name)
+            return self._info(c, ExtensionState.QUARANTINED, reason=problem, findings=findings)
+        hooks = tuple(sorted(hc.name for hc in self.pm.get_hookcallers(plugin) or ()))
+        return self._info(c, ExtensionState.LOADED, hooks=hooks, findings=findings)
+
+    def _validate(self, name: str) -> str | None:
+        """Refuse hook implementations with no spec (typos), wrappers and non-callables."""
+        plugin = self.pm.get_plugin(name)
+        for caller in self.pm.get_hookcallers(plugin) or ():
+            if caller.spec is None:
+                return f"implements unknown hook {caller.name!r} (known: see docs/hooks.md)"
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    return f"hook {caller.name!r}: wrappers are reserved to the kernel"
+        return None
+
+    def _collect_scan_rules(self, name: str) -> None:
+        plugin = self.pm.get_plugin(name)
+        impl = getattr(plugin, "register_scan_rules", None)
+        if impl is None or not self.extensions[name].builtin:
+            return
+
+        def register(rule: ScanRule) -> None:
+            if not isinstance(rule, ScanRule):
+                raise TypeError(f"{name}: register_scan_rules got {rule!r}, which is not a ScanRule")
+            self.scan_rules.append(rule)
+
+        try:
+            impl(register=register)
+        except Exception as exc:
+            log.error("extension %s failed in register_scan_rules: %s", name, _summary(exc))
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    def loaded(self) -> list[str]:
+        return [n for n, i in self.extensions.items() if i.state is ExtensionState.LOADED]
+
+    def plugin(self, name: str) -> ModuleType | Any | None:
+        return self.pm.get_plugin(name)
+
+    def unregister(self, name: str) -> None:
+        """Remove an extension (tests, and unloading marketplace versions)."""
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        self.extensions.pop(name, None)

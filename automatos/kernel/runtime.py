@@ -1,0 +1,236 @@
+"""The running kernel: what the container assembles and every handler reaches through.
+
+:class:`Kernel` owns the process-wide pieces (registry, hook facade, database engine, backends,
+bus, workspace views, settings overrides) and their lifecycle: :meth:`Kernel.start` migrates (when
+``AUTOMATOS_AUTO_MIGRATE``), builds the configured backends through the ``register_*_backends``
+hooks, subscribes to the kernel bus and calls the ``startup`` hook; :meth:`Kernel.stop` reverses it
+and closes every pool. Operations that change shared state across nodes (enabling an extension,
+overriding a setting) live here too, because each is "write, bump, publish".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from automatos.kernel.backends import BackendContext, BlobBackend, KVBackend, PubSubBackend, VectorBackend
+from automatos.kernel.bus import KernelBus
+from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
+from automatos.kernel.hooks import Hooks, HookView
+from automatos.kernel.overrides import SettingsOverrides
+from automatos.kernel.store import KernelStore
+from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
+from automatos.kernel.workspace import WorkspaceViews
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+    from automatos.kernel.registry import Registry
+    from automatos.kernel.settings import Settings
+
+__all__ = ["Backends", "Kernel"]
+
+log = logging.getLogger("automatos.kernel")
+
+_FAMILY_ENV = {"blob": "BLOB_BACKEND", "kv": "KV_BACKEND", "pubsub": "PUBSUB_BACKEND", "vector": "VECTOR_BACKEND"}
+
+
+@dataclass
+class Backends:
+    blob: BlobBackend
+    kv: KVBackend
+    pubsub: PubSubBackend
+    vectors: VectorBackend
+
+    def named(self) -> dict[str, Any]:
+        return {"blob": self.blob, "kv": self.kv, "pubsub": self.pubsub, "vector": self.vectors}
+
+
+class Kernel:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        hooks: Hooks,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.hooks = hooks
+        self.engine = engine
+        self.store = KernelStore(sessionmaker)
+        self.views = WorkspaceViews(
+            registry,
+            self.store.extension_state,
+            versions=self.store.extension_versions,
+            enabled_by_default=settings.extensions_enabled_by_default,
+        )
+        self.overrides = SettingsOverrides(settings, self.store)
+        self._backends: Backends | None = None
+        self._bus: KernelBus | None = None
+        self.auth_methods: list[AuthMethod] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._recheck: asyncio.Task[None] | None = None
+        self.started = False
+
+    # -- accessors -------------------------------------------------------------------------------
+
+    @property
+    def backends(self) -> Backends:
+        if self._backends is None:
+            raise RuntimeError("the kernel is not started: backends are built by Kernel.start()")
+        return self._backends
+
+    @property
+    def bus(self) -> KernelBus:
+        if self._bus is None:
+            raise RuntimeError("the kernel is not started: the bus is created by Kernel.start()")
+        return self._bus
+
+    @property
+    def current_settings(self) -> Settings:
+        """Settings with the ``system_settings`` overrides applied (cached; no I/O)."""
+        return self.overrides.current
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        if self.settings.auto_migrate:
+            from automatos.kernel.db.migrate import upgrade
+
+            await upgrade(self.settings.resolved_database_url)
+        self._backends = await self._build_backends()
+        self._bus = KernelBus(self._backends.pubsub)
+        self._bus.on("extensions", self._on_extensions_message)
+        self._bus.on("settings", self._on_settings_message)
+        await self._bus.start()
+        await self.overrides.refresh()
+        self.auth_methods = await self.hooks.auth_methods()
+        await self.store.ensure_default_workspace()
+        result = await self.hooks.startup(self)
+        for error in result.errors:
+            log.error("startup hook of %s failed: %s", error.plugin, error.error)
+        self._recheck = asyncio.create_task(self._recheck_loop(), name="automatos-recheck")
+        self.started = True
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        await self.hooks.shutdown(self)
+        if self._recheck is not None:
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
+        for task in list(self._tasks):
+            task.cancel()
+        if self._bus is not None:
+            await self._bus.stop()
+        if self._backends is not None:
+            for name, backend in self._backends.named().items():
+                try:
+                    await backend.close()
+                except Exception as exc:
+                    log.warning("closing the %s backend failed: %s", name, exc)
+        await self.engine.dispose()
+
+    async def _build_backends(self) -> Backends:
+        ctx = BackendContext(settings=self.settings, engine=self.engine)
+        built: dict[str, Any] = {}
+        for family, env in _FAMILY_ENV.items():
+            wanted = self.settings.pick(family)
+            factories = await self.hooks.backend_factories(family)
+            pair = factories.items.get(wanted)
+            if pair is None:
+                available = ", ".join(sorted(factories.items)) or "none"
+                raise SettingsError(
+                    f"{env}={wanted!r}: no loaded extension registers a {family} backend of that name "
+                    f"(available: {available})"
+                )
+            built[family] = pair[1](ctx)
+        return Backends(blob=built["blob"], kv=built["kv"], pubsub=built["pubsub"], vectors=built["vector"])
+
+    async def _recheck_loop(self) -> None:
+        """Fallback for lost invalidations: compare versions with the database now and then."""
+        while True:
+            await asyncio.sleep(self.settings.recheck_seconds)
+            try:
+                await self.views.recheck()
+                await self.overrides.refresh_if_stale()
+            except Exception as exc:
+                log.warning("re-checking cached views failed: %s", exc)
+
+    async def _on_extensions_message(self, message: dict[str, Any]) -> None:
+        workspace_id = message.get("workspace_id")
+        if isinstance(workspace_id, str):
+            self.views.invalidate(workspace_id, message.get("version"))
+
+    async def _on_settings_message(self, message: dict[str, Any]) -> None:
+        await self.overrides.refresh()
+
+    # -- request-path helpers --------------------------------------------------------------------
+
+    async def view_for(self, workspace: Workspace) -> HookView:
+        """The workspace's hook view: cached dict lookup, built on first use."""
+        return self.views.cached(workspace.id) or await self.views.get(workspace.id)
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background, kept referenced until done."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def emit(self, event: Event) -> None:
+        """Tell enabled extensions about ``event`` without making the caller wait for them."""
+        workspace = await self.store.get_workspace(event.workspace_id) if event.workspace_id else None
+        view = await self.view_for(workspace) if workspace is not None else self.hooks.global_view()
+        self.spawn(self.hooks.on_event(view, event, workspace))
+
+    # -- shared-state changes --------------------------------------------------------------------
+
+    async def set_extension(
+        self,
+        workspace: Workspace,
+        name: str,
+        *,
+        enabled: bool,
+        config: dict[str, Any] | None = None,
+        actor_id: str | None = None,
+        request_id: str | None = None,
+    ) -> int:
+        """Enable or disable ``name`` in ``workspace``; every node's view follows within a second."""
+        info = self.registry.extensions.get(name)
+        if info is None:
+            raise NotFoundError(f"no extension named {name!r} is installed", field="name")
+        if info.state is not ExtensionState.LOADED:
+            raise ConflictError(f"extension {name!r} is {info.state.value}: {info.reason}", field="name")
+        if info.essential and not enabled:
+            raise ConflictError(f"extension {name!r} is essential and cannot be disabled", field="enabled")
+        version = await self.store.set_extension(
+            workspace.id, name, enabled=enabled, config=config, actor_id=actor_id, request_id=request_id
+        )
+        task = self.views.invalidate(workspace.id, version)
+        if task is not None:
+            await task  # this node answers with the new state at once
+        await self.bus.publish("extensions", workspace_id=workspace.id, version=version)
+        await self.emit(
+            Event(
+                name="extension.enabled" if enabled else "extension.disabled",
+                workspace_id=workspace.id,
+                data={"extension": name},
+            )
+        )
+        return version
+
+    async def set_setting(self, env_name: str, raw: str | None, *, actor_id: str | None = None) -> None:
+        """Override (or with ``None`` clear) a run-time setting on every node."""
+        await self.overrides.set(env_name, raw, actor_id=actor_id)
+        await self.bus.publish("settings", key=env_name)
+        await self.emit(Event(name="settings.changed", data={"key": env_name}))

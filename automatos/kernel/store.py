@@ -1,0 +1,187 @@
+"""The kernel's own queries: workspaces, memberships, extension state, settings rows, audit.
+
+Every query on tenant data filters by ``workspace_id``. Writes that other nodes must notice bump a
+version in the same transaction as the change (``workspaces.extensions_version``), so a node can
+always tell whether its cached view is current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from automatos.kernel.db import models as m
+from automatos.kernel.errors import ConflictError, NotFoundError
+from automatos.kernel.types import Workspace
+from automatos.kernel.workspace import ExtensionRow
+
+__all__ = ["DEFAULT_WORKSPACE_SLUG", "KernelStore"]
+
+DEFAULT_WORKSPACE_SLUG = "default"
+
+
+def _workspace(row: m.Workspace) -> Workspace:
+    return Workspace(
+        id=row.id, slug=row.slug, name=row.name, status=row.status, extensions_version=row.extensions_version
+    )
+
+
+class KernelStore:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    # -- workspaces ------------------------------------------------------------------------------
+
+    async def get_workspace(self, id_or_slug: str) -> Workspace | None:
+        """An active workspace by id or slug; archived ones are not found."""
+        async with self.sessionmaker() as session:
+            row = await session.scalar(
+                select(m.Workspace).where(
+                    or_(m.Workspace.id == id_or_slug, m.Workspace.slug == id_or_slug),
+                    m.Workspace.status == "active",
+                )
+            )
+            return _workspace(row) if row is not None else None
+
+    async def create_workspace(self, slug: str, name: str, *, actor_id: str | None = None) -> Workspace:
+        async with self.sessionmaker.begin() as session:
+            if await session.scalar(select(m.Workspace.id).where(m.Workspace.slug == slug)):
+                raise ConflictError(f"a workspace with slug {slug!r} already exists", field="slug")
+            row = m.Workspace(slug=slug, name=name, settings={})
+            session.add(row)
+            await session.flush()
+            self._audit(session, row.id, actor_id, "workspace.created", "workspace", row.id, {"slug": slug})
+            return _workspace(row)
+
+    async def ensure_default_workspace(self) -> Workspace | None:
+        """On a fresh install, create the ``default`` workspace so the platform is usable at once."""
+        async with self.sessionmaker() as session:
+            if await session.scalar(select(func.count()).select_from(m.Workspace)):
+                return None
+        try:
+            return await self.create_workspace(DEFAULT_WORKSPACE_SLUG, "Default workspace")
+        except ConflictError:  # another node won the race
+            return None
+
+    async def member_role(self, workspace_id: str, user_id: str) -> str | None:
+        async with self.sessionmaker() as session:
+            role: str | None = await session.scalar(
+                select(m.WorkspaceMember.role).where(
+                    m.WorkspaceMember.workspace_id == workspace_id, m.WorkspaceMember.user_id == user_id
+                )
+            )
+            return role
+
+    # -- extension state -------------------------------------------------------------------------
+
+    async def extension_state(self, workspace_id: str) -> tuple[int, Mapping[str, ExtensionRow]]:
+        async with self.sessionmaker() as session:
+            version = await session.scalar(
+                select(m.Workspace.extensions_version).where(m.Workspace.id == workspace_id)
+            )
+            if version is None:
+                raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+            rows = await session.scalars(
+                select(m.WorkspaceExtension).where(m.WorkspaceExtension.workspace_id == workspace_id)
+            )
+            return version, {r.name: ExtensionRow(enabled=r.enabled, config=dict(r.config or {})) for r in rows}
+
+    async def extension_versions(self, workspace_ids: list[str]) -> Mapping[str, int]:
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                select(m.Workspace.id, m.Workspace.extensions_version).where(m.Workspace.id.in_(workspace_ids))
+            )
+            return {ws: version for ws, version in result.all()}
+
+    async def set_extension(
+        self,
+        workspace_id: str,
+        name: str,
+        *,
+        enabled: bool,
+        config: dict[str, Any] | None,
+        actor_id: str | None,
+        request_id: str | None = None,
+    ) -> int:
+        """Write the row, bump the workspace's version, audit; returns the new version."""
+        async with self.sessionmaker.begin() as session:
+            row = await session.get(m.WorkspaceExtension, (workspace_id, name))
+            if row is None:
+                row = m.WorkspaceExtension(workspace_id=workspace_id, name=name, enabled=enabled, config=config or {})
+                session.add(row)
+            else:
+                row.enabled = enabled
+                if config is not None:
+                    row.config = config
+            row.updated_by = actor_id
+            version = await session.scalar(
+                update(m.Workspace)
+                .where(m.Workspace.id == workspace_id)
+                .values(extensions_version=m.Workspace.extensions_version + 1)
+                .returning(m.Workspace.extensions_version)
+            )
+            if version is None:
+                raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+            action = "extension.enabled" if enabled else "extension.disabled"
+            data = {"version": version, "config_changed": config is not None}
+            self._audit(session, workspace_id, actor_id, action, "extension", name, data, request_id)
+            return int(version)
+
+    # -- settings --------------------------------------------------------------------------------
+
+    async def setting_rows(self) -> tuple[dict[str, str], tuple[int, datetime | None]]:
+        async with self.sessionmaker() as session:
+            rows = (await session.scalars(select(m.SystemSetting))).all()
+            values = {r.key: str(r.value) for r in rows}
+            newest = max((r.updated_at for r in rows), default=None)
+            return values, (len(rows), newest)
+
+    async def settings_stamp(self) -> tuple[int, datetime | None]:
+        """Changes when a row is added, removed or updated: (row count, newest ``updated_at``)."""
+        async with self.sessionmaker() as session:
+            count, newest = (
+                await session.execute(select(func.count(), func.max(m.SystemSetting.updated_at)).select_from(m.SystemSetting))
+            ).one()
+            return int(count), newest
+
+    async def set_setting(self, key: str, raw: str | None, *, actor_id: str | None) -> None:
+        async with self.sessionmaker.begin() as session:
+            row = await session.get(m.SystemSetting, key)
+            if raw is None:
+                if row is not None:
+                    await session.delete(row)
+            elif row is None:
+                session.add(m.SystemSetting(key=key, value=raw, updated_by=actor_id))
+            else:
+                row.value = raw
+                row.updated_by = actor_id
+            self._audit(session, None, actor_id, "setting.changed", "setting", key, {"cleared": raw is None})
+
+    # -- audit -----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _audit(
+        session: AsyncSession,
+        workspace_id: str | None,
+        actor_id: str | None,
+        action: str,
+        target_type: str,
+        target_id: str,
+        data: dict[str, Any],
+        request_id: str | None = None,
+    ) -> None:
+        session.add(
+            m.AuditLogEntry(
+                workspace_id=workspace_id,
+                actor_id=actor_id,
+                action=action,
+                target_type=target_type,
+                target_id=target_id,
+                data=data,
+                request_id=request_id,
+            )
+        )

@@ -1,0 +1,147 @@
+"""Per-workspace hook views over the one PluginManager, cached and invalidated across nodes.
+
+- The hot path is :meth:`WorkspaceViews.cached`: one dict lookup, no await, no I/O.
+- A miss builds the view once (one query for the workspace's extension rows, then a
+  :class:`HookView`); concurrent misses for the same workspace share one build.
+- Enabling or disabling an extension writes the row, bumps ``workspaces.extensions_version`` in the
+  same transaction, and publishes ``{"kind": "extensions", "workspace_id", "version"}`` on the
+  kernel bus. Every node that holds an older view rebuilds it **in the background** and swaps it in;
+  requests keep the old view meanwhile, so no request waits for a rebuild.
+- Redis pub/sub is at-most-once, so a node also re-checks the versions of the views it holds every
+  ``recheck_seconds`` (one indexed query for all of them) and rebuilds any that fell behind.
+- The cache is bounded (``max_views``); the least recently built view is evicted first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from automatos.kernel.hooks import HookView
+from automatos.kernel.registry import Registry
+
+__all__ = ["ExtensionRow", "StateLoader", "WorkspaceViews"]
+
+log = logging.getLogger("automatos.workspace")
+
+
+@dataclass(frozen=True)
+class ExtensionRow:
+    enabled: bool
+    config: Mapping[str, Any]
+
+
+StateLoader = Callable[[str], Awaitable[tuple[int, Mapping[str, ExtensionRow]]]]
+"""``loader(workspace_id) -> (extensions_version, {extension name: row})``."""
+
+VersionLoader = Callable[[list[str]], Awaitable[Mapping[str, int]]]
+"""``versions(workspace_ids) -> {workspace_id: extensions_version}``."""
+
+
+class WorkspaceViews:
+    def __init__(
+        self,
+        registry: Registry,
+        loader: StateLoader,
+        *,
+        versions: VersionLoader | None = None,
+        enabled_by_default: bool = True,
+        max_views: int = 10_000,
+    ) -> None:
+        self.registry = registry
+        self._loader = loader
+        self._versions = versions
+        self.enabled_by_default = enabled_by_default
+        self.max_views = max_views
+        self._views: dict[str, HookView] = {}
+        self._building: dict[str, asyncio.Task[HookView]] = {}
+        self.builds = 0
+        """How many views were built (for tests and metrics)."""
+
+    def cached(self, workspace_id: str) -> HookView | None:
+        """The cached view, or ``None``: the request-path lookup."""
+        return self._views.get(workspace_id)
+
+    async def get(self, workspace_id: str) -> HookView:
+        view = self._views.get(workspace_id)
+        if view is not None:
+            return view
+        return await self._build_shared(workspace_id)
+
+    def hidden_for(self, rows: Mapping[str, ExtensionRow]) -> set[str]:
+        """Loaded extensions a workspace does not see: disabled ones, never essential ones."""
+        hidden: set[str] = set()
+        for name in self.registry.loaded():
+            info = self.registry.extensions[name]
+            if info.essential:
+                continue
+            row = rows.get(name)
+            enabled = row.enabled if row is not None else (info.builtin or self.enabled_by_default)
+            if not enabled:
+                hidden.add(name)
+        return hidden
+
+    async def build(self, workspace_id: str) -> HookView:
+        """Build a fresh view from the database and swap it in."""
+        version, rows = await self._loader(workspace_id)
+        view = HookView(
+            self.registry.pm,
+            hidden=self.hidden_for(rows),
+            configs={name: row.config for name, row in rows.items()},
+            workspace_id=workspace_id,
+            version=version,
+        )
+        current = self._views.get(workspace_id)
+        if current is None or current.version <= version:
+            self._views.pop(workspace_id, None)
+            self._views[workspace_id] = view
+            while len(self._views) > self.max_views:
+                self._views.pop(next(iter(self._views)))
+        self.builds += 1
+        return self._views[workspace_id]
+
+    async def _build_shared(self, workspace_id: str) -> HookView:
+        task = self._building.get(workspace_id) or self._start_build(workspace_id)
+        return await asyncio.shield(task)
+
+    def _start_build(self, workspace_id: str) -> asyncio.Task[HookView]:
+        task = asyncio.ensure_future(self.build(workspace_id))
+        self._building[workspace_id] = task
+
+        def done(t: asyncio.Task[HookView]) -> None:
+            if self._building.get(workspace_id) is t:
+                del self._building[workspace_id]
+            if not t.cancelled() and t.exception() is not None:
+                log.error("building the hook view of workspace %s failed: %s", workspace_id, t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    def invalidate(self, workspace_id: str, version: int | None = None) -> asyncio.Task[HookView] | None:
+        """Schedule a background rebuild if the cached view is older than ``version``."""
+        current = self._views.get(workspace_id)
+        if current is None:
+            return None
+        if version is not None and current.version >= version:
+            return None
+        return self._start_build(workspace_id)
+
+    def invalidate_all(self) -> list[asyncio.Task[HookView]]:
+        """Rebuild every cached view (after extensions are loaded or unloaded in this process)."""
+        return [t for ws in list(self._views) if (t := self.invalidate(ws)) is not None]
+
+    def forget(self, workspace_id: str) -> None:
+        self._views.pop(workspace_id, None)
+
+    async def recheck(self) -> int:
+        """Compare cached versions with the database; rebuild the stale ones. Returns how many."""
+        if self._versions is None or not self._views:
+            return 0
+        latest = await self._versions(list(self._views))
+        stale = [ws for ws, v in latest.items() if ws in self._views and self._views[ws].version < v]
+        for ws in stale:
+            self.invalidate(ws, latest[ws])
+        return len(stale)

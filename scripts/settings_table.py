@@ -1,0 +1,61 @@
+"""Print the README settings table from automatos.kernel.settings (run after adding a setting)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from automatos.kernel.settings import FIELDS, load_settings
+
+EXTRA = {
+    "host": "Interface `automatos serve` binds.",
+    "port": "Port `automatos serve` listens on.",
+    "workers": "Server processes (more than one needs `REDIS_URL`).",
+    "log_level": "Log level.",
+    "database_pool_size": "Connection pool size (PostgreSQL).",
+    "s3_bucket": "Bucket for blobs; setting it selects the `s3` blob backend.",
+    "s3_endpoint_url": "S3-compatible endpoint (MinIO, moto…); empty for AWS.",
+    "aws_access_key_id": "S3 credentials (never logged).",
+    "aws_secret_access_key": "S3 credentials (never logged).",
+    "aws_region": "S3 region.",
+    "openai_api_key": "Platform OpenAI key (never logged).",
+    "anthropic_api_key": "Platform Anthropic key (never logged).",
+    "llm_provider": "Default LLM provider.",
+    "llm_model": "Default model.",
+    "routing_cache_ttl_hours": "How long routing decisions are cached.",
+    "routing_llm_confidence_threshold": "Minimum confidence for the LLM routing tier.",
+    "cors_allow_origins": "Origins allowed by CORS.",
+    "feature_marketplace": "Feature flag: plugin marketplace.",
+    "feature_sandbox": "Feature flag: sandbox runs.",
+    "feature_semantic_routing": "Feature flag: semantic routing tier.",
+}
+
+
+def attribute_docs() -> dict[str, str]:
+    source = Path(__file__).parents[1].joinpath("automatos/kernel/settings.py").read_text()
+    docs: dict[str, str] = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ClassDef) and node.name == "Settings":
+            for stmt, nxt in zip(node.body, node.body[1:], strict=False):
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+                        docs[stmt.target.id] = " ".join(str(nxt.value.value).split()).replace("``", "`")
+    return docs
+
+
+def main() -> None:
+    defaults = load_settings({})
+    docs = attribute_docs()
+    print("| Variable | Default | Form | Run-time override | Meaning |")
+    print("|---|---|---|---|---|")
+    for f in FIELDS:
+        value = getattr(defaults, f.field)
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        shown = f"`{value}`" if value not in (None, "") else "(empty)"
+        meaning = docs.get(f.field) or EXTRA.get(f.field, "")
+        print(f"| `{f.env}` | {shown} | {f.form.replace('|', ' or ')} | {'yes' if f.runtime else 'no'} | {meaning} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Settings from the environment (seed names included) and run-time overrides from system_settings."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from automatos.kernel.errors import SettingsError, ValidationError
+from automatos.kernel.settings import FIELDS, Secret, load_settings
+from tests.helpers import running_kernel
+
+
+def test_embedded_defaults_need_nothing() -> None:
+    s = load_settings({})
+    assert s.resolved_database_url == "sqlite+aiosqlite:///automatos-data/automatos.db"
+    assert [s.pick(f) for f in ("blob", "kv", "pubsub", "vector")] == ["local", "memory", "memory", "exact"]
+
+
+def test_seed_names_compose_urls() -> None:
+    s = load_settings(
+        {
+            "POSTGRES_HOST": "db",
+            "POSTGRES_PORT": "5433",
+            "POSTGRES_DB": "auto",
+            "POSTGRES_USER": "app",
+            "POSTGRES_PASSWORD": "p@ss",
+            "REDIS_HOST": "cache",
+            "REDIS_PASSWORD": "r",
+            "S3_BUCKET": "bundles",
+            "OPENAI_API_KEY": "sk-secret",
+            "CORS_ALLOW_ORIGINS": "https://a.example, https://b.example",
+            "ROUTING_LLM_CONFIDENCE_THRESHOLD": "0.8",
+            "FEATURE_SANDBOX": "off",
+        }
+    )
+    assert s.database_url == "postgresql+asyncpg://app:p%40ss@db:5433/auto"
+    assert s.redis_url == "redis://:r@cache:6379/0"
+    assert [s.pick(f) for f in ("blob", "kv", "pubsub", "vector")] == ["s3", "redis", "redis", "pgvector"]
+    assert s.cors_allow_origins == ("https://a.example", "https://b.example")
+    assert s.routing_llm_confidence_threshold == 0.8 and s.feature_sandbox is False
+    assert isinstance(s.openai_api_key, Secret) and s.openai_api_key.reveal() == "sk-secret"
+    assert "sk-secret" not in repr(s)
+
+
+def test_plain_postgres_url_gets_the_async_driver() -> None:
+    assert load_settings({"DATABASE_URL": "postgres://u@h/d"}).database_url == "postgresql+asyncpg://u@h/d"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AUTOMATOS_PORT": "eighty"}, "AUTOMATOS_PORT='eighty' is malformed: expected integer 1-65535"),
+        ({"AUTOMATOS_PORT": "70000"}, "AUTOMATOS_PORT=70000 is out of range"),
+        ({"FEATURE_SANDBOX": "maybe"}, "FEATURE_SANDBOX='maybe' is malformed: expected true|false"),
+        ({"ROUTING_LLM_CONFIDENCE_THRESHOLD": "2"}, "ROUTING_LLM_CONFIDENCE_THRESHOLD=2.0 is out of range"),
+        ({"KV_BACKEND": "memcached"}, "KV_BACKEND='memcached' is unknown: expected memory|redis"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL=mysql://… is not supported"),
+        ({"POSTGRES_HOST": "h", "POSTGRES_PORT": "x"}, "POSTGRES_PORT='x' is malformed"),
+    ],
+)
+def test_malformed_settings_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(env)
+    assert message in str(info.value)
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [f.env for f in FIELDS if f"| `{f.env}` |" not in readme]
+    assert missing == []
+
+
+async def test_runtime_override_applies_without_restart(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path) as kernel:
+        assert kernel.current_settings.llm_model == "offline-echo"
+        await kernel.set_setting("LLM_MODEL", "gpt-test", actor_id="admin")
+        assert kernel.current_settings.llm_model == "gpt-test"
+        rows = {r["key"]: r for r in kernel.overrides.describe()}
+        assert rows["LLM_MODEL"]["source"] == "system_settings"
+        await kernel.set_setting("LLM_MODEL", None)
+        assert kernel.current_settings.llm_model == "offline-echo"
+
+
+async def test_override_is_validated_like_the_environment(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path) as kernel:
+        with pytest.raises(ValidationError) as bad_value:
+            await kernel.set_setting("ROUTING_CACHE_TTL_HOURS", "soon")
+        assert bad_value.value.field == "value" and "ROUTING_CACHE_TTL_HOURS" in bad_value.value.detail
+        with pytest.raises(ValidationError) as not_runtime:
+            await kernel.set_setting("DATABASE_URL", "sqlite:///x")
+        assert not_runtime.value.field == "key"
+        assert kernel.current_settings.routing_cache_ttl_hours == 24.0
+
+
+async def test_override_reaches_another_node(tmp_path: Path, redis_url: str) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    async with running_kernel(tmp_path / "a", database_url=db, redis_url=redis_url) as a, running_kernel(
+        tmp_path / "b", database_url=db, redis_url=redis_url
+    ) as b:
+        await a.set_setting("FEATURE_MARKETPLACE", "false")
+        for _ in range(500):
+            if b.current_settings.feature_marketplace is False:
+                break
+            await asyncio.sleep(0.01)
+        assert b.current_settings.feature_marketplace is False

@@ -1,0 +1,126 @@
+"""Per-workspace hook views: enable/disable, essential built-ins, caching, invalidation across nodes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from automatos import Event
+from automatos.kernel.errors import ConflictError, NotFoundError
+from automatos.kernel.runtime import Kernel
+from tests.helpers import running_kernel
+from tests.plugins import everything
+
+
+async def _wait_for(predicate: object, timeout: float = 5.0) -> None:
+    """Poll until ``predicate()`` is true; a liveness deadline, not a timing assertion."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():  # type: ignore[operator]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached before the deadline")
+        await asyncio.sleep(0.01)
+
+
+async def test_disable_hides_an_extension_from_that_workspace_only(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path) as kernel:
+        one = await kernel.store.create_workspace("one", "One")
+        two = await kernel.store.create_workspace("two", "Two")
+        view_one = await kernel.view_for(one)
+        assert "tests.everything" in view_one.plugins("register_llm_providers")
+        assert kernel.views.cached(one.id) is view_one  # cached: same object
+
+        version = await kernel.set_extension(one, "tests.everything", enabled=False, actor_id="u1")
+        assert version == 1
+        view_one = await kernel.view_for(one)
+        assert view_one.version == 1
+        assert "tests.everything" not in view_one.plugins("register_llm_providers")
+        assert "tests.everything" in (await kernel.view_for(two)).plugins("register_llm_providers")
+        assert "test-echo" not in (await kernel.hooks.llm_providers(view_one, one)).items
+
+        await kernel.set_extension(one, "tests.everything", enabled=True, config={"prefix": "1:"})
+        view_one = await kernel.view_for(one)
+        providers = await kernel.hooks.llm_providers(view_one, one)
+        assert (await providers.items["test-echo"].complete([_user("x")], model="m")).text == "1:x"
+
+
+async def test_essential_and_unknown_extensions_are_refused(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path) as kernel:
+        ws = await kernel.store.create_workspace("ws", "WS")
+        with pytest.raises(ConflictError, match="essential"):
+            await kernel.set_extension(ws, "automatos.storage.local", enabled=False)
+        with pytest.raises(NotFoundError):
+            await kernel.set_extension(ws, "no.such.extension", enabled=False)
+        # essential ones stay visible whatever a row says
+        assert kernel.views.hidden_for({}) == set()
+
+
+async def test_events_reach_enabled_extensions_with_their_config(tmp_path: Path) -> None:
+    everything.EVENTS.clear()
+    async with running_kernel(tmp_path) as kernel:
+        ws = await kernel.store.create_workspace("ev", "Events")
+        await kernel.set_extension(ws, "tests.everything", enabled=True, config={"k": "v"})
+        await _wait_for(lambda: ("extension.enabled", ws.id, {"k": "v"}) in everything.EVENTS)
+        await kernel.set_extension(ws, "tests.everything", enabled=False)
+        await kernel.emit(Event(name="custom.thing", workspace_id=ws.id))
+        await asyncio.sleep(0.05)
+        assert not [e for e in everything.EVENTS if e[0] == "custom.thing"]  # disabled: not told
+
+
+async def test_lifecycle_hooks_run(tmp_path: Path) -> None:
+    everything.LIFECYCLE.clear()
+    async with running_kernel(tmp_path):
+        assert everything.LIFECYCLE == ["startup"]
+    assert everything.LIFECYCLE == ["startup", "shutdown"]
+
+
+async def test_concurrent_misses_build_one_view(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path) as kernel:
+        ws = await kernel.store.create_workspace("many", "Many")
+        before = kernel.views.builds
+        views = await asyncio.gather(*(kernel.views.get(ws.id) for _ in range(50)))
+        assert kernel.views.builds == before + 1
+        assert all(v is views[0] for v in views)
+
+
+async def _two_nodes(tmp_path: Path, redis_url: str) -> tuple[Kernel, Kernel, object, object]:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    a = running_kernel(tmp_path / "a", database_url=db, redis_url=redis_url)
+    b = running_kernel(tmp_path / "b", database_url=db, redis_url=redis_url)
+    return await a.__aenter__(), await b.__aenter__(), a, b
+
+
+async def test_invalidation_reaches_another_node_through_redis(tmp_path: Path, redis_url: str) -> None:
+    node_a, node_b, ctx_a, ctx_b = await _two_nodes(tmp_path, redis_url)
+    try:
+        assert node_a.backends.pubsub.name == "redis"
+        ws = await node_a.store.create_workspace("shared", "Shared")
+        before_b = await node_b.view_for(ws)
+        assert "tests.everything" in before_b.plugins("on_event")
+        await node_a.set_extension(ws, "tests.everything", enabled=False)
+        await _wait_for(lambda: node_b.views.cached(ws.id).version == 1)  # type: ignore[union-attr]
+        assert "tests.everything" not in node_b.views.cached(ws.id).plugins("on_event")  # type: ignore[union-attr]
+    finally:
+        await ctx_b.__aexit__(None, None, None)  # type: ignore[attr-defined]
+        await ctx_a.__aexit__(None, None, None)  # type: ignore[attr-defined]
+
+
+async def test_recheck_catches_a_lost_invalidation(tmp_path: Path) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    async with running_kernel(tmp_path / "a", database_url=db) as node_a, running_kernel(
+        tmp_path / "b", database_url=db
+    ) as node_b:
+        # separate in-process buses: node_b never hears node_a, like a dropped pub/sub message
+        ws = await node_a.store.create_workspace("lost", "Lost")
+        await node_b.view_for(ws)
+        await node_a.set_extension(ws, "tests.everything", enabled=False)
+        assert node_b.views.cached(ws.id).version == 0  # type: ignore[union-attr]
+        assert await node_b.views.recheck() == 1
+        await _wait_for(lambda: node_b.views.cached(ws.id).version == 1)  # type: ignore[union-attr]
+
+
+def _user(text: str) -> object:
+    from automatos import ChatMessage
+
+    return ChatMessage(role="user", content=text)

@@ -1,0 +1,178 @@
+"""A test extension that implements every hook, mixing sync and async implementations.
+
+Registered in-process through a :class:`Candidate` with a loader (no install needed). Its auth
+method reads ``X-Test-User: <user id>[;admin]`` — a test-only way in until the built-in API-key and
+JWT methods exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
+
+from litestar import get
+
+from automatos import (
+    ChatMessage,
+    Completion,
+    Event,
+    Principal,
+    RouteDecision,
+    RoutingRequest,
+    ScanFinding,
+    Severity,
+    ToolSpec,
+    Workspace,
+    hookimpl,
+)
+from automatos.extensions.cache.memory import MemoryKV, MemoryPubSub
+
+NAME = "tests.everything"
+EVENTS: list[tuple[str, str | None, dict[str, Any]]] = []
+"""(event name, workspace id, config) for every ``on_event`` call: tests read and clear it."""
+LIFECYCLE: list[str] = []
+
+
+class HeaderAuth:
+    name = "test-header"
+    priority = 10
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal | None:
+        raw = headers.get("x-test-user")
+        if not raw:
+            return None
+        user, _, flag = raw.partition(";")
+        return Principal(id=user, kind="user", auth_method=self.name, is_platform_admin=flag == "admin")
+
+
+class EchoLLM:
+    name = "test-echo"
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
+        return Completion(text=self.prefix + messages[-1].content, model=model)
+
+    async def stream(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> AsyncIterator[str]:
+        for word in messages[-1].content.split():
+            yield word
+
+
+class CountingEmbedder:
+    name = "test-embed"
+    dimensions = 2
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [[float(len(t)), 1.0] for t in texts]
+
+
+class KeywordTier:
+    name = "test-keyword"
+    order = 5
+
+    async def route(self, request: RoutingRequest) -> RouteDecision | None:
+        if "billing" in request.text:
+            return RouteDecision(agent_id="billing-agent", confidence=0.9, tier=self.name)
+        return None
+
+
+class EchoTools:
+    name = "test-tools"
+
+    async def list_tools(self, workspace_id: str) -> Sequence[ToolSpec]:
+        return [ToolSpec(name="echo", description="returns its input", provider=self.name)]
+
+    async def execute(self, workspace_id: str, tool: str, arguments: Mapping[str, Any]) -> Any:
+        return dict(arguments)
+
+
+class TodoRule:
+    id = "test-todo"
+    severity = Severity.LOW
+
+    def check(self, source: str, path: str) -> Sequence[ScanFinding]:
+        return [
+            ScanFinding(rule=self.id, severity=self.severity, message="TODO left", path=path, line=i + 1)
+            for i, line in enumerate(source.splitlines())
+            if "TODO" in line
+        ]
+
+
+@get("/api/test-everything/ping", sync_to_thread=False)
+def ping() -> dict[str, str]:
+    return {"pong": NAME}
+
+
+@hookimpl
+def register_auth_methods(register: Callable[[Any], None]) -> None:
+    register(HeaderAuth())
+
+
+@hookimpl
+def register_blob_backends(register: Callable[[str, Any], None]) -> None:
+    from automatos.extensions.storage.local import LocalBlobBackend
+
+    register("everything", lambda ctx: LocalBlobBackend(ctx.settings.data_dir / "everything-blobs"))
+
+
+@hookimpl
+def register_kv_backends(register: Callable[[str, Any], None]) -> None:
+    register("everything", lambda ctx: MemoryKV())
+
+
+@hookimpl
+def register_pubsub_backends(register: Callable[[str, Any], None]) -> None:
+    register("everything", lambda ctx: MemoryPubSub())
+
+
+@hookimpl
+def register_vector_backends(register: Callable[[str, Any], None]) -> None:
+    from automatos.extensions.vectors.exact import ExactVectorBackend
+
+    register("everything", lambda ctx: ExactVectorBackend(ctx.engine))
+
+
+@hookimpl
+async def register_llm_providers(register: Callable[[Any], None], config: Mapping[str, Any]) -> None:
+    register(EchoLLM(prefix=str(config.get("prefix", ""))))
+
+
+@hookimpl
+def register_embedding_providers(register: Callable[[Any], None]) -> None:
+    register(CountingEmbedder())
+
+
+@hookimpl
+def register_routing_tiers(register: Callable[[Any], None], workspace: Workspace) -> None:
+    register(KeywordTier())
+
+
+@hookimpl
+def register_tool_providers(register: Callable[[Any], None]) -> None:
+    register(EchoTools())
+
+
+@hookimpl
+def register_scan_rules(register: Callable[[Any], None]) -> None:
+    register(TodoRule())
+
+
+@hookimpl
+def register_routes(register: Callable[[Any], None]) -> None:
+    register(ping)
+
+
+@hookimpl
+async def startup(kernel: Any) -> None:
+    LIFECYCLE.append("startup")
+
+
+@hookimpl
+def shutdown(kernel: Any) -> None:
+    LIFECYCLE.append("shutdown")
+
+
+@hookimpl
+async def on_event(event: Event, workspace: Workspace | None, config: Mapping[str, Any]) -> None:
+    EVENTS.append((event.name, workspace.id if workspace else None, dict(config)))
