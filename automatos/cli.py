@@ -171,7 +171,8 @@ def settings_group() -> None:
 @settings_group.command("list")
 def settings_list() -> None:
     async def run(kernel: Any) -> list[dict[str, Any]]:
-        return kernel.overrides.describe()  # type: ignore[no-any-return]
+        rows: list[dict[str, Any]] = kernel.overrides.describe()
+        return rows
 
     for row in _with_kernel(run):
         click.echo(f"{row['key']:<36} {row['value']!s:<24} ({row['source']})")

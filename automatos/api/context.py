@@ -38,11 +38,12 @@ def provide_kernel(state: State) -> Kernel:
 
 async def authenticate(kernel: Kernel, headers: Any) -> Principal | None:
     for method in kernel.auth_methods:
-        result = method.authenticate(headers)
+        result: Any = method.authenticate(headers)
         if hasattr(result, "__await__"):
             result = await result
         if result is not None:
-            return result  # type: ignore[no-any-return]
+            principal: Principal = result
+            return principal
     return None
 
 

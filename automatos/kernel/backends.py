@@ -12,13 +12,15 @@ per-plugin state is kept apart.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from automatos.kernel.settings import Settings
@@ -29,6 +31,7 @@ __all__ = [
     "BlobInfo",
     "KVBackend",
     "PubSubBackend",
+    "Subscription",
     "VectorBackend",
     "VectorMatch",
 ]
@@ -118,6 +121,36 @@ class KVBackend(abc.ABC):
         """Release connections and pools."""
 
 
+class Subscription(abc.ABC):
+    """An established subscription to one channel: iterate it for messages, ``aclose`` to end it.
+
+    ``subscribe`` is awaited, so a subscription only exists once the backend has confirmed it (for
+    Redis, once the server acknowledged ``SUBSCRIBE``): nothing published after that is missed.
+    Usable as ``async with await pubsub.subscribe(ch) as sub: async for msg in sub: ...``.
+    """
+
+    channel: str = ""
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    @abc.abstractmethod
+    async def __anext__(self) -> bytes:
+        """The next message; ``StopAsyncIteration`` once the subscription or its backend is closed."""
+
+    @abc.abstractmethod
+    async def aclose(self) -> None:
+        """End the subscription; idempotent. A consumer waiting in ``__anext__`` stops iterating."""
+
+    async def __aenter__(self) -> Subscription:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+
 class PubSubBackend(abc.ABC):
     """Fan-out messages to every subscriber on every node (cache invalidation, live progress)."""
 
@@ -127,11 +160,12 @@ class PubSubBackend(abc.ABC):
     async def publish(self, channel: str, message: bytes) -> None: ...
 
     @abc.abstractmethod
-    def subscribe(self, channel: str) -> AsyncIterator[bytes]:
-        """Messages published on ``channel`` after the subscription is established.
+    async def subscribe(self, channel: str) -> Subscription:
+        """Subscribe to messages published on ``channel`` from now on.
 
-        The iterator is ready when returned: a message published after ``subscribe`` returns is
-        delivered. Closing the iterator (``aclose``) ends the subscription.
+        Returns once the subscription is established: a message published after ``subscribe``
+        returns is delivered. ``aclose()`` on the subscription ends it. Delivery is at most once,
+        in publish order per publisher; a subscriber that falls far behind loses its oldest messages.
         """
 
     async def check(self) -> None:  # noqa: B027 - optional readiness probe

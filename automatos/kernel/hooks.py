@@ -262,7 +262,7 @@ class Hooks:
         )
         return sorted(got.items.values(), key=lambda m: m.priority)
 
-    async def backend_factories(self, family: str) -> Collected[BackendFactory]:
+    async def backend_factories(self, family: str) -> Collected[tuple[str, BackendFactory]]:
         """``family`` is ``blob``, ``kv``, ``pubsub`` or ``vector``."""
         return await self.collect(
             self.global_view(),

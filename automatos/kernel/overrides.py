@@ -36,7 +36,7 @@ class SettingsOverrides:
         self.store = store
         self.current: Settings = base
         self.values: dict[str, str] = {}
-        self._stamp: datetime | None = None
+        self._stamp: tuple[int, datetime | None] | None = None
 
     def _apply(self, values: dict[str, str]) -> Settings:
         parsed = load_settings(values)  # parses and validates just the overridden variables

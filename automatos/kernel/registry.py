@@ -222,16 +222,16 @@ class Registry:
     def _import_and_register(self, c: Candidate, findings: tuple[ScanFinding, ...]) -> ExtensionInfo:
         try:
             plugin = c.loader() if c.loader is not None else importlib.import_module(c.module)
-        except BaseException as exc:  # noqa: BLE001 - a plugin may raise SystemExit at import
+        except BaseException as exc:  # a plugin may raise SystemExit at import
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            return self._info(c, ExtensionState.QUARANTINED, reason=f"import failed: {_summary(exc)}", findings=findings)
+            reason = f"import failed: {_summary(exc)}"
+            return self._info(c, ExtensionState.QUARANTINED, reason=reason, findings=findings)
         try:
             self.pm.register(plugin, name=c.name)
         except Exception as exc:
-            return self._info(
-                c, ExtensionState.QUARANTINED, reason=f"does not match the hook specs: {_summary(exc)}", findings=findings
-            )
+            reason = f"does not match the hook specs: {_summary(exc)}"
+            return self._info(c, ExtensionState.QUARANTINED, reason=reason, findings=findings)
         problem = self._validate(c.name)
         if problem:
             self.pm.unregister(name=c.name)

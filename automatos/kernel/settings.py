@@ -234,7 +234,7 @@ def _compose_seed_urls(env: Mapping[str, str], values: dict[str, Any]) -> None:
         values["database_url"] = (
             f"postgresql+asyncpg://{auth}{env['POSTGRES_HOST']}:{port}/{env.get('POSTGRES_DB', 'automatos')}"
         )
-    url = values.get("database_url", "")
+    url: str = values.get("database_url") or ""
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
@@ -247,8 +247,8 @@ def _compose_seed_urls(env: Mapping[str, str], values: dict[str, Any]) -> None:
         port = env.get("REDIS_PORT", "6379")
         if not port.isdigit():
             raise SettingsError(f"REDIS_PORT={port!r} is malformed: expected integer 1-65535")
-        password = env.get("REDIS_PASSWORD")
-        auth = f":{quote(password, safe='')}@" if password else ""
+        redis_password = env.get("REDIS_PASSWORD")
+        auth = f":{quote(redis_password, safe='')}@" if redis_password else ""
         values["redis_url"] = f"redis://{auth}{env['REDIS_HOST']}:{port}/0"
 
 

@@ -144,7 +144,9 @@ class KernelStore:
         """Changes when a row is added, removed or updated: (row count, newest ``updated_at``)."""
         async with self.sessionmaker() as session:
             count, newest = (
-                await session.execute(select(func.count(), func.max(m.SystemSetting.updated_at)).select_from(m.SystemSetting))
+                await session.execute(
+                    select(func.count(), func.max(m.SystemSetting.updated_at)).select_from(m.SystemSetting)
+                )
             ).one()
             return int(count), newest
 

@@ -73,7 +73,7 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
     roles: frozenset[str] = frozenset()
 
 
-class ExtensionState(str, enum.Enum):
+class ExtensionState(enum.StrEnum):
     LOADED = "loaded"
     QUARANTINED = "quarantined"
     DENIED = "denied"
@@ -95,7 +95,7 @@ class ExtensionInfo(msgspec.Struct, frozen=True, kw_only=True):
     findings: tuple[ScanFinding, ...] = ()
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"
@@ -115,8 +115,11 @@ class ScanFinding(msgspec.Struct, frozen=True, kw_only=True):
 class ScanRule(Protocol):
     """A static check run over source files of third-party code before it is imported."""
 
-    id: str
-    severity: Severity
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def severity(self) -> Severity: ...
 
     def check(self, source: str, path: str) -> Sequence[ScanFinding]: ...
 

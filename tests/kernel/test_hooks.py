@@ -111,7 +111,9 @@ class BadRegistration:
 
 
 async def test_collector_deduplicates_stamps_source_and_rejects_bad_items() -> None:
-    registry = _registry(("first", TwoProviders("first")), ("second", TwoProviders("second")), ("bad", BadRegistration()))
+    registry = _registry(
+        ("first", TwoProviders("first")), ("second", TwoProviders("second")), ("bad", BadRegistration())
+    )
     hooks = Hooks(registry, load_settings({}))
     got = await hooks.llm_providers(hooks.global_view(), WS)
     # call order is last-registered first: "bad" fails, "second" wins the name, "first" is a duplicate

@@ -14,9 +14,9 @@ from tests.helpers import running_kernel
 from tests.plugins import everything
 
 
-async def _wait_for(predicate: object, timeout: float = 5.0) -> None:
+async def _wait_for(predicate: object, deadline_s: float = 5.0) -> None:
     """Poll until ``predicate()`` is true; a liveness deadline, not a timing assertion."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + deadline_s
     while not predicate():  # type: ignore[operator]
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached before the deadline")

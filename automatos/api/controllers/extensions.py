@@ -35,9 +35,9 @@ class WorkspaceExtension(msgspec.Struct):
 
 
 def _describe(kernel: Kernel, info: ExtensionInfo) -> dict[str, Any]:
-    out = msgspec.to_builtins(info)
+    out: dict[str, Any] = msgspec.to_builtins(info)
     out["errors"] = kernel.hooks.errors.for_plugin(info.name)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def _parse_state(raw: str) -> ExtensionState:

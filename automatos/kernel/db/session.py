@@ -1,0 +1,72 @@
+"""Engines and sessions: the one place that knows how each dialect is tuned.
+
+Decisions:
+- SQLite (the embedded default) runs in WAL mode so readers never block the writer, with foreign
+  keys on (off by default in SQLite) and a busy timeout so concurrent writers wait instead of
+  failing; the pragmas are set on every new connection. The file's directory is created on demand.
+- PostgreSQL gets a sized pool (``DATABASE_POOL_SIZE``) with pre-ping, so connections dropped by a
+  restart or a proxy are replaced instead of failing the next request.
+- Sessions do not expire objects on commit: handlers return ORM rows after committing, and an
+  async session cannot lazily reload them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+if TYPE_CHECKING:
+    from automatos.kernel.settings import Settings
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_engine", "engine_from_url", "make_sessionmaker"]
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite connection waits for another writer before giving up."""
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file a SQLite URL names, or ``None`` for in-memory and URI forms."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, much faster
+    finally:
+        cursor.close()
+
+
+def engine_from_url(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine for ``url`` with the dialect's tuning (used by migrations and tools)."""
+    if url.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+        event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
+        return engine
+    if pool_size is not None and "poolclass" not in kwargs:
+        kwargs["pool_size"] = pool_size
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """The kernel's engine for :attr:`Settings.resolved_database_url`."""
+    return engine_from_url(settings.resolved_database_url, pool_size=settings.database_pool_size)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions bound to ``engine`` whose objects stay readable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

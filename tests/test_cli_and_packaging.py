@@ -1,0 +1,122 @@
+"""The installed command, the two README commands, CI, and docker-compose."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.services import free_port
+
+ROOT = Path(__file__).parents[1]
+AUTOMATOS = str(Path(sys.executable).parent / "automatos")
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "S3_"))}
+    full_env.update(env or {})
+    return subprocess.run([AUTOMATOS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
+
+
+def test_db_upgrade_creates_the_embedded_database(tmp_path: Path) -> None:
+    result = _run(["db", "upgrade"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "automatos-data" / "automatos.db").exists()
+    current = _run(["db", "current"], tmp_path)
+    assert current.stdout.strip().startswith("0001")
+
+
+def test_extensions_list_json(tmp_path: Path) -> None:
+    result = _run(["extensions", "list", "--json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert rows["automatos.storage.local"]["state"] == "loaded"
+    assert rows["hello"]["distribution"] == "automatos-hello"
+
+
+def test_extensions_and_settings_commands(tmp_path: Path) -> None:
+    disabled = _run(["extensions", "disable", "--workspace", "default", "hello"], tmp_path)
+    assert disabled.returncode == 0, disabled.stderr
+    assert "hello disabled in default (version 1)" in disabled.stdout
+    refused = _run(["extensions", "disable", "--workspace", "default", "automatos.cache.memory"], tmp_path)
+    assert refused.returncode == 1 and "essential" in refused.stderr
+    assert _run(["settings", "set", "LLM_MODEL", "gpt-x"], tmp_path).returncode == 0
+    listed = _run(["settings", "list"], tmp_path).stdout
+    assert "LLM_MODEL" in listed and "gpt-x" in listed and "system_settings" in listed
+    bad = _run(["settings", "set", "LLM_MODEL_TYPO", "x"], tmp_path)
+    assert bad.returncode == 1 and "cannot be changed at run time" in bad.stderr
+
+
+def test_malformed_setting_stops_with_the_variable_named(tmp_path: Path) -> None:
+    result = _run(["db", "upgrade"], tmp_path, {"AUTOMATOS_PORT": "http"})
+    assert result.returncode != 0
+    assert "AUTOMATOS_PORT='http' is malformed: expected integer 1-65535" in result.stderr
+
+
+def test_serve_answers_health_and_shuts_down_gracefully(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "S3_"))}
+    proc = subprocess.Popen(
+        [AUTOMATOS, "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=2) as response:
+                    body = json.loads(response.read())
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None and body["status"] == "ready", "server did not become ready"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    # uvicorn re-raises SIGTERM once its graceful shutdown is done
+    assert proc.returncode in (0, -signal.SIGTERM), output
+    assert "Application shutdown complete" in output
+    assert f"Automatos listening on http://127.0.0.1:{port}" in output
+    assert (tmp_path / "automatos-data" / "automatos.db").exists()
+
+
+def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one() -> None:
+    readme = (ROOT / "README.md").read_text()
+    first_block = readme.split("```")[1]
+    assert "./scripts/serve" in first_block and "./scripts/test" in first_block
+    assert "./scripts/test" in (ROOT / ".ci" / "run").read_text()
+    for script in ("serve", "test"):
+        assert os.access(ROOT / "scripts" / script, os.X_OK)
+
+
+def test_docker_compose_is_valid_and_has_the_production_shape() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"api", "worker", "postgres", "redis", "minio"} <= set(services)
+    assert "pgvector" in services["postgres"]["image"]
+    assert services["worker"]["profiles"] == ["workers"]
+    env = services["api"]["environment"]
+    for variable in ("DATABASE_URL", "REDIS_URL", "S3_BUCKET", "S3_ENDPOINT_URL"):
+        assert variable in env
+    from automatos.kernel.settings import load_settings
+
+    settings = load_settings({k: str(v) for k, v in env.items()})
+    assert [settings.pick(f) for f in ("blob", "kv", "pubsub", "vector")] == ["s3", "redis", "redis", "pgvector"]
+
+
+@pytest.mark.parametrize("name", ["hooks.md", "extensions.md", "operations.md"])
+def test_docs_exist(name: str) -> None:
+    assert len((ROOT / "docs" / name).read_text()) > 500
