@@ -12,6 +12,7 @@ from automatos.kernel.backends import (
     BlobInfo,
     KVBackend,
     PubSubBackend,
+    Subscription,
     VectorBackend,
     VectorMatch,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "ScanFinding",
     "ScanRule",
     "Severity",
+    "Subscription",
     "ToolProvider",
     "ToolSpec",
     "VectorBackend",

@@ -18,6 +18,7 @@ from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 
 from automatos.api.context import provide_context, provide_kernel
+from automatos.api.controllers.blobs import BlobsController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.settings import SettingsController
@@ -28,6 +29,7 @@ __all__ = ["KernelPlugin"]
 
 KERNEL_CONTROLLERS: tuple[Any, ...] = (
     HealthController,
+    BlobsController,
     ExtensionsController,
     WorkspaceExtensionsController,
     SettingsController,

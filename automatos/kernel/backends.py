@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
 
 __all__ = [
+    "Backend",
     "BackendContext",
     "BlobBackend",
     "BlobInfo",
@@ -52,10 +53,24 @@ class BlobInfo(msgspec.Struct, frozen=True, kw_only=True):
     content_type: str | None = None
 
 
-class BlobBackend(abc.ABC):
-    """Object storage: plugin bundles, execution logs, documents."""
+class Backend(abc.ABC):  # noqa: B024 - the lifecycle methods are optional on purpose
+    """What every backend shares: a name and an optional lifecycle the kernel drives."""
 
     name: str = ""
+
+    async def open(self) -> None:  # noqa: B027 - optional
+        """Prepare at kernel start (create a bucket, warm a pool); raise to stop startup."""
+
+    async def check(self) -> None:  # noqa: B027 - optional
+        """Raise if the backend cannot serve requests (used by ``/health/ready``)."""
+
+    async def close(self) -> None:  # noqa: B027 - optional
+        """Release connections and pools (graceful shutdown)."""
+
+
+class BlobBackend(Backend):
+    """Object storage: plugin bundles, execution logs, documents."""
+
 
     @abc.abstractmethod
     async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> BlobInfo:
@@ -73,6 +88,10 @@ class BlobBackend(abc.ABC):
     async def exists(self, key: str) -> bool: ...
 
     @abc.abstractmethod
+    async def info(self, key: str) -> BlobInfo | None:
+        """Size and content type of ``key``, or ``None`` when there is no such blob."""
+
+    @abc.abstractmethod
     async def list(self, prefix: str = "", *, limit: int = 1000) -> list[BlobInfo]:
         """Keys starting with ``prefix``, sorted, at most ``limit``."""
 
@@ -80,17 +99,11 @@ class BlobBackend(abc.ABC):
     async def presigned_url(self, key: str, *, expires_in: int = 3600, method: str = "GET") -> str:
         """A URL that lets its bearer read (or, with ``method="PUT"``, write) ``key`` until it expires."""
 
-    async def check(self) -> None:  # noqa: B027 - optional readiness probe
-        """Raise if the backend cannot serve requests (used by ``/health/ready``)."""
-
-    async def close(self) -> None:  # noqa: B027 - optional
-        """Release connections and pools."""
 
 
-class KVBackend(abc.ABC):
+class KVBackend(Backend):
     """Key-value cache with TTLs and atomic counters."""
 
-    name: str = ""
 
     @abc.abstractmethod
     async def get(self, key: str) -> bytes | None: ...
@@ -114,11 +127,6 @@ class KVBackend(abc.ABC):
     def with_namespace(self, namespace: str) -> KVBackend:
         """A view whose keys are prefixed with ``namespace`` and cannot reach other namespaces."""
 
-    async def check(self) -> None:  # noqa: B027 - optional readiness probe
-        """Raise if the backend cannot serve requests."""
-
-    async def close(self) -> None:  # noqa: B027 - optional
-        """Release connections and pools."""
 
 
 class Subscription(abc.ABC):
@@ -151,10 +159,9 @@ class Subscription(abc.ABC):
         await self.aclose()
 
 
-class PubSubBackend(abc.ABC):
+class PubSubBackend(Backend):
     """Fan-out messages to every subscriber on every node (cache invalidation, live progress)."""
 
-    name: str = ""
 
     @abc.abstractmethod
     async def publish(self, channel: str, message: bytes) -> None: ...
@@ -168,11 +175,6 @@ class PubSubBackend(abc.ABC):
         in publish order per publisher; a subscriber that falls far behind loses its oldest messages.
         """
 
-    async def check(self) -> None:  # noqa: B027 - optional readiness probe
-        """Raise if the backend cannot serve requests."""
-
-    async def close(self) -> None:  # noqa: B027 - optional
-        """Release connections and pools."""
 
 
 class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -182,10 +184,9 @@ class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):
     metadata: dict[str, Any] = {}
 
 
-class VectorBackend(abc.ABC):
+class VectorBackend(Backend):
     """A vector index, always partitioned by workspace."""
 
-    name: str = ""
 
     @abc.abstractmethod
     async def upsert(
@@ -208,8 +209,3 @@ class VectorBackend(abc.ABC):
     @abc.abstractmethod
     async def count(self, workspace_id: str, collection: str) -> int: ...
 
-    async def check(self) -> None:  # noqa: B027 - optional readiness probe
-        """Raise if the backend cannot serve requests."""
-
-    async def close(self) -> None:  # noqa: B027 - optional
-        """Release connections and pools."""

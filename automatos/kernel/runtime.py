@@ -153,7 +153,8 @@ class Kernel:
                     f"{env}={wanted!r}: no loaded extension registers a {family} backend of that name "
                     f"(available: {available})"
                 )
-            built[family] = pair[1](ctx)
+            built[family] = backend = pair[1](ctx)
+            await backend.open()
         return Backends(blob=built["blob"], kv=built["kv"], pubsub=built["pubsub"], vectors=built["vector"])
 
     async def _recheck_loop(self) -> None:

@@ -171,3 +171,18 @@ async def test_graceful_shutdown_closes_the_engine(tmp_path: Path) -> None:
         assert (await client.get("/health")).status_code == 200
     assert kernel.started is False
     assert kernel.engine.pool.checkedout() == 0
+
+
+async def test_local_presigned_urls_are_served(client: AsyncTestClient[Any]) -> None:
+    blob = _kernel(client).backends.blob
+    await blob.put("docs/a b.txt", b"hello", content_type="text/plain")
+    url = await blob.presigned_url("docs/a b.txt", expires_in=60)
+    response = await client.get(url)
+    assert response.status_code == 200 and response.content == b"hello"
+    assert response.headers["content-type"].startswith("text/plain")
+    body = _is_problem(await client.get(url.replace("signature=", "signature=0")), 403)
+    assert body["field"] == "signature"
+    upload = await blob.presigned_url("up/new.bin", expires_in=60, method="PUT")
+    assert (await client.put(upload, content=b"\x00\x01")).status_code == 201
+    assert await blob.get("up/new.bin") == b"\x00\x01"
+    _is_problem(await client.put(url, content=b"x"), 403)  # a GET grant does not allow PUT
