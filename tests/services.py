@@ -18,10 +18,12 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["free_port", "start_postgres", "start_redis", "start_s3"]
+__all__ = ["free_port", "fresh_database", "start_postgres", "start_redis", "start_s3"]
 
 
 def free_port() -> int:
@@ -126,3 +128,27 @@ def start_s3() -> Service:
 
 def unique_name(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:10]}"
+
+
+async def _admin(url: str, statement: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            await connection.exec_driver_sql(statement)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str, prefix: str = "automatos_db_") -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database on the server (dropped afterwards); yields its URL."""
+    from sqlalchemy.engine import make_url
+
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

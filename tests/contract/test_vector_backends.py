@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import pluggy
 import pytest
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from automatos.extensions.vectors import exact, pgvector
 from automatos.kernel import hookspecs
@@ -27,6 +26,7 @@ from automatos.kernel.backends import BackendContext, VectorBackend
 from automatos.kernel.db import create_engine, upgrade
 from automatos.kernel.errors import ValidationError
 from automatos.kernel.settings import load_settings
+from tests.services import fresh_database
 
 __all__: list[str] = []
 
@@ -48,27 +48,15 @@ def _factories(module: ModuleType) -> dict[str, Callable[[BackendContext], Vecto
     return found
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql(statement)
-    finally:
-        await engine.dispose()
-
-
 @pytest.fixture(scope="module")
 async def postgres_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
-    name = f"automatos_vec_{uuid.uuid4().hex[:12]}"
-    await _admin(postgres_url, f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    await upgrade(url)
-    engine = create_engine(load_settings({}, database_url=url))
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-        await _admin(postgres_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_database(postgres_url, "automatos_vec_") as url:
+        await upgrade(url)
+        engine = create_engine(load_settings({}, database_url=url))
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import CheckConstraint, delete, func, inspect, select, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -38,6 +37,7 @@ from automatos.kernel.db import (
     upgrade_sync,
 )
 from automatos.kernel.settings import load_settings
+from tests.services import fresh_database
 
 __all__: list[str] = []
 
@@ -52,30 +52,10 @@ KERNEL_TABLES = {
 }
 
 
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.exec_driver_sql(statement)
-    finally:
-        await engine.dispose()
-
-
-@asynccontextmanager
-async def _fresh_database(server_url: str) -> AsyncIterator[str]:
-    """A new, empty PostgreSQL database on the server (dropped afterwards)."""
-    name = f"automatos_db_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="module")
 async def postgres_db_url(postgres_url: str) -> AsyncIterator[str]:
     """This module's own database."""
-    async with _fresh_database(postgres_url) as url:
+    async with fresh_database(postgres_url) as url:
         yield url
 
 
@@ -202,7 +182,7 @@ async def test_concurrent_upgrades_run_once_on_sqlite(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 async def test_concurrent_upgrades_run_once_on_postgres(postgres_url: str) -> None:
-    async with _fresh_database(postgres_url) as url:
+    async with fresh_database(postgres_url) as url:
         await asyncio.gather(*(upgrade(url) for _ in range(3)))
         assert await current(url) == head()
 
