@@ -17,6 +17,12 @@ from tests.services import fresh_database
 ADMIN = {"X-Test-User": "root;admin"}
 
 
+def _download(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body: bytes = response.read()
+        return body
+
+
 async def test_two_nodes_on_postgres_redis_and_s3(
     tmp_path: Path, postgres_url: str, redis_url: str, s3_endpoint_url: str
 ) -> None:
@@ -42,8 +48,7 @@ async def test_two_nodes_on_postgres_redis_and_s3(
             # the S3 bucket was created at start; a pre-signed URL downloads from the store itself
             await node_c.backends.blob.put("bundles/x.zip", b"PK", content_type="application/zip")
             url = await node_c.backends.blob.presigned_url("bundles/x.zip", expires_in=60)
-            with urllib.request.urlopen(url, timeout=10) as response:
-                assert response.read() == b"PK"
+            assert await asyncio.to_thread(_download, url) == b"PK"
             await node_c.backends.vectors.upsert("ws", "docs", [("d1", [1.0, 0.0], {"t": 1})])
             assert [m.id for m in await node_c.backends.vectors.query("ws", "docs", [1.0, 0.1])] == ["d1"]
 
