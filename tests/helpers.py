@@ -15,7 +15,7 @@ from automatos.kernel.registry import Candidate
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.settings import load_settings
 
-__all__ = ["EVERYTHING", "candidate", "make_container", "running_kernel"]
+__all__ = ["EVERYTHING", "backend_factories", "candidate", "make_container", "running_kernel"]
 
 
 def candidate(module: str, name: str | None = None, *, builtin: bool = False, loader: Any = None) -> Candidate:
@@ -48,3 +48,23 @@ async def running_kernel(data_dir: Path, **kwargs: Any) -> AsyncIterator[Kernel]
         yield kernel
     finally:
         await kernel.stop()
+
+
+def backend_factories(family: str, *modules: object) -> dict[str, Any]:
+    """Call ``register_<family>_backends`` of ``modules`` through a PluginManager, as the kernel does."""
+    import pluggy
+
+    from automatos.kernel import hookspecs
+
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for module in modules:
+        pm.register(module)
+    found: dict[str, Any] = {}
+
+    def register(name: str, factory: Any) -> None:
+        assert name not in found, f"{name!r} registered twice"
+        found[name] = factory
+
+    getattr(pm.hook, f"register_{family}_backends")(register=register)
+    return found

@@ -14,18 +14,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pluggy
 import pytest
 
 from automatos.extensions.storage import local as local_module
 from automatos.extensions.storage import s3 as s3_module
 from automatos.extensions.storage.local import SIGNING_KEY_FILE, LocalBlobBackend
 from automatos.extensions.storage.s3 import S3BlobBackend
-from automatos.kernel import hookspecs
 from automatos.kernel.backends import BackendContext, BlobBackend, BlobInfo
 from automatos.kernel.errors import SettingsError, ValidationError
 from automatos.kernel.settings import Secret, Settings
-from automatos.kernel.types import BackendFactory
+from tests.helpers import backend_factories
 from tests.services import unique_name
 
 __all__: list[str] = []
@@ -33,22 +31,7 @@ __all__: list[str] = []
 Blob = LocalBlobBackend | S3BlobBackend
 
 
-def _blob_factories() -> dict[str, BackendFactory]:
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(local_module)
-    pm.register(s3_module)
-    found: dict[str, BackendFactory] = {}
-
-    def register(name: str, factory: BackendFactory) -> None:
-        assert name not in found, f"{name!r} registered twice"
-        found[name] = factory
-
-    pm.hook.register_blob_backends(register=register)
-    return found
-
-
-FACTORIES = _blob_factories()
+FACTORIES = backend_factories("blob", local_module, s3_module)
 
 
 def _s3_settings(endpoint: str, **extra: object) -> Settings:

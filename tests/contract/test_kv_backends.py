@@ -10,37 +10,20 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
-import pluggy
 import pytest
 
 from automatos.extensions.cache import memory as memory_module
 from automatos.extensions.cache import redis as redis_module
 from automatos.extensions.cache.memory import MemoryKV
-from automatos.kernel import hookspecs
 from automatos.kernel.backends import BackendContext, KVBackend
 from automatos.kernel.errors import SettingsError, ValidationError
 from automatos.kernel.settings import Settings
-from automatos.kernel.types import BackendFactory
+from tests.helpers import backend_factories
 
 __all__: list[str] = []
 
 
-def _kv_factories() -> dict[str, BackendFactory]:
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(memory_module)
-    pm.register(redis_module)
-    found: dict[str, BackendFactory] = {}
-
-    def register(name: str, factory: BackendFactory) -> None:
-        assert name not in found, f"{name!r} registered twice"
-        found[name] = factory
-
-    pm.hook.register_kv_backends(register=register)
-    return found
-
-
-FACTORIES = _kv_factories()
+FACTORIES = backend_factories("kv", memory_module, redis_module)
 
 
 @pytest.fixture(params=["memory", "redis"])

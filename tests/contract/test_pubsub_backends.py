@@ -11,37 +11,20 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-import pluggy
 import pytest
 from redis.asyncio import Redis
 
 from automatos.extensions.cache import memory as memory_module
 from automatos.extensions.cache import redis as redis_module
-from automatos.kernel import hookspecs
 from automatos.kernel.backends import BackendContext, PubSubBackend, Subscription
 from automatos.kernel.errors import SettingsError
 from automatos.kernel.settings import Settings
-from automatos.kernel.types import BackendFactory
+from tests.helpers import backend_factories
 
 __all__: list[str] = []
 
 
-def _pubsub_factories() -> dict[str, BackendFactory]:
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(memory_module)
-    pm.register(redis_module)
-    found: dict[str, BackendFactory] = {}
-
-    def register(name: str, factory: BackendFactory) -> None:
-        assert name not in found, f"{name!r} registered twice"
-        found[name] = factory
-
-    pm.hook.register_pubsub_backends(register=register)
-    return found
-
-
-FACTORIES = _pubsub_factories()
+FACTORIES = backend_factories("pubsub", memory_module, redis_module)
 
 
 def _build(name: str, redis_url: str | None) -> PubSubBackend:

@@ -16,16 +16,15 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-import pluggy
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from automatos.extensions.vectors import exact, pgvector
-from automatos.kernel import hookspecs
 from automatos.kernel.backends import BackendContext, VectorBackend
 from automatos.kernel.db import create_engine, upgrade
 from automatos.kernel.errors import ValidationError
 from automatos.kernel.settings import load_settings
+from tests.helpers import backend_factories
 from tests.services import fresh_database
 
 __all__: list[str] = []
@@ -39,13 +38,7 @@ MODULES: dict[str, ModuleType] = {"exact": exact, "pgvector": pgvector}
 
 
 def _factories(module: ModuleType) -> dict[str, Callable[[BackendContext], VectorBackend]]:
-    """What the kernel does: call the hook through a PluginManager and collect ``register`` calls."""
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    manager.register(module)
-    found: dict[str, Callable[[BackendContext], VectorBackend]] = {}
-    manager.hook.register_vector_backends(register=lambda name, factory: found.setdefault(name, factory))
-    return found
+    return backend_factories("vector", module)
 
 
 @pytest.fixture(scope="module")
