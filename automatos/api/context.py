@@ -37,10 +37,22 @@ def provide_kernel(state: State) -> Kernel:
 
 
 async def authenticate(kernel: Kernel, headers: Any) -> Principal | None:
+    """Ask each auth method in priority order; the first principal wins.
+
+    ``AuthenticationError`` (credentials for this method, but wrong) is the caller's 401. Any other
+    exception is the method's own failure: contained and counted like any hook error, and the next
+    method is tried.
+    """
     for method in kernel.auth_methods:
-        result: Any = method.authenticate(headers)
-        if hasattr(result, "__await__"):
-            result = await result
+        try:
+            result: Any = method.authenticate(headers)
+            if hasattr(result, "__await__"):
+                result = await result
+        except AuthenticationError:
+            raise
+        except Exception as exc:
+            kernel.hooks.record_failure(kernel.auth_sources.get(method.name, method.name), "authenticate", exc)
+            continue
         if result is not None:
             principal: Principal = result
             return principal

@@ -202,11 +202,15 @@ class Hooks:
                     break
         return out
 
-    def _contain(self, plugin: str, hook: str, exc: Exception, out: CallResult) -> None:
+    def record_failure(self, plugin: str, hook: str, exc: Exception) -> PluginError:
+        """Log and count a failure of ``plugin``'s code (a hook, or an object it registered)."""
         message = f"{type(exc).__name__}: {exc}"
-        log.error("extension %s failed in hook %s: %s", plugin, hook, message, exc_info=exc)
+        log.error("extension %s failed in %s: %s", plugin, hook, message, exc_info=exc)
         self.errors.record(plugin, hook, message)
-        out.errors.append(PluginError(plugin, hook, message))
+        return PluginError(plugin, hook, message)
+
+    def _contain(self, plugin: str, hook: str, exc: Exception, out: CallResult) -> None:
+        out.errors.append(self.record_failure(plugin, hook, exc))
 
     async def first(self, view: HookView, hook: str, kwargs: Mapping[str, Any]) -> Any:
         """The first non-``None`` result in call order, or ``None``."""
@@ -237,9 +241,10 @@ class Hooks:
                     raise TypeError(f"{hook}: {problem}")
                 name = key(value)
                 if name in collected.items:
-                    owner = collected.sources[name]
-                    collected.errors.append(PluginError(plugin, hook, f"{name!r} already registered by {owner}"))
-                    log.warning("extension %s: %s %r already registered by %s", plugin, hook, name, owner)
+                    message = f"{name!r} already registered by {collected.sources[name]}"
+                    collected.errors.append(PluginError(plugin, hook, message))
+                    self.errors.record(plugin, hook, message)
+                    log.warning("extension %s: %s %s", plugin, hook, message)
                     return
                 collected.items[name] = value
                 collected.sources[name] = plugin
@@ -252,7 +257,8 @@ class Hooks:
 
     # -- typed hooks -----------------------------------------------------------------------------
 
-    async def auth_methods(self) -> list[AuthMethod]:
+    async def auth_methods(self) -> Collected[AuthMethod]:
+        """Auth methods by name (``items`` in priority order, lower first) and who registered each."""
         got = await self.collect(
             self.global_view(),
             "register_auth_methods",
@@ -260,7 +266,8 @@ class Hooks:
             check=_protocol(AuthMethod),
             key=lambda m: m.name,
         )
-        return sorted(got.items.values(), key=lambda m: m.priority)
+        got.items = dict(sorted(got.items.items(), key=lambda kv: kv[1].priority))
+        return got
 
     async def backend_factories(self, family: str) -> Collected[tuple[str, BackendFactory]]:
         """``family`` is ``blob``, ``kv``, ``pubsub`` or ``vector``."""
@@ -295,8 +302,8 @@ class Hooks:
         return await self._workspace_collect(view, "register_tool_providers", workspace, ToolProvider)
 
     def routes(self) -> list[Any]:
-        """Route handlers from ``register_routes``. Synchronous: the app is built before any loop runs,
-        so implementations of this one hook must be plain functions."""
+        """Route handlers from ``register_routes``. Synchronous because Litestar builds the app
+        synchronously, so implementations of this one hook must be plain functions."""
         handlers: list[Any] = []
         for impl in self.global_view().plans.get("register_routes", ()):
             args = {"register": handlers.append, "settings": self.settings}

@@ -19,7 +19,7 @@ Each hook has a section in ``docs/hooks.md``; ``tests/kernel/test_hook_docs.py``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -111,7 +111,7 @@ def register_vector_backends(register: Callable[[str, BackendFactory], None]) ->
 
 @hookspec
 def register_llm_providers(
-    register: Callable[[LLMProvider], None], settings: Settings, workspace: Workspace, config: dict[str, Any]
+    register: Callable[[LLMProvider], None], settings: Settings, workspace: Workspace, config: Mapping[str, Any]
 ) -> None:
     """Register language-model providers (*per workspace*).
 
@@ -125,7 +125,7 @@ def register_embedding_providers(
     register: Callable[[EmbeddingProvider], None],
     settings: Settings,
     workspace: Workspace,
-    config: dict[str, Any],
+    config: Mapping[str, Any],
 ) -> None:
     """Register embedding providers (*per workspace*): objects with ``name``, ``dimensions``, ``embed()``."""
 
@@ -135,7 +135,7 @@ def register_embedding_providers(
 
 @hookspec
 def register_routing_tiers(
-    register: Callable[[RoutingTier], None], settings: Settings, workspace: Workspace, config: dict[str, Any]
+    register: Callable[[RoutingTier], None], settings: Settings, workspace: Workspace, config: Mapping[str, Any]
 ) -> None:
     """Register tiers of the agent router (*per workspace*).
 
@@ -148,7 +148,7 @@ def register_routing_tiers(
 
 @hookspec
 def register_tool_providers(
-    register: Callable[[ToolProvider], None], settings: Settings, workspace: Workspace, config: dict[str, Any]
+    register: Callable[[ToolProvider], None], settings: Settings, workspace: Workspace, config: Mapping[str, Any]
 ) -> None:
     """Register tool providers (*per workspace*): objects with ``name``, ``list_tools()``, ``execute()``."""
 
@@ -195,7 +195,7 @@ def shutdown(kernel: Kernel) -> None:
 
 
 @hookspec
-def on_event(event: Event, workspace: Workspace | None, config: dict[str, Any]) -> None:
+def on_event(event: Event, workspace: Workspace | None, config: Mapping[str, Any]) -> None:
     """Something happened (*per workspace* when ``event.workspace_id`` is set, else to every extension).
 
     Names are dotted (``extension.enabled``, ``extension.disabled``, ``workspace.created``,

@@ -13,6 +13,7 @@ against the newest ``updated_at`` in case a message was lost.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ class SettingsOverrides:
         self.current: Settings = base
         self.values: dict[str, str] = {}
         self._stamp: tuple[int, datetime | None] | None = None
+        self.listeners: list[Callable[[Settings], None]] = []
+        """Called with the new effective settings after every refresh."""
 
     def _apply(self, values: dict[str, str]) -> Settings:
         parsed = load_settings(values)  # parses and validates just the overridden variables
@@ -52,6 +55,8 @@ class SettingsOverrides:
         except SettingsError as exc:  # a bad row must not take the node down: keep the last good state
             log.error("ignoring system_settings overrides: %s", exc)
         self._stamp = stamp
+        for listener in self.listeners:
+            listener(self.current)
         return self.current
 
     async def refresh_if_stale(self) -> None:

@@ -12,7 +12,11 @@ Order: built-ins are registered first, third-party ones after. This departs from
 registers its defaults last) for one reason: the scan rules that gate third-party code are
 themselves built-in extensions and must be in place before any third-party module is imported.
 pluggy calls the last registered first, so a third-party collector runs before a built-in one and
-wins a contested name; built-ins that are mere fallbacks say so with ``trylast``.
+wins a contested name (collectors keep the first registration of a name in call order).
+
+Two entry points with the same name: the first found is loaded, the other is recorded as
+quarantined under ``name@distribution``. Deny patterns never apply to essential built-ins — the
+kernel cannot start without them.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import msgspec
 import pluggy
 
 from automatos.kernel import hookspecs
@@ -65,6 +70,8 @@ class Candidate:
     builtin: bool
     files: tuple[Path, ...] = ()
     """Source files of the module, located without importing it (empty when unknown)."""
+    attr: str | None = None
+    """The ``:attr`` part of ``module:attr`` entry points: the plugin is that attribute of the module."""
     loader: Callable[[], Any] | None = None
     """Overrides ``importlib.import_module(module)``; used for in-process test plugins."""
 
@@ -76,6 +83,7 @@ class Candidate:
         return cls(
             name=ep.name,
             module=ep.module,
+            attr=ep.attr or None,
             distribution=dist_name,
             version=dist.version if dist is not None else None,
             builtin=builtin,
@@ -137,6 +145,8 @@ class Registry:
     pm: pluggy.PluginManager = field(init=False)
     extensions: dict[str, ExtensionInfo] = field(init=False, default_factory=dict)
     scan_rules: list[ScanRule] = field(init=False, default_factory=list)
+    scan_errors: list[tuple[str, str]] = field(init=False, default_factory=list)
+    """(extension, error) for scan-rule collectors that failed."""
 
     def __post_init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -147,10 +157,8 @@ class Registry:
     @staticmethod
     def discover() -> list[Candidate]:
         """Every entry point of the group, built-ins first, without importing any of them."""
-        seen: dict[str, Candidate] = {}
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            seen.setdefault(ep.name, Candidate.from_entry_point(ep))
-        return sorted(seen.values(), key=lambda c: (not c.builtin, c.name))
+        found = [Candidate.from_entry_point(ep) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+        return sorted(found, key=lambda c: (not c.builtin, c.name))
 
     def load(self, candidates: Iterable[Candidate] | None = None) -> None:
         """Check and register every candidate (default: everything discovered)."""
@@ -160,9 +168,18 @@ class Registry:
 
     def load_one(self, candidate: Candidate) -> ExtensionInfo:
         """Check, import and register one extension; on any failure quarantine it and go on."""
-        info, findings = self._gate(candidate)
-        if info is None:
-            info = self._import_and_register(candidate, findings)
+        existing = self.extensions.get(candidate.name)
+        if existing is not None and existing.state is ExtensionState.LOADED:
+            key = f"{candidate.name}@{candidate.distribution or '?'}"
+            owner = existing.distribution or "?"
+            clash = self._info(
+                candidate, ExtensionState.QUARANTINED, reason=f"name {candidate.name!r} is already used by {owner}"
+            )
+            self.extensions[key] = msgspec.structs.replace(clash, name=key)
+            log.warning("extension %s quarantined: %s", key, clash.reason)
+            return clash
+        gated, findings = self._gate(candidate)
+        info = gated if gated is not None else self._import_and_register(candidate, findings)
         self.extensions[candidate.name] = info
         if info.state is ExtensionState.LOADED and self.pm.get_plugin(candidate.name) is not None:
             self._collect_scan_rules(candidate.name)
@@ -184,7 +201,9 @@ class Registry:
 
     def _gate(self, c: Candidate) -> tuple[ExtensionInfo | None, tuple[ScanFinding, ...]]:
         """What stops an extension before import: deny/allow lists and the static scan."""
-        if _matches(c.name, self.deny) or (self.allow and not c.builtin and not _matches(c.name, self.allow)):
+        essential = c.builtin and c.name in ESSENTIAL
+        denied = _matches(c.name, self.deny) and not essential
+        if denied or (self.allow and not c.builtin and not _matches(c.name, self.allow)):
             reason = "excluded by AUTOMATOS_EXTENSIONS_ALLOW/DENY"
             return self._info(c, ExtensionState.DENIED, reason=reason), ()
         if c.builtin:
@@ -221,7 +240,12 @@ class Registry:
 
     def _import_and_register(self, c: Candidate, findings: tuple[ScanFinding, ...]) -> ExtensionInfo:
         try:
-            plugin = c.loader() if c.loader is not None else importlib.import_module(c.module)
+            if c.loader is not None:
+                plugin = c.loader()
+            else:
+                plugin = importlib.import_module(c.module)
+                if c.attr:
+                    plugin = getattr(plugin, c.attr)
         except BaseException as exc:  # a plugin may raise SystemExit at import
             if isinstance(exc, KeyboardInterrupt):
                 raise
@@ -253,7 +277,10 @@ class Registry:
     def _collect_scan_rules(self, name: str) -> None:
         plugin = self.pm.get_plugin(name)
         impl = getattr(plugin, "register_scan_rules", None)
-        if impl is None or not self.extensions[name].builtin:
+        if impl is None:
+            return
+        if not self.extensions[name].builtin:
+            log.warning("extension %s: register_scan_rules ignored; scan rules come only from built-ins", name)
             return
 
         def register(rule: ScanRule) -> None:
@@ -262,9 +289,13 @@ class Registry:
             self.scan_rules.append(rule)
 
         try:
-            impl(register=register)
+            result = impl(register=register)
+            if hasattr(result, "__await__"):
+                result.close()
+                raise TypeError("register_scan_rules must be a plain function: it runs before any event loop")
         except Exception as exc:
             log.error("extension %s failed in register_scan_rules: %s", name, _summary(exc))
+            self.scan_errors.append((name, _summary(exc)))
 
     # -- queries ---------------------------------------------------------------------------------
 

@@ -16,7 +16,14 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from automatos.kernel.backends import BackendContext, BlobBackend, KVBackend, PubSubBackend, VectorBackend
+from automatos.kernel.backends import (
+    Backend,
+    BackendContext,
+    BlobBackend,
+    KVBackend,
+    PubSubBackend,
+    VectorBackend,
+)
 from automatos.kernel.bus import KernelBus
 from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
@@ -73,7 +80,10 @@ class Kernel:
         self._backends: Backends | None = None
         self._bus: KernelBus | None = None
         self.auth_methods: list[AuthMethod] = []
+        self.auth_sources: dict[str, str] = {}
+        """Auth method name -> the extension that registered it."""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._opened: list[Backend] = []
         self._recheck: asyncio.Task[None] | None = None
         self.started = False
 
@@ -99,8 +109,17 @@ class Kernel:
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Bring the kernel up; on any failure release what was opened, then re-raise."""
         if self.started:
             return
+        try:
+            await self._start()
+        except BaseException:
+            await self._release()
+            raise
+        self.started = True
+
+    async def _start(self) -> None:
         if self.settings.auto_migrate:
             from automatos.kernel.db.migrate import upgrade
 
@@ -110,35 +129,49 @@ class Kernel:
         self._bus.on("extensions", self._on_extensions_message)
         self._bus.on("settings", self._on_settings_message)
         await self._bus.start()
+        self.overrides.listeners.append(self._apply_settings)
         await self.overrides.refresh()
-        self.auth_methods = await self.hooks.auth_methods()
-        await self.store.ensure_default_workspace()
+        methods = await self.hooks.auth_methods()
+        self.auth_methods = list(methods.items.values())
+        self.auth_sources = methods.sources
+        created = await self.store.ensure_default_workspace()
+        if created is not None:
+            await self.emit(Event(name="workspace.created", workspace_id=created.id, data={"slug": created.slug}))
         result = await self.hooks.startup(self)
         for error in result.errors:
             log.error("startup hook of %s failed: %s", error.plugin, error.error)
         self._recheck = asyncio.create_task(self._recheck_loop(), name="automatos-recheck")
-        self.started = True
 
     async def stop(self) -> None:
+        """Graceful shutdown: the ``shutdown`` hook, background tasks, bus, backends, then the pool."""
         if not self.started:
             return
         self.started = False
         await self.hooks.shutdown(self)
+        await self._release()
+
+    async def _release(self) -> None:
         if self._recheck is not None:
             self._recheck.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recheck
+            self._recheck = None
         for task in list(self._tasks):
             task.cancel()
         if self._bus is not None:
             await self._bus.stop()
-        if self._backends is not None:
-            for name, backend in self._backends.named().items():
-                try:
-                    await backend.close()
-                except Exception as exc:
-                    log.warning("closing the %s backend failed: %s", name, exc)
+        for backend in self._opened:
+            try:
+                await backend.close()
+            except Exception as exc:
+                log.warning("closing the %s backend failed: %s", backend.name or type(backend).__name__, exc)
+        self._opened.clear()
         await self.engine.dispose()
+
+    def _apply_settings(self, settings: Settings) -> None:
+        """Run-time overrides reach the hooks (their ``settings`` argument) and the log level."""
+        self.hooks.settings = settings
+        logging.getLogger("automatos").setLevel(settings.log_level)
 
     async def _build_backends(self) -> Backends:
         ctx = BackendContext(settings=self.settings, engine=self.engine)
@@ -154,6 +187,7 @@ class Kernel:
                     f"(available: {available})"
                 )
             built[family] = backend = pair[1](ctx)
+            self._opened.append(backend)
             await backend.open()
         return Backends(blob=built["blob"], kv=built["kv"], pubsub=built["pubsub"], vectors=built["vector"])
 
@@ -229,6 +263,12 @@ class Kernel:
             )
         )
         return version
+
+    async def create_workspace(self, slug: str, name: str, *, actor_id: str | None = None) -> Workspace:
+        """Create a workspace and tell extensions (``workspace.created``)."""
+        workspace = await self.store.create_workspace(slug, name, actor_id=actor_id)
+        await self.emit(Event(name="workspace.created", workspace_id=workspace.id, data={"slug": slug}))
+        return workspace
 
     async def set_setting(self, env_name: str, raw: str | None, *, actor_id: str | None = None) -> None:
         """Override (or with ``None`` clear) a run-time setting on every node."""

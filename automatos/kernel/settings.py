@@ -42,7 +42,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the kernel and its built-in extensions; see the README table."""
 
     environment: str = "development"
-    """``development`` or ``production``: production-only behaviour keys off it."""
+    """``development`` or ``production``; reported by ``/health/ready``. Production-only behaviour (HSTS)
+    keys off it once the security middleware exists."""
     data_dir: Path = Path("automatos-data")
     """Where the embedded default keeps its SQLite file and local blob storage."""
     host: str = "127.0.0.1"
@@ -142,10 +143,10 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("DATABASE_POOL_SIZE", "database_pool_size", "integer >= 1"),
     _field("AUTOMATOS_AUTO_MIGRATE", "auto_migrate", "true|false"),
     _field("REDIS_URL", "redis_url", "redis://[:password@]host:port/db"),
-    _field("BLOB_BACKEND", "blob_backend", "local|s3"),
-    _field("KV_BACKEND", "kv_backend", "memory|redis"),
-    _field("PUBSUB_BACKEND", "pubsub_backend", "memory|redis"),
-    _field("VECTOR_BACKEND", "vector_backend", "exact|pgvector"),
+    _field("BLOB_BACKEND", "blob_backend", "local|s3|a name an extension registers"),
+    _field("KV_BACKEND", "kv_backend", "memory|redis|a name an extension registers"),
+    _field("PUBSUB_BACKEND", "pubsub_backend", "memory|redis|a name an extension registers"),
+    _field("VECTOR_BACKEND", "vector_backend", "exact|pgvector|a name an extension registers"),
     _field("S3_BUCKET", "s3_bucket", "bucket name"),
     _field("S3_ENDPOINT_URL", "s3_endpoint_url", "URL"),
     _field("S3_PRESIGN_ENDPOINT_URL", "s3_presign_endpoint_url", "URL"),
@@ -212,11 +213,6 @@ def _validate(values: dict[str, Any]) -> None:
         if not ok:
             doc = _BY_FIELD[name]
             raise SettingsError(f"{doc.env}={values[name]!r} is out of range: expected {doc.form}")
-    for name in ("blob_backend", "kv_backend", "pubsub_backend", "vector_backend"):
-        value = values.get(name, "")
-        allowed = _BY_FIELD[name].form.split("|")
-        if value and value not in allowed:
-            raise SettingsError(f"{_BY_FIELD[name].env}={value!r} is unknown: expected {_BY_FIELD[name].form}")
     url = values.get("database_url", "")
     if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise SettingsError(f"DATABASE_URL={url.split('://')[0]}://… is not supported: expected sqlite or postgresql")

@@ -149,7 +149,7 @@ class AuthMethod(Protocol):
 
 
 BackendFactory = Callable[..., Any]
-"""A callable that builds a backend from the :class:`~automatos.kernel.settings.Settings`."""
+"""``factory(ctx: BackendContext) -> backend``: builds a backend from the settings (and engine) in ``ctx``."""
 
 
 class ChatMessage(msgspec.Struct, frozen=True, kw_only=True):

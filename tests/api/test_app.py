@@ -58,7 +58,9 @@ async def test_readiness_names_a_failing_backend(client: AsyncTestClient[Any]) -
 
 
 async def test_extensions_list_shows_loaded_with_distribution_and_version(client: AsyncTestClient[Any]) -> None:
-    page = (await client.get("/api/extensions", params={"limit": 500})).json()
+    anonymous = (await client.get("/api/extensions", params={"limit": 500})).json()["items"]
+    assert all(set(e) == {"name", "distribution", "version", "builtin", "essential", "state"} for e in anonymous)
+    page = (await client.get("/api/extensions", params={"limit": 500}, headers=ADMIN)).json()
     by_name = {e["name"]: e for e in page["items"]}
     assert page["total"] == len(page["items"])
     local = by_name["automatos.storage.local"]
@@ -81,7 +83,7 @@ async def test_quarantined_extensions_are_listed_with_reason(tmp_path: Path) -> 
 
     app = create_app(make_container(tmp_path, plugins=(EVERYTHING, candidate("x", "broken", loader=explode))))
     async with AsyncTestClient(app) as client:
-        page = (await client.get("/api/extensions", params={"state": "quarantined"})).json()
+        page = (await client.get("/api/extensions", params={"state": "quarantined"}, headers=ADMIN)).json()
         assert [e["name"] for e in page["items"]] == ["broken"]
         assert "RuntimeError: bad plugin" in page["items"][0]["reason"]
         assert (await client.get("/health")).status_code == 200

@@ -129,6 +129,23 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
 
     registry = Registry()
     registry.load([*registry.discover(), EVERYTHING])
+    # the test extension implements every hook; each is exercised below through its typed facade method
+    assert set(registry.extensions["tests.everything"].hooks) == {
+        "register_auth_methods",  # auth_methods()
+        "register_blob_backends",  # backend_factories("blob"), and so on for kv, pubsub, vector
+        "register_kv_backends",
+        "register_pubsub_backends",
+        "register_vector_backends",
+        "register_llm_providers",  # llm_providers()
+        "register_embedding_providers",  # embedding_providers()
+        "register_routing_tiers",  # routing_tiers()
+        "register_tool_providers",  # tool_providers()
+        "register_scan_rules",  # collected by the registry: test_registry.py
+        "register_routes",  # routes()
+        "startup",  # test_workspace_views.py: test_lifecycle_hooks_run
+        "shutdown",
+        "on_event",  # on_event(), and events from the kernel in test_workspace_views.py
+    }
     hooks = Hooks(registry, load_settings({}, data_dir=tmp_path))
     view = HookView(registry.pm, configs={"tests.everything": {"prefix": ">"}}, workspace_id=WS.id)
     llms = await hooks.llm_providers(view, WS)
@@ -143,7 +160,8 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
     tools = await hooks.tool_providers(view, WS)
     assert [t.name for t in await tools.items["test-tools"].list_tools(WS.id)] == ["echo"]
     auth = await hooks.auth_methods()
-    assert [m.name for m in auth] == ["test-header"]
+    assert [m.name for m in auth.items.values()] == ["test-header"]
+    assert auth.sources == {"test-header": "tests.everything"}
     assert {"local", "s3", "everything"} <= set((await hooks.backend_factories("blob")).items)
     for family in ("kv", "pubsub", "vector"):
         assert "everything" in (await hooks.backend_factories(family)).items

@@ -147,6 +147,7 @@ def test_unparsable_source_is_critical(tmp_path: Path) -> None:
 
 
 def test_scan_rules_come_from_builtin_extensions_only(tmp_path: Path) -> None:
+    """register_scan_rules is collected from built-ins only, before third-party code loads."""
     path = _write(tmp_path, "# TODO: later\n")
     as_builtin = candidate("tests.plugins.everything", "tests.everything", builtin=True)
     registry = _load(as_builtin)
@@ -155,3 +156,29 @@ def test_scan_rules_come_from_builtin_extensions_only(tmp_path: Path) -> None:
     assert [f.rule for f in findings] == ["test-todo"]
     third_party = _load(EVERYTHING)
     assert "test-todo" not in [r.id for r in third_party.scan_rules]
+
+
+def test_a_second_extension_with_the_same_name_is_quarantined_apart() -> None:
+    from tests.plugins import everything
+
+    impostor = Candidate(
+        "tests.everything", "impostor", "someone-else", "9", False, loader=lambda: object()
+    )
+    registry = _load(EVERYTHING, impostor)
+    assert registry.extensions["tests.everything"].state is ExtensionState.LOADED
+    assert registry.plugin("tests.everything") is everything
+    clash = registry.extensions["tests.everything@someone-else"]
+    assert clash.state is ExtensionState.QUARANTINED
+    assert clash.reason == "name 'tests.everything' is already used by automatos-tests"
+
+
+def test_entry_point_attribute_form_is_honoured() -> None:
+    attr_form = Candidate("attr-form", "tests.plugins.everything", "d", "1", False, attr="HeaderAuth")
+    registry = _load(attr_form)
+    assert registry.plugin("attr-form") is __import__("tests.plugins.everything").plugins.everything.HeaderAuth
+
+
+def test_deny_never_applies_to_essential_builtins() -> None:
+    registry = _load(deny=["automatos.*"])
+    for name in ESSENTIAL:
+        assert registry.extensions[name].state is ExtensionState.LOADED

@@ -55,7 +55,6 @@ def test_plain_postgres_url_gets_the_async_driver() -> None:
         ({"AUTOMATOS_PORT": "70000"}, "AUTOMATOS_PORT=70000 is out of range"),
         ({"FEATURE_SANDBOX": "maybe"}, "FEATURE_SANDBOX='maybe' is malformed: expected true|false"),
         ({"ROUTING_LLM_CONFIDENCE_THRESHOLD": "2"}, "ROUTING_LLM_CONFIDENCE_THRESHOLD=2.0 is out of range"),
-        ({"KV_BACKEND": "memcached"}, "KV_BACKEND='memcached' is unknown: expected memory|redis"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL=mysql://… is not supported"),
         ({"POSTGRES_HOST": "h", "POSTGRES_PORT": "x"}, "POSTGRES_PORT='x' is malformed"),
     ],
@@ -105,3 +104,34 @@ async def test_override_reaches_another_node(tmp_path: Path, redis_url: str) -> 
                 break
             await asyncio.sleep(0.01)
         assert b.current_settings.feature_marketplace is False
+
+
+async def test_backends_are_chosen_by_name_including_extension_ones(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path, kv_backend="everything") as kernel:
+        from automatos.extensions.cache.memory import MemoryKV
+
+        assert type(kernel.backends.kv) is MemoryKV and kernel.current_settings.kv_backend == "everything"
+
+
+async def test_unknown_backend_stops_startup_and_releases_what_was_opened(tmp_path: Path) -> None:
+    from automatos.kernel.runtime import Kernel
+    from tests.helpers import make_container
+
+    kernel: Kernel = make_container(tmp_path, kv_backend="memcached").kernel()
+    with pytest.raises(SettingsError) as info:
+        await kernel.start()
+    assert "KV_BACKEND='memcached': no loaded extension registers a kv backend of that name" in str(info.value)
+    assert "available: everything, memory, redis" in str(info.value)
+    assert kernel.started is False and kernel._opened == []  # the blob backend opened first was closed
+    assert kernel.engine.pool.checkedout() == 0
+
+
+async def test_overrides_reach_the_settings_hooks_receive(tmp_path: Path) -> None:
+    import logging
+
+    async with running_kernel(tmp_path) as kernel:
+        await kernel.set_setting("LLM_PROVIDER", "test-echo")
+        await kernel.set_setting("LOG_LEVEL", "warning")
+        assert kernel.hooks.settings.llm_provider == "test-echo"
+        assert logging.getLogger("automatos").level == logging.WARNING
+        await kernel.set_setting("LOG_LEVEL", None)

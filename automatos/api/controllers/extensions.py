@@ -34,8 +34,14 @@ class WorkspaceExtension(msgspec.Struct):
     version: str | None
 
 
-def _describe(kernel: Kernel, info: ExtensionInfo) -> dict[str, Any]:
+_PUBLIC = ("name", "distribution", "version", "builtin", "essential", "state")
+
+
+def _describe(kernel: Kernel, info: ExtensionInfo, *, detailed: bool) -> dict[str, Any]:
+    """Anyone may see what is installed; reasons, findings (file paths) and errors are for admins."""
     out: dict[str, Any] = msgspec.to_builtins(info)
+    if not detailed:
+        return {k: out[k] for k in _PUBLIC}
     out["errors"] = kernel.hooks.errors.for_plugin(info.name)
     return out
 
@@ -58,6 +64,7 @@ class ExtensionsController(Controller):
     async def list_extensions(
         self,
         kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
         extension_state: Annotated[
             str | None, QueryParameter(name="state", description="loaded, quarantined or denied")
         ] = None,
@@ -68,14 +75,21 @@ class ExtensionsController(Controller):
         if extension_state is not None:
             wanted = _parse_state(extension_state)
             infos = [i for i in infos if i.state is wanted]
-        return paginate([_describe(kernel, i) for i in infos], offset=offset, limit=limit)
+        detailed = _is_admin(ctx)
+        return paginate([_describe(kernel, i, detailed=detailed) for i in infos], offset=offset, limit=limit)
 
     @get("/{name:str}", summary="One extension")
-    async def get_extension(self, kernel: NamedDependency[Kernel], name: FromPath[str]) -> dict[str, Any]:
+    async def get_extension(
+        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], name: FromPath[str]
+    ) -> dict[str, Any]:
         info = kernel.registry.extensions.get(name)
         if info is None:
             raise NotFoundError(f"no extension named {name!r} is installed", field="name")
-        return _describe(kernel, info)
+        return _describe(kernel, info, detailed=_is_admin(ctx))
+
+
+def _is_admin(ctx: RequestContext) -> bool:
+    return ctx.principal is not None and ctx.principal.is_platform_admin
 
 
 async def _workspace(kernel: Kernel, workspace_id: str) -> Workspace:

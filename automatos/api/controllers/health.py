@@ -58,4 +58,4 @@ class HealthController(Controller):
         failing = sorted(name for name, status in checks.items() if not status["ok"])
         if failing:
             return problem(503, "Not ready", f"failing: {', '.join(failing)}", slug="not-ready", checks=checks)
-        return Response({"status": "ready", "checks": checks})
+        return Response({"status": "ready", "environment": kernel.settings.environment, "checks": checks})
