@@ -25,6 +25,7 @@ EXTRA = {
     "routing_cache_ttl_hours": "How long routing decisions are cached.",
     "routing_llm_confidence_threshold": "Minimum confidence for the LLM routing tier.",
     "cors_allow_origins": "Origins allowed by CORS.",
+    "log_format": "Log line format.",
     "feature_marketplace": "Feature flag: plugin marketplace.",
     "feature_sandbox": "Feature flag: sandbox runs.",
     "feature_semantic_routing": "Feature flag: semantic routing tier.",
@@ -43,18 +44,38 @@ def attribute_docs() -> dict[str, str]:
     return docs
 
 
-def main() -> None:
+def table() -> str:
+    """The Markdown table, header included."""
     defaults = load_settings({})
     docs = attribute_docs()
-    print("| Variable | Default | Form | Run-time override | Meaning |")
-    print("|---|---|---|---|---|")
+    lines = ["| Variable | Default | Form | Run-time override | Meaning |", "|---|---|---|---|---|"]
     for f in FIELDS:
         value = getattr(defaults, f.field)
         if isinstance(value, tuple):
             value = ",".join(value)
         shown = f"`{value}`" if value not in (None, "") else "(empty)"
         meaning = docs.get(f.field) or EXTRA.get(f.field, "")
-        print(f"| `{f.env}` | {shown} | {f.form.replace('|', ' or ')} | {'yes' if f.runtime else 'no'} | {meaning} |")
+        lines.append(
+            f"| `{f.env}` | {shown} | {f.form.replace('|', ' or ')} | {'yes' if f.runtime else 'no'} | {meaning} |"
+        )
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path) -> None:
+    """Replace the table in README.md (between its header row and the next blank line)."""
+    text = readme.read_text()
+    start = text.index("| Variable | Default |")
+    end = text.index("\n\n", start)
+    readme.write_text(text[:start] + table() + text[end:])
+
+
+def main() -> None:
+    import sys
+
+    if "--write" in sys.argv:
+        update_readme(Path(__file__).parents[1] / "README.md")
+    else:
+        print(table())
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """Request dependencies: the kernel, and the caller's :class:`RequestContext`.
 
-The kernel asks the registered auth methods, in priority order, to turn the headers into a
-:class:`Principal` (no method is built in yet beyond what extensions register; API keys and JWT
-arrive as built-in auth extensions). The workspace comes from ``X-Workspace-ID`` (id or slug), else
-the principal's default; an unknown one is a 404 that names the header.
+Contract with the middleware (:mod:`automatos.api.middleware`): it authenticates once per request
+and leaves ``scope["state"]["principal"]`` (a :class:`Principal` or ``None``) and
+``scope["state"]["request_id"]``. When the middleware is absent (an app built without it), the
+context authenticates itself, so handlers behave the same either way.
+
+Workspace resolution: ``X-Workspace-ID`` (id or slug), else the workspace a credential is bound to
+(API keys), else the principal's default. Unknown → 404 naming the header; anonymous → 401;
+not a member → 403. A platform admin who is not a member may act with ``X-Admin-Override: true``,
+and every such request is written to the audit log.
 """
 
 from __future__ import annotations
@@ -11,24 +16,29 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from automatos.kernel.permissions import Permission, Role, allowed
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
 
 __all__ = [
     "authenticate",
+    "in_workspace",
     "provide_context",
     "provide_kernel",
-    "require_member",
+    "require",
     "require_platform_admin",
-    "require_workspace_admin",
+    "workspace_context",
 ]
 
 WORKSPACE_HEADER = "x-workspace-id"
+OVERRIDE_HEADER = "x-admin-override"
+_UNSET = object()
 
 
 def provide_kernel(state: State) -> Kernel:
@@ -59,39 +69,83 @@ async def authenticate(kernel: Kernel, headers: Any) -> Principal | None:
     return None
 
 
-async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependency[Kernel]) -> RequestContext:
-    principal = await authenticate(kernel, request.headers)
-    wanted = request.headers.get(WORKSPACE_HEADER) or (principal.default_workspace_id if principal else None)
-    workspace: Workspace | None = None
-    if wanted:
-        workspace = await kernel.store.get_workspace(wanted)
-        if workspace is None:
-            raise NotFoundError(f"workspace {wanted!r} does not exist", field="X-Workspace-ID")
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    return RequestContext(request_id=request_id, principal=principal, workspace=workspace)
-
-
-async def require_workspace_admin(kernel: Kernel, ctx: RequestContext, workspace: Workspace) -> Principal:
-    """The caller must be a platform admin or an owner/admin of ``workspace``."""
-    principal = ctx.principal
+async def workspace_context(
+    kernel: Kernel,
+    *,
+    principal: Principal | None,
+    ref: str,
+    request_id: str,
+    override: bool = False,
+    field: str = "workspace_id",
+) -> tuple[Workspace, frozenset[str]]:
+    """Resolve ``ref`` to a workspace the principal may act in, and its roles there."""
+    workspace = await kernel.directory.workspace(ref)
+    if workspace is None:
+        raise NotFoundError(f"workspace {ref!r} does not exist", field=field)
     if principal is None:
-        raise AuthenticationError("credentials are required to change a workspace")
+        raise AuthenticationError("credentials are required to act in a workspace")
+    if principal.workspace_id is not None:
+        if principal.workspace_id != workspace.id:
+            raise PermissionDeniedError(f"this credential belongs to another workspace than {ref!r}", field=field)
+        return workspace, frozenset({principal.role or Role.VIEWER.value})
+    role = await kernel.directory.role(workspace.id, principal.id)
+    if role is not None:
+        return workspace, frozenset({role})
+    if principal.is_platform_admin and override:
+        await kernel.store.audit(
+            workspace.id, principal.id, "admin.override", "workspace", workspace.id, {}, request_id=request_id
+        )
+        return workspace, frozenset({Role.OWNER.value})
     if principal.is_platform_admin:
-        return principal
-    role = await kernel.store.member_role(workspace.id, principal.id)
-    if role not in ("owner", "admin"):
-        raise PermissionDeniedError("permission workspace.extensions.manage is required (owner or admin)")
-    return principal
+        raise PermissionDeniedError(
+            f"platform admins act in {ref!r} only with 'X-Admin-Override: true' (audited)", field=field
+        )
+    raise PermissionDeniedError(f"you are not a member of workspace {ref!r}", field=field)
 
 
-async def require_member(kernel: Kernel, ctx: RequestContext, workspace: Workspace) -> Principal:
-    """The caller must belong to ``workspace`` (any role) or be a platform admin."""
-    principal = ctx.principal
-    if principal is None:
-        raise AuthenticationError("credentials are required to read a workspace")
-    if principal.is_platform_admin or await kernel.store.member_role(workspace.id, principal.id):
-        return principal
-    raise PermissionDeniedError("permission workspace.read is required (workspace member)")
+async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependency[Kernel]) -> RequestContext:
+    state = request.scope.get("state") or {}
+    principal = state.get("principal", _UNSET)
+    if principal is _UNSET:
+        principal = await authenticate(kernel, request.headers)
+    request_id = state.get("request_id") or request.headers.get("x-request-id") or uuid.uuid4().hex
+    override = request.headers.get(OVERRIDE_HEADER, "").lower() == "true"
+    ref = request.headers.get(WORKSPACE_HEADER)
+    field = "X-Workspace-ID"
+    if not ref and principal is not None:
+        ref = principal.workspace_id or principal.default_workspace_id
+        field = "workspace"
+    workspace: Workspace | None = None
+    roles: frozenset[str] = frozenset()
+    path_ref = request.path_params.get("workspace_id")
+    if ref and path_ref is None:  # a path that names its workspace is resolved by its handler
+        workspace, roles = await workspace_context(
+            kernel, principal=principal, ref=ref, request_id=request_id, override=override, field=field
+        )
+    return RequestContext(
+        request_id=request_id, principal=principal, workspace=workspace, roles=roles, admin_override=override
+    )
+
+
+async def in_workspace(
+    kernel: Kernel, ctx: RequestContext, workspace_ref: str, permission: Permission
+) -> RequestContext:
+    """For routes that name their workspace in the path: resolve it, check ``permission``."""
+    workspace, roles = await workspace_context(
+        kernel, principal=ctx.principal, ref=workspace_ref, request_id=ctx.request_id, override=ctx.admin_override
+    )
+    scoped = msgspec.structs.replace(ctx, workspace=workspace, roles=roles)
+    require(scoped, permission)
+    return scoped
+
+
+def require(ctx: RequestContext, permission: Permission) -> Principal:
+    """The caller must hold ``permission`` in the context's workspace; 401/403 otherwise."""
+    if ctx.principal is None:
+        raise AuthenticationError("credentials are required")
+    if any(allowed(role, permission, ctx.principal.scopes) for role in ctx.roles):
+        return ctx.principal
+    raise PermissionDeniedError(f"permission {permission.value} is required", field="permission")
 
 
 def require_platform_admin(ctx: RequestContext) -> Principal:
@@ -100,4 +154,3 @@ def require_platform_admin(ctx: RequestContext) -> Principal:
     if not ctx.principal.is_platform_admin:
         raise PermissionDeniedError("permission platform.settings.manage is required (platform admin)")
     return ctx.principal
-

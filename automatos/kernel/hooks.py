@@ -257,12 +257,12 @@ class Hooks:
 
     # -- typed hooks -----------------------------------------------------------------------------
 
-    async def auth_methods(self) -> Collected[AuthMethod]:
+    async def auth_methods(self, kernel: Kernel) -> Collected[AuthMethod]:
         """Auth methods by name (``items`` in priority order, lower first) and who registered each."""
         got = await self.collect(
             self.global_view(),
             "register_auth_methods",
-            {"settings": self.settings},
+            {"settings": self.settings, "kernel": kernel},
             check=_protocol(AuthMethod),
             key=lambda m: m.name,
         )

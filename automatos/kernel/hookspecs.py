@@ -61,12 +61,15 @@ WORKSPACE_HOOKS = frozenset(
 
 
 @hookspec
-def register_auth_methods(register: Callable[[AuthMethod], None], settings: Settings) -> None:
+def register_auth_methods(register: Callable[[AuthMethod], None], settings: Settings, kernel: Kernel) -> None:
     """Register ways to authenticate a request.
 
-    Called once at startup. ``register(method)`` takes an object with ``name``, ``priority`` (lower
-    runs first) and ``authenticate(headers)``, which returns a :class:`Principal`, ``None`` when the
-    headers are not for this method, or raises ``AuthenticationError`` when they are but are wrong.
+    Called once at startup, after the backends and the bus are up. ``register(method)`` takes an
+    object with ``name``, ``priority`` (lower runs first) and ``authenticate(headers)``, which returns
+    a :class:`Principal`, ``None`` when the headers are not for this method, or raises
+    ``AuthenticationError`` when they are but are wrong. ``kernel`` gives a method what it needs to
+    verify credentials (``kernel.store.sessionmaker``, ``kernel.bus`` for cross-node revocation,
+    ``kernel.backends.kv``); keep per-process caches on the method object, never per-workspace state.
     """
 
 

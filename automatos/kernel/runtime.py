@@ -25,6 +25,7 @@ from automatos.kernel.backends import (
     VectorBackend,
 )
 from automatos.kernel.bus import KernelBus
+from automatos.kernel.directory import Directory
 from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
 from automatos.kernel.overrides import SettingsOverrides
@@ -77,6 +78,7 @@ class Kernel:
             enabled_by_default=settings.extensions_enabled_by_default,
         )
         self.overrides = SettingsOverrides(settings, self.store)
+        self.directory = Directory(self.store)
         self._backends: Backends | None = None
         self._bus: KernelBus | None = None
         self.auth_methods: list[AuthMethod] = []
@@ -128,10 +130,11 @@ class Kernel:
         self._bus = KernelBus(self._backends.pubsub)
         self._bus.on("extensions", self._on_extensions_message)
         self._bus.on("settings", self._on_settings_message)
+        self._bus.on("directory", self._on_directory_message)
         await self._bus.start()
         self.overrides.listeners.append(self._apply_settings)
         await self.overrides.refresh()
-        methods = await self.hooks.auth_methods()
+        methods = await self.hooks.auth_methods(self)
         self.auth_methods = list(methods.items.values())
         self.auth_sources = methods.sources
         created = await self.store.ensure_default_workspace()
@@ -209,6 +212,15 @@ class Kernel:
     async def _on_settings_message(self, message: dict[str, Any]) -> None:
         await self.overrides.refresh()
 
+    def _on_directory_message(self, message: dict[str, Any]) -> None:
+        workspace_id = message.get("workspace_id")
+        self.directory.invalidate(workspace_id if isinstance(workspace_id, str) else None)
+
+    async def directory_changed(self, workspace_id: str | None) -> None:
+        """A workspace or its membership changed: every node forgets what it cached about it."""
+        self.directory.invalidate(workspace_id)
+        await self.bus.publish("directory", workspace_id=workspace_id)
+
     # -- request-path helpers --------------------------------------------------------------------
 
     async def view_for(self, workspace: Workspace) -> HookView:
@@ -267,6 +279,7 @@ class Kernel:
     async def create_workspace(self, slug: str, name: str, *, actor_id: str | None = None) -> Workspace:
         """Create a workspace and tell extensions (``workspace.created``)."""
         workspace = await self.store.create_workspace(slug, name, actor_id=actor_id)
+        await self.directory_changed(workspace.id)
         await self.emit(Event(name="workspace.created", workspace_id=workspace.id, data={"slug": slug}))
         return workspace
 

@@ -83,6 +83,27 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     routing_llm_confidence_threshold: float = 0.7
     cors_allow_origins: tuple[str, ...] = ()
 
+    rate_limit_default: str = "60/minute"
+    """Requests per client (API key, user, or IP when anonymous), in ``limits`` notation."""
+    rate_limit_routes: tuple[str, ...] = ()
+    """Per-route limits, ``METHOD /path/template=LIMIT`` items, e.g. ``POST /api/sandbox/run=10/minute``."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDRs whose ``X-Forwarded-For`` is believed; empty believes nobody."""
+    log_format: str = "json"
+    """``json`` (one object per line, with request id, principal and workspace) or ``text``."""
+
+    clerk_jwks_url: str | None = None
+    """JWKS URL of the identity provider (Clerk-compatible); unset disables JWT auth."""
+    jwt_issuer: str | None = None
+    """Required ``iss`` of accepted JWTs."""
+    jwt_audience: str | None = None
+    """Required ``aud`` of accepted JWTs (unchecked when unset)."""
+    jwks_cache_seconds: float = 600.0
+    """How long fetched signing keys are trusted before the JWKS is fetched again."""
+    api_key_cache_seconds: float = 60.0
+    """How long a node trusts a verified API key without asking the database (revocation is pushed
+    to every node at once through the kernel bus; this bounds the damage of a lost message)."""
+
     extensions_allow: tuple[str, ...] = ()
     """Entry-point names (glob patterns) allowed to load; empty allows all."""
     extensions_deny: tuple[str, ...] = ()
@@ -162,6 +183,15 @@ FIELDS: tuple[FieldDoc, ...] = (
         "ROUTING_LLM_CONFIDENCE_THRESHOLD", "routing_llm_confidence_threshold", "number 0-1", runtime=True
     ),
     _field("CORS_ALLOW_ORIGINS", "cors_allow_origins", "comma-separated origins", runtime=True),
+    _field("RATE_LIMIT_DEFAULT", "rate_limit_default", "N/second|minute|hour|day", runtime=True),
+    _field("RATE_LIMIT_ROUTES", "rate_limit_routes", "comma-separated METHOD /path=N/period", runtime=True),
+    _field("TRUSTED_PROXIES", "trusted_proxies", "comma-separated IPs or CIDRs"),
+    _field("LOG_FORMAT", "log_format", "json|text"),
+    _field("CLERK_JWKS_URL", "clerk_jwks_url", "URL"),
+    _field("JWT_ISSUER", "jwt_issuer", "issuer string"),
+    _field("JWT_AUDIENCE", "jwt_audience", "audience string"),
+    _field("JWKS_CACHE_SECONDS", "jwks_cache_seconds", "number > 0"),
+    _field("API_KEY_CACHE_SECONDS", "api_key_cache_seconds", "number > 0"),
     _field("AUTOMATOS_EXTENSIONS_ALLOW", "extensions_allow", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
@@ -206,6 +236,9 @@ def _validate(values: dict[str, Any]) -> None:
         ("routing_cache_ttl_hours", values.get("routing_cache_ttl_hours", 24.0) > 0),
         ("routing_llm_confidence_threshold", 0 <= values.get("routing_llm_confidence_threshold", 0.7) <= 1),
         ("recheck_seconds", values.get("recheck_seconds", 5.0) > 0),
+        ("jwks_cache_seconds", values.get("jwks_cache_seconds", 600.0) > 0),
+        ("api_key_cache_seconds", values.get("api_key_cache_seconds", 60.0) > 0),
+        ("log_format", values.get("log_format", "json") in ("json", "text")),
         ("environment", values.get("environment", "development") in ("development", "production")),
         ("log_level", str(values.get("log_level", "INFO")).upper() in ("DEBUG", "INFO", "WARNING", "ERROR")),
     ]
@@ -213,9 +246,29 @@ def _validate(values: dict[str, Any]) -> None:
         if not ok:
             doc = _BY_FIELD[name]
             raise SettingsError(f"{doc.env}={values[name]!r} is out of range: expected {doc.form}")
+    _validate_rate_limits(values)
     url = values.get("database_url", "")
     if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise SettingsError(f"DATABASE_URL={url.split('://')[0]}://… is not supported: expected sqlite or postgresql")
+
+
+def _validate_rate_limits(values: dict[str, Any]) -> None:
+    import limits
+
+    def check(env: str, text: str) -> None:
+        try:
+            limits.parse(text)
+        except ValueError:
+            raise SettingsError(f"{env}={text!r} is malformed: expected N/second|minute|hour|day") from None
+
+    if "rate_limit_default" in values:
+        check("RATE_LIMIT_DEFAULT", values["rate_limit_default"])
+    for item in values.get("rate_limit_routes", ()):
+        route, sep, limit = item.rpartition("=")
+        method, _, path = route.partition(" ")
+        if not sep or not method.isalpha() or not path.startswith("/"):
+            raise SettingsError(f"RATE_LIMIT_ROUTES item {item!r} is malformed: expected METHOD /path=N/period")
+        check("RATE_LIMIT_ROUTES", limit)
 
 
 def _compose_seed_urls(env: Mapping[str, str], values: dict[str, Any]) -> None:

@@ -165,6 +165,21 @@ class KernelStore:
 
     # -- audit -----------------------------------------------------------------------------------
 
+    async def audit(
+        self,
+        workspace_id: str | None,
+        actor_id: str | None,
+        action: str,
+        target_type: str,
+        target_id: str,
+        data: dict[str, Any],
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """Write one audit entry in a transaction of its own."""
+        async with self.sessionmaker.begin() as session:
+            self._audit(session, workspace_id, actor_id, action, target_type, target_id, data, request_id)
+
     @staticmethod
     def _audit(
         session: AsyncSession,

@@ -50,7 +50,13 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     default_workspace_id: str | None = None
     is_platform_admin: bool = False
     scopes: frozenset[str] = frozenset()
-    """Empty means every scope the principal's roles allow."""
+    """Empty means every permission the principal's role allows; otherwise only these (API keys)."""
+    workspace_id: str | None = None
+    """Set when the credential is bound to one workspace (API keys): it may act nowhere else."""
+    role: str | None = None
+    """The role a workspace-bound credential holds there (``owner|admin|member|viewer``)."""
+    rate_limit: str | None = None
+    """Overrides ``RATE_LIMIT_DEFAULT`` for this principal (``limits`` notation)."""
 
 
 class Workspace(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +77,9 @@ class RequestContext(msgspec.Struct, frozen=True, kw_only=True):
     principal: Principal | None
     workspace: Workspace | None
     roles: frozenset[str] = frozenset()
+    """The principal's roles in ``workspace`` (one today; a set so groups can add more)."""
+    admin_override: bool = False
+    """A platform admin asked to act outside their memberships (``X-Admin-Override: true``)."""
 
 
 class ExtensionState(enum.StrEnum):

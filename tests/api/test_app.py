@@ -13,7 +13,7 @@ from automatos.api.app import create_app
 from automatos.kernel.runtime import Kernel
 from tests.helpers import make_container
 
-ADMIN = {"X-Test-User": "root;admin"}
+ADMIN = {"X-Test-User": "root;admin", "X-Admin-Override": "true"}
 
 
 @pytest.fixture

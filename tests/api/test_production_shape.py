@@ -14,7 +14,7 @@ from automatos.api.app import create_app
 from tests.helpers import make_container, running_kernel
 from tests.services import fresh_database
 
-ADMIN = {"X-Test-User": "root;admin"}
+ADMIN = {"X-Test-User": "root;admin", "X-Admin-Override": "true"}
 
 
 def _download(url: str) -> bytes:

@@ -159,7 +159,7 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
     assert decision is not None and decision.agent_id == "billing-agent"
     tools = await hooks.tool_providers(view, WS)
     assert [t.name for t in await tools.items["test-tools"].list_tools(WS.id)] == ["echo"]
-    auth = await hooks.auth_methods()
+    auth = await hooks.auth_methods(kernel=None)  # type: ignore[arg-type]
     assert [m.name for m in auth.items.values()] == ["test-header"]
     assert auth.sources == {"test-header": "tests.everything"}
     assert {"local", "s3", "everything"} <= set((await hooks.backend_factories("blob")).items)

@@ -9,11 +9,12 @@ from litestar import Controller, get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.api.context import require_member, require_workspace_admin
+from automatos.api.context import in_workspace
 from automatos.api.pagination import Limit, Offset, Page, paginate
 from automatos.kernel.errors import NotFoundError, ValidationError
+from automatos.kernel.permissions import Permission
 from automatos.kernel.runtime import Kernel
-from automatos.kernel.types import ExtensionInfo, ExtensionState, RequestContext, Workspace
+from automatos.kernel.types import ExtensionInfo, ExtensionState, RequestContext
 
 __all__ = ["ExtensionsController", "WorkspaceExtensionsController"]
 
@@ -92,13 +93,6 @@ def _is_admin(ctx: RequestContext) -> bool:
     return ctx.principal is not None and ctx.principal.is_platform_admin
 
 
-async def _workspace(kernel: Kernel, workspace_id: str) -> Workspace:
-    workspace = await kernel.store.get_workspace(workspace_id)
-    if workspace is None:
-        raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
-    return workspace
-
-
 class WorkspaceExtensionsController(Controller):
     path = "/api/workspaces/{workspace_id:str}/extensions"
     tags = ["extensions"]
@@ -112,9 +106,9 @@ class WorkspaceExtensionsController(Controller):
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Page[WorkspaceExtension]:
-        workspace = await _workspace(kernel, workspace_id)
-        await require_member(kernel, ctx, workspace)
-        view = await kernel.view_for(workspace)
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_READ)
+        assert scoped.workspace is not None
+        view = await kernel.view_for(scoped.workspace)
         items = [
             WorkspaceExtension(
                 name=name,
@@ -138,14 +132,15 @@ class WorkspaceExtensionsController(Controller):
         name: FromPath[str],
         data: JSONBody[ExtensionToggle],
     ) -> WorkspaceExtension:
-        workspace = await _workspace(kernel, workspace_id)
-        principal = await require_workspace_admin(kernel, ctx, workspace)
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_MANAGE)
+        workspace = scoped.workspace
+        assert workspace is not None and scoped.principal is not None
         await kernel.set_extension(
             workspace,
             name,
             enabled=data.enabled,
             config=data.config,
-            actor_id=principal.id,
+            actor_id=scoped.principal.id,
             request_id=ctx.request_id,
         )
         view = await kernel.view_for(workspace)
