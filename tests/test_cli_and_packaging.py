@@ -30,8 +30,10 @@ def test_db_upgrade_creates_the_embedded_database(tmp_path: Path) -> None:
     result = _run(["db", "upgrade"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "automatos-data" / "automatos.db").exists()
+    from automatos.kernel.db.migrate import head
+
     current = _run(["db", "current"], tmp_path)
-    assert current.stdout.strip().startswith("0001")
+    assert current.stdout.strip() == head()
 
 
 def test_extensions_list_json(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from automatos.api.controllers.blobs import BlobsController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.settings import SettingsController
+from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
 from automatos.api.problems import exception_handlers
 from automatos.kernel.runtime import Kernel
 
@@ -33,6 +34,9 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     ExtensionsController,
     WorkspaceExtensionsController,
     SettingsController,
+    WorkspacesController,
+    MembersController,
+    AuditController,
 )
 
 

@@ -9,6 +9,7 @@ traceback goes to the log, never to the client.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -48,14 +49,24 @@ def _automatos_error(request: Request[Any, Any, Any], exc: AutomatosError) -> Re
     return problem(exc.status_code, exc.title, exc.detail, slug=exc.type_slug, field=exc.field, **exc.extra)
 
 
+# msgspec names the field in the message when the body as a whole is at fault
+_FIELD_IN_MESSAGE = re.compile(r"(?:missing required field|unknown field) `([^`]+)`|at `\$\.([A-Za-z0-9_]+)")
+
+
+def _field_of(item: dict[str, Any]) -> str | None:
+    key = item.get("key")
+    found = _FIELD_IN_MESSAGE.search(str(item.get("message", "")))
+    if found and (key in (None, "data") or item.get("source") == "body"):
+        return found.group(1) or found.group(2)
+    return key if isinstance(key, str) else None
+
+
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                errors.append(
-                    {"field": item.get("key"), "message": item.get("message"), "source": item.get("source")}
-                )
+                errors.append({"field": _field_of(item), "message": item.get("message"), "source": item.get("source")})
     first = errors[0] if errors else {}
     field = first.get("field")
     detail = f"{field}: {first.get('message')}" if field else (exc.detail or "the request is not valid")

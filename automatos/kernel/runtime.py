@@ -32,6 +32,7 @@ from automatos.kernel.overrides import SettingsOverrides
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
 from automatos.kernel.workspace import WorkspaceViews
+from automatos.kernel.workspaces import WorkspaceService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -79,6 +80,7 @@ class Kernel:
         )
         self.overrides = SettingsOverrides(settings, self.store)
         self.directory = Directory(self.store)
+        self.workspaces = WorkspaceService(sessionmaker)
         self._backends: Backends | None = None
         self._bus: KernelBus | None = None
         self.auth_methods: list[AuthMethod] = []

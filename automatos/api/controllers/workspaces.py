@@ -1,0 +1,226 @@
+"""Workspaces and their members: ``/api/workspaces`` and ``/api/workspaces/{id}/members``.
+
+Every handler checks a permission from :mod:`automatos.kernel.permissions` in the workspace the
+path names (``in_workspace``), so a member of one workspace gets 403 in another and an unknown one
+404. API keys act only inside their own workspace: they cannot create workspaces.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from automatos.api.context import in_workspace, require
+from automatos.api.pagination import Limit, Offset, Page
+from automatos.kernel.errors import AuthenticationError, PermissionDeniedError
+from automatos.kernel.permissions import Permission, Role
+from automatos.kernel.runtime import Kernel
+from automatos.kernel.types import Event, RequestContext
+from automatos.kernel.workspaces import AuditEntry, Member, WorkspaceRecord
+
+__all__ = ["AuditController", "MembersController", "WorkspacesController"]
+
+
+class WorkspaceCreate(msgspec.Struct, forbid_unknown_fields=True):
+    slug: str
+    name: str
+
+
+class WorkspaceUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    settings: dict[str, Any] | None = None
+
+
+class MemberAdd(msgspec.Struct, forbid_unknown_fields=True):
+    email: str
+    role: Role = Role.MEMBER
+
+
+class MemberUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    role: Role
+
+
+class WorkspacesController(Controller):
+    path = "/api/workspaces"
+    tags = ["workspaces"]
+
+    @post("/", summary="Create a workspace (the caller becomes its owner)")
+    async def create_workspace(
+        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], data: JSONBody[WorkspaceCreate]
+    ) -> WorkspaceRecord:
+        principal = ctx.principal
+        if principal is None:
+            raise AuthenticationError("credentials are required to create a workspace")
+        if principal.workspace_id is not None or principal.kind != "user":
+            raise PermissionDeniedError("only users create workspaces; API keys act inside their own workspace")
+        record = await kernel.workspaces.create(data.slug, data.name, owner_id=principal.id, request_id=ctx.request_id)
+        await kernel.directory_changed(record.id)
+        await kernel.emit(Event(name="workspace.created", workspace_id=record.id, data={"slug": record.slug}))
+        return record
+
+    @get("/", summary="Workspaces the caller belongs to (platform admins: ?all=true for every one)")
+    async def list_workspaces(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        offset: Offset = 0,
+        limit: Limit = 50,
+        include_all: Annotated[
+            bool, QueryParameter(name="all", description="Platform admins: every workspace")
+        ] = False,
+    ) -> Page[WorkspaceRecord]:
+        principal = ctx.principal
+        if principal is None:
+            raise AuthenticationError("credentials are required")
+        if principal.workspace_id is not None:
+            record = await kernel.workspaces.get(principal.workspace_id)
+            record.role = principal.role
+            items = [record][offset : offset + limit]
+            return Page(items=items, total=1, offset=offset, limit=limit)
+        if include_all:
+            if not principal.is_platform_admin:
+                raise PermissionDeniedError("?all=true is for platform admins", field="all")
+            records, total = await kernel.workspaces.list_all(offset=offset, limit=limit)
+        else:
+            records, total = await kernel.workspaces.list_for_user(principal.id, offset=offset, limit=limit)
+        return Page(items=records, total=total, offset=offset, limit=limit)
+
+    @get("/{workspace_id:str}", summary="One workspace")
+    async def get_workspace(
+        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], workspace_id: FromPath[str]
+    ) -> WorkspaceRecord:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
+        assert scoped.workspace is not None
+        record = await kernel.workspaces.get(scoped.workspace.id)
+        record.role = next(iter(scoped.roles), None)
+        return record
+
+    @patch("/{workspace_id:str}", summary="Rename a workspace or change its settings")
+    async def update_workspace(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        data: JSONBody[WorkspaceUpdate],
+    ) -> WorkspaceRecord:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_UPDATE)
+        assert scoped.workspace is not None and scoped.principal is not None
+        record = await kernel.workspaces.update(
+            scoped.workspace.id,
+            name=data.name,
+            settings=data.settings,
+            actor_id=scoped.principal.id,
+            request_id=ctx.request_id,
+        )
+        await kernel.directory_changed(record.id)
+        return record
+
+    @delete("/{workspace_id:str}", summary="Archive a workspace (soft delete)", status_code=204)
+    async def archive_workspace(
+        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], workspace_id: FromPath[str]
+    ) -> None:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_ARCHIVE)
+        assert scoped.workspace is not None and scoped.principal is not None
+        await kernel.workspaces.archive(scoped.workspace.id, actor_id=scoped.principal.id, request_id=ctx.request_id)
+        await kernel.directory_changed(scoped.workspace.id)
+
+
+def _owner_change(scoped: RequestContext, *roles: str | None) -> None:
+    """Making or unmaking an owner needs owners.manage, not just members.manage."""
+    if Role.OWNER.value in roles:
+        require(scoped, Permission.OWNERS_MANAGE)
+
+
+class MembersController(Controller):
+    path = "/api/workspaces/{workspace_id:str}/members"
+    tags = ["workspaces"]
+
+    @get("/", summary="Members of a workspace")
+    async def list_members(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page[Member]:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_READ)
+        assert scoped.workspace is not None
+        members, total = await kernel.workspaces.members(scoped.workspace.id, offset=offset, limit=limit)
+        return Page(items=members, total=total, offset=offset, limit=limit)
+
+    @post("/", summary="Add (invite) a member by e-mail")
+    async def add_member(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        data: JSONBody[MemberAdd],
+    ) -> Member:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
+        assert scoped.workspace is not None and scoped.principal is not None
+        _owner_change(scoped, data.role.value)
+        member = await kernel.workspaces.add_member(
+            scoped.workspace.id, data.email, data.role.value, actor_id=scoped.principal.id, request_id=ctx.request_id
+        )
+        await kernel.directory_changed(scoped.workspace.id)
+        return member
+
+    @patch("/{user_id:str}", summary="Change a member's role")
+    async def update_member(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        user_id: FromPath[str],
+        data: JSONBody[MemberUpdate],
+    ) -> dict[str, str]:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
+        assert scoped.workspace is not None and scoped.principal is not None
+        current = await kernel.workspaces.member_role(scoped.workspace.id, user_id)
+        _owner_change(scoped, current, data.role.value)
+        previous = await kernel.workspaces.set_role(
+            scoped.workspace.id, user_id, data.role.value, actor_id=scoped.principal.id, request_id=ctx.request_id
+        )
+        await kernel.directory_changed(scoped.workspace.id)
+        return {"user_id": user_id, "role": data.role.value, "previous_role": previous}
+
+    @delete("/{user_id:str}", summary="Remove a member", status_code=204)
+    async def remove_member(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        user_id: FromPath[str],
+    ) -> None:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
+        assert scoped.workspace is not None and scoped.principal is not None
+        _owner_change(scoped, await kernel.workspaces.member_role(scoped.workspace.id, user_id))
+        await kernel.workspaces.remove_member(
+            scoped.workspace.id, user_id, actor_id=scoped.principal.id, request_id=ctx.request_id
+        )
+        await kernel.directory_changed(scoped.workspace.id)
+
+
+class AuditController(Controller):
+    path = "/api/workspaces/{workspace_id:str}/audit"
+    tags = ["workspaces"]
+
+    @get("/", summary="The workspace's audit log, newest first (?action=key.* filters by prefix)")
+    async def list_audit(
+        self,
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
+        workspace_id: FromPath[str],
+        action: FromQuery[str | None] = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> Page[AuditEntry]:
+        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.AUDIT_READ)
+        assert scoped.workspace is not None
+        entries, total = await kernel.workspaces.audit(scoped.workspace.id, action=action, offset=offset, limit=limit)
+        return Page(items=entries, total=total, offset=offset, limit=limit)
