@@ -6,6 +6,7 @@ Malformed settings stop a command with the message naming the variable and exit 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -201,6 +202,159 @@ def settings_unset(key: str) -> None:
 
     _with_kernel(run)
     click.echo(f"{key} unset")
+
+
+_ROLES = click.Choice(["owner", "admin", "member", "viewer"])
+
+
+def _quiet(as_json: bool) -> contextlib.AbstractContextManager[object]:
+    """With ``--json``, stdout carries the one JSON document: anything else printed goes to stderr."""
+    return contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext()
+
+
+async def _workspace(kernel: Any, ref: str) -> Any:
+    workspace = await kernel.store.get_workspace(ref)
+    if workspace is None:
+        raise click.ClickException(f"workspace {ref!r} does not exist")
+    return workspace
+
+
+@main.group()
+def keys() -> None:
+    """API keys of a workspace. A new key is printed once; only its hash is stored."""
+
+
+@keys.command("create")
+@click.option("--workspace", required=True, help="Workspace id or slug (a fresh install has 'default').")
+@click.option("--name", required=True, help="What the key is for.")
+@click.option("--role", type=_ROLES, default="member", show_default=True)
+@click.option("--scope", "scopes", multiple=True, help="Narrow the key to this permission (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+def keys_create(workspace: str, name: str, role: str, scopes: tuple[str, ...], as_json: bool) -> None:
+    """Create an API key; use it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."""
+    from automatos.extensions.auth.api_keys import create_key
+
+    async def run(kernel: Any) -> tuple[Any, Any, str]:
+        ws = await _workspace(kernel, workspace)
+        record, key = await create_key(kernel, ws.id, name, role, scopes, created_by="cli")
+        return ws, record, key
+
+    with _quiet(as_json):
+        ws, record, key = _with_kernel(run)
+    if as_json:
+        fields = {"workspace_id": ws.id, "id": record.id, "prefix": record.prefix, "name": record.name}
+        click.echo(json.dumps({"key": key, **fields, "role": record.role}))
+        return
+    click.echo(f"API key {record.name!r} ({record.prefix}, role {record.role}) in workspace {ws.slug}:")
+    click.echo(key)
+    click.echo("It is shown only this once: store it now.", err=True)
+
+
+@keys.command("list")
+@click.option("--workspace", required=True, help="Workspace id or slug.")
+@click.option("--include-revoked", is_flag=True, help="Show revoked keys too.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
+def keys_list(workspace: str, include_revoked: bool, as_json: bool) -> None:
+    """The workspace's keys (prefixes, never secrets)."""
+    from automatos.extensions.auth.api_keys import list_keys
+
+    async def run(kernel: Any) -> list[Any]:
+        ws = await _workspace(kernel, workspace)
+        records, _ = await list_keys(kernel, ws.id, 0, 10_000, include_revoked=include_revoked)
+        return records
+
+    with _quiet(as_json):
+        records = _with_kernel(run)
+    if as_json:
+        click.echo(json.dumps(msgspec.to_builtins(records)))
+        return
+    for r in records:
+        used = r.last_used_at.isoformat(timespec="seconds") if r.last_used_at else "never"
+        state = "revoked" if r.revoked_at else "active"
+        click.echo(f"{r.prefix}  {r.id}  {r.role:<7} {state:<8} last used {used:<25} {r.name}")
+
+
+@keys.command("revoke")
+@click.option("--workspace", required=True, help="Workspace id or slug.")
+@click.argument("key_id")
+def keys_revoke(workspace: str, key_id: str) -> None:
+    """Revoke KEY_ID (the key's id or prefix) on every node at once."""
+    from automatos.extensions.auth.api_keys import revoke_key
+
+    async def run(kernel: Any) -> Any:
+        ws = await _workspace(kernel, workspace)
+        return await revoke_key(kernel, ws.id, key_id, "cli")
+
+    record = _with_kernel(run)
+    click.echo(f"revoked {record.prefix} ({record.name})")
+
+
+@main.group()
+def admin() -> None:
+    """Platform administrators."""
+
+
+async def _ensure_platform_admin(kernel: Any, email: str, workspace_id: str) -> str:
+    """Create or promote the user, make them an owner of ``workspace_id``; returns the user id."""
+    from sqlalchemy import select
+
+    from automatos.kernel.db import models as m
+    from automatos.kernel.store import KernelStore
+
+    async with kernel.store.sessionmaker.begin() as session:
+        user = await session.scalar(select(m.User).where(m.User.email == email))
+        if user is None:
+            user = m.User(email=email, is_platform_admin=True)
+            session.add(user)
+            await session.flush()
+            KernelStore._audit(session, None, "cli", "user.created", "user", user.id, {"platform_admin": True})
+        elif not user.is_platform_admin:
+            user.is_platform_admin = True
+            KernelStore._audit(session, None, "cli", "user.platform_admin_granted", "user", user.id, {})
+        member = await session.scalar(
+            select(m.WorkspaceMember).where(
+                m.WorkspaceMember.workspace_id == workspace_id, m.WorkspaceMember.user_id == user.id
+            )
+        )
+        if member is None:
+            session.add(m.WorkspaceMember(workspace_id=workspace_id, user_id=user.id, role="owner"))
+            KernelStore._audit(session, workspace_id, "cli", "member.added", "user", user.id, {"role": "owner"})
+        elif member.role != "owner":
+            data = {"from": member.role, "to": "owner"}
+            member.role = "owner"
+            KernelStore._audit(session, workspace_id, "cli", "member.role_changed", "user", user.id, data)
+        user_id: str = user.id
+    await kernel.directory_changed(workspace_id)
+    return user_id
+
+
+@admin.command("create")
+@click.option("--email", required=True, help="The admin's e-mail address (created, or promoted if it exists).")
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+def admin_create(email: str, as_json: bool) -> None:
+    """Make a platform admin, an owner of the default workspace, and print a key for them."""
+    from automatos.extensions.auth.api_keys import create_key
+    from automatos.kernel.store import DEFAULT_WORKSPACE_SLUG
+
+    address = email.strip().lower()
+    if "@" not in address:
+        raise click.BadParameter(f"{email!r} is not an e-mail address", param_hint="--email")
+
+    async def run(kernel: Any) -> tuple[Any, Any, str, str]:
+        ws = await _workspace(kernel, DEFAULT_WORKSPACE_SLUG)
+        user_id = await _ensure_platform_admin(kernel, address, ws.id)
+        record, key = await create_key(kernel, ws.id, f"admin {address}", "owner", user_id=user_id, created_by="cli")
+        return ws, record, key, user_id
+
+    with _quiet(as_json):
+        ws, record, key, user_id = _with_kernel(run)
+    if as_json:
+        fields = {"workspace_id": ws.id, "id": record.id, "prefix": record.prefix, "name": record.name}
+        click.echo(json.dumps({"key": key, **fields, "role": record.role, "user_id": user_id, "email": address}))
+        return
+    click.echo(f"{address} is a platform admin and an owner of workspace {ws.slug}. Their API key:")
+    click.echo(key)
+    click.echo("It is shown only this once: store it now.", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

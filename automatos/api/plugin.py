@@ -18,6 +18,7 @@ from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 
 from automatos.api.context import provide_context, provide_kernel
+from automatos.api.controllers.api_keys import ApiKeysController
 from automatos.api.controllers.blobs import BlobsController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
@@ -37,6 +38,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     WorkspacesController,
     MembersController,
     AuditController,
+    ApiKeysController,
 )
 
 

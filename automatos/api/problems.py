@@ -22,6 +22,7 @@ __all__ = ["PROBLEM_JSON", "exception_handlers", "problem"]
 log = logging.getLogger("automatos.api")
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://automatos.dev/problems/"
+_CHALLENGE = 'Bearer realm="automatos"'
 
 
 def problem(
@@ -46,7 +47,11 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
 
 
 def _automatos_error(request: Request[Any, Any, Any], exc: AutomatosError) -> Response[dict[str, Any]]:
-    return problem(exc.status_code, exc.title, exc.detail, slug=exc.type_slug, field=exc.field, **exc.extra)
+    # RFC 9110: a 401 names how to authenticate (a bearer token: an API key or a JWT)
+    headers = {"WWW-Authenticate": _CHALLENGE} if exc.status_code == 401 else None
+    return problem(
+        exc.status_code, exc.title, exc.detail, slug=exc.type_slug, field=exc.field, headers=headers, **exc.extra
+    )
 
 
 # msgspec names the field in the message when the body as a whole is at fault

@@ -55,6 +55,7 @@ ESSENTIAL = frozenset(
         "automatos.vectors.exact",
         "automatos.vectors.pgvector",
         "automatos.scanning.basic",
+        "automatos.auth.api_keys",
     }
 )
 

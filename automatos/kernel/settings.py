@@ -103,6 +103,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     api_key_cache_seconds: float = 60.0
     """How long a node trusts a verified API key without asking the database (revocation is pushed
     to every node at once through the kernel bus; this bounds the damage of a lost message)."""
+    api_key_pepper: Secret | None = None
+    """Secret mixed into every stored API-key hash. Unset: generated once into
+    ``<data_dir>/.api-key-pepper`` (mode 0600). Nodes that do not share a data directory must share
+    this value; changing it invalidates every key."""
 
     extensions_allow: tuple[str, ...] = ()
     """Entry-point names (glob patterns) allowed to load; empty allows all."""
@@ -192,6 +196,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("JWT_AUDIENCE", "jwt_audience", "audience string"),
     _field("JWKS_CACHE_SECONDS", "jwks_cache_seconds", "number > 0"),
     _field("API_KEY_CACHE_SECONDS", "api_key_cache_seconds", "number > 0"),
+    _field("AUTOMATOS_API_KEY_PEPPER", "api_key_pepper", "string (secret)"),
     _field("AUTOMATOS_EXTENSIONS_ALLOW", "extensions_allow", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
@@ -310,7 +315,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             values[doc.field] = _parse(doc, env[doc.env])
     _compose_seed_urls(env, values)
     values.update(overrides)
-    for secret in ("aws_access_key_id", "aws_secret_access_key", "openai_api_key", "anthropic_api_key"):
+    secrets = ("aws_access_key_id", "aws_secret_access_key", "openai_api_key", "anthropic_api_key", "api_key_pepper")
+    for secret in secrets:
         if values.get(secret) is not None:
             values[secret] = Secret(values[secret]) if values[secret] else None
     if "log_level" in values:

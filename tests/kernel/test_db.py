@@ -49,6 +49,7 @@ KERNEL_TABLES = {
     "system_settings",
     "audit_log",
     "vector_items",
+    "api_keys",
 }
 
 
@@ -150,6 +151,7 @@ async def test_postgres_upgrade_enables_vector_and_uses_jsonb(postgres_migrated:
         "system_settings.value",
         "audit_log.data",
         "vector_items.metadata",
+        "api_keys.scopes",
     ):
         assert types[column] == "jsonb", column
     assert types["vector_items.embedding"] == "vector"
@@ -205,6 +207,7 @@ async def test_metadata_matches_migrations(engine: AsyncEngine) -> None:
     }
     assert reflected == declared
     assert reflected["workspace_members"] == {"ck_workspace_members_role"}
+    assert reflected["api_keys"] == {"ck_api_keys_role"}
 
 
 # --- Engines ------------------------------------------------------------------------------------

@@ -1,0 +1,590 @@
+"""API keys: per-workspace credentials, stored only as hashes, verified from memory.
+
+Decisions:
+- Format ``atk_<prefix>_<secret>``: a 12-character base32 prefix (60 random bits, the row's public
+  name, shown in lists and logs) and a 43-character URL-safe secret (256 bits). The prefix finds
+  the row; the whole key is checked against ``key_hash``.
+- ``key_hash`` is HMAC-SHA256 of the whole key under a *pepper*, a secret that never enters the
+  database (``AUTOMATOS_API_KEY_PEPPER``, else ``<data_dir>/.api-key-pepper`` created 0600 on first
+  use). A stolen database alone cannot be used to test guesses. Keys are random, so no slow hash is
+  needed, and one HMAC keeps a warm verification to a few microseconds. Digests are compared with
+  :func:`hmac.compare_digest`.
+- Warm cache: a verified key is kept in process by prefix for ``API_KEY_CACHE_SECONDS`` (hash,
+  principal, expiry). A hit costs one HMAC and a compare, and needs no await, so ``authenticate``
+  returns the principal directly; only a miss returns a coroutine. Unknown prefixes are remembered
+  for a few seconds so a flood of made-up keys does not become a flood of queries, and concurrent
+  misses of one prefix share one query.
+- Revocation writes ``revoked_at`` and publishes ``api_key.revoked`` on the kernel bus: every
+  node drops the prefix at once (this node before it publishes). A lookup that was already in
+  flight when the message came is not cached and is refused. Expiry is checked on every hit.
+- A key may act for a user (``user_id``): then the user must still be an active member of the
+  key's workspace, and the key's role is capped by the member's current role. Membership changes
+  (``directory`` messages on the bus) drop that workspace's cached keys. A key without a user acts
+  for itself: principal id ``key:<key id>``. A platform admin's key carries the admin flag only
+  when it is an unscoped owner key (what ``automatos admin create`` makes): a narrowed key made
+  for a bot must not be able to change platform settings.
+- ``last_used_at`` is written in the background (``kernel.spawn``), at most once a minute per key
+  across all nodes (the UPDATE carries the condition), never on the request path.
+- Nothing here logs a key, a secret, a hash or the pepper; prefixes are public and may be logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from automatos.kernel.db import models as m
+from automatos.kernel.db.base import utcnow
+from automatos.kernel.errors import AuthenticationError, NotFoundError, SettingsError, ValidationError
+from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.permissions import Permission, Role, role_at_least
+from automatos.kernel.store import KernelStore
+from automatos.kernel.types import AuthMethod, Principal
+
+if TYPE_CHECKING:
+    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.settings import Settings
+
+__all__ = [
+    "KEY_PREFIX",
+    "PEPPER_FILE",
+    "REVOKED_MESSAGE",
+    "ApiKeyAuth",
+    "ApiKeyRecord",
+    "create_key",
+    "get_key",
+    "hash_key",
+    "known_user",
+    "list_keys",
+    "load_pepper",
+    "register_auth_methods",
+    "revoke_key",
+]
+
+log = logging.getLogger("automatos.auth.api_keys")
+
+KEY_PREFIX = "atk_"
+PEPPER_FILE = ".api-key-pepper"
+REVOKED_MESSAGE = "api_key.revoked"
+TOUCH_INTERVAL = 60.0
+"""Seconds between two writes of one key's ``last_used_at``."""
+UNKNOWN_TTL = 5.0
+"""Seconds an unknown prefix is answered from memory."""
+
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"
+_KEY = re.compile(r"atk_([a-z2-7]{12})_([A-Za-z0-9_-]{32,128})")
+_REF = re.compile(r"[A-Za-z0-9-]{1,64}")
+_MALFORMED = "malformed API key: expected atk_<12-character prefix>_<secret>"
+
+
+# --- Hashing and the pepper ---------------------------------------------------------------------
+
+_PEPPERS: dict[str, bytes] = {}
+
+
+def load_pepper(settings: Settings) -> bytes:
+    """The deployment's pepper: the setting when given, else the data directory's file (made once)."""
+    if settings.api_key_pepper:
+        return settings.api_key_pepper.reveal().encode()
+    path = (settings.data_dir / PEPPER_FILE).resolve()
+    pepper = _PEPPERS.get(str(path))
+    if pepper is None:
+        pepper = _PEPPERS[str(path)] = _read_or_create(path)
+    return pepper
+
+
+def _read_or_create(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(100):
+        try:
+            raw = path.read_bytes().strip()
+        except FileNotFoundError:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue  # another process creates it: read what it wrote
+            try:
+                os.write(fd, secrets.token_hex(32).encode())  # one small write: readers see all or nothing
+            finally:
+                os.close(fd)
+            continue
+        if len(raw) >= 32:
+            if path.stat().st_mode & 0o077:
+                log.warning("%s is readable by other users; it should be mode 0600", path)
+            return raw
+        time.sleep(0.01)  # being written by another process
+    raise SettingsError(f"{path} holds no usable API-key pepper (expected at least 32 characters)")
+
+
+def hash_key(pepper: bytes, key: str) -> str:
+    """Hex HMAC-SHA256 of ``key``: what ``api_keys.key_hash`` stores."""
+    return hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
+
+
+def _new_key() -> tuple[str, str]:
+    prefix = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    return prefix, f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+# --- The auth method ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Entry:
+    key_hash: str
+    principal: Principal | None
+    """``None`` for a key that is refused for good (revoked, expired): ``refusal`` says why."""
+    refusal: str | None
+    key_id: str
+    workspace_id: str
+    expires: float | None
+    """The key's expiry as a Unix timestamp."""
+    fresh_until: float
+    """``time.monotonic()`` after which the row is read again."""
+    touched: float
+    """``time.monotonic()`` of the last ``last_used_at`` write from this node."""
+
+
+@dataclass(slots=True, frozen=True)
+class _Row:
+    id: str
+    workspace_id: str
+    user_id: str | None
+    key_hash: str
+    role: str
+    scopes: tuple[str, ...]
+    rate_limit: str | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    user_active: bool | None
+    user_admin: bool | None
+    user_email: str | None
+    member_role: str | None
+
+
+class ApiKeyAuth:
+    """``Authorization: Bearer atk_…`` or ``X-API-Key: atk_…`` → a workspace-bound principal."""
+
+    name = "api_key"
+    priority = 10
+
+    def __init__(self, kernel: Kernel, pepper: bytes, *, ttl: float, max_entries: int = 100_000) -> None:
+        self._kernel = kernel
+        self._sessions = kernel.store.sessionmaker
+        self._pepper = pepper
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._cache: dict[str, _Entry] = {}
+        self._unknown: dict[str, float] = {}
+        self._dropped: dict[str, float] = {}
+        """prefix -> ``time.monotonic()`` of its revocation, to refuse lookups already in flight."""
+        self._inflight: dict[str, tuple[float, asyncio.Task[_Row | None]]] = {}
+
+    # -- request path ----------------------------------------------------------------------------
+
+    def authenticate(self, headers: Mapping[str, str]) -> Principal | Awaitable[Principal] | None:
+        key = headers.get("x-api-key")
+        if key is None:
+            auth = headers.get("authorization")
+            if not auth:
+                return None
+            scheme, _, token = auth.partition(" ")
+            token = token.strip()
+            if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
+                return None  # someone else's token (a JWT)
+            key = token
+        return self.verify(key.strip())
+
+    def verify(self, key: str) -> Principal | Awaitable[Principal]:
+        """The principal of ``key``; synchronous on a warm cache, a coroutine otherwise."""
+        match = _KEY.fullmatch(key)
+        if match is None:
+            raise AuthenticationError(_MALFORMED)
+        prefix = match.group(1)
+        now = time.monotonic()
+        entry = self._cache.get(prefix)
+        if entry is not None and entry.fresh_until > now:
+            return self._accept(prefix, entry, key, now)
+        unknown = self._unknown.get(prefix)
+        if unknown is not None and unknown > now:
+            raise AuthenticationError(f"API key {prefix} is not known: no key has this prefix")
+        return self._load(prefix, key)
+
+    def _accept(self, prefix: str, entry: _Entry, key: str, now: float) -> Principal:
+        if not hmac.compare_digest(hash_key(self._pepper, key), entry.key_hash):
+            raise AuthenticationError(f"API key {prefix} is not valid: the secret does not match")
+        if entry.principal is None:
+            raise AuthenticationError(entry.refusal or f"API key {prefix} is refused")
+        if entry.expires is not None and time.time() >= entry.expires:
+            self._cache.pop(prefix, None)
+            raise AuthenticationError(f"API key {prefix} expired at {_iso(datetime.fromtimestamp(entry.expires, UTC))}")
+        if now - entry.touched >= TOUCH_INTERVAL:
+            entry.touched = now
+            self._kernel.spawn(self._touch(entry.key_id))
+        return entry.principal
+
+    async def _load(self, prefix: str, key: str) -> Principal:
+        started, row = await self._fetch(prefix)
+        if row is None:
+            self._remember_unknown(prefix)
+            raise AuthenticationError(f"API key {prefix} is not known: no key has this prefix")
+        if not hmac.compare_digest(hash_key(self._pepper, key), row.key_hash):
+            raise AuthenticationError(f"API key {prefix} is not valid: the secret does not match")
+        if self._dropped.get(prefix, float("-inf")) >= started:
+            raise AuthenticationError(f"API key {prefix} was revoked")
+        refusal = None
+        if row.revoked_at is not None:
+            refusal = f"API key {prefix} was revoked at {_iso(row.revoked_at)}"
+        elif row.expires_at is not None and row.expires_at <= utcnow():
+            refusal = f"API key {prefix} expired at {_iso(row.expires_at)}"
+        if refusal is not None:  # for good: later attempts are answered from memory
+            self._remember(prefix, self._entry(row, None, refusal))
+            raise AuthenticationError(refusal)
+        role = row.role
+        if row.user_id is not None:
+            if not row.user_active:
+                raise AuthenticationError(f"API key {prefix} belongs to a deactivated user")
+            if row.member_role is None:
+                raise AuthenticationError(f"API key {prefix}: its user is no longer a member of the key's workspace")
+            if not role_at_least(row.member_role, Role(role)):
+                role = row.member_role  # the user was demoted since: the key follows
+        principal = Principal(
+            id=row.user_id or f"key:{row.id}",
+            kind="api_key",
+            auth_method=self.name,
+            email=row.user_email,
+            default_workspace_id=row.workspace_id,
+            # a narrowed key (scopes, or a role below owner) must not carry platform-wide power
+            is_platform_admin=bool(row.user_admin) and not row.scopes and role == Role.OWNER.value,
+            scopes=frozenset(row.scopes),
+            workspace_id=row.workspace_id,
+            role=role,
+            rate_limit=row.rate_limit,
+        )
+        self._remember(prefix, self._entry(row, principal, None))
+        self._kernel.spawn(self._touch(row.id))
+        return principal
+
+    def _entry(self, row: _Row, principal: Principal | None, refusal: str | None) -> _Entry:
+        now = time.monotonic()
+        return _Entry(
+            key_hash=row.key_hash,
+            principal=principal,
+            refusal=refusal,
+            key_id=row.id,
+            workspace_id=row.workspace_id,
+            expires=row.expires_at.timestamp() if row.expires_at is not None else None,
+            fresh_until=now + self.ttl,
+            touched=now,
+        )
+
+    async def _fetch(self, prefix: str) -> tuple[float, _Row | None]:
+        """One query per prefix at a time, however many requests miss together."""
+        pending = self._inflight.get(prefix)
+        if pending is None:
+            task = asyncio.ensure_future(self._query(prefix))
+            pending = self._inflight[prefix] = (time.monotonic(), task)
+            task.add_done_callback(lambda _t: self._inflight.pop(prefix, None))
+        started, task = pending
+        return started, await asyncio.shield(task)
+
+    async def _query(self, prefix: str) -> _Row | None:
+        member = and_(
+            m.WorkspaceMember.workspace_id == m.ApiKey.workspace_id, m.WorkspaceMember.user_id == m.ApiKey.user_id
+        )
+        async with self._sessions() as session:
+            found = (
+                await session.execute(
+                    select(m.ApiKey, m.User.is_active, m.User.is_platform_admin, m.User.email, m.WorkspaceMember.role)
+                    .outerjoin(m.User, m.User.id == m.ApiKey.user_id)
+                    .outerjoin(m.WorkspaceMember, member)
+                    .where(m.ApiKey.prefix == prefix)
+                )
+            ).first()
+        if found is None:
+            return None
+        key, active, admin, email, member_role = found
+        return _Row(
+            id=key.id,
+            workspace_id=key.workspace_id,
+            user_id=key.user_id,
+            key_hash=key.key_hash,
+            role=key.role,
+            scopes=tuple(key.scopes or ()),
+            rate_limit=key.rate_limit,
+            expires_at=key.expires_at,
+            revoked_at=key.revoked_at,
+            user_active=active,
+            user_admin=admin,
+            user_email=email,
+            member_role=member_role,
+        )
+
+    def _remember(self, prefix: str, entry: _Entry) -> None:
+        self._cache.pop(prefix, None)
+        self._cache[prefix] = entry
+        while len(self._cache) > self.max_entries:  # oldest insertion first
+            self._cache.pop(next(iter(self._cache)))
+
+    def _remember_unknown(self, prefix: str) -> None:
+        now = time.monotonic()
+        self._unknown[prefix] = now + UNKNOWN_TTL
+        if len(self._unknown) > self.max_entries:
+            self._unknown = {p: t for p, t in self._unknown.items() if t > now}
+            while len(self._unknown) > self.max_entries:
+                self._unknown.pop(next(iter(self._unknown)))
+
+    async def _touch(self, key_id: str) -> None:
+        now = utcnow()
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(m.ApiKey)
+                    .where(
+                        m.ApiKey.id == key_id,
+                        or_(m.ApiKey.last_used_at.is_(None), m.ApiKey.last_used_at < now - timedelta(seconds=60)),
+                    )
+                    .values(last_used_at=now)
+                )
+        except Exception as exc:  # bookkeeping only: never fail a request over it
+            log.warning("recording the last use of API key %s failed: %s", key_id, type(exc).__name__)
+
+    # -- invalidation ----------------------------------------------------------------------------
+
+    def drop(self, prefix: str) -> None:
+        """Forget ``prefix`` now, and refuse any lookup of it that is already in flight."""
+        now = time.monotonic()
+        self._cache.pop(prefix, None)
+        self._dropped[prefix] = now
+        if len(self._dropped) > 1000:
+            self._dropped = {p: t for p, t in self._dropped.items() if now - t < 60}
+
+    def drop_workspace(self, workspace_id: str | None) -> None:
+        if workspace_id is None:
+            self._cache.clear()
+            return
+        for prefix in [p for p, e in self._cache.items() if e.workspace_id == workspace_id]:
+            self._cache.pop(prefix, None)
+
+    def on_revoked(self, message: dict[str, Any]) -> None:
+        prefix = message.get("prefix")
+        if isinstance(prefix, str):
+            self.drop(prefix)
+
+    def on_directory(self, message: dict[str, Any]) -> None:
+        workspace_id = message.get("workspace_id")
+        self.drop_workspace(workspace_id if isinstance(workspace_id, str) else None)
+
+
+@hookimpl
+def register_auth_methods(register: Callable[[AuthMethod], None], settings: Settings, kernel: Kernel) -> None:
+    method = ApiKeyAuth(kernel, load_pepper(settings), ttl=settings.api_key_cache_seconds)
+    kernel.bus.on(REVOKED_MESSAGE, method.on_revoked)
+    kernel.bus.on("directory", method.on_directory)
+    register(method)
+
+
+# --- Managing keys ------------------------------------------------------------------------------
+
+
+class ApiKeyRecord(msgspec.Struct, kw_only=True):
+    """A key as its workspace sees it: everything but the secret and its hash."""
+
+    id: str
+    workspace_id: str
+    user_id: str | None
+    name: str
+    prefix: str
+    role: str
+    scopes: list[str]
+    rate_limit: str | None
+    created_by: str | None
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _record(row: m.ApiKey) -> ApiKeyRecord:
+    return ApiKeyRecord(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        user_id=row.user_id,
+        name=row.name,
+        prefix=row.prefix,
+        role=row.role,
+        scopes=list(row.scopes or []),
+        rate_limit=row.rate_limit,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _validated(
+    name: str, role: str, scopes: Iterable[str], rate_limit: str | None, expires_at: datetime | None
+) -> tuple[str, list[str], datetime | None]:
+    name = name.strip()
+    if not name or len(name) > 200 or not name.isprintable():
+        raise ValidationError("name must be 1-200 printable characters", field="name")
+    try:
+        Role(role)
+    except ValueError:
+        raise ValidationError(f"role must be one of {', '.join(r.value for r in Role)}", field="role") from None
+    known = {p.value for p in Permission}
+    wanted = sorted(set(scopes))
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise ValidationError(
+            f"unknown scope {unknown[0]!r}; scopes are permission names: {', '.join(sorted(known))}", field="scopes"
+        )
+    if rate_limit is not None:
+        import limits
+
+        try:
+            if len(rate_limit) > 64:
+                raise ValueError
+            limits.parse(rate_limit)
+        except ValueError:
+            raise ValidationError(
+                f"rate_limit {rate_limit!r} is malformed: expected N/second|minute|hour|day", field="rate_limit"
+            ) from None
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)
+        if expires_at <= utcnow():
+            raise ValidationError("expires_at must be in the future", field="expires_at")
+    return name, wanted, expires_at
+
+
+async def known_user(kernel: Kernel, user_id: str) -> bool:
+    """Whether ``user_id`` is a row of ``users`` (principals of other auth methods may not be)."""
+    async with kernel.store.sessionmaker() as session:
+        return await session.scalar(select(m.User.id).where(m.User.id == user_id)) is not None
+
+
+async def create_key(
+    kernel: Kernel,
+    workspace_id: str,
+    name: str,
+    role: str = Role.MEMBER.value,
+    scopes: Iterable[str] = (),
+    rate_limit: str | None = None,
+    expires_at: datetime | None = None,
+    user_id: str | None = None,
+    created_by: str | None = None,
+    *,
+    request_id: str | None = None,
+) -> tuple[ApiKeyRecord, str]:
+    """Create a key in ``workspace_id``; returns its record and the key itself, which is not kept.
+
+    The caller has checked that its principal may grant ``role`` and ``scopes``.
+    """
+    name, wanted, expires_at = _validated(name, role, scopes, rate_limit, expires_at)
+    pepper = load_pepper(kernel.settings)
+    for attempt in range(3):
+        prefix, key = _new_key()
+        try:
+            async with kernel.store.sessionmaker.begin() as session:
+                if await session.scalar(select(m.Workspace.id).where(m.Workspace.id == workspace_id)) is None:
+                    raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+                row = m.ApiKey(
+                    workspace_id=workspace_id,
+                    user_id=user_id,
+                    name=name,
+                    prefix=prefix,
+                    key_hash=hash_key(pepper, key),
+                    role=role,
+                    scopes=wanted,
+                    rate_limit=rate_limit,
+                    created_by=created_by,
+                    expires_at=expires_at,
+                )
+                session.add(row)
+                await session.flush()
+                data = {"prefix": prefix, "name": name, "role": role, "scopes": wanted, "user_id": user_id}
+                KernelStore._audit(
+                    session, workspace_id, created_by, "key.created", "api_key", row.id, data, request_id
+                )
+                return _record(row), key
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            # a prefix collision (60 random bits: practically never) or a user row gone meanwhile
+            if user_id is not None and not await known_user(kernel, user_id):
+                raise NotFoundError(f"user {user_id!r} does not exist", field="user_id") from None
+    raise AssertionError("unreachable")
+
+
+async def list_keys(
+    kernel: Kernel, workspace_id: str, offset: int = 0, limit: int = 100, *, include_revoked: bool = False
+) -> tuple[list[ApiKeyRecord], int]:
+    """A page of the workspace's keys, newest first, and how many there are in all."""
+    query = select(m.ApiKey).where(m.ApiKey.workspace_id == workspace_id)
+    if not include_revoked:
+        query = query.where(m.ApiKey.revoked_at.is_(None))
+    async with kernel.store.sessionmaker() as session:
+        total = await session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await session.scalars(
+            query.order_by(m.ApiKey.created_at.desc(), m.ApiKey.id).offset(offset).limit(limit)
+        )
+        return [_record(r) for r in rows], int(total or 0)
+
+
+async def get_key(kernel: Kernel, workspace_id: str, key_ref: str) -> ApiKeyRecord:
+    """One key of the workspace by id or prefix; 404 when it is not there."""
+    async with kernel.store.sessionmaker() as session:
+        row = await session.scalar(_one(workspace_id, key_ref))
+        if row is None:
+            raise NotFoundError(f"API key {key_ref!r} does not exist in this workspace", field="key_id")
+        return _record(row)
+
+
+def _one(workspace_id: str, key_ref: str) -> Any:
+    if not _REF.fullmatch(key_ref):  # not an id or a prefix: no row can match (and no NUL reaches SQL)
+        raise NotFoundError(f"API key {key_ref[:64]!r} does not exist in this workspace", field="key_id")
+    return select(m.ApiKey).where(
+        m.ApiKey.workspace_id == workspace_id, or_(m.ApiKey.id == key_ref, m.ApiKey.prefix == key_ref)
+    )
+
+
+async def revoke_key(
+    kernel: Kernel, workspace_id: str, key_id: str, actor: str | None = None, *, request_id: str | None = None
+) -> ApiKeyRecord:
+    """Revoke a key of ``workspace_id`` (by id or prefix) on every node; revoking twice is a no-op."""
+    async with kernel.store.sessionmaker.begin() as session:
+        row = await session.scalar(_one(workspace_id, key_id))
+        if row is None:
+            raise NotFoundError(f"API key {key_id!r} does not exist in this workspace", field="key_id")
+        if row.revoked_at is not None:
+            return _record(row)
+        row.revoked_at = utcnow()
+        data = {"prefix": row.prefix, "name": row.name}
+        KernelStore._audit(session, workspace_id, actor, "key.revoked", "api_key", row.id, data, request_id)
+        record = _record(row)
+    for method in kernel.auth_methods:
+        if isinstance(method, ApiKeyAuth):
+            method.drop(record.prefix)
+    await kernel.bus.publish(REVOKED_MESSAGE, prefix=record.prefix, workspace_id=workspace_id)
+    return record
