@@ -16,6 +16,7 @@ import click
 import msgspec
 
 from automatos.kernel.errors import AutomatosError, SettingsError
+from automatos.kernel.logging import configure_logging
 from automatos.kernel.settings import Settings, load_settings
 
 __all__ = ["main"]
@@ -65,6 +66,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     import uvicorn
 
     settings = _settings(host=host, port=port, workers=workers)
+    configure_logging(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.workers > 1 and not settings.is_postgres:
         click.echo("warning: several workers on SQLite share one file; use PostgreSQL for real load", err=True)
@@ -85,6 +87,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through our handler (JSON, request id, redaction)
         timeout_graceful_shutdown=10,
     )
 

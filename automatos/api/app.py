@@ -13,14 +13,18 @@ from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 import automatos
 from automatos.api.plugin import KernelPlugin
 from automatos.kernel.container import Container
+from automatos.kernel.logging import configure_logging
 
 __all__ = ["create_app"]
 
 
 def create_app(container: Container | None = None) -> Litestar:
     container = container or Container()
+    kernel = container.kernel()
+    configure_logging(kernel.settings)
     return Litestar(
-        plugins=[KernelPlugin(container.kernel())],
+        plugins=[KernelPlugin(kernel)],
+        logging_config=None,  # ours (configure_logging); Litestar's default would replace the root handler
         openapi_config=OpenAPIConfig(
             title="Automatos",
             version=automatos.__version__,

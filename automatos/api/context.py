@@ -22,6 +22,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
@@ -122,6 +123,11 @@ async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependen
         workspace, roles = await workspace_context(
             kernel, principal=principal, ref=ref, request_id=request_id, override=override, field=field
         )
+    bind(
+        request_id=request_id,
+        principal_id=principal.id if principal else None,
+        workspace_id=workspace.id if workspace else None,
+    )
     return RequestContext(
         request_id=request_id, principal=principal, workspace=workspace, roles=roles, admin_override=override
     )
@@ -135,6 +141,7 @@ async def in_workspace(
         kernel, principal=ctx.principal, ref=workspace_ref, request_id=ctx.request_id, override=ctx.admin_override
     )
     scoped = msgspec.structs.replace(ctx, workspace=workspace, roles=roles)
+    bind(workspace_id=workspace.id)
     require(scoped, permission)
     return scoped
 

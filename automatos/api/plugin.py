@@ -23,7 +23,9 @@ from automatos.api.controllers.blobs import BlobsController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.settings import SettingsController
+from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
+from automatos.api.middleware import build_middleware, close_middleware
 from automatos.api.problems import exception_handlers
 from automatos.kernel.runtime import Kernel
 
@@ -39,6 +41,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     MembersController,
     AuditController,
     ApiKeysController,
+    StatsController,
 )
 
 
@@ -52,11 +55,13 @@ class KernelPlugin(InitPluginProtocol):
         try:
             yield
         finally:
+            await close_middleware(self.kernel)  # the limiter's Redis connections
             await self.kernel.stop()
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.state["kernel"] = self.kernel
         app_config.lifespan.append(self._lifespan)
+        app_config.middleware.append(build_middleware(self.kernel))
         app_config.dependencies.setdefault("kernel", Provide(provide_kernel, sync_to_thread=False))
         app_config.dependencies.setdefault("ctx", Provide(provide_context))
         for exc_type, handler in exception_handlers.items():

@@ -43,7 +43,9 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[AsyncTestClient[Any], dic
             session.add(m.User(id="alice", email="alice@a.example", display_name="alice"))
             session.add(m.User(id="bob", email="bob@b-secret.example", display_name="bob"))
         a = (await client.post("/api/workspaces", json={"slug": "alpha", "name": "A"}, headers=_as("alice"))).json()
-        b = (await client.post("/api/workspaces", json={"slug": "bravo-secret", "name": "B"}, headers=_as("bob"))).json()
+        b = (
+            await client.post("/api/workspaces", json={"slug": "bravo-secret", "name": "B"}, headers=_as("bob"))
+        ).json()
         await client.post(
             f"/api/workspaces/{b['id']}/members", json={"email": "carol@b-secret.example"}, headers=_as("bob")
         )
@@ -60,7 +62,9 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[AsyncTestClient[Any], dic
             ids["b_key_id"] = key_b.json()["id"]
             ids["b_key"] = key_b.json()["key"]
         key_a = await client.post(
-            "/api/api-keys", json={"name": "a-key", "role": "owner"}, headers={**_as("alice"), "X-Workspace-ID": a["id"]}
+            "/api/api-keys",
+            json={"name": "a-key", "role": "owner"},
+            headers={**_as("alice"), "X-Workspace-ID": a["id"]},
         )
         if key_a.status_code == 201:
             ids["a_key"] = key_a.json()["key"]
