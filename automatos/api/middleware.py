@@ -647,6 +647,23 @@ def request_pipeline(kernel: Kernel) -> RequestPipeline:
     return pipeline
 
 
+def edge_headers(kernel: Kernel, scope: Scope) -> dict[str, str]:
+    """Headers for a response the middleware never saw: the router's own 404/405.
+
+    Litestar runs app middleware after routing, so a request for no route (or a wrong method) is
+    answered by the exception handlers alone; they add these so that every response still carries a
+    request id and the security headers.
+    """
+    state = scope.get("state") or {}
+    request_id = state.get("request_id")
+    if request_id is None:
+        given = Headers.from_scope(scope).get("x-request-id")
+        request_id = given if given and _REQUEST_ID_OK(given) else _new_request_id()
+    headers = {name.decode(): value.decode() for name, value in request_pipeline(kernel).api_headers}
+    headers["x-request-id"] = request_id
+    return headers
+
+
 def build_middleware(kernel: Kernel, *, strategy: str = DEFAULT_STRATEGY) -> DefineMiddleware:
     """For ``Litestar(middleware=[build_middleware(kernel)])`` or ``app_config.middleware.append``.
 

@@ -85,7 +85,12 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     if status == 400 and isinstance(exc.extra, list | dict):  # litestar reports bad bodies as 400 + extra
         return _validation_error(request, ValidationException(detail=exc.detail, extra=exc.extra))
     slug = title.lower().replace(" ", "-")
-    return problem(status, title, detail, slug=slug, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if status in (404, 405) and "kernel" in request.app.state:
+        from automatos.api.middleware import edge_headers  # the router's answers bypass the middleware
+
+        headers.update(edge_headers(request.app.state["kernel"], request.scope))
+    return problem(status, title, detail, slug=slug, headers=headers or None)
 
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

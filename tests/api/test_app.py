@@ -188,3 +188,14 @@ async def test_local_presigned_urls_are_served(client: AsyncTestClient[Any]) -> 
     assert (await client.put(upload, content=b"\x00\x01")).status_code == 201
     assert await blob.get("up/new.bin") == b"\x00\x01"
     _is_problem(await client.put(url, content=b"x"), 403)  # a GET grant does not allow PUT
+
+
+async def test_router_answers_carry_request_id_and_security_headers(client: AsyncTestClient[Any]) -> None:
+    """404/405 come from the router, before the middleware: the exception handlers add the headers."""
+    missing = await client.get("/no/such/route", headers={"X-Request-ID": "trace-404"})
+    assert missing.status_code == 404
+    assert missing.headers["x-request-id"] == "trace-404"
+    assert missing.headers["x-content-type-options"] == "nosniff"
+    wrong = await client.post("/health")
+    assert wrong.status_code == 405 and wrong.headers["content-type"].startswith("application/problem+json")
+    assert len(wrong.headers["x-request-id"]) == 32 and wrong.headers["x-frame-options"] == "DENY"
