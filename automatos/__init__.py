@@ -16,6 +16,7 @@ from automatos.kernel.backends import (
     VectorBackend,
     VectorMatch,
 )
+from automatos.kernel.context import current_context
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import (
     AuthMethod,
@@ -66,5 +67,6 @@ __all__ = [
     "VectorMatch",
     "Workspace",
     "__version__",
+    "current_context",
     "hookimpl",
 ]

@@ -21,6 +21,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
+from automatos.kernel.context import CURRENT_CONTEXT
 from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
@@ -128,9 +129,11 @@ async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependen
         principal_id=principal.id if principal else None,
         workspace_id=workspace.id if workspace else None,
     )
-    return RequestContext(
+    ctx = RequestContext(
         request_id=request_id, principal=principal, workspace=workspace, roles=roles, admin_override=override
     )
+    CURRENT_CONTEXT.set(ctx)
+    return ctx
 
 
 async def in_workspace(
@@ -142,6 +145,7 @@ async def in_workspace(
     )
     scoped = msgspec.structs.replace(ctx, workspace=workspace, roles=roles)
     bind(workspace_id=workspace.id)
+    CURRENT_CONTEXT.set(scoped)
     require(scoped, permission)
     return scoped
 

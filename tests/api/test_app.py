@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -199,3 +200,23 @@ async def test_router_answers_carry_request_id_and_security_headers(client: Asyn
     wrong = await client.post("/health")
     assert wrong.status_code == 405 and wrong.headers["content-type"].startswith("application/problem+json")
     assert len(wrong.headers["x-request-id"]) == 32 and wrong.headers["x-frame-options"] == "DENY"
+
+
+async def test_hooks_see_the_request_context(client: AsyncTestClient[Any]) -> None:
+    from tests.plugins import everything
+
+    everything.EVENTS.clear()
+    everything.EVENT_CONTEXTS.clear()
+    ws = await _kernel(client).store.get_workspace("default")
+    assert ws is not None
+    headers = {**ADMIN, "X-Request-ID": "ctx-for-hooks"}
+    url = f"/api/workspaces/{ws.id}/extensions/tests.everything"
+    assert (await client.put(url, json={"enabled": True}, headers=headers)).status_code == 200
+    for _ in range(100):
+        if everything.EVENT_CONTEXTS:
+            break
+        await asyncio.sleep(0.01)
+    seen = everything.EVENT_CONTEXTS[0]
+    assert seen is not None and seen.request_id == "ctx-for-hooks"
+    assert seen.workspace is not None and seen.workspace.id == ws.id
+    assert seen.principal is not None and seen.principal.id == "root" and seen.roles == frozenset({"owner"})

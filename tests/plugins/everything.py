@@ -17,12 +17,14 @@ from automatos import (
     Completion,
     Event,
     Principal,
+    RequestContext,
     RouteDecision,
     RoutingRequest,
     ScanFinding,
     Severity,
     ToolSpec,
     Workspace,
+    current_context,
     hookimpl,
 )
 from automatos.extensions.cache.memory import MemoryKV, MemoryPubSub
@@ -30,6 +32,8 @@ from automatos.extensions.cache.memory import MemoryKV, MemoryPubSub
 NAME = "tests.everything"
 EVENTS: list[tuple[str, str | None, dict[str, Any]]] = []
 """(event name, workspace id, config) for every ``on_event`` call: tests read and clear it."""
+EVENT_CONTEXTS: list[RequestContext | None] = []
+"""``current_context()`` as ``on_event`` saw it, call by call."""
 LIFECYCLE: list[str] = []
 
 
@@ -176,3 +180,4 @@ def shutdown(kernel: Any) -> None:
 @hookimpl
 async def on_event(event: Event, workspace: Workspace | None, config: Mapping[str, Any]) -> None:
     EVENTS.append((event.name, workspace.id if workspace else None, dict(config)))
+    EVENT_CONTEXTS.append(current_context())
