@@ -14,6 +14,7 @@ and every such request is written to the audit log.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -29,6 +30,7 @@ from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
 
 __all__ = [
+    "Scoped",
     "authenticate",
     "in_workspace",
     "provide_context",
@@ -136,9 +138,20 @@ async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependen
     return ctx
 
 
-async def in_workspace(
-    kernel: Kernel, ctx: RequestContext, workspace_ref: str, permission: Permission
-) -> RequestContext:
+@dataclass(frozen=True, slots=True)
+class Scoped:
+    """A request resolved to a workspace the caller may act in, with the permission checked."""
+
+    ctx: RequestContext
+    workspace: Workspace
+    principal: Principal
+
+    @property
+    def request_id(self) -> str:
+        return self.ctx.request_id
+
+
+async def in_workspace(kernel: Kernel, ctx: RequestContext, workspace_ref: str, permission: Permission) -> Scoped:
     """For routes that name their workspace in the path: resolve it, check ``permission``."""
     workspace, roles = await workspace_context(
         kernel, principal=ctx.principal, ref=workspace_ref, request_id=ctx.request_id, override=ctx.admin_override
@@ -146,8 +159,8 @@ async def in_workspace(
     scoped = msgspec.structs.replace(ctx, workspace=workspace, roles=roles)
     bind(workspace_id=workspace.id)
     CURRENT_CONTEXT.set(scoped)
-    require(scoped, permission)
-    return scoped
+    principal = require(scoped, permission)
+    return Scoped(ctx=scoped, workspace=workspace, principal=principal)
 
 
 def require(ctx: RequestContext, permission: Permission) -> Principal:

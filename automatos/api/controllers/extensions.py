@@ -107,7 +107,6 @@ class WorkspaceExtensionsController(Controller):
         limit: Limit = 100,
     ) -> Page[WorkspaceExtension]:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_READ)
-        assert scoped.workspace is not None
         view = await kernel.view_for(scoped.workspace)
         items = [
             WorkspaceExtension(
@@ -134,7 +133,6 @@ class WorkspaceExtensionsController(Controller):
     ) -> WorkspaceExtension:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_MANAGE)
         workspace = scoped.workspace
-        assert workspace is not None and scoped.principal is not None
         await kernel.set_extension(
             workspace,
             name,

@@ -14,7 +14,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from automatos.api.context import in_workspace, require
+from automatos.api.context import Scoped, in_workspace, require
 from automatos.api.pagination import Limit, Offset, Page
 from automatos.kernel.errors import AuthenticationError, PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role
@@ -94,9 +94,8 @@ class WorkspacesController(Controller):
         self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], workspace_id: FromPath[str]
     ) -> WorkspaceRecord:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
-        assert scoped.workspace is not None
         record = await kernel.workspaces.get(scoped.workspace.id)
-        record.role = next(iter(scoped.roles), None)
+        record.role = next(iter(scoped.ctx.roles), None)
         return record
 
     @patch("/{workspace_id:str}", summary="Rename a workspace or change its settings")
@@ -108,7 +107,6 @@ class WorkspacesController(Controller):
         data: JSONBody[WorkspaceUpdate],
     ) -> WorkspaceRecord:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_UPDATE)
-        assert scoped.workspace is not None and scoped.principal is not None
         record = await kernel.workspaces.update(
             scoped.workspace.id,
             name=data.name,
@@ -124,15 +122,14 @@ class WorkspacesController(Controller):
         self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], workspace_id: FromPath[str]
     ) -> None:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_ARCHIVE)
-        assert scoped.workspace is not None and scoped.principal is not None
         await kernel.workspaces.archive(scoped.workspace.id, actor_id=scoped.principal.id, request_id=ctx.request_id)
         await kernel.directory_changed(scoped.workspace.id)
 
 
-def _owner_change(scoped: RequestContext, *roles: str | None) -> None:
+def _owner_change(scoped: Scoped, *roles: str | None) -> None:
     """Making or unmaking an owner needs owners.manage, not just members.manage."""
     if Role.OWNER.value in roles:
-        require(scoped, Permission.OWNERS_MANAGE)
+        require(scoped.ctx, Permission.OWNERS_MANAGE)
 
 
 class MembersController(Controller):
@@ -149,7 +146,6 @@ class MembersController(Controller):
         limit: Limit = 100,
     ) -> Page[Member]:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_READ)
-        assert scoped.workspace is not None
         members, total = await kernel.workspaces.members(scoped.workspace.id, offset=offset, limit=limit)
         return Page(items=members, total=total, offset=offset, limit=limit)
 
@@ -162,7 +158,6 @@ class MembersController(Controller):
         data: JSONBody[MemberAdd],
     ) -> Member:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
-        assert scoped.workspace is not None and scoped.principal is not None
         _owner_change(scoped, data.role.value)
         member = await kernel.workspaces.add_member(
             scoped.workspace.id, data.email, data.role.value, actor_id=scoped.principal.id, request_id=ctx.request_id
@@ -180,7 +175,6 @@ class MembersController(Controller):
         data: JSONBody[MemberUpdate],
     ) -> dict[str, str]:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
-        assert scoped.workspace is not None and scoped.principal is not None
         current = await kernel.workspaces.member_role(scoped.workspace.id, user_id)
         _owner_change(scoped, current, data.role.value)
         previous = await kernel.workspaces.set_role(
@@ -198,7 +192,6 @@ class MembersController(Controller):
         user_id: FromPath[str],
     ) -> None:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
-        assert scoped.workspace is not None and scoped.principal is not None
         _owner_change(scoped, await kernel.workspaces.member_role(scoped.workspace.id, user_id))
         await kernel.workspaces.remove_member(
             scoped.workspace.id, user_id, actor_id=scoped.principal.id, request_id=ctx.request_id
@@ -221,6 +214,5 @@ class AuditController(Controller):
         limit: Limit = 100,
     ) -> Page[AuditEntry]:
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.AUDIT_READ)
-        assert scoped.workspace is not None
         entries, total = await kernel.workspaces.audit(scoped.workspace.id, action=action, offset=offset, limit=limit)
         return Page(items=entries, total=total, offset=offset, limit=limit)
