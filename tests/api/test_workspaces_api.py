@@ -161,3 +161,28 @@ async def test_audit_log_records_and_filters(client: AsyncTestClient[Any]) -> No
     assert changed["data"] == {"from": "member", "to": "admin"} and changed["actor_id"] == "alice"
     page = (await client.get(f"{base}/audit", params={"limit": 1, "offset": 1}, headers=as_user("alice"))).json()
     assert [e["action"] for e in page["items"]] == ["member.role_changed"]
+
+
+async def test_a_platform_admin_key_creates_workspaces_and_overrides(client: AsyncTestClient[Any]) -> None:
+    from automatos.extensions.auth.api_keys import create_key
+
+    kernel: Kernel = client.app.state["kernel"]
+    await add_user(kernel, "ops", admin=True)
+    default = await kernel.store.get_workspace("default")
+    assert default is not None
+    async with kernel.store.sessionmaker.begin() as session:
+        session.add(m.WorkspaceMember(workspace_id=default.id, user_id="ops", role="owner"))
+    _, key = await create_key(kernel, default.id, "ops", "owner", user_id="ops")
+    bearer = {"Authorization": f"Bearer {key}"}
+    created = await client.post("/api/workspaces", json={"slug": "ops-made", "name": "Ops"}, headers=bearer)
+    assert created.status_code == 201, created.text
+    other = await _workspace(client, "alice", "elsewhere")
+    _problem(await client.get(f"/api/workspaces/{other['id']}/members", headers=bearer), 403)
+    listed = await client.get(f"/api/workspaces/{other['id']}/members", headers={**bearer, "X-Admin-Override": "true"})
+    assert listed.status_code == 200
+    # an ordinary key stays inside its workspace
+    _, plain = await create_key(kernel, default.id, "bot", "owner")
+    refused = await client.post(
+        "/api/workspaces", json={"slug": "bot-made", "name": "x"}, headers={"X-API-Key": plain}
+    )
+    assert _problem(refused, 403)["detail"] == "a credential bound to one workspace cannot create workspaces"

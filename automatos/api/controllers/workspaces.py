@@ -2,7 +2,8 @@
 
 Every handler checks a permission from :mod:`automatos.kernel.permissions` in the workspace the
 path names (``in_workspace``), so a member of one workspace gets 403 in another and an unknown one
-404. API keys act only inside their own workspace: they cannot create workspaces.
+404. A credential bound to one workspace (an ordinary API key) cannot create workspaces; users and
+platform admins' keys can.
 """
 
 from __future__ import annotations
@@ -55,8 +56,8 @@ class WorkspacesController(Controller):
         principal = ctx.principal
         if principal is None:
             raise AuthenticationError("credentials are required to create a workspace")
-        if principal.workspace_id is not None or principal.kind != "user":
-            raise PermissionDeniedError("only users create workspaces; API keys act inside their own workspace")
+        if principal.workspace_id is not None:
+            raise PermissionDeniedError("a credential bound to one workspace cannot create workspaces")
         record = await kernel.workspaces.create(data.slug, data.name, owner_id=principal.id, request_id=ctx.request_id)
         await kernel.directory_changed(record.id)
         await kernel.emit(Event(name="workspace.created", workspace_id=record.id, data={"slug": record.slug}))

@@ -267,17 +267,20 @@ class ApiKeyAuth:
                 raise AuthenticationError(f"API key {prefix}: its user is no longer a member of the key's workspace")
             if not role_at_least(row.member_role, Role(role)):
                 role = row.member_role  # the user was demoted since: the key follows
+        # a narrowed key (scopes, or a role below owner) must not carry platform-wide power
+        platform_admin = bool(row.user_admin) and not row.scopes and role == Role.OWNER.value
         principal = Principal(
             id=row.user_id or f"key:{row.id}",
             kind="api_key",
             auth_method=self.name,
             email=row.user_email,
             default_workspace_id=row.workspace_id,
-            # a narrowed key (scopes, or a role below owner) must not carry platform-wide power
-            is_platform_admin=bool(row.user_admin) and not row.scopes and role == Role.OWNER.value,
+            is_platform_admin=platform_admin,
             scopes=frozenset(row.scopes),
-            workspace_id=row.workspace_id,
-            role=role,
+            # a platform admin's key acts as the admin everywhere (memberships, audited override);
+            # every other key is bound to its workspace with the key's role
+            workspace_id=None if platform_admin else row.workspace_id,
+            role=None if platform_admin else role,
             rate_limit=row.rate_limit,
         )
         self._remember(prefix, self._entry(row, principal, None))
