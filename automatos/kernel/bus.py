@@ -1,8 +1,17 @@
 """The kernel bus: small JSON messages that keep every node's caches in step.
 
-One channel (``automatos:kernel``) on the configured pub/sub backend. Messages are
-``{"kind": ..., ...}``; handlers are registered per kind. The in-process backend makes the embedded
-default behave exactly like a cluster of one.
+Two paths, one message:
+- **pub/sub** (``automatos:kernel`` on the configured backend) delivers at once to every node that
+  is subscribed — Redis in a cluster, in-process on the embedded default;
+- **the journal** (``kernel_events`` table) records every message, and each node polls it every
+  ``poll_seconds``. That catches what pub/sub cannot deliver: a message from another process on the
+  embedded default (``automatos keys revoke`` next to a running server), or one lost while a Redis
+  connection was down (Redis pub/sub is at-most-once).
+
+Every message carries an ``id``; a node handles each id once, whichever path brings it first.
+Handlers only invalidate caches, so a late duplicate would be harmless anyway. The poll reads a
+window that overlaps the previous one (``overlap_seconds``) because rows from other nodes may commit
+slightly out of clock order; the seen-ids set makes the overlap free.
 """
 
 from __future__ import annotations
@@ -10,36 +19,65 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import msgspec
 
 from automatos.kernel.backends import PubSubBackend
 
-__all__ = ["CHANNEL", "KernelBus"]
+__all__ = ["CHANNEL", "Journal", "KernelBus"]
 
 log = logging.getLogger("automatos.bus")
 CHANNEL = "automatos:kernel"
 Handler = Callable[[dict[str, Any]], Awaitable[None] | None]
+SEEN_LIMIT = 10_000
+
+
+class Journal(Protocol):
+    """Where bus messages are recorded (the kernel store implements it over ``kernel_events``)."""
+
+    async def append_event(self, event_id: str, kind: str, payload: dict[str, Any]) -> None: ...
+
+    async def events_since(self, since: datetime) -> list[tuple[str, dict[str, Any], datetime]]: ...
+
+    async def prune_events(self, before: datetime) -> int: ...
 
 
 class KernelBus:
-    def __init__(self, pubsub: PubSubBackend, channel: str = CHANNEL) -> None:
+    def __init__(
+        self,
+        pubsub: PubSubBackend,
+        journal: Journal | None = None,
+        *,
+        channel: str = CHANNEL,
+        overlap_seconds: float = 30.0,
+    ) -> None:
         self.pubsub = pubsub
+        self.journal = journal
         self.channel = channel
+        self.overlap = timedelta(seconds=overlap_seconds)
         self._handlers: dict[str, list[Handler]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._polled_until: datetime | None = None
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers.setdefault(kind, []).append(handler)
 
     async def publish(self, kind: str, **data: Any) -> None:
-        await self.pubsub.publish(self.channel, msgspec.json.encode({"kind": kind, **data}))
+        message = {"kind": kind, "id": uuid.uuid4().hex, **data}
+        if self.journal is not None:
+            await self.journal.append_event(message["id"], kind, message)
+        await self.pubsub.publish(self.channel, msgspec.json.encode(message))
 
-    async def start(self) -> None:
-        """Subscribe, and return once the subscription is live."""
+    async def start(self, now: datetime | None = None) -> None:
+        """Subscribe, and return once the subscription is live; journal polling starts from ``now``."""
+        self._polled_until = now
         if self._task is None:
             self._task = asyncio.create_task(self._listen(), name="automatos-kernel-bus")
             await self._ready.wait()
@@ -51,6 +89,27 @@ class KernelBus:
                 await self._task
             self._task = None
             self._ready.clear()
+
+    async def poll(self, now: datetime) -> int:
+        """Handle journal messages this node has not seen yet; returns how many."""
+        if self.journal is None:
+            return 0
+        since = (self._polled_until or now) - self.overlap
+        handled = 0
+        for event_id, message, _created in await self.journal.events_since(since):
+            if self._first_time(event_id):
+                await self._handle(message)
+                handled += 1
+        self._polled_until = now
+        return handled
+
+    def _first_time(self, event_id: str) -> bool:
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > SEEN_LIMIT:
+            self._seen.popitem(last=False)
+        return True
 
     async def _listen(self) -> None:
         while True:
@@ -75,11 +134,19 @@ class KernelBus:
     async def _dispatch(self, raw: bytes) -> None:
         try:
             message = msgspec.json.decode(raw)
-            kind = message["kind"]
+            if not isinstance(message, dict) or "kind" not in message:
+                raise ValueError
         except Exception:
             log.warning("ignoring malformed kernel bus message")
             return
-        for handler in self._handlers.get(kind, ()):
+        event_id = message.get("id")
+        if isinstance(event_id, str) and not self._first_time(event_id):
+            return
+        await self._handle(message)
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        kind = message.get("kind")
+        for handler in self._handlers.get(str(kind), ()):
             try:
                 result = handler(message)
                 if result is not None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from automatos.kernel.backends import (
@@ -25,6 +27,7 @@ from automatos.kernel.backends import (
     VectorBackend,
 )
 from automatos.kernel.bus import KernelBus
+from automatos.kernel.db.base import utcnow
 from automatos.kernel.directory import Directory
 from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
@@ -44,6 +47,8 @@ __all__ = ["Backends", "Kernel"]
 
 log = logging.getLogger("automatos.kernel")
 
+JOURNAL_KEEP = timedelta(hours=1)
+JOURNAL_PRUNE_INTERVAL = 60.0
 _FAMILY_ENV = {"blob": "BLOB_BACKEND", "kv": "KV_BACKEND", "pubsub": "PUBSUB_BACKEND", "vector": "VECTOR_BACKEND"}
 
 
@@ -89,6 +94,7 @@ class Kernel:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._opened: list[Backend] = []
         self._recheck: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
         self.started = False
 
     # -- accessors -------------------------------------------------------------------------------
@@ -129,11 +135,11 @@ class Kernel:
 
             await upgrade(self.settings.resolved_database_url)
         self._backends = await self._build_backends()
-        self._bus = KernelBus(self._backends.pubsub)
+        self._bus = KernelBus(self._backends.pubsub, journal=self.store)
         self._bus.on("extensions", self._on_extensions_message)
         self._bus.on("settings", self._on_settings_message)
         self._bus.on("directory", self._on_directory_message)
-        await self._bus.start()
+        await self._bus.start(now=utcnow())
         self.overrides.listeners.append(self._apply_settings)
         await self.overrides.refresh()
         methods = await self.hooks.auth_methods(self)
@@ -146,6 +152,7 @@ class Kernel:
         for error in result.errors:
             log.error("startup hook of %s failed: %s", error.plugin, error.error)
         self._recheck = asyncio.create_task(self._recheck_loop(), name="automatos-recheck")
+        self._poller = asyncio.create_task(self._poll_loop(), name="automatos-bus-poll")
 
     async def stop(self) -> None:
         """Graceful shutdown: the ``shutdown`` hook, background tasks, bus, backends, then the pool."""
@@ -156,11 +163,12 @@ class Kernel:
         await self._release()
 
     async def _release(self) -> None:
-        if self._recheck is not None:
-            self._recheck.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._recheck
-            self._recheck = None
+        for loop in (self._recheck, self._poller):
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
+        self._recheck = self._poller = None
         for task in list(self._tasks):
             task.cancel()
         if self._bus is not None:
@@ -205,6 +213,19 @@ class Kernel:
                 await self.overrides.refresh_if_stale()
             except Exception as exc:
                 log.warning("re-checking cached views failed: %s", exc)
+
+    async def _poll_loop(self) -> None:
+        """Catch up on bus messages from the journal; prune it now and then."""
+        pruned_at = 0.0
+        while True:
+            await asyncio.sleep(self.settings.bus_poll_seconds)
+            try:
+                await self.bus.poll(utcnow())
+                if time.monotonic() - pruned_at > JOURNAL_PRUNE_INTERVAL:
+                    pruned_at = time.monotonic()
+                    await self.store.prune_events(utcnow() - JOURNAL_KEEP)
+            except Exception as exc:
+                log.warning("reading the bus journal failed: %s", exc)
 
     async def _on_extensions_message(self, message: dict[str, Any]) -> None:
         workspace_id = message.get("workspace_id")

@@ -114,6 +114,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Entry-point names (glob patterns) never loaded; wins over the allow list."""
     extensions_enabled_by_default: bool = True
     """Whether a loaded extension is enabled in a workspace that has not said otherwise."""
+    bus_poll_seconds: float = 1.0
+    """How often a node reads the bus journal for messages pub/sub did not bring (another process on
+    the embedded default, a dropped Redis connection)."""
     recheck_seconds: float = 5.0
     """How often a node re-checks cached views and settings against the database, in case a
     pub/sub invalidation was lost (Redis pub/sub is at-most-once)."""
@@ -201,6 +204,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
     _field("AUTOMATOS_RECHECK_SECONDS", "recheck_seconds", "number > 0"),
+    _field("AUTOMATOS_BUS_POLL_SECONDS", "bus_poll_seconds", "number > 0"),
     _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
     _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
     _field("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
@@ -241,6 +245,7 @@ def _validate(values: dict[str, Any]) -> None:
         ("routing_cache_ttl_hours", values.get("routing_cache_ttl_hours", 24.0) > 0),
         ("routing_llm_confidence_threshold", 0 <= values.get("routing_llm_confidence_threshold", 0.7) <= 1),
         ("recheck_seconds", values.get("recheck_seconds", 5.0) > 0),
+        ("bus_poll_seconds", values.get("bus_poll_seconds", 1.0) > 0),
         ("jwks_cache_seconds", values.get("jwks_cache_seconds", 600.0) > 0),
         ("api_key_cache_seconds", values.get("api_key_cache_seconds", 60.0) > 0),
         ("log_format", values.get("log_format", "json") in ("json", "text")),

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.kernel.db import models as m
@@ -162,6 +162,24 @@ class KernelStore:
                 row.value = raw
                 row.updated_by = actor_id
             self._audit(session, None, actor_id, "setting.changed", "setting", key, {"cleared": raw is None})
+
+    # -- the bus journal -------------------------------------------------------------------------
+
+    async def append_event(self, event_id: str, kind: str, payload: dict[str, Any]) -> None:
+        async with self.sessionmaker.begin() as session:
+            session.add(m.KernelEvent(id=event_id, kind=kind, payload=payload))
+
+    async def events_since(self, since: datetime) -> list[tuple[str, dict[str, Any], datetime]]:
+        async with self.sessionmaker() as session:
+            rows = await session.scalars(
+                select(m.KernelEvent).where(m.KernelEvent.created_at >= since).order_by(m.KernelEvent.created_at)
+            )
+            return [(r.id, dict(r.payload), r.created_at) for r in rows]
+
+    async def prune_events(self, before: datetime) -> int:
+        async with self.sessionmaker.begin() as session:
+            result = await session.execute(delete(m.KernelEvent).where(m.KernelEvent.created_at < before))
+            return int(getattr(result, "rowcount", 0) or 0)
 
     # -- audit -----------------------------------------------------------------------------------
 

@@ -50,6 +50,7 @@ KERNEL_TABLES = {
     "audit_log",
     "vector_items",
     "api_keys",
+    "kernel_events",
 }
 
 
@@ -152,6 +153,7 @@ async def test_postgres_upgrade_enables_vector_and_uses_jsonb(postgres_migrated:
         "audit_log.data",
         "vector_items.metadata",
         "api_keys.scopes",
+        "kernel_events.payload",
     ):
         assert types[column] == "jsonb", column
     assert types["vector_items.embedding"] == "vector"

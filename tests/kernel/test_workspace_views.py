@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from automatos import Event
+from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import ConflictError, NotFoundError
 from automatos.kernel.runtime import Kernel
 from tests.helpers import running_kernel
@@ -124,3 +125,39 @@ def _user(text: str) -> object:
     from automatos import ChatMessage
 
     return ChatMessage(role="user", content=text)
+
+
+async def test_the_bus_journal_carries_messages_without_pubsub(tmp_path: Path) -> None:
+    """Two nodes with separate in-process buses (like the CLI next to a server on the embedded
+    default): the journal alone brings node A's messages to node B, each handled once."""
+    from automatos.extensions.auth.api_keys import create_key, revoke_key
+    from automatos.kernel.errors import AuthenticationError
+
+    db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    fast = {"database_url": db, "bus_poll_seconds": 0.05, "recheck_seconds": 3600.0, "api_key_pepper": "p"}
+    async with running_kernel(tmp_path / "a", **fast) as node_a, running_kernel(tmp_path / "b", **fast) as node_b:
+        ws = await node_a.store.create_workspace("journal", "Journal")
+        await node_b.view_for(ws)
+        await node_a.set_extension(ws, "tests.everything", enabled=False)
+        await _wait_for(lambda: node_b.views.cached(ws.id).version == 1)  # type: ignore[union-attr]
+
+        record, key = await create_key(node_a, ws.id, "k", "member")
+        from automatos.api.context import authenticate
+
+        assert await authenticate(node_b, {"x-api-key": key}) is not None  # now warm in node B's cache
+        await revoke_key(node_a, ws.id, record.id, "u")
+        refused: list[bool] = []
+
+        async def poll_refusal() -> None:
+            try:
+                await authenticate(node_b, {"x-api-key": key})
+            except AuthenticationError:
+                refused.append(True)
+
+        for _ in range(200):
+            await poll_refusal()
+            if refused:
+                break
+            await asyncio.sleep(0.02)
+        assert refused, "node B kept accepting a key revoked on node A"
+        assert await node_b.bus.poll(utcnow()) == 0  # nothing is handled twice

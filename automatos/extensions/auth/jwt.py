@@ -333,6 +333,8 @@ class JWTAuth:
         if email is not None:
             existing = await session.scalar(select(m.User).where(m.User.email == email))
             if existing is not None:
+                if existing.external_id == sub:
+                    raise _Raced  # another node provisioned this very identity since our lookup
                 if existing.external_id is not None or verified is False:
                     raise AuthenticationError(
                         "the e-mail address of this token belongs to another account; an admin must resolve it"

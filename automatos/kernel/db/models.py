@@ -157,6 +157,20 @@ class AuditLogEntry(Base):
     created_at: Mapped[datetime] = created_at_column(index=True)
 
 
+class KernelEvent(Base):
+    """The kernel bus's journal: every bus message, so a process that missed the pub/sub delivery
+    (a CLI command on the embedded default, a dropped Redis connection) still sees it by polling.
+    Rows are pruned after an hour; they are cache invalidations, not history."""
+
+    __tablename__ = "kernel_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    """The message's own id (receivers de-duplicate on it)."""
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = created_at_column(index=True)
+
+
 class VectorItem(Base):
     """One embedding of a workspace's collection (used by the ``exact`` and ``pgvector`` backends)."""
 
