@@ -176,5 +176,5 @@ def require_platform_admin(ctx: RequestContext) -> Principal:
     if ctx.principal is None:
         raise AuthenticationError("credentials are required")
     if not ctx.principal.is_platform_admin:
-        raise PermissionDeniedError("permission platform.settings.manage is required (platform admin)")
+        raise PermissionDeniedError("this is for platform admins only")
     return ctx.principal

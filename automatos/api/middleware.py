@@ -1,6 +1,6 @@
 """The one request middleware: request id, CORS, authentication, rate limit, headers, statistics.
 
-Why one pure-ASGI middleware instead of Litestar's stock ones: measured here (BENCHMARKS.md), the
+Why one pure-ASGI middleware instead of Litestar's stock ones: measured here (shared/BENCHMARKS.md), the
 stock request-id, security-header, CORS and rate-limit middlewares stacked reach 0.29 of bare
 Litestar's throughput, the stock rate limiter alone +37 µs/request (it keeps a list of timestamps
 per client and falls to 0.08 of bare when one client sends all the traffic), stock CORS +11 µs.
@@ -500,6 +500,16 @@ class RequestMiddleware:
                 try:
                     principal = await authenticate(pipeline.kernel, headers)
                 except AuthenticationError as exc:
+                    # wrong credentials count against the caller's address: guessing is limited too
+                    guesser = "ip:" + pipeline.client_address(scope, headers)
+                    item = pipeline.default_limit(settings)
+                    retry = await pipeline.retry_after(item, guesser) if item is not None else None
+                    if item is not None and retry is not None:
+                        status = 429
+                        retry_after = (b"retry-after", str(retry).encode())
+                        limited_body = _limited_body(item, retry, None)
+                        await _send_problem(send, 429, limited_body, (*route.headers, rid_header, *cors, retry_after))
+                        return
                     status = exc.status_code
                     body: dict[str, Any] = {
                         "type": TYPE_BASE + exc.type_slug,

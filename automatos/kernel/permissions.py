@@ -1,6 +1,6 @@
 """Roles and permissions: one table, checked on every handler.
 
-Roles nest: a viewer reads; a member also uses (chat, run agents and tools); an admin also
+Roles nest: a viewer reads; a member also uses and builds agents (chat, tools); an admin also
 manages the workspace's members, keys, extensions and settings; an owner also archives the
 workspace and manages owners. A principal bound to one workspace (an API key) holds the role the
 key was created with, narrowed further by the key's scopes when it has any. Platform admins may act

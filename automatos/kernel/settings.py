@@ -42,8 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every setting of the kernel and its built-in extensions; see the README table."""
 
     environment: str = "development"
-    """``development`` or ``production``; reported by ``/health/ready``. Production-only behaviour (HSTS)
-    keys off it once the security middleware exists."""
+    """``development`` or ``production``; reported by ``/health/ready``; production adds HSTS."""
     data_dir: Path = Path("automatos-data")
     """Where the embedded default keeps its SQLite file and local blob storage."""
     host: str = "127.0.0.1"
@@ -95,7 +94,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     clerk_jwks_url: str | None = None
     """JWKS URL of the identity provider (Clerk-compatible); unset disables JWT auth."""
     jwt_issuer: str | None = None
-    """Required ``iss`` of accepted JWTs."""
+    """The ``iss`` accepted JWTs must carry (unchecked when unset)."""
     jwt_audience: str | None = None
     """Required ``aud`` of accepted JWTs (unchecked when unset)."""
     jwks_cache_seconds: float = 600.0

@@ -334,6 +334,15 @@ async def test_invalid_credentials_are_401_with_www_authenticate(client: AsyncTe
     assert (await client.get("/health", headers={"X-Bad": "1"})).status_code == 200
 
 
+async def test_wrong_credentials_are_rate_limited_by_address(tmp_path: Path) -> None:
+    async with serving(tmp_path, rate_limit_default="3/minute") as client:
+        for _ in range(3):
+            is_problem(await client.get("/api/echo", headers={"X-Bad": "1"}), 401)
+        limited = await client.get("/api/echo", headers={"X-Bad": "1"})
+        is_problem(limited, 429)
+        assert int(limited.headers["retry-after"]) >= 1
+
+
 # -- rate limits ----------------------------------------------------------------------------------
 
 

@@ -1,8 +1,8 @@
 """A test extension that implements every hook, mixing sync and async implementations.
 
 Registered in-process through a :class:`Candidate` with a loader (no install needed). Its auth
-method reads ``X-Test-User: <user id>[;admin]`` — a test-only way in until the built-in API-key and
-JWT methods exist.
+method reads ``X-Test-User: <user id>[;admin]`` — a test-only way in that proves an extension can
+add an auth method next to the built-in API-key and JWT ones.
 """
 
 from __future__ import annotations
