@@ -6,6 +6,8 @@ run. The load generator is pinned to CPU 1: ``taskset -c 1 wrk -t1 -c32 -d<D>s -
 round runs bare then ours (reversed every other round) after one warm-up run each. Prints req/s,
 p50/p99 latency, per-round paired ratios (ours / bare) and their median.
 
+The runner (servers, wrk, interleaving, tables) is shared: ``bench/http_stack.py`` imports it.
+
 Needs ``wrk`` on PATH (Debian package ``wrk``); without it the script says so and exits 0.
 
 Run: .venv/bin/python bench/http_ab.py [--rounds 3] [--duration 5]
@@ -19,9 +21,11 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from common import BENCH, ROOT, fmt, header, median, table, verdict
 
@@ -32,6 +36,7 @@ APPS: dict[str, list[str]] = {
     "Automatos": ["--factory", "apps.automatos_app:create"],
 }
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+WARMUP_SECONDS = 2.0
 
 
 @dataclass
@@ -41,6 +46,16 @@ class Run:
     p99_ms: float
     errors: int
     raw: str
+
+
+@dataclass
+class Target:
+    """One thing wrk hits: a server's port, a path and the request headers."""
+
+    name: str
+    port: int
+    path: str = "/health"
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse(output: str) -> Run:
@@ -62,96 +77,107 @@ def parse(output: str) -> Run:
     return Run(float(rps.group(1)), latency("50"), latency("99"), errors, output)
 
 
-def wrk(port: int, duration: float, connections: int) -> Run:
-    cmd = [
-        "taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency",
-        f"http://127.0.0.1:{port}/health",
-    ]  # fmt: skip
+def wrk(
+    port: int, duration: float, connections: int, path: str = "/health", headers: Mapping[str, str] | None = None
+) -> Run:
+    cmd = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration + 60)
     return parse(out.stdout)
 
 
-def start_server(target: list[str], port: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        "taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), *target,
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def wait_ready(proc: subprocess.Popen[bytes], port: int, timeout: float = 30.0) -> None:
-    """Until ``/health`` answers 200 on ``port``, or raise with the server's stderr if it died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            raise RuntimeError(f"the server on port {port} exited with {proc.returncode}:\n{err}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing answered on 127.0.0.1:{port}/health after {timeout}s")
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
-    parser.add_argument("--connections", type=int, default=32)
-    args = parser.parse_args()
-    header("bench/http_ab.py: GET /health over HTTP (uvicorn on CPU 0, wrk on CPU 1), Automatos vs bare")
-
+def missing_tools() -> bool:
+    """Say so and return True when wrk or taskset is not installed (the caller then exits 0)."""
     missing = [tool for tool in ("wrk", "taskset") if shutil.which(tool) is None]
     if missing:
         print(f"SKIPPED: {', '.join(missing)} not on PATH. Install it (Debian: apt-get install -y wrk util-linux)")
         print("and run again; the in-process figures (bench/inproc.py) do not need it.")
-        return 0
+        return True
     if (os.cpu_count() or 1) < 2:
         print("note: fewer than 2 CPUs, server and load generator share a core; ratios still hold, req/s do not.")
+    return False
 
-    ports = {name: free_port() for name in APPS}
-    servers = {name: start_server(target, ports[name]) for name, target in APPS.items()}
-    try:
-        for name, proc in servers.items():
-            wait_ready(proc, ports[name])
-        names = list(APPS)
-        for name in names:  # warm-up
-            wrk(ports[name], 2, args.connections)
-        runs: dict[str, list[Run]] = {n: [] for n in names}
-        for r in range(args.rounds):
-            for name in names if r % 2 == 0 else names[::-1]:
-                runs[name].append(wrk(ports[name], args.duration, args.connections))
-                print(
-                    f"  round {r + 1} {name:14s} {runs[name][-1].rps:10,.0f} req/s  p50 {runs[name][-1].p50_ms:.2f} ms"
-                    f"  p99 {runs[name][-1].p99_ms:.2f} ms",
-                    flush=True,
-                )
-    finally:
-        for proc in servers.values():
-            stop_server(proc)
+
+class Server:
+    """``taskset -c 0 python -m uvicorn …`` on 127.0.0.1:``port``; stderr kept in a file (a pipe nobody
+    reads could fill up and stall the server)."""
+
+    def __init__(self, target: list[str], port: int, env: Mapping[str, str] | None = None) -> None:
+        self.port = port
+        self._log = tempfile.TemporaryFile()
+        cmd = [
+            "taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), *target,
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+        full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._log)
+
+    def stderr(self, tail: int = 4000) -> str:
+        """The last ``tail`` characters the server wrote to stderr."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-tail:]
+
+    def wait_ready(
+        self, path: str = "/health", headers: Mapping[str, str] | None = None, timeout: float = 30.0
+    ) -> None:
+        """Until ``path`` answers 200, or raise with the server's stderr if it died or never did."""
+        deadline = time.monotonic() + timeout
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=dict(headers or {}))
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                code = self.proc.returncode
+                raise RuntimeError(f"the server on port {self.port} exited with {code}:\n{self.stderr()}")
+            try:
+                with urllib.request.urlopen(request, timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"nothing answered 200 on 127.0.0.1:{self.port}{path} after {timeout}s:\n{self.stderr()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def interleave(targets: Sequence[Target], rounds: int, duration: float, connections: int) -> dict[str, list[Run]]:
+    """One warm-up run per target, then ``rounds`` rounds, the order reversed every other round."""
+    for t in targets:
+        wrk(t.port, WARMUP_SECONDS, connections, t.path, t.headers)
+    runs: dict[str, list[Run]] = {t.name: [] for t in targets}
+    width = max(len(t.name) for t in targets)
+    for r in range(rounds):
+        for t in targets if r % 2 == 0 else targets[::-1]:
+            run = wrk(t.port, duration, connections, t.path, t.headers)
+            runs[t.name].append(run)
+            print(
+                f"  round {r + 1} {t.name:{width}s} {run.rps:10,.0f} req/s  p50 {run.p50_ms:.2f} ms"
+                f"  p99 {run.p99_ms:.2f} ms" + (f"  ERRORS {run.errors}" if run.errors else ""),
+                flush=True,
+            )
     print()
+    return runs
 
-    print(
-        f"{args.rounds} rounds of `taskset -c 1 wrk -t1 -c{args.connections} -d{args.duration:g}s --latency`, "
-        "A B / B A interleaved; uvicorn 1 worker pinned with `taskset -c 0`."
+
+def method_line(rounds: int, duration: float, connections: int) -> str:
+    return (
+        f"{rounds} rounds of `taskset -c 1 wrk -t1 -c{connections} -d{duration:g}s --latency`, "
+        "interleaved, order reversed every round; uvicorn 1 worker pinned with `taskset -c 0`."
     )
-    print()
+
+
+def runs_table(runs: Mapping[str, list[Run]], label: str = "app") -> None:
+    rounds = len(next(iter(runs.values())))
     rows = []
-    for name in names:
-        rs = runs[name]
+    for name, rs in runs.items():
         rows.append(
             [
                 name,
@@ -163,11 +189,42 @@ def main() -> int:
             ]
         )
     table(
-        ["app", *(f"round {i + 1} req/s" for i in range(args.rounds)), "median req/s", "p50 ms", "p99 ms", "errors"],
+        [label, *(f"round {i + 1} req/s" for i in range(rounds)), "median req/s", "p50 ms", "p99 ms", "errors"],
         rows,
     )
-    ratios = [o.rps / b.rps for o, b in zip(runs["Automatos"], runs["bare Litestar"], strict=True)]
-    p99s = [o.p99_ms / b.p99_ms for o, b in zip(runs["Automatos"], runs["bare Litestar"], strict=True)]
+
+
+def paired(runs: Mapping[str, list[Run]], numerator: str, denominator: str, attr: str = "rps") -> list[float]:
+    """Per-round ratios ``numerator / denominator`` of ``attr`` (same round, so same machine state)."""
+    return [getattr(a, attr) / getattr(b, attr) for a, b in zip(runs[numerator], runs[denominator], strict=True)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    header("bench/http_ab.py: GET /health over HTTP (uvicorn on CPU 0, wrk on CPU 1), Automatos vs bare")
+    if missing_tools():
+        return 0
+
+    servers = {name: Server(target, free_port()) for name, target in APPS.items()}
+    try:
+        for server in servers.values():
+            server.wait_ready()
+        runs = interleave(
+            [Target(name, s.port) for name, s in servers.items()], args.rounds, args.duration, args.connections
+        )
+    finally:
+        for server in servers.values():
+            server.stop()
+
+    print(method_line(args.rounds, args.duration, args.connections))
+    print()
+    runs_table(runs)
+    ratios = paired(runs, "Automatos", "bare Litestar")
+    p99s = paired(runs, "Automatos", "bare Litestar", "p99_ms")
     table(
         ["paired, per round", *(f"round {i + 1}" for i in range(args.rounds)), "median"],
         [

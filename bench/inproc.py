@@ -19,7 +19,7 @@ import cProfile
 import io
 import pstats
 import time
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -120,30 +120,50 @@ async def discard(message: Message) -> None:
     return None
 
 
-async def check(app: ASGIApp) -> list[tuple[bytes, bytes]]:
-    """One request with a capturing ``send``: status 200 and the expected body, or raise."""
+async def call(app: ASGIApp, scope: dict[str, Any]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """One request with a capturing ``send``: status, response headers, body."""
     got: list[Message] = []
 
     async def send(message: Message) -> None:
         got.append(message)
 
-    scope = dict(BASE_SCOPE, state={})
-    await app(scope, receive, send)
+    await app(dict(scope, state={}), receive, send)
     start = next(m for m in got if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in got if m["type"] == "http.response.body")
-    if start["status"] != 200 or body != EXPECTED_BODY:
-        raise RuntimeError(f"unexpected answer: {start['status']} {body!r}")
-    return list(start.get("headers", []))
+    return start["status"], list(start.get("headers", [])), body
 
 
-async def sample(app: ASGIApp, n: int) -> float:
-    """µs per request over ``n`` sequential requests (a fresh scope each, as a server would)."""
-    base = BASE_SCOPE
+async def check(
+    app: ASGIApp, base: dict[str, Any] = BASE_SCOPE, expected: bytes = EXPECTED_BODY
+) -> list[tuple[bytes, bytes]]:
+    """One request: status 200 and the expected body, or raise. Returns the response headers."""
+    status, headers, body = await call(app, base)
+    if status != 200 or body != expected:
+        raise RuntimeError(f"unexpected answer: {status} {body!r}")
+    return headers
+
+
+async def sample(
+    app: ASGIApp, n: int, base: dict[str, Any] = BASE_SCOPE, clients: Sequence[tuple[str, int]] | None = None
+) -> float:
+    """µs per request over ``n`` sequential requests (a fresh scope each, as a server would).
+
+    With ``clients``, request ``i`` comes from peer ``clients[i % len(clients)]`` (``scope["client"]``).
+    """
     clock = time.perf_counter_ns
+    if clients is None:
+        t0 = clock()
+        for _ in range(n):
+            scope = base.copy()
+            scope["state"] = {}
+            await app(scope, receive, discard)
+        return (clock() - t0) / n / 1000
+    count = len(clients)
     t0 = clock()
-    for _ in range(n):
+    for i in range(n):
         scope = base.copy()
         scope["state"] = {}
+        scope["client"] = clients[i % count]
         await app(scope, receive, discard)
     return (clock() - t0) / n / 1000
 

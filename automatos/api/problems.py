@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError
 
 from automatos.kernel.errors import AutomatosError
 
@@ -100,9 +101,24 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dic
     return problem(500, "Internal error", detail, slug="internal")
 
 
+# PostgreSQL cannot store NUL (U+0000) in text or jsonb: 22021 character_not_in_repertoire ("invalid
+# byte sequence for encoding UTF8: 0x00") and 22P05 untranslatable_character ("unsupported Unicode
+# escape sequence"). Such text can only have come from the request: the client's 422, not a 500.
+_UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+
+
+def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[dict[str, Any]]:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in _UNSTORABLE_TEXT:
+        detail = "the request holds text that cannot be stored: NUL characters (U+0000) are not allowed"
+        return problem(422, "Invalid input", detail, slug="validation")
+    return _unexpected(request, exc)
+
+
 exception_handlers: dict[Any, Any] = {
     AutomatosError: _automatos_error,
     ValidationException: _validation_error,
     HTTPException: _http_error,
+    DBAPIError: _database_error,
     Exception: _unexpected,
 }
