@@ -15,6 +15,7 @@ __all__ = [
     "ExtensionError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProviderError",
     "SettingsError",
     "ValidationError",
 ]
@@ -74,6 +75,30 @@ class ExtensionError(AutomatosError):
         self.plugin = plugin
         self.hook = hook
         self.error = error
+
+
+class ProviderError(AutomatosError):
+    """An LLM or embedding provider failed; names the provider and what kind of failure it was.
+
+    ``kind`` is one of ``auth``, ``rate_limit``, ``timeout``, ``context_length``, ``bad_request``,
+    ``unavailable``. Every kind is a 502 to our caller (the fault is upstream), except
+    ``context_length`` and ``bad_request``, which are 422: the request must change.
+    """
+
+    status_code = 502
+    title = "Provider failed"
+    type_slug = "provider-failed"
+    KINDS = frozenset({"auth", "rate_limit", "timeout", "context_length", "bad_request", "unavailable"})
+
+    def __init__(self, provider: str, kind: str, detail: str, *, retry_after: float | None = None) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown provider error kind {kind!r}")
+        super().__init__(f"{provider}: {detail}", field="model" if kind == "context_length" else None)
+        self.provider = provider
+        self.kind = kind
+        self.retry_after = retry_after
+        self.status_code = 422 if kind in ("context_length", "bad_request") else 502
+        self.extra = {"provider": provider, "kind": kind}
 
 
 class SettingsError(Exception):

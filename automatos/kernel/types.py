@@ -31,6 +31,7 @@ __all__ = [
     "ScanFinding",
     "ScanRule",
     "Severity",
+    "StreamEvent",
     "ToolProvider",
     "ToolSpec",
     "Workspace",
@@ -174,15 +175,30 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
     finish_reason: str = "stop"
 
 
+class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One step of a streamed answer: a text ``delta``; the last event also carries the usage."""
+
+    delta: str = ""
+    finish_reason: str | None = None
+    """Set on the last event (``stop``, ``length``…)."""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
 @runtime_checkable
 class LLMProvider(Protocol):
-    """A language-model provider (OpenAI, Anthropic, offline…)."""
+    """A language-model provider (OpenAI, Anthropic, offline…).
+
+    ``options`` are ``temperature`` and ``max_tokens`` (either may be ``None``: the provider's
+    default). Failures raise :class:`automatos.kernel.errors.ProviderError` with a ``kind`` the API
+    can act on; transient ones are retried with backoff inside the provider first.
+    """
 
     name: str
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion: ...
 
-    def stream(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> AsyncIterator[str]: ...
+    def stream(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> AsyncIterator[StreamEvent]: ...
 
 
 @runtime_checkable

@@ -22,6 +22,7 @@ from automatos import (
     RoutingRequest,
     ScanFinding,
     Severity,
+    StreamEvent,
     ToolSpec,
     Workspace,
     current_context,
@@ -58,9 +59,13 @@ class EchoLLM:
     async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
         return Completion(text=self.prefix + messages[-1].content, model=model)
 
-    async def stream(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> AsyncIterator[str]:
-        for word in messages[-1].content.split():
-            yield word
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, model: str, **options: Any
+    ) -> AsyncIterator[StreamEvent]:
+        words = messages[-1].content.split()
+        for word in words:
+            yield StreamEvent(delta=word)
+        yield StreamEvent(finish_reason="stop", prompt_tokens=len(messages), completion_tokens=len(words))
 
 
 class CountingEmbedder:

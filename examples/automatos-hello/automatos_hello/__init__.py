@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from automatos import ChatMessage, Completion, Event, LLMProvider, Workspace, hookimpl
+from automatos import ChatMessage, Completion, Event, LLMProvider, StreamEvent, Workspace, hookimpl
 
 __all__ = ["EVENT_COUNTS", "ShoutProvider"]
 
@@ -23,9 +23,13 @@ class ShoutProvider:
         text = messages[-1].content.upper() + self.suffix
         return Completion(text=text, model=model, prompt_tokens=len(messages), completion_tokens=len(text.split()))
 
-    async def stream(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> AsyncIterator[str]:
-        for word in messages[-1].content.upper().split():
-            yield word + " "
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, model: str, **options: Any
+    ) -> AsyncIterator[StreamEvent]:
+        words = messages[-1].content.upper().split()
+        for word in words:
+            yield StreamEvent(delta=word + " ")
+        yield StreamEvent(finish_reason="stop", prompt_tokens=len(messages), completion_tokens=len(words))
 
 
 @hookimpl
