@@ -43,8 +43,11 @@ Per HTTP request, in order:
    limit (``Principal.rate_limit`` when the credential carries one, else ``RATE_LIMIT_DEFAULT``);
    a route listed in ``RATE_LIMIT_ROUTES`` has, in addition, its own counter per client, checked
    first (an expensive route stays protected whatever a key's general quota; the second round trip
-   happens only on those routes). Over a limit: 429 problem+json with ``Retry-After``. The
-   health endpoints are exempt (and skip authentication: liveness must stay the cheapest answer).
+   happens only on those routes). Over a limit: 429 problem+json with ``Retry-After``. Without
+   Redis the counts live in :class:`automatos.kernel.ratelimit.SlidingWindowCounter` (the same
+   algorithm as ``limits``' sliding-window counter at a fraction of its cost); with Redis, in
+   ``limits`` so that every node shares them. The health endpoints bypass the middleware entirely
+   (no authentication, no limit, no added headers: probes must stay as cheap as bare Litestar).
    If the limiter's storage fails, the request is let through (fail open: a Redis outage must not
    take the API down), a warning is logged at most every 30 s, and the storage is left alone for
    a second before it is tried again.
@@ -95,6 +98,7 @@ from automatos.api.context import authenticate
 from automatos.api.controllers.stats import RouteStats, add_call, route_stats
 from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
 from automatos.kernel.errors import AuthenticationError
+from automatos.kernel.ratelimit import SlidingWindowCounter
 from automatos.kernel.logging import PRINCIPAL_ID, REQUEST_ID, WORKSPACE_ID
 
 if TYPE_CHECKING:
@@ -294,6 +298,7 @@ class RequestPipeline:
         self.strategy: type[RateLimiter] = STRATEGIES[DEFAULT_STRATEGY]
         self._limiter: RateLimiter | None = None
         self._blocked: dict[str, tuple[float, RateLimitItem]] = {}
+        self._local: SlidingWindowCounter | None = None if settings.redis_url else SlidingWindowCounter()
         self._down_until = 0.0
         self._warned_at = 0.0
         self._suppressed = 0
@@ -378,6 +383,9 @@ class RequestPipeline:
         over the limit.
         """
         key = client if route_key is None else f"{client} {route_key}"
+        if self._local is not None and self.strategy is SlidingWindowCounterRateLimiter:
+            # one process, no shared store: the in-process counter (same algorithm, ~1 µs)
+            return self._local.hit(key, item.amount, float(item.get_expiry()))
         blocked = self._blocked
         if blocked:
             entry = blocked.get(key)
@@ -465,6 +473,9 @@ class RequestMiddleware:
         pipeline = self.pipeline
         method: str = scope["method"]  # type: ignore[typeddict-item]  # an HTTP scope
         route = self.routes.get(method) or self._route(scope, method)
+        if route.exempt:  # health probes: nothing to add, nothing to check, as cheap as bare
+            await self.app(scope, receive, send)
+            return
         headers = Headers.from_scope(scope)
         state = scope["state"]
 
