@@ -33,8 +33,10 @@ __all__ = [
     "Scoped",
     "authenticate",
     "in_workspace",
+    "kernel_of",
     "provide_context",
     "provide_kernel",
+    "request_context",
     "require",
     "require_platform_admin",
     "workspace_context",
@@ -48,6 +50,22 @@ _UNSET = object()
 def provide_kernel(state: State) -> Kernel:
     kernel: Kernel = state["kernel"]
     return kernel
+
+
+def kernel_of(request: Request[Any, Any, Any]) -> Kernel:
+    kernel: Kernel = request.app.state["kernel"]
+    return kernel
+
+
+async def request_context(request: Request[Any, Any, Any]) -> tuple[Kernel, RequestContext]:
+    """What the ``kernel`` and ``ctx`` dependencies give, without Litestar's dependency injection.
+
+    The kernel's own controllers call this: resolving two injected dependencies cost ~19 µs per
+    request measured here (bench/stack_inproc.py), a third of the whole authenticated request.
+    Extensions' routes may keep using the ``kernel`` and ``ctx`` dependencies.
+    """
+    kernel = kernel_of(request)
+    return kernel, await provide_context(request, kernel)
 
 
 async def authenticate(kernel: Kernel, headers: Any) -> Principal | None:

@@ -98,8 +98,8 @@ from automatos.api.context import authenticate
 from automatos.api.controllers.stats import RouteStats, add_call, route_stats
 from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
 from automatos.kernel.errors import AuthenticationError
-from automatos.kernel.ratelimit import SlidingWindowCounter
 from automatos.kernel.logging import PRINCIPAL_ID, REQUEST_ID, WORKSPACE_ID
+from automatos.kernel.ratelimit import SlidingWindowCounter
 
 if TYPE_CHECKING:
     from limits import RateLimitItem

@@ -11,14 +11,13 @@ the CLI acts for itself.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, post
-from litestar.di import NamedDependency
+from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.api.context import require
+from automatos.api.context import request_context, require
 from automatos.api.pagination import Limit, Offset, Page
 from automatos.extensions.auth.api_keys import ApiKeyRecord, create_key, list_keys, revoke_key
 from automatos.kernel.errors import AuthenticationError, PermissionDeniedError, ValidationError
@@ -126,9 +125,8 @@ class ApiKeysController(Controller):
     tags = ["api-keys"]
 
     @post("/", summary="Create an API key in the workspace; the key is shown once")
-    async def create_api_key(
-        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], data: JSONBody[ApiKeyCreate]
-    ) -> ApiKeyCreated:
+    async def create_api_key(self, request: Request[Any, Any, Any], data: JSONBody[ApiKeyCreate]) -> ApiKeyCreated:
+        kernel, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.KEYS_MANAGE)
         _check_ceiling(ctx, principal, data)
         record, key = await create_key(
@@ -159,19 +157,18 @@ class ApiKeysController(Controller):
     @get("/", summary="The workspace's API keys (never their secrets)")
     async def list_api_keys(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         include_revoked: Annotated[bool, QueryParameter(description="Include revoked keys.")] = False,
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Page[ApiKeyInfo]:
+        kernel, ctx = await request_context(request)
         _, workspace = _scoped(ctx, Permission.KEYS_READ)
         records, total = await list_keys(kernel, workspace.id, offset, limit, include_revoked=include_revoked)
         return Page(items=[_info(r) for r in records], total=total, offset=offset, limit=limit)
 
     @delete("/{key_id:str}", summary="Revoke an API key on every node at once")
-    async def revoke_api_key(
-        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], key_id: FromPath[str]
-    ) -> None:
+    async def revoke_api_key(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> None:
+        kernel, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.KEYS_MANAGE)
         await revoke_key(kernel, workspace.id, key_id, principal.id, request_id=ctx.request_id)

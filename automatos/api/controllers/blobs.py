@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 
+from automatos.api.context import kernel_of
 from automatos.kernel.errors import NotFoundError, PermissionDeniedError
 from automatos.kernel.runtime import Kernel
 
@@ -38,8 +38,9 @@ class BlobsController(Controller):
 
     @get("/{key:path}", summary="Download through a pre-signed URL")
     async def download(
-        self, kernel: NamedDependency[Kernel], key: FromPath[str], expires: Expires, signature: Signature
+        self, request: Request[Any, Any, Any], key: FromPath[str], expires: Expires, signature: Signature
     ) -> Response[bytes]:
+        kernel = kernel_of(request)
         key = key.lstrip("/")
         backend = _verified(kernel, key, expires, signature, "GET")
         data = await backend.get(key)
@@ -53,11 +54,11 @@ class BlobsController(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
-        kernel: NamedDependency[Kernel],
         key: FromPath[str],
         expires: Expires,
         signature: Signature,
     ) -> dict[str, Any]:
+        kernel = kernel_of(request)
         key = key.lstrip("/")
         backend = _verified(kernel, key, expires, signature, "PUT")
         body = await request.body()

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, put
-from litestar.di import NamedDependency
+from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.api.context import in_workspace
+from automatos.api.context import in_workspace, request_context
 from automatos.api.pagination import Limit, Offset, Page, paginate
 from automatos.kernel.errors import NotFoundError, ValidationError
 from automatos.kernel.permissions import Permission
@@ -64,14 +63,14 @@ class ExtensionsController(Controller):
     @get("/", summary="Installed extensions: loaded, quarantined and denied")
     async def list_extensions(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         extension_state: Annotated[
             str | None, QueryParameter(name="state", description="loaded, quarantined or denied")
         ] = None,
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Page[dict[str, Any]]:
+        kernel, ctx = await request_context(request)
         infos = sorted(kernel.registry.extensions.values(), key=lambda i: (not i.builtin, i.name))
         if extension_state is not None:
             wanted = _parse_state(extension_state)
@@ -80,9 +79,8 @@ class ExtensionsController(Controller):
         return paginate([_describe(kernel, i, detailed=detailed) for i in infos], offset=offset, limit=limit)
 
     @get("/{name:str}", summary="One extension")
-    async def get_extension(
-        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], name: FromPath[str]
-    ) -> dict[str, Any]:
+    async def get_extension(self, request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str, Any]:
+        kernel, ctx = await request_context(request)
         info = kernel.registry.extensions.get(name)
         if info is None:
             raise NotFoundError(f"no extension named {name!r} is installed", field="name")
@@ -100,12 +98,12 @@ class WorkspaceExtensionsController(Controller):
     @get("/", summary="Extensions as this workspace sees them")
     async def list_workspace_extensions(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Page[WorkspaceExtension]:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_READ)
         view = await kernel.view_for(scoped.workspace)
         items = [
@@ -125,12 +123,12 @@ class WorkspaceExtensionsController(Controller):
     @put("/{name:str}", summary="Enable or disable an extension in this workspace")
     async def set_workspace_extension(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         name: FromPath[str],
         data: JSONBody[ExtensionToggle],
     ) -> WorkspaceExtension:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_MANAGE)
         workspace = scoped.workspace
         await kernel.set_extension(

@@ -11,10 +11,10 @@ import asyncio
 import time
 from typing import Any
 
-from litestar import Controller, Response, get
-from litestar.di import NamedDependency
+from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
+from automatos.api.context import kernel_of
 from automatos.api.problems import problem
 from automatos.kernel.runtime import Kernel
 
@@ -50,7 +50,8 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="Readiness: database and every backend")
-    async def ready(self, kernel: NamedDependency[Kernel]) -> Response[dict[str, Any]]:
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+        kernel = kernel_of(request)
         probes = [_timed("database", _database(kernel))]
         for family, backend in kernel.backends.named().items():
             probes.append(_timed(f"{family}:{backend.name or type(backend).__name__}", backend.check()))

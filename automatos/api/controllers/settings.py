@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Controller, get, put
-from litestar.di import NamedDependency
+from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody
 
-from automatos.api.context import require_platform_admin
-from automatos.kernel.runtime import Kernel
-from automatos.kernel.types import RequestContext
+from automatos.api.context import request_context, require_platform_admin
 
 __all__ = ["SettingsController"]
 
@@ -26,20 +23,19 @@ class SettingsController(Controller):
     tags = ["settings"]
 
     @get("/", summary="Run-time settings and where each value comes from")
-    async def list_settings(
-        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext]
-    ) -> list[dict[str, Any]]:
+    async def list_settings(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+        kernel, ctx = await request_context(request)
         require_platform_admin(ctx)
         return kernel.overrides.describe()
 
     @put("/{key:str}", summary="Override a run-time setting on every node")
     async def set_setting(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         key: FromPath[str],
         data: JSONBody[SettingValue],
     ) -> list[dict[str, Any]]:
+        kernel, ctx = await request_context(request)
         principal = require_platform_admin(ctx)
         await kernel.set_setting(key, data.value, actor_id=principal.id)
         return kernel.overrides.describe()

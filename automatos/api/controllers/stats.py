@@ -19,12 +19,10 @@ import time
 import weakref
 from typing import Any
 
-from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar import Controller, Request, get
 
-from automatos.api.context import require_platform_admin
+from automatos.api.context import request_context, require_platform_admin
 from automatos.kernel.runtime import Kernel  # at run time: Litestar reads the handler's annotations
-from automatos.kernel.types import RequestContext
 
 __all__ = ["MAX_ROUTES", "RouteStats", "StatsController", "add_call", "route_stats"]
 
@@ -113,6 +111,7 @@ class StatsController(Controller):
     tags = ["health"]
 
     @get("/", summary="Per-route call counts, 5xx counts and latencies of this node (platform admins)")
-    async def endpoints(self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext]) -> dict[str, Any]:
+    async def endpoints(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        kernel, ctx = await request_context(request)
         require_platform_admin(ctx)
         return route_stats(kernel).snapshot()

@@ -11,16 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, patch, post
-from litestar.di import NamedDependency
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from automatos.api.context import Scoped, in_workspace, require
+from automatos.api.context import Scoped, in_workspace, request_context, require
 from automatos.api.pagination import Limit, Offset, Page
 from automatos.kernel.errors import AuthenticationError, PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role
-from automatos.kernel.runtime import Kernel
-from automatos.kernel.types import Event, RequestContext
+from automatos.kernel.types import Event
 from automatos.kernel.workspaces import AuditEntry, Member, WorkspaceRecord
 
 __all__ = ["AuditController", "MembersController", "WorkspacesController"]
@@ -51,8 +49,9 @@ class WorkspacesController(Controller):
 
     @post("/", summary="Create a workspace (the caller becomes its owner)")
     async def create_workspace(
-        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], data: JSONBody[WorkspaceCreate]
+        self, request: Request[Any, Any, Any], data: JSONBody[WorkspaceCreate]
     ) -> WorkspaceRecord:
+        kernel, ctx = await request_context(request)
         principal = ctx.principal
         if principal is None:
             raise AuthenticationError("credentials are required to create a workspace")
@@ -66,14 +65,14 @@ class WorkspacesController(Controller):
     @get("/", summary="Workspaces the caller belongs to (platform admins: ?all=true for every one)")
     async def list_workspaces(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         offset: Offset = 0,
         limit: Limit = 50,
         include_all: Annotated[
             bool, QueryParameter(name="all", description="Platform admins: every workspace")
         ] = False,
     ) -> Page[WorkspaceRecord]:
+        kernel, ctx = await request_context(request)
         principal = ctx.principal
         if principal is None:
             raise AuthenticationError("credentials are required")
@@ -91,9 +90,8 @@ class WorkspacesController(Controller):
         return Page(items=records, total=total, offset=offset, limit=limit)
 
     @get("/{workspace_id:str}", summary="One workspace")
-    async def get_workspace(
-        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], workspace_id: FromPath[str]
-    ) -> WorkspaceRecord:
+    async def get_workspace(self, request: Request[Any, Any, Any], workspace_id: FromPath[str]) -> WorkspaceRecord:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
         record = await kernel.workspaces.get(scoped.workspace.id)
         record.role = next(iter(scoped.ctx.roles), None)
@@ -102,11 +100,11 @@ class WorkspacesController(Controller):
     @patch("/{workspace_id:str}", summary="Rename a workspace or change its settings")
     async def update_workspace(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         data: JSONBody[WorkspaceUpdate],
     ) -> WorkspaceRecord:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_UPDATE)
         record = await kernel.workspaces.update(
             scoped.workspace.id,
@@ -119,9 +117,8 @@ class WorkspacesController(Controller):
         return record
 
     @delete("/{workspace_id:str}", summary="Archive a workspace (soft delete)", status_code=204)
-    async def archive_workspace(
-        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], workspace_id: FromPath[str]
-    ) -> None:
+    async def archive_workspace(self, request: Request[Any, Any, Any], workspace_id: FromPath[str]) -> None:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_ARCHIVE)
         await kernel.workspaces.archive(scoped.workspace.id, actor_id=scoped.principal.id, request_id=ctx.request_id)
         await kernel.directory_changed(scoped.workspace.id)
@@ -140,12 +137,12 @@ class MembersController(Controller):
     @get("/", summary="Members of a workspace")
     async def list_members(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Page[Member]:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_READ)
         members, total = await kernel.workspaces.members(scoped.workspace.id, offset=offset, limit=limit)
         return Page(items=members, total=total, offset=offset, limit=limit)
@@ -153,11 +150,11 @@ class MembersController(Controller):
     @post("/", summary="Add (invite) a member by e-mail")
     async def add_member(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         data: JSONBody[MemberAdd],
     ) -> Member:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
         _owner_change(scoped, data.role.value)
         member = await kernel.workspaces.add_member(
@@ -169,12 +166,12 @@ class MembersController(Controller):
     @patch("/{user_id:str}", summary="Change a member's role")
     async def update_member(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         user_id: FromPath[str],
         data: JSONBody[MemberUpdate],
     ) -> dict[str, str]:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
         current = await kernel.workspaces.member_role(scoped.workspace.id, user_id)
         _owner_change(scoped, current, data.role.value)
@@ -187,11 +184,11 @@ class MembersController(Controller):
     @delete("/{user_id:str}", summary="Remove a member", status_code=204)
     async def remove_member(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         user_id: FromPath[str],
     ) -> None:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
         _owner_change(scoped, await kernel.workspaces.member_role(scoped.workspace.id, user_id))
         await kernel.workspaces.remove_member(
@@ -207,13 +204,13 @@ class AuditController(Controller):
     @get("/", summary="The workspace's audit log, newest first (?action=key.* filters by prefix)")
     async def list_audit(
         self,
-        kernel: NamedDependency[Kernel],
-        ctx: NamedDependency[RequestContext],
+        request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         action: FromQuery[str | None] = None,
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Page[AuditEntry]:
+        kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.AUDIT_READ)
         entries, total = await kernel.workspaces.audit(scoped.workspace.id, action=action, offset=offset, limit=limit)
         return Page(items=entries, total=total, offset=offset, limit=limit)
