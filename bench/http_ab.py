@@ -111,7 +111,7 @@ class Server:
             "taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), *target,
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
-        full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+        full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._log)
 
     def stderr(self, tail: int = 4000) -> str:

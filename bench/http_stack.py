@@ -1,0 +1,182 @@
+"""Over HTTP: an authenticated, workspace-resolved GET through the full stack vs bare vs FastAPI.
+
+Four servers, each uvicorn (one worker, uvloop + httptools, access log off) pinned to CPU 0, all up
+for the whole run, on one data directory prepared first (:func:`apps.fixture.prepare`: migrations,
+the ``default`` workspace, an API key with role ``owner`` made by the real service, limit
+``1000000000/minute`` so nothing is refused):
+
+- ``bare``       ``apps.bare_resource``: the same handlers on bare Litestar, no middleware, no auth;
+- ``sliding``    ``apps.fullstack``: the real app, its one request middleware with the
+                 sliding-window-counter limiter (the default), API-key auth, ``ctx`` dependency;
+- ``fixed``      the same with the fixed-window limiter (``AUTOMATOS_BENCH_RATE_STRATEGY``);
+- ``fastapi``    ``apps.fastapi_ref``: FastAPI + Pydantic + SlowAPI with equivalent middleware and auth.
+
+Two routes (tiers) on each, same JSON body everywhere (checked before measuring), every request
+carrying ``Authorization: Bearer atk_…``:
+
+- ``cached``  ``GET /api/bench/workspaces/{id}``: the real handler's code with the workspace row kept
+              in memory: what the stack (middleware, auth, workspace resolution) costs;
+- ``row``     ``GET /api/workspaces/{id}``: the real route, whose handler reads the row from SQLite on
+              every request (bare and FastAPI run the same query on the same file).
+
+wrk on CPU 1: ``taskset -c 1 wrk -t1 -c32 -d<D>s --latency``; one warm-up run per target, then the
+targets in one interleaved sequence, reversed every round. ``-d10s`` when the whole run fits in
+about 4 minutes, else ``-d5s`` (printed). Goals (issue 3): ours / bare >= 0.60 and
+ours / FastAPI >= 2.0 in req/s, paired per round, medians.
+
+Run: .venv/bin/python bench/http_stack.py [--rounds 3] [--duration S] [--tiers cached,row]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from apps import fixture
+from common import fmt, header, median, quiet, table, verdict
+from http_ab import WARMUP_SECONDS, Run, Server, Target, interleave, method_line, missing_tools, paired, runs_table
+
+from automatos.api.middleware import DEFAULT_STRATEGY
+from tests.services import free_port
+
+APPS: dict[str, tuple[str, dict[str, str]]] = {
+    "bare": ("apps.bare_resource:create", {}),
+    "sliding": ("apps.fullstack:create", {fixture.ENV_STRATEGY: DEFAULT_STRATEGY}),
+    "fixed": ("apps.fullstack:create", {fixture.ENV_STRATEGY: "fixed-window"}),
+    "fastapi": ("apps.fastapi_ref:create", {}),
+}
+DESCRIPTIONS = {
+    "bare": "bare Litestar, same handler, no middleware/auth",
+    "sliding": "Automatos full stack, sliding-window counter",
+    "fixed": "Automatos full stack, fixed window",
+    "fastapi": "FastAPI + Pydantic + SlowAPI reference",
+}
+TIERS = {"cached": fixture.CACHED_PATH, "row": fixture.ROW_PATH}
+BUDGET_SECONDS = 240.0
+STARTUP_SECONDS = 20.0
+GOAL_BARE = 0.60
+GOAL_FASTAPI = 2.0
+
+
+def _normal(value: Any) -> Any:
+    """JSON with timestamps compared as instants (msgspec writes ``Z``, others may write ``+00:00``)."""
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] == "T":
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    return value
+
+
+def check_answers(targets: list[Target], expected: dict[str, Any]) -> list[list[str]]:
+    """One request per target: 200 and the fixture's JSON body, else raise. Rows for a table."""
+    rows = []
+    for t in targets:
+        request = urllib.request.Request(f"http://127.0.0.1:{t.port}{t.path}", headers=dict(t.headers))
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+            status, count = response.status, len(response.headers)
+        if status != 200 or _normal(json.loads(body)) != _normal(expected):
+            raise RuntimeError(f"{t.name}: unexpected answer {status} {body[:300]!r}")
+        rows.append([t.name, str(status), str(count), str(len(body))])
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run (default: 10, or 5)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--tiers", default="cached,row", help="comma-separated: cached, row")
+    args = parser.parse_args()
+    header("bench/http_stack.py: authenticated workspace GET over HTTP, full stack vs bare vs FastAPI+SlowAPI")
+    if missing_tools():
+        return 0
+    tiers = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    unknown = [t for t in tiers if t not in TIERS]
+    if unknown:
+        parser.error(f"unknown tier(s) {', '.join(unknown)}; known: {', '.join(TIERS)}")
+
+    n_targets = len(tiers) * len(APPS)
+    duration = args.duration
+    if duration is None:
+        estimate = n_targets * (args.rounds * 10 + WARMUP_SECONDS) + STARTUP_SECONDS
+        duration = 10.0 if estimate <= BUDGET_SECONDS else 5.0
+        if duration == 5.0:
+            print(
+                f"note: {n_targets} targets x {args.rounds} rounds at -d10s would take ~{estimate / 60:.1f} min: "
+                "using -d5s (--duration 10 to force it)."
+            )
+    total = n_targets * (args.rounds * duration + WARMUP_SECONDS) + STARTUP_SECONDS
+    print(f"expected run time ~{total / 60:.1f} min")
+    print()
+
+    quiet()
+    data_dir = Path(tempfile.mkdtemp(prefix="automatos-bench-http-"))
+    servers: dict[str, Server] = {}
+    started = time.monotonic()
+    try:
+        fx = asyncio.run(fixture.prepare(data_dir))
+        quiet()  # a kernel start sets the automatos loggers' level again
+        env = {fixture.ENV_DATA_DIR: str(data_dir)}
+        auth = fx.headers()
+        for name, (target, extra) in APPS.items():  # one after another: no two first starts race on the file
+            servers[name] = server = Server(["--factory", target], free_port(), {**env, **extra})
+            server.wait_ready(fixture.CACHED_PATH.format(fx.workspace_id), auth)
+        targets = [
+            Target(f"{app} {tier}", servers[app].port, TIERS[tier].format(fx.workspace_id), auth)
+            for tier in tiers
+            for app in APPS
+        ]
+        checked = check_answers(targets, msgspec.to_builtins(fx.record))
+        runs = interleave(targets, args.rounds, duration, args.connections)
+    finally:
+        for server in servers.values():
+            server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    elapsed = time.monotonic() - started
+
+    print(method_line(args.rounds, duration, args.connections) + f" Took {elapsed / 60:.1f} min.")
+    print("Every request: `Authorization: Bearer atk_…` (owner key of the workspace); limit 1000000000/minute.")
+    print()
+    table(["app", "what"], [[name, DESCRIPTIONS[name]] for name in APPS])
+    table(["target (app tier)", "status", "response headers", "body bytes"], checked)
+
+    goals: list[list[str]] = []
+    for tier in tiers:
+        tier_runs: dict[str, list[Run]] = {f"{app} {tier}": runs[f"{app} {tier}"] for app in APPS}
+        print(f"## Tier `{tier}`: GET {TIERS[tier].format('{id}')}")
+        print()
+        runs_table(tier_runs, "target")
+        rows = []
+        for ours in ("sliding", "fixed"):
+            for ref, goal in (("bare", GOAL_BARE), ("fastapi", GOAL_FASTAPI)):
+                ratios = paired(runs, f"{ours} {tier}", f"{ref} {tier}")
+                p99 = paired(runs, f"{ours} {tier}", f"{ref} {tier}", "p99_ms")
+                rows.append([f"req/s {ours} / {ref}", *(fmt(x, 3) for x in ratios), fmt(median(ratios), 3)])
+                rows.append([f"p99 {ours} / {ref}", *(fmt(x, 3) for x in p99), fmt(median(p99), 3)])
+                got = median(ratios)
+                goals.append([f"`{tier}` req/s {ours} / {ref}", f"{got:.3f}", f">= {goal:.2f}", verdict(got >= goal)])
+        ratios = paired(runs, f"fastapi {tier}", f"bare {tier}")
+        rows.append(["req/s fastapi / bare", *(fmt(x, 3) for x in ratios), fmt(median(ratios), 3)])
+        table(["paired, per round", *(f"round {i + 1}" for i in range(args.rounds)), "median"], rows)
+
+    print("## Figures vs goals (HTTP, ±25% noise; the `cached` tier is the stack's own cost)")
+    table(["figure", "measured", "goal", "verdict"], goals)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
