@@ -88,6 +88,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=settings.workers,
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's lines go through our handler (JSON, request id, redaction)
+        # X-Forwarded-For is the app's to judge (TRUSTED_PROXIES); uvicorn's default would believe
+        # any loopback peer and rewrite the client address before the rate limiter sees it
+        proxy_headers=False,
         timeout_graceful_shutdown=10,
     )
 

@@ -1,7 +1,8 @@
 """The Litestar app factory: a few lines, the rest is :class:`KernelPlugin`.
 
-``uvicorn --factory automatos.api.app:create_app`` (what ``automatos serve`` runs) builds a fresh
-container from the environment.
+``uvicorn --factory --no-proxy-headers automatos.api.app:create_app`` (what ``automatos serve``
+runs) builds a fresh container from the environment. Keep ``--no-proxy-headers``: the app judges
+``X-Forwarded-For`` itself against ``TRUSTED_PROXIES``.
 """
 
 from __future__ import annotations
