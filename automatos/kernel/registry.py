@@ -45,7 +45,8 @@ log = logging.getLogger("automatos.registry")
 ENTRY_POINT_GROUP = "automatos.extensions"
 BUILTIN_DISTRIBUTION = "automatos"
 
-# Built-ins a workspace cannot disable: without them the kernel cannot store or find anything.
+# Built-ins a workspace cannot disable: without them the kernel cannot store or find anything, and
+# without the offline LLM and embedding providers (the embedded default) no agent could answer.
 ESSENTIAL = frozenset(
     {
         "automatos.storage.local",
@@ -56,6 +57,7 @@ ESSENTIAL = frozenset(
         "automatos.vectors.pgvector",
         "automatos.scanning.basic",
         "automatos.auth.api_keys",
+        "automatos.llm.offline",
     }
 )
 

@@ -75,7 +75,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     aws_region: str = "us-east-1"
 
     openai_api_key: Secret | None = None
+    openai_base_url: str | None = None
+    """Endpoint of the OpenAI API (or an OpenAI-compatible server) used with the platform key;
+    unset means ``https://api.openai.com/v1``."""
     anthropic_api_key: Secret | None = None
+    anthropic_base_url: str | None = None
+    """Endpoint of the Anthropic API used with the platform key; unset means ``https://api.anthropic.com``."""
     llm_provider: str = "offline"
     llm_model: str = "offline-echo"
     routing_cache_ttl_hours: float = 24.0
@@ -181,7 +186,9 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "string (secret)"),
     _field("AWS_REGION", "aws_region", "AWS region name"),
     _field("OPENAI_API_KEY", "openai_api_key", "string (secret)"),
+    _field("OPENAI_BASE_URL", "openai_base_url", "http(s) URL"),
     _field("ANTHROPIC_API_KEY", "anthropic_api_key", "string (secret)"),
+    _field("ANTHROPIC_BASE_URL", "anthropic_base_url", "http(s) URL"),
     _field("LLM_PROVIDER", "llm_provider", "provider name", runtime=True),
     _field("LLM_MODEL", "llm_model", "model name", runtime=True),
     _field("ROUTING_CACHE_TTL_HOURS", "routing_cache_ttl_hours", "number > 0", runtime=True),
@@ -248,6 +255,8 @@ def _validate(values: dict[str, Any]) -> None:
         ("jwks_cache_seconds", values.get("jwks_cache_seconds", 600.0) > 0),
         ("api_key_cache_seconds", values.get("api_key_cache_seconds", 60.0) > 0),
         ("log_format", values.get("log_format", "json") in ("json", "text")),
+        ("openai_base_url", str(values.get("openai_base_url") or "https://").startswith(("https://", "http://"))),
+        ("anthropic_base_url", str(values.get("anthropic_base_url") or "https://").startswith(("https://", "http://"))),
         ("environment", values.get("environment", "development") in ("development", "production")),
         ("log_level", str(values.get("log_level", "INFO")).upper() in ("DEBUG", "INFO", "WARNING", "ERROR")),
     ]

@@ -1,0 +1,360 @@
+"""OpenAI: chat completions and embeddings through the official ``openai`` SDK.
+
+Registers the LLM provider ``openai`` and the embedding provider ``openai`` in a workspace that has
+an API key: its own (extension config ``api_key``) or else the platform's (``OPENAI_API_KEY``).
+
+Workspace config (``PUT /api/workspaces/{id}/extensions/automatos.llm.openai``), all optional:
+``api_key``; ``base_url`` (an OpenAI-compatible endpoint; needs ``api_key``); ``timeout`` (seconds
+per attempt, default 120, at most 600); ``max_retries`` (default 2, at most 10);
+``max_tokens_param`` (``max_completion_tokens``, the default, or ``max_tokens`` for compatible
+servers that only know the older name); ``embedding_model`` (default ``text-embedding-3-small``);
+``embedding_dimensions`` (required for a model not in :data:`EMBEDDING_DIMENSIONS`; for the
+``text-embedding-3-*`` models it asks the API for shortened vectors); ``embedding_batch_size``
+(texts per request, default 256, at most 2048).
+
+Decisions:
+- **Retries are the SDK's**: it retries connection errors, timeouts, 408, 409, 429 and 5xx with
+  exponential backoff and jitter, and honours ``retry-after-ms``/``retry-after``. We only set
+  ``max_retries`` explicitly; a failure that is left after them becomes a
+  :class:`~automatos.kernel.errors.ProviderError` whose ``kind`` says what the caller can do.
+- **The platform key goes only to the platform's endpoint.** A workspace config that sets
+  ``base_url`` without its own ``api_key`` is refused (``ValueError`` in the hook, which the kernel
+  counts against this extension): otherwise any workspace admin could send ``OPENAI_API_KEY`` to a
+  server of their choosing. The endpoint is config ``base_url``, else ``OPENAI_BASE_URL``, else
+  ``https://api.openai.com/v1`` — always passed explicitly, so the SDK reads no endpoint from the
+  environment on its own.
+- **Errors never carry the key**: error details are written here from the status, the error code
+  and the server's message with the key and anything shaped like a key removed; an authentication
+  failure does not repeat the server's message at all (OpenAI's echoes part of the key). The SDK
+  exception is not chained (``from None``): its text may hold the unredacted body.
+- **One connection pool per event loop**, shared by every provider object: building an SDK client
+  with its own pool costs ~25 ms (TLS context), with the shared pool ~0.1 ms. The pool holds no
+  credentials; the key lives in the per-workspace SDK client, created on first use.
+- **Lazy SDK import**: ``import openai`` costs about half a second, so it happens on first use,
+  not when the kernel loads its extensions.
+- Streams ask for ``stream_options={"include_usage": True}``: the last chunk carries the usage,
+  which becomes the last :class:`~automatos.kernel.types.StreamEvent`. Only the first choice is
+  read (we never ask for ``n > 1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from automatos.extensions.llm._common import (
+    LoopPool,
+    config_int,
+    config_key_and_url,
+    config_seconds,
+    host,
+    looks_too_long,
+    message_of,
+    redact,
+    retry_after,
+)
+from automatos.kernel.errors import ProviderError
+from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+    from automatos.kernel.settings import Settings
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "EMBEDDING_DIMENSIONS",
+    "OpenAIConnection",
+    "OpenAIEmbeddingProvider",
+    "OpenAIProvider",
+    "register_embedding_providers",
+    "register_llm_providers",
+    "resolve_connection",
+]
+
+NAME = "openai"
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
+EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+"""Native vector length of OpenAI's embedding models."""
+SHORTENABLE = frozenset({"text-embedding-3-small", "text-embedding-3-large"})
+"""Models that accept the ``dimensions`` parameter."""
+
+
+def _new_pool() -> Any:
+    import openai
+
+    return openai.DefaultAsyncHttpxClient()
+
+
+_POOL = LoopPool(_new_pool)
+
+
+# --- connection ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenAIConnection:
+    """Where and how to call the API, resolved from the workspace config and the settings."""
+
+    api_key: str = field(repr=False)
+    base_url: str
+    timeout: float
+    max_retries: int
+    source: str
+    """``workspace`` (the workspace's own key) or ``platform`` (``OPENAI_API_KEY``)."""
+
+    def client(self) -> AsyncOpenAI:
+        import openai
+
+        return openai.AsyncOpenAI(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            http_client=_POOL.get(),
+        )
+
+    def error(self, exc: Exception) -> ProviderError:
+        """The :class:`ProviderError` for an SDK exception; its text never holds the key."""
+        import openai
+
+        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
+        if isinstance(exc, openai.APITimeoutError):
+            return ProviderError(NAME, "timeout", f"no answer within {self.timeout:g} s ({tries})")
+        if isinstance(exc, openai.APIConnectionError):
+            return ProviderError(NAME, "unavailable", f"could not reach {host(self.base_url)} ({tries})")
+        if isinstance(exc, openai.APIStatusError):
+            return self._status_error(exc.status_code, exc.code, exc.body, exc.response.headers, exc.request_id)
+        if isinstance(exc, openai.APIError):
+            # An error event inside a stream (HTTP 200): classify it by its code.
+            code = str(exc.code or exc.type or "")
+            status = 429 if "rate" in code else 400 if "context" in code or "invalid" in code else 500
+            return self._status_error(status, exc.code, exc.body, {}, None, in_stream=True)
+        return ProviderError(NAME, "unavailable", f"unexpected failure of the OpenAI client: {type(exc).__name__}")
+
+    def _status_error(
+        self,
+        status: int,
+        code: str | None,
+        body: object,
+        headers: Mapping[str, str],
+        request_id: str | None,
+        *,
+        in_stream: bool = False,
+    ) -> ProviderError:
+        message = redact(message_of(body), self.api_key)
+        where = "in the stream" if in_stream else f"HTTP {status}"
+        suffix = (f": {message}" if message else "") + (f" [request {request_id}]" if request_id else "")
+        if status in (401, 402, 403):
+            whose = "the workspace's key (config api_key)" if self.source == "workspace" else "OPENAI_API_KEY"
+            detail = f"the API key was refused ({where}{', ' + code if code else ''}); check {whose}"
+            return ProviderError(NAME, "auth", detail + (f" [request {request_id}]" if request_id else ""))
+        if status == 429:
+            wait = retry_after(headers)
+            what = "quota exhausted" if code == "insufficient_quota" else "rate limited"
+            hint = f"; retry after {wait:g} s" if wait is not None else ""
+            detail = f"{what} ({where}, after up to {self.max_retries} retries){hint}{suffix}"
+            return ProviderError(NAME, "rate_limit", detail, retry_after=wait)
+        if status == 408:
+            return ProviderError(NAME, "timeout", f"the API timed out ({where}){suffix}")
+        if status == 413 or (status == 400 and (code == "context_length_exceeded" or looks_too_long(message))):
+            return ProviderError(
+                NAME, "context_length", f"the conversation is too long for the model ({where}){suffix}"
+            )
+        if status in (400, 404, 422):
+            return ProviderError(NAME, "bad_request", f"the request was refused ({where}){suffix}")
+        return ProviderError(
+            NAME, "unavailable", f"the API failed ({where}, after up to {self.max_retries} retries){suffix}"
+        )
+
+
+# --- providers ----------------------------------------------------------------------------------
+
+
+class OpenAIProvider:
+    """Chat completions (``complete`` and ``stream``) through the ``openai`` SDK."""
+
+    name = NAME
+
+    def __init__(self, connection: OpenAIConnection, *, max_tokens_param: str = "max_completion_tokens") -> None:
+        self.connection = connection
+        self.max_tokens_param = max_tokens_param
+        self._client: AsyncOpenAI | None = None
+
+    def _sdk(self) -> AsyncOpenAI:
+        if self._client is None:
+            self._client = self.connection.client()
+        return self._client
+
+    def _params(self, messages: Sequence[ChatMessage], model: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        if not messages:
+            raise ProviderError(NAME, "bad_request", "the conversation has no messages")
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        if options.get("temperature") is not None:
+            params["temperature"] = options["temperature"]
+        if options.get("max_tokens") is not None:
+            params[self.max_tokens_param] = options["max_tokens"]
+        return params
+
+    async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
+        import openai
+
+        params = self._params(messages, model, options)
+        try:
+            response: Any = await self._sdk().chat.completions.create(**params)
+        except openai.OpenAIError as exc:
+            raise self.connection.error(exc) from None
+        if not response.choices:
+            raise ProviderError(NAME, "unavailable", "the answer had no choices")
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or choice.message.refusal or "",
+            model=response.model or model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            finish_reason=choice.finish_reason or "stop",
+        )
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, model: str, **options: Any
+    ) -> AsyncIterator[StreamEvent]:
+        import openai
+
+        params = self._params(messages, model, options)
+        finish: str | None = None
+        usage: Any = None
+        try:
+            chunks: Any = await self._sdk().chat.completions.create(
+                **params, stream=True, stream_options={"include_usage": True}
+            )
+            async with chunks:  # closes the response if our consumer stops early
+                async for chunk in chunks:
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices:
+                        if choice.index != 0:
+                            continue
+                        if choice.delta is not None and choice.delta.content:
+                            yield StreamEvent(delta=choice.delta.content)
+                        if choice.finish_reason:
+                            finish = choice.finish_reason
+        except openai.OpenAIError as exc:
+            raise self.connection.error(exc) from None
+        yield StreamEvent(
+            finish_reason=finish or "stop",
+            prompt_tokens=usage.prompt_tokens if usage is not None else None,
+            completion_tokens=usage.completion_tokens if usage is not None else None,
+        )
+
+
+class OpenAIEmbeddingProvider:
+    """``embeddings.create`` in batches; every vector is checked to have ``dimensions`` values."""
+
+    name = NAME
+
+    def __init__(
+        self, connection: OpenAIConnection, *, model: str, dimensions: int, shorten: bool, batch_size: int
+    ) -> None:
+        self.connection = connection
+        self.model = model
+        self.dimensions = dimensions
+        self.shorten = shorten
+        """Send ``dimensions`` to the API (shortened ``text-embedding-3-*`` vectors)."""
+        self.batch_size = batch_size
+        self._client: AsyncOpenAI | None = None
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        import openai
+
+        if self._client is None:
+            self._client = self.connection.client()
+        extra: dict[str, Any] = {"dimensions": self.dimensions} if self.shorten else {}
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            try:
+                response = await self._client.embeddings.create(model=self.model, input=batch, **extra)
+            except openai.OpenAIError as exc:
+                raise self.connection.error(exc) from None
+            items = sorted(response.data, key=lambda item: item.index)
+            if len(items) != len(batch):
+                raise ProviderError(NAME, "unavailable", f"{len(items)} vectors came back for {len(batch)} texts")
+            for item in items:
+                if len(item.embedding) != self.dimensions:
+                    raise ProviderError(
+                        NAME,
+                        "bad_request",
+                        f"model {self.model!r} returned vectors of length {len(item.embedding)}, expected "
+                        f"{self.dimensions} (config embedding_dimensions)",
+                    )
+                vectors.append([float(x) for x in item.embedding])
+        return vectors
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> OpenAIConnection | None:
+    """The connection a workspace gets, or ``None`` when there is no key to use."""
+    platform_key = settings.openai_api_key.reveal() if settings.openai_api_key else ""
+    found = config_key_and_url(NAME, config, platform_key, settings.openai_base_url or DEFAULT_BASE_URL)
+    if found is None:
+        return None
+    key, base_url, source = found
+    return OpenAIConnection(
+        api_key=key,
+        base_url=base_url,
+        timeout=config_seconds(NAME, config, "timeout", DEFAULT_TIMEOUT, 600),
+        max_retries=config_int(NAME, config, "max_retries", DEFAULT_MAX_RETRIES, 0, 10),
+        source=source,
+    )
+
+
+@hookimpl
+def register_llm_providers(
+    register: Callable[[LLMProvider], None], settings: Settings, config: Mapping[str, Any]
+) -> None:
+    conn = resolve_connection(settings, config)
+    if conn is None:
+        return
+    param = config.get("max_tokens_param", "max_completion_tokens")
+    if param not in ("max_completion_tokens", "max_tokens"):
+        raise ValueError(f"{NAME}: config 'max_tokens_param' must be 'max_completion_tokens' or 'max_tokens'")
+    register(OpenAIProvider(conn, max_tokens_param=param))
+
+
+@hookimpl
+def register_embedding_providers(
+    register: Callable[[EmbeddingProvider], None], settings: Settings, config: Mapping[str, Any]
+) -> None:
+    conn = resolve_connection(settings, config)
+    if conn is None:
+        return
+    model = config.get("embedding_model", DEFAULT_EMBEDDING_MODEL)
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"{NAME}: config 'embedding_model' must be a model name")
+    native = EMBEDDING_DIMENSIONS.get(model)
+    asked = config.get("embedding_dimensions")
+    if asked is None and native is None:
+        raise ValueError(f"{NAME}: config 'embedding_dimensions' is required for embedding model {model!r}")
+    dimensions = config_int(NAME, config, "embedding_dimensions", native or 0, 1, 65536)
+    if native is not None and dimensions != native and (model not in SHORTENABLE or dimensions > native):
+        raise ValueError(f"{NAME}: {model!r} makes vectors of {native} dimensions at most")
+    register(
+        OpenAIEmbeddingProvider(
+            conn,
+            model=model,
+            dimensions=dimensions,
+            shorten=model in SHORTENABLE and dimensions != native,
+            batch_size=config_int(NAME, config, "embedding_batch_size", 256, 1, 2048),
+        )
+    )
