@@ -143,7 +143,7 @@ class AnthropicConnection:
 
     def _status_error(self, status: int, exc: Any, *, in_stream: bool) -> ProviderError:
         message = redact(message_of(exc.body), self.api_key)
-        kind_of_error = str(exc.type or "")
+        kind_of_error = redact(str(exc.type or ""), self.api_key)
         where = "in the stream" if in_stream else f"HTTP {status}"
         request_id = f" [request {exc.request_id}]" if exc.request_id else ""
         suffix = (f": {message}" if message else "") + request_id

@@ -148,6 +148,7 @@ class OpenAIConnection:
         in_stream: bool = False,
     ) -> ProviderError:
         message = redact(message_of(body), self.api_key)
+        code = redact(code, self.api_key) if code else None
         where = "in the stream" if in_stream else f"HTTP {status}"
         suffix = (f": {message}" if message else "") + (f" [request {request_id}]" if request_id else "")
         if status in (401, 402, 403):
@@ -160,7 +161,7 @@ class OpenAIConnection:
             hint = f"; retry after {wait:g} s" if wait is not None else ""
             detail = f"{what} ({where}, after up to {self.max_retries} retries){hint}{suffix}"
             return ProviderError(NAME, "rate_limit", detail, retry_after=wait)
-        if status == 408:
+        if status in (408, 504):
             return ProviderError(NAME, "timeout", f"the API timed out ({where}){suffix}")
         if status == 413 or (status == 400 and (code == "context_length_exceeded" or looks_too_long(message))):
             return ProviderError(
