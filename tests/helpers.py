@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from dependency_injector import providers
 
 from automatos.kernel.container import Container
@@ -15,7 +17,15 @@ from automatos.kernel.registry import Candidate
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.settings import load_settings
 
-__all__ = ["EVERYTHING", "backend_factories", "candidate", "make_container", "running_kernel"]
+__all__ = [
+    "EVERYTHING",
+    "AppClient",
+    "backend_factories",
+    "candidate",
+    "make_container",
+    "running_kernel",
+    "serve_app",
+]
 
 
 def candidate(module: str, name: str | None = None, *, builtin: bool = False, loader: Any = None) -> Candidate:
@@ -68,3 +78,47 @@ def backend_factories(family: str, *modules: object) -> dict[str, Any]:
 
     getattr(pm.hook, f"register_{family}_backends")(register=register)
     return found
+
+
+class AppClient(httpx.AsyncClient):
+    """An HTTP client bound to an app running in this test's own event loop (``.app`` is the app).
+
+    Litestar's ``AsyncTestClient`` runs the app's lifespan in a separate thread and event loop, so a
+    test that also drives the kernel directly would touch one kernel from two loops (and a teardown
+    could wait forever on a task of the other loop). Here lifespan, requests and the test share one
+    loop.
+    """
+
+    app: Any
+
+
+@asynccontextmanager
+async def serve_app(app: Any) -> AsyncIterator[AppClient]:
+    # The lifespan is entered and left by one task of its own: it holds an anyio task group, which
+    # must be exited by the task that entered it (fixture setup and teardown are different tasks).
+    started, stop = asyncio.Event(), asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def run_lifespan() -> None:
+        try:
+            async with app.lifespan():
+                started.set()
+                await stop.wait()
+        except BaseException as exc:
+            failure.append(exc)
+            started.set()
+            raise
+
+    task = asyncio.ensure_future(run_lifespan())
+    await started.wait()
+    if failure:
+        await asyncio.gather(task, return_exceptions=True)
+        raise failure[0]
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with AppClient(transport=transport, base_url="http://testserver.local") as client:
+            client.app = app
+            yield client
+    finally:
+        stop.set()
+        await task

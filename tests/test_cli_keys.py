@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from automatos.kernel.db import models as m
 from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import app_with_keys
-from tests.helpers import make_container
+from tests.helpers import AppClient, make_container, serve_app
 
 AUTOMATOS = str(Path(sys.executable).parent / "automatos")
 
@@ -38,9 +37,9 @@ def one_json_object(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return data
 
 
-def server(tmp_path: Path) -> AsyncTestClient[Any]:
+def server(tmp_path: Path) -> AppClient:
     """The app on the CLI's data directory (what ``automatos serve`` in ``tmp_path`` would use)."""
-    return AsyncTestClient(app_with_keys(make_container(tmp_path / "automatos-data")))
+    return serve_app(app_with_keys(make_container(tmp_path / "automatos-data")))
 
 
 async def test_keys_create_json_is_one_object_and_the_key_works(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from automatos.api.app import create_app
@@ -22,7 +21,7 @@ from automatos.api.controllers.api_keys import ApiKeysController
 from automatos.kernel.container import Container
 from automatos.kernel.db import models as m
 from automatos.kernel.runtime import Kernel
-from tests.helpers import make_container
+from tests.helpers import AppClient, make_container, serve_app
 
 __all__ = ["app_with_keys"]
 
@@ -38,12 +37,12 @@ def app_with_keys(container: Container) -> Litestar:
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(app_with_keys(make_container(tmp_path))) as test_client:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
+    async with serve_app(app_with_keys(make_container(tmp_path))) as test_client:
         yield test_client
 
 
-def kernel_of(client: AsyncTestClient[Any]) -> Kernel:
+def kernel_of(client: AppClient) -> Kernel:
     kernel: Kernel = client.app.state["kernel"]
     return kernel
 
@@ -59,7 +58,7 @@ def problem(response: Any, status: int) -> dict[str, Any]:
 
 
 async def new_key(
-    client: AsyncTestClient[Any], headers: dict[str, str] | None = None, workspace: str = "default", **body: Any
+    client: AppClient, headers: dict[str, str] | None = None, workspace: str = "default", **body: Any
 ) -> dict[str, Any]:
     response = await client.post(
         URL, json={"name": "k", **body}, headers={"X-Workspace-ID": workspace, **(headers or ADMIN)}
@@ -73,7 +72,7 @@ def as_key(created: dict[str, Any]) -> dict[str, str]:
     return {"Authorization": f"Bearer {created['key']}"}
 
 
-async def test_create_shows_the_key_once_and_list_never_does(client: AsyncTestClient[Any]) -> None:
+async def test_create_shows_the_key_once_and_list_never_does(client: AppClient) -> None:
     created = await new_key(client, name="ci", role="admin", scopes=["keys.read", "keys.manage"])
     assert created["key"].startswith(f"atk_{created['prefix']}_")
     assert {"id", "prefix", "name", "role", "scopes", "created_at", "expires_at"} <= set(created)
@@ -90,13 +89,13 @@ async def test_create_shows_the_key_once_and_list_never_does(client: AsyncTestCl
     assert {"get", "post"} <= set(schema["paths"][URL]) and "delete" in schema["paths"][URL + "/{key_id}"]
 
 
-async def test_both_headers_authenticate(client: AsyncTestClient[Any]) -> None:
+async def test_both_headers_authenticate(client: AppClient) -> None:
     created = await new_key(client, role="admin")
     assert (await client.get(URL, headers={"X-API-Key": created["key"]})).status_code == 200
     assert (await client.get(URL, headers=as_key(created))).status_code == 200
 
 
-async def test_bad_credentials_are_401_problems_with_a_challenge(client: AsyncTestClient[Any]) -> None:
+async def test_bad_credentials_are_401_problems_with_a_challenge(client: AppClient) -> None:
     created = await new_key(client, role="admin")
     key = created["key"]
     wrong = key[:-3] + ("abc" if not key.endswith("abc") else "xyz")
@@ -117,7 +116,7 @@ async def test_bad_credentials_are_401_problems_with_a_challenge(client: AsyncTe
     assert "expired" in problem(await client.get(URL, headers=as_key(expiring)), 401)["detail"]
 
 
-async def test_revoke_is_immediate_and_audited(client: AsyncTestClient[Any]) -> None:
+async def test_revoke_is_immediate_and_audited(client: AppClient) -> None:
     manager = await new_key(client, role="admin", name="manager")
     victim = await new_key(client, role="member", name="victim")
     assert (await client.get("/api/workspaces/default/extensions", headers=as_key(victim))).status_code == 200
@@ -141,7 +140,7 @@ async def test_revoke_is_immediate_and_audited(client: AsyncTestClient[Any]) -> 
     assert ("key.created", "root", victim["id"]) in audit
 
 
-async def test_scopes_narrow_what_a_key_may_do(client: AsyncTestClient[Any]) -> None:
+async def test_scopes_narrow_what_a_key_may_do(client: AppClient) -> None:
     reader = await new_key(client, role="owner", scopes=["keys.read"])
     assert (await client.get(URL, headers=as_key(reader))).status_code == 200
     body = problem(await client.post(URL, json={"name": "x"}, headers=as_key(reader)), 403)
@@ -150,7 +149,7 @@ async def test_scopes_narrow_what_a_key_may_do(client: AsyncTestClient[Any]) -> 
     assert "extensions.read" in body["detail"]
 
 
-async def test_nobody_hands_out_more_than_they_hold(client: AsyncTestClient[Any]) -> None:
+async def test_nobody_hands_out_more_than_they_hold(client: AppClient) -> None:
     admin = await new_key(client, role="admin")
     body = problem(await client.post(URL, json={"name": "x", "role": "owner"}, headers=as_key(admin)), 403)
     assert body["field"] == "role" and "owner" in body["detail"]
@@ -167,7 +166,7 @@ async def test_nobody_hands_out_more_than_they_hold(client: AsyncTestClient[Any]
     assert narrower.status_code == 201 and narrower.json()["scopes"] == ["keys.read"]
 
 
-async def test_a_key_of_one_workspace_sees_nothing_of_another(client: AsyncTestClient[Any]) -> None:
+async def test_a_key_of_one_workspace_sees_nothing_of_another(client: AppClient) -> None:
     kernel = kernel_of(client)
     other = await kernel.create_workspace("other", "Other")
     mine = await new_key(client, role="owner", name="mine")
@@ -193,7 +192,7 @@ async def test_a_key_of_one_workspace_sees_nothing_of_another(client: AsyncTestC
     problem(await client.get(URL, headers={"X-Test-User": "stranger", "X-Workspace-ID": other.id}), 403)
 
 
-async def test_bad_input_is_422_naming_the_field(client: AsyncTestClient[Any]) -> None:
+async def test_bad_input_is_422_naming_the_field(client: AppClient) -> None:
     headers = {**ADMIN, "X-Workspace-ID": "default"}
     for body, field in [
         ({"name": "x", "role": "root"}, "role"),
@@ -214,7 +213,7 @@ async def test_bad_input_is_422_naming_the_field(client: AsyncTestClient[Any]) -
     assert body["field"] == "X-Workspace-ID"
 
 
-async def test_keys_made_by_a_user_act_for_that_user(client: AsyncTestClient[Any]) -> None:
+async def test_keys_made_by_a_user_act_for_that_user(client: AppClient) -> None:
     kernel = kernel_of(client)
     ws = await kernel.store.get_workspace("default")
     assert ws is not None
@@ -237,7 +236,7 @@ async def test_keys_made_by_a_user_act_for_that_user(client: AsyncTestClient[Any
     assert {r["name"]: r["user_id"] for r in rows}["child"] == user_id  # inherited from the creating key
 
 
-async def test_last_used_at_shows_up_in_the_list(client: AsyncTestClient[Any]) -> None:
+async def test_last_used_at_shows_up_in_the_list(client: AppClient) -> None:
     created = await new_key(client, role="admin")
     assert (await client.get(URL, headers=as_key(created))).status_code == 200
     kernel = kernel_of(client)
@@ -249,7 +248,7 @@ async def test_last_used_at_shows_up_in_the_list(client: AsyncTestClient[Any]) -
     assert items[0]["last_used_at"] is not None
 
 
-async def test_a_platform_admin_acting_by_override_makes_a_key_of_the_workspace(client: AsyncTestClient[Any]) -> None:
+async def test_a_platform_admin_acting_by_override_makes_a_key_of_the_workspace(client: AppClient) -> None:
     kernel = kernel_of(client)
     async with kernel.store.sessionmaker.begin() as session:
         admin = m.User(email="ops@example.com", is_platform_admin=True)

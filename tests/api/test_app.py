@@ -8,23 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from automatos.api.app import create_app
 from automatos.kernel.runtime import Kernel
-from tests.helpers import make_container
+from tests.helpers import AppClient, make_container, serve_app
 
 ADMIN = {"X-Test-User": "root;admin", "X-Admin-Override": "true"}
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
     app = create_app(make_container(tmp_path))
-    async with AsyncTestClient(app) as test_client:
+    async with serve_app(app) as test_client:
         yield test_client
 
 
-def _kernel(client: AsyncTestClient[Any]) -> Kernel:
+def _kernel(client: AppClient) -> Kernel:
     kernel: Kernel = client.app.state["kernel"]
     return kernel
 
@@ -37,7 +36,7 @@ def _is_problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-async def test_health_and_readiness(client: AsyncTestClient[Any]) -> None:
+async def test_health_and_readiness(client: AppClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/health/ready")
     assert ready.status_code == 200
@@ -46,7 +45,7 @@ async def test_health_and_readiness(client: AsyncTestClient[Any]) -> None:
     assert all(c["ok"] for c in checks.values())
 
 
-async def test_readiness_names_a_failing_backend(client: AsyncTestClient[Any]) -> None:
+async def test_readiness_names_a_failing_backend(client: AppClient) -> None:
     kernel = _kernel(client)
 
     async def down() -> None:
@@ -58,7 +57,7 @@ async def test_readiness_names_a_failing_backend(client: AsyncTestClient[Any]) -
     assert body["checks"]["kv:memory"]["error"] == "ConnectionError: connection refused"
 
 
-async def test_extensions_list_shows_loaded_with_distribution_and_version(client: AsyncTestClient[Any]) -> None:
+async def test_extensions_list_shows_loaded_with_distribution_and_version(client: AppClient) -> None:
     anonymous = (await client.get("/api/extensions", params={"limit": 500})).json()["items"]
     assert all(set(e) == {"name", "distribution", "version", "builtin", "essential", "state"} for e in anonymous)
     page = (await client.get("/api/extensions", params={"limit": 500}, headers=ADMIN)).json()
@@ -83,14 +82,14 @@ async def test_quarantined_extensions_are_listed_with_reason(tmp_path: Path) -> 
         raise RuntimeError("bad plugin")
 
     app = create_app(make_container(tmp_path, plugins=(EVERYTHING, candidate("x", "broken", loader=explode))))
-    async with AsyncTestClient(app) as client:
+    async with serve_app(app) as client:
         page = (await client.get("/api/extensions", params={"state": "quarantined"}, headers=ADMIN)).json()
         assert [e["name"] for e in page["items"]] == ["broken"]
         assert "RuntimeError: bad plugin" in page["items"][0]["reason"]
         assert (await client.get("/health")).status_code == 200
 
 
-async def test_unknown_things_are_404_problems(client: AsyncTestClient[Any]) -> None:
+async def test_unknown_things_are_404_problems(client: AppClient) -> None:
     body = _is_problem(await client.get("/api/extensions/nope"), 404)
     assert body["field"] == "name"
     body = _is_problem(await client.get("/api/workspaces/nope/extensions", headers=ADMIN), 404)
@@ -100,7 +99,7 @@ async def test_unknown_things_are_404_problems(client: AsyncTestClient[Any]) -> 
     _is_problem(await client.get("/no/such/route"), 404)
 
 
-async def test_bad_input_is_422_naming_the_field(client: AsyncTestClient[Any]) -> None:
+async def test_bad_input_is_422_naming_the_field(client: AppClient) -> None:
     body = _is_problem(await client.get("/api/extensions", params={"limit": 0}), 422)
     assert body["field"] == "limit"
     body = _is_problem(await client.get("/api/extensions", params={"state": "sleeping"}), 422)
@@ -114,7 +113,7 @@ async def test_bad_input_is_422_naming_the_field(client: AsyncTestClient[Any]) -
     assert "colour" in body["detail"]
 
 
-async def test_enable_disable_through_the_api(client: AsyncTestClient[Any]) -> None:
+async def test_enable_disable_through_the_api(client: AppClient) -> None:
     kernel = _kernel(client)
     ws = await kernel.store.get_workspace("default")
     assert ws is not None
@@ -132,7 +131,7 @@ async def test_enable_disable_through_the_api(client: AsyncTestClient[Any]) -> N
     assert body["field"] == "enabled" and "essential" in body["detail"]
 
 
-async def test_settings_endpoints_are_for_platform_admins(client: AsyncTestClient[Any]) -> None:
+async def test_settings_endpoints_are_for_platform_admins(client: AppClient) -> None:
     _is_problem(await client.get("/api/settings"), 401)
     _is_problem(await client.get("/api/settings", headers={"X-Test-User": "someone"}), 403)
     response = await client.put("/api/settings/LLM_MODEL", json={"value": "m2"}, headers=ADMIN)
@@ -145,17 +144,17 @@ async def test_settings_endpoints_are_for_platform_admins(client: AsyncTestClien
     assert body["field"] == "value" and "LOG_LEVEL" in body["detail"]
 
 
-async def test_extension_routes_are_mounted(client: AsyncTestClient[Any]) -> None:
+async def test_extension_routes_are_mounted(client: AppClient) -> None:
     assert (await client.get("/api/test-everything/ping")).json() == {"pong": "tests.everything"}
 
 
-async def test_openapi_is_served(client: AsyncTestClient[Any]) -> None:
+async def test_openapi_is_served(client: AppClient) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     assert schema["info"]["title"] == "Automatos"
     assert "/api/extensions" in schema["paths"] and "/health/ready" in schema["paths"]
 
 
-async def test_unexpected_errors_are_500_problems_without_internals(client: AsyncTestClient[Any]) -> None:
+async def test_unexpected_errors_are_500_problems_without_internals(client: AppClient) -> None:
     kernel = _kernel(client)
 
     async def broken(workspace_id: str) -> Any:
@@ -169,14 +168,14 @@ async def test_unexpected_errors_are_500_problems_without_internals(client: Asyn
 
 async def test_graceful_shutdown_closes_the_engine(tmp_path: Path) -> None:
     app = create_app(make_container(tmp_path))
-    async with AsyncTestClient(app) as client:
+    async with serve_app(app) as client:
         kernel = _kernel(client)
         assert (await client.get("/health")).status_code == 200
     assert kernel.started is False
     assert kernel.engine.pool.checkedout() == 0
 
 
-async def test_local_presigned_urls_are_served(client: AsyncTestClient[Any]) -> None:
+async def test_local_presigned_urls_are_served(client: AppClient) -> None:
     blob = _kernel(client).backends.blob
     await blob.put("docs/a b.txt", b"hello", content_type="text/plain")
     url = await blob.presigned_url("docs/a b.txt", expires_in=60)
@@ -191,7 +190,7 @@ async def test_local_presigned_urls_are_served(client: AsyncTestClient[Any]) -> 
     _is_problem(await client.put(url, content=b"x"), 403)  # a GET grant does not allow PUT
 
 
-async def test_router_answers_carry_request_id_and_security_headers(client: AsyncTestClient[Any]) -> None:
+async def test_router_answers_carry_request_id_and_security_headers(client: AppClient) -> None:
     """404/405 come from the router, before the middleware: the exception handlers add the headers."""
     missing = await client.get("/no/such/route", headers={"X-Request-ID": "trace-404"})
     assert missing.status_code == 404
@@ -202,7 +201,7 @@ async def test_router_answers_carry_request_id_and_security_headers(client: Asyn
     assert len(wrong.headers["x-request-id"]) == 32 and wrong.headers["x-frame-options"] == "DENY"
 
 
-async def test_hooks_see_the_request_context(client: AsyncTestClient[Any]) -> None:
+async def test_hooks_see_the_request_context(client: AppClient) -> None:
     from tests.plugins import everything
 
     everything.EVENTS.clear()

@@ -27,7 +27,6 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.params import FromPath
 from litestar.plugins import InitPluginProtocol
-from litestar.testing import AsyncTestClient
 
 from automatos import Principal, hookimpl
 from automatos.api.controllers.stats import MAX_ROUTES, RouteStats, StatsController, route_stats
@@ -44,7 +43,7 @@ from automatos.kernel.logging import configure_logging
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.settings import load_settings
 from automatos.kernel.types import RequestContext
-from tests.helpers import EVERYTHING, candidate, make_container
+from tests.helpers import EVERYTHING, AppClient, candidate, make_container, serve_app
 from tests.services import free_port
 
 log = logging.getLogger("automatos.tests.middleware")
@@ -146,12 +145,12 @@ def build_app(tmp_path: Path, **settings: Any) -> Litestar:
 
 
 @asynccontextmanager
-async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[AsyncTestClient[Any]]:
-    async with AsyncTestClient(build_app(tmp_path, **settings)) as client:
+async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[AppClient]:
+    async with serve_app(build_app(tmp_path, **settings)) as client:
         yield client
 
 
-def kernel_of(client: AsyncTestClient[Any]) -> Kernel:
+def kernel_of(client: AppClient) -> Kernel:
     kernel: Kernel = client.app.state["kernel"]
     return kernel
 
@@ -170,7 +169,7 @@ def user() -> dict[str, str]:
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
     async with serving(tmp_path) as test_client:
         yield test_client
 
@@ -178,7 +177,7 @@ async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
 # -- request id -----------------------------------------------------------------------------------
 
 
-async def test_request_id_is_generated_kept_or_replaced(client: AsyncTestClient[Any]) -> None:
+async def test_request_id_is_generated_kept_or_replaced(client: AppClient) -> None:
     generated = await client.get("/api/echo")
     assert HEX32.fullmatch(generated.headers["x-request-id"])
     assert generated.json()["request_id"] == generated.headers["x-request-id"]  # the context reads the same id
@@ -197,7 +196,7 @@ async def test_request_id_is_generated_kept_or_replaced(client: AsyncTestClient[
     assert (await client.get("/api/explode")).headers["x-request-id"]
 
 
-async def test_principal_is_authenticated_once_and_handed_to_the_context(client: AsyncTestClient[Any]) -> None:
+async def test_principal_is_authenticated_once_and_handed_to_the_context(client: AppClient) -> None:
     assert (await client.get("/api/echo", headers={"X-Test-User": "alice"})).json()["principal"] == "alice"
     assert (await client.get("/api/echo")).json()["principal"] is None
 
@@ -232,7 +231,7 @@ def _security(response: httpx.Response) -> None:
     assert "camera=()" in response.headers["permissions-policy"]
 
 
-async def test_security_headers_on_api_responses_and_not_csp_on_docs(client: AsyncTestClient[Any]) -> None:
+async def test_security_headers_on_api_responses_and_not_csp_on_docs(client: AppClient) -> None:
     for response in (await client.get("/api/echo"), await client.get("/api/explode")):
         _security(response)
         assert response.headers["content-security-policy"] == "default-src 'none'; frame-ancestors 'none'"
@@ -297,7 +296,7 @@ async def test_cors_preflight_and_simple_requests(tmp_path: Path) -> None:
         assert bad.status_code == 401 and bad.headers["access-control-allow-origin"] == APP_ORIGIN
 
 
-async def test_cors_off_by_default_leaves_no_trace(client: AsyncTestClient[Any]) -> None:
+async def test_cors_off_by_default_leaves_no_trace(client: AppClient) -> None:
     response = await client.get("/api/echo", headers={"Origin": APP_ORIGIN})
     assert "access-control-allow-origin" not in response.headers and "vary" not in response.headers
     preflight = await client.options("/api/echo", headers=_preflight(APP_ORIGIN))
@@ -323,7 +322,7 @@ async def test_cors_origins_follow_a_run_time_override(tmp_path: Path) -> None:
 # -- authentication -------------------------------------------------------------------------------
 
 
-async def test_invalid_credentials_are_401_with_www_authenticate(client: AsyncTestClient[Any]) -> None:
+async def test_invalid_credentials_are_401_with_www_authenticate(client: AppClient) -> None:
     response = await client.get("/api/echo", headers={"X-Bad": "1"})
     body = is_problem(response, 401)
     assert response.headers["www-authenticate"].startswith('Bearer realm="automatos"')
@@ -439,7 +438,7 @@ async def test_default_limit_follows_a_run_time_override(tmp_path: Path) -> None
 @asynccontextmanager
 async def peers(app: Litestar) -> AsyncIterator[Any]:
     """``call(peer, headers)``: a request as if from TCP peer ``peer`` (the lifespan runs around it)."""
-    async with AsyncTestClient(app):
+    async with serve_app(app):
         clients: dict[str, httpx.AsyncClient] = {}
 
         async def call(peer: str, headers: dict[str, str] | None = None) -> int:
@@ -527,7 +526,7 @@ def test_route_stats_are_bounded() -> None:
     assert sum(r["count"] for r in snapshot["routes"]) + snapshot["other"]["count"] == MAX_ROUTES + 101
 
 
-async def test_endpoint_statistics_for_platform_admins(client: AsyncTestClient[Any]) -> None:
+async def test_endpoint_statistics_for_platform_admins(client: AppClient) -> None:
     for _ in range(3):
         await client.get("/api/items/7")
     await client.get("/api/explode")

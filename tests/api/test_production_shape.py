@@ -8,10 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from litestar.testing import AsyncTestClient
-
 from automatos.api.app import create_app
-from tests.helpers import make_container, running_kernel
+from tests.helpers import make_container, running_kernel, serve_app
 from tests.services import fresh_database
 
 ADMIN = {"X-Test-User": "root;admin", "X-Admin-Override": "true"}
@@ -38,7 +36,7 @@ async def test_two_nodes_on_postgres_redis_and_s3(
         node_b = create_app(make_container(tmp_path / "b", **settings))
         # The test clients run each app in a loop of their own: talk to them over HTTP only, and use a
         # third node in this loop for direct checks.
-        async with AsyncTestClient(node_a) as a, AsyncTestClient(node_b) as b, running_kernel(
+        async with serve_app(node_a) as a, serve_app(node_b) as b, running_kernel(
             tmp_path / "c", **settings
         ) as node_c:
             ready = (await a.get("/health/ready")).json()

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from automatos.api.app import create_app
 from automatos.kernel.db import models as m
 from automatos.kernel.runtime import Kernel
-from tests.helpers import make_container
+from tests.helpers import AppClient, make_container, serve_app
 
 # (method, path template) -> why it is not tenant data
 GLOBAL: dict[tuple[str, str], str] = {
@@ -35,9 +34,9 @@ ALLOWED = {401, 403, 404, 405, 422}
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[AsyncTestClient[Any], dict[str, str]]]:
+async def world(tmp_path: Path) -> AsyncIterator[tuple[AppClient, dict[str, str]]]:
     app = create_app(make_container(tmp_path))
-    async with AsyncTestClient(app) as client:
+    async with serve_app(app) as client:
         kernel: Kernel = app.state["kernel"]
         async with kernel.store.sessionmaker.begin() as session:
             session.add(m.User(id="alice", email="alice@a.example", display_name="alice"))
@@ -90,7 +89,7 @@ def _body(operation: dict[str, Any]) -> Any:
     return {} if "requestBody" in operation else None
 
 
-async def test_every_tenant_route_refuses_another_workspace(world: tuple[AsyncTestClient[Any], dict[str, str]]) -> None:
+async def test_every_tenant_route_refuses_another_workspace(world: tuple[AppClient, dict[str, str]]) -> None:
     client, ids = world
     schema = (await client.get("/schema/openapi.json")).json()
     callers = {"alice": {**_as("alice"), "X-Workspace-ID": ids["b"]}}
@@ -116,7 +115,7 @@ async def test_every_tenant_route_refuses_another_workspace(world: tuple[AsyncTe
     assert checked >= 10  # the schema really was walked
 
 
-async def test_global_routes_are_still_listed(world: tuple[AsyncTestClient[Any], dict[str, str]]) -> None:
+async def test_global_routes_are_still_listed(world: tuple[AppClient, dict[str, str]]) -> None:
     """A stale GLOBAL entry hides nothing: every route named there must exist."""
     client, _ = world
     schema = (await client.get("/schema/openapi.json")).json()

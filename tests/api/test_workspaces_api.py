@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from litestar.testing import AsyncTestClient
 
 from automatos.api.app import create_app
 from automatos.kernel.db import models as m
 from automatos.kernel.runtime import Kernel
-from tests.helpers import make_container
+from tests.helpers import AppClient, make_container, serve_app
 
 
 def as_user(user_id: str, **extra: str) -> dict[str, str]:
@@ -25,9 +24,9 @@ async def add_user(kernel: Kernel, user_id: str, *, admin: bool = False) -> None
 
 
 @pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AsyncTestClient[Any]]:
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
     app = create_app(make_container(tmp_path))
-    async with AsyncTestClient(app) as test_client:
+    async with serve_app(app) as test_client:
         kernel: Kernel = app.state["kernel"]
         for user in ("alice", "bob", "carol"):
             await add_user(kernel, user)
@@ -41,14 +40,14 @@ def _problem(response: Any, status: int) -> dict[str, Any]:
     return body
 
 
-async def _workspace(client: AsyncTestClient[Any], owner: str, slug: str) -> dict[str, Any]:
+async def _workspace(client: AppClient, owner: str, slug: str) -> dict[str, Any]:
     response = await client.post("/api/workspaces", json={"slug": slug, "name": slug.title()}, headers=as_user(owner))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-async def test_create_list_get_update_archive(client: AsyncTestClient[Any]) -> None:
+async def test_create_list_get_update_archive(client: AppClient) -> None:
     ws = await _workspace(client, "alice", "acme")
     assert ws["role"] == "owner" and ws["slug"] == "acme"
     mine = (await client.get("/api/workspaces", headers=as_user("alice"))).json()
@@ -63,7 +62,7 @@ async def test_create_list_get_update_archive(client: AsyncTestClient[Any]) -> N
     _problem(await client.get("/api/settings", headers=as_user("alice", **{"X-Workspace-ID": "acme"})), 404)
 
 
-async def test_bad_workspace_input(client: AsyncTestClient[Any]) -> None:
+async def test_bad_workspace_input(client: AppClient) -> None:
     body = _problem(
         await client.post("/api/workspaces", json={"slug": "Bad Slug!", "name": "x"}, headers=as_user("alice")), 422
     )
@@ -78,7 +77,7 @@ async def test_bad_workspace_input(client: AsyncTestClient[Any]) -> None:
     _problem(await client.post("/api/workspaces", json={"slug": "anon", "name": "x"}), 401)
 
 
-async def test_roles_gate_every_member_operation(client: AsyncTestClient[Any]) -> None:
+async def test_roles_gate_every_member_operation(client: AppClient) -> None:
     ws = await _workspace(client, "alice", "team")
     base = f"/api/workspaces/{ws['id']}/members"
     added = await client.post(base, json={"email": "bob@example.com", "role": "viewer"}, headers=as_user("alice"))
@@ -114,7 +113,7 @@ async def test_roles_gate_every_member_operation(client: AsyncTestClient[Any]) -
     _problem(await client.post(base, json={"email": "z@example.com"}, headers=as_user("bob")), 403)
 
 
-async def test_non_members_get_403_and_unknown_workspaces_404(client: AsyncTestClient[Any]) -> None:
+async def test_non_members_get_403_and_unknown_workspaces_404(client: AppClient) -> None:
     ws = await _workspace(client, "alice", "private")
     for path in (
         f"/api/workspaces/{ws['id']}",
@@ -129,7 +128,7 @@ async def test_non_members_get_403_and_unknown_workspaces_404(client: AsyncTestC
     _problem(await client.get(f"/api/workspaces/{ws['id']}"), 401)
 
 
-async def test_platform_admin_override_is_explicit_and_audited(client: AsyncTestClient[Any]) -> None:
+async def test_platform_admin_override_is_explicit_and_audited(client: AppClient) -> None:
     ws = await _workspace(client, "alice", "guarded")
     admin = as_user("root;admin")
     body = _problem(await client.get(f"/api/workspaces/{ws['id']}/members", headers=admin), 403)
@@ -145,7 +144,7 @@ async def test_platform_admin_override_is_explicit_and_audited(client: AsyncTest
     _problem(await client.get("/api/workspaces", params={"all": "true"}, headers=as_user("alice")), 403)
 
 
-async def test_audit_log_records_and_filters(client: AsyncTestClient[Any]) -> None:
+async def test_audit_log_records_and_filters(client: AppClient) -> None:
     ws = await _workspace(client, "alice", "audited")
     base = f"/api/workspaces/{ws['id']}"
     await client.post(f"{base}/members", json={"email": "bob@example.com", "role": "member"}, headers=as_user("alice"))
@@ -163,7 +162,7 @@ async def test_audit_log_records_and_filters(client: AsyncTestClient[Any]) -> No
     assert [e["action"] for e in page["items"]] == ["member.role_changed"]
 
 
-async def test_a_platform_admin_key_creates_workspaces_and_overrides(client: AsyncTestClient[Any]) -> None:
+async def test_a_platform_admin_key_creates_workspaces_and_overrides(client: AppClient) -> None:
     from automatos.extensions.auth.api_keys import create_key
 
     kernel: Kernel = client.app.state["kernel"]

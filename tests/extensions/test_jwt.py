@@ -20,7 +20,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
-from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from automatos.extensions.auth.jwt import JWTAuth
@@ -28,7 +27,7 @@ from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import app_with_keys
-from tests.helpers import make_container, running_kernel
+from tests.helpers import make_container, running_kernel, serve_app
 
 ISSUER = "https://clerk.example.test"
 AUDIENCE = "automatos"
@@ -322,7 +321,7 @@ async def test_tokens_without_email_get_unique_slugs(kernel: Kernel, rsa_key: An
 
 async def test_a_jwt_user_manages_keys_through_the_app(tmp_path: Path, rsa_key: Any, jwks: JWKSServer) -> None:
     app = app_with_keys(make_container(tmp_path, **settings_for(jwks)))
-    async with AsyncTestClient(app) as client:
+    async with serve_app(app) as client:
         bearer = {"Authorization": f"Bearer {sign(claims('user_app', email='app@example.com'), rsa_key)}"}
         created = await client.post("/api/api-keys", json={"name": "mine", "role": "owner"}, headers=bearer)
         assert created.status_code == 201, created.text  # owner of the personal workspace
