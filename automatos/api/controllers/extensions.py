@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from automatos.api.context import in_workspace, request_context
 from automatos.api.pagination import Limit, Offset, Page, paginate
 from automatos.kernel.errors import NotFoundError, ValidationError
+from automatos.kernel.hooks import HookView
 from automatos.kernel.permissions import Permission
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import ExtensionInfo, ExtensionState, RequestContext
@@ -87,6 +88,18 @@ class ExtensionsController(Controller):
         return _describe(kernel, info, detailed=_is_admin(ctx))
 
 
+def _as_seen(view: HookView, info: ExtensionInfo) -> WorkspaceExtension:
+    """An extension as one workspace sees it (its view: enabled or hidden, configured or not)."""
+    return WorkspaceExtension(
+        name=info.name,
+        enabled=info.name not in view.hidden,
+        essential=info.essential,
+        configured=bool(view.configs.get(info.name)),
+        distribution=info.distribution,
+        version=info.version,
+    )
+
+
 def _is_admin(ctx: RequestContext) -> bool:
     return ctx.principal is not None and ctx.principal.is_platform_admin
 
@@ -107,15 +120,8 @@ class WorkspaceExtensionsController(Controller):
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_READ)
         view = await kernel.view_for(scoped.workspace)
         items = [
-            WorkspaceExtension(
-                name=name,
-                enabled=name not in view.hidden,
-                essential=info.essential,
-                configured=bool(view.configs.get(name)),
-                distribution=info.distribution,
-                version=info.version,
-            )
-            for name, info in sorted(kernel.registry.extensions.items())
+            _as_seen(view, info)
+            for _, info in sorted(kernel.registry.extensions.items())
             if info.state is ExtensionState.LOADED
         ]
         return paginate(items, offset=offset, limit=limit)
@@ -139,13 +145,4 @@ class WorkspaceExtensionsController(Controller):
             actor_id=scoped.principal.id,
             request_id=ctx.request_id,
         )
-        view = await kernel.view_for(workspace)
-        info = kernel.registry.extensions[name]
-        return WorkspaceExtension(
-            name=name,
-            enabled=name not in view.hidden,
-            essential=info.essential,
-            configured=bool(view.configs.get(name)),
-            distribution=info.distribution,
-            version=info.version,
-        )
+        return _as_seen(await kernel.view_for(workspace), kernel.registry.extensions[name])
