@@ -47,6 +47,7 @@ __all__ = [
     "SIGNING_KEY_FILE",
     "LocalBlobBackend",
     "check_content_type",
+    "check_listing",
     "check_presign",
     "load_signing_key",
     "register_blob_backends",
@@ -100,6 +101,14 @@ def validate_prefix(prefix: str) -> str:
     if any(segment in ("", ".", "..") for segment in prefix.split("/")[:-1]):
         raise ValidationError("a prefix may not have empty, '.' or '..' segments", field="prefix")
     return prefix
+
+
+def check_listing(prefix: str, limit: int) -> bool:
+    """Validate ``list()`` arguments (shared by every blob backend); ``False`` when nothing is asked for."""
+    validate_prefix(prefix)
+    if limit < 0:
+        raise ValidationError("limit may not be negative", field="limit")
+    return limit > 0
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -302,10 +311,7 @@ class LocalBlobBackend(BlobBackend):
         return await asyncio.to_thread(self._info_sync, key, data_path, meta_path)
 
     async def list(self, prefix: str = "", *, limit: int = 1000) -> list[BlobInfo]:
-        validate_prefix(prefix)
-        if limit < 0:
-            raise ValidationError("limit may not be negative", field="limit")
-        if limit == 0:
+        if not check_listing(prefix, limit):
             return []
         return await asyncio.to_thread(self._list_sync, prefix, limit)
 

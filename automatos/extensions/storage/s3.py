@@ -30,12 +30,12 @@ from botocore.exceptions import ClientError
 
 from automatos.extensions.storage.local import (
     check_content_type,
+    check_listing,
     check_presign,
     validate_key,
-    validate_prefix,
 )
 from automatos.kernel.backends import BackendContext, BlobBackend, BlobInfo
-from automatos.kernel.errors import SettingsError, ValidationError
+from automatos.kernel.errors import SettingsError
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import BackendFactory
 
@@ -194,10 +194,7 @@ class S3BlobBackend(BlobBackend):
         return BlobInfo(key=key, size=int(head.get("ContentLength", 0)), content_type=content_type)
 
     async def list(self, prefix: str = "", *, limit: int = 1000) -> list[BlobInfo]:
-        validate_prefix(prefix)
-        if limit < 0:
-            raise ValidationError("limit may not be negative", field="limit")
-        if limit == 0:
+        if not check_listing(prefix, limit):
             return []
         return await asyncio.to_thread(self._list_sync, prefix, limit)
 
