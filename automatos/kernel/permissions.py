@@ -34,8 +34,10 @@ class Permission(enum.StrEnum):
     EXTENSIONS_READ = "extensions.read"
     EXTENSIONS_MANAGE = "extensions.manage"
     AUDIT_READ = "audit.read"
+    AGENTS_READ = "agents.read"
     AGENTS_USE = "agents.use"
     AGENTS_MANAGE = "agents.manage"
+    USAGE_READ = "usage.read"
 
 
 _ORDER = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
@@ -44,6 +46,7 @@ _VIEWER = {
     Permission.WORKSPACE_READ,
     Permission.MEMBERS_READ,
     Permission.EXTENSIONS_READ,
+    Permission.AGENTS_READ,
 }
 _MEMBER = _VIEWER | {Permission.AGENTS_USE, Permission.AGENTS_MANAGE}
 _ADMIN = _MEMBER | {
@@ -53,6 +56,7 @@ _ADMIN = _MEMBER | {
     Permission.KEYS_MANAGE,
     Permission.EXTENSIONS_MANAGE,
     Permission.AUDIT_READ,
+    Permission.USAGE_READ,
 }
 _OWNER = _ADMIN | {Permission.WORKSPACE_ARCHIVE, Permission.OWNERS_MANAGE}
 

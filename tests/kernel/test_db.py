@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from automatos.agents import models as agent_models  # noqa: F401 - their tables are in the chain too
 from automatos.kernel.db import (
     AuditLogEntry,
     Base,

@@ -15,6 +15,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
+from automatos.agents import models as agent_models  # noqa: F401 - the agents' tables share the chain
 from automatos.kernel.db import models  # noqa: F401 - registers the kernel tables on Base.metadata
 from automatos.kernel.db.base import Base
 from automatos.kernel.db.session import engine_from_url
