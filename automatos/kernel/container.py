@@ -18,6 +18,7 @@ from automatos.kernel.db.session import create_engine, make_sessionmaker
 from automatos.kernel.hooks import Hooks
 from automatos.kernel.registry import Candidate, Registry
 from automatos.kernel.runtime import Kernel
+from automatos.kernel.secrets import SecretBox
 from automatos.kernel.settings import Settings, load_settings
 
 __all__ = ["Container", "build_registry"]
@@ -37,6 +38,13 @@ class Container(containers.DeclarativeContainer):
     hooks = providers.Singleton(Hooks, registry=registry, settings=settings)
     engine = providers.Singleton(create_engine, settings)
     sessionmaker = providers.Singleton(make_sessionmaker, engine)
+    secret_box = providers.Singleton(SecretBox.from_settings, settings)
     kernel = providers.Singleton(
-        Kernel, settings=settings, registry=registry, hooks=hooks, engine=engine, sessionmaker=sessionmaker
+        Kernel,
+        settings=settings,
+        registry=registry,
+        hooks=hooks,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        secret_box=secret_box,
     )

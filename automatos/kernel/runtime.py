@@ -32,6 +32,7 @@ from automatos.kernel.directory import Directory
 from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
 from automatos.kernel.overrides import SettingsOverrides
+from automatos.kernel.secrets import SecretBox
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
 from automatos.kernel.workspace import WorkspaceViews
@@ -71,12 +72,15 @@ class Kernel:
         hooks: Hooks,
         engine: AsyncEngine,
         sessionmaker: async_sessionmaker[AsyncSession],
+        secret_box: SecretBox | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.hooks = hooks
         self.engine = engine
-        self.store = KernelStore(sessionmaker)
+        self.secret_box = secret_box if secret_box is not None else SecretBox.from_settings(settings)
+        """Encrypts workspace extension configuration at rest (``AUTOMATOS_SECRET_KEY``)."""
+        self.store = KernelStore(sessionmaker, secret_box=self.secret_box)
         self.views = WorkspaceViews(
             registry,
             self.store.extension_state,

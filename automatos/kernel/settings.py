@@ -76,11 +76,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     openai_api_key: Secret | None = None
     openai_base_url: str | None = None
-    """Endpoint of the OpenAI API (or an OpenAI-compatible server) used with the platform key;
-    unset means ``https://api.openai.com/v1``."""
+    """OpenAI endpoint (or an OpenAI-compatible server) the platform key is sent to; empty for
+    ``https://api.openai.com/v1``."""
     anthropic_api_key: Secret | None = None
     anthropic_base_url: str | None = None
-    """Endpoint of the Anthropic API used with the platform key; unset means ``https://api.anthropic.com``."""
+    """Anthropic endpoint the platform key is sent to; empty for ``https://api.anthropic.com``."""
     llm_provider: str = "offline"
     llm_model: str = "offline-echo"
     routing_cache_ttl_hours: float = 24.0
@@ -111,6 +111,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Secret mixed into every stored API-key hash. Unset: generated once into
     ``<data_dir>/.api-key-pepper`` (mode 0600). Nodes that do not share a data directory must share
     this value; changing it invalidates every key."""
+    secret_key: Secret | None = None
+    """Key that encrypts workspace extension configuration (provider keys) at rest: a Fernet key, or
+    a random string of at least 32 characters (stretched with HKDF-SHA256). Unset: generated once
+    into ``<data_dir>/.secret-key`` (mode 0600). Nodes that do not share a data directory must share
+    this value; see ``docs/security.md`` (Secrets at rest) to rotate it."""
+    secret_key_previous: Secret | None = None
+    """Retired values of ``AUTOMATOS_SECRET_KEY``, comma-separated: still decrypt, never encrypt
+    (a row is re-encrypted under the current key when it is next written)."""
 
     extensions_allow: tuple[str, ...] = ()
     """Entry-point names (glob patterns) allowed to load; empty allows all."""
@@ -192,9 +200,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("LLM_PROVIDER", "llm_provider", "provider name", runtime=True),
     _field("LLM_MODEL", "llm_model", "model name", runtime=True),
     _field("ROUTING_CACHE_TTL_HOURS", "routing_cache_ttl_hours", "number > 0", runtime=True),
-    _field(
-        "ROUTING_LLM_CONFIDENCE_THRESHOLD", "routing_llm_confidence_threshold", "number 0-1", runtime=True
-    ),
+    _field("ROUTING_LLM_CONFIDENCE_THRESHOLD", "routing_llm_confidence_threshold", "number 0-1", runtime=True),
     _field("CORS_ALLOW_ORIGINS", "cors_allow_origins", "comma-separated origins", runtime=True),
     _field("RATE_LIMIT_DEFAULT", "rate_limit_default", "N/second|minute|hour|day", runtime=True),
     _field("RATE_LIMIT_ROUTES", "rate_limit_routes", "comma-separated METHOD /path=N/period", runtime=True),
@@ -206,6 +212,8 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("JWKS_CACHE_SECONDS", "jwks_cache_seconds", "number > 0"),
     _field("API_KEY_CACHE_SECONDS", "api_key_cache_seconds", "number > 0"),
     _field("AUTOMATOS_API_KEY_PEPPER", "api_key_pepper", "string (secret)"),
+    _field("AUTOMATOS_SECRET_KEY", "secret_key", "Fernet key or string of 32+ characters (secret)"),
+    _field("AUTOMATOS_SECRET_KEY_PREVIOUS", "secret_key_previous", "comma-separated keys (secret)"),
     _field("AUTOMATOS_EXTENSIONS_ALLOW", "extensions_allow", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
     _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
@@ -265,9 +273,25 @@ def _validate(values: dict[str, Any]) -> None:
             doc = _BY_FIELD[name]
             raise SettingsError(f"{doc.env}={values[name]!r} is out of range: expected {doc.form}")
     _validate_rate_limits(values)
+    _validate_secret_keys(values)
     url = values.get("database_url", "")
     if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise SettingsError(f"DATABASE_URL={url.split('://')[0]}://… is not supported: expected sqlite or postgresql")
+
+
+def _validate_secret_keys(values: dict[str, Any]) -> None:
+    """Too-short encryption keys stop startup; the message never shows a key."""
+    current = values.get("secret_key")
+    keys = [("AUTOMATOS_SECRET_KEY", str.__str__(current))] if current else []
+    previous = values.get("secret_key_previous")
+    if previous:
+        keys += [("AUTOMATOS_SECRET_KEY_PREVIOUS", p.strip()) for p in str.__str__(previous).split(",") if p.strip()]
+    for env, key in keys:
+        if len(key.strip()) < 32:
+            raise SettingsError(
+                f"{env} is too short: expected a Fernet key or a random string of at least 32 characters"
+                + (" (each comma-separated item)" if env.endswith("PREVIOUS") else "")
+            )
 
 
 def _validate_rate_limits(values: dict[str, Any]) -> None:
@@ -328,7 +352,15 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
             values[doc.field] = _parse(doc, env[doc.env])
     _compose_seed_urls(env, values)
     values.update(overrides)
-    secrets = ("aws_access_key_id", "aws_secret_access_key", "openai_api_key", "anthropic_api_key", "api_key_pepper")
+    secrets = (
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "openai_api_key",
+        "anthropic_api_key",
+        "api_key_pepper",
+        "secret_key",
+        "secret_key_previous",
+    )
     for secret in secrets:
         if values.get(secret) is not None:
             values[secret] = Secret(values[secret]) if values[secret] else None

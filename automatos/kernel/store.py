@@ -3,10 +3,16 @@
 Every query on tenant data filters by ``workspace_id``. Writes that other nodes must notice bump a
 version in the same transaction as the change (``workspaces.extensions_version``), so a node can
 always tell whether its cached view is current.
+
+Extension configuration is encrypted at rest (:mod:`automatos.kernel.secrets`): encrypted when a
+row is written, decrypted when the rows are loaded to build a workspace's view (never per
+request). A row no key can open is logged and its configuration treated as empty, so one bad row
+(or a wrong ``AUTOMATOS_SECRET_KEY``) costs that extension its configuration, not every request.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -16,12 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import ConflictError, NotFoundError
+from automatos.kernel.secrets import SecretBox, SecretKeyError
 from automatos.kernel.types import Workspace
 from automatos.kernel.workspace import ExtensionRow
 
 __all__ = ["DEFAULT_WORKSPACE_SLUG", "KernelStore"]
 
 DEFAULT_WORKSPACE_SLUG = "default"
+
+log = logging.getLogger("automatos.store")
 
 
 def _workspace(row: m.Workspace) -> Workspace:
@@ -31,8 +40,9 @@ def _workspace(row: m.Workspace) -> Workspace:
 
 
 class KernelStore:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], *, secret_box: SecretBox) -> None:
         self.sessionmaker = sessionmaker
+        self.secret_box = secret_box
 
     # -- workspaces ------------------------------------------------------------------------------
 
@@ -80,15 +90,28 @@ class KernelStore:
 
     async def extension_state(self, workspace_id: str) -> tuple[int, Mapping[str, ExtensionRow]]:
         async with self.sessionmaker() as session:
-            version = await session.scalar(
-                select(m.Workspace.extensions_version).where(m.Workspace.id == workspace_id)
-            )
+            version = await session.scalar(select(m.Workspace.extensions_version).where(m.Workspace.id == workspace_id))
             if version is None:
                 raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
-            rows = await session.scalars(
-                select(m.WorkspaceExtension).where(m.WorkspaceExtension.workspace_id == workspace_id)
+            rows = (
+                await session.scalars(
+                    select(m.WorkspaceExtension).where(m.WorkspaceExtension.workspace_id == workspace_id)
+                )
+            ).all()
+        return version, {
+            r.name: ExtensionRow(enabled=r.enabled, config=self._open_config(workspace_id, r.name, r.config))
+            for r in rows
+        }
+
+    def _open_config(self, workspace_id: str, name: str, stored: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The row's configuration in clear; empty (and an error logged) when no key can open it."""
+        try:
+            return self.secret_box.decrypt_config(stored or {})
+        except SecretKeyError as exc:
+            log.error(
+                "workspace %s: the configuration of extension %s is treated as empty: %s", workspace_id, name, exc
             )
-            return version, {r.name: ExtensionRow(enabled=r.enabled, config=dict(r.config or {})) for r in rows}
+            return {}
 
     async def extension_versions(self, workspace_ids: list[str]) -> Mapping[str, int]:
         async with self.sessionmaker() as session:
@@ -107,16 +130,29 @@ class KernelStore:
         actor_id: str | None,
         request_id: str | None = None,
     ) -> int:
-        """Write the row, bump the workspace's version, audit; returns the new version."""
+        """Write the row (``config`` encrypted; ``None`` keeps the current one), bump the workspace's
+        version, audit; returns the new version.
+
+        A kept configuration is re-encrypted under the current key as well (a legacy plaintext one
+        is encrypted, one under a retired key rotated); one no key can open is left as it is.
+        """
+        stored = self.secret_box.encrypt_config(config) if config is not None else None
         async with self.sessionmaker.begin() as session:
             row = await session.get(m.WorkspaceExtension, (workspace_id, name))
             if row is None:
-                row = m.WorkspaceExtension(workspace_id=workspace_id, name=name, enabled=enabled, config=config or {})
+                row = m.WorkspaceExtension(workspace_id=workspace_id, name=name, enabled=enabled, config=stored or {})
                 session.add(row)
             else:
                 row.enabled = enabled
-                if config is not None:
-                    row.config = config
+                if stored is not None:
+                    row.config = stored
+                elif row.config:
+                    try:
+                        row.config = self.secret_box.reencrypt_config(row.config)
+                    except SecretKeyError as exc:
+                        log.error(
+                            "workspace %s: extension %s: configuration kept as stored: %s", workspace_id, name, exc
+                        )
             row.updated_by = actor_id
             version = await session.scalar(
                 update(m.Workspace)

@@ -3,6 +3,9 @@
 - The hot path is :meth:`WorkspaceViews.cached`: one dict lookup, no await, no I/O.
 - A miss builds the view once (one query for the workspace's extension rows, then a
   :class:`HookView`); concurrent misses for the same workspace share one build.
+- Extension configuration is encrypted at rest; the loader hands it over decrypted
+  (:meth:`~automatos.kernel.store.KernelStore.extension_state`), so decryption costs once per
+  build, never per request, and the view holds the configuration in memory only.
 - Enabling or disabling an extension writes the row, bumps ``workspaces.extensions_version`` in the
   same transaction, and publishes ``{"kind": "extensions", "workspace_id", "version"}`` on the
   kernel bus. Every node that holds an older view rebuilds it **in the background** and swaps it in;

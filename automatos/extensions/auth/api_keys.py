@@ -34,7 +34,6 @@ import asyncio
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 import time
@@ -50,9 +49,10 @@ from sqlalchemy.exc import IntegrityError
 
 from automatos.kernel.db import models as m
 from automatos.kernel.db.base import utcnow
-from automatos.kernel.errors import AuthenticationError, NotFoundError, SettingsError, ValidationError
+from automatos.kernel.errors import AuthenticationError, NotFoundError, ValidationError
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.permissions import Permission, Role, role_at_least
+from automatos.kernel.secrets import read_or_create_key_file
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Principal
 
@@ -109,26 +109,7 @@ def load_pepper(settings: Settings) -> bytes:
 
 
 def _read_or_create(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(100):
-        try:
-            raw = path.read_bytes().strip()
-        except FileNotFoundError:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                continue  # another process creates it: read what it wrote
-            try:
-                os.write(fd, secrets.token_hex(32).encode())  # one small write: readers see all or nothing
-            finally:
-                os.close(fd)
-            continue
-        if len(raw) >= 32:
-            if path.stat().st_mode & 0o077:
-                log.warning("%s is readable by other users; it should be mode 0600", path)
-            return raw
-        time.sleep(0.01)  # being written by another process
-    raise SettingsError(f"{path} holds no usable API-key pepper (expected at least 32 characters)")
+    return read_or_create_key_file(path, "API-key pepper")
 
 
 def hash_key(pepper: bytes, key: str) -> str:
