@@ -120,6 +120,47 @@ def db_current() -> None:
     click.echo(asyncio.run(current(_settings().resolved_database_url)) or "(empty)")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+def seed(as_json: bool) -> None:
+    """Insert or refresh the platform's reference data (models, personas, catalogs, prompts); idempotent."""
+    from sqlalchemy import pool
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from automatos.agents.seed import SeedReport, run_seed
+    from automatos.kernel.db.migrate import current, head, upgrade
+    from automatos.kernel.db.session import engine_from_url, make_sessionmaker
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+
+    async def run() -> SeedReport:
+        if settings.auto_migrate:
+            await upgrade(url)
+        elif (revision := await current(url)) != head():
+            raise click.ClickException(
+                f"the database is at {revision or '(empty)'}, not {head()}: run 'automatos db upgrade' first"
+            )
+        engine = engine_from_url(url, poolclass=pool.NullPool)
+        try:
+            return await run_seed(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    with _quiet(as_json):
+        try:
+            report = asyncio.run(run())
+        except SQLAlchemyError as exc:
+            raise click.ClickException(f"seed failed: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+        return
+    click.echo(f"{'family':<20} {'created':>8} {'updated':>8} {'unchanged':>10}")
+    for name, counts in [*report.families().items(), ("total", report.total)]:
+        click.echo(f"{name:<20} {counts.created:>8} {counts.updated:>8} {counts.unchanged:>10}")
+
+
 @main.group()
 def extensions() -> None:
     """Installed extensions and their per-workspace state."""
