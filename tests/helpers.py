@@ -25,6 +25,7 @@ __all__ = [
     "make_container",
     "running_kernel",
     "serve_app",
+    "serve_http",
 ]
 
 
@@ -121,4 +122,32 @@ async def serve_app(app: Any) -> AsyncIterator[AppClient]:
             yield client
     finally:
         stop.set()
+        await task
+
+
+@asynccontextmanager
+async def serve_http(app: Any) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port, in this test's event loop; yields the base URL.
+
+    For what an in-memory transport cannot show: a response read as it streams, a client that
+    disconnects part-way, an SDK that opens its own connections.
+    """
+    import uvicorn
+
+    from tests.services import free_port
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.ensure_future(server.serve())
+    while not server.started:
+        if task.done():
+            await task
+            raise RuntimeError("uvicorn did not start")
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
         await task

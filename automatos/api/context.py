@@ -23,7 +23,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from automatos.kernel.context import CURRENT_CONTEXT
-from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError
+from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
 from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
 from automatos.kernel.runtime import Kernel
@@ -39,6 +39,7 @@ __all__ = [
     "request_context",
     "require",
     "require_platform_admin",
+    "scoped",
     "workspace_context",
 ]
 
@@ -179,6 +180,17 @@ async def in_workspace(kernel: Kernel, ctx: RequestContext, workspace_ref: str, 
     CURRENT_CONTEXT.set(scoped)
     principal = require(scoped, permission)
     return Scoped(ctx=scoped, workspace=workspace, principal=principal)
+
+
+def scoped(ctx: RequestContext, permission: Permission) -> Scoped:
+    """For routes on the request's workspace (header, key or default): it must be known, and the
+    caller must hold ``permission`` there. 401 without credentials, 422 naming ``X-Workspace-ID``
+    when no workspace could be worked out."""
+    if ctx.principal is None:
+        raise AuthenticationError("credentials are required")
+    if ctx.workspace is None:
+        raise ValidationError("name the workspace with the X-Workspace-ID header", field="X-Workspace-ID")
+    return Scoped(ctx=ctx, workspace=ctx.workspace, principal=require(ctx, permission))
 
 
 def require(ctx: RequestContext, permission: Permission) -> Principal:

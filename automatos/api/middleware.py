@@ -20,8 +20,8 @@ extra per-route exception wrapper ~1.5 µs. With Redis, the limiter is one ``EVA
 
 Per HTTP request, in order:
 
-1. Request id: a client ``X-Request-ID`` matching ``[A-Za-z0-9._:-]{1,128}`` is kept, anything
-   else is replaced by a uuid4 hex. It goes to ``scope["state"]["request_id"]``, to the logging
+1. Request id: a client ``X-Request-ID`` matching ``[A-Za-z0-9._:-]{1,64}`` (the audit log's column)
+   is kept, anything else is replaced by a uuid4 hex. It goes to ``scope["state"]["request_id"]``, to the logging
    context variable (every log line of the request carries it) and back on every response.
 2. CORS, from ``CORS_ALLOW_ORIGINS`` read per request (a run-time override applies at once).
    A preflight (``OPTIONS`` + ``Origin`` + ``Access-Control-Request-Method``) is answered here:
@@ -151,7 +151,7 @@ MAX_BLOCKED = 10_000
 REDIS_TIMEOUT_SECONDS = 0.5
 """A hung Redis delays a request at most this long before the limiter fails open."""
 
-_REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._:-]{1,128}").fullmatch
+_REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._:-]{1,64}").fullmatch
 _HEADER_LIST_OK = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~, -]{1,1024}").fullmatch
 _PATH_PARAM = re.compile(r"\{[^}]*\}")
 

@@ -10,7 +10,7 @@ from litestar.params import QueryParameter
 
 __all__ = ["Limit", "Offset", "Page", "paginate"]
 
-Offset = Annotated[int, QueryParameter(ge=0, description="Items to skip.")]
+Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000, description="Items to skip (at most 10⁹).")]
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Items per page (at most 500).")]
 
 T = TypeVar("T")

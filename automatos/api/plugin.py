@@ -1,7 +1,8 @@
 """``KernelPlugin``: the kernel's one way into Litestar.
 
 It puts the kernel in the app state, starts and stops it with the app's lifespan (graceful
-shutdown closes every pool), provides the ``kernel`` and ``ctx`` dependencies, installs the
+shutdown closes every pool; start-up also applies the seed when it is new, see
+:func:`automatos.agents.seed.ensure_seeded`), provides the ``kernel`` and ``ctx`` dependencies, installs the
 problem+json exception handlers, and mounts the kernel's controllers plus whatever extensions add
 through ``register_routes``.
 """
@@ -17,11 +18,22 @@ from litestar.config.app import AppConfig
 from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 
+from automatos.agents.seed import ensure_seeded
 from automatos.api.context import provide_context, provide_kernel
+from automatos.api.controllers.agents import AgentsController, PersonasController, SkillsController
 from automatos.api.controllers.api_keys import ApiKeysController
 from automatos.api.controllers.blobs import BlobsController
+from automatos.api.controllers.catalog import (
+    CredentialTypesController,
+    ModelsController,
+    PlatformSettingsController,
+    PluginCategoriesController,
+)
+from automatos.api.controllers.chat import ChatController, UsageController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
+from automatos.api.controllers.openai_compat import OpenAIController
+from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
@@ -42,7 +54,16 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     AuditController,
     ApiKeysController,
     StatsController,
+    AgentsController,
+    PersonasController,
+    SkillsController,
+    ModelsController,
+    CredentialTypesController,
+    PluginCategoriesController,
+    PlatformSettingsController,
 )
+
+CHAT_CONTROLLERS: tuple[Any, ...] = (ChatController, UsageController, PromptsController, OpenAIController)
 
 
 class KernelPlugin(InitPluginProtocol):
@@ -53,6 +74,7 @@ class KernelPlugin(InitPluginProtocol):
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         await self.kernel.start()
         try:
+            await ensure_seeded(self.kernel.store.sessionmaker)  # a new seed only; else one SELECT
             yield
         finally:
             await close_middleware(self.kernel)  # the limiter's Redis connections
@@ -67,5 +89,6 @@ class KernelPlugin(InitPluginProtocol):
         for exc_type, handler in exception_handlers.items():
             app_config.exception_handlers.setdefault(exc_type, handler)
         app_config.route_handlers.extend(KERNEL_CONTROLLERS)
+        app_config.route_handlers.extend(CHAT_CONTROLLERS)
         app_config.route_handlers.extend(self.kernel.hooks.routes())
         return app_config

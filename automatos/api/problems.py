@@ -55,15 +55,20 @@ def _automatos_error(request: Request[Any, Any, Any], exc: AutomatosError) -> Re
     )
 
 
-# msgspec names the field in the message when the body as a whole is at fault
-_FIELD_IN_MESSAGE = re.compile(r"(?:missing required field|unknown field) `([^`]+)`|at `\$\.([A-Za-z0-9_]+)")
+# msgspec names the field in the message when the body as a whole is at fault: a missing or unknown
+# field by name, and where it is by path (``at `$.model_settings```, ``at `$.messages[0].content```)
+_NAMED_FIELD = re.compile(r"(?:missing required field|unknown field) `([^`]+)`")
+_FIELD_PATH = re.compile(r"at `\$((?:\.[A-Za-z0-9_]+|\[\d+\])+)`")
 
 
 def _field_of(item: dict[str, Any]) -> str | None:
     key = item.get("key")
-    found = _FIELD_IN_MESSAGE.search(str(item.get("message", "")))
-    if found and (key in (None, "data") or item.get("source") == "body"):
-        return found.group(1) or found.group(2)
+    if key in (None, "data") or item.get("source") == "body":
+        message = str(item.get("message", ""))
+        named, path = _NAMED_FIELD.search(message), _FIELD_PATH.search(message)
+        parts = ([path.group(1).lstrip(".")] if path else []) + ([named.group(1)] if named else [])
+        if parts:
+            return ".".join(parts)
     return key if isinstance(key, str) else None
 
 

@@ -1,11 +1,12 @@
 """Tenancy isolation, generated from the OpenAPI schema so new routes are covered automatically.
 
-Alice owns workspace A; Bob owns workspace B, which holds members, audit entries, an API key and
-extension configuration. For every operation in the schema, Alice (and Alice's API key for A)
-calls it against B — B's id in the path, ``X-Workspace-ID: B`` in the headers, B's resource ids for
-the other path parameters — and must get 401/403/404 (or 405/422 for a route that cannot take the
-request at all) and a body that names nothing of B's. Routes that are not tenant data are listed in
-``GLOBAL`` with the reason; a new route is tenant-scoped until someone argues otherwise there.
+Alice owns workspace A; Bob owns workspace B, which holds members, audit entries, an API key,
+extension configuration, and an agent, a persona and a skill of its own. For every operation in the
+schema, Alice (and Alice's API key for A) calls it against B — B's id in the path, ``X-Workspace-ID:
+B`` in the headers, B's resource ids for the other path parameters — and must get 401/403/404 (or
+405/422 for a route that cannot take the request at all) and a body that names nothing of B's.
+Routes that are not tenant data are listed in ``GLOBAL`` with the reason; a new route is
+tenant-scoped until someone argues otherwise there.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ ALLOWED = {401, 403, 404, 405, 422}
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[tuple[AppClient, dict[str, str]]]:
-    app = create_app(make_container(tmp_path))
+    # every route once per caller: more calls than the default rate limit allows one client
+    app = create_app(make_container(tmp_path, rate_limit_default="100000/minute"))
     async with serve_app(app) as client:
         kernel: Kernel = app.state["kernel"]
         async with kernel.store.sessionmaker.begin() as session:
@@ -67,6 +69,27 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[AppClient, dict[str, str]
         )
         if key_a.status_code == 201:
             ids["a_key"] = key_a.json()["key"]
+        in_b = {**_as("bob"), "X-Workspace-ID": b["id"]}
+        for kind, body in (
+            ("personas", {"name": "b-secret persona", "slug": "b-secret-persona", "system_prompt": "b-secret"}),
+            ("skills", {"name": "b-secret skill", "slug": "b-secret-skill", "instructions": "b-secret"}),
+        ):
+            made = await client.post(f"/api/{kind}", json=body, headers=in_b)
+            assert made.status_code == 201, made.text
+            ids[f"b_{kind[:-1]}"] = made.json()["id"]
+        agent = await client.post(
+            "/api/agents",
+            json={
+                "name": "b-secret agent",
+                "slug": "b-secret-agent",
+                "instructions": "b-secret",
+                "persona_id": ids["b_persona"],
+                "skill_ids": [ids["b_skill"]],
+            },
+            headers=in_b,
+        )
+        assert agent.status_code == 201, agent.text
+        ids["b_agent"] = agent.json()["id"]
         yield client, ids
 
 
@@ -81,6 +104,9 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         "key_id": ids.get("b_key_id", "no-key"),
         "name": "tests.everything",
         "key": "x",
+        "agent": ids["b_agent"],
+        "persona": ids["b_persona"],
+        "skill": ids["b_skill"],
     }
     return re.sub(r"\{([^}:]+)(?::[^}]+)?\}", lambda mt: values.get(mt.group(1), "x"), path)
 

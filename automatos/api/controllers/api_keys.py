@@ -17,10 +17,10 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.api.context import request_context, require
+from automatos.api.context import request_context, scoped
 from automatos.api.pagination import Limit, Offset, Page
 from automatos.extensions.auth.api_keys import ApiKeyRecord, create_key, list_keys, revoke_key
-from automatos.kernel.errors import AuthenticationError, PermissionDeniedError, ValidationError
+from automatos.kernel.errors import PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role, role_at_least
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
@@ -88,11 +88,8 @@ def _info(record: ApiKeyRecord) -> ApiKeyInfo:
 
 
 def _scoped(ctx: RequestContext, permission: Permission) -> tuple[Principal, Workspace]:
-    if ctx.principal is None:
-        raise AuthenticationError("credentials are required")
-    if ctx.workspace is None:
-        raise ValidationError("name the workspace with the X-Workspace-ID header", field="X-Workspace-ID")
-    return require(ctx, permission), ctx.workspace
+    got = scoped(ctx, permission)
+    return got.principal, got.workspace
 
 
 def _check_ceiling(ctx: RequestContext, principal: Principal, data: ApiKeyCreate) -> None:

@@ -1,0 +1,142 @@
+"""The OpenAI-compatible endpoint, driven by the official ``openai`` client pointed at a served app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from sqlalchemy import select
+
+from automatos.agents import models as am
+from automatos.api.app import create_app
+from automatos.kernel.runtime import Kernel
+from tests.agents.test_chat import add_agent, build_world
+from tests.helpers import make_container, serve_http
+
+
+class Served:
+    def __init__(self, url: str, kernel: Kernel, ids: dict[str, str], keys: dict[str, str]) -> None:
+        self.url, self.kernel, self.ids, self.keys = url, kernel, ids, keys
+
+    def client(self, key: str) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, timeout=30)
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    app = create_app(make_container(tmp_path))
+    async with serve_http(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        kernel: Kernel = app.state["kernel"]
+        world = await build_world(http, kernel)  # type: ignore[arg-type]
+        keys = {}
+        for user, slug in (("alice", "alpha"), ("bob", "bravo")):
+            made = await http.post(
+                "/api/api-keys",
+                json={"name": "sdk"},
+                headers={"X-Test-User": user, "X-Workspace-ID": world.ids[slug]},
+            )
+            assert made.status_code == 201, made.text
+            keys[slug] = made.json()["key"]
+        yield Served(url, kernel, world.ids, keys)
+
+
+async def usage_rows(kernel: Kernel, workspace_id: str) -> list[am.LLMUsage]:
+    async with kernel.store.sessionmaker() as session:
+        query = select(am.LLMUsage).where(am.LLMUsage.workspace_id == workspace_id)
+        return list((await session.execute(query)).scalars().all())
+
+
+async def test_models_are_the_workspaces_agents(served: Served) -> None:
+    async with served.client(served.keys["alpha"]) as client:
+        models = await client.models.list()
+    assert [m.id for m in models.data] == ["helper"]
+    assert models.data[0].owned_by == "alpha"
+    async with served.client(served.keys["bravo"]) as client:
+        assert [m.id for m in (await client.models.list()).data] == ["b-secret-agent"]
+
+
+async def test_completion_and_stream_through_the_sdk(served: Served) -> None:
+    async with served.client(served.keys["alpha"]) as client:
+        done = await client.chat.completions.create(
+            model="helper", messages=[{"role": "user", "content": "hello sdk"}], temperature=0.2, max_tokens=50
+        )
+        assert done.choices[0].message.content == "[offline] hello sdk"
+        assert done.choices[0].finish_reason == "stop" and done.model == "helper"
+        assert done.usage is not None and done.usage.completion_tokens == 3
+        assert done.usage.total_tokens == done.usage.prompt_tokens + 3
+
+        stream = await client.chat.completions.create(
+            model="helper",
+            messages=[
+                {"role": "system", "content": "be brief"},
+                {"role": "user", "content": [{"type": "text", "text": "streamed "}, {"type": "text", "text": "words"}]},
+            ],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        pieces, finish, usage = [], None, None
+        async for chunk in stream:
+            if chunk.choices:
+                pieces.append(chunk.choices[0].delta.content or "")
+                finish = chunk.choices[0].finish_reason or finish
+            if chunk.usage is not None:
+                usage = chunk.usage
+        assert "".join(pieces) == "[offline] streamed words"
+        assert finish == "stop" and usage is not None and usage.completion_tokens == 3
+
+        cut = await client.chat.completions.create(
+            model="helper", messages=[{"role": "user", "content": "one two three four"}], max_completion_tokens=2
+        )
+        assert cut.choices[0].finish_reason == "length" and cut.choices[0].message.content == "[offline] one"
+    recorded = await usage_rows(served.kernel, served.ids["alpha"])
+    assert len(recorded) == 3 and {r.agent_id for r in recorded} == {served.ids["helper"]}
+    assert all(r.session_id is None and r.provider == "offline" for r in recorded)
+
+
+async def test_errors_reach_the_sdk_with_their_reason(served: Served) -> None:
+    await add_agent(served.kernel, served.ids["alpha"], "gpt", model_settings={"provider": "openai", "model": "x"})
+    async with served.client(served.keys["alpha"]) as client:
+        with pytest.raises(openai.NotFoundError) as missing:
+            await client.chat.completions.create(model="nobody", messages=[{"role": "user", "content": "hi"}])
+        assert "nobody" in str(missing.value) and missing.value.body["param"] == "model"  # type: ignore[index]
+        with pytest.raises(openai.NotFoundError):  # another workspace's agent is not there at all
+            await client.chat.completions.create(model="b-secret-agent", messages=[{"role": "user", "content": "x"}])
+        with pytest.raises(openai.UnprocessableEntityError) as bad:
+            await client.chat.completions.create(
+                model="helper", messages=[{"role": "user", "content": "hi"}], temperature=5
+            )
+        assert "temperature" in str(bad.value)
+        with pytest.raises(openai.UnprocessableEntityError) as image:
+            await client.chat.completions.create(
+                model="helper",
+                messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x"}}]}],
+            )
+        assert "messages[0].content" in str(image.value)
+        with pytest.raises(openai.InternalServerError) as down:
+            await client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "hi"}])
+        assert down.value.status_code == 502 and "openai" in str(down.value)
+        with pytest.raises(openai.InternalServerError):
+            await client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "hi"}], stream=True)
+    async with served.client("atk_not_a_real_key_at_all") as client:
+        with pytest.raises(openai.AuthenticationError):
+            await client.models.list()
+    statuses = sorted(r.status for r in await usage_rows(served.kernel, served.ids["alpha"]))
+    assert statuses == ["error", "error"]  # the provider failures are accounted too
+
+
+async def test_raw_error_body_is_problem_json_with_an_openai_error(served: Served) -> None:
+    async with httpx.AsyncClient(base_url=served.url) as http:
+        response = await http.post(
+            "/v1/chat/completions",
+            json={"model": "helper", "messages": []},
+            headers={"Authorization": f"Bearer {served.keys['alpha']}"},
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["field"] == "messages" and body["error"]["param"] == "messages"
+    assert body["error"]["type"] == "invalid_request_error"
