@@ -1,10 +1,14 @@
-"""Print the README settings table from automatos.kernel.settings (run after adding a setting)."""
+"""Print the README's two settings tables: environment settings (automatos.kernel.settings) and the
+seeded platform settings (automatos.agents.seed_data). Run with --write after adding either."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
+import json
+
+from automatos.agents.seed_data import PLATFORM_SETTINGS
 from automatos.kernel.settings import FIELDS, load_settings
 
 EXTRA = {
@@ -61,12 +65,24 @@ def table() -> str:
     return "\n".join(lines)
 
 
-def update_readme(readme: Path) -> None:
-    """Replace the table in README.md (between its header row and the next blank line)."""
-    text = readme.read_text()
-    start = text.index("| Variable | Default |")
+def platform_table() -> str:
+    """The Markdown table of the seeded platform settings, header included."""
+    lines = ["| Platform setting | Seeded value | Meaning |", "|---|---|---|"]
+    for seed in PLATFORM_SETTINGS:
+        lines.append(f"| `{seed.key}` | `{json.dumps(seed.value)}` | {seed.description} |")
+    return "\n".join(lines)
+
+
+def _replace(text: str, header: str, body: str) -> str:
+    start = text.index(header)
     end = text.index("\n\n", start)
-    readme.write_text(text[:start] + table() + text[end:])
+    return text[:start] + body + text[end:]
+
+
+def update_readme(readme: Path) -> None:
+    """Replace both tables in README.md (each between its header row and the next blank line)."""
+    text = _replace(readme.read_text(), "| Variable | Default |", table())
+    readme.write_text(_replace(text, "| Platform setting | Seeded value |", platform_table()))
 
 
 def main() -> None:
@@ -75,7 +91,7 @@ def main() -> None:
     if "--write" in sys.argv:
         update_readme(Path(__file__).parents[1] / "README.md")
     else:
-        print(table())
+        print(table() + "\n\n" + platform_table())
 
 
 if __name__ == "__main__":

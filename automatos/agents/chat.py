@@ -610,14 +610,20 @@ class ChatService:
         *,
         actor_id: str | None,
         request_id: str | None,
+        agent_ref: str | None = None,
     ) -> Turn:
-        """Record the user's message and an assistant message to fill; see the module docstring."""
+        """Record the user's message and an assistant message to fill; see the module docstring.
+
+        ``agent_ref`` (id or slug), when given, must be the session's agent (422 naming ``agent``).
+        """
         await self._check_length(content, "content")
         history_limit = await self.runtime.int_setting("chat.history_limit", HISTORY_LIMIT, 0, 10_000)
         title_chars = await self.runtime.int_setting("chat.title_max_chars", TITLE_CHARS, 1, 300)
         async with self.sessionmaker.begin() as session:
             chat = await self._session_row(session, workspace.id, session_id)
             agent = await get_agent(session, workspace.id, chat.agent_id, field="agent")
+            if agent_ref is not None and agent_ref not in (agent.id, agent.slug):
+                raise ValidationError(f"session {session_id!r} talks to another agent", field="agent")
             settings = model_settings_of(agent)
             name, provider, model, options = await self._provider_for(workspace, settings, {})
             system = await self._system_prompt(session, workspace, agent)

@@ -230,6 +230,15 @@ async def test_bad_input_is_named(world: World) -> None:
     assert body["field"] == "content"
     body = problem(await client.post("/api/chat", json={"agent": "helper", "text": "x"}, headers=headers), 422)
     assert body["field"] in ("text", "content")
+    await add_agent(world.kernel, alpha, "other")
+    chat = (await client.post("/api/chat/sessions", json={"agent": "helper"}, headers=headers)).json()
+    body = problem(
+        await client.post(
+            "/api/chat", json={"agent": "other", "content": "x", "session_id": chat["id"]}, headers=headers
+        ),
+        422,
+    )
+    assert body["field"] == "agent" and "another agent" in body["detail"]
     async with world.kernel.store.sessionmaker.begin() as session:
         await session.merge(am.PlatformSetting(key="chat.max_message_chars", value=5))
     agents_of(world.kernel).forget_settings()

@@ -32,6 +32,8 @@ GLOBAL: dict[tuple[str, str], str] = {
     ("GET", "/api/test-everything/ping"): "the test extension's own route",
 }
 ALLOWED = {401, 403, 404, 405, 422}
+B_OBJECTS = {"workspace_id", "key_id", "agent", "persona", "skill", "session_id"}
+"""Path parameters that ``_fill`` sets to one of B's objects."""
 
 
 @pytest.fixture
@@ -90,6 +92,11 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[AppClient, dict[str, str]
         )
         assert agent.status_code == 201, agent.text
         ids["b_agent"] = agent.json()["id"]
+        chat = await client.post(
+            "/api/chat", json={"agent": "b-secret-agent", "content": "b-secret question", "stream": False}, headers=in_b
+        )
+        assert chat.status_code == 201, chat.text
+        ids["b_session"] = chat.json()["session_id"]
         yield client, ids
 
 
@@ -107,6 +114,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         "agent": ids["b_agent"],
         "persona": ids["b_persona"],
         "skill": ids["b_skill"],
+        "session_id": ids["b_session"],
     }
     return re.sub(r"\{([^}:]+)(?::[^}]+)?\}", lambda mt: values.get(mt.group(1), "x"), path)
 
@@ -151,3 +159,34 @@ async def test_global_routes_are_still_listed(world: tuple[AppClient, dict[str, 
         for method in item
     }
     assert set(GLOBAL) <= present, set(GLOBAL) - present
+
+
+async def test_b_ids_from_inside_a_reach_nothing(world: tuple[AppClient, dict[str, str]]) -> None:
+    """Alice acting in her own workspace A (no header: her key's workspace) names B's ids in paths.
+
+    Every route whose path names one of B's objects must refuse (B's objects are not found from A); routes without
+    one may answer (about A), but no answer may carry anything of B's.
+    """
+    client, ids = world
+    if "a_key" not in ids:
+        pytest.skip("no key for A")
+    schema = (await client.get("/schema/openapi.json")).json()
+    headers = {"Authorization": f"Bearer {ids['a_key']}"}
+    checked = 0
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method.upper() not in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            template = re.sub(r"\{([^}:]+):[^}]+\}", r"{\1}", path)
+            if (method.upper(), template) in GLOBAL:
+                continue
+            url = _fill(path, ids)
+            response = await client.request(method.upper(), url, headers=headers, json=_body(operation))
+            where = f"A's key: {method.upper()} {path} -> {response.status_code} {response.text[:200]}"
+            if set(re.findall(r"\{([^}]+)\}", template)) & B_OBJECTS:
+                assert response.status_code in ALLOWED, where
+            for secret in ("b-secret", "bob@", ids.get("b_key_id", "\0"), ids["b_session"]):
+                if secret not in url:  # an id the caller sent may be named back in the 404
+                    assert secret not in response.text, where
+            checked += 1
+    assert checked >= 10

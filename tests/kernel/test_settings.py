@@ -71,6 +71,14 @@ def test_every_setting_is_in_the_readme_table() -> None:
     assert missing == []
 
 
+def test_every_seeded_platform_setting_is_in_the_readme_table() -> None:
+    from automatos.agents.seed_data import PLATFORM_SETTINGS
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [seed.key for seed in PLATFORM_SETTINGS if f"| `{seed.key}` |" not in readme]
+    assert missing == []  # scripts/settings_table.py --write brings the table up to date
+
+
 async def test_runtime_override_applies_without_restart(tmp_path: Path) -> None:
     async with running_kernel(tmp_path) as kernel:
         assert kernel.current_settings.llm_model == "offline-echo"

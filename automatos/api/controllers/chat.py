@@ -30,7 +30,7 @@ from automatos.agents.chat import ChatService, MessageRecord, SessionRecord, Tur
 from automatos.api.context import Scoped, request_context, scoped
 from automatos.api.pagination import Limit, Offset, Page
 from automatos.api.problems import TYPE_BASE
-from automatos.kernel.errors import ProviderError, ValidationError
+from automatos.kernel.errors import ProviderError
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import StreamEvent
 
@@ -193,18 +193,20 @@ class ChatController(Controller):
         kernel, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
         service = ChatService.of(kernel)
-        session_id = data.session_id
+        session_id, agent = data.session_id, None
         if session_id is None:
             session_id = (
                 await service.create_session(scope.workspace.id, data.agent, "", actor_id=scope.principal.id)
             ).id
         else:
-            existing = await service.get_session(scope.workspace.id, session_id)
-            agent = await service.agent_of(scope.workspace.id, data.agent)
-            if agent.id != existing.agent_id:
-                raise ValidationError(f"session {session_id!r} talks to another agent", field="agent")
+            agent = data.agent  # the named session must be with this agent (checked in the same transaction)
         turn = await service.start_turn(
-            scope.workspace, session_id, data.content, actor_id=scope.principal.id, request_id=ctx.request_id
+            scope.workspace,
+            session_id,
+            data.content,
+            actor_id=scope.principal.id,
+            request_id=ctx.request_id,
+            agent_ref=agent,
         )
         return await _answer(service, scope, turn, data.stream)
 
