@@ -133,6 +133,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How often a node re-checks cached views and settings against the database, in case a
     pub/sub invalidation was lost (Redis pub/sub is at-most-once)."""
 
+    sandbox_mode: str = "local"
+    """``local``: runs go to this process's own pool of sandbox worker processes. ``queue``: runs
+    go to the Redis job queue (``REDIS_URL``) served by ``automatos worker`` processes, possibly on
+    other machines."""
+    sandbox_pool_size: int = 2
+    """Warm sandbox worker processes per API process (local mode) or per ``automatos worker``."""
+    sandbox_queue_name: str = "automatos-sandbox"
+    """Name of the Redis job queue of sandbox runs (queue mode)."""
+
     feature_marketplace: bool = True
     feature_sandbox: bool = True
     feature_semantic_routing: bool = True
@@ -219,6 +228,9 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
     _field("AUTOMATOS_RECHECK_SECONDS", "recheck_seconds", "number > 0"),
     _field("AUTOMATOS_BUS_POLL_SECONDS", "bus_poll_seconds", "number > 0"),
+    _field("SANDBOX_MODE", "sandbox_mode", "local|queue"),
+    _field("SANDBOX_POOL_SIZE", "sandbox_pool_size", "integer 1-64"),
+    _field("SANDBOX_QUEUE_NAME", "sandbox_queue_name", "queue name"),
     _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
     _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
     _field("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
@@ -263,6 +275,8 @@ def _validate(values: dict[str, Any]) -> None:
         ("jwks_cache_seconds", values.get("jwks_cache_seconds", 600.0) > 0),
         ("api_key_cache_seconds", values.get("api_key_cache_seconds", 60.0) > 0),
         ("log_format", values.get("log_format", "json") in ("json", "text")),
+        ("sandbox_mode", values.get("sandbox_mode", "local") in ("local", "queue")),
+        ("sandbox_pool_size", 1 <= values.get("sandbox_pool_size", 2) <= 64),
         ("openai_base_url", str(values.get("openai_base_url") or "https://").startswith(("https://", "http://"))),
         ("anthropic_base_url", str(values.get("anthropic_base_url") or "https://").startswith(("https://", "http://"))),
         ("environment", values.get("environment", "development") in ("development", "production")),
@@ -274,6 +288,8 @@ def _validate(values: dict[str, Any]) -> None:
             raise SettingsError(f"{doc.env}={values[name]!r} is out of range: expected {doc.form}")
     _validate_rate_limits(values)
     _validate_secret_keys(values)
+    if values.get("sandbox_mode") == "queue" and not values.get("redis_url"):
+        raise SettingsError("SANDBOX_MODE=queue needs REDIS_URL (the job queue lives in Redis)")
     url = values.get("database_url", "")
     if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise SettingsError(f"DATABASE_URL={url.split('://')[0]}://… is not supported: expected sqlite or postgresql")

@@ -1,0 +1,85 @@
+"""The sandbox: the one place where code Automatos did not ship runs.
+
+Defence in depth (``docs/sandbox.md`` has the whole policy):
+
+- **Policy** (:mod:`automatos.sandbox.worker`): RestrictedPython compilation, a minimal builtins set,
+  guarded attribute/item/write/iteration access, imports from an allow-list handed over as views.
+- **Isolation** (:mod:`automatos.sandbox.pool`): separate worker processes started clean (no
+  secrets, no connections, no inherited modules), per-run CPU, wall, memory, output and result
+  limits, killed and replaced when they overrun or die.
+- **Capabilities**: a snippet reaches the outside only through objects the caller grants, which run
+  in the supervisor, never in the worker.
+
+:class:`Sandbox` is what callers use: ``await sandbox.run(code, inputs, limits, capabilities)``.
+:func:`sandbox_from_settings` picks the local pool (``SANDBOX_MODE=local``, the default) or the
+Redis job queue served by ``automatos worker`` processes (``SANDBOX_MODE=queue``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from automatos.sandbox.pool import Capability, Limits, SandboxError, SandboxResult, Usage, WorkerPool
+
+if TYPE_CHECKING:
+    from automatos.kernel.settings import Settings
+
+__all__ = [
+    "Capability",
+    "Limits",
+    "LocalSandbox",
+    "Sandbox",
+    "SandboxError",
+    "SandboxResult",
+    "Usage",
+    "WorkerPool",
+    "sandbox_from_settings",
+]
+
+
+class Sandbox(Protocol):
+    """Runs snippets; local (a pool of worker processes here) or remote (a job queue)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def run(
+        self,
+        code: str,
+        inputs: Mapping[str, Any] | None = None,
+        limits: Limits | None = None,
+        capabilities: Sequence[Capability] = (),
+    ) -> SandboxResult: ...
+
+
+def sandbox_from_settings(settings: Settings) -> Sandbox:
+    """The sandbox ``SANDBOX_MODE`` asks for (not started yet)."""
+    if settings.sandbox_mode == "queue":
+        from automatos.sandbox.queue import QueueSandbox
+
+        return QueueSandbox.from_settings(settings)
+    return LocalSandbox(WorkerPool(settings.sandbox_pool_size))
+
+
+class LocalSandbox:
+    """A :class:`WorkerPool` in this process."""
+
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+
+    async def start(self) -> None:
+        await self.pool.start()
+
+    async def stop(self) -> None:
+        await self.pool.stop()
+
+    async def run(
+        self,
+        code: str,
+        inputs: Mapping[str, Any] | None = None,
+        limits: Limits | None = None,
+        capabilities: Sequence[Capability] = (),
+    ) -> SandboxResult:
+        return await self.pool.run(code, inputs, limits, capabilities)
