@@ -169,7 +169,16 @@ class _Worker:
 
     @property
     def alive(self) -> bool:
-        return self.proc.returncode is None
+        """Running; a killed process is noticed here at once, before asyncio reaps it."""
+        if self.proc.returncode is not None:
+            return False
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+        except FileNotFoundError:
+            return False
+        except OSError:  # no /proc here: trust asyncio's view
+            return True
 
     def kill(self) -> None:
         if self.proc.returncode is None:
@@ -299,12 +308,30 @@ class WorkerPool:
             "capabilities": {name: sorted(cap.methods) for name, cap in granted.items()},
         }
         begun = time.perf_counter()
-        worker = await self._idle.get()
+        for _ in range(self.size + 2):
+            worker = await self._idle.get()
+            if not worker.alive:  # died while idle (an operator, the OOM killer): never given a job
+                self._retire(worker)
+                continue
+            try:
+                await worker.send(job)
+            except (ConnectionError, OSError):  # it died just now; the job never reached it
+                self._retire(worker)
+                continue
+            return await self._attend(worker, job_id, granted, limits, begun)
+        return self._finish(
+            SandboxResult(ok=False, error=SandboxError(kind="worker", message="no sandbox worker could take the run")),
+            begun,
+        )
+
+    async def _attend(
+        self, worker: _Worker, job_id: str, granted: Mapping[str, Capability], limits: Limits, begun: float
+    ) -> SandboxResult:
+        """Serve the worker's capability calls and wait for its result, under the wall-clock limit."""
         keep = False
         try:
             try:
-                async with asyncio.timeout(limits.wall_seconds):
-                    await worker.send(job)
+                async with asyncio.timeout(limits.wall_seconds - (time.perf_counter() - begun)):
                     answer = await self._converse(worker, job_id, granted)
             except TimeoutError:
                 return self._finish(
@@ -319,6 +346,8 @@ class WorkerPool:
                     ),
                     begun,
                 )
+            except (ConnectionError, OSError):
+                answer = None
             if answer is None:
                 return self._finish(SandboxResult(ok=False, error=_death(await worker.died_of(), limits)), begun)
             worker.runs += 1

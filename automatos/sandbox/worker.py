@@ -15,47 +15,145 @@ frames of a 4-byte big-endian length and UTF-8 JSON.
   calls a capability; parent → worker ``{"op": "reply", "call", "ok", "value" | "error"}``;
 - worker → parent ``{"op": "result", "id", "ok", "result", "stdout", "error", "logs", "usage", "recycle"}``.
 
-Layers, in order (the policy is documented in ``docs/sandbox.md``):
+Layers, in order (the policy is documented in ``docs/sandbox.md``, section "Policy"; each rule
+names the advisory or technique it answers, and ``tests/sandbox/test_escapes.py`` tries each one):
 
-1. ``compile_restricted`` refuses names and attributes starting with ``_``, frame/code/generator
-   internals, ``exec``/``eval`` statements…; code objects are cached by sha256 of the source.
-2. The globals: a minimal builtins set (no ``open``, ``eval``, ``exec``, ``compile``, ``globals``,
-   ``vars``, ``dir``, ``type`` with three arguments, ``__import__`` other than the guarded one);
-   guarded attribute access (no ``_`` names, no frame/code/generator/traceback internals, no
-   ``str.format``/``format_map``, no module objects ever returned), guarded item access, writes only
-   to containers and to instances of classes the snippet defined, guarded iteration and unpacking.
+1. Compilation: ``compile_restricted`` refuses names and attributes starting with ``_``, frame/code/
+   generator internals, ``exec``/``eval`` calls, ``nonlocal``, ``async``, ``match``, ``try``/
+   ``except*`` (CVE-2025-22153), guard hooks as parameter names (GHSA-ffg3-p8fm-mjx2)…; code objects
+   of snippets up to :data:`MAX_CACHED_SOURCE` characters are cached by sha256 of the source. On
+   top of RestrictedPython's transformer (:class:`SandboxPolicy`):
+
+   - augmented assignment to attributes and items (``self.n += 1``, ``d[k] += 1``) is allowed and
+     rewritten into the guarded write check first (``_write_``), then the guarded read
+     (``_getattr_``/``_getitem_``), ``_inplacevar_`` and the guarded write, each operand evaluated
+     once; augmented assignment to a *slice* is refused;
+   - ``super().__init__`` / ``super(C, self).__init__`` is the one ``_`` attribute a snippet may
+     name, and only on a ``super(...)`` call (the guard checks again that the object is a ``super``);
+   - a class may define, besides RestrictedPython's ``__init__``/``__contains__``/comparisons, the
+     value protocol methods in :data:`EXTRA_METHODS` (``__repr__``, ``__str__``, ``__len__``,
+     ``__iter__``, ``__next__``, ``__getitem__``, ``__hash__``, ``__bool__``, ``__call__`` and the
+     arithmetic operators); never attribute hooks (``__getattr__``, ``__getattribute__``,
+     ``__setattr__``), descriptors, ``__del__``, ``__init_subclass__``, ``__class_getitem__``,
+     ``__instancecheck__``, ``__format__``, ``__enter__``/``__exit__``, ``__reduce__``, ``__new__``…
+   - a snippet nested too deeply for the compiler is a ``syntax`` error, not a crashed worker.
+
+2. The globals: a minimal builtins set plus ``super`` and ``bytes``; ``open``, ``eval``, ``exec``,
+   ``compile``, ``globals``, ``locals``, ``vars``, ``dir``, ``help``, ``input``, ``breakpoint``,
+   ``memoryview``, ``BaseException``, ``ExceptionGroup``… are absent, and using one is a ``policy``
+   error naming it (:data:`_REFUSED_NAMES`). ``type(x)`` takes one argument and never returns a
+   metaclass — ``type`` itself included: ``type(int)('C', (), {...})`` would make classes with any
+   dunder method, and metaclasses with ``__eq__``/``__hash__`` that pass for the snippet's classes.
+   Guarded attribute access:
+
+   - the name must be a ``str`` and is read as an exact ``str``: a ``str`` subclass overriding
+     ``startswith``/``__eq__``/``__hash__`` cannot smuggle ``__class__`` past the check
+     (RestrictedPython PR #282, "type(name) must be str");
+   - no ``_`` names, no frame/code/generator/coroutine/traceback internals, by name and by value
+     (CVE-2023-37271 / GHSA-wqc8-x2pr-7jqh, ``gi_frame.f_back``);
+   - ``format``/``format_map`` resolve only to functions the snippet defined: ``str.format`` and
+     anything built on it (``collections.UserString.format``, ``super(S, s).format``…) walk
+     ``{0.__class__…}`` unguarded (CVE-2023-41039 / GHSA-xjw2-6jm9-rf67); ``string.Formatter`` is
+     withheld (GHSA-hp3v-5vw7-fx9w);
+   - ``AttributeError.obj`` is refused (CVE-2024-47532: the object a failed lookup was made on);
+   - ``register`` on a library ABC is refused (the ABC registry is shared by every run);
+   - no ``mro`` on classes, and no module object is ever returned.
+
+   Writes (``_write_``, ``setattr``, ``delattr``) only to the containers in :data:`_WRITABLE`
+   (``dict``, ``list``, ``set``, ``bytearray``, ``deque``, ``UserDict``/``UserList``/``ChainMap``…,
+   recognised by the real MRO of ``type(obj)`` — never by ``isinstance``, which an ABC answers from a
+   registry the snippet's own ABC subclass can extend), ``decimal.Context`` objects, and the classes
+   the snippet defined and their instances (recognised by identity, never by ``==``/hash). A class
+   may derive only from classes whose metaclass is ``type`` or ``abc.ABCMeta`` (no enum machinery).
+   Guarded iteration and unpacking.
+
 3. Imports from an allow-list only, each handed over as a *view*: a fresh object holding the
-   module's public functions, classes and constants — never a module object, so nothing reachable
-   from it (a module attribute, a loader, a spec) leads back to the interpreter.
-4. Limits: CPU time (a profiling timer raising inside the snippet, re-armed until the snippet
-   stops, and ``RLIMIT_CPU`` as a backstop that kills the process), memory (``RLIMIT_AS`` above the
-   worker's own footprint), recursion depth, printed output and result size; no file may be
-   written (``RLIMIT_FSIZE`` 0), no process forked (``RLIMIT_NPROC`` 0 where it applies), and
-   ``socket`` refuses to be used even by library code. The pool adds wall time, and kills and
-   replaces a worker that overruns or dies.
+   module's public API — its ``__all__`` when it has one, otherwise the functions and classes it
+   defines itself (names it merely imports, such as ``uuid.Enum`` and its functional API that sets
+   any dunder, are left out), classes without a metaclass of their own, and immutable constants
+   (numbers, strings, ``uuid.NAMESPACE_*``, ``datetime.UTC``) — never a module object. A name the
+   module has but the view leaves out is a ``policy`` error saying why. Withheld or replaced (see
+   :data:`ALLOWED_MODULES`, :data:`_WITHHELD_REASONS`, :data:`_REPLACED`):
+   ``functools.singledispatch``/``singledispatchmethod`` (``register`` evaluates string annotations
+   with ``eval`` through ``typing.get_type_hints``, outside the policy); ``functools.update_wrapper``/
+   ``wraps`` accept only their default attribute lists and a wrapper the snippet made (``updated=
+   ('__globals__',)`` would merge this module's globals — real builtins included — into the
+   snippet's); ``functools.total_ordering`` takes only the snippet's classes; ``string.Formatter``;
+   ``uuid.getnode``/``uuid1`` (a subprocess). Shared mutable state the views lead to is made
+   read-only at start (``textwrap.TextWrapper.unicode_whitespace_trans``). An import that library C
+   code makes on the snippet's behalf (``PyImport_Import`` — ``datetime.strftime`` needs ``time``;
+   an empty *list* as ``fromlist``, which no ``import`` statement passes) gets the real module,
+   which goes to that C code only; modules libraries import lazily are loaded at start
+   (:data:`PRELOADED`).
+
+4. Limits: CPU time (a profiling timer raising inside the snippet — only while a snippet frame is
+   on the stack, so the worker's own bookkeeping is never interrupted — re-armed every 50 ms until
+   the snippet stops, and ``RLIMIT_CPU`` as a backstop that kills the process when a bare
+   ``except:`` keeps swallowing it or C code never returns), memory (``RLIMIT_AS`` above the
+   worker's own footprint), recursion depth, printed output and result size. *Everything* that may
+   run the snippet's code happens under these limits: compiling, running, encoding the result (a
+   ``dict`` subclass's ``items()`` runs there), describing its exception (``str(exc)`` may call its
+   ``__str__``/``__repr__``), and clearing its globals and collecting its garbage (a suspended
+   generator's ``finally`` runs then; a ``MemoryError``/``RecursionError`` there is a limit hit). The
+   result is handed on as the JSON it encoded to, never re-encoded from the snippet's objects;
+   ``print``/``log`` text is converted to exact ``str`` under the limits. A capability call and its
+   reply are exchanged with the CPU timer held off, so the channel never falls out of step.
+   No file may be written (``RLIMIT_FSIZE`` 0), no process forked (``RLIMIT_NPROC`` 0); a worker
+   started as root drops to uid/gid 65534 first — so that the limit applies and root-only files
+   (keys, other tenants' data) stay shut — when every directory it loaded modules from is readable
+   by any user (otherwise a lazy import would fail later, and it stays as it is). ``socket``
+   refuses to be used even by library code. The pool adds wall time, and kills and replaces a
+   worker that overruns or dies.
+
+5. Hygiene between runs: the ``decimal`` context and the ``random`` module's generator are reset
+   before and after each run (a snippet's ``setcontext``/``seed`` never reaches the next one), the
+   ``re`` cache is purged (it may hold the snippet's ``str`` subclasses), the garbage collector runs
+   under the limits, and a worker whose snippet left something behind, or hit the CPU or memory
+   limit, is recycled. ``printed`` is the text printed so far, never the collector. Output, logs,
+   messages and result never carry NaN/Infinity or lone surrogates to the parent (its JSON decoder
+   would refuse the frame and take the worker for dead): text is made valid, and such a result is a
+   ``result`` error.
 """
 
 from __future__ import annotations
 
+import abc
+import ast
+import collections
+import datetime
+import decimal
+import functools
+import gc
 import hashlib
 import json
+import operator
 import os
+import random
+import re
 import resource
 import signal
+import stat
 import struct
 import sys
+import textwrap
 import time
-import traceback
 import types
+import uuid
 import weakref
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from RestrictedPython import compile_restricted_exec, safe_builtins
-from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
-from RestrictedPython.transformer import INSPECT_ATTRIBUTES
+from RestrictedPython.Guards import guarded_unpack_sequence
+from RestrictedPython.transformer import (
+    INSPECT_ATTRIBUTES,
+    IOPERATOR_TO_STR,
+    RestrictingNodeTransformer,
+    copy_locations,
+)
 
-__all__ = ["ALLOWED_MODULES", "run_snippet"]
+__all__ = ["ALLOWED_MODULES", "EXTRA_METHODS", "SandboxPolicy", "run_snippet"]
 
 ALLOWED_MODULES: dict[str, frozenset[str]] = {
     # module -> public names withheld from its view (and why)
@@ -66,7 +164,8 @@ ALLOWED_MODULES: dict[str, frozenset[str]] = {
     "decimal": frozenset(),
     "statistics": frozenset(),
     "itertools": frozenset(),
-    "functools": frozenset(),
+    # register() evaluates string annotations through typing.get_type_hints, i.e. eval() unguarded
+    "functools": frozenset({"singledispatch", "singledispatchmethod"}),
     "collections": frozenset(),
     "random": frozenset(),
     "string": frozenset({"Formatter"}),  # Formatter().format("{0.__class__}") walks attributes
@@ -75,13 +174,69 @@ ALLOWED_MODULES: dict[str, frozenset[str]] = {
     "hashlib": frozenset(),
 }
 
+EXTRA_METHODS = frozenset(
+    {
+        "__repr__",
+        "__str__",
+        "__len__",
+        "__iter__",
+        "__next__",
+        "__getitem__",
+        "__hash__",
+        "__bool__",
+        "__call__",
+        "__add__",
+        "__radd__",
+        "__sub__",
+        "__rsub__",
+        "__mul__",
+        "__rmul__",
+        "__truediv__",
+        "__floordiv__",
+        "__mod__",
+        "__neg__",
+        "__abs__",
+    }
+)
+"""Special methods a snippet's class may define besides RestrictedPython's own allowance."""
+
 SNIPPET = "<snippet>"
 MAX_CACHE = 256
+MAX_CACHED_SOURCE = 64 * 1024
+"""Characters of source above which a compiled snippet is not kept in the cache."""
 RECURSION_DEPTH = 200
 """Frames a snippet may nest (its own calls and the guards' together)."""
+MAX_MESSAGE = 4000
+"""Characters of an error message handed back."""
 _DENIED_PREFIXES = ("gi_", "ag_", "cr_", "tb_", "co_", "f_")
 _STRING_FORMAT = frozenset({"format", "format_map"})
-_CONSTANT_TYPES = (int, float, complex, str, bytes, bool, tuple, frozenset, type(None))
+_CONSTANT_TYPES = (
+    int, float, complex, str, bytes, bool, tuple, frozenset, type(None), uuid.UUID, datetime.timezone
+)  # fmt: skip
+"""Module attributes handed over as constants: immutable values (``uuid.NAMESPACE_DNS``, ``datetime.UTC``)."""
+_REFUSED_NAMES: dict[str, str] = {
+    "open": "there is no file access",
+    "input": "there is no console",
+    "eval": "code cannot be evaluated from text",
+    "exec": "code cannot be evaluated from text",
+    "compile": "code cannot be compiled from text",
+    "globals": "namespaces cannot be introspected",
+    "locals": "namespaces cannot be introspected",
+    "vars": "namespaces cannot be introspected",
+    "dir": "namespaces cannot be introspected",
+    "help": "there is no interactive help",
+    "breakpoint": "there is no debugger",
+    "memoryview": "raw memory views are not available",
+    "exit": "a snippet ends by reaching its last line",
+    "quit": "a snippet ends by reaching its last line",
+    "BaseException": "the sandbox's own signals cannot be caught",
+    "KeyboardInterrupt": "the sandbox's own signals cannot be caught",
+    "GeneratorExit": "the sandbox's own signals cannot be caught",
+    "ExceptionGroup": "exception groups (try/except*) are not supported",
+    "BaseExceptionGroup": "exception groups (try/except*) are not supported",
+    "aiter": "async code is not supported",
+    "anext": "async code is not supported",
+}
 
 
 class PolicyViolation(Exception):
@@ -97,14 +252,141 @@ class LimitExceeded(BaseException):
         self.value = value
 
 
+class ResultError(Exception):
+    """The snippet's ``result`` is not a JSON value."""
+
+
+# --- compile-time policy ---------------------------------------------------------------------------
+
+
+GUARDED_READS = frozenset({"format", "format_map", "mro", "register", "obj"})
+"""Literal attribute names still read through ``_getattr_``: those it refuses depending on the object."""
+
+
+def _plain_read(attr: str) -> bool:
+    """Whether ``obj.attr`` (a literal name, read) may compile to a plain attribute read.
+
+    The guard's run-time checks on such names are about the *value*: no module, frame, code or
+    traceback object. Those are reachable only through names refused here at compile time
+    (``_``-names, ``INSPECT_ATTRIBUTES``) or routed to the guard (the internals prefixes,
+    :data:`GUARDED_READS`), and the views and builtins hand over no module or shared mutable object
+    at any depth (``tests/sandbox/test_escapes.py`` walks them). Reading the rest directly is what
+    keeps a loop under the guards within ~1.2-1.5x of plain Python (``bench/sandbox.py``); a computed
+    name (``getattr(obj, name)``) always takes the full guard.
+    """
+    return not (
+        attr.startswith("_")
+        or attr.endswith("__roles__")
+        or attr in INSPECT_ATTRIBUTES
+        or attr.startswith(_DENIED_PREFIXES)
+        or attr in GUARDED_READS
+    )
+
+
+def _call(name: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
+
+
+def _is_super_call(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
+
+
+class SandboxPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's transformer plus the additions documented in the module docstring."""
+
+    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
+        if allow_magic_methods and name in EXTRA_METHODS and getattr(node, "col_offset", 0) != 0:
+            return
+        super().check_name(node, name, allow_magic_methods)
+
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        if node.attr == "__init__" and isinstance(node.ctx, ast.Load) and _is_super_call(node.value):
+            new_node = _call("_getattr_", self.visit(node.value), ast.Constant("__init__"))
+            copy_locations(new_node, node)
+            return new_node
+        if isinstance(node.ctx, ast.Load) and _plain_read(node.attr):
+            # A literal, ordinary name: read directly (see _plain_read); the object is still visited.
+            node.value = self.visit(node.value)
+            return node
+        return super().visit_Attribute(node)
+
+    def _refuse_attribute(self, node: ast.AST, attr: str) -> bool:
+        if attr.startswith("_") or attr.endswith("__roles__") or attr in INSPECT_ATTRIBUTES:
+            self.error(node, f'"{attr}" is an invalid attribute name.')
+            return True
+        return False
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
+        target = node.target
+        if isinstance(target, ast.Name):
+            # ``n += 1`` rebinds a name of the snippet's own: nothing outside it is written
+            self.check_name(node, target.id)
+            node.value = self.visit(node.value)
+            return node
+        if not isinstance(target, ast.Attribute | ast.Subscript):
+            return super().visit_AugAssign(node)
+        op = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
+        holder = self.gen_tmp_name()
+        names = [holder]
+        # the object is checked as writable first: nothing is read or changed in place on one that is not
+        statements: list[ast.stmt] = [
+            ast.Assign(targets=[ast.Name(holder, ast.Store())], value=_call("_write_", self.visit(target.value)))
+        ]
+        if isinstance(target, ast.Attribute):
+            if self._refuse_attribute(node, target.attr):
+                return node
+            current: ast.expr = _call("_getattr_", ast.Name(holder, ast.Load()), ast.Constant(target.attr))
+            store: ast.expr = ast.Attribute(
+                value=_call("_write_", ast.Name(holder, ast.Load())), attr=target.attr, ctx=ast.Store()
+            )
+        else:
+            key = target.slice
+            if isinstance(key, ast.Slice) or (
+                isinstance(key, ast.Tuple) and any(isinstance(e, ast.Slice) for e in key.elts)
+            ):
+                self.error(node, "Augmented assignment of slices is not allowed.")
+                return node
+            index = self.gen_tmp_name()
+            names.append(index)
+            statements.append(ast.Assign(targets=[ast.Name(index, ast.Store())], value=self.visit(key)))
+            current = _call("_getitem_", ast.Name(holder, ast.Load()), ast.Name(index, ast.Load()))
+            store = ast.Subscript(
+                value=_call("_write_", ast.Name(holder, ast.Load())), slice=ast.Name(index, ast.Load()), ctx=ast.Store()
+            )
+        update = ast.Assign(targets=[store], value=_call("_inplacevar_", op, current, self.visit(node.value)))
+        cleanup = ast.Delete(targets=[ast.Name(name, ast.Del()) for name in names])
+        statements.append(ast.Try(body=[update], handlers=[], orelse=[], finalbody=[cleanup]))
+        for statement in statements:
+            ast.copy_location(statement, node)
+            ast.fix_missing_locations(statement)
+        return statements
+
+
 # --- guards ----------------------------------------------------------------------------------------
 
-_SANDBOX_CLASSES: weakref.WeakSet[type] = weakref.WeakSet()
+_SANDBOX_CLASSES: dict[int, weakref.ref[type]] = {}
+"""The snippets' classes by ``id``: membership is identity, never a class's own ``==``/``hash``."""
+
+
+def _is_sandbox_class(cls: object) -> bool:
+    ref = _SANDBOX_CLASSES.get(id(cls))
+    return ref is not None and ref() is cls
+
+
+def _is_snippet_function(value: object) -> bool:
+    func = value.__func__ if isinstance(value, types.MethodType) else value
+    return isinstance(func, types.FunctionType) and func.__code__.co_filename == SNIPPET
+
+
+def _plain_str(value: object) -> str:
+    text = str(value)
+    return text if type(text) is str else str.__str__(text)
 
 
 def _check_name(name: object) -> str:
     if not isinstance(name, str):
         raise PolicyViolation("attribute names must be strings")
+    name = str.__str__(name)  # an exact str: a subclass's own startswith/__eq__/__hash__ play no part
     if name.startswith("_"):
         raise PolicyViolation(f"access to attribute {name!r} is not allowed (it starts with '_')")
     if name in INSPECT_ATTRIBUTES or name.startswith(_DENIED_PREFIXES):
@@ -116,11 +398,17 @@ _MISSING = object()
 
 
 def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
+    if type(obj) is super and isinstance(name, str) and str.__str__(name) == "__init__":
+        return cast(Any, obj).__init__  # super().__init__(…): the parent's initialiser
     name = _check_name(name)
     if name in _STRING_FORMAT and (isinstance(obj, str) or (isinstance(obj, type) and issubclass(obj, str))):
         raise PolicyViolation(f"str.{name} is not allowed (it can reach attributes); use f-strings")
     if name == "mro" and isinstance(obj, type):
         raise PolicyViolation("access to attribute 'mro' is not allowed")
+    if name == "register" and isinstance(obj, abc.ABCMeta) and not _is_sandbox_class(obj):
+        raise PolicyViolation("register() on a library ABC is not allowed (the registry is shared between runs)")
+    if name == "obj" and isinstance(obj, AttributeError):
+        raise PolicyViolation("AttributeError.obj is not allowed (it can hand back objects the snippet was not given)")
     if isinstance(obj, types.ModuleType):
         raise PolicyViolation("module objects are not reachable")
     try:
@@ -133,6 +421,10 @@ def guarded_getattr(obj: Any, name: Any, default: Any = _MISSING) -> Any:
         raise PolicyViolation(f"attribute {name!r} is a module, which is not reachable")
     if isinstance(value, types.FrameType | types.CodeType | types.TracebackType):
         raise PolicyViolation(f"attribute {name!r} leads to interpreter internals")
+    if name in _STRING_FORMAT and not _is_snippet_function(value):
+        raise PolicyViolation(
+            f"{name}() of {type(obj).__name__} is not allowed (it can reach attributes); use f-strings"
+        )
     return value
 
 
@@ -156,14 +448,29 @@ def guarded_iter(obj: Any) -> Any:
     return iter(obj)
 
 
-_WRITABLE = (dict, list, set, bytearray, OrderedDict)
+_WRITABLE = (
+    dict, list, set, bytearray, OrderedDict, collections.deque, collections.UserDict, collections.UserList,
+    collections.ChainMap, decimal.Context,
+)  # fmt: skip
+_PLAIN_METACLASSES = (type, abc.ABCMeta)
+"""The metaclasses of classes a snippet may use and derive from (not enum's, for one)."""
+
+
+_WRITABLE_IDS = frozenset(id(cls) for cls in _WRITABLE)
 
 
 def guarded_write(obj: Any) -> Any:
-    """What the snippet may assign attributes or items on: containers and its own objects."""
-    if isinstance(obj, _WRITABLE) or type(obj) in _SANDBOX_CLASSES:
+    """What the snippet may assign attributes or items on: containers, decimal contexts, its own objects.
+
+    Containers are recognised by the real MRO of ``type(obj)``, never by ``isinstance``: an ABC such as
+    ``UserDict`` answers ``isinstance`` from its registry, which a snippet's subclass can extend.
+    """
+    cls = type(obj)
+    if cls is dict or cls is list or cls is set:  # the common case, answered without a scan
         return obj
-    if isinstance(obj, type) and obj in _SANDBOX_CLASSES:
+    if _is_sandbox_class(cls) or _is_sandbox_class(obj):
+        return obj
+    if any(id(base) in _WRITABLE_IDS for base in cls.__mro__):
         return obj
     raise PolicyViolation(f"objects of type {type(obj).__name__} cannot be modified here")
 
@@ -183,61 +490,135 @@ def make_class(name: str, bases: tuple[type, ...], namespace: dict[str, Any], **
     for base in bases:
         if not isinstance(base, type) or issubclass(base, type) or base is LimitExceeded:
             raise PolicyViolation(f"cannot derive a class from {base!r}")
+        if type(base) not in _PLAIN_METACLASSES:
+            raise PolicyViolation(f"cannot derive a class from {base.__name__} (it has a metaclass of its own)")
     cls = type(name, bases, namespace)
-    _SANDBOX_CLASSES.add(cls)
+    _SANDBOX_CLASSES[id(cls)] = weakref.ref(cls, _forget(id(cls)))
     return cls
+
+
+def _forget(key: int) -> Callable[[weakref.ref[type]], None]:
+    def forget(ref: weakref.ref[type]) -> None:
+        if _SANDBOX_CLASSES.get(key) is ref:
+            del _SANDBOX_CLASSES[key]
+
+    return forget
 
 
 def safe_type(*args: Any) -> type:
     if len(args) != 1:
         raise PolicyViolation("type() takes exactly one argument here (making classes with it is not allowed)")
-    return type(args[0])
+    cls = type(args[0])
+    if issubclass(cls, type):
+        raise PolicyViolation(
+            "type() of a class is not available (metaclasses, type itself included, are not reachable)"
+        )
+    return cls
 
 
-_INPLACE = {
-    "+=": lambda a, b: a + b,
-    "-=": lambda a, b: a - b,
-    "*=": lambda a, b: a * b,
-    "/=": lambda a, b: a / b,
-    "//=": lambda a, b: a // b,
-    "%=": lambda a, b: a % b,
-    "**=": lambda a, b: a**b,
-    "<<=": lambda a, b: a << b,
-    ">>=": lambda a, b: a >> b,
-    "|=": lambda a, b: a | b,
-    "^=": lambda a, b: a ^ b,
-    "&=": lambda a, b: a & b,
-    "@=": lambda a, b: a @ b,
+_INPLACE: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "&=": operator.iand,
+    "@=": operator.imatmul,
 }
 
 
 def inplacevar(op: str, a: Any, b: Any) -> Any:
     try:
-        return _INPLACE[op](a, b)
+        func = _INPLACE[op]
     except KeyError:
         raise PolicyViolation(f"operator {op} is not allowed") from None
+    return func(a, b)
+
+
+def iter_unpack_sequence(it: Any, spec: Any, _getiter_: Any) -> Any:
+    """``for a, b in it``: the iterable goes through ``_getiter_``; its items are unpacked natively.
+
+    RestrictedPython's version re-checks every item with ``_getiter_`` (~330 ns each); ours refuses
+    only module objects, and no item a snippet can iterate is one (the views hold no modules).
+    """
+    return _getiter_(it)
 
 
 def apply(func: Any, *args: Any, **kwargs: Any) -> Any:
     return func(*args, **kwargs)
 
 
+# --- replaced library functions --------------------------------------------------------------------
+
+
+def _snippet_owned(obj: object) -> bool:
+    return _is_snippet_function(obj) or _is_sandbox_class(obj) or _is_sandbox_class(type(obj))
+
+
+def safe_update_wrapper(wrapper: Any, wrapped: Any, assigned: Any = None, updated: Any = None) -> Any:
+    """``functools.update_wrapper`` with its default attribute lists, onto the snippet's own wrapper."""
+    if assigned is not None or updated is not None:
+        raise PolicyViolation(
+            "functools.update_wrapper/wraps: only the default assigned/updated attributes are allowed"
+        )
+    if not _snippet_owned(wrapper):
+        raise PolicyViolation("functools.update_wrapper/wraps: the wrapper must be a function or object of the snippet")
+    return functools.update_wrapper(wrapper, wrapped)
+
+
+def safe_wraps(wrapped: Any, assigned: Any = None, updated: Any = None) -> Any:
+    if assigned is not None or updated is not None:
+        raise PolicyViolation(
+            "functools.update_wrapper/wraps: only the default assigned/updated attributes are allowed"
+        )
+    return functools.partial(safe_update_wrapper, wrapped=wrapped)
+
+
+def safe_total_ordering(cls: Any) -> Any:
+    if not _is_sandbox_class(cls):
+        raise PolicyViolation("functools.total_ordering applies to the snippet's own classes only")
+    return functools.total_ordering(cls)
+
+
+_REPLACED: dict[str, dict[str, Any]] = {
+    "functools": {"update_wrapper": safe_update_wrapper, "wraps": safe_wraps, "total_ordering": safe_total_ordering},
+}
+
+
 class ModuleView:
-    """A module's public functions, classes and constants — not the module."""
+    """A module's public functions, classes and constants — not the module.
 
-    __slots__ = ("_members", "_name")
+    A name the module has but the view leaves out is a ``policy`` error saying why (an unknown name
+    is an ``AttributeError``, as usual).
+    """
 
-    def __init__(self, name: str, members: dict[str, Any]) -> None:
+    __slots__ = ("_members", "_name", "_withheld")
+
+    def __init__(self, name: str, members: dict[str, Any], withheld: dict[str, str] | None = None) -> None:
         object.__setattr__(self, "_name", name)
         object.__setattr__(self, "_members", members)
+        object.__setattr__(self, "_withheld", withheld or {})
 
     def __getattr__(self, attr: str) -> Any:
         try:
             return self._members[attr]
         except KeyError:
-            raise AttributeError(f"module {self._name!r} has no attribute {attr!r} here") from None
+            pass
+        reason = self._withheld.get(attr)
+        if reason is not None:
+            raise PolicyViolation(f"{self._name}.{attr} is not available in the sandbox: {reason}")
+        raise AttributeError(f"module {self._name!r} has no attribute {attr!r} here")
 
     def __setattr__(self, attr: str, value: Any) -> None:
+        raise PolicyViolation(f"module {self._name!r} cannot be modified")
+
+    def __delattr__(self, attr: str) -> None:
         raise PolicyViolation(f"module {self._name!r} cannot be modified")
 
     def __repr__(self) -> str:
@@ -246,37 +627,87 @@ class ModuleView:
 
 _VIEWS: dict[str, ModuleView] = {}
 
+_WITHHELD_REASONS: dict[str, str] = {
+    "functools.singledispatch": "register() evaluates string annotations outside the policy",
+    "functools.singledispatchmethod": "register() evaluates string annotations outside the policy",
+    "string.Formatter": "it resolves {fields} by attribute access outside the policy",
+    "uuid.getnode": "it may read the MAC address through a subprocess",
+    "uuid.uuid1": "it reads the MAC address (uuid.getnode); use uuid.uuid4",
+}
+
+
+def _public_names(module: types.ModuleType) -> list[str]:
+    exported = getattr(module, "__all__", None)
+    if exported is not None:
+        return [str(name) for name in exported]
+    names = []
+    own = (module.__name__, "_" + module.__name__)
+    for attr in dir(module):
+        value = getattr(module, attr)
+        if callable(value) and getattr(value, "__module__", None) not in own:
+            continue  # imported from elsewhere (uuid.Enum, uuid.int_…), not this module's API
+        names.append(attr)
+    return names
+
 
 def _view(name: str) -> ModuleView:
     view = _VIEWS.get(name)
     if view is None:
         module = __import__(name)
-        withheld = ALLOWED_MODULES[name]
-        members = {}
+        replaced = _REPLACED.get(name, {})
+        public = set(_public_names(module))
+        members: dict[str, Any] = {}
+        withheld: dict[str, str] = {}
         for attr in dir(module):
-            if attr.startswith("_") or attr in withheld:
+            if attr.startswith("_"):
                 continue
-            value = getattr(module, attr)
-            if isinstance(value, types.ModuleType):
-                continue
-            if callable(value) or isinstance(value, _CONSTANT_TYPES):
+            value = replaced.get(attr, getattr(module, attr, None))
+            if attr in ALLOWED_MODULES[name]:
+                withheld[attr] = _WITHHELD_REASONS.get(f"{name}.{attr}", "it is withheld")
+            elif isinstance(value, types.ModuleType):
+                withheld[attr] = "modules are not reachable"
+            elif attr not in public:
+                withheld[attr] = "it is not part of the module's own public API"
+            elif isinstance(value, type) and type(value) not in _PLAIN_METACLASSES:
+                # classes with a metaclass of their own (enums): their members remain as constants
+                withheld[attr] = "classes with a metaclass of their own are not available"
+            elif callable(value) or isinstance(value, _CONSTANT_TYPES):
                 members[attr] = value
-        view = _VIEWS[name] = ModuleView(name, members)
+            else:
+                withheld[attr] = "only functions, classes and immutable constants are available"
+        view = _VIEWS[name] = ModuleView(name, members, withheld)
     return view
 
 
-def guarded_import(
-    name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0
-) -> ModuleView:
+_LIBRARY_IMPORTS = frozenset({"time", "_strptime", "locale", "calendar", "unicodedata", "numbers"})
+"""Modules library C code imports lazily (``datetime.strftime`` needs ``time``), when not loaded yet."""
+
+
+def _library_import(name: Any, globals: Any, locals: Any, fromlist: Any, level: int) -> bool:
+    """Whether this is ``PyImport_Import`` on behalf of library C code, not an ``import`` statement.
+
+    The interpreter calls ``__import__(name, globals, globals, [], 0)`` — an empty *list* — with the
+    snippet's globals when C code called from the snippet imports a module; an import statement
+    always passes ``None`` or a tuple. The module goes to that C code, never to the snippet.
+    """
+    return type(fromlist) is list and not fromlist and level == 0 and globals is locals and type(name) is str
+
+
+def guarded_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    if _library_import(name, globals, locals, fromlist, level):
+        if name in sys.modules or name in _LIBRARY_IMPORTS:
+            return __import__(name)
+        raise PolicyViolation(f"library code may not import {name!r} here")
     if level != 0:
         raise PolicyViolation("relative imports are not allowed")
-    if not isinstance(name, str) or name not in ALLOWED_MODULES:
+    if not isinstance(name, str) or str.__str__(name) not in ALLOWED_MODULES:
         allowed = ", ".join(sorted(ALLOWED_MODULES))
         raise PolicyViolation(f"import of {name!r} is not allowed (allowed: {allowed})")
-    view = _view(name)
+    view = _view(str.__str__(name))
     for item in fromlist or ():
-        if not isinstance(item, str) or item.startswith("_") or item not in view._members:
-            raise PolicyViolation(f"cannot import {item!r} from {name!r}")
+        if not isinstance(item, str) or item.startswith("_") or str.__str__(item) not in view._members:
+            reason = view._withheld.get(str(item), "it is not available in the sandbox")
+            raise PolicyViolation(f"cannot import {item!r} from {name!r}: {reason}")
     return view
 
 
@@ -293,39 +724,62 @@ class Output:
         self.exceeded = False
 
     def write(self, text: str) -> None:
-        size = len(text.encode("utf-8", "replace"))
-        if self.size + size > self.limit:
+        data = text.encode("utf-8", "replace")
+        if self.size + len(data) > self.limit:
             room = self.limit - self.size
             if room > 0:
-                self.parts.append(text.encode("utf-8", "replace")[:room].decode("utf-8", "ignore"))
+                self.parts.append(data[:room].decode("utf-8", "ignore"))
             self.size = self.limit
             self.exceeded = True
             raise LimitExceeded("output_bytes", self.limit)
         self.parts.append(text)
-        self.size += size
+        self.size += len(data)
 
     def text(self) -> str:
         return "".join(self.parts)
 
 
-class _Printer:
-    """RestrictedPython's ``_print_`` protocol: ``_print_(_getattr_)`` then ``._call_print(...)``."""
+class _PrintScope:
+    """What ``_print_(_getattr_)`` returns: ``print(…)`` is ``._call_print(…)``, ``printed`` is ``()``."""
+
+    __slots__ = ("_output",)
 
     def __init__(self, output: Output) -> None:
-        self.output = output
+        self._output = output
 
-    def __call__(self, _getattr: Any = None) -> _Printer:
-        return self
+    def __call__(self) -> str:
+        return self._output.text()  # `printed`: the text, never this object or the Output
 
     def _call_print(
         self, *objects: Any, sep: Any = " ", end: Any = "\n", file: Any = None, flush: bool = False
     ) -> None:
         if file is not None:
             raise PolicyViolation("print(file=…) is not allowed")
-        self.output.write(str(sep).join(str(o) for o in objects) + str(end))
+        separator = " " if sep is None else _plain_str(sep)
+        ending = "\n" if end is None else _plain_str(end)
+        self._output.write(separator.join([_plain_str(o) for o in objects]) + ending)
+
+
+class _Printer:
+    """RestrictedPython's ``_print_`` protocol: called once per scope with ``_getattr_``."""
+
+    __slots__ = ("_output",)
+
+    def __init__(self, output: Output) -> None:
+        self._output = output
+
+    def __call__(self, _getattr: Any = None) -> _PrintScope:
+        return _PrintScope(self._output)
 
 
 # --- capabilities ----------------------------------------------------------------------------------
+
+_PROF = {signal.SIGPROF}
+
+
+def _encode(message: dict[str, Any]) -> bytes:
+    """Strict JSON (no NaN/Infinity, no lone surrogates): what the parent's decoder accepts."""
+    return json.dumps(message, separators=(",", ":"), default=_not_json, allow_nan=False, ensure_ascii=False).encode()
 
 
 class _Channel:
@@ -334,16 +788,34 @@ class _Channel:
         self._write = write
 
     def send(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message, separators=(",", ":"), default=_not_json).encode()
-        self._write.write(struct.pack(">I", len(data)) + data)
+        self.send_bytes(_encode(message))
+
+    def send_bytes(self, data: bytes) -> None:
+        frame = memoryview(struct.pack(">I", len(data)) + data)
+        while frame:
+            written = self._write.write(frame)
+            frame = frame[written or 0 :]
         self._write.flush()
 
+    def _read_exact(self, size: int) -> bytes | None:
+        chunks, missing = [], size
+        while missing:
+            chunk = self._read.read(missing)
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b"".join(chunks)
+
     def receive(self) -> dict[str, Any] | None:
-        head = self._read.read(4)
-        if len(head) < 4:
+        head = self._read_exact(4)
+        if head is None:
             return None
         (size,) = struct.unpack(">I", head)
-        message: dict[str, Any] = json.loads(self._read.read(size))
+        data = self._read_exact(size)
+        if data is None:
+            return None
+        message: dict[str, Any] = json.loads(data)
         return message
 
 
@@ -364,21 +836,26 @@ class _Method:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self._state["calls"] += 1
         call = self._state["calls"]
+        message = {
+            "op": "call",
+            "id": self._job,
+            "call": call,
+            "cap": self._cap,
+            "method": self._method,
+            "args": list(args),
+            "kwargs": kwargs,
+        }
         try:
-            self._channel.send(
-                {
-                    "op": "call",
-                    "id": self._job,
-                    "call": call,
-                    "cap": self._cap,
-                    "method": self._method,
-                    "args": list(args),
-                    "kwargs": kwargs,
-                }
-            )
-        except TypeError as exc:
+            data = _encode(message)
+        except (TypeError, ValueError) as exc:
             raise CapabilityError(f"{self._cap}.{self._method}: arguments must be JSON values ({exc})") from None
-        reply = self._channel.receive()
+        # the CPU timer is held off for the exchange: a call and its reply stay in step
+        signal.pthread_sigmask(signal.SIG_BLOCK, _PROF)
+        try:
+            self._channel.send_bytes(data)
+            reply = self._channel.receive()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _PROF)
         if reply is None:
             raise SystemExit(0)  # the parent went away
         if reply.get("op") != "reply" or reply.get("call") != call:
@@ -406,6 +883,9 @@ class Capability:
     def __setattr__(self, attr: str, value: Any) -> None:
         raise PolicyViolation(f"capability {self._name!r} cannot be modified")
 
+    def __delattr__(self, attr: str) -> None:
+        raise PolicyViolation(f"capability {self._name!r} cannot be modified")
+
     def __repr__(self) -> str:
         return f"<capability {self._name!r}: {', '.join(sorted(self._methods))}>"
 
@@ -421,7 +901,7 @@ class Logger:
 
     def _add(self, level: str, message: Any) -> None:
         if len(self._lines) < 1000:
-            self._lines.append({"level": level, "message": str(message)[:10_000]})
+            self._lines.append({"level": level, "message": _plain_str(message)[:10_000]})
 
     def debug(self, message: Any) -> None:
         self._add("debug", message)
@@ -449,6 +929,8 @@ _BUILTINS.update(
         "setattr": guarded_setattr,
         "delattr": guarded_delattr,
         "type": safe_type,
+        "super": super,
+        "bytes": bytes,
         "list": list,
         "dict": dict,
         "set": set,
@@ -502,7 +984,10 @@ def _compile(code: str) -> Any:
         raise CompileFailure("syntax", f"{type(exc).__name__}: {exc.msg}", exc.lineno, exc.offset) from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise CompileFailure("syntax", f"{type(exc).__name__}: {exc}", None, None) from None
-    result = compile_restricted_exec(code, SNIPPET)
+    try:
+        result = compile_restricted_exec(code, SNIPPET, policy=SandboxPolicy)
+    except (RecursionError, MemoryError) as exc:
+        raise CompileFailure("syntax", f"{type(exc).__name__}: the snippet is nested too deeply", None, None) from None
     if result.errors:
         first = result.errors[0]
         line = None
@@ -510,18 +995,29 @@ def _compile(code: str) -> Any:
             head = first[5:].split(":", 1)[0]
             line = int(head) if head.isdigit() else None
         raise CompileFailure("policy", "; ".join(result.errors), line, None)
-    _CODE_CACHE[digest] = result.code
+    if len(code) <= MAX_CACHED_SOURCE:  # a flood of huge snippets cannot grow the worker for good
+        _CODE_CACHE[digest] = result.code
     if len(_CODE_CACHE) > MAX_CACHE:
         _CODE_CACHE.popitem(last=False)
     return result.code
 
 
 def _error_line(exc: BaseException) -> int | None:
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename == SNIPPET:
-            line = frame.lineno
+    """The last line of the snippet the traceback passes through (no source file is read)."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == SNIPPET:
+            line = tb.tb_lineno
+        tb = tb.tb_next
     return line
+
+
+def _in_snippet(frame: types.FrameType | None) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename == SNIPPET:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _depth() -> int:
@@ -539,6 +1035,28 @@ def _vsz() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
+def _clean_text(text: str) -> str:
+    """Valid UTF-8 text (lone surrogates replaced): the parent's decoder refuses anything else."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _message(exc: BaseException) -> str:
+    """``Type: text`` of an exception the snippet raised (its ``__str__`` may be the snippet's)."""
+    try:
+        text = _plain_str(exc)
+    except LimitExceeded:
+        raise
+    except BaseException:
+        text = "(the message could not be read)"
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE] + "…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class _CpuTimer:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -546,7 +1064,8 @@ class _CpuTimer:
 
     def _fire(self, signum: int, frame: Any) -> None:
         self.fired = True
-        raise LimitExceeded("cpu_seconds", self.seconds)
+        if _in_snippet(frame):  # the worker's own bookkeeping is never interrupted
+            raise LimitExceeded("cpu_seconds", self.seconds)
 
     def __enter__(self) -> _CpuTimer:
         signal.signal(signal.SIGPROF, self._fire)
@@ -565,6 +1084,86 @@ class _CpuTimer:
         resource.setrlimit(resource.RLIMIT_CPU, (hard, hard))
 
 
+def _limit_error(limit: str, value: Any, line: int | None = None) -> dict[str, Any]:
+    return {"kind": "limit", "message": f"{limit} limit of {value} exceeded", "limit": limit, "value": value,
+            "line": line}  # fmt: skip
+
+
+def _describe(exc: BaseException, memory_mb: int) -> dict[str, Any]:
+    """The error entry for an exception met while compiling or running the snippet."""
+    line = _error_line(exc)
+    if isinstance(exc, CompileFailure):
+        message = exc.message if len(exc.message) <= MAX_MESSAGE else exc.message[:MAX_MESSAGE] + "…"
+        return {"kind": exc.kind, "message": message, "line": exc.line, "column": exc.column}
+    if isinstance(exc, LimitExceeded):
+        return _limit_error(exc.limit, exc.value, line)
+    if isinstance(exc, MemoryError):
+        return _limit_error("memory_mb", memory_mb, line)
+    if isinstance(exc, RecursionError):
+        return _limit_error("recursion_depth", RECURSION_DEPTH, line)
+    if isinstance(exc, PolicyViolation):
+        return {"kind": "policy", "message": _message(exc).removeprefix("PolicyViolation: "), "line": line}
+    if isinstance(exc, CapabilityError):
+        return {"kind": "capability", "message": _message(exc).removeprefix("CapabilityError: "), "line": line}
+    if isinstance(exc, ResultError):
+        return {"kind": "result", "message": _message(exc).removeprefix("ResultError: ")}
+    if type(exc) is NameError and type(exc.name) is str and exc.name in _REFUSED_NAMES:
+        return {"kind": "policy", "message": f"{exc.name} is not available in the sandbox: {_REFUSED_NAMES[exc.name]}",
+                "line": line}  # fmt: skip
+    if isinstance(exc, SystemExit):
+        code = exc.code if exc.code is None or isinstance(exc.code, int | str) else type(exc.code).__name__
+        return {"kind": "runtime", "message": f"SystemExit: {code}", "line": line}
+    return {"kind": "runtime", "message": _message(exc), "line": line}
+
+
+def _reset_shared_state() -> None:
+    """Module state a snippet may change through its views, back to a fresh start for each run."""
+    decimal.setcontext(decimal.Context())
+    random.seed()
+
+
+_UNRAISABLE: list[type[BaseException]] = []
+"""Types of the exceptions raised in the snippet's finalizers (a generator's ``finally``) since the run began."""
+
+
+def _record_unraisable(unraisable: Any) -> None:
+    if len(_UNRAISABLE) < 100:
+        _UNRAISABLE.append(unraisable.exc_type)  # the type only: no reference to the snippet's objects
+
+
+def _clean_up(glb: dict[str, Any]) -> bool:
+    """Drop the snippet's objects under the limits (finalizers run now); True if some survived."""
+    for _ in range(3):
+        glb.clear()
+        _reset_shared_state()
+        re.purge()
+        gc.collect()
+        if not glb:
+            return False
+    glb.clear()
+    return True
+
+
+def _execute(job: dict[str, Any], glb: dict[str, Any], result_bytes: int) -> str:
+    """Compile and run the snippet in ``glb``; the result as JSON text."""
+    code = _compile(str(job.get("code", "")))
+    depth = sys.getrecursionlimit()
+    sys.setrecursionlimit(_depth() + RECURSION_DEPTH)
+    try:
+        exec(code, glb)
+        value = glb.get("result")
+        try:
+            encoded = json.dumps(value, default=_not_json, allow_nan=False, ensure_ascii=False)
+            size = len(encoded.encode("utf-8"))
+        except (TypeError, ValueError) as exc:  # not JSON, NaN/Infinity, a cycle, a lone surrogate
+            raise ResultError(f"result must be JSON: {_message(exc)}") from None
+    finally:
+        sys.setrecursionlimit(depth)
+    if size > result_bytes:
+        raise LimitExceeded("result_bytes", result_bytes)
+    return encoded
+
+
 def run_snippet(job: dict[str, Any], channel: _Channel) -> dict[str, Any]:
     """Run one job; always returns the result message (never raises)."""
     limits = job.get("limits") or {}
@@ -575,20 +1174,6 @@ def run_snippet(job: dict[str, Any], channel: _Channel) -> dict[str, Any]:
     started, cpu_started = time.perf_counter(), time.process_time()
     logger = Logger()
     answer: dict[str, Any] = {"op": "result", "id": job.get("id"), "ok": False, "result": None, "error": None}
-    recycle = False
-
-    def usage() -> dict[str, Any]:
-        return {
-            "cpu_ms": round((time.process_time() - cpu_started) * 1000, 3),
-            "wall_ms": round((time.perf_counter() - started) * 1000, 3),
-        }
-
-    try:
-        code = _compile(str(job.get("code", "")))
-    except CompileFailure as exc:
-        answer["error"] = {"kind": exc.kind, "message": exc.message, "line": exc.line, "column": exc.column}
-        answer.update(stdout="", logs=[], usage=usage(), recycle=False)
-        return answer
 
     state = {"calls": 0}
     capabilities: dict[str, Any] = {"log": logger}
@@ -596,7 +1181,6 @@ def run_snippet(job: dict[str, Any], channel: _Channel) -> dict[str, Any]:
         capabilities[name] = Capability(
             name, {m: _Method(channel, str(job.get("id")), name, m, state) for m in methods}
         )
-    printer = _Printer(output)
     glb: dict[str, Any] = {
         "__builtins__": _BUILTINS,
         "__name__": "snippet",
@@ -604,83 +1188,65 @@ def run_snippet(job: dict[str, Any], channel: _Channel) -> dict[str, Any]:
         "_getattr_": guarded_getattr,
         "_getitem_": guarded_getitem,
         "_getiter_": guarded_iter,
-        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_iter_unpack_sequence_": iter_unpack_sequence,
         "_unpack_sequence_": guarded_unpack_sequence,
         "_write_": guarded_write,
         "_inplacevar_": inplacevar,
-        "_print_": printer,
+        "_print_": _Printer(output),
         "_apply_": apply,
         "inputs": job.get("inputs") if job.get("inputs") is not None else {},
         "result": None,
         **capabilities,
     }
+    _reset_shared_state()
+    _UNRAISABLE.clear()
     depth = sys.getrecursionlimit()
     baseline = _vsz()
     _, as_hard = resource.getrlimit(resource.RLIMIT_AS)
     error: dict[str, Any] | None = None
+    encoded: str | None = None
+    leftovers = False
     timer = _CpuTimer(cpu_seconds)
     try:
         resource.setrlimit(resource.RLIMIT_AS, (baseline + memory_mb * 1024 * 1024, as_hard))
-        sys.setrecursionlimit(_depth() + RECURSION_DEPTH)
         with timer:
-            exec(code, glb)
-            value = glb.get("result")
-            encoded = json.dumps(value, default=_not_json)
-            if len(encoded) > result_bytes:
-                raise LimitExceeded("result_bytes", result_bytes)
-        answer["result"] = value
-    except LimitExceeded as exc:
-        error = {"kind": "limit", "message": str(exc), "limit": exc.limit, "value": exc.value, "line": _error_line(exc)}
-        recycle = exc.limit == "cpu_seconds"
-    except MemoryError as exc:
-        error = {
-            "kind": "limit",
-            "message": f"memory_mb limit of {memory_mb} exceeded",
-            "limit": "memory_mb",
-            "value": memory_mb,
-            "line": _error_line(exc),
-        }
-        recycle = True
-    except RecursionError as exc:
-        error = {
-            "kind": "limit",
-            "message": f"recursion_depth limit of {RECURSION_DEPTH} exceeded",
-            "limit": "recursion_depth",
-            "value": RECURSION_DEPTH,
-            "line": _error_line(exc),
-        }
-    except PolicyViolation as exc:
-        error = {"kind": "policy", "message": str(exc), "line": _error_line(exc)}
-    except CapabilityError as exc:
-        error = {"kind": "capability", "message": str(exc), "line": _error_line(exc)}
-    except TypeError as exc:
-        if "is not JSON" in str(exc) and exc.__traceback__ is not None and _error_line(exc) is None:
-            error = {"kind": "result", "message": f"result must be JSON: {exc}"}
-        else:
-            error = {"kind": "runtime", "message": f"TypeError: {exc}", "line": _error_line(exc)}
-    except SystemExit as exc:
-        error = {"kind": "runtime", "message": f"SystemExit: {exc.code}", "line": _error_line(exc)}
-    except BaseException as exc:  # anything the snippet raised
-        error = {"kind": "runtime", "message": f"{type(exc).__name__}: {exc}", "line": _error_line(exc)}
+            try:
+                encoded = _execute(job, glb, result_bytes)
+            except BaseException as exc:
+                try:
+                    error = _describe(exc, memory_mb)
+                except (LimitExceeded, MemoryError, RecursionError) as failure:  # describing it hit a limit
+                    error = _describe(failure, memory_mb)
+            finally:
+                leftovers = _clean_up(glb)
+    except BaseException as exc:  # the worker's own bookkeeping failed (memory): report, and recycle
+        error = error or {"kind": "worker", "message": f"the sandbox worker failed: {type(exc).__name__}"}
+        leftovers = True
     finally:
         resource.setrlimit(resource.RLIMIT_AS, (as_hard, as_hard))
         sys.setrecursionlimit(depth)
+    if error is None and MemoryError in _UNRAISABLE:  # the snippet's finalizer ran out of memory
+        error = _limit_error("memory_mb", memory_mb)
+    if error is None and RecursionError in _UNRAISABLE:
+        error = _limit_error("recursion_depth", RECURSION_DEPTH)
     if timer.fired and (error is None or error.get("kind") != "limit"):
         # the snippet caught the CPU limit and went on: it is still a limit hit
-        error = {"kind": "limit", "message": f"cpu_seconds limit of {cpu_seconds} exceeded", "limit": "cpu_seconds",
-                 "value": cpu_seconds, "line": None}  # fmt: skip
-        recycle = True
+        error = _limit_error("cpu_seconds", cpu_seconds)
     if output.exceeded and (error is None or error.get("kind") != "limit"):
-        error = {"kind": "limit", "message": f"output_bytes limit of {output.limit} exceeded",
-                 "limit": "output_bytes", "value": output.limit, "line": None}  # fmt: skip
+        error = _limit_error("output_bytes", output.limit)
+    if error is not None:
+        error["message"] = _clean_text(str(error.get("message", "")))
     answer.update(
         ok=error is None,
         error=error,
-        result=answer["result"] if error is None else None,
-        stdout=output.text(),
-        logs=list(logger._lines),
-        usage=usage(),
-        recycle=recycle,
+        result=json.loads(encoded) if error is None and encoded is not None else None,
+        stdout=_clean_text(output.text()),
+        logs=[{k: _clean_text(v) for k, v in line.items()} for line in logger._lines],
+        usage={
+            "cpu_ms": round((time.process_time() - cpu_started) * 1000, 3),
+            "wall_ms": round((time.perf_counter() - started) * 1000, 3),
+        },
+        recycle=leftovers or (error is not None and error.get("limit") in ("cpu_seconds", "memory_mb")),
     )
     return answer
 
@@ -696,17 +1262,83 @@ def _deny_sockets() -> None:
     socket.getaddrinfo = refuse
 
 
+NOBODY = 65534
+PRELOADED = (
+    "heapq", "copy", "warnings", "unicodedata", "time", "_strptime", "locale", "calendar", "encodings.ascii",
+    "encodings.latin_1", "encodings.utf_8_sig", "encodings.utf_16", "encodings.utf_16_le", "encodings.utf_16_be",
+    "encodings.utf_32", "encodings.utf_32_le", "encodings.utf_32_be", "encodings.cp1252", "encodings.cp437",
+    "encodings.iso8859_15", "encodings.unicode_escape", "encodings.raw_unicode_escape", "encodings.idna",
+)  # fmt: skip
+"""Modules the views' libraries import lazily (``Counter.most_common`` → heapq, codecs…): loaded up front."""
+
+
+def _readable_by_anyone(path: str) -> bool:
+    """Whether any user may reach ``path`` (every directory above it searchable) and read it."""
+    path = os.path.realpath(path)
+    current = path
+    while True:
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return False
+        needed = stat.S_IROTH | stat.S_IXOTH if current == path else stat.S_IXOTH
+        if mode & needed != needed:
+            return False
+        parent = os.path.dirname(current)
+        if parent == current:
+            return True
+        current = parent
+
+
+def _drop_privileges() -> bool:
+    """A worker started as root runs as uid/gid 65534 (RLIMIT_NPROC applies, root-only files stay shut).
+
+    Only when every directory it loaded modules from is readable by any user: otherwise a library's
+    lazy import would fail later (an interpreter installed under ``/root``, say) and it stays as is.
+    """
+    if os.geteuid() != 0:
+        return False
+    folders = {os.path.dirname(str(m.__file__)) for m in list(sys.modules.values()) if getattr(m, "__file__", None)}
+    if not all(_readable_by_anyone(folder) for folder in folders):
+        return False
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+    return True
+
+
+def _freeze_shared_state() -> None:
+    """Make the mutable containers the views lead to read-only (they are shared by every run).
+
+    ``textwrap.TextWrapper.unicode_whitespace_trans`` is a class-level dict every wrapper translates
+    with: a snippet could rewrite it (item assignment, ``.update()``) for the runs that follow.
+    """
+    trans = textwrap.TextWrapper.unicode_whitespace_trans
+    if isinstance(trans, dict):
+        textwrap.TextWrapper.unicode_whitespace_trans = types.MappingProxyType(dict(trans))  # type: ignore[assignment]
+
+
 def _lock_down() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file can be written
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # …and trying is an OSError, not a dead worker
-    try:
-        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork (ignored for root)
-    except (ValueError, OSError):
-        pass
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     _deny_sockets()
     for name in ALLOWED_MODULES:  # warm the views (and their imports) before any limit applies
         _view(name)
+    for name in PRELOADED:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    _freeze_shared_state()
+    sys.unraisablehook = _record_unraisable  # an exception in a snippet's finalizer is only counted
+    _drop_privileges()
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork (ignored for root)
+    except (ValueError, OSError):
+        pass
+    gc.collect()
+    gc.freeze()  # the worker's own objects: never scanned again by the per-run collection
 
 
 def main() -> None:
@@ -726,10 +1358,11 @@ def main() -> None:
             continue
         answer = run_snippet(job, channel)
         try:
-            channel.send(answer)
-        except TypeError:
+            data = _encode(answer)
+        except (TypeError, ValueError):
             answer.update(ok=False, result=None, error={"kind": "result", "message": "result must be JSON"})
-            channel.send(answer)
+            data = _encode(answer)
+        channel.send_bytes(data)
 
 
 if __name__ == "__main__":

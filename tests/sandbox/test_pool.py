@@ -1,0 +1,100 @@
+"""The supervisor: workers start clean, overruns and deaths are contained, results never mix up."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from automatos.sandbox import Limits, WorkerPool
+
+SMALL = Limits(cpu_seconds=0.5, wall_seconds=5, memory_mb=64, output_bytes=10_000)
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[WorkerPool]:
+    async with WorkerPool(2) as started:
+        yield started
+
+
+def _inspect(pid: int) -> tuple[set[str], Path, list[str], int]:
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    names = {item.split(b"=", 1)[0].decode() for item in environ if item}
+    cwd = Path(os.readlink(f"/proc/{pid}/cwd"))
+    return names, cwd, [p.name for p in cwd.iterdir()], len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def test_workers_start_clean(pool: WorkerPool, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOMATOS_SECRET_KEY", "s" * 40)  # a secret in the parent's environment…
+    async with WorkerPool(1) as fresh:
+        (pid,) = fresh.pids
+        names, cwd, entries, fds = _inspect(pid)
+        assert names <= {"PATH", "LANG", "LC_ALL"}  # …never reaches a worker
+        assert cwd.name.startswith("automatos-sandbox-") and entries == []
+        assert fds <= 6  # stdin/stdout/stderr (devnull) and the two protocol pipes
+        assert (await fresh.run("result = 1")).ok
+    assert not await asyncio.to_thread(cwd.exists)  # removed with the worker
+
+
+async def test_wall_clock_overrun_kills_and_replaces(pool: WorkerPool) -> None:
+    before = set(pool.pids)
+    result = await pool.run("while True:\n    pass", limits=Limits(cpu_seconds=60, wall_seconds=0.5))
+    assert not result.ok and result.error is not None
+    assert (result.error.kind, result.error.limit, result.error.value) == ("limit", "wall_seconds", 0.5)
+    for _ in range(100):
+        if len(pool.pids) == 2 and set(pool.pids) != before:
+            break
+        await asyncio.sleep(0.05)
+    assert len(pool.pids) == 2 and set(pool.pids) != before and pool.replaced == 1
+    assert (await pool.run("result = 'still here'")).result == "still here"
+
+
+async def test_a_worker_killed_while_idle_is_replaced_and_the_run_goes_elsewhere(pool: WorkerPool) -> None:
+    for pid in pool.pids:
+        os.kill(pid, signal.SIGKILL)
+    await asyncio.sleep(0.1)
+    result = await pool.run("result = 41 + 1")
+    assert result.ok and result.result == 42
+
+
+async def test_a_worker_dying_mid_run_is_reported(pool: WorkerPool) -> None:
+    async def kill_soon() -> None:
+        await asyncio.sleep(0.3)
+        for pid in pool.pids:
+            os.kill(pid, signal.SIGKILL)
+
+    killer = asyncio.ensure_future(kill_soon())
+    result = await pool.run("x = 0\nwhile True:\n    x += 1", limits=Limits(cpu_seconds=10, wall_seconds=5))
+    await killer
+    assert not result.ok and result.error is not None
+    assert result.error.kind == "worker" and "SIGKILL" in result.error.message and "replaced" in result.error.message
+    assert (await pool.run("result = 3")).result == 3
+
+
+async def test_cpu_and_memory_hits_retire_the_worker(pool: WorkerPool) -> None:
+    cpu = await pool.run("while True:\n    pass", limits=SMALL)
+    assert cpu.error is not None and (cpu.error.limit, cpu.error.value) == ("cpu_seconds", 0.5)
+    memory = await pool.run("x = 'a' * (200 * 1024 * 1024)", limits=SMALL)
+    assert memory.error is not None and (memory.error.limit, memory.error.value) == ("memory_mb", 64)
+    assert pool.replaced == 2
+    assert (await pool.run("result = [1] * 10")).result == [1] * 10
+
+
+async def test_concurrent_runs_never_mix_up(pool: WorkerPool) -> None:
+    code = "total = 0\nfor i in range(inputs['n']):\n    total += i\nresult = [inputs['n'], total]"
+    results = await asyncio.gather(*(pool.run(code, {"n": n}) for n in range(200)))
+    assert [r.result for r in results] == [[n, n * (n - 1) // 2] for n in range(200)]
+    assert pool.replaced == 0
+
+
+async def test_stopped_pool_refuses(tmp_path: Path) -> None:
+    stopped = WorkerPool(1)
+    await stopped.start()
+    await stopped.stop()
+    assert stopped.pids == []
+    with pytest.raises(RuntimeError, match="stopped"):
+        await stopped.run("result = 1")
