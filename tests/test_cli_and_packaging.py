@@ -109,7 +109,10 @@ def test_docker_compose_is_valid_and_has_the_production_shape() -> None:
     services = compose["services"]
     assert {"api", "worker", "postgres", "redis", "minio"} <= set(services)
     assert "pgvector" in services["postgres"]["image"]
-    assert services["worker"]["profiles"] == ["workers"]
+    assert services["worker"]["command"] == ["automatos", "worker"] and "profiles" not in services["worker"]
+    assert services["api"]["environment"]["SANDBOX_MODE"] == "queue"
+    worker_env = {k: str(v) for k, v in services["worker"]["environment"].items()}
+    assert not any(name.startswith(("AWS_", "DATABASE", "POSTGRES")) for name in worker_env)  # no credentials
     env = services["api"]["environment"]
     for variable in ("DATABASE_URL", "REDIS_URL", "S3_BUCKET", "S3_ENDPOINT_URL"):
         assert variable in env

@@ -1,0 +1,334 @@
+"""Queue mode against a real Valkey: a :class:`QueueSandbox` and an in-test :func:`serve` share a queue.
+
+Every test uses its own queue name, so workers of one test never take another's jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from saq import Status
+from saq.queue.redis import RedisQueue
+
+from automatos.extensions.cache.memory import MemoryKV
+from automatos.kernel.backends import KVBackend
+from automatos.kernel.settings import Settings, load_settings
+from automatos.sandbox import Limits, sandbox_from_settings
+from automatos.sandbox.queue import QueueSandbox, _make_queue, serve
+
+pytestmark = [
+    pytest.mark.redis,
+    # SAQ 0.26 calls SETEX, which the redis 8 client deprecates (it still works)
+    pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning"),
+]
+
+
+def _settings(redis_url: str, *, pool_size: int = 2, queue: str | None = None) -> Settings:
+    return load_settings(
+        {},
+        redis_url=redis_url,
+        sandbox_mode="queue",
+        sandbox_queue_name=queue or f"test-sandbox-{uuid.uuid4().hex[:10]}",
+        sandbox_pool_size=pool_size,
+    )
+
+
+class Echo:
+    """A capability that can cross machines: ``spec()`` describes it, the worker rebuilds it."""
+
+    name = "echo"
+    methods = frozenset({"shout"})
+
+    def __init__(self, prefix: str, *, side: str = "caller") -> None:
+        self.prefix = prefix
+        self.side = side
+        self.calls: list[list[Any]] = []
+
+    def spec(self) -> dict[str, Any]:
+        return {"name": "echo", "prefix": self.prefix}
+
+    async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        self.calls.append(args)
+        return f"{self.prefix}{args[0]}".upper() + f" (from the {self.side})"
+
+
+class Rebuilder:
+    """The ``rebuild`` a test worker uses: records what it was given and what it made."""
+
+    def __init__(self) -> None:
+        self.specs: list[dict[str, Any]] = []
+        self.kvs: list[KVBackend | None] = []
+        self.made: list[Echo] = []
+
+    def __call__(self, spec: dict[str, Any], *, kv: KVBackend | None) -> Echo:
+        self.specs.append(spec)
+        self.kvs.append(kv)
+        if spec.get("name") != "echo":
+            raise ValueError(f"unknown capability {spec.get('name')!r}")
+        made = Echo(spec["prefix"], side="worker")
+        self.made.append(made)
+        return made
+
+
+@asynccontextmanager
+async def serving(settings: Settings, **options: Any) -> AsyncIterator[asyncio.Task[None]]:
+    """``serve(settings)`` in a task, ready to take jobs; stopped (and awaited) on exit."""
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, **options))
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait([task, waiting], timeout=30, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    if task.done():
+        task.result()  # raise what stopped it
+    assert ready.is_set(), "the worker did not become ready"
+    try:
+        yield task
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+@asynccontextmanager
+async def caller(settings: Settings, **options: Any) -> AsyncIterator[QueueSandbox]:
+    assert settings.redis_url
+    sandbox = QueueSandbox(settings.redis_url, settings.sandbox_queue_name, **options)
+    await sandbox.start()
+    try:
+        yield sandbox
+    finally:
+        await sandbox.stop()
+
+
+@asynccontextmanager
+async def inspect(settings: Settings) -> AsyncIterator[RedisQueue]:
+    assert settings.redis_url
+    queue = _make_queue(settings.redis_url, settings.sandbox_queue_name, socket_timeout=10)
+    await queue.connect()
+    try:
+        yield queue
+    finally:
+        await queue.redis.aclose()
+
+
+async def test_sandbox_from_settings_picks_the_queue(redis_url: str) -> None:
+    settings = _settings(redis_url)
+    sandbox = sandbox_from_settings(settings)
+    assert isinstance(sandbox, QueueSandbox) and sandbox.queue_name == settings.sandbox_queue_name
+
+
+async def test_trivial_run_and_its_round_trip(redis_url: str) -> None:
+    settings = _settings(redis_url)
+    async with serving(settings, kv=MemoryKV()), caller(settings) as sandbox:
+        result = await sandbox.run("print('hi', inputs['x'])\nresult = {'double': inputs['x'] * 2}", {"x": 21})
+        assert result.ok, result.error
+        assert result.result == {"double": 42} and result.stdout == "hi 21\n"
+        assert result.usage.total_ms > 0 and result.usage.total_ms >= result.usage.wall_ms
+        trips = []
+        for _ in range(20):
+            begun = time.perf_counter()
+            assert (await sandbox.run("result = 1")).result == 1
+            trips.append((time.perf_counter() - begun) * 1000)
+        trips.sort()
+        print(f"queue round trip of a trivial run: p50 {trips[10]:.1f} ms, max {trips[-1]:.1f} ms")
+        assert trips[10] < 500
+
+
+async def test_fifty_concurrent_runs_each_get_their_own_result(redis_url: str) -> None:
+    settings = _settings(redis_url, pool_size=2)
+    code = "print('run', inputs['n'])\nresult = {'n': inputs['n'], 'square': inputs['n'] ** 2, 'tag': inputs['tag']}"
+    async with serving(settings, kv=MemoryKV()), caller(settings) as sandbox:
+        tags = [uuid.uuid4().hex for _ in range(50)]
+        results = await asyncio.gather(*(sandbox.run(code, {"n": n, "tag": tags[n]}) for n in range(50)))
+    for n, result in enumerate(results):
+        assert result.ok, (n, result.error)
+        assert result.result == {"n": n, "square": n * n, "tag": tags[n]}
+        assert result.stdout == f"run {n}\n"
+
+
+async def test_a_limit_hit_is_reported_and_the_worker_goes_on(redis_url: str) -> None:
+    settings = _settings(redis_url, pool_size=1)
+    async with serving(settings, kv=MemoryKV()), caller(settings) as sandbox:
+        spin = await sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=0.5, wall_seconds=5))
+        assert not spin.ok and spin.error is not None
+        assert (spin.error.kind, spin.error.limit) == ("limit", "cpu_seconds")
+        wall = await sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=5, wall_seconds=0.5))
+        assert wall.error is not None and (wall.error.kind, wall.error.limit) == ("limit", "wall_seconds")
+        after = await sandbox.run("result = 'still serving'")
+        assert after.ok and after.result == "still serving"
+
+
+async def test_no_worker_the_run_times_out_and_is_withdrawn(redis_url: str) -> None:
+    settings = _settings(redis_url)
+    rebuild = Rebuilder()
+    async with caller(settings, margin=0.5) as sandbox:
+        begun = time.perf_counter()
+        result = await sandbox.run("result = 1", limits=Limits(wall_seconds=0.5), capabilities=[Echo("x")])
+        took = time.perf_counter() - begun
+    assert not result.ok and result.error is not None and result.error.kind == "worker"
+    assert result.error.message.startswith("no sandbox worker took the run within 1 s"), result.error.message
+    assert 0.9 < took < 3
+    async with inspect(settings) as queue:
+        assert await queue.count("queued") == 0 and await queue.count("incomplete") == 0
+        statuses = [job.status async for job in queue.iter_jobs()]
+        assert statuses == [Status.ABORTED]
+    # a worker that comes later does not run it for nobody
+    async with serving(settings, rebuild=rebuild, kv=MemoryKV()):
+        await asyncio.sleep(1.5)
+    assert rebuild.specs == []
+
+
+async def test_a_run_started_too_late_for_its_caller_is_cancelled_on_the_worker(redis_url: str) -> None:
+    settings = _settings(redis_url, pool_size=1)
+    spin = "while True:\n    pass"
+    async with serving(settings, kv=MemoryKV()), caller(settings, margin=0.5) as sandbox:
+        # the only slot is busy for 3 s: the second run starts ~3 s late, and its caller gives up at 3.5 s
+        first = asyncio.create_task(sandbox.run(spin, limits=Limits(cpu_seconds=3, wall_seconds=3)))
+        await asyncio.sleep(0.1)
+        late = await sandbox.run(spin, limits=Limits(cpu_seconds=30, wall_seconds=3))
+        assert late.error is not None and late.error.kind == "worker"
+        assert late.error.message.startswith("the sandbox worker did not finish the run within 3.5 s"), late.error
+        assert (await first).error is not None
+        # the worker cancelled it (rather than letting it spin for its 3 s): the slot is free at once
+        begun = time.perf_counter()
+        after = await sandbox.run("result = 'next'", limits=Limits(wall_seconds=5))
+        assert after.ok and after.result == "next" and time.perf_counter() - begun < 1.5
+        async with inspect(settings) as queue:
+            assert await queue.count("active") == 0 and await queue.count("incomplete") == 0
+
+
+async def test_a_cancelled_caller_withdraws_its_run(redis_url: str) -> None:
+    settings = _settings(redis_url)
+    async with caller(settings) as sandbox:
+        task = asyncio.create_task(sandbox.run("result = 1"))
+        async with inspect(settings) as queue:
+            for _ in range(100):
+                if await queue.count("queued"):
+                    break
+                await asyncio.sleep(0.01)
+            assert await queue.count("queued") == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert await queue.count("queued") == 0 and await queue.count("incomplete") == 0
+
+
+async def test_a_capability_is_rebuilt_from_its_spec_on_the_worker(redis_url: str) -> None:
+    settings = _settings(redis_url)
+    rebuild, kv = Rebuilder(), MemoryKV()
+    granted = Echo("hello, ")
+    code = "result = echo.shout('world')"
+    async with serving(settings, rebuild=rebuild, kv=kv), caller(settings) as sandbox:
+        result = await sandbox.run(code, capabilities=[granted])
+        assert result.ok, result.error
+        assert result.result == "HELLO, WORLD (from the worker)"
+        assert rebuild.specs == [{"name": "echo", "prefix": "hello, "}] and rebuild.kvs == [kv]
+        assert rebuild.made[0].calls == [["world"]] and granted.calls == []  # called there, not here
+        # one instance per run; a method that is not granted stays refused
+        refused = await sandbox.run("result = echo.whisper('x')", capabilities=[granted])
+        assert not refused.ok and refused.error is not None
+        assert len(rebuild.made) == 2 and rebuild.made[1].calls == []
+        # a spec the worker cannot rebuild is a capability error, not a crash
+        odd = Echo("x")
+        odd.spec = lambda: {"name": "nope"}  # type: ignore[method-assign]
+        bad = await sandbox.run("result = 1", capabilities=[odd])
+        assert not bad.ok and bad.error is not None and bad.error.kind == "capability"
+        assert "'echo' cannot be granted" in bad.error.message and "unknown capability 'nope'" in bad.error.message
+
+
+async def test_a_capability_without_a_spec_is_refused_before_enqueueing(redis_url: str) -> None:
+    class Local:
+        name = "local"
+        methods = frozenset({"f"})
+
+        async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+            return None
+
+    settings = _settings(redis_url)
+    async with caller(settings) as sandbox:
+        with pytest.raises(TypeError, match="has no spec"):
+            await sandbox.run("result = 1", capabilities=[Local()])
+        async with inspect(settings) as queue:
+            assert await queue.count("incomplete") == 0
+
+
+async def test_stopping_the_worker_mid_run_gives_the_caller_a_clear_error(redis_url: str) -> None:
+    settings = _settings(redis_url, pool_size=1)
+    async with caller(settings) as sandbox:
+        stop, ready = asyncio.Event(), asyncio.Event()
+        worker = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=0.3))
+        await asyncio.wait_for(ready.wait(), 30)
+        run = asyncio.create_task(sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=30, wall_seconds=30)))
+        async with inspect(settings) as queue:
+            for _ in range(300):
+                if await queue.count("active"):
+                    break
+                await asyncio.sleep(0.01)
+            assert await queue.count("active") == 1
+        await asyncio.sleep(0.2)
+        begun = time.perf_counter()
+        stop.set()
+        result = await asyncio.wait_for(run, 10)
+        await asyncio.wait_for(worker, 10)
+        stopped_in = time.perf_counter() - begun
+    assert not result.ok and result.error is not None and result.error.kind == "worker"
+    assert "stopped during the run" in result.error.message and "aborted" in result.error.message
+    assert stopped_in < 5
+
+
+async def test_stopping_lets_a_short_run_in_flight_finish(redis_url: str) -> None:
+    settings = _settings(redis_url, pool_size=1)
+    code = "n = 0\nfor i in range(200000):\n    n += i\nresult = n"
+    async with caller(settings) as sandbox:
+        stop, ready = asyncio.Event(), asyncio.Event()
+        worker = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=20))
+        await asyncio.wait_for(ready.wait(), 30)
+        run = asyncio.create_task(sandbox.run(code, limits=Limits(cpu_seconds=20, wall_seconds=20)))
+        async with inspect(settings) as queue:
+            for _ in range(300):
+                if await queue.count("active"):
+                    break
+                await asyncio.sleep(0.005)
+        stop.set()
+        result = await asyncio.wait_for(run, 30)
+        await asyncio.wait_for(worker, 30)
+    assert result.ok, result.error
+    assert result.result == sum(range(200000))
+
+
+async def test_a_run_arriving_while_a_worker_stops_is_served_by_the_next(redis_url: str) -> None:
+    settings = _settings(redis_url, pool_size=1)
+    async with caller(settings, margin=20) as sandbox:
+        stop, ready = asyncio.Event(), asyncio.Event()
+        first = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, kv=MemoryKV()))
+        await asyncio.wait_for(ready.wait(), 30)
+        await asyncio.sleep(0.1)  # its slot is now blocked on the queue
+        stop.set()
+        await asyncio.sleep(0.05)
+        run = asyncio.create_task(sandbox.run("result = 7", limits=Limits(wall_seconds=5)))
+        await asyncio.wait_for(first, 10)
+        await asyncio.sleep(0.2)
+        assert not run.done()  # taken back (or never taken): queued, not failed
+        async with inspect(settings) as queue:
+            assert await queue.count("queued") == 1
+        async with serving(settings, kv=MemoryKV()):
+            result = await asyncio.wait_for(run, 20)
+    assert result.ok and result.result == 7, result.error
+
+
+async def test_an_unreachable_queue_is_a_worker_error(unused_tcp_port: int) -> None:
+    async with QueueSandbox(f"redis://127.0.0.1:{unused_tcp_port}/0", "nowhere") as sandbox:
+        result = await sandbox.run("result = 1")
+    assert not result.ok and result.error is not None and result.error.kind == "worker"
+    assert "unreachable" in result.error.message
+
+
+async def test_serve_needs_redis(redis_url: str) -> None:
+    settings = load_settings({}, sandbox_pool_size=1)
+    with pytest.raises(ValueError, match="REDIS_URL"):
+        await serve(settings)
