@@ -35,6 +35,7 @@ from automatos.api.controllers.extensions import ExtensionsController, Workspace
 from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.openai_compat import OpenAIController
 from automatos.api.controllers.prompts import PromptsController
+from automatos.api.controllers.sandbox import SandboxController, start_sandbox, stop_sandbox
 from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
@@ -62,6 +63,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     CredentialTypesController,
     PluginCategoriesController,
     PlatformSettingsController,
+    SandboxController,
 )
 
 CHAT_CONTROLLERS: tuple[Any, ...] = (ChatController, UsageController, PromptsController, OpenAIController)
@@ -74,18 +76,24 @@ class KernelPlugin(InitPluginProtocol):
     @asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         await self.kernel.start()
+        sandbox = None
         try:
             await ensure_seeded(self.kernel.store.sessionmaker)  # a new seed only; else one SELECT
+            sandbox = await start_sandbox(self.kernel)  # None when FEATURE_SANDBOX is off (or it failed)
+            app.state["sandbox"] = sandbox
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
             yield
         finally:
+            app.state["sandbox"] = None  # the route answers 503 from here on
+            await stop_sandbox(sandbox)
             await close_middleware(self.kernel)  # the limiter's Redis connections
             await self.kernel.stop()
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.state["kernel"] = self.kernel
+        app_config.state["sandbox"] = None  # the started Sandbox while the app runs (see _lifespan)
         app_config.lifespan.append(self._lifespan)
         app_config.middleware.append(build_middleware(self.kernel))
         app_config.dependencies.setdefault("kernel", Provide(provide_kernel, sync_to_thread=False))

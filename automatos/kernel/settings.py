@@ -89,8 +89,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     rate_limit_default: str = "60/minute"
     """Requests per client (API key, user, or IP when anonymous), in ``limits`` notation."""
-    rate_limit_routes: tuple[str, ...] = ()
-    """Per-route limits, ``METHOD /path/template=LIMIT`` items, e.g. ``POST /api/sandbox/run=10/minute``."""
+    rate_limit_routes: tuple[str, ...] = ("POST /api/sandbox/run=30/minute",)
+    """Per-route limits, ``METHOD /path/template=LIMIT`` items, e.g. ``POST /api/sandbox/run=10/minute``.
+    Setting it replaces the whole list (keep the sandbox route in it)."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or CIDRs whose ``X-Forwarded-For`` is believed; empty believes nobody."""
     log_format: str = "json"
