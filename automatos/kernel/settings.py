@@ -142,6 +142,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Warm sandbox worker processes per API process (local mode) or per ``automatos worker``."""
     sandbox_queue_name: str = "automatos-sandbox"
     """Name of the Redis job queue of sandbox runs (queue mode)."""
+    sandbox_http_allow_private: bool = False
+    """Whether the sandbox's ``http`` capability may reach loopback, private, link-local and other
+    non-public addresses (for a deployment whose allowed services live on its own network). Off, a
+    workspace's host allow list never opens the platform's network or a cloud metadata endpoint."""
 
     feature_marketplace: bool = True
     feature_sandbox: bool = True
@@ -232,6 +236,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("SANDBOX_MODE", "sandbox_mode", "local|queue"),
     _field("SANDBOX_POOL_SIZE", "sandbox_pool_size", "integer 1-64"),
     _field("SANDBOX_QUEUE_NAME", "sandbox_queue_name", "queue name"),
+    _field("SANDBOX_HTTP_ALLOW_PRIVATE", "sandbox_http_allow_private", "true|false"),
     _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
     _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
     _field("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),

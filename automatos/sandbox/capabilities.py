@@ -12,11 +12,18 @@ never a header we hold, a credential or an address the snippet did not give.
   :data:`MAX_REDIRECTS`); a redirect elsewhere is refused. Each call uses a fresh client that trusts
   nothing from the environment (no proxy variables, no ``.netrc``) and keeps no cookies. The response
   is ``{status, headers (a safe subset), text, truncated, url}``, the body cut at ``max_response_bytes``.
-  Not checked: where a host *resolves* — an allowed name whose DNS answer points at an internal
-  address (DNS rebinding) is reached; see ``docs/sandbox.md``.
+  Where a host *resolves* is checked when connecting, and the connection goes to the address that
+  was checked (no second lookup a rebinding DNS could answer differently): a loopback, private,
+  link-local, CGNAT, multicast or otherwise non-global address is refused unless the operator allows
+  it (``SANDBOX_HTTP_ALLOW_PRIVATE``) — a workspace admin's allow list alone never opens the
+  platform's own network or a cloud metadata endpoint. Compressed responses are not decoded (we ask
+  for ``identity``; a compressed body is refused rather than inflated past the cap).
 - :class:`KVCapability` (``kv``: ``get``, ``set``, ``delete``): JSON values under keys of
   ``[A-Za-z0-9_.\\-/]{1,200}`` in ``kv.with_namespace(namespace)``, so the snippet reaches no key
   outside its namespace; every value expires (``ttl`` at most ``max_ttl``, which is also the default).
+  Writes are metered: at most ``max_run_bytes`` per run and ``max_window_bytes`` per namespace per
+  ``max_ttl`` window (a counter in the same backend), so what a namespace can hold at any time is
+  bounded too — values written in a window expire by the end of the next.
 
 Each capability answers at most ``max_calls`` calls (one instance is made per run). ``spec()`` gives a
 JSON description and :func:`capability_from_spec` rebuilds the capability from it — how a run is
@@ -29,9 +36,11 @@ import asyncio
 import inspect
 import ipaddress
 import re
+import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import httpcore
 import httpx
 import msgspec
 
@@ -46,6 +55,7 @@ __all__ = [
     "capability_from_spec",
     "host_allowed",
     "normalize_host",
+    "public_address",
 ]
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -182,6 +192,56 @@ class _Budget:
 # --- http -------------------------------------------------------------------------------------------
 
 
+def public_address(address: str) -> bool:
+    """Whether ``address`` (an IP literal) is globally routable unicast: not loopback, private,
+    link-local, CGNAT, reserved, multicast or unspecified (IPv4-mapped IPv6 judged as its IPv4)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class NonPublicAddress(httpcore.ConnectError):
+    """The host resolves to an address the sandbox does not reach."""
+
+
+class _PublicOnly(httpcore.AsyncNetworkBackend):
+    """Resolves the host itself, refuses non-public answers, and connects to the address it checked."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            raise httpcore.ConnectError(f"{host!r} could not be resolved") from None
+        addresses = [str(info[4][0]) for info in infos]
+        if not addresses or not all(public_address(a) for a in addresses):
+            raise NonPublicAddress(f"{host!r} resolves to a private or reserved address, which is not reachable")
+        return await self._inner.connect_tcp(
+            addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _transport(allow_private: bool) -> httpx.AsyncHTTPTransport:
+    transport = httpx.AsyncHTTPTransport(trust_env=False)
+    if not allow_private:
+        pool = transport._pool  # httpcore's pool: its network backend is where connections are made
+        pool._network_backend = _PublicOnly(pool._network_backend)
+    return transport
+
+
 class HttpCapability:
     """Outbound HTTP(S) to the allowed hosts with the allowed methods; see the module docstring."""
 
@@ -197,7 +257,10 @@ class HttpCapability:
         *,
         max_request_bytes: int = 1_000_000,
         max_calls: int = 100,
+        allow_private: bool = False,
     ) -> None:
+        self.allow_private = bool(allow_private)
+        """Whether non-public addresses may be reached (an operator's choice, ``SANDBOX_HTTP_ALLOW_PRIVATE``)."""
         self.allow_hosts: tuple[str, ...] = tuple(sorted({normalize_host(h) for h in allow_hosts}))
         methods = {str(m).upper() for m in allow_methods}
         unknown = sorted(methods - HTTP_METHODS)
@@ -221,6 +284,7 @@ class HttpCapability:
             "max_response_bytes": self.max_response_bytes,
             "max_request_bytes": self.max_request_bytes,
             "max_calls": self.max_calls,
+            "allow_private": self.allow_private,
         }
 
     async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -323,7 +387,11 @@ class HttpCapability:
         # a fresh client per call: no cookie jar shared between calls or runs; trust_env=False: no
         # proxy settings and no .netrc credentials of this process are used
         async with httpx.AsyncClient(
-            follow_redirects=False, trust_env=False, timeout=self.timeout, headers=base_headers
+            follow_redirects=False,
+            trust_env=False,
+            timeout=self.timeout,
+            headers=base_headers,
+            transport=_transport(self.allow_private),
         ) as client:
             request = client.build_request(verb, url, **body)
             for _ in range(MAX_REDIRECTS + 1):
@@ -354,9 +422,15 @@ class HttpCapability:
         chunks: list[bytes] = []
         size = 0
         truncated = False
+        encoding_header = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding_header not in ("", "identity"):
+            raise CapabilityRefused(
+                f"the response of {_url_host(response.url)} is compressed ({encoding_header[:30]}), "
+                "which is not supported (identity was asked for)"
+            )
         try:
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
+            async for chunk in response.aiter_raw():  # raw: nothing is inflated past the cap
+                chunks.append(chunk[: cap + 1 - size])
                 size += len(chunk)
                 if size > cap:
                     truncated = True
@@ -386,6 +460,10 @@ class HttpCapability:
 
 def _http_error(exc: httpx.HTTPError) -> str:
     kind = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError) and isinstance(exc.__context__, NonPublicAddress | httpcore.ConnectError):
+        reason = str(exc.__context__)
+        if "resolves to" in reason or "could not be resolved" in reason:
+            return reason
     if isinstance(exc, httpx.TimeoutException):
         return f"{kind} (timed out)"
     if isinstance(exc, httpx.ConnectError):
@@ -410,6 +488,8 @@ class KVCapability:
         max_ttl: int = 86400,
         *,
         max_calls: int = 1000,
+        max_run_bytes: int = 1_048_576,
+        max_window_bytes: int = 16 * 1_048_576,
     ) -> None:
         if not isinstance(namespace, str) or not namespace:
             raise ValueError("a kv capability needs a non-empty namespace")
@@ -419,8 +499,12 @@ class KVCapability:
         self.max_value_bytes = int(max_value_bytes)
         self.max_ttl = int(max_ttl)
         self.max_calls = int(max_calls)
+        self.max_run_bytes = int(max_run_bytes)
+        self.max_window_bytes = int(max_window_bytes)
         self._kv = kv.with_namespace(namespace)
+        self._meter = kv.with_namespace("sandbox-quota")
         self._budget = _Budget("kv", self.max_calls)
+        self._written = 0
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -429,6 +513,8 @@ class KVCapability:
             "max_value_bytes": self.max_value_bytes,
             "max_ttl": self.max_ttl,
             "max_calls": self.max_calls,
+            "max_run_bytes": self.max_run_bytes,
+            "max_window_bytes": self.max_window_bytes,
         }
 
     async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -462,6 +548,16 @@ class KVCapability:
         encoded = msgspec.json.encode(value)
         if len(encoded) > self.max_value_bytes:
             raise CapabilityRefused(f"the value is {len(encoded)} bytes as JSON; at most {self.max_value_bytes}")
+        size = len(encoded) + len(key)
+        if self._written + size > self.max_run_bytes:
+            raise CapabilityRefused(f"this run may write at most {self.max_run_bytes} bytes to kv")
+        window = await self._meter.incr(self.namespace.replace(":", "/"), size, ttl=float(self.max_ttl))
+        if window > self.max_window_bytes:
+            raise CapabilityRefused(
+                f"this workspace's sandbox kv took {self.max_window_bytes} bytes of writes within "
+                f"{self.max_ttl} s; try again later"
+            )
+        self._written += size
         await self._kv.set(key, encoded, ttl=float(ttl))
 
     async def delete(self, key: str) -> bool:
@@ -500,6 +596,7 @@ def capability_from_spec(spec: dict[str, Any], *, kv: KVBackend | None) -> HttpC
             _int(spec, "max_response_bytes", 1_000_000),
             max_request_bytes=_int(spec, "max_request_bytes", 1_000_000),
             max_calls=_int(spec, "max_calls", 100),
+            allow_private=spec.get("allow_private") is True,
         )
     if name == "kv":
         if kv is None:
@@ -513,5 +610,7 @@ def capability_from_spec(spec: dict[str, Any], *, kv: KVBackend | None) -> HttpC
             _int(spec, "max_value_bytes", 65536),
             _int(spec, "max_ttl", 86400),
             max_calls=_int(spec, "max_calls", 1000),
+            max_run_bytes=_int(spec, "max_run_bytes", 1_048_576),
+            max_window_bytes=_int(spec, "max_window_bytes", 16 * 1_048_576),
         )
     raise ValueError(f"unknown capability {name!r}")

@@ -46,6 +46,8 @@ log = logging.getLogger("automatos.sandbox")
 
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 START_TIMEOUT = 30.0
+IDLE_WAIT = 60.0
+"""How long a run waits for a free worker before it is answered ``worker`` (all busy)."""
 _FRAME = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
@@ -75,6 +77,8 @@ class SandboxError(msgspec.Struct, kw_only=True):
     column: int | None = None
     limit: str | None = None
     value: float | None = None
+    stage: str | None = None
+    """``compile`` when the code was refused before anything ran (syntax, compile-time policy)."""
 
 
 class Usage(msgspec.Struct, kw_only=True):
@@ -120,38 +124,49 @@ class _Worker:
         self.home = home
         self.pid = proc.pid
         self.runs = 0
+        self.oversize = False
+        """It sent a frame over :data:`MAX_FRAME` (a run's output too large to carry)."""
 
     @classmethod
     async def spawn(cls, python: str) -> _Worker:
         home = tempfile.mkdtemp(prefix="automatos-sandbox-")
-        os.chmod(home, 0o500)  # empty, and nothing can be created in it
-        proc = await asyncio.create_subprocess_exec(
-            python,
-            "-I",
-            WORKER_PATH,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            env=_clean_env(),
-            cwd=home,
-            close_fds=True,
-            start_new_session=True,  # a signal to our process group does not reach it
-            limit=MAX_FRAME,
-        )
-        worker = cls(proc, home)
+        proc: asyncio.subprocess.Process | None = None
         try:
-            async with asyncio.timeout(START_TIMEOUT):
-                ready = await worker.receive()
-        except TimeoutError:
-            ready = None
-        if ready is None or ready.get("op") != "ready":
-            worker.kill()
-            raise RuntimeError(f"sandbox worker did not start (exit status {proc.returncode})")
-        return worker
+            os.chmod(home, 0o500)  # empty, and nothing can be created in it
+            proc = await asyncio.create_subprocess_exec(
+                python,
+                "-I",
+                WORKER_PATH,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.DEVNULL,
+                env=_clean_env(),
+                cwd=home,
+                close_fds=True,
+                start_new_session=True,  # a signal to our process group does not reach it
+                limit=MAX_FRAME,
+            )
+            worker = cls(proc, home)
+            try:
+                async with asyncio.timeout(START_TIMEOUT):
+                    ready = await worker.receive()
+            except TimeoutError:
+                ready = None
+            if ready is None or ready.get("op") != "ready":
+                raise RuntimeError(f"sandbox worker did not start (exit status {proc.returncode})")
+            return worker
+        except BaseException:  # failed, timed out or cancelled (a pool stopping): leave nothing behind
+            if proc is not None and proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            shutil.rmtree(home, ignore_errors=True)
+            raise
 
     async def send(self, message: Mapping[str, Any]) -> None:
+        await self.send_encoded(msgspec.json.encode(message))
+
+    async def send_encoded(self, data: bytes) -> None:
         assert self.proc.stdin is not None
-        data = msgspec.json.encode(message)
         self.proc.stdin.write(_FRAME.pack(len(data)) + data)
         await self.proc.stdin.drain()
 
@@ -161,11 +176,12 @@ class _Worker:
             head = await self.proc.stdout.readexactly(4)
             (size,) = _FRAME.unpack(head)
             if size > MAX_FRAME:
+                self.oversize = True
                 return None
-            message: dict[str, Any] = msgspec.json.decode(await self.proc.stdout.readexactly(size))
-            return message
+            message = msgspec.json.decode(await self.proc.stdout.readexactly(size))
         except (asyncio.IncompleteReadError, ConnectionError, msgspec.DecodeError):
             return None
+        return message if isinstance(message, dict) else None
 
     @property
     def alive(self) -> bool:
@@ -307,31 +323,50 @@ class WorkerPool:
             "limits": msgspec.to_builtins(limits),
             "capabilities": {name: sorted(cap.methods) for name, cap in granted.items()},
         }
+        try:
+            data = msgspec.json.encode(job)
+        except TypeError as exc:
+            raise ValueError(f"inputs must be JSON values: {exc}") from None
         begun = time.perf_counter()
         for _ in range(self.size + 2):
-            worker = await self._idle.get()
+            try:
+                async with asyncio.timeout(IDLE_WAIT):
+                    worker = await self._idle.get()
+            except TimeoutError:
+                message = f"no sandbox worker was free within {IDLE_WAIT:g} s"
+                return self._finish(SandboxResult(ok=False, error=SandboxError(kind="worker", message=message)), begun)
             if not worker.alive:  # died while idle (an operator, the OOM killer): never given a job
                 self._retire(worker)
                 continue
             try:
-                await worker.send(job)
+                await worker.send_encoded(data)
             except (ConnectionError, OSError):  # it died just now; the job never reached it
                 self._retire(worker)
                 continue
-            return await self._attend(worker, job_id, granted, limits, begun)
+            except BaseException:  # cancelled mid-send: the worker holds half a frame
+                self._retire(worker)
+                raise
+            # the wall clock runs from the hand-over: time spent waiting for a free worker is not the run's
+            return await self._attend(worker, job_id, granted, limits, begun, time.perf_counter())
         return self._finish(
             SandboxResult(ok=False, error=SandboxError(kind="worker", message="no sandbox worker could take the run")),
             begun,
         )
 
     async def _attend(
-        self, worker: _Worker, job_id: str, granted: Mapping[str, Capability], limits: Limits, begun: float
+        self,
+        worker: _Worker,
+        job_id: str,
+        granted: Mapping[str, Capability],
+        limits: Limits,
+        begun: float,
+        handed: float,
     ) -> SandboxResult:
         """Serve the worker's capability calls and wait for its result, under the wall-clock limit."""
         keep = False
         try:
             try:
-                async with asyncio.timeout(limits.wall_seconds - (time.perf_counter() - begun)):
+                async with asyncio.timeout(limits.wall_seconds - (time.perf_counter() - handed)):
                     answer = await self._converse(worker, job_id, granted)
             except TimeoutError:
                 return self._finish(
@@ -348,6 +383,14 @@ class WorkerPool:
                 )
             except (ConnectionError, OSError):
                 answer = None
+            if answer is None and worker.oversize:
+                error = SandboxError(
+                    kind="limit",
+                    message=f"the run's output (stdout, logs and result) exceeded {MAX_FRAME} bytes",
+                    limit="output_bytes",
+                    value=MAX_FRAME,
+                )
+                return self._finish(SandboxResult(ok=False, error=error), begun)
             if answer is None:
                 return self._finish(SandboxResult(ok=False, error=_death(await worker.died_of(), limits)), begun)
             worker.runs += 1

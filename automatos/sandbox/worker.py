@@ -735,6 +735,14 @@ class Output:
         self.parts.append(text)
         self.size += len(data)
 
+    def charge(self, size: int) -> None:
+        """Count ``size`` bytes of log lines against the same budget (what they say is kept elsewhere)."""
+        if self.size + size > self.limit:
+            self.size = self.limit
+            self.exceeded = True
+            raise LimitExceeded("output_bytes", self.limit)
+        self.size += size
+
     def text(self) -> str:
         return "".join(self.parts)
 
@@ -782,10 +790,20 @@ def _encode(message: dict[str, Any]) -> bytes:
     return json.dumps(message, separators=(",", ":"), default=_not_json, allow_nan=False, ensure_ascii=False).encode()
 
 
+MAX_REPLY = 64 * 1024 * 1024
+"""Largest frame the worker reads (a capability reply)."""
+
+
+class ChannelBroken(BaseException):
+    """The protocol channel lost its footing (a read failed half-way); the worker must not be reused."""
+
+
 class _Channel:
     def __init__(self, read: Any, write: Any) -> None:
         self._read = read
         self._write = write
+        self.broken = False
+        """Set when a read failed half-way: the stream may be mid-frame, so this worker ends after the run."""
 
     def send(self, message: dict[str, Any]) -> None:
         self.send_bytes(_encode(message))
@@ -812,11 +830,14 @@ class _Channel:
         if head is None:
             return None
         (size,) = struct.unpack(">I", head)
+        if size > MAX_REPLY:
+            self.broken = True
+            return None
         data = self._read_exact(size)
         if data is None:
             return None
-        message: dict[str, Any] = json.loads(data)
-        return message
+        message = json.loads(data)
+        return message if isinstance(message, dict) else None
 
 
 def _not_json(value: Any) -> Any:
@@ -854,8 +875,13 @@ class _Method:
         try:
             self._channel.send_bytes(data)
             reply = self._channel.receive()
+        except BaseException:  # e.g. MemoryError reading the reply: the stream may be mid-frame
+            self._channel.broken = True
+            raise ChannelBroken(f"{self._cap}.{self._method}: the reply could not be read") from None
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _PROF)
+        if self._channel.broken:
+            raise ChannelBroken(f"{self._cap}.{self._method}: the reply was too large")
         if reply is None:
             raise SystemExit(0)  # the parent went away
         if reply.get("op") != "reply" or reply.get("call") != call:
@@ -893,15 +919,20 @@ class Capability:
 class Logger:
     """The ``log`` capability: lines collected into the result (capped), never written anywhere."""
 
-    __slots__ = ("_lines",)
+    __slots__ = ("_lines", "_output")
     _lines: list[dict[str, str]]
+    _output: Output | None
 
-    def __init__(self) -> None:
+    def __init__(self, output: Output | None = None) -> None:
         object.__setattr__(self, "_lines", [])
+        object.__setattr__(self, "_output", output)
 
     def _add(self, level: str, message: Any) -> None:
+        text = _plain_str(message)[:10_000]
+        if self._output is not None:
+            self._output.charge(len(text.encode("utf-8", "replace")) + len(level) + 32)  # logs share the budget
         if len(self._lines) < 1000:
-            self._lines.append({"level": level, "message": _plain_str(message)[:10_000]})
+            self._lines.append({"level": level, "message": text})
 
     def debug(self, message: Any) -> None:
         self._add("debug", message)
@@ -1094,7 +1125,9 @@ def _describe(exc: BaseException, memory_mb: int) -> dict[str, Any]:
     line = _error_line(exc)
     if isinstance(exc, CompileFailure):
         message = exc.message if len(exc.message) <= MAX_MESSAGE else exc.message[:MAX_MESSAGE] + "…"
-        return {"kind": exc.kind, "message": message, "line": exc.line, "column": exc.column}
+        return {"kind": exc.kind, "message": message, "line": exc.line, "column": exc.column, "stage": "compile"}
+    if isinstance(exc, ChannelBroken):
+        return {"kind": "capability", "message": str(exc), "line": line}
     if isinstance(exc, LimitExceeded):
         return _limit_error(exc.limit, exc.value, line)
     if isinstance(exc, MemoryError):
@@ -1172,7 +1205,7 @@ def run_snippet(job: dict[str, Any], channel: _Channel) -> dict[str, Any]:
     output = Output(int(limits.get("output_bytes", 65_536)))
     result_bytes = int(limits.get("result_bytes", 1_048_576))
     started, cpu_started = time.perf_counter(), time.process_time()
-    logger = Logger()
+    logger = Logger(output)
     answer: dict[str, Any] = {"op": "result", "id": job.get("id"), "ok": False, "result": None, "error": None}
 
     state = {"calls": 0}
@@ -1357,12 +1390,16 @@ def main() -> None:
         if job.get("op") != "run":
             continue
         answer = run_snippet(job, channel)
+        if channel.broken:
+            answer["recycle"] = True
         try:
             data = _encode(answer)
         except (TypeError, ValueError):
             answer.update(ok=False, result=None, error={"kind": "result", "message": "result must be JSON"})
             data = _encode(answer)
         channel.send_bytes(data)
+        if channel.broken:
+            return  # mid-frame: this worker cannot read another job safely; the pool replaces it
 
 
 if __name__ == "__main__":

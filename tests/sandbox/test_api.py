@@ -71,6 +71,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         sandbox_pool_size=1,
         rate_limit_default="100000/minute",
         rate_limit_routes=(),  # the default limits this route to 30/minute per client
+        sandbox_http_allow_private=True,  # the test's HTTP server is on loopback
     )
     async with serve_app(create_app(container)) as client:
         yield await build(client)
@@ -122,6 +123,11 @@ async def test_policy_refusals(world: World) -> None:
     assert answer["ok"] is False and answer["error"]["kind"] == "policy" and answer["stdout"] == "before\n"
     answer = (await world.run("mia", "alpha", {"code": "import os"})).json()
     assert answer["ok"] is False and answer["error"]["kind"] == "policy" and "'os'" in answer["error"]["message"]
+    # a run-time error dressed up as a compile-time one is still what it is: it ran, it is a 200
+    fake = "print('ran')\ntry:\n    import os\nexcept Exception as e:\n    P = type(e)\nraise P('Line 1: fake')"
+    response = await world.run("mia", "alpha", {"code": fake})
+    assert response.status_code == 200, response.text
+    assert response.json()["stdout"] == "ran\n" and response.json()["error"]["stage"] is None
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,7 @@ from automatos.sandbox.capabilities import (
     capability_from_spec,
     host_allowed,
     normalize_host,
+    public_address,
 )
 
 BIG = 50_000
@@ -117,7 +118,7 @@ def refused(result: SandboxResult) -> str:
 
 
 async def test_allowed_get_from_a_snippet(pool: WorkerPool, base_url: str) -> None:
-    http = HttpCapability(["127.0.0.1"])
+    http = HttpCapability(["127.0.0.1"], allow_private=True)
     code = "r = http.get(inputs['url'])\nresult = r"
     result = await run(pool, code, [http], url=f"{base_url}/hello")
     assert result.ok, result.error
@@ -134,7 +135,7 @@ async def test_what_we_send_carries_nothing_of_ours(
     # proxy variables of this process are ignored (trust_env=False), and no cookie or credential is sent
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
-    http = HttpCapability(["127.0.0.1"], ["GET", "POST"])
+    http = HttpCapability(["127.0.0.1"], ["GET", "POST"], allow_private=True)
     code = "r = http.post(inputs['url'], headers={'X-Mine': 'yes'}, json={'a': 1})\nresult = r['text']"
     result = await run(pool, code, [http], url=f"{base_url}/echo")
     assert result.ok, result.error
@@ -146,7 +147,7 @@ async def test_what_we_send_carries_nothing_of_ours(
 
 
 async def test_disallowed_host_is_refused_by_name(pool: WorkerPool, base_url: str) -> None:
-    http = HttpCapability(["127.0.0.1"])
+    http = HttpCapability(["127.0.0.1"], allow_private=True)
     other = base_url.replace("127.0.0.1", "localhost")  # the same server under a name not allowed
     message = refused(await run(pool, "http.get(inputs['url'])", [http], url=f"{other}/hello"))
     assert "host 'localhost' is not allowed" in message
@@ -163,13 +164,13 @@ async def test_disallowed_host_is_refused_by_name(pool: WorkerPool, base_url: st
     ],
 )
 async def test_urls_that_are_not_allowed(pool: WorkerPool, url: str, needle: str) -> None:
-    http = HttpCapability(["127.0.0.1"])
+    http = HttpCapability(["127.0.0.1"], allow_private=True)
     message = refused(await run(pool, "http.get(inputs['url'])", [http], url=url))
     assert needle in message, message
 
 
 async def test_disallowed_method_is_refused_by_name(pool: WorkerPool, base_url: str) -> None:
-    http = HttpCapability(["127.0.0.1"])  # GET only
+    http = HttpCapability(["127.0.0.1"], allow_private=True)  # GET only
     message = refused(await run(pool, "http.post(inputs['url'], json={})", [http], url=f"{base_url}/echo"))
     assert "method POST is not allowed" in message
     message = refused(await run(pool, "http.request('delete', inputs['url'])", [http], url=f"{base_url}/echo"))
@@ -179,7 +180,7 @@ async def test_disallowed_method_is_refused_by_name(pool: WorkerPool, base_url: 
 
 
 async def test_redirects_only_to_allowed_hosts(pool: WorkerPool, base_url: str) -> None:
-    http = HttpCapability(["127.0.0.1"])
+    http = HttpCapability(["127.0.0.1"], allow_private=True)
     inside = f"{base_url}/redirect?to={base_url}/hello"
     result = await run(pool, "result = http.get(inputs['url'])", [http], url=inside)
     assert result.ok and result.result["text"] == "hello" and result.result["url"] == f"{base_url}/hello"
@@ -190,16 +191,16 @@ async def test_redirects_only_to_allowed_hosts(pool: WorkerPool, base_url: str) 
 
 
 async def test_response_is_capped(pool: WorkerPool, base_url: str) -> None:
-    http = HttpCapability(["127.0.0.1"], max_response_bytes=1000)
+    http = HttpCapability(["127.0.0.1"], max_response_bytes=1000, allow_private=True)
     code = "r = http.get(inputs['url'])\nresult = [len(r['text']), r['truncated']]"
     result = await run(pool, code, [http], url=f"{base_url}/big")
     assert result.ok and result.result == [1000, True]
-    whole = await HttpCapability(["127.0.0.1"]).get(f"{base_url}/big")
+    whole = await HttpCapability(["127.0.0.1"], allow_private=True).get(f"{base_url}/big")
     assert len(whole["text"]) == BIG and whole["truncated"] is False
 
 
 async def test_timeout_and_bad_arguments_are_refusals(base_url: str) -> None:
-    http = HttpCapability(["127.0.0.1"], timeout=0.3)
+    http = HttpCapability(["127.0.0.1"], timeout=0.3, allow_private=True)
     with pytest.raises(CapabilityRefused, match=r"GET 127\.0\.0\.1 timed out"):
         await http.get(f"{base_url}/slow")
     with pytest.raises(CapabilityRefused, match="bad arguments"):
@@ -211,7 +212,7 @@ async def test_timeout_and_bad_arguments_are_refusals(base_url: str) -> None:
 
 
 async def test_a_run_has_a_call_budget(base_url: str) -> None:
-    http = HttpCapability(["127.0.0.1"], max_calls=2)
+    http = HttpCapability(["127.0.0.1"], max_calls=2, allow_private=True)
     for _ in range(2):
         await http.call("get", [f"{base_url}/hello"], {})
     with pytest.raises(CapabilityRefused, match="at most 2 http calls"):
@@ -288,7 +289,9 @@ async def test_kv_value_size_and_ttl_bounds() -> None:
 async def test_spec_round_trip(base_url: str) -> None:
     kv = MemoryKV()
     caps: list[Any] = [
-        HttpCapability(["127.0.0.1", "*.Example.com"], ["post", "GET"], timeout=3, max_response_bytes=10),
+        HttpCapability(
+            ["127.0.0.1", "*.Example.com"], ["post", "GET"], timeout=3, max_response_bytes=10, allow_private=True
+        ),
         KVCapability(kv, "sandbox:A:run", max_value_bytes=10, max_ttl=5),
     ]
     for cap in caps:
@@ -317,3 +320,70 @@ async def test_spec_round_trip(base_url: str) -> None:
             capability_from_spec(spec, kv=kv)
     with pytest.raises(ValueError, match="not a host name"):
         capability_from_spec({"name": "http", "allow_hosts": ["bad host"]}, kv=None)
+
+
+# --- the platform's own network ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1",
+        "localhost",
+        "2130706433",
+        "0x7f000001",
+        "169.254.169.254",
+        "10.0.0.1",
+        "[::1]",
+    ],
+)
+async def test_non_public_addresses_are_refused_by_default(base_url: str, host: str) -> None:
+    port = base_url.rsplit(":", 1)[1]
+    allow = host.strip("[]")
+    http = HttpCapability([allow])
+    with pytest.raises(CapabilityRefused) as refused_:
+        await http.get(f"http://{host}:{port}/hello")
+    message = str(refused_.value)
+    assert "private or reserved address" in message or "could not be resolved" in message, message
+
+
+async def test_a_redirect_to_a_non_public_address_is_refused(base_url: str) -> None:
+    # an allowed public-looking name that resolves to loopback (as a rebinding DNS would answer)
+    http = HttpCapability(["localhost"])
+    port = base_url.rsplit(":", 1)[1]
+    with pytest.raises(CapabilityRefused, match="private or reserved"):
+        await http.get(f"http://localhost:{port}/hello")
+
+
+def test_public_address_classification() -> None:
+    assert public_address("93.184.216.34") and public_address("2606:2800:220:1::1")
+    for address in (
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "::1",
+        "fe80::1%eth0",
+        "fc00::1",
+        "::ffff:10.0.0.1",
+        "255.255.255.255",
+    ):
+        assert not public_address(address), address
+
+
+async def test_kv_writes_are_metered_per_run_and_per_window() -> None:
+    kv = MemoryKV()
+    run_cap = KVCapability(kv, "sandbox:ws1:run", max_run_bytes=100, max_window_bytes=200)
+    await run_cap.set("a", "x" * 40)
+    with pytest.raises(CapabilityRefused, match="at most 100 bytes"):
+        await run_cap.set("b", "y" * 80)
+    second = KVCapability(kv, "sandbox:ws1:run", max_run_bytes=1000, max_window_bytes=200)
+    await second.set("c", "z" * 100)
+    with pytest.raises(CapabilityRefused, match="try again later"):
+        await second.set("d", "w" * 100)
+    other = KVCapability(kv, "sandbox:ws2:run", max_run_bytes=1000, max_window_bytes=200)
+    await other.set("d", "w" * 100)  # another workspace's window is its own

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -98,3 +99,68 @@ async def test_stopped_pool_refuses(tmp_path: Path) -> None:
     assert stopped.pids == []
     with pytest.raises(RuntimeError, match="stopped"):
         await stopped.run("result = 1")
+
+
+async def test_waiting_for_a_free_worker_is_not_the_runs_wall_time() -> None:
+    async with WorkerPool(1) as one:
+        busy = asyncio.ensure_future(one.run("x = 0\nwhile x < 3_000_000:\n    x += 1", limits=Limits(wall_seconds=10)))
+        await asyncio.sleep(0.05)
+        quick = await one.run("result = 'quick'", limits=Limits(wall_seconds=0.5))
+        assert (await busy).ok
+        assert quick.ok and quick.result == "quick"  # it waited longer than 0.5 s for the worker, and ran
+        assert one.replaced == 0
+
+
+async def test_a_run_cancelled_while_its_job_is_sent_costs_no_worker(pool: WorkerPool) -> None:
+    big = {"blob": "x" * 20_000_000}
+    task = asyncio.ensure_future(pool.run("result = len(inputs['blob'])", big))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0.001)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    results = await asyncio.gather(*(pool.run("result = 7") for _ in range(4)))
+    assert [r.result for r in results] == [7] * 4
+
+
+async def test_logs_count_against_the_output_budget(pool: WorkerPool) -> None:
+    flood = await pool.run("for i in range(1000):\n    log.info('x' * 1000)", limits=SMALL)
+    assert flood.error is not None and (flood.error.limit, flood.error.value) == ("output_bytes", 10_000)
+    fine = await pool.run("log.info('hello')\nresult = 1", limits=SMALL)
+    assert fine.ok and fine.logs == [{"level": "info", "message": "hello"}]
+
+
+def test_a_reply_that_cannot_be_read_breaks_the_channel_for_good() -> None:
+    from automatos.sandbox import worker as w
+
+    class Reader:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def read(self, size: int) -> bytes:
+            self.calls += 1
+            if self.calls == 1:
+                return (60_000).to_bytes(4, "big")
+            raise MemoryError  # the body's allocation fails: the stream is now mid-frame
+
+    class Writer:
+        def write(self, data: bytes) -> int:
+            return len(data)
+
+        def flush(self) -> None:
+            pass
+
+    channel = w._Channel(Reader(), Writer())
+    method = w._Method(channel, "job", "kv", "get", {"calls": 0})
+    with pytest.raises(w.ChannelBroken):
+        method("key")
+    assert channel.broken  # main() then ends this worker after sending the result (the pool replaces it)
+
+
+async def test_compile_failures_are_marked_and_runtime_lookalikes_are_not(pool: WorkerPool) -> None:
+    syntax = await pool.run("x = (1,")
+    assert syntax.error is not None and (syntax.error.kind, syntax.error.stage) == ("syntax", "compile")
+    policy = await pool.run("x = y.__class__")
+    assert policy.error is not None and (policy.error.kind, policy.error.stage) == ("policy", "compile")
+    faked = await pool.run("raise ValueError('Line 1: looks like a compile error')")
+    assert faked.error is not None and faked.error.stage is None

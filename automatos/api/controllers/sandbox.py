@@ -254,6 +254,7 @@ async def _capabilities(kernel: Kernel, scope: Scoped, grants: CapabilityGrants,
                 methods,
                 timeout=min(HTTP_TIMEOUT, limits.wall_seconds),
                 max_response_bytes=HTTP_MAX_RESPONSE_BYTES,
+                allow_private=kernel.current_settings.sandbox_http_allow_private,
             )
         )
     return capabilities
@@ -272,18 +273,20 @@ def _grants_summary(capabilities: list[Capability]) -> dict[str, Any]:
 def _compile_failure(result: SandboxResult) -> ValidationError | None:
     """A 422 when nothing ran: the code does not compile, or the compile-time policy check refused it.
 
-    The worker reports both before executing anything: ``syntax`` always, and ``policy`` with
-    RestrictedPython's ``Line N: …`` messages; policy refusals met while running (``getattr`` with a
-    computed ``_name``, a forbidden import) are run-time results and stay a 200.
+    The worker marks both with ``stage: "compile"`` (nothing ran); policy refusals met while running
+    (``getattr`` with a computed ``_name``, a forbidden import) are run-time results and stay a 200 —
+    whatever their message says, so a snippet cannot dress a run-time error up as "nothing ran".
     """
     error = result.error
     if error is None:
+        return None
+    if error.stage != "compile":
         return None
     if error.kind == "syntax":
         return ValidationError(
             f"code: {error.message}", field="code", extra={"kind": "syntax", "line": error.line, "column": error.column}
         )
-    if error.kind == "policy" and error.message.startswith("Line "):
+    if error.kind == "policy":
         return ValidationError(
             f"code: {error.message}", field="code", extra={"kind": "policy", "line": error.line, "column": error.column}
         )
