@@ -20,13 +20,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from automatos.sandbox.pool import Capability, Limits, SandboxError, SandboxResult, Usage, WorkerPool
+from automatos.sandbox.pool import (
+    Capability,
+    CapabilityRefused,
+    Limits,
+    SandboxError,
+    SandboxResult,
+    Usage,
+    WorkerPool,
+)
 
 if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
 
 __all__ = [
     "Capability",
+    "CapabilityRefused",
     "Limits",
     "LocalSandbox",
     "Sandbox",

@@ -45,6 +45,7 @@ import httpx
 import msgspec
 
 from automatos.kernel.backends import KVBackend
+from automatos.sandbox.pool import CapabilityRefused as PoolCapabilityRefused
 
 __all__ = [
     "HTTP_METHODS",
@@ -102,7 +103,7 @@ _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _KEY = re.compile(r"[A-Za-z0-9_.\-/]{1,200}")
 
 
-class CapabilityRefused(Exception):
+class CapabilityRefused(PoolCapabilityRefused):
     """A capability call the grant does not cover; the message (seen by the snippet) says what and why."""
 
 

@@ -35,6 +35,7 @@ import msgspec
 __all__ = [
     "WORKER_PATH",
     "Capability",
+    "CapabilityRefused",
     "Limits",
     "SandboxError",
     "SandboxResult",
@@ -99,13 +100,21 @@ class SandboxResult(msgspec.Struct, kw_only=True):
     usage: Usage = msgspec.field(default_factory=Usage)
 
 
+class CapabilityRefused(Exception):
+    """Raised by a capability to refuse a call; its message reaches the snippet (say what, never a secret).
+
+    Any other exception a capability raises reaches the snippet only as its type name (a backend's
+    error text may carry addresses or credentials)."""
+
+
 @runtime_checkable
 class Capability(Protocol):
     """An object a run is granted: the snippet sees a proxy named ``name`` with ``methods``.
 
     ``call`` runs here, in the supervisor, with JSON arguments; its JSON return value goes back to
-    the snippet, and an exception becomes a ``CapabilityError`` there carrying ``str(exc)`` (so say
-    what was refused, never a secret).
+    the snippet. A :class:`CapabilityRefused` (or ``TypeError``/``ValueError`` about the arguments)
+    becomes a ``CapabilityError`` there carrying its message (so say what was refused, never a
+    secret); any other exception carries only its type name.
     """
 
     name: str
@@ -431,6 +440,9 @@ class WorkerPool:
                     value = await cap.call(method, list(message.get("args") or []), dict(message.get("kwargs") or {}))
                     msgspec.json.encode(value)
                     reply.update(ok=True, value=value)
-                except Exception as exc:
+                except (CapabilityRefused, TypeError, ValueError) as exc:  # written for the snippet
                     reply.update(ok=False, error=f"{cap.name}.{method}: {exc}")
+                except Exception as exc:  # the capability's own failure (a backend down): no details out
+                    log.warning("sandbox capability %s.%s failed: %s", cap.name, method, type(exc).__name__)
+                    reply.update(ok=False, error=f"{cap.name}.{method} failed ({type(exc).__name__})")
             await worker.send(reply)
