@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def one_json_object(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return data
 
 
-def server(tmp_path: Path) -> AppClient:
+def server(tmp_path: Path) -> AbstractAsyncContextManager[AppClient]:
     """The app on the CLI's data directory (what ``automatos serve`` in ``tmp_path`` would use)."""
     return serve_app(app_with_keys(make_container(tmp_path / "automatos-data")))
 

@@ -65,7 +65,10 @@ async def test_extensions_list_shows_loaded_with_distribution_and_version(client
     assert page["total"] == len(page["items"])
     local = by_name["automatos.storage.local"]
     assert (local["state"], local["distribution"], local["builtin"], local["essential"]) == (
-        "loaded", "automatos", True, True
+        "loaded",
+        "automatos",
+        True,
+        True,
     )
     assert local["version"]
     hello = by_name["hello"]
@@ -160,7 +163,7 @@ async def test_unexpected_errors_are_500_problems_without_internals(client: AppC
     async def broken(workspace_id: str) -> Any:
         raise RuntimeError("secret internal detail")
 
-    kernel.store.get_workspace = broken  # type: ignore[method-assign]
+    kernel.store.get_workspace = broken  # type: ignore[method-assign,assignment]
     headers = {**ADMIN, "X-Workspace-ID": "x", "X-Request-ID": "r1"}
     body = _is_problem(await client.get("/api/settings", headers=headers), 500)
     assert "secret" not in body["detail"] and "r1" in body["detail"]
@@ -172,7 +175,7 @@ async def test_graceful_shutdown_closes_the_engine(tmp_path: Path) -> None:
         kernel = _kernel(client)
         assert (await client.get("/health")).status_code == 200
     assert kernel.started is False
-    assert kernel.engine.pool.checkedout() == 0
+    assert kernel.engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # QueuePool's
 
 
 async def test_local_presigned_urls_are_served(client: AppClient) -> None:

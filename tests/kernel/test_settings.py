@@ -103,9 +103,10 @@ async def test_override_is_validated_like_the_environment(tmp_path: Path) -> Non
 
 async def test_override_reaches_another_node(tmp_path: Path, redis_url: str) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    async with running_kernel(tmp_path / "a", database_url=db, redis_url=redis_url) as a, running_kernel(
-        tmp_path / "b", database_url=db, redis_url=redis_url
-    ) as b:
+    async with (
+        running_kernel(tmp_path / "a", database_url=db, redis_url=redis_url) as a,
+        running_kernel(tmp_path / "b", database_url=db, redis_url=redis_url) as b,
+    ):
         await a.set_setting("FEATURE_MARKETPLACE", "false")
         for _ in range(500):
             if b.current_settings.feature_marketplace is False:
@@ -131,7 +132,7 @@ async def test_unknown_backend_stops_startup_and_releases_what_was_opened(tmp_pa
     assert "KV_BACKEND='memcached': no loaded extension registers a kv backend of that name" in str(info.value)
     assert "available: everything, memory, redis" in str(info.value)
     assert kernel.started is False and kernel._opened == []  # the blob backend opened first was closed
-    assert kernel.engine.pool.checkedout() == 0
+    assert kernel.engine.pool.checkedout() == 0  # type: ignore[attr-defined]  # QueuePool's
 
 
 async def test_overrides_reach_the_settings_hooks_receive(tmp_path: Path) -> None:

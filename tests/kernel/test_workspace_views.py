@@ -11,6 +11,7 @@ from automatos import Event
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import ConflictError, NotFoundError
 from automatos.kernel.runtime import Kernel
+from automatos.kernel.types import ChatMessage
 from tests.helpers import running_kernel
 from tests.plugins import everything
 
@@ -109,9 +110,10 @@ async def test_invalidation_reaches_another_node_through_redis(tmp_path: Path, r
 
 async def test_recheck_catches_a_lost_invalidation(tmp_path: Path) -> None:
     db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
-    async with running_kernel(tmp_path / "a", database_url=db) as node_a, running_kernel(
-        tmp_path / "b", database_url=db
-    ) as node_b:
+    async with (
+        running_kernel(tmp_path / "a", database_url=db) as node_a,
+        running_kernel(tmp_path / "b", database_url=db) as node_b,
+    ):
         # separate in-process buses: node_b never hears node_a, like a dropped pub/sub message
         ws = await node_a.store.create_workspace("lost", "Lost")
         await node_b.view_for(ws)
@@ -121,9 +123,7 @@ async def test_recheck_catches_a_lost_invalidation(tmp_path: Path) -> None:
         await _wait_for(lambda: node_b.views.cached(ws.id).version == 1)  # type: ignore[union-attr]
 
 
-def _user(text: str) -> object:
-    from automatos import ChatMessage
-
+def _user(text: str) -> ChatMessage:
     return ChatMessage(role="user", content=text)
 
 

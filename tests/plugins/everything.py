@@ -122,7 +122,7 @@ def register_auth_methods(register: Callable[[Any], None]) -> None:
 def register_blob_backends(register: Callable[[str, Any], None]) -> None:
     from automatos.extensions.storage.local import LocalBlobBackend
 
-    register("everything", lambda ctx: LocalBlobBackend(ctx.settings.data_dir / "everything-blobs"))
+    register("everything", lambda ctx: LocalBlobBackend(ctx.settings.data_dir / "everything-blobs", b"k" * 32))
 
 
 @hookimpl
