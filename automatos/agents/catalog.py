@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.agents import models as am
-from automatos.agents.records import ModelSettings, ProviderName, check_model_settings, model_settings_of
+from automatos.agents.records import ModelSettings, ProviderName, check_model_settings, from_row, model_settings_of
 from automatos.agents.runtime import agents_of
 from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from automatos.kernel.store import KernelStore
@@ -223,7 +223,7 @@ class AgentRecord(msgspec.Struct, kw_only=True):
 
 class PersonaRecord(msgspec.Struct, kw_only=True):
     id: str
-    scope: str
+    scope: str = "workspace"
     """``platform`` (every workspace sees it, read-only) or ``workspace`` (this workspace's own)."""
     slug: str
     name: str
@@ -237,7 +237,7 @@ class PersonaRecord(msgspec.Struct, kw_only=True):
 
 class SkillRecord(msgspec.Struct, kw_only=True):
     id: str
-    scope: str
+    scope: str = "workspace"
     """``platform`` (every workspace sees it, read-only) or ``workspace`` (this workspace's own)."""
     slug: str
     name: str
@@ -298,72 +298,27 @@ def _summary(row: am.Persona | am.Skill) -> Summary:
 
 
 def _persona(row: am.Persona) -> PersonaRecord:
-    return PersonaRecord(
-        id=row.id,
-        scope=_scope(row.workspace_id),
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        system_prompt=row.system_prompt,
-        traits=list(row.traits or []),
-        status=row.status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return msgspec.structs.replace(from_row(row, PersonaRecord), scope=_scope(row.workspace_id))
 
 
 def _skill(row: am.Skill) -> SkillRecord:
-    return SkillRecord(
-        id=row.id,
-        scope=_scope(row.workspace_id),
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        instructions=row.instructions,
-        tags=list(row.tags or []),
-        status=row.status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return msgspec.structs.replace(from_row(row, SkillRecord), scope=_scope(row.workspace_id))
 
 
 def _model(row: am.LLMModel) -> ModelRecord:
-    return ModelRecord(
-        id=row.id,
-        provider=row.provider,
-        model=row.model,
-        display_name=row.display_name,
-        kind=row.kind,
-        context_window=row.context_window,
-        max_output_tokens=row.max_output_tokens,
-        input_price=row.input_price,
-        output_price=row.output_price,
-        capabilities=list(row.capabilities or []),
-        status=row.status,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_row(row, ModelRecord)
 
 
 def _credential_type(row: am.CredentialType) -> CredentialTypeRecord:
-    return CredentialTypeRecord(
-        slug=row.slug,
-        name=row.name,
-        category=row.category,
-        auth_type=row.auth_type,
-        fields=list(row.fields or []),
-        docs_url=row.docs_url,
-    )
+    return from_row(row, CredentialTypeRecord)
 
 
 def _plugin_category(row: am.PluginCategory) -> PluginCategoryRecord:
-    return PluginCategoryRecord(slug=row.slug, name=row.name, description=row.description, position=row.position)
+    return from_row(row, PluginCategoryRecord)
 
 
 def _setting(row: am.PlatformSetting) -> PlatformSettingRecord:
-    return PlatformSettingRecord(
-        key=row.key, value=row.value, description=row.description, updated_by=row.updated_by, updated_at=row.updated_at
-    )
+    return from_row(row, PlatformSettingRecord)
 
 
 def _lookable(ref: str) -> bool:

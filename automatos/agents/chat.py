@@ -41,7 +41,7 @@ import msgspec
 from sqlalchemy import func, or_, select, update
 
 from automatos.agents import models as am
-from automatos.agents.records import ModelSettings, get_agent, model_settings_of
+from automatos.agents.records import ModelSettings, from_row, get_agent, model_settings_of
 from automatos.agents.runtime import AgentsRuntime, agents_of
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import NotFoundError, ProviderError, ValidationError
@@ -130,52 +130,6 @@ class TurnResult(msgspec.Struct, kw_only=True):
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
-
-
-def _session(row: am.ChatSession) -> SessionRecord:
-    return SessionRecord(
-        id=row.id,
-        agent_id=row.agent_id,
-        title=row.title,
-        status=row.status,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def _message(row: am.ChatMessage) -> MessageRecord:
-    return MessageRecord(
-        id=row.id,
-        session_id=row.session_id,
-        role=row.role,
-        content=row.content,
-        status=row.status,
-        error=row.error,
-        provider=row.provider,
-        model=row.model,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=row.completion_tokens,
-        finish_reason=row.finish_reason,
-        created_at=row.created_at,
-    )
-
-
-def _usage(row: am.LLMUsage) -> UsageRecord:
-    return UsageRecord(
-        id=row.id,
-        agent_id=row.agent_id,
-        session_id=row.session_id,
-        message_id=row.message_id,
-        provider=row.provider,
-        model=row.model,
-        prompt_tokens=row.prompt_tokens,
-        completion_tokens=row.completion_tokens,
-        total_tokens=row.total_tokens,
-        cost=row.cost,
-        status=row.status,
-        created_at=row.created_at,
-    )
 
 
 def _fill(template: str, **values: str) -> str:
@@ -395,7 +349,7 @@ class ChatService:
             row = am.ChatSession(workspace_id=workspace_id, agent_id=agent.id, title=title, created_by=actor_id)
             session.add(row)
             await session.flush()
-            return _session(row)
+            return from_row(row, SessionRecord)
 
     async def _session_row(self, session: Any, workspace_id: str, session_id: str) -> am.ChatSession:
         row = (
@@ -413,7 +367,7 @@ class ChatService:
 
     async def get_session(self, workspace_id: str, session_id: str) -> SessionRecord:
         async with self.sessionmaker() as session:
-            return _session(await self._session_row(session, workspace_id, session_id))
+            return from_row(await self._session_row(session, workspace_id, session_id), SessionRecord)
 
     async def list_sessions(
         self, workspace_id: str, *, agent_ref: str | None, offset: int, limit: int
@@ -437,14 +391,14 @@ class ChatService:
                 .scalars()
                 .all()
             )
-        return [_session(r) for r in rows], int(total)
+        return [from_row(r, SessionRecord) for r in rows], int(total)
 
     async def update_session(self, workspace_id: str, session_id: str, *, title: str) -> SessionRecord:
         async with self.sessionmaker.begin() as session:
             row = await self._session_row(session, workspace_id, session_id)
             row.title = title
             await session.flush()
-            return _session(row)
+            return from_row(row, SessionRecord)
 
     async def archive_session(self, workspace_id: str, session_id: str) -> None:
         async with self.sessionmaker.begin() as session:
@@ -471,7 +425,7 @@ class ChatService:
                 .scalars()
                 .all()
             )
-        return [_message(r) for r in rows], int(total)
+        return [from_row(r, MessageRecord) for r in rows], int(total)
 
     async def get_message(self, workspace_id: str, message_id: str) -> MessageRecord:
         async with self.sessionmaker() as session:
@@ -484,7 +438,7 @@ class ChatService:
             ).scalar_one_or_none()
         if row is None:
             raise NotFoundError(f"message {message_id!r} does not exist in this workspace", field="message_id")
-        return _message(row)
+        return from_row(row, MessageRecord)
 
     # --- usage ----------------------------------------------------------------------------------
 
@@ -536,7 +490,7 @@ class ChatService:
             total_tokens=int(pt) + int(ct),
             cost=float(cost),
         )
-        return [_usage(r) for r in rows], int(calls), totals
+        return [from_row(r, UsageRecord) for r in rows], int(calls), totals
 
     # --- turns ----------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ offers is refused at write time, not discovered at the first chat).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 from sqlalchemy import or_, select
@@ -21,6 +21,7 @@ __all__ = [
     "ModelSettings",
     "check_model_settings",
     "find_agent",
+    "from_row",
     "get_agent",
     "model_settings_of",
 ]
@@ -29,6 +30,13 @@ ProviderName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Temperature = Annotated[float, msgspec.Meta(ge=0.0, le=2.0)]
 MaxTokens = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
+
+R = TypeVar("R", bound=msgspec.Struct)
+
+
+def from_row(row: object, record: type[R]) -> R:
+    """The response struct ``record`` read off a mapped row's attributes of the same names."""
+    return msgspec.convert(row, record, from_attributes=True)
 
 
 class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -25,6 +25,7 @@ import msgspec
 from sqlalchemy import func, select
 
 from automatos.agents import models as am
+from automatos.agents.records import from_row
 from automatos.kernel.errors import NotFoundError
 from automatos.kernel.hooks import Collected
 from automatos.kernel.types import EmbeddingProvider, LLMProvider, Workspace
@@ -74,10 +75,6 @@ class PromptRecord(msgspec.Struct, kw_only=True):
     description: str
     body: str
     version: int
-
-
-def _prompt(row: am.Prompt) -> PromptRecord:
-    return PromptRecord(slug=row.slug, name=row.name, description=row.description, body=row.body, version=row.version)
 
 
 class AgentsRuntime:
@@ -142,7 +139,7 @@ class AgentsRuntime:
             row = await session.get(am.Prompt, slug)
         if row is None:
             return None
-        record = _prompt(row)
+        record = from_row(row, PromptRecord)
         ttl = await self.int_setting("prompts.cache_seconds", int(PROMPT_TTL), 1, 3600)
         await cache.set(slug, msgspec.json.encode(record), ttl=float(ttl))
         return record
@@ -155,7 +152,7 @@ class AgentsRuntime:
                 .scalars()
                 .all()
             )
-        return [_prompt(r) for r in rows], int(total)
+        return [from_row(r, PromptRecord) for r in rows], int(total)
 
     async def update_prompt(
         self,
@@ -186,7 +183,7 @@ class AgentsRuntime:
                 row.version = row.version + 1
             row.updated_by = actor_id
             await session.flush()
-            record = _prompt(row)
+            record = from_row(row, PromptRecord)
             self.kernel.store._audit(
                 session,
                 None,
