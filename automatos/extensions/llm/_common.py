@@ -12,10 +12,14 @@ import re
 import time
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+from automatos.kernel.errors import ProviderError
 
 __all__ = [
     "LoopPool",
+    "SDKConnection",
     "config_int",
     "config_key_and_url",
     "config_seconds",
@@ -50,6 +54,40 @@ class LoopPool:
         if pool is None or pool.is_closed:
             pool = self._pools[loop] = self._factory()
         return pool
+
+
+@dataclass(frozen=True)
+class SDKConnection:
+    """Where and how to call a Stainless-generated SDK (openai, anthropic): key, endpoint, timeouts.
+
+    Subclasses name their SDK client and map its status errors; what the two SDKs share — the
+    client built on this loop's shared pool, and what a timeout or an unreachable server means — is here.
+    """
+
+    api_key: str = field(repr=False)
+    base_url: str
+    timeout: float
+    max_retries: int
+    source: str
+    """``workspace`` (the workspace's own key) or ``platform`` (the platform's key setting)."""
+
+    def _client(self, client_class: Any, pool: LoopPool) -> Any:
+        return client_class(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            http_client=pool.get(),
+        )
+
+    def _transport_error(self, provider: str, sdk: Any, exc: Exception) -> ProviderError | None:
+        """A timeout or an unreachable server, after the SDK's own retries; ``None`` for anything else."""
+        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
+        if isinstance(exc, sdk.APITimeoutError):
+            return ProviderError(provider, "timeout", f"no answer within {self.timeout:g} s ({tries})")
+        if isinstance(exc, sdk.APIConnectionError):
+            return ProviderError(provider, "unavailable", f"could not reach {host(self.base_url)} ({tries})")
+        return None
 
 
 def config_int(provider: str, config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:

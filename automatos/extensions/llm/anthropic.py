@@ -35,15 +35,15 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from automatos.extensions.llm._common import (
     LoopPool,
+    SDKConnection,
     config_int,
     config_key_and_url,
     config_seconds,
-    host,
     looks_too_long,
     message_of,
     redact,
@@ -105,36 +105,23 @@ _POOL = LoopPool(_new_pool)
 
 
 @dataclass(frozen=True)
-class AnthropicConnection:
-    """Where and how to call the API, resolved from the workspace config and the settings."""
-
-    api_key: str = field(repr=False)
-    base_url: str
-    timeout: float
-    max_retries: int
-    source: str
-    """``workspace`` (the workspace's own key) or ``platform`` (``ANTHROPIC_API_KEY``)."""
+class AnthropicConnection(SDKConnection):
+    """Where and how to call the API, resolved from the workspace config and the settings
+    (``source`` ``platform`` means ``ANTHROPIC_API_KEY``)."""
 
     def client(self) -> AsyncAnthropic:
         import anthropic
 
-        return anthropic.AsyncAnthropic(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            http_client=_POOL.get(),
-        )
+        client: AsyncAnthropic = self._client(anthropic.AsyncAnthropic, _POOL)
+        return client
 
     def error(self, exc: Exception) -> ProviderError:
         """The :class:`ProviderError` for an SDK exception; its text never holds the key."""
         import anthropic
 
-        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
-        if isinstance(exc, anthropic.APITimeoutError):
-            return ProviderError(NAME, "timeout", f"no answer within {self.timeout:g} s ({tries})")
-        if isinstance(exc, anthropic.APIConnectionError):
-            return ProviderError(NAME, "unavailable", f"could not reach {host(self.base_url)} ({tries})")
+        transport = self._transport_error(NAME, anthropic, exc)
+        if transport is not None:
+            return transport
         if isinstance(exc, anthropic.APIStatusError):
             in_stream = exc.status_code < 400  # an ``error`` event in a 200 stream
             status = _KINDS_BY_TYPE.get(str(exc.type), 500) if in_stream else exc.status_code

@@ -40,15 +40,15 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from automatos.extensions.llm._common import (
     LoopPool,
+    SDKConnection,
     config_int,
     config_key_and_url,
     config_seconds,
-    host,
     looks_too_long,
     message_of,
     redact,
@@ -98,36 +98,23 @@ _POOL = LoopPool(_new_pool)
 
 
 @dataclass(frozen=True)
-class OpenAIConnection:
-    """Where and how to call the API, resolved from the workspace config and the settings."""
-
-    api_key: str = field(repr=False)
-    base_url: str
-    timeout: float
-    max_retries: int
-    source: str
-    """``workspace`` (the workspace's own key) or ``platform`` (``OPENAI_API_KEY``)."""
+class OpenAIConnection(SDKConnection):
+    """Where and how to call the API, resolved from the workspace config and the settings
+    (``source`` ``platform`` means ``OPENAI_API_KEY``)."""
 
     def client(self) -> AsyncOpenAI:
         import openai
 
-        return openai.AsyncOpenAI(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            http_client=_POOL.get(),
-        )
+        client: AsyncOpenAI = self._client(openai.AsyncOpenAI, _POOL)
+        return client
 
     def error(self, exc: Exception) -> ProviderError:
         """The :class:`ProviderError` for an SDK exception; its text never holds the key."""
         import openai
 
-        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
-        if isinstance(exc, openai.APITimeoutError):
-            return ProviderError(NAME, "timeout", f"no answer within {self.timeout:g} s ({tries})")
-        if isinstance(exc, openai.APIConnectionError):
-            return ProviderError(NAME, "unavailable", f"could not reach {host(self.base_url)} ({tries})")
+        transport = self._transport_error(NAME, openai, exc)
+        if transport is not None:
+            return transport
         if isinstance(exc, openai.APIStatusError):
             return self._status_error(exc.status_code, exc.code, exc.body, exc.response.headers, exc.request_id)
         if isinstance(exc, openai.APIError):
