@@ -8,6 +8,12 @@ Rules kept here, not in handlers, so the CLI and the API cannot disagree:
   person signs in later through JWT and is matched by e-mail);
 - archiving is a soft delete (``status = 'archived'``): an archived workspace is not found any more.
 Every change is audited in the same transaction and every query is filtered by ``workspace_id``.
+
+The owner rule is a read-then-write (count the owners, then demote or remove one), so two
+concurrent demotions of the last two owners would each count two and both succeed. Changes that
+may lose an owner therefore take a lock before they count (:meth:`WorkspaceService._lock_members`):
+the workspace row ``FOR UPDATE`` on PostgreSQL, the database's write lock (``BEGIN IMMEDIATE``) on
+SQLite, as the seed does. The second change then counts after the first has committed.
 """
 
 from __future__ import annotations
@@ -251,6 +257,22 @@ class WorkspaceService:
         )
         return row
 
+    @staticmethod
+    async def _lock_members(session: AsyncSession, workspace_id: str) -> None:
+        """Serialize membership changes of one workspace for the rest of this transaction.
+
+        Must run first in the transaction: on SQLite ``BEGIN IMMEDIATE`` opens it with the write
+        lock (the driver has not begun one yet: it only does so before a write), so nothing read
+        afterwards can be changed by another writer before this one commits. On PostgreSQL the
+        workspace row is locked, and reads at READ COMMITTED after the lock see what the previous
+        holder committed.
+        """
+        connection = await session.connection()
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            await connection.execute(select(m.Workspace.id).where(m.Workspace.id == workspace_id).with_for_update())
+
     async def _owners(self, session: AsyncSession, workspace_id: str) -> int:
         count = await session.scalar(
             select(func.count()).where(
@@ -270,6 +292,7 @@ class WorkspaceService:
         """Change a member's role; returns the previous one."""
         role = _role(role)
         async with self.sessionmaker.begin() as session:
+            await self._lock_members(session, workspace_id)
             row = await self._membership(session, workspace_id, user_id)
             if row is None:
                 raise NotFoundError(f"user {user_id!r} is not a member", field="user_id")
@@ -288,6 +311,7 @@ class WorkspaceService:
     ) -> str:
         """Remove a member; returns the role they had."""
         async with self.sessionmaker.begin() as session:
+            await self._lock_members(session, workspace_id)
             row = await self._membership(session, workspace_id, user_id)
             if row is None:
                 raise NotFoundError(f"user {user_id!r} is not a member", field="user_id")
