@@ -334,16 +334,56 @@ async def test_invalid_credentials_are_401_with_www_authenticate(client: AppClie
     assert (await client.get("/health", headers={"X-Bad": "1"})).status_code == 200
 
 
+class FakeClock:
+    """A clock a test moves by hand; it starts at 0, as ``time.monotonic()`` nearly does on a fresh boot."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_the_in_process_counter_slides_and_says_when_to_retry() -> None:
     from automatos.kernel.ratelimit import SlidingWindowCounter
 
-    counter = SlidingWindowCounter()
-    assert [counter.hit("a", 3, 60.0, now=float(t)) for t in range(4)] == [None, None, None, 77]
+    clock = FakeClock()
+    counter = SlidingWindowCounter(clock=clock)
+
+    def hit(key: str, at: float) -> int | None:
+        clock.now = at
+        return counter.hit(key, 3, 60.0)
+
+    assert [hit("a", float(t)) for t in range(4)] == [None, None, None, 77]
     # one second into the next window the previous one still weighs 59/60 of its 3 hits
-    assert counter.hit("a", 3, 60.0, now=61.0) == 20
-    assert counter.hit("a", 3, 60.0, now=100.0) is None  # by then it weighs 1 hit
-    assert counter.hit("b", 3, 60.0, now=100.0) is None  # clients are counted apart
-    assert counter.hit("a", 3, 60.0, now=500.0) is None and len(counter) == 2
+    assert hit("a", 61.0) == 20
+    assert hit("a", 100.0) is None  # by then it weighs 1 hit
+    assert hit("b", 100.0) is None  # clients are counted apart
+    assert len(counter) == 2
+
+
+def test_the_counter_sweeps_on_its_own_clock_from_zero() -> None:
+    """Regression: the sweep read ``time.monotonic()`` while the hits read a fake ``now``.
+
+    On a machine up for less than ~8 minutes the sweep then ran (or not) depending on the uptime.
+    Here the one injected clock starts at 0: the sweep runs exactly when that clock says so.
+    """
+    from automatos.kernel.ratelimit import SlidingWindowCounter
+
+    clock = FakeClock()
+    counter = SlidingWindowCounter(clock=clock, sweep_seconds=10.0)
+    assert counter.take("a", 3, 60.0) == (True, 2, 60)
+    clock.now = 5.0
+    assert counter.take("b", 3, 60.0) == (True, 2, 55)
+    assert counter.take("b", 3, 60.0) == (True, 1, 55)
+    clock.now = 9.0  # not yet 10 s since the counter was made: no sweep, whatever the machine's uptime
+    assert counter.take("c", 3, 60.0) == (True, 2, 51) and len(counter) == 3
+    clock.now = 500.0  # a, b and c idle for more than two windows; the sweep after this hit drops them
+    assert counter.take("d", 3, 60.0) == (True, 2, 40)
+    assert len(counter) == 1
+    # refused: remaining 0 and the reset is the Retry-After
+    assert [counter.take("d", 3, 60.0)[0] for _ in range(2)] == [True, True]
+    assert counter.take("d", 3, 60.0) == (False, 0, 60)  # 40 s to the next window + 20 s of decay
 
 
 async def test_wrong_credentials_are_rate_limited_by_address(tmp_path: Path) -> None:
