@@ -94,6 +94,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     Setting it replaces the whole list (keep the sandbox route in it)."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or CIDRs whose ``X-Forwarded-For`` is believed; empty believes nobody."""
+    http_max_header_bytes: int = 65536
+    """Largest request line plus headers ``automatos serve`` reads (431 beyond, either HTTP parser)."""
+    http_max_headers: int = 100
+    """Most request header fields ``automatos serve`` accepts (431 beyond)."""
+    http_header_timeout_seconds: float = 10.0
+    """Longest a connection may take to send a request's line and headers (then it is closed)."""
+    http_body_timeout_seconds: float = 15.0
+    """Longest wait for the next piece of a request body (408 and the connection closed)."""
+    http_keep_alive_seconds: float = 5.0
+    """How long an idle keep-alive connection stays open between requests."""
+    json_max_depth: int = 64
+    """Deepest nesting of arrays/objects accepted in a JSON request body (400 beyond)."""
     log_format: str = "json"
     """``json`` (one object per line, with request id, principal and workspace) or ``text``."""
 
@@ -219,6 +231,12 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("RATE_LIMIT_DEFAULT", "rate_limit_default", "N/second|minute|hour|day", runtime=True),
     _field("RATE_LIMIT_ROUTES", "rate_limit_routes", "comma-separated METHOD /path=N/period", runtime=True),
     _field("TRUSTED_PROXIES", "trusted_proxies", "comma-separated IPs or CIDRs"),
+    _field("HTTP_MAX_HEADER_BYTES", "http_max_header_bytes", "integer >= 1024"),
+    _field("HTTP_MAX_HEADERS", "http_max_headers", "integer >= 10"),
+    _field("HTTP_HEADER_TIMEOUT_SECONDS", "http_header_timeout_seconds", "number > 0"),
+    _field("HTTP_BODY_TIMEOUT_SECONDS", "http_body_timeout_seconds", "number > 0"),
+    _field("HTTP_KEEP_ALIVE_SECONDS", "http_keep_alive_seconds", "number > 0"),
+    _field("JSON_MAX_DEPTH", "json_max_depth", "integer 2-1000"),
     _field("LOG_FORMAT", "log_format", "json|text"),
     _field("CLERK_JWKS_URL", "clerk_jwks_url", "URL"),
     _field("JWT_ISSUER", "jwt_issuer", "issuer string"),
