@@ -1,6 +1,14 @@
 """``automatos …`` commands. Each reads the same settings as the server (environment, current directory).
 
 Malformed settings stop a command with the message naming the variable and exit status 2.
+
+Every command that reads or writes data says on stderr which data directory and database it uses:
+the embedded default's database is ``automatos-data/automatos.db`` *relative to the current
+directory*, so a command run from elsewhere would otherwise work on a new, empty database and print
+a key the server never sees. Such a command refuses (exit status 2) to create a SQLite database
+that does not exist yet unless it is given ``--init``. ``automatos serve`` creates it as before: a
+server on the embedded default is how a fresh install starts (``scripts/serve``). PostgreSQL
+databases are never created by Automatos, so the check is for SQLite files only.
 """
 
 from __future__ import annotations
@@ -32,13 +40,67 @@ def _settings(**overrides: Any) -> Settings:
         raise click.ClickException(f"settings: {exc}") from None
 
 
-def _with_kernel(fn: Callable[[Any], Awaitable[T]]) -> T:
+class _UsageExit(click.ClickException):
+    """A configuration the command cannot work with: the message on stderr, exit status 2."""
+
+    exit_code = 2
+
+
+def _describe_database(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    from automatos.kernel.datadir import sqlite_path
+
+    path = sqlite_path(settings.resolved_database_url)
+    if path is not None:
+        return f"SQLite {path.resolve()}"
+    try:
+        return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    except Exception:  # a URL SQLAlchemy cannot parse fails later, with its own message
+        return settings.resolved_database_url.split("@")[-1]
+
+
+def _data_settings(init: bool, **overrides: Any) -> Settings:
+    """The settings of a command that touches data: say where the data is, refuse to invent it.
+
+    Prints the data directory and the database on stderr. A SQLite database file that does not
+    exist is created only with ``init`` (exit status 2 otherwise, nothing created); the data
+    directory is then created private (0700).
+    """
+    from automatos.kernel.datadir import ensure_private_dir, sqlite_path
+
+    settings = _settings(**overrides)
+    click.echo(
+        f"automatos: data directory {settings.data_dir.resolve()}, database {_describe_database(settings)}", err=True
+    )
+    path = sqlite_path(settings.resolved_database_url)
+    if path is not None and not path.exists():
+        if not init:
+            raise _UsageExit(
+                f"no database at {path.resolve()}: run the command where 'automatos serve' runs, or set "
+                "AUTOMATOS_DATA_DIR (or DATABASE_URL) to the server's; pass --init to create a new one here"
+            )
+        click.echo(f"automatos: creating a new database at {path.resolve()}", err=True)
+    if path is not None or init:
+        ensure_private_dir(settings.data_dir)
+    return settings
+
+
+def _init_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--init",
+        is_flag=True,
+        help="Create the embedded SQLite database if it does not exist (otherwise the command refuses).",
+    )(fn)
+
+
+def _with_kernel(fn: Callable[[Any], Awaitable[T]], settings: Settings) -> T:
     """Start a kernel (migrations, backends) for one command, then stop it."""
     from automatos.kernel.container import Container
 
     async def run() -> T:
         container = Container()
-        container.settings.override(_settings())
+        container.settings.override(settings)
         kernel = container.kernel()
         await kernel.start()
         try:
@@ -66,9 +128,11 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API server (embedded default: SQLite, in-process cache, local storage)."""
     import uvicorn
 
+    from automatos.kernel.datadir import ensure_private_dir
+
     settings = _settings(host=host, port=port, workers=workers)
     configure_logging(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(settings.data_dir)
     if settings.workers > 1 and not settings.is_postgres:
         click.echo("warning: several workers on SQLite share one file; use PostgreSQL for real load", err=True)
     if settings.workers > 1 and not settings.redis_url:
@@ -103,12 +167,12 @@ def db() -> None:
 
 @db.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
-def db_upgrade(revision: str) -> None:
+@_init_option
+def db_upgrade(revision: str, init: bool) -> None:
     """Apply migrations (SQLite or PostgreSQL; enables pgvector on PostgreSQL)."""
     from automatos.kernel.db.migrate import upgrade_sync
 
-    settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = _data_settings(init)
     upgrade_sync(settings.resolved_database_url, revision)
     click.echo(f"database at {revision}")
 
@@ -118,12 +182,13 @@ def db_current() -> None:
     """Print the current migration revision."""
     from automatos.kernel.db.migrate import current
 
-    click.echo(asyncio.run(current(_settings().resolved_database_url)) or "(empty)")
+    click.echo(asyncio.run(current(_data_settings(False).resolved_database_url)) or "(empty)")
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
-def seed(as_json: bool) -> None:
+@_init_option
+def seed(as_json: bool, init: bool) -> None:
     """Insert or refresh the platform's reference data (models, personas, catalogs, prompts); idempotent."""
     from sqlalchemy import pool
     from sqlalchemy.exc import SQLAlchemyError
@@ -132,8 +197,7 @@ def seed(as_json: bool) -> None:
     from automatos.kernel.db.migrate import current, head, upgrade
     from automatos.kernel.db.session import engine_from_url, make_sessionmaker
 
-    settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = _data_settings(init)
     url = settings.resolved_database_url
 
     async def run() -> SeedReport:
@@ -184,7 +248,7 @@ def extensions_list(as_json: bool) -> None:
         click.echo(f"{info.state.value:<12} {info.name:<32} {origin}{reason}")
 
 
-def _toggle(workspace: str, name: str, enabled: bool) -> None:
+def _toggle(workspace: str, name: str, enabled: bool, init: bool) -> None:
     async def run(kernel: Any) -> int:
         ws = await kernel.store.get_workspace(workspace)
         if ws is None:
@@ -192,24 +256,26 @@ def _toggle(workspace: str, name: str, enabled: bool) -> None:
         version: int = await kernel.set_extension(ws, name, enabled=enabled, actor_id="cli")
         return version
 
-    version = _with_kernel(run)
+    version = _with_kernel(run, _data_settings(init))
     click.echo(f"{name} {'enabled' if enabled else 'disabled'} in {workspace} (version {version})")
 
 
 @extensions.command("enable")
 @click.option("--workspace", required=True, help="Workspace id or slug.")
 @click.argument("name")
-def extensions_enable(workspace: str, name: str) -> None:
+@_init_option
+def extensions_enable(workspace: str, name: str, init: bool) -> None:
     """Enable an extension in a workspace."""
-    _toggle(workspace, name, True)
+    _toggle(workspace, name, True, init)
 
 
 @extensions.command("disable")
 @click.option("--workspace", required=True, help="Workspace id or slug.")
 @click.argument("name")
-def extensions_disable(workspace: str, name: str) -> None:
+@_init_option
+def extensions_disable(workspace: str, name: str, init: bool) -> None:
     """Disable an extension in a workspace (essential built-ins refuse)."""
-    _toggle(workspace, name, False)
+    _toggle(workspace, name, False, init)
 
 
 @main.group("settings")
@@ -218,37 +284,42 @@ def settings_group() -> None:
 
 
 @settings_group.command("list")
-def settings_list() -> None:
+@_init_option
+def settings_list(init: bool) -> None:
+    """Every run-time setting, its value and where the value comes from."""
+
     async def run(kernel: Any) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = kernel.overrides.describe()
         return rows
 
-    for row in _with_kernel(run):
+    for row in _with_kernel(run, _data_settings(init)):
         click.echo(f"{row['key']:<36} {row['value']!s:<24} ({row['source']})")
 
 
 @settings_group.command("set")
 @click.argument("key")
 @click.argument("value")
-def settings_set(key: str, value: str) -> None:
+@_init_option
+def settings_set(key: str, value: str, init: bool) -> None:
     """Override KEY (an environment variable name, e.g. LLM_MODEL) with VALUE."""
 
     async def run(kernel: Any) -> None:
         await kernel.set_setting(key, value, actor_id="cli")
 
-    _with_kernel(run)
+    _with_kernel(run, _data_settings(init))
     click.echo(f"{key} set")
 
 
 @settings_group.command("unset")
 @click.argument("key")
-def settings_unset(key: str) -> None:
+@_init_option
+def settings_unset(key: str, init: bool) -> None:
     """Remove the override of KEY: the environment's value applies again."""
 
     async def run(kernel: Any) -> None:
         await kernel.set_setting(key, None, actor_id="cli")
 
-    _with_kernel(run)
+    _with_kernel(run, _data_settings(init))
     click.echo(f"{key} unset")
 
 
@@ -278,7 +349,8 @@ def keys() -> None:
 @click.option("--role", type=_ROLES, default="member", show_default=True)
 @click.option("--scope", "scopes", multiple=True, help="Narrow the key to this permission (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
-def keys_create(workspace: str, name: str, role: str, scopes: tuple[str, ...], as_json: bool) -> None:
+@_init_option
+def keys_create(workspace: str, name: str, role: str, scopes: tuple[str, ...], as_json: bool, init: bool) -> None:
     """Create an API key; use it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."""
     from automatos.extensions.auth.api_keys import create_key
 
@@ -288,7 +360,7 @@ def keys_create(workspace: str, name: str, role: str, scopes: tuple[str, ...], a
         return ws, record, key
 
     with _quiet(as_json):
-        ws, record, key = _with_kernel(run)
+        ws, record, key = _with_kernel(run, _data_settings(init))
     if as_json:
         fields = {"workspace_id": ws.id, "id": record.id, "prefix": record.prefix, "name": record.name}
         click.echo(json.dumps({"key": key, **fields, "role": record.role}))
@@ -302,7 +374,8 @@ def keys_create(workspace: str, name: str, role: str, scopes: tuple[str, ...], a
 @click.option("--workspace", required=True, help="Workspace id or slug.")
 @click.option("--include-revoked", is_flag=True, help="Show revoked keys too.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array on stdout.")
-def keys_list(workspace: str, include_revoked: bool, as_json: bool) -> None:
+@_init_option
+def keys_list(workspace: str, include_revoked: bool, as_json: bool, init: bool) -> None:
     """The workspace's keys (prefixes, never secrets)."""
     from automatos.extensions.auth.api_keys import list_keys
 
@@ -312,7 +385,7 @@ def keys_list(workspace: str, include_revoked: bool, as_json: bool) -> None:
         return records
 
     with _quiet(as_json):
-        records = _with_kernel(run)
+        records = _with_kernel(run, _data_settings(init))
     if as_json:
         click.echo(json.dumps(msgspec.to_builtins(records)))
         return
@@ -325,7 +398,8 @@ def keys_list(workspace: str, include_revoked: bool, as_json: bool) -> None:
 @keys.command("revoke")
 @click.option("--workspace", required=True, help="Workspace id or slug.")
 @click.argument("key_id")
-def keys_revoke(workspace: str, key_id: str) -> None:
+@_init_option
+def keys_revoke(workspace: str, key_id: str, init: bool) -> None:
     """Revoke KEY_ID (the key's id or prefix) on every node at once."""
     from automatos.extensions.auth.api_keys import revoke_key
 
@@ -333,7 +407,7 @@ def keys_revoke(workspace: str, key_id: str) -> None:
         ws = await _workspace(kernel, workspace)
         return await revoke_key(kernel, ws.id, key_id, "cli")
 
-    record = _with_kernel(run)
+    record = _with_kernel(run, _data_settings(init))
     click.echo(f"revoked {record.prefix} ({record.name})")
 
 
@@ -379,7 +453,8 @@ async def _ensure_platform_admin(kernel: Any, email: str, workspace_id: str) -> 
 @admin.command("create")
 @click.option("--email", required=True, help="The admin's e-mail address (created, or promoted if it exists).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
-def admin_create(email: str, as_json: bool) -> None:
+@_init_option
+def admin_create(email: str, as_json: bool, init: bool) -> None:
     """Make a platform admin, an owner of the default workspace, and print a key for them."""
     from automatos.extensions.auth.api_keys import create_key
     from automatos.kernel.store import DEFAULT_WORKSPACE_SLUG
@@ -395,7 +470,7 @@ def admin_create(email: str, as_json: bool) -> None:
         return ws, record, key, user_id
 
     with _quiet(as_json):
-        ws, record, key, user_id = _with_kernel(run)
+        ws, record, key, user_id = _with_kernel(run, _data_settings(init))
     if as_json:
         fields = {"workspace_id": ws.id, "id": record.id, "prefix": record.prefix, "name": record.name}
         click.echo(json.dumps({"key": key, **fields, "role": record.role, "user_id": user_id, "email": address}))
@@ -403,12 +478,6 @@ def admin_create(email: str, as_json: bool) -> None:
     click.echo(f"{address} is a platform admin and an owner of workspace {ws.slug}. Their API key:")
     click.echo(key)
     click.echo("It is shown only this once: store it now.", err=True)
-
-
-class _UsageExit(click.ClickException):
-    """A configuration the command cannot work with: the message on stderr, exit status 2."""
-
-    exit_code = 2
 
 
 def _sandbox_settings(**overrides: Any) -> Settings:

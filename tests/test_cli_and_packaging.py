@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -26,10 +27,16 @@ def _run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subpr
     return subprocess.run([AUTOMATOS, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=120)
 
 
-def test_db_upgrade_creates_the_embedded_database(tmp_path: Path) -> None:
-    result = _run(["db", "upgrade"], tmp_path)
+def test_db_upgrade_creates_the_embedded_database_only_when_asked(tmp_path: Path) -> None:
+    refused = _run(["db", "upgrade"], tmp_path)
+    assert refused.returncode == 2 and "--init" in refused.stderr
+    assert not (tmp_path / "automatos-data").exists()
+    assert _run(["db", "current"], tmp_path).returncode == 2
+    result = _run(["db", "upgrade", "--init"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "automatos-data" / "automatos.db").exists()
+    data_dir = tmp_path / "automatos-data"
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700  # the data files are private
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in data_dir.iterdir()} == {"automatos.db": 0o600}
     from automatos.kernel.db.migrate import head
 
     current = _run(["db", "current"], tmp_path)
@@ -45,7 +52,7 @@ def test_extensions_list_json(tmp_path: Path) -> None:
 
 
 def test_extensions_and_settings_commands(tmp_path: Path) -> None:
-    disabled = _run(["extensions", "disable", "--workspace", "default", "hello"], tmp_path)
+    disabled = _run(["extensions", "disable", "--init", "--workspace", "default", "hello"], tmp_path)
     assert disabled.returncode == 0, disabled.stderr
     assert "hello disabled in default (version 1)" in disabled.stdout
     refused = _run(["extensions", "disable", "--workspace", "default", "automatos.cache.memory"], tmp_path)

@@ -45,7 +45,7 @@ def server(tmp_path: Path) -> AbstractAsyncContextManager[AppClient]:
 
 async def test_keys_create_json_is_one_object_and_the_key_works(tmp_path: Path) -> None:
     created = await run(
-        "keys", "create", "--workspace", "default", "--name", "ci", "--role", "admin", "--json", cwd=tmp_path
+        "keys", "create", "--init", "--workspace", "default", "--name", "ci", "--role", "admin", "--json", cwd=tmp_path
     )
     data = one_json_object(created)
     assert set(data) == {"key", "workspace_id", "id", "prefix", "name", "role"}
@@ -62,7 +62,7 @@ async def test_keys_create_json_is_one_object_and_the_key_works(tmp_path: Path) 
 
 
 async def test_list_and_revoke(tmp_path: Path) -> None:
-    human = await run("keys", "create", "--workspace", "default", "--name", "deploy bot", cwd=tmp_path)
+    human = await run("keys", "create", "--init", "--workspace", "default", "--name", "deploy bot", cwd=tmp_path)
     assert human.returncode == 0, human.stderr
     key = next(line for line in human.stdout.splitlines() if line.startswith("atk_"))
     assert "deploy bot" in human.stdout and "role member" in human.stdout and "only this once" in human.stderr
@@ -90,7 +90,9 @@ async def test_list_and_revoke(tmp_path: Path) -> None:
 
 
 async def test_admin_create_makes_a_platform_admin_with_a_key(tmp_path: Path) -> None:
-    data = one_json_object(await run("admin", "create", "--email", "Root@Example.com", "--json", cwd=tmp_path))
+    data = one_json_object(
+        await run("admin", "create", "--init", "--email", "Root@Example.com", "--json", cwd=tmp_path)
+    )
     assert data["email"] == "root@example.com" and data["role"] == "owner" and data["key"].startswith("atk_")
     again = one_json_object(await run("admin", "create", "--email", "root@example.com", "--json", cwd=tmp_path))
     assert again["user_id"] == data["user_id"] and again["key"] != data["key"]  # promoted once, a new key
@@ -105,3 +107,23 @@ async def test_admin_create_makes_a_platform_admin_with_a_key(tmp_path: Path) ->
             users = (await session.scalars(select(m.User).where(m.User.email == "root@example.com"))).all()
             assert len(users) == 1 and users[0].is_platform_admin
         assert await kernel.store.member_role(data["workspace_id"], data["user_id"]) == "owner"
+
+
+async def test_a_command_run_elsewhere_refuses_to_invent_a_database(tmp_path: Path) -> None:
+    """From a directory with no database, ``keys create`` says where it looked and creates nothing."""
+    refused = await run("keys", "create", "--workspace", "default", "--name", "ci", "--json", cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stdout == ""
+    database = (tmp_path / "automatos-data" / "automatos.db").resolve()
+    assert f"data directory {(tmp_path / 'automatos-data').resolve()}" in refused.stderr
+    assert f"no database at {database}" in refused.stderr and "--init" in refused.stderr
+    assert not os.listdir(tmp_path)  # not even the data directory
+    created = await run("keys", "create", "--init", "--workspace", "default", "--name", "ci", "--json", cwd=tmp_path)
+    assert one_json_object(created)["key"].startswith("atk_")
+    assert f"database SQLite {database}" in created.stderr and "creating a new database" in created.stderr
+    again = await run("keys", "list", "--workspace", "default", "--json", cwd=tmp_path)
+    assert again.returncode == 0 and "creating" not in again.stderr, again.stderr
+    assert [k["name"] for k in json.loads(again.stdout)] == ["ci"]
+    elsewhere = tmp_path / "elsewhere"
+    os.mkdir(elsewhere)
+    other = await run("keys", "list", "--workspace", "default", cwd=elsewhere)
+    assert other.returncode == 2 and not os.listdir(elsewhere)

@@ -419,7 +419,7 @@ async def test_ensure_seeded_is_one_select_when_up_to_date(
 
 
 async def test_cli_seed(tmp_path: Path) -> None:
-    data = one_json_object(await run("seed", "--json", cwd=tmp_path))
+    data = one_json_object(await run("seed", "--init", "--json", cwd=tmp_path))
     assert set(data) == {*SEED_COUNTS, "total"}
     assert {name: data[name]["created"] for name in SEED_COUNTS} == SEED_COUNTS
     assert data["total"] == {"created": SEED_TOTAL, "updated": 0, "unchanged": 0}

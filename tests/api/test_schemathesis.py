@@ -118,7 +118,7 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             DATABASE_URL=request.getfixturevalue("fuzz_database"), REDIS_URL=request.getfixturevalue("redis_url")
         )
     created = subprocess.run(
-        [AUTOMATOS, "admin", "create", "--email", ADMIN_EMAIL, "--json"],
+        [AUTOMATOS, "admin", "create", "--init", "--email", ADMIN_EMAIL, "--json"],
         cwd=root,
         env=env,
         capture_output=True,

@@ -98,7 +98,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, shared_database: str, redi
     envs = {name: _env(root / name / "data", shared_database, redis_url, pepper) for name in ("a", "b")}
     # run in A's directory with A's settings, before either server starts (migrations, default workspace)
     created = subprocess.run(
-        [AUTOMATOS, "keys", "create", "--workspace", "default", "--name", "owner", "--role", "owner", "--json"],
+        [AUTOMATOS, "keys", "create", "--init", "--workspace=default", "--name=owner", "--role=owner", "--json"],
         cwd=root,
         env=envs["a"],
         capture_output=True,

@@ -38,6 +38,7 @@ from typing import Final
 from urllib.parse import quote
 
 from automatos.kernel.backends import BackendContext, BlobBackend, BlobInfo
+from automatos.kernel.datadir import ensure_private_dir
 from automatos.kernel.errors import SettingsError, ValidationError
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import BackendFactory
@@ -130,8 +131,8 @@ def check_presign(method: str, expires_in: float) -> str:
 def load_signing_key(data_dir: Path) -> bytes:
     """The installation's URL-signing key, created (0600, 32 random bytes) by the first process to need it."""
     path = data_dir / SIGNING_KEY_FILE
+    ensure_private_dir(data_dir)  # 0700: the data directory holds the database and the blobs
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
         tmp = data_dir / f"{SIGNING_KEY_FILE}.{secrets.token_hex(8)}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
@@ -349,7 +350,7 @@ class LocalBlobBackend(BlobBackend):
 
     async def check(self) -> None:
         def probe() -> None:
-            self.root.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(self.root)
             if not os.access(self.root, os.W_OK | os.X_OK):
                 raise PermissionError(f"blob storage directory {self.root} is not writable")
 
@@ -358,7 +359,8 @@ class LocalBlobBackend(BlobBackend):
 
 def _factory(ctx: BackendContext) -> LocalBlobBackend:
     data_dir = Path(ctx.settings.data_dir)
-    return LocalBlobBackend(data_dir / "blobs", load_signing_key(data_dir))
+    key = load_signing_key(data_dir)
+    return LocalBlobBackend(ensure_private_dir(data_dir / "blobs"), key)
 
 
 @hookimpl

@@ -3,7 +3,8 @@
 Decisions:
 - SQLite (the embedded default) runs in WAL mode so readers never block the writer, with foreign
   keys on (off by default in SQLite) and a busy timeout so concurrent writers wait instead of
-  failing; the pragmas are set on every new connection. The file's directory is created on demand.
+  failing; the pragmas are set on every new connection. The file is created 0600 (and its
+  directory 0700) on demand: see :mod:`automatos.kernel.datadir`.
 - PostgreSQL gets a sized pool (``DATABASE_POOL_SIZE``) with pre-ping, so connections dropped by a
   restart or a proxy are replaced instead of failing the next request.
 - Sessions do not expire objects on commit: handlers return ORM rows after committing, and an
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from automatos.kernel.datadir import prepare_sqlite_file
 
 if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
@@ -52,7 +55,7 @@ def engine_from_url(url: str, *, pool_size: int | None = None, **kwargs: Any) ->
     if url.startswith("sqlite"):
         path = _sqlite_file(url)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_sqlite_file(path)  # 0600 before SQLite opens it, so its -wal/-shm are 0600 too
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
