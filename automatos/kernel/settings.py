@@ -154,6 +154,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Warm sandbox worker processes per API process (local mode) or per ``automatos worker``."""
     sandbox_queue_name: str = "automatos-sandbox"
     """Name of the Redis job queue of sandbox runs (queue mode)."""
+    sandbox_workspace_max_share: float = 0.5
+    """Fraction of the sandbox workers one workspace's runs may hold at once (at least one worker):
+    its further runs wait in line for their share, so a flooding workspace never starves another.
+    In queue mode it bounds each submitting process (share of ``SANDBOX_POOL_SIZE``). 1 disables it."""
     sandbox_http_allow_private: bool = False
     """Whether the sandbox's ``http`` capability may reach loopback, private, link-local and other
     non-public addresses (for a deployment whose allowed services live on its own network). Off, a
@@ -254,6 +258,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("SANDBOX_MODE", "sandbox_mode", "local|queue"),
     _field("SANDBOX_POOL_SIZE", "sandbox_pool_size", "integer 1-64"),
     _field("SANDBOX_QUEUE_NAME", "sandbox_queue_name", "queue name"),
+    _field("SANDBOX_WORKSPACE_MAX_SHARE", "sandbox_workspace_max_share", "number in (0, 1]"),
     _field("SANDBOX_HTTP_ALLOW_PRIVATE", "sandbox_http_allow_private", "true|false"),
     _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
     _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
@@ -301,6 +306,7 @@ def _validate(values: dict[str, Any]) -> None:
         ("log_format", values.get("log_format", "json") in ("json", "text")),
         ("sandbox_mode", values.get("sandbox_mode", "local") in ("local", "queue")),
         ("sandbox_pool_size", 1 <= values.get("sandbox_pool_size", 2) <= 64),
+        ("sandbox_workspace_max_share", 0 < values.get("sandbox_workspace_max_share", 0.5) <= 1),
         ("openai_base_url", str(values.get("openai_base_url") or "https://").startswith(("https://", "http://"))),
         ("anthropic_base_url", str(values.get("anthropic_base_url") or "https://").startswith(("https://", "http://"))),
         ("environment", values.get("environment", "development") in ("development", "production")),
