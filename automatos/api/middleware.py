@@ -94,8 +94,10 @@ from limits.aio.strategies import FixedWindowRateLimiter, RateLimiter, SlidingWi
 from litestar.datastructures import Headers
 from litestar.middleware.base import DefineMiddleware
 
+from automatos.api.body import BodyGuard, decodes_json
 from automatos.api.context import authenticate
 from automatos.api.controllers.stats import RouteStats, add_call, route_stats
+from automatos.api.openai_errors import OPENAI_PREFIX, openai_error
 from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.logging import PRINCIPAL_ID, REQUEST_ID, WORKSPACE_ID
@@ -154,6 +156,7 @@ REDIS_TIMEOUT_SECONDS = 0.5
 _REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._:-]{1,64}").fullmatch
 _HEADER_LIST_OK = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~, -]{1,1024}").fullmatch
 _PATH_PARAM = re.compile(r"\{[^}]*\}")
+_NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
@@ -260,17 +263,32 @@ def _route_key(method: str, template: str) -> str:
 class _Route:
     """What one middleware instance knows about its route for one method; built on first call."""
 
-    __slots__ = ("cell", "docs", "exempt", "headers", "key", "limit", "limit_key", "routes_seen")
+    __slots__ = (
+        "cell",
+        "docs",
+        "exempt",
+        "headers",
+        "json_body",
+        "key",
+        "limit",
+        "limit_key",
+        "reads_body",
+        "routes_seen",
+    )
 
-    def __init__(self, key: str, template: str, pipeline: RequestPipeline) -> None:
+    def __init__(self, key: str, template: str, pipeline: RequestPipeline, scope: Scope) -> None:
         self.key = key
-        self.limit_key = _route_key(*key.split(" ", 1))
+        method = key.split(" ", 1)[0]
+        self.limit_key = _route_key(method, key.split(" ", 1)[1])
         self.exempt = template in EXEMPT_PATHS
         self.docs = template == "/schema" or template.startswith("/schema/")
         self.headers = pipeline.docs_headers if self.docs else pipeline.api_headers
         self.cell = pipeline.stats.cell(key)
         self.routes_seen: tuple[str, ...] | None = None
         self.limit: RateLimitItem | None = None
+        # bodies are guarded (read timeout, JSON depth) only where a body is expected: GET costs nothing
+        self.reads_body = method not in _NO_BODY_METHODS
+        self.json_body = self.reads_body and decodes_json(scope.get("route_handler"))
 
 
 class RequestPipeline:
@@ -461,8 +479,8 @@ class RequestMiddleware:
     def _route(self, scope: Scope, method: str) -> _Route:
         template = scope.get("path_template")
         if not template:  # placed outside the router: per-path decisions, statistics as "other"
-            return _Route(f"{method} {RouteStats.OTHER}", scope["path"], self.pipeline)
-        route = self.routes[method] = _Route(f"{method} {template}", template, self.pipeline)
+            return _Route(f"{method} {RouteStats.OTHER}", scope["path"], self.pipeline, scope)
+        route = self.routes[method] = _Route(f"{method} {template}", template, self.pipeline, scope)
         return route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -531,6 +549,8 @@ class RequestMiddleware:
                     if exc.field is not None:
                         body["field"] = exc.field
                     body.update(exc.extra)
+                    if scope["path"].startswith(OPENAI_PREFIX):  # OpenAI clients read the reason from `error`
+                        body["error"] = openai_error(body)
                     await _send_problem(send, status, body, (*route.headers, rid_header, *cors, _WWW_AUTHENTICATE))
                     return
                 if principal is not None:

@@ -140,3 +140,155 @@ async def test_raw_error_body_is_problem_json_with_an_openai_error(served: Serve
     body: dict[str, Any] = response.json()
     assert body["field"] == "messages" and body["error"]["param"] == "messages"
     assert body["error"]["type"] == "invalid_request_error"
+
+
+# -- honesty: what is not honoured is refused, not dropped ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("tools", [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]),
+        ("tool_choice", "auto"),
+        ("response_format", {"type": "json_object"}),
+        ("stop", ["\n"]),
+        ("logprobs", True),
+        ("seed", 7),
+        ("presence_penalty", 0.5),
+        ("frequency_penalty", 1.0),
+        ("n", 2),
+        ("top_p", 0.5),
+        ("logit_bias", {"50256": -100}),
+        ("parallel_tool_calls", False),
+        ("modalities", ["text", "audio"]),
+    ],
+)
+async def test_unhonoured_parameters_are_refused_by_name(served: Served, param: str, value: Any) -> None:
+    async with served.client(served.keys["alpha"]) as client:
+        with pytest.raises(openai.UnprocessableEntityError) as refused:
+            await client.chat.completions.create(
+                model="helper", messages=[{"role": "user", "content": "hi"}], **{param: value}
+            )
+    assert refused.value.body["param"] == param  # type: ignore[index]
+    assert param in refused.value.body["message"]  # type: ignore[index]
+
+
+async def test_defaults_of_unhonoured_parameters_and_user_are_accepted(served: Served) -> None:
+    async with served.client(served.keys["alpha"]) as client:
+        done = await client.chat.completions.create(
+            model="helper",
+            messages=[{"role": "user", "content": "plain"}],
+            n=1,
+            top_p=1,
+            presence_penalty=0,
+            frequency_penalty=0,
+            user="someone",
+            response_format={"type": "text"},
+        )
+    assert done.choices[0].message.content == "[offline] plain"
+
+
+async def test_unknown_fields_and_tool_messages_are_refused(served: Served) -> None:
+    async with served.client(served.keys["alpha"]) as client:
+        with pytest.raises(openai.UnprocessableEntityError) as unknown:
+            await client.chat.completions.create(
+                model="helper", messages=[{"role": "user", "content": "hi"}], extra_body={"made_up": 1}
+            )
+        assert unknown.value.body["param"] == "made_up"  # type: ignore[index]
+        with pytest.raises(openai.UnprocessableEntityError) as tool:
+            await client.chat.completions.create(
+                model="helper",
+                messages=[
+                    {"role": "user", "content": "hi"},
+                    {"role": "tool", "content": "42", "tool_call_id": "c1"},
+                ],
+            )
+        # before: the tool message was silently sent to the model as the user's
+        assert tool.value.body["param"] == "messages[1].role"  # type: ignore[index]
+        with pytest.raises(openai.UnprocessableEntityError) as calls:
+            await client.chat.completions.create(
+                model="helper",
+                messages=[
+                    {"role": "user", "content": "hi"},
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                    },
+                ],
+            )
+        assert calls.value.body["param"] == "messages[1].tool_calls"  # type: ignore[index]
+        with pytest.raises(openai.UnprocessableEntityError) as role:
+            await client.chat.completions.create(
+                model="helper", messages=[{"role": "user", "content": "hi"}, {"role": "tool", "content": "42"}]
+            )
+        assert role.value.body["param"] == "messages[1].role"  # type: ignore[index]
+
+
+async def test_completions_answer_200_streamed_or_not(served: Served) -> None:
+    headers = {"Authorization": f"Bearer {served.keys['alpha']}"}
+    body = {"model": "helper", "messages": [{"role": "user", "content": "hi"}]}
+    async with httpx.AsyncClient(base_url=served.url, timeout=30) as http:
+        plain = await http.post("/v1/chat/completions", json=body, headers=headers)
+        assert plain.status_code == 200, plain.text
+        async with http.stream("POST", "/v1/chat/completions", json={**body, "stream": True}, headers=headers) as s:
+            assert s.status_code == 200
+            text = "".join([chunk async for chunk in s.aiter_text()])
+    assert text.rstrip().endswith("data: [DONE]")
+
+
+async def test_retrieve_a_model(served: Served) -> None:
+    async with served.client(served.keys["alpha"]) as client:
+        card = await client.models.retrieve("helper")
+        assert card.id == "helper" and card.owned_by == "alpha"
+        with pytest.raises(openai.NotFoundError) as missing:
+            await client.models.retrieve("b-secret-agent")  # bravo's agent
+        assert missing.value.body["param"] == "model"  # type: ignore[index]
+        with pytest.raises(openai.NotFoundError):
+            await client.models.retrieve("nobody")
+
+
+async def test_paused_agents_are_not_models(served: Served) -> None:
+    await add_agent(served.kernel, served.ids["alpha"], "napper", status="paused")
+    async with served.client(served.keys["alpha"]) as client:
+        assert "napper" not in [m.id for m in (await client.models.list()).data]
+        with pytest.raises(openai.NotFoundError):
+            await client.models.retrieve("napper")
+
+
+async def test_embeddings_through_the_sdk(served: Served) -> None:
+    async with served.client(served.keys["alpha"]) as client:
+        default = await client.embeddings.create(model="offline-hashed-bow-256", input=["cats purr", "dogs bark"])
+        assert [d.index for d in default.data] == [0, 1] and len(default.data[0].embedding) == 256
+        assert default.model == "offline-hashed-bow-256"
+        assert default.usage.prompt_tokens > 0 and default.usage.total_tokens == default.usage.prompt_tokens
+        floats = await client.embeddings.create(model="offline", input="cats purr", encoding_format="float")
+        assert floats.data[0].embedding == pytest.approx(default.data[0].embedding, abs=1e-6)
+        norm = sum(x * x for x in floats.data[0].embedding)
+        assert norm == pytest.approx(1.0, abs=1e-6)
+        with pytest.raises(openai.NotFoundError) as unknown:
+            await client.embeddings.create(model="text-embedding-3-small", input="x")
+        assert unknown.value.body["param"] == "model"  # type: ignore[index]
+        assert "offline-hashed-bow-256" in unknown.value.body["message"]  # type: ignore[index]
+        with pytest.raises(openai.UnprocessableEntityError) as tokens:
+            await client.embeddings.create(model="offline", input=[[1, 2, 3]])
+        assert tokens.value.body["param"] == "input"  # type: ignore[index]
+        with pytest.raises(openai.UnprocessableEntityError) as long:
+            await client.embeddings.create(model="offline", input=["ok", "x" * 40_000])
+        assert long.value.body["param"] == "input[1]"  # type: ignore[index]
+        with pytest.raises(openai.UnprocessableEntityError) as many:
+            await client.embeddings.create(model="offline", input=["x"] * 2049)
+        assert many.value.body["param"] == "input"  # type: ignore[index]
+        with pytest.raises(openai.UnprocessableEntityError) as dims:
+            await client.embeddings.create(model="offline", input="x", dimensions=64)
+        assert dims.value.body["param"] == "dimensions"  # type: ignore[index]
+    recorded = [r for r in await usage_rows(served.kernel, served.ids["alpha"]) if r.model.startswith("offline-hashed")]
+    assert len(recorded) == 2 and all(r.agent_id is None and r.prompt_tokens > 0 for r in recorded)
+
+
+async def test_a_wrong_key_on_v1_has_an_openai_error(served: Served) -> None:
+    async with served.client("atk_AAAAAAAAAAAA_not-a-real-secret-at-all-0000000000000") as client:
+        with pytest.raises(openai.AuthenticationError) as denied:
+            await client.models.list()
+    assert denied.value.status_code == 401
+    assert denied.value.body["type"] == "authentication_error" and denied.value.body["message"]  # type: ignore[index]
