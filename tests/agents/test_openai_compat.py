@@ -219,8 +219,9 @@ async def test_unknown_fields_and_tool_messages_are_refused(served: Served) -> N
             )
         assert calls.value.body["param"] == "messages[1].tool_calls"  # type: ignore[index]
         with pytest.raises(openai.UnprocessableEntityError) as role:
+            bare_tool: Any = {"role": "tool", "content": "42"}  # no tool_call_id: only the role is at fault
             await client.chat.completions.create(
-                model="helper", messages=[{"role": "user", "content": "hi"}, {"role": "tool", "content": "42"}]
+                model="helper", messages=[{"role": "user", "content": "hi"}, bare_tool]
             )
         assert role.value.body["param"] == "messages[1].role"  # type: ignore[index]
 
