@@ -11,8 +11,9 @@ written to the audit log.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
-__all__ = ["ROLE_PERMISSIONS", "Permission", "Role", "allowed", "role_at_least"]
+__all__ = ["ROLE_PERMISSIONS", "Permission", "Role", "allowed", "highest_role", "role_at_least"]
 
 
 class Role(enum.StrEnum):
@@ -87,3 +88,12 @@ def role_at_least(role: str | None, minimum: Role) -> bool:
         return _ORDER.index(Role(role)) >= _ORDER.index(minimum)
     except ValueError:
         return False
+
+
+def highest_role(roles: Iterable[str]) -> Role | None:
+    """The highest of ``roles`` (unknown names ignored); ``None`` when there is none."""
+    known = [Role(r) for r in roles if r in _VALUES]
+    return max(known, key=_ORDER.index, default=None)
+
+
+_VALUES = frozenset(r.value for r in Role)

@@ -11,7 +11,7 @@ Every change is audited in the same transaction and every query is filtered by `
 
 The owner rule is a read-then-write (count the owners, then demote or remove one), so two
 concurrent demotions of the last two owners would each count two and both succeed. Changes that
-may lose an owner therefore take a lock before they count (:meth:`WorkspaceService._lock_members`):
+may lose an owner therefore take a lock before they count (:func:`lock_workspace`):
 the workspace row ``FOR UPDATE`` on PostgreSQL, the database's write lock (``BEGIN IMMEDIATE``) on
 SQLite, as the seed does. The second change then counts after the first has committed.
 """
@@ -32,7 +32,7 @@ from automatos.kernel.errors import ConflictError, NotFoundError, ValidationErro
 from automatos.kernel.permissions import Role
 from automatos.kernel.store import KernelStore
 
-__all__ = ["AuditEntry", "Member", "WorkspaceRecord", "WorkspaceService", "validate_slug"]
+__all__ = ["AuditEntry", "Member", "WorkspaceRecord", "WorkspaceService", "lock_workspace", "validate_slug"]
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -44,6 +44,22 @@ def validate_slug(slug: str) -> str:
             "slug must be 1-63 characters of a-z, 0-9 and '-', not starting or ending with '-'", field="slug"
         )
     return slug
+
+
+async def lock_workspace(session: AsyncSession, workspace_id: str) -> None:
+    """Serialize read-then-write changes of one workspace for the rest of this transaction.
+
+    For rules that count before they write (the last owner, a cap on API keys). Must run first in
+    the transaction: on SQLite ``BEGIN IMMEDIATE`` opens it with the database's write lock (the
+    driver has not begun one yet: it only does so before a write), so nothing read afterwards can
+    be changed by another writer before this one commits. Elsewhere the workspace row is locked
+    ``FOR UPDATE``, and reads at READ COMMITTED after the lock see what the previous holder committed.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        await connection.execute(select(m.Workspace.id).where(m.Workspace.id == workspace_id).with_for_update())
 
 
 class WorkspaceRecord(msgspec.Struct, kw_only=True):
@@ -257,22 +273,6 @@ class WorkspaceService:
         )
         return row
 
-    @staticmethod
-    async def _lock_members(session: AsyncSession, workspace_id: str) -> None:
-        """Serialize membership changes of one workspace for the rest of this transaction.
-
-        Must run first in the transaction: on SQLite ``BEGIN IMMEDIATE`` opens it with the write
-        lock (the driver has not begun one yet: it only does so before a write), so nothing read
-        afterwards can be changed by another writer before this one commits. On PostgreSQL the
-        workspace row is locked, and reads at READ COMMITTED after the lock see what the previous
-        holder committed.
-        """
-        connection = await session.connection()
-        if connection.dialect.name == "sqlite":
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            await connection.execute(select(m.Workspace.id).where(m.Workspace.id == workspace_id).with_for_update())
-
     async def _owners(self, session: AsyncSession, workspace_id: str) -> int:
         count = await session.scalar(
             select(func.count()).where(
@@ -292,7 +292,7 @@ class WorkspaceService:
         """Change a member's role; returns the previous one."""
         role = _role(role)
         async with self.sessionmaker.begin() as session:
-            await self._lock_members(session, workspace_id)
+            await lock_workspace(session, workspace_id)
             row = await self._membership(session, workspace_id, user_id)
             if row is None:
                 raise NotFoundError(f"user {user_id!r} is not a member", field="user_id")
@@ -311,7 +311,7 @@ class WorkspaceService:
     ) -> str:
         """Remove a member; returns the role they had."""
         async with self.sessionmaker.begin() as session:
-            await self._lock_members(session, workspace_id)
+            await lock_workspace(session, workspace_id)
             row = await self._membership(session, workspace_id, user_id)
             if row is None:
                 raise NotFoundError(f"user {user_id!r} is not a member", field="user_id")

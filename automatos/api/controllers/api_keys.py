@@ -6,26 +6,60 @@ in the workspace, and a caller narrowed by scopes may only create keys narrowed 
 (403 otherwise). A key made by a member acts for that user (and stops when they leave the
 workspace); a key made by a key without a user, by a platform admin through the override, or by
 the CLI acts for itself.
+
+Nobody below owner sees or revokes a key of a principal ranked above them (platform admin > owner >
+admin > member > viewer; a key ranks as the principal behind it, see
+:mod:`automatos.extensions.auth.api_keys`): a workspace admin's list leaves out the owners' and
+the platform admins' keys and revoking one is a 403. Owners and platform admins see every key of
+the workspace.
+
+What a new key may be given is capped by platform settings (``api_keys.max_lifetime_days``,
+``api_keys.max_rate_limit``, ``api_keys.max_per_workspace``): 422 naming ``expires_at`` or
+``rate_limit``, 409 when the workspace holds the most keys allowed.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from automatos.agents.runtime import agents_of
 from automatos.api.context import request_context, scoped
 from automatos.api.pagination import Limit, Offset, Page
-from automatos.extensions.auth.api_keys import ApiKeyRecord, create_key, list_keys, revoke_key
+from automatos.extensions.auth.api_keys import (
+    NO_CEILING,
+    ApiKeyRecord,
+    KeyCaps,
+    create_key,
+    list_keys,
+    revoke_key,
+)
 from automatos.kernel.errors import PermissionDeniedError
-from automatos.kernel.permissions import Permission, Role, role_at_least
+from automatos.kernel.permissions import Permission, Role, highest_role, role_at_least
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
 
-__all__ = ["ApiKeyCreate", "ApiKeyCreated", "ApiKeyInfo", "ApiKeysController"]
+__all__ = [
+    "DEFAULT_MAX_LIFETIME_DAYS",
+    "DEFAULT_MAX_PER_WORKSPACE",
+    "DEFAULT_MAX_RATE_LIMIT",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyInfo",
+    "ApiKeysController",
+    "key_caps",
+]
+
+DEFAULT_MAX_LIFETIME_DAYS = 3650
+"""``api_keys.max_lifetime_days`` when the platform setting is missing or out of range."""
+DEFAULT_MAX_RATE_LIMIT = "100/second"
+"""``api_keys.max_rate_limit`` when the platform setting is missing or malformed."""
+DEFAULT_MAX_PER_WORKSPACE = 1000
+"""``api_keys.max_per_workspace`` when the platform setting is missing or out of range."""
 
 RoleName = Annotated[str, msgspec.Meta(pattern="^(owner|admin|member|viewer)$", description="A workspace role.")]
 
@@ -107,6 +141,40 @@ def _check_ceiling(ctx: RequestContext, principal: Principal, data: ApiKeyCreate
             )
 
 
+def _ceiling(ctx: RequestContext, principal: Principal) -> Role | None:
+    """The highest key rank the caller may see and revoke: none for owners and platform admins."""
+    if principal.is_platform_admin or any(role_at_least(role, Role.OWNER) for role in ctx.roles):
+        return NO_CEILING
+    # require() has let the caller through, so it holds a role; viewer is the floor regardless
+    return highest_role(ctx.roles) or Role.VIEWER
+
+
+async def key_caps(kernel: Kernel) -> KeyCaps:
+    """What a new key may be given, from the platform settings (cached like every platform setting)."""
+    import limits
+
+    runtime = agents_of(kernel)
+    days = await runtime.int_setting("api_keys.max_lifetime_days", DEFAULT_MAX_LIFETIME_DAYS, 1, 36_500)
+    count = await runtime.int_setting("api_keys.max_per_workspace", DEFAULT_MAX_PER_WORKSPACE, 1, 1_000_000)
+    rate = await runtime.setting("api_keys.max_rate_limit", DEFAULT_MAX_RATE_LIMIT)
+    try:
+        if not isinstance(rate, str):
+            raise ValueError
+        limits.parse_many(rate)
+    except ValueError:
+        rate = DEFAULT_MAX_RATE_LIMIT
+    return KeyCaps(
+        max_lifetime=timedelta(days=days),
+        max_rate_limit=rate,
+        max_per_workspace=count,
+        setting_names={
+            "max_lifetime": "api_keys.max_lifetime_days",
+            "max_rate_limit": "api_keys.max_rate_limit",
+            "max_per_workspace": "api_keys.max_per_workspace",
+        },
+    )
+
+
 async def _acting_user(kernel: Kernel, principal: Principal, workspace: Workspace) -> str | None:
     """The user a new key acts for: the caller, when they are a member here (a user key must be).
 
@@ -137,6 +205,7 @@ class ApiKeysController(Controller):
             user_id=await _acting_user(kernel, principal, workspace),
             created_by=principal.id,
             request_id=ctx.request_id,
+            caps=await key_caps(kernel),
         )
         return ApiKeyCreated(
             key=key,
@@ -160,12 +229,16 @@ class ApiKeysController(Controller):
         limit: Limit = 100,
     ) -> Page[ApiKeyInfo]:
         kernel, ctx = await request_context(request)
-        _, workspace = _scoped(ctx, Permission.KEYS_READ)
-        records, total = await list_keys(kernel, workspace.id, offset, limit, include_revoked=include_revoked)
+        principal, workspace = _scoped(ctx, Permission.KEYS_READ)
+        records, total = await list_keys(
+            kernel, workspace.id, offset, limit, include_revoked=include_revoked, ceiling=_ceiling(ctx, principal)
+        )
         return Page(items=[_info(r) for r in records], total=total, offset=offset, limit=limit)
 
     @delete("/{key_id:str}", summary="Revoke an API key on every node at once")
     async def revoke_api_key(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> None:
         kernel, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.KEYS_MANAGE)
-        await revoke_key(kernel, workspace.id, key_id, principal.id, request_id=ctx.request_id)
+        await revoke_key(
+            kernel, workspace.id, key_id, principal.id, request_id=ctx.request_id, ceiling=_ceiling(ctx, principal)
+        )

@@ -26,6 +26,17 @@ Decisions:
 - ``last_used_at`` is written in the background (``kernel.spawn``), at most once a minute per key
   across all nodes (the UPDATE carries the condition), never on the request path.
 - Nothing here logs a key, a secret, a hash or the pepper; prefixes are public and may be logged.
+- Minting is bounded (:class:`KeyCaps`, read from platform settings by the API): a key's
+  ``expires_at`` lies in the future and within the maximum lifetime, its ``rate_limit`` is no faster
+  than the maximum, and a workspace holds at most so many active keys (counted under the
+  workspace's lock, :func:`~automatos.kernel.workspaces.lock_workspace`, so concurrent creations
+  cannot overshoot). A time that cannot be expressed in UTC (year 9999 west of Greenwich) is a
+  422, not an ``OverflowError``.
+- Keys have a rank, the rank of the principal behind them: a key acting for a platform admin
+  ranks above everyone; one acting for a user ranks as the higher of its role and the user's
+  current role in the workspace; a key of the workspace itself (no user) ranks as its role. Listing
+  and revoking take a ``ceiling`` (:data:`NO_CEILING` for owners and platform admins), so a
+  workspace admin neither sees nor revokes an owner's or a platform admin's key.
 """
 
 from __future__ import annotations
@@ -44,17 +55,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from automatos.kernel.db import models as m
 from automatos.kernel.db.base import utcnow
-from automatos.kernel.errors import AuthenticationError, NotFoundError, ValidationError
+from automatos.kernel.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.permissions import Permission, Role, role_at_least
 from automatos.kernel.secrets import read_or_create_key_file
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Principal
+from automatos.kernel.workspaces import lock_workspace
 
 if TYPE_CHECKING:
     from automatos.kernel.runtime import Kernel
@@ -62,10 +80,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KEY_PREFIX",
+    "NO_CEILING",
     "PEPPER_FILE",
     "REVOKED_MESSAGE",
     "ApiKeyAuth",
     "ApiKeyRecord",
+    "KeyCaps",
     "create_key",
     "get_key",
     "hash_key",
@@ -426,8 +446,70 @@ def _record(row: m.ApiKey) -> ApiKeyRecord:
     )
 
 
+class KeyCaps(msgspec.Struct, frozen=True, kw_only=True):
+    """Bounds on what a new key may be given; ``None``: unbounded (the CLI, run by the operator)."""
+
+    max_lifetime: timedelta | None = None
+    """Latest ``expires_at`` allowed, from now."""
+    max_rate_limit: str | None = None
+    """Fastest ``rate_limit`` allowed, ``limits`` notation; also what ``None`` in the message names."""
+    max_per_workspace: int | None = None
+    """Most active (not revoked, not expired) keys one workspace may hold."""
+    setting_names: dict[str, str] = {}
+    """cap -> the platform setting it comes from, for error messages."""
+
+
+NO_CEILING: Role | None = None
+"""``ceiling`` for callers who see and revoke every key of the workspace (owners, platform admins)."""
+
+def _per_second(text: str) -> float:
+    """The fastest rate any item of ``text`` allows, in requests per second."""
+    import limits
+
+    items = limits.parse_many(text)
+    return max(item.amount / item.get_expiry() for item in items)
+
+
+def _check_rate(rate_limit: str, caps: KeyCaps) -> None:
+    if caps.max_rate_limit is None:
+        return
+    if _per_second(rate_limit) > _per_second(caps.max_rate_limit):
+        setting = caps.setting_names.get("max_rate_limit", "the platform's maximum")
+        raise ValidationError(
+            f"rate_limit {rate_limit!r} is faster than this platform allows ({caps.max_rate_limit}, {setting})",
+            field="rate_limit",
+            extra={"maximum": caps.max_rate_limit},
+        )
+
+
+def _check_expiry(expires_at: datetime, caps: KeyCaps) -> datetime:
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    try:
+        expires_at = expires_at.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-12:00 is in the year 10000 in UTC
+        raise ValidationError("expires_at is out of range", field="expires_at") from None
+    now = utcnow()
+    if expires_at <= now:
+        raise ValidationError("expires_at must be in the future", field="expires_at")
+    if caps.max_lifetime is not None and expires_at - now > caps.max_lifetime:
+        setting = caps.setting_names.get("max_lifetime", "the platform's maximum")
+        days = caps.max_lifetime.days
+        raise ValidationError(
+            f"expires_at must be within {days} days from now ({setting})",
+            field="expires_at",
+            extra={"maximum_days": days},
+        )
+    return expires_at
+
+
 def _validated(
-    name: str, role: str, scopes: Iterable[str], rate_limit: str | None, expires_at: datetime | None
+    name: str,
+    role: str,
+    scopes: Iterable[str],
+    rate_limit: str | None,
+    expires_at: datetime | None,
+    caps: KeyCaps,
 ) -> tuple[str, list[str], datetime | None]:
     name = name.strip()
     if not name or len(name) > 200 or not name.isprintable():
@@ -454,11 +536,9 @@ def _validated(
             raise ValidationError(
                 f"rate_limit {rate_limit!r} is malformed: expected N/second|minute|hour|day", field="rate_limit"
             ) from None
+        _check_rate(rate_limit, caps)
     if expires_at is not None:
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=UTC)
-        if expires_at <= utcnow():
-            raise ValidationError("expires_at must be in the future", field="expires_at")
+        expires_at = _check_expiry(expires_at, caps)
     return name, wanted, expires_at
 
 
@@ -480,19 +560,26 @@ async def create_key(
     created_by: str | None = None,
     *,
     request_id: str | None = None,
+    caps: KeyCaps | None = None,
 ) -> tuple[ApiKeyRecord, str]:
     """Create a key in ``workspace_id``; returns its record and the key itself, which is not kept.
 
-    The caller has checked that its principal may grant ``role`` and ``scopes``.
+    The caller has checked that its principal may grant ``role`` and ``scopes``; ``caps`` bound the
+    expiry, the rate limit and the number of active keys (409 when the workspace is full).
     """
-    name, wanted, expires_at = _validated(name, role, scopes, rate_limit, expires_at)
+    caps = caps or KeyCaps()
+    name, wanted, expires_at = _validated(name, role, scopes, rate_limit, expires_at, caps)
     pepper = load_pepper(kernel.settings)
     for attempt in range(3):
         prefix, key = _new_key()
         try:
             async with kernel.store.sessionmaker.begin() as session:
+                if caps.max_per_workspace is not None:
+                    await lock_workspace(session, workspace_id)
                 if await session.scalar(select(m.Workspace.id).where(m.Workspace.id == workspace_id)) is None:
                     raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+                if caps.max_per_workspace is not None:
+                    await _check_room(session, workspace_id, caps.max_per_workspace, caps)
                 row = m.ApiKey(
                     workspace_id=workspace_id,
                     user_id=user_id,
@@ -521,11 +608,66 @@ async def create_key(
     raise AssertionError("unreachable")
 
 
+async def _check_room(session: Any, workspace_id: str, maximum: int, caps: KeyCaps) -> None:
+    active = await session.scalar(
+        select(func.count()).where(
+            m.ApiKey.workspace_id == workspace_id,
+            m.ApiKey.revoked_at.is_(None),
+            or_(m.ApiKey.expires_at.is_(None), m.ApiKey.expires_at > utcnow()),
+        )
+    )
+    if int(active or 0) >= maximum:
+        setting = caps.setting_names.get("max_per_workspace", "the platform's maximum")
+        raise ConflictError(
+            f"this workspace already holds {active} active API keys, the most allowed ({setting}): "
+            "revoke one first",
+            field="workspace_id",
+            extra={"maximum": maximum},
+        )
+
+
+def _roles_up_to(ceiling: Role) -> list[str]:
+    return [r.value for r in Role if role_at_least(ceiling.value, r)]
+
+
+def _within(query: Any, ceiling: Role | None) -> Any:
+    """``query`` on ``api_keys`` narrowed to the keys whose rank is at most ``ceiling``."""
+    if ceiling is None:  # NO_CEILING
+        return query
+    allowed = _roles_up_to(ceiling)
+    member = and_(
+        m.WorkspaceMember.workspace_id == m.ApiKey.workspace_id, m.WorkspaceMember.user_id == m.ApiKey.user_id
+    )
+    return (
+        query.outerjoin(m.User, m.User.id == m.ApiKey.user_id)
+        .outerjoin(m.WorkspaceMember, member)
+        .where(
+            m.ApiKey.role.in_(allowed),
+            or_(
+                m.ApiKey.user_id.is_(None),
+                and_(
+                    m.User.is_platform_admin == false(),
+                    or_(m.WorkspaceMember.role.is_(None), m.WorkspaceMember.role.in_(allowed)),
+                ),
+            ),
+        )
+    )
+
+
 async def list_keys(
-    kernel: Kernel, workspace_id: str, offset: int = 0, limit: int = 100, *, include_revoked: bool = False
+    kernel: Kernel,
+    workspace_id: str,
+    offset: int = 0,
+    limit: int = 100,
+    *,
+    include_revoked: bool = False,
+    ceiling: Role | None = NO_CEILING,
 ) -> tuple[list[ApiKeyRecord], int]:
-    """A page of the workspace's keys, newest first, and how many there are in all."""
-    query = select(m.ApiKey).where(m.ApiKey.workspace_id == workspace_id)
+    """A page of the workspace's keys, newest first, and how many there are in all.
+
+    With a ``ceiling``, only the keys ranked at most that role (see the module's docstring).
+    """
+    query = _within(select(m.ApiKey).where(m.ApiKey.workspace_id == workspace_id), ceiling)
     if not include_revoked:
         query = query.where(m.ApiKey.revoked_at.is_(None))
     async with kernel.store.sessionmaker() as session:
@@ -554,13 +696,29 @@ def _one(workspace_id: str, key_ref: str) -> Any:
 
 
 async def revoke_key(
-    kernel: Kernel, workspace_id: str, key_id: str, actor: str | None = None, *, request_id: str | None = None
+    kernel: Kernel,
+    workspace_id: str,
+    key_id: str,
+    actor: str | None = None,
+    *,
+    request_id: str | None = None,
+    ceiling: Role | None = NO_CEILING,
 ) -> ApiKeyRecord:
-    """Revoke a key of ``workspace_id`` (by id or prefix) on every node; revoking twice is a no-op."""
+    """Revoke a key of ``workspace_id`` (by id or prefix) on every node; revoking twice is a no-op.
+
+    With a ``ceiling``, a key ranked above it is refused (403): an admin cannot revoke an owner's
+    or a platform admin's key.
+    """
     async with kernel.store.sessionmaker.begin() as session:
         row = await session.scalar(_one(workspace_id, key_id))
         if row is None:
             raise NotFoundError(f"API key {key_id!r} does not exist in this workspace", field="key_id")
+        if ceiling is not None and await session.scalar(_within(_one(workspace_id, key_id), ceiling)) is None:
+            raise PermissionDeniedError(
+                f"API key {key_id!r} belongs to a principal above your role ({ceiling.value}) here: "
+                "only owners and platform admins may revoke it",
+                field="key_id",
+            )
         if row.revoked_at is not None:
             return _record(row)
         row.revoked_at = utcnow()

@@ -1,0 +1,160 @@
+"""Who may see and revoke which key, and what a new key may be given.
+
+- A workspace admin neither lists nor revokes keys of principals ranked above them (owners, the
+  platform admin); owners and platform admins see and revoke every key of their workspace.
+- ``expires_at`` is validated for range (an instant past year 9999 in UTC used to be a 500
+  ``OverflowError``) and capped by ``api_keys.max_lifetime_days``.
+- ``rate_limit`` is capped by ``api_keys.max_rate_limit`` and the number of active keys of a
+  workspace by ``api_keys.max_per_workspace``, also under concurrent creation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from automatos.agents import models as am
+from automatos.agents.runtime import agents_of
+from automatos.extensions.auth.api_keys import create_key
+from automatos.kernel.db import models as m
+from automatos.kernel.runtime import Kernel
+from tests.api.test_api_keys_api import URL, app_with_keys, as_key, problem
+from tests.helpers import AppClient, make_container, serve_app
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
+    async with serve_app(app_with_keys(make_container(tmp_path))) as test_client:
+        yield test_client
+
+
+def kernel_of(client: AppClient) -> Kernel:
+    kernel: Kernel = client.app.state["kernel"]
+    return kernel
+
+
+async def _member(kernel: Kernel, workspace_id: str, name: str, role: str, *, platform_admin: bool = False) -> str:
+    async with kernel.store.sessionmaker.begin() as session:
+        user = m.User(email=f"{name}@example.com", display_name=name, is_platform_admin=platform_admin)
+        session.add(user)
+        await session.flush()
+        session.add(m.WorkspaceMember(workspace_id=workspace_id, user_id=user.id, role=role))
+        return user.id
+
+
+async def _platform_setting(kernel: Kernel, key: str, value: Any) -> None:
+    async with kernel.store.sessionmaker.begin() as session:
+        row = await session.get(am.PlatformSetting, key)
+        if row is None:
+            session.add(am.PlatformSetting(key=key, value=value, description="test"))
+        else:
+            row.value = value
+    agents_of(kernel).forget_settings()
+
+
+async def _default_id(kernel: Kernel) -> str:
+    workspace = await kernel.store.get_workspace("default")
+    assert workspace is not None
+    return workspace.id
+
+
+async def test_an_admin_neither_lists_nor_revokes_keys_of_principals_above_them(client: AppClient) -> None:
+    kernel = kernel_of(client)
+    ws = await _default_id(kernel)
+    root = await _member(kernel, ws, "root", "owner", platform_admin=True)
+    owner = await _member(kernel, ws, "olga", "owner")
+    admin = await _member(kernel, ws, "adam", "admin")
+    member = await _member(kernel, ws, "mia", "member")
+    keys: dict[str, str] = {}
+    for name, user, role in [
+        ("root-owner", root, "owner"),  # what `automatos admin create` makes
+        ("root-member", root, "member"),  # a narrow key, but still the platform admin's
+        ("olga-owner", owner, "owner"),
+        ("olga-member", owner, "member"),  # acts for an owner: ranks as owner
+        ("adam-admin", admin, "admin"),
+        ("mia-member", member, "member"),
+        ("bot-admin", None, "admin"),  # a key of the workspace itself ranks as its role
+        ("bot-owner", None, "owner"),
+    ]:
+        record, _ = await create_key(kernel, ws, name, role, user_id=user, created_by=user)
+        keys[name] = record.id
+    below_owner = {"adam-admin", "mia-member", "bot-admin"}
+
+    as_admin = {"X-Test-User": admin, "X-Workspace-ID": "default"}
+    page = (await client.get(URL, headers=as_admin)).json()
+    assert {item["name"] for item in page["items"]} == below_owner
+    assert page["total"] == len(below_owner)
+    for name in set(keys) - below_owner:
+        body = problem(await client.delete(f"{URL}/{keys[name]}", headers=as_admin), 403)
+        assert body["field"] == "key_id" and "above your role" in body["detail"]
+    # an admin API key is held to the same line
+    admin_key = await client.post(URL, json={"name": "ops", "role": "admin"}, headers=as_admin)
+    assert admin_key.status_code == 201, admin_key.text
+    listed = (await client.get(URL, headers=as_key(admin_key.json()))).json()["items"]
+    assert {item["name"] for item in listed} == below_owner | {"ops"}
+    problem(await client.delete(f"{URL}/{keys['root-owner']}", headers=as_key(admin_key.json())), 403)
+    # what is below the admin stays theirs to revoke
+    assert (await client.delete(f"{URL}/{keys['mia-member']}", headers=as_admin)).status_code == 204
+
+    # owners and the platform admin see and revoke everything in their workspace
+    as_owner = {"X-Test-User": owner, "X-Workspace-ID": "default"}
+    seen = {item["name"] for item in (await client.get(URL, headers=as_owner)).json()["items"]}
+    assert seen == (set(keys) - {"mia-member"}) | {"ops"}
+    assert (await client.delete(f"{URL}/{keys['root-member']}", headers=as_owner)).status_code == 204
+    as_root = {"X-Test-User": f"{root};admin", "X-Workspace-ID": "default"}
+    assert (await client.delete(f"{URL}/{keys['olga-owner']}", headers=as_root)).status_code == 204
+
+
+async def test_expires_at_is_range_checked_and_capped(client: AppClient) -> None:
+    kernel = kernel_of(client)
+    headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
+    for far in ("9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59Z"):
+        body = problem(await client.post(URL, json={"name": "x", "expires_at": far}, headers=headers), 422)
+        assert body["field"] == "expires_at", body
+    within = (datetime.now(UTC) + timedelta(days=3000)).isoformat()
+    assert (await client.post(URL, json={"name": "x", "expires_at": within}, headers=headers)).status_code == 201
+    await _platform_setting(kernel, "api_keys.max_lifetime_days", 30)
+    body = problem(await client.post(URL, json={"name": "x", "expires_at": within}, headers=headers), 422)
+    assert body["field"] == "expires_at" and "api_keys.max_lifetime_days" in body["detail"]
+    soon = (datetime.now(UTC) + timedelta(days=29)).isoformat()
+    assert (await client.post(URL, json={"name": "x", "expires_at": soon}, headers=headers)).status_code == 201
+
+
+async def test_rate_limit_is_capped(client: AppClient) -> None:
+    kernel = kernel_of(client)
+    headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
+    for fast in ("999999999/second", "10/second;9999999/minute"):
+        body = problem(await client.post(URL, json={"name": "x", "rate_limit": fast}, headers=headers), 422)
+        assert body["field"] == "rate_limit" and "api_keys.max_rate_limit" in body["detail"], body
+    assert (await client.post(URL, json={"name": "x", "rate_limit": "50/second"}, headers=headers)).status_code == 201
+    await _platform_setting(kernel, "api_keys.max_rate_limit", "100/minute")
+    body = problem(await client.post(URL, json={"name": "x", "rate_limit": "2/second"}, headers=headers), 422)
+    assert body["field"] == "rate_limit" and "100/minute" in body["detail"]
+    assert (await client.post(URL, json={"name": "x", "rate_limit": "1/second"}, headers=headers)).status_code == 201
+
+
+async def test_a_workspace_holds_at_most_so_many_active_keys(client: AppClient) -> None:
+    kernel = kernel_of(client)
+    headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
+    await _platform_setting(kernel, "api_keys.max_per_workspace", 3)
+    responses = await asyncio.gather(
+        *(client.post(URL, json={"name": f"k{i}"}, headers=headers) for i in range(8))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 3 + [409] * 5, [r.text for r in responses]
+    body = problem(next(r for r in responses if r.status_code == 409), 409)
+    assert "api_keys.max_per_workspace" in body["detail"]
+    first = next(r for r in responses if r.status_code == 201).json()
+    assert (await client.delete(f"{URL}/{first['id']}", headers=headers)).status_code == 204
+    assert (await client.post(URL, json={"name": "again"}, headers=headers)).status_code == 201  # revoked: room again
+    problem(await client.post(URL, json={"name": "full"}, headers=headers), 409)
+    # other workspaces are counted apart
+    other = await kernel.create_workspace("other", "Other")
+    other_headers = {**headers, "X-Workspace-ID": other.id}
+    assert (await client.post(URL, json={"name": "x"}, headers=other_headers)).status_code == 201
+    assert (await client.get(URL, headers=as_key(first))).status_code == 401  # the revoked one stays revoked
