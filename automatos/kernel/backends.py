@@ -12,11 +12,14 @@ per-plugin state is kept apart.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+
+from automatos.kernel.errors import ValidationError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -26,16 +29,28 @@ if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
 
 __all__ = [
+    "CHUNK_SIZE",
     "Backend",
     "BackendContext",
     "BlobBackend",
     "BlobInfo",
+    "BlobStream",
+    "ByteRange",
     "KVBackend",
     "PubSubBackend",
+    "RangeNotSatisfiableError",
     "Subscription",
     "VectorBackend",
     "VectorMatch",
+    "resolve_range",
 ]
+
+CHUNK_SIZE: Final = 64 * 1024
+"""Bytes per chunk of a streamed read: memory per download stays about this, whatever the blob's size."""
+
+ByteRange = tuple[int | None, int | None]
+"""An HTTP byte range ``bytes=first-last``: ``(first, last)`` inclusive, ``(first, None)`` from
+``first`` to the end, ``(None, n)`` the last ``n`` bytes (a suffix)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,86 @@ class BlobInfo(msgspec.Struct, frozen=True, kw_only=True):
     key: str
     size: int
     content_type: str | None = None
+
+
+class RangeNotSatisfiableError(ValidationError):
+    """A byte range that starts past the end of the blob (HTTP 416; ``size`` is the blob's size)."""
+
+    status_code = 416
+    title = "Range not satisfiable"
+    type_slug = "range-not-satisfiable"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the requested range is outside the blob's {size} bytes", field="Range",
+                         extra={"size": size})
+        self.size = size
+
+
+def resolve_range(size: int, byte_range: ByteRange | None) -> tuple[int, int]:
+    """``(start, length)`` of ``byte_range`` in a blob of ``size`` bytes, as HTTP reads it (RFC 9110 §14.1.2).
+
+    A last position past the end is clipped; a suffix longer than the blob means all of it; a range
+    that starts at or past the end (or any range of an empty blob) raises
+    :class:`RangeNotSatisfiableError`.
+    """
+    if byte_range is None:
+        return 0, size
+    first, last = byte_range
+    if first is None:
+        if last is None or last <= 0 or size == 0:
+            raise RangeNotSatisfiableError(size)
+        length = min(last, size)
+        return size - length, length
+    if first < 0 or first >= size or (last is not None and last < first):
+        raise RangeNotSatisfiableError(size)
+    end = size - 1 if last is None else min(last, size - 1)
+    return first, end - first + 1
+
+
+class BlobStream:
+    """An open read of one blob, or of a byte range of it: ``async for chunk in stream``, then ``aclose()``.
+
+    ``info`` describes the whole blob (its full size and content type); ``start`` and ``length`` say
+    which bytes iterating yields. Everything known before the first byte is sent — size, range, type
+    — comes from the same open object, so the headers always match the body even if the key is
+    replaced meanwhile. ``aclose`` releases the file or connection whether or not iteration started.
+    """
+
+    def __init__(
+        self,
+        info: BlobInfo,
+        chunks: AsyncGenerator[bytes, None],
+        *,
+        start: int = 0,
+        length: int | None = None,
+        close: Callable[[], Any] | None = None,
+    ) -> None:
+        self.info = info
+        self.start = start
+        self.length = info.size - start if length is None else length
+        self._chunks = chunks
+        self._close = close
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._chunks
+
+    async def aclose(self) -> None:
+        """Stop reading and release what the read holds; idempotent."""
+        await self._chunks.aclose()
+        close, self._close = self._close, None
+        if close is not None:
+            with contextlib.suppress(Exception):
+                result = close()
+                if hasattr(result, "__await__"):
+                    await result
+
+    async def __aenter__(self) -> BlobStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
 
 
 class Backend(abc.ABC):  # noqa: B024 - the lifecycle methods are optional on purpose
@@ -78,7 +173,31 @@ class BlobBackend(Backend):
 
     @abc.abstractmethod
     async def get(self, key: str) -> bytes | None:
-        """The bytes under ``key``, or ``None`` when there are none."""
+        """The bytes under ``key``, or ``None`` when there are none (for small blobs; see :meth:`open_read`)."""
+
+    async def open_read(
+        self, key: str, *, byte_range: ByteRange | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> BlobStream | None:
+        """Open ``key`` (or ``byte_range`` of it) for reading in chunks of at most ``chunk_size`` bytes.
+
+        ``None`` when there is no such blob; :class:`RangeNotSatisfiableError` for a range outside it.
+        What serves downloads: the built-in backends read from the file or the network as the
+        client takes the bytes, so a download holds about one chunk in memory. This default, for
+        backends that do not override it, reads the whole blob with :meth:`get` and slices it.
+        """
+        data = await self.get(key)
+        if data is None:
+            return None
+        described = await self.info(key)
+        start, length = resolve_range(len(data), byte_range)
+        info = BlobInfo(key=key, size=len(data), content_type=described.content_type if described else None)
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            view = memoryview(data)[start : start + length]
+            for offset in range(0, length, chunk_size):
+                yield bytes(view[offset : offset + chunk_size])
+
+        return BlobStream(info, chunks(), start=start, length=length)
 
     @abc.abstractmethod
     async def delete(self, key: str) -> bool:

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -20,7 +21,14 @@ from automatos.extensions.storage import local as local_module
 from automatos.extensions.storage import s3 as s3_module
 from automatos.extensions.storage.local import SIGNING_KEY_FILE, LocalBlobBackend
 from automatos.extensions.storage.s3 import S3BlobBackend
-from automatos.kernel.backends import BackendContext, BlobBackend, BlobInfo
+from automatos.kernel.backends import (
+    BackendContext,
+    BlobBackend,
+    BlobInfo,
+    BlobStream,
+    ByteRange,
+    RangeNotSatisfiableError,
+)
 from automatos.kernel.errors import SettingsError, ValidationError
 from automatos.kernel.settings import Secret, Settings
 from tests.helpers import backend_factories
@@ -252,6 +260,93 @@ async def test_presigned_urls_grant_exactly_what_they_say(blob: Blob) -> None:
     put_query = {name: values[0] for name, values in parse_qs(urlsplit(put_url).query).items()}
     assert blob.verify_signature("uploads/new.bin", put_query["expires"], put_query["signature"], "PUT")
     assert not blob.verify_signature("uploads/new.bin", put_query["expires"], put_query["signature"])
+
+
+# -- streamed reads -------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["native", "fallback"])
+def open_read(request: pytest.FixtureRequest, blob: Blob) -> Any:
+    """The backend's own ``open_read``, and the ABC's default (built on ``get``) held to the same contract."""
+    if request.param == "native":
+        return blob.open_read
+    return lambda key, **kw: BlobBackend.open_read(blob, key, **kw)
+
+
+async def _drain(stream: BlobStream) -> list[bytes]:
+    async with stream:
+        return [chunk async for chunk in stream]
+
+
+async def test_open_read_streams_in_chunks(blob: Blob, open_read: Any) -> None:
+    payload = bytes(range(256)) * 800  # 204,800 bytes: three full chunks of 64 KiB and a tail
+    await blob.put("big/object.bin", payload, content_type="application/x-test")
+    stream = await open_read("big/object.bin", chunk_size=64 * 1024)
+    assert stream is not None
+    assert stream.info == BlobInfo(key="big/object.bin", size=len(payload), content_type="application/x-test")
+    assert (stream.start, stream.length) == (0, len(payload))
+    chunks = await _drain(stream)
+    assert b"".join(chunks) == payload
+    assert all(0 < len(chunk) <= 64 * 1024 for chunk in chunks) and len(chunks) >= 4
+    await blob.put("plain", b"no type")
+    plain = await open_read("plain")
+    assert plain is not None and plain.info == BlobInfo(key="plain", size=7, content_type=None)
+    assert b"".join(await _drain(plain)) == b"no type"
+    empty_blob = await blob.put("empty", b"")
+    empty = await open_read("empty")
+    assert empty is not None and empty.info == empty_blob and empty.length == 0
+    assert await _drain(empty) == []
+
+
+RANGES: list[tuple[ByteRange, int, int]] = [
+    ((0, 9), 0, 10),
+    ((10, None), 10, 90),
+    ((None, 5), 95, 5),
+    ((95, 10**9), 95, 5),  # a last position past the end is clipped
+    ((None, 10**9), 0, 100),  # a suffix longer than the blob is all of it
+    ((99, 99), 99, 1),
+]
+
+
+async def test_open_read_serves_byte_ranges(blob: Blob, open_read: Any) -> None:
+    payload = bytes(range(100))
+    await blob.put("r", payload, content_type="text/plain")
+    for byte_range, start, length in RANGES:
+        stream = await open_read("r", byte_range=byte_range, chunk_size=7)
+        assert stream is not None, byte_range
+        assert (stream.start, stream.length, stream.info.size) == (start, length, 100), byte_range
+        assert stream.info.content_type == "text/plain"
+        assert b"".join(await _drain(stream)) == payload[start : start + length], byte_range
+
+
+async def test_open_read_refuses_ranges_outside_the_blob(blob: Blob, open_read: Any) -> None:
+    await blob.put("r", b"0123456789")
+    await blob.put("empty", b"")
+    for key, byte_range, size in [("r", (10, None), 10), ("r", (50, 60), 10), ("r", (None, 0), 10),
+                                  ("r", (5, 2), 10), ("empty", (0, None), 0), ("empty", (None, 3), 0)]:
+        with pytest.raises(RangeNotSatisfiableError) as info:
+            await open_read(key, byte_range=byte_range)
+        assert (info.value.size, info.value.status_code, info.value.field) == (size, 416, "Range"), (key, byte_range)
+    assert await open_read("missing", byte_range=(0, 1)) is None
+    assert await open_read("missing") is None
+    with pytest.raises(ValidationError) as bad:
+        await open_read("../escape")
+    assert bad.value.field == "key"
+
+
+async def test_a_stream_keeps_what_it_opened(blob: Blob) -> None:
+    await blob.put("k", b"a" * 200_000)
+    stream = await blob.open_read("k", chunk_size=1000)
+    assert stream is not None
+    first = await stream.__aiter__().__anext__()
+    await blob.put("k", b"b" * 10)  # replaced while a download is under way
+    rest = b"".join(await _drain(stream))
+    assert first + rest == b"a" * 200_000
+    closed = await blob.open_read("k")
+    assert closed is not None
+    await closed.aclose()  # released without reading a byte
+    await closed.aclose()  # idempotent
+    assert [chunk async for chunk in closed] == []
 
 
 # -- local specifics -----------------------------------------------------------------------------

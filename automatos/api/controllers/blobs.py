@@ -3,16 +3,30 @@
 S3 signs its own URLs and serves them itself; the local backend signs with an HMAC key kept in the
 data directory, and this controller is the server side of those URLs. No credentials are needed:
 the signature is the grant, limited to one key, one method and a deadline.
+
+Downloads stream: the blob is read from its file (or from S3) a chunk at a time while the client
+takes it (:meth:`~automatos.kernel.backends.BlobBackend.open_read`), with ``Content-Length`` from the
+opened object, so serving a blob holds about 64 KiB of memory whatever its size. A single
+``Range: bytes=first-last`` (or ``first-`` or ``-suffix``) is answered 206 with ``Content-Range``;
+a range outside the blob is a 416 problem+json carrying ``Content-Range: bytes */size``; several
+ranges, other units or a malformed header are ignored and the whole blob is sent (RFC 9110 allows
+it), as is any request with ``If-Range`` (the backends have no validator to compare it with).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, put
+from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, QueryParameter
+from litestar.response import Stream
 
 from automatos.api.context import kernel_of
+from automatos.api.problems import problem
+from automatos.kernel.backends import BlobStream, ByteRange, RangeNotSatisfiableError
 from automatos.kernel.errors import NotFoundError, PermissionDeniedError
 from automatos.kernel.runtime import Kernel
 
@@ -20,6 +34,26 @@ __all__ = ["BlobsController"]
 
 Expires = Annotated[str, QueryParameter(description="Unix time after which the URL is refused.")]
 Signature = Annotated[str, QueryParameter(description="HMAC-SHA256 of method, key and expiry.")]
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+
+
+def parse_range(header: str | None) -> ByteRange | None:
+    """One ``bytes=`` range of a ``Range`` header, or ``None`` to send the whole blob (RFC 9110 §14.2)."""
+    matched = _RANGE.fullmatch(header.strip()) if header else None
+    if matched is None:
+        return None
+    first, last = (int(text) if text else None for text in matched.groups())
+    if (first is None and last is None) or (first is not None and last is not None and last < first):
+        return None  # an invalid range-spec: ignored, like a missing header
+    return first, last
+
+
+async def _body(stream: BlobStream) -> AsyncGenerator[bytes, None]:
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        await stream.aclose()
 
 
 def _verified(kernel: Kernel, key: str, expires: str, signature: str, method: str) -> Any:
@@ -36,19 +70,37 @@ class BlobsController(Controller):
     path = "/api/blobs"
     tags = ["blobs"]
 
-    @get("/{key:path}", summary="Download through a pre-signed URL")
+    @get("/{key:path}", summary="Download through a pre-signed URL (streamed; one byte range allowed)")
     async def download(
         self, request: Request[Any, Any, Any], key: FromPath[str], expires: Expires, signature: Signature
-    ) -> Response[bytes]:
+    ) -> Response[Any]:
         kernel = kernel_of(request)
         key = key.lstrip("/")
         backend = _verified(kernel, key, expires, signature, "GET")
-        data = await backend.get(key)
-        if data is None:
+        headers = request.headers
+        byte_range = parse_range(headers.get("range")) if "if-range" not in headers else None
+        try:
+            stream = await backend.open_read(key, byte_range=byte_range)
+        except RangeNotSatisfiableError as exc:
+            return problem(
+                416, exc.title, exc.detail, slug=exc.type_slug, field="Range", size=exc.size,
+                headers={"Content-Range": f"bytes */{exc.size}", "Accept-Ranges": "bytes"},
+            )
+        if stream is None:
             raise NotFoundError(f"no blob {key!r}", field="key")
-        info = await backend.info(key)
-        media_type = (info.content_type if info is not None else None) or "application/octet-stream"
-        return Response(data, media_type=media_type)
+        out = {"Content-Length": str(stream.length), "Accept-Ranges": "bytes"}
+        status = 200
+        if byte_range is not None:
+            status = 206
+            last = stream.start + stream.length - 1
+            out["Content-Range"] = f"bytes {stream.start}-{last}/{stream.info.size}"
+        return Stream(
+            _body(stream),
+            status_code=status,
+            media_type=stream.info.content_type or "application/octet-stream",
+            headers=out,
+            background=BackgroundTask(stream.aclose),  # also when the body was never iterated
+        )
 
     @put("/{key:path}", summary="Upload through a pre-signed URL", status_code=201)
     async def upload(

@@ -18,6 +18,10 @@ Decisions:
   them after :meth:`LocalBlobBackend.verify_signature`.
 - Blocking file IO runs in worker threads (``asyncio.to_thread``) so the event loop never waits on
   the disk.
+- :meth:`LocalBlobBackend.open_read` opens the file once and reads it in chunks with ``pread`` as the
+  client takes them: the size comes from that open file (``fstat``), so a concurrent ``put`` —
+  which replaces the file, never rewrites it — cannot make the body disagree with its
+  ``Content-Length``, and a download holds one chunk in memory, not the blob.
 """
 
 from __future__ import annotations
@@ -32,12 +36,20 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
-from typing import Final
+from typing import BinaryIO, Final
 from urllib.parse import quote
 
-from automatos.kernel.backends import BackendContext, BlobBackend, BlobInfo
+from automatos.kernel.backends import (
+    CHUNK_SIZE,
+    BackendContext,
+    BlobBackend,
+    BlobInfo,
+    BlobStream,
+    ByteRange,
+    resolve_range,
+)
 from automatos.kernel.datadir import ensure_private_dir
 from automatos.kernel.errors import SettingsError, ValidationError
 from automatos.kernel.hookspecs import hookimpl
@@ -258,6 +270,19 @@ class LocalBlobBackend(BlobBackend):
                 log.warning("ignoring an unreadable content-type sidecar for blob %r", key)
         return BlobInfo(key=key, size=size, content_type=content_type)
 
+    def _open_sync(self, key: str, data_path: Path, meta_path: Path) -> tuple[BinaryIO, BlobInfo] | None:
+        try:
+            file = open(data_path, "rb", buffering=0)  # closed by the BlobStream
+        except FileNotFoundError:
+            return None
+        try:
+            size = os.fstat(file.fileno()).st_size
+            described = self._info_sync(key, data_path, meta_path)
+        except BaseException:
+            file.close()
+            raise
+        return file, BlobInfo(key=key, size=size, content_type=described.content_type if described else None)
+
     def _list_sync(self, prefix: str, limit: int) -> list[BlobInfo]:
         head, slash, partial = prefix.rpartition("/")
         start = self.root.joinpath(*(_escape(s) for s in head.split("/"))) if slash else self.root
@@ -297,6 +322,37 @@ class LocalBlobBackend(BlobBackend):
     async def get(self, key: str) -> bytes | None:
         data_path, _ = self._paths(key)
         return await asyncio.to_thread(self._read, data_path)
+
+    async def open_read(
+        self, key: str, *, byte_range: ByteRange | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> BlobStream | None:
+        """Stream ``key`` from its file, one ``chunk_size`` read at a time, as the consumer asks."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        data_path, meta_path = self._paths(key)
+        opened = await asyncio.to_thread(self._open_sync, key, data_path, meta_path)
+        if opened is None:
+            return None
+        file, info = opened
+        try:
+            start, length = resolve_range(info.size, byte_range)
+        except BaseException:
+            file.close()
+            raise
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            offset, end = start, start + length
+            try:
+                while offset < end:
+                    data = await asyncio.to_thread(os.pread, file.fileno(), min(chunk_size, end - offset), offset)
+                    if not data:  # cannot happen to a replaced file; guards against truncation in place
+                        raise OSError(f"blob {key!r} ended at byte {offset}, {end - offset} bytes early")
+                    offset += len(data)
+                    yield data
+            finally:
+                file.close()
+
+        return BlobStream(info, chunks(), start=start, length=length, close=file.close)
 
     async def delete(self, key: str) -> bool:
         data_path, meta_path = self._paths(key)

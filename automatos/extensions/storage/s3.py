@@ -15,13 +15,18 @@ Decisions:
   (``S3_PRESIGN_ENDPOINT_URL``) than the one the API reaches, e.g. ``http://minio:9000`` inside
   Docker vs. ``https://files.example.com`` for browsers. Signing needs no network.
 - :meth:`S3BlobBackend.ensure_bucket` creates a missing bucket; ``check`` only probes it.
+- :meth:`S3BlobBackend.open_read` is one ``GetObject`` (with S3's own ``Range`` when a range is
+  asked for); its body is read a chunk at a time in a worker thread as the consumer asks, so a
+  download holds one chunk in memory. Size, range and type come from that one response, so they
+  always describe the bytes that follow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import re
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -34,7 +39,16 @@ from automatos.extensions.storage.local import (
     check_presign,
     validate_key,
 )
-from automatos.kernel.backends import BackendContext, BlobBackend, BlobInfo
+from automatos.kernel.backends import (
+    CHUNK_SIZE,
+    BackendContext,
+    BlobBackend,
+    BlobInfo,
+    BlobStream,
+    ByteRange,
+    RangeNotSatisfiableError,
+    resolve_range,
+)
 from automatos.kernel.errors import SettingsError
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import BackendFactory
@@ -45,10 +59,21 @@ if TYPE_CHECKING:
 __all__ = ["S3BlobBackend", "register_blob_backends"]
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
 
 
 def _missing(error: ClientError) -> bool:
     return str(error.response.get("Error", {}).get("Code", "")) in _MISSING
+
+
+def _stored_type(stored: object) -> str | None:
+    # S3 answers binary/octet-stream for objects stored without a type; report what was stored.
+    return None if stored in (None, "", "binary/octet-stream") else str(stored)
+
+
+def _range_header(byte_range: ByteRange) -> str:
+    first, last = byte_range
+    return f"bytes={'' if first is None else first}-{'' if last is None else last}"
 
 
 class S3BlobBackend(BlobBackend):
@@ -119,6 +144,47 @@ class S3BlobBackend(BlobBackend):
         with contextlib.closing(response["Body"]) as body:
             return bytes(body.read())
 
+    def _open_sync(self, key: str, byte_range: ByteRange | None) -> tuple[Any, BlobInfo, int, int] | None:
+        """``(body, info, start, length)`` of one ``GetObject``, or ``None`` when the key is absent."""
+        options: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if byte_range is not None:
+            first, last = byte_range
+            if (first is None and (last is None or last <= 0)) or (first is not None and first < 0) or (
+                first is not None and last is not None and last < first
+            ):
+                head = self._head_sync(key)
+                if head is None:
+                    return None
+                raise RangeNotSatisfiableError(int(head.get("ContentLength", 0)))
+            options["Range"] = _range_header(byte_range)
+        try:
+            response = self._client.get_object(**options)
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            if str(exc.response.get("Error", {}).get("Code", "")) == "InvalidRange":
+                head = self._head_sync(key)
+                if head is None:
+                    return None
+                raise RangeNotSatisfiableError(int(head.get("ContentLength", 0))) from None
+            raise
+        body = response["Body"]
+        length = int(response.get("ContentLength", 0))
+        matched = _CONTENT_RANGE.fullmatch(str(response.get("ContentRange") or ""))
+        start, size = (int(matched.group(1)), int(matched.group(3))) if matched else (0, length)
+        info = BlobInfo(key=key, size=size, content_type=_stored_type(response.get("ContentType")))
+        if byte_range is not None and not matched:
+            # the store sent the whole object (some do for an empty one): apply the range here
+            try:
+                start, length = resolve_range(size, byte_range)
+                skip = start
+                while skip > 0:
+                    skip -= len(body.read(min(skip, CHUNK_SIZE))) or skip
+            except BaseException:
+                body.close()
+                raise
+        return body, info, start, length
+
     def _head_sync(self, key: str) -> dict[str, Any] | None:
         try:
             return dict(self._client.head_object(Bucket=self.bucket, Key=key))
@@ -188,10 +254,33 @@ class S3BlobBackend(BlobBackend):
         head = await asyncio.to_thread(self._head_sync, validate_key(key))
         if head is None:
             return None
-        # S3 answers binary/octet-stream for objects stored without a type; report what was stored.
-        stored = head.get("ContentType")
-        content_type = None if stored in (None, "", "binary/octet-stream") else str(stored)
-        return BlobInfo(key=key, size=int(head.get("ContentLength", 0)), content_type=content_type)
+        size = int(head.get("ContentLength", 0))
+        return BlobInfo(key=key, size=size, content_type=_stored_type(head.get("ContentType")))
+
+    async def open_read(
+        self, key: str, *, byte_range: ByteRange | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> BlobStream | None:
+        """Stream ``key`` from one ``GetObject``, reading its body a chunk at a time in a worker thread."""
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        opened = await asyncio.to_thread(self._open_sync, validate_key(key), byte_range)
+        if opened is None:
+            return None
+        body, info, start, length = opened
+
+        async def chunks() -> AsyncGenerator[bytes, None]:
+            remaining = length
+            try:
+                while remaining > 0:
+                    data = await asyncio.to_thread(body.read, min(chunk_size, remaining))
+                    if not data:
+                        raise OSError(f"blob {key!r} ended {remaining} bytes early")
+                    remaining -= len(data)
+                    yield bytes(data)
+            finally:
+                body.close()
+
+        return BlobStream(info, chunks(), start=start, length=length, close=body.close)
 
     async def list(self, prefix: str = "", *, limit: int = 1000) -> list[BlobInfo]:
         if not check_listing(prefix, limit):
