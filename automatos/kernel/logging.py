@@ -10,7 +10,18 @@ library deep in the call stack logs with the right ids without being told.
 Decisions:
 - Formatting is msgspec (already a dependency) over a plain dict: no extra package, and encoding
   a line costs a few microseconds. ``LOG_FORMAT=text`` gives a one-line human format with the same
-  ids, for a developer's terminal.
+  ids, for a developer's terminal. ``LOG_FORMAT=auto`` (the default) picks text when the output
+  is a terminal and ``AUTOMATOS_ENV=development``, JSON otherwise (a file, a pipe, a container's
+  log collector, production).
+- Writing a line is off the event loop: the root logger's handler is a
+  :class:`~logging.handlers.QueueHandler` that only redacts and stamps the record in the caller's
+  thread (where the request's context variables are) and puts it on a queue; a
+  :class:`~logging.handlers.QueueListener` thread formats and writes it. A blocked stderr (a full
+  pipe, a slow terminal or collector) then slows that thread, never a request. The listener starts
+  with the first :func:`configure_logging` of a process (the app factory, every CLI command) and
+  is stopped, its queue drained, by :func:`stop_logging` or at interpreter exit. A stream the
+  caller passes explicitly (an in-memory buffer) cannot block and is written in the caller's
+  thread. A child made by ``fork`` has no listener thread: its records are written directly.
 - Secrets never reach a handler's output. :class:`RedactingFilter` sits on OUR handler (so it sees
   records propagated from every logger: ours, uvicorn's, SQLAlchemy's, libraries'), renders the
   message once with its arguments, masks bearer tokens, ``atk_`` API keys, passwords in URLs and
@@ -28,9 +39,14 @@ Decisions:
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import os
+import queue
 import re
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -54,8 +70,10 @@ __all__ = [
     "add_secret",
     "bind",
     "configure_logging",
+    "flush_logs",
     "log_context",
     "redact",
+    "stop_logging",
 ]
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("automatos_request_id", default=None)
@@ -110,6 +128,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         r"\1" + MASK,
     ),
+    # pre-signed URLs' query values: ours (signature=) and S3's SigV4 (X-Amz-Signature=,
+    # X-Amz-Credential=, X-Amz-Security-Token=); whoever holds one can fetch the object
+    (re.compile(r"(?i)(\b(?:x-amz-)?(?:signature|credential|security-token)=)[^\s&\"'#]+"), r"\1" + MASK),
     # AWS access key ids
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), MASK),
     # AWS secret access keys: 40 base64 characters mixing upper, lower and digits (a hex digest,
@@ -282,25 +303,119 @@ def _settings_secrets(settings: Settings) -> Iterable[str]:
                 yield password
 
 
+def _wants_text(log_format: str, environment: str, stream: IO[str]) -> bool:
+    """``LOG_FORMAT``: text, json, or auto (text on a development terminal, JSON elsewhere)."""
+    if log_format in ("text", "json"):
+        return log_format == "text"
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):  # a closed or file-like stream without isatty
+        terminal = False
+    return terminal and environment == "development"
+
+
+class _QueueHandler(logging.handlers.QueueHandler):
+    """Redacts and stamps in the caller's thread; the listener's thread formats and writes.
+
+    Without a running listener in this process (after ``fork``, or after :func:`stop_logging`),
+    records go straight to the target handler: a line is never silently dropped.
+    """
+
+    def __init__(self, q: queue.Queue[Any], target: logging.Handler) -> None:
+        super().__init__(q)
+        self.target = target
+        self.listener: logging.handlers.QueueListener | None = None
+        self.pid = os.getpid()
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        # The filter already rendered the message (masked, args dropped) and the exception text;
+        # formatting is left to the listener's thread. exc_info holds a traceback (frames) that
+        # must not cross threads.
+        prepared = logging.makeLogRecord(record.__dict__)
+        prepared.exc_info = None
+        return prepared
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.listener is None or self.pid != os.getpid():
+            self.target.handle(record)
+            return
+        super().emit(record)
+
+
+_lock = threading.Lock()
+
+
 def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> logging.Handler:
     """Send every log record to ``stream`` (stderr) as JSON lines or text, redacted.
 
     Idempotent: a second call reconfigures the same handler (format, level, stream) instead of
-    adding another. Returns the handler.
+    adding another. Returns the root logger's handler. Records to the process's stderr are
+    written by a listener thread (see the module's docstring); an explicit ``stream`` is written
+    in the caller's thread.
     """
     root = logging.getLogger()
-    handler = next((h for h in root.handlers if getattr(h, "_automatos", False)), None)
-    if handler is None:
-        handler = logging.StreamHandler(stream or sys.stderr)
-        handler._automatos = True  # type: ignore[attr-defined]
-        handler.addFilter(RedactingFilter())
-        root.addHandler(handler)
-    elif stream is not None and isinstance(handler, logging.StreamHandler):
-        handler.setStream(stream)
-    handler.setFormatter(TextFormatter() if settings.log_format == "text" else JsonFormatter())
+    with _lock:
+        handler = next((h for h in root.handlers if getattr(h, "_automatos", False)), None)
+        if not isinstance(handler, _QueueHandler):
+            if handler is not None:
+                root.removeHandler(handler)
+            handler = _QueueHandler(queue.Queue(), logging.StreamHandler(stream or sys.stderr))
+            handler._automatos = True  # type: ignore[attr-defined]
+            handler.addFilter(RedactingFilter())
+            root.addHandler(handler)
+        elif stream is not None:
+            handler.target.setStream(stream)  # type: ignore[attr-defined]
+        target = handler.target
+        out = target.stream if isinstance(target, logging.StreamHandler) else sys.stderr
+        text = _wants_text(settings.log_format, settings.environment, out)
+        target.setFormatter(TextFormatter() if text else JsonFormatter())
+        if stream is None and (handler.listener is None or handler.pid != os.getpid()):
+            handler.pid = os.getpid()
+            handler.listener = logging.handlers.QueueListener(handler.queue, target, respect_handler_level=False)
+            handler.listener.start()
+        elif stream is not None and handler.listener is not None:
+            _stop_listener(handler)
     level = str(settings.log_level).upper()
     root.setLevel(level)
     logging.getLogger("automatos").setLevel(level)
     for secret in _settings_secrets(settings):
         add_secret(secret)
     return handler
+
+
+def _ours() -> _QueueHandler | None:
+    handler = next((h for h in logging.getLogger().handlers if getattr(h, "_automatos", False)), None)
+    return handler if isinstance(handler, _QueueHandler) else None
+
+
+def _stop_listener(handler: _QueueHandler) -> None:
+    listener, handler.listener = handler.listener, None
+    if listener is not None and handler.pid == os.getpid():
+        listener.stop()  # writes what is queued, then joins the thread
+
+
+def flush_logs(timeout: float = 10.0) -> bool:
+    """Wait until every record queued so far is written; ``False`` if ``timeout`` passed first."""
+    handler = _ours()
+    if handler is None or handler.listener is None or handler.pid != os.getpid():
+        return True
+    q = handler.queue
+    done = threading.Event()
+
+    def wait() -> None:
+        q.join()  # type: ignore[attr-defined]
+        done.set()
+
+    threading.Thread(target=wait, daemon=True, name="automatos-log-flush").start()
+    return done.wait(timeout)
+
+
+def stop_logging() -> None:
+    """Drain the queue and stop the listener thread; later records are written directly."""
+    with _lock:
+        handler = _ours()
+        if handler is not None:
+            _stop_listener(handler)
+
+
+atexit.register(stop_logging)

@@ -106,8 +106,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How long an idle keep-alive connection stays open between requests."""
     json_max_depth: int = 64
     """Deepest nesting of arrays/objects accepted in a JSON request body (400 beyond)."""
-    log_format: str = "json"
-    """``json`` (one object per line, with request id, principal and workspace) or ``text``."""
+    log_format: str = "auto"
+    """``json`` (one object per line, with request id, principal and workspace), ``text`` (one
+    human line with the same ids), or ``auto``: text on a terminal when ``AUTOMATOS_ENV`` is
+    ``development``, JSON otherwise."""
 
     clerk_jwks_url: str | None = None
     """JWKS URL of the identity provider (Clerk-compatible); unset disables JWT auth."""
@@ -241,7 +243,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("HTTP_BODY_TIMEOUT_SECONDS", "http_body_timeout_seconds", "number > 0"),
     _field("HTTP_KEEP_ALIVE_SECONDS", "http_keep_alive_seconds", "number > 0"),
     _field("JSON_MAX_DEPTH", "json_max_depth", "integer 2-1000"),
-    _field("LOG_FORMAT", "log_format", "json|text"),
+    _field("LOG_FORMAT", "log_format", "auto|json|text"),
     _field("CLERK_JWKS_URL", "clerk_jwks_url", "URL"),
     _field("JWT_ISSUER", "jwt_issuer", "issuer string"),
     _field("JWT_AUDIENCE", "jwt_audience", "audience string"),
@@ -303,7 +305,7 @@ def _validate(values: dict[str, Any]) -> None:
         ("bus_poll_seconds", values.get("bus_poll_seconds", 1.0) > 0),
         ("jwks_cache_seconds", values.get("jwks_cache_seconds", 600.0) > 0),
         ("api_key_cache_seconds", values.get("api_key_cache_seconds", 60.0) > 0),
-        ("log_format", values.get("log_format", "json") in ("json", "text")),
+        ("log_format", values.get("log_format", "auto") in ("auto", "json", "text")),
         ("sandbox_mode", values.get("sandbox_mode", "local") in ("local", "queue")),
         ("sandbox_pool_size", 1 <= values.get("sandbox_pool_size", 2) <= 64),
         ("sandbox_workspace_max_share", 0 < values.get("sandbox_workspace_max_share", 0.5) <= 1),

@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import logging
+import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +20,12 @@ from automatos.kernel.logging import (
     WORKSPACE_ID,
     bind,
     configure_logging,
+    flush_logs,
     log_context,
     redact,
+    stop_logging,
 )
-from automatos.kernel.settings import Secret, load_settings
+from automatos.kernel.settings import Secret, Settings, load_settings
 
 log = logging.getLogger("automatos.tests.logging")
 
@@ -178,3 +182,141 @@ def test_a_record_is_redacted_once_for_every_later_handler() -> None:
         logging.getLogger().removeHandler(keeper)
     assert "atk_zzzz" not in stream.getvalue()
     assert captured[0].getMessage() == f"twice atk_{MASK}"
+
+
+# -- LOG_FORMAT=auto, pre-signed URLs, writes off the event loop ----------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(
+    ("env", "stream_type", "text"),
+    [
+        ({}, _Terminal, True),  # a developer's terminal: human lines
+        ({}, io.StringIO, False),  # a pipe or a file: JSON
+        ({"AUTOMATOS_ENV": "production"}, _Terminal, False),  # production: JSON even on a terminal
+        ({"LOG_FORMAT": "json"}, _Terminal, False),
+        ({"LOG_FORMAT": "text"}, io.StringIO, True),
+    ],
+)
+def test_auto_format_is_text_on_a_development_terminal_only(
+    env: dict[str, str], stream_type: type[io.StringIO], text: bool
+) -> None:
+    settings = load_settings(env)
+    assert load_settings({}).log_format == "auto"
+    stream = stream_type()
+    configure_logging(settings, stream=stream)
+    log.info("which format")
+    line = stream.getvalue().strip()
+    assert line.endswith("INFO automatos.tests.logging [- - -] which format") is text
+    assert line.startswith("{") is not text
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            '127.0.0.1:5 - "GET /api/blobs/a/b.txt?expires=1760000000&signature=0f9e8d7c6b5a HTTP/1.1" 200',
+            f'127.0.0.1:5 - "GET /api/blobs/a/b.txt?expires=1760000000&signature={MASK} HTTP/1.1" 200',
+        ),
+        (
+            "https://s3/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=minio%2F20260101%2Fus-east-1%2Fs3"
+            "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host"
+            "&X-Amz-Security-Token=FQoGZXIvYXdzEJr&X-Amz-Signature=3b1f0c9e2d",
+            f"https://s3/b/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential={MASK}"
+            "&X-Amz-Date=20260101T000000Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host"
+            f"&X-Amz-Security-Token={MASK}&X-Amz-Signature={MASK}",
+        ),
+        ("the signature is valid", "the signature is valid"),
+    ],
+)
+def test_presigned_url_signatures_are_redacted(line: str, expected: str) -> None:
+    assert redact(line) == expected
+
+
+def test_a_presigned_url_in_an_access_log_line_is_masked() -> None:
+    stream = _configure()
+    access = logging.getLogger("uvicorn.access")
+    target = "/api/blobs/k?expires=9&signature=abcdef123456"
+    access.info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:5", "GET", target, "1.1", 200)
+    assert "abcdef123456" not in stream.getvalue() and f"signature={MASK}" in stream.getvalue()
+
+
+class _BlockingStream(io.StringIO):
+    """stderr that blocks until released (a full pipe, a stalled collector), noting who wrote."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.writers: set[str] = set()
+
+    def write(self, text: str) -> int:
+        self.writers.add(threading.current_thread().name)
+        if not self.release.wait(60):
+            raise AssertionError("never released")
+        return super().write(text)
+
+
+def _on_stderr(stream: _BlockingStream, settings: Settings) -> None:
+    """Configure logging as a process does (no explicit stream) with ``stream`` as its stderr.
+
+    Called in the test's body: pytest puts its own ``sys.stderr`` back between fixture and test.
+    """
+    saved = sys.stderr
+    sys.stderr = stream
+    try:
+        configure_logging(settings)
+    finally:
+        sys.stderr = saved
+
+
+@pytest.fixture
+def queued_stderr() -> Iterator[_BlockingStream]:
+    """Our handler created afresh on a blocking stderr (the previous one is put back afterwards)."""
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if getattr(h, "_automatos", False)]
+    for handler in ours:
+        root.removeHandler(handler)
+    stream = _BlockingStream()
+    try:
+        yield stream
+    finally:
+        stream.release.set()
+        stop_logging()
+        for handler in [h for h in root.handlers if getattr(h, "_automatos", False)]:
+            root.removeHandler(handler)
+        for handler in ours:
+            root.addHandler(handler)
+
+
+async def test_log_writes_happen_off_the_event_loop(queued_stderr: _BlockingStream) -> None:
+    _on_stderr(queued_stderr, load_settings({"LOG_FORMAT": "json"}))
+    bind(request_id="r-q")
+    for n in range(3):  # stderr is blocked: the loop goes on all the same
+        log.warning("queued %d with atk_secretsecret", n)
+    await asyncio.sleep(0)
+    assert queued_stderr.getvalue() == ""
+    queued_stderr.release.set()
+    assert await asyncio.to_thread(flush_logs, 30)
+    lines = _lines(queued_stderr)
+    assert [line["message"] for line in lines] == [f"queued {n} with atk_{MASK}" for n in range(3)]
+    assert {line["request_id"] for line in lines} == {"r-q"}  # stamped in the caller's context
+    assert threading.current_thread().name not in queued_stderr.writers and queued_stderr.writers
+
+
+def test_after_stop_lines_are_written_directly(queued_stderr: _BlockingStream) -> None:
+    _on_stderr(queued_stderr, load_settings({"LOG_FORMAT": "text"}))
+    queued_stderr.release.set()
+    try:
+        raise RuntimeError("boom with password=hunter22")
+    except RuntimeError:
+        log.exception("queued before stop")
+    stop_logging()  # drains the queue
+    assert "queued before stop" in queued_stderr.getvalue() and "RuntimeError" in queued_stderr.getvalue()
+    assert "hunter22" not in queued_stderr.getvalue()
+    queued_stderr.writers.clear()
+    log.warning("after stop")
+    assert "after stop" in queued_stderr.getvalue() and queued_stderr.writers == {threading.current_thread().name}
