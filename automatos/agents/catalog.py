@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from automatos.agents import models as am
 from automatos.agents.records import ModelSettings, ProviderName, check_model_settings, from_row, model_settings_of
 from automatos.agents.runtime import agents_of
+from automatos.agents.seed_data import PLATFORM_SETTINGS, PlatformSettingSeed
 from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from automatos.kernel.store import KernelStore
 from automatos.kernel.workspaces import validate_slug
@@ -61,6 +62,7 @@ __all__ = [
     "SkillRecord",
     "SkillUpdate",
     "Summary",
+    "check_setting_value",
     "llm_provider_names",
 ]
 
@@ -287,6 +289,12 @@ class PlatformSettingRecord(msgspec.Struct, kw_only=True):
     description: str
     updated_by: str | None
     updated_at: datetime
+    kind: str | None = None
+    """``integer``, ``number`` or ``string``: what a new value must be (``null`` for a row no release defines)."""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: list[str] = []
+    """The values a ``string`` setting may take."""
 
 
 def _scope(workspace_id: str | None) -> Scope:
@@ -317,8 +325,44 @@ def _plugin_category(row: am.PluginCategory) -> PluginCategoryRecord:
     return from_row(row, PluginCategoryRecord)
 
 
+_SETTING_SPECS: dict[str, PlatformSettingSeed] = {spec.key: spec for spec in PLATFORM_SETTINGS}
+"""What each platform setting may hold: the seed declares it next to the default."""
+
+
 def _setting(row: am.PlatformSetting) -> PlatformSettingRecord:
-    return from_row(row, PlatformSettingRecord)
+    record = from_row(row, PlatformSettingRecord)
+    spec = _SETTING_SPECS.get(row.key)
+    if spec is None:
+        return record
+    return msgspec.structs.replace(
+        record, kind=spec.kind, minimum=spec.minimum, maximum=spec.maximum, choices=list(spec.choices)
+    )
+
+
+def check_setting_value(key: str, value: Any) -> Any:
+    """``value`` if ``key`` is a platform setting and the value is of its kind and in its range.
+
+    404 naming ``key`` for a setting no release defines (a typo would otherwise create a row nobody
+    reads); 422 naming ``value`` for a wrong type or a value out of range, so what is stored is
+    always what the code reading it will use.
+    """
+    spec = _SETTING_SPECS.get(key)
+    if spec is None:
+        known = ", ".join(sorted(_SETTING_SPECS))
+        raise NotFoundError(f"platform setting {key[:100]!r} does not exist; the settings are: {known}", field="key")
+    if spec.kind == "string":
+        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
+            raise ValidationError(f"{key} must be one of {', '.join(spec.choices)}, not {value!r:.100}", field="value")
+        return value
+    number = spec.kind == "number"
+    if isinstance(value, bool) or not isinstance(value, (int, float) if number else int):
+        raise ValidationError(
+            f"{key} must be {'a number' if number else 'an integer'}, not {value!r:.100}", field="value"
+        )
+    if (spec.minimum is not None and value < spec.minimum) or (spec.maximum is not None and value > spec.maximum):
+        bounds = f"from {spec.minimum if spec.minimum is not None else '-inf'} to {spec.maximum or 'inf'}"
+        raise ValidationError(f"{key} must be {bounds}, not {value!r}", field="value")
+    return value
 
 
 def _lookable(ref: str) -> bool:
@@ -1019,7 +1063,7 @@ class CatalogService:
         actor_id: str | None,
         request_id: str | None = None,
     ) -> PlatformSettingRecord:
-        """Create or replace a setting; the value is kept as the JSON given (and never audited)."""
+        """Replace a setting's value, checked by :func:`check_setting_value` (values are never audited)."""
         if not SETTING_KEY.match(key):
             raise ValidationError(
                 "key must be 1-100 characters of a-z, 0-9, '_', '.' and '-', starting with a letter or digit",
@@ -1027,6 +1071,7 @@ class CatalogService:
             )
         if key.startswith(_INTERNAL_SETTINGS):
             raise ValidationError(f"keys under {_INTERNAL_SETTINGS!r} are the seed's bookkeeping", field="key")
+        value = check_setting_value(key, value)
         try:
             async with self.sessionmaker.begin() as session:
                 row = await session.get(am.PlatformSetting, key)

@@ -37,6 +37,7 @@ __all__ = [
     "PlatformSettingSeed",
     "PluginCategorySeed",
     "PromptSeed",
+    "SettingKind",
 ]
 
 AuthType = Literal["api_key", "oauth2", "basic", "bearer", "connection_string"]
@@ -64,12 +65,24 @@ class CredentialTypeSeed(msgspec.Struct, frozen=True, kw_only=True):
     docs_url: str
 
 
+SettingKind = Literal["integer", "number", "string"]
+
+
 class PlatformSettingSeed(msgspec.Struct, frozen=True, kw_only=True):
-    """A row of ``platform_settings``: the value is only the default of a new install."""
+    """A row of ``platform_settings``: the value is only the default of a new install.
+
+    ``kind``, ``minimum``/``maximum`` (numbers) and ``choices`` (strings) are what a new value must
+    be: :mod:`automatos.agents.catalog` refuses anything else when the setting is written, so a
+    value the code reading it would discard can never be reported as in force.
+    """
 
     key: str
     value: Any
     description: str
+    kind: SettingKind
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
 
 
 class LLMModelSeed(msgspec.Struct, frozen=True, kw_only=True):
@@ -394,81 +407,128 @@ PLATFORM_SETTINGS: tuple[PlatformSettingSeed, ...] = (
         key="chat.history_limit",
         value=50,
         description="How many earlier messages of a session are sent to the model with each new message.",
+        kind="integer",
+        minimum=0,
+        maximum=10_000,
     ),
     PlatformSettingSeed(
         key="chat.max_message_chars",
         value=32000,
         description="Longest user message accepted, in characters; longer messages are refused.",
+        kind="integer",
+        minimum=1,
+        maximum=10_000_000,
     ),
     PlatformSettingSeed(
         key="chat.title_max_chars",
         value=80,
         description="Longest session title, in characters (generated titles are cut to it).",
+        kind="integer",
+        minimum=1,
+        maximum=300,
     ),
     PlatformSettingSeed(
         key="agents.default_temperature",
         value=0.7,
         description="Sampling temperature of an agent whose model settings do not set one.",
+        kind="number",
+        minimum=0.0,
+        maximum=2.0,
     ),
     PlatformSettingSeed(
         key="agents.default_max_tokens",
         value=1024,
         description="Longest answer, in tokens, of an agent whose model settings do not set one.",
+        kind="integer",
+        minimum=1,
+        maximum=1_000_000,
     ),
     PlatformSettingSeed(
         key="agents.max_skills",
         value=20,
         description="Most skills one agent can be given.",
+        kind="integer",
+        minimum=0,
+        maximum=100,
     ),
     PlatformSettingSeed(
         key="prompts.cache_seconds",
         value=60,
         description="How long a node keeps a system prompt read from the registry before reading it again.",
+        kind="integer",
+        minimum=1,
+        maximum=3600,
     ),
     PlatformSettingSeed(
         key="usage.currency",
         value="USD",
         description="Currency usage costs are shown in (the model catalog's prices are US dollars).",
+        kind="string",
+        choices=("USD",),
     ),
     PlatformSettingSeed(
         key="marketplace.review_risk_threshold",
         value=20,
         description="Scan risk score (0-100) from which a submitted plugin needs a human review.",
+        kind="integer",
+        minimum=0,
+        maximum=100,
     ),
     PlatformSettingSeed(
         key="marketplace.block_risk_threshold",
         value=70,
         description="Scan risk score (0-100) from which a submitted plugin is rejected outright.",
+        kind="integer",
+        minimum=0,
+        maximum=100,
     ),
     PlatformSettingSeed(
         key="sandbox.timeout_seconds",
         value=30,
         description="Wall-clock limit of one sandboxed code run, in seconds.",
+        kind="integer",
+        minimum=1,
+        maximum=600,
     ),
     PlatformSettingSeed(
         key="sandbox.memory_mb",
         value=256,
         description="Memory limit of one sandboxed code run, in MiB.",
+        kind="integer",
+        minimum=16,
+        maximum=8192,
     ),
     PlatformSettingSeed(
         key="sandbox.max_output_bytes",
         value=1_048_576,
         description="Most bytes of stdout and stderr kept from one sandboxed run; the rest is cut.",
+        kind="integer",
+        minimum=0,
+        maximum=16_777_216,
     ),
     PlatformSettingSeed(
         key="recipes.scratchpad_ttl_seconds",
         value=3600,
         description="How long a recipe run's scratchpad is kept after its last write, in seconds.",
+        kind="integer",
+        minimum=1,
+        maximum=2_592_000,
     ),
     PlatformSettingSeed(
         key="routing.decision_cache_hours",
         value=24,
         description="How long the router remembers which agent it picked for a request, in hours.",
+        kind="integer",
+        minimum=0,
+        maximum=8760,
     ),
     PlatformSettingSeed(
         key="routing.llm_confidence_threshold",
         value=0.6,
         description="Least confidence (0-1) of the LLM classifier for its pick to be used without asking.",
+        kind="number",
+        minimum=0.0,
+        maximum=1.0,
     ),
 )
 

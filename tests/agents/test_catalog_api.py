@@ -214,27 +214,24 @@ async def test_credential_types_and_plugin_categories(client: AppClient) -> None
 
 
 async def test_platform_settings(client: AppClient) -> None:
-    value = {"max_history": 40, "nested": {"ok": [1, 2.5, None, "x"]}}
     created = _ok(
         await client.put(
-            "/api/platform-settings/t.chat.history",
-            json={"value": value, "description": "How much history a chat sends"},
+            "/api/platform-settings/chat.history_limit",
+            json={"value": 40, "description": "How much history a chat sends"},
             headers=ROOT,
         )
     )
-    assert created["value"] == value and created["updated_by"] == "root"
+    assert created["value"] == 40 and created["updated_by"] == "root"
     assert created["description"] == "How much history a chat sends"
-    replaced = _ok(await client.put("/api/platform-settings/t.chat.history", json={"value": 12}, headers=ROOT))
+    assert (created["kind"], created["minimum"], created["maximum"]) == ("integer", 0, 10_000)
+    replaced = _ok(await client.put("/api/platform-settings/chat.history_limit", json={"value": 12}, headers=ROOT))
     assert replaced["value"] == 12 and replaced["description"] == "How much history a chat sends"
-    _ok(await client.put("/api/platform-settings/t.temperature", json={"value": 0.7}, headers=ROOT))
-    _ok(await client.put("/api/platform-settings/t.flag", json={"value": None}, headers=ROOT))
+    _ok(await client.put("/api/platform-settings/agents.default_temperature", json={"value": 1}, headers=ROOT))
+    _ok(await client.put("/api/platform-settings/usage.currency", json={"value": "USD"}, headers=ROOT))
     listed = _ok(await client.get("/api/platform-settings?limit=500", headers=ROOT))
-    assert [(s["key"], s["value"]) for s in listed["items"] if s["key"].startswith("t.")] == [
-        ("t.chat.history", 12),
-        ("t.flag", None),
-        ("t.temperature", 0.7),
-    ]
-    assert _ok(await client.get("/api/platform-settings/t.chat.history", headers=ROOT))["value"] == 12
+    values = {s["key"]: s["value"] for s in listed["items"]}
+    assert values["chat.history_limit"] == 12 and values["agents.default_temperature"] == 1
+    assert _ok(await client.get("/api/platform-settings/chat.history_limit", headers=ROOT))["value"] == 12
     assert _problem(await client.get("/api/platform-settings/nope", headers=ROOT), 404)["field"] == "key"
     assert (
         _problem(await client.put("/api/platform-settings/Bad Key", json={"value": 1}, headers=ROOT), 422)["field"]
@@ -243,8 +240,8 @@ async def test_platform_settings(client: AppClient) -> None:
     assert _problem(await client.put("/api/platform-settings/x", json={}, headers=ROOT), 422)["field"] == "value"
     for method, path, body in (
         ("GET", "/api/platform-settings", None),
-        ("GET", "/api/platform-settings/t.chat.history", None),
-        ("PUT", "/api/platform-settings/t.chat.history", {"value": 1}),
+        ("GET", "/api/platform-settings/chat.history_limit", None),
+        ("PUT", "/api/platform-settings/chat.history_limit", {"value": 1}),
     ):
         assert (
             "platform admins" in _problem(await client.request(method, path, json=body, headers=ALICE), 403)["detail"]
@@ -252,8 +249,42 @@ async def test_platform_settings(client: AppClient) -> None:
         _problem(await client.request(method, path, json=body), 401)
     audit = await _platform_audit(client, "platform_setting")
     assert [(a.action, a.target_id, a.data) for a in audit] == [
-        ("platform_setting.changed", "t.chat.history", {"created": True}),
-        ("platform_setting.changed", "t.chat.history", {"created": False}),
-        ("platform_setting.changed", "t.temperature", {"created": True}),
-        ("platform_setting.changed", "t.flag", {"created": True}),
+        ("platform_setting.changed", "chat.history_limit", {"created": False}),
+        ("platform_setting.changed", "chat.history_limit", {"created": False}),
+        ("platform_setting.changed", "agents.default_temperature", {"created": False}),
+        ("platform_setting.changed", "usage.currency", {"created": False}),
     ]  # the values are not in the audit log
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("chat.max_message_chars", "lots"),
+        ("chat.max_message_chars", 0),
+        ("chat.max_message_chars", 2.5),
+        ("chat.max_message_chars", True),
+        ("chat.max_message_chars", None),
+        ("sandbox.timeout_seconds", -5),
+        ("sandbox.timeout_seconds", 601),
+        ("agents.default_temperature", 2.5),
+        ("agents.default_temperature", "warm"),
+        ("routing.llm_confidence_threshold", -0.1),
+        ("usage.currency", "EUR"),
+        ("usage.currency", {"code": "USD"}),
+    ],
+)
+async def test_platform_setting_values_are_checked_against_their_kind_and_range(
+    client: AppClient, key: str, value: Any
+) -> None:
+    before = _ok(await client.get(f"/api/platform-settings/{key}", headers=ROOT))["value"]
+    refused = _problem(await client.put(f"/api/platform-settings/{key}", json={"value": value}, headers=ROOT), 422)
+    assert refused["field"] == "value" and key in refused["detail"]
+    assert _ok(await client.get(f"/api/platform-settings/{key}", headers=ROOT))["value"] == before  # not in force
+
+
+async def test_unknown_platform_settings_are_not_created(client: AppClient) -> None:
+    refused = _problem(
+        await client.put("/api/platform-settings/chat.max_mesage_chars", json={"value": 10}, headers=ROOT), 404
+    )
+    assert refused["field"] == "key" and "chat.max_message_chars" in refused["detail"]  # the known ones are listed
+    _problem(await client.get("/api/platform-settings/chat.max_mesage_chars", headers=ROOT), 404)
