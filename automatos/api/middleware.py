@@ -174,6 +174,7 @@ _VARY_ORIGIN = (b"vary", b"Origin")
 _EXPOSE = (b"access-control-expose-headers", EXPOSED_HEADERS.encode())
 _WWW_AUTHENTICATE = (b"www-authenticate", b'Bearer realm="automatos", error="invalid_token"')
 _JSON_PROBLEM = (b"content-type", PROBLEM_JSON.encode())
+_CONNECTION_CLOSE = (b"connection", b"close")
 _encode = msgspec.json.Encoder().encode
 _now = time.perf_counter
 
@@ -391,19 +392,21 @@ class RequestPipeline:
             self._limiter = self.strategy(_storage(self.kernel.settings))
         return self._limiter
 
-    async def retry_after(self, item: RateLimitItem, client: str, route_key: str | None = None) -> int | None:
-        """Count one hit; ``None`` when it passes (or the storage is down), else Retry-After seconds.
+    async def take(
+        self, item: RateLimitItem, client: str, route_key: str | None = None
+    ) -> tuple[bool, int, int] | None:
+        """Count one hit: ``(allowed, remaining, reset seconds)``, or ``None`` when the storage is down.
 
-        A client found over a limit is remembered here until the limit's reset time: its further
-        requests are refused without asking the storage (no Redis round trip per rejected request
-        while one client hammers the API). That never lets through more than the storage would:
-        a refused hit does not count, so until the reset time the shared counter can only stay
-        over the limit.
+        ``reset`` is the ``Retry-After`` of a refused hit. A client found over a limit is remembered
+        here until the limit's reset time: its further requests are refused without asking the
+        storage (no Redis round trip per rejected request while one client hammers the API). That
+        never lets through more than the storage would: a refused hit does not count, so until the
+        reset time the shared counter can only stay over the limit.
         """
         key = client if route_key is None else f"{client} {route_key}"
         if self._local is not None and self.strategy is SlidingWindowCounterRateLimiter:
             # one process, no shared store: the in-process counter (same algorithm, ~1 µs)
-            return self._local.hit(key, item.amount, float(item.get_expiry()))
+            return self._local.take(key, item.amount, float(item.get_expiry()))
         blocked = self._blocked
         if blocked:
             entry = blocked.get(key)
@@ -411,7 +414,7 @@ class RequestPipeline:
                 until, blocked_item = entry
                 remaining = until - time.time()
                 if remaining > 0 and blocked_item is item:
-                    return max(1, math.ceil(remaining))
+                    return False, 0, max(1, math.ceil(remaining))
                 del blocked[key]
         if self._down_until:
             if time.monotonic() < self._down_until:
@@ -420,20 +423,23 @@ class RequestPipeline:
         limiter = self.limiter
         identifiers = (client,) if route_key is None else (client, route_key)
         try:
-            if await limiter.hit(item, *identifiers):
-                return None
+            allowed = await limiter.hit(item, *identifiers)
+            # a second call (a second round trip on Redis): ``limits`` reports no counts from a hit
             stats = await limiter.get_window_stats(item, *identifiers)
         except Exception as exc:
             self._storage_failed(exc)
             return None
         now = time.time()
+        reset = max(1, math.ceil(stats.reset_time - now))
+        if allowed:
+            return True, stats.remaining, reset
         if len(blocked) >= MAX_BLOCKED:
             for stale in [k for k, (until, _) in blocked.items() if until <= now]:
                 del blocked[stale]
             if len(blocked) >= MAX_BLOCKED:
                 blocked.clear()
         blocked[key] = (stats.reset_time, item)
-        return max(1, math.ceil(stats.reset_time - now))
+        return False, 0, reset
 
     def _storage_failed(self, exc: Exception) -> None:
         now = time.monotonic()
@@ -523,6 +529,7 @@ class RequestMiddleware:
         principal_token = PRINCIPAL_ID.set(None)
         workspace_token = WORKSPACE_ID.set(None)
         status = 0
+        rate: tuple[tuple[bytes, bytes], ...] = ()
         try:
             principal = None
             if not route.exempt:
@@ -532,12 +539,12 @@ class RequestMiddleware:
                     # wrong credentials count against the caller's address: guessing is limited too
                     guesser = "ip:" + pipeline.client_address(scope, headers)
                     item = pipeline.default_limit(settings)
-                    retry = await pipeline.retry_after(item, guesser) if item is not None else None
-                    if item is not None and retry is not None:
+                    verdict = await pipeline.take(item, guesser) if item is not None else None
+                    rate = _rate_headers(item, verdict) if item is not None and verdict is not None else ()
+                    if item is not None and verdict is not None and not verdict[0]:
                         status = 429
-                        retry_after = (b"retry-after", str(retry).encode())
-                        limited_body = _limited_body(item, retry, None)
-                        await _send_problem(send, 429, limited_body, (*route.headers, rid_header, *cors, retry_after))
+                        limited_body = _limited_body(item, verdict[2], None)
+                        await _send_problem(send, 429, limited_body, (*route.headers, rid_header, *cors, *rate))
                         return
                     status = exc.status_code
                     body: dict[str, Any] = {
@@ -551,7 +558,9 @@ class RequestMiddleware:
                     body.update(exc.extra)
                     if scope["path"].startswith(OPENAI_PREFIX):  # OpenAI clients read the reason from `error`
                         body["error"] = openai_error(body)
-                    await _send_problem(send, status, body, (*route.headers, rid_header, *cors, _WWW_AUTHENTICATE))
+                    await _send_problem(
+                        send, status, body, (*route.headers, rid_header, *cors, *rate, _WWW_AUTHENTICATE)
+                    )
                     return
                 if principal is not None:
                     PRINCIPAL_ID.set(principal.id)
@@ -559,30 +568,52 @@ class RequestMiddleware:
                 client = (
                     "p:" + principal.id if principal is not None else "ip:" + pipeline.client_address(scope, headers)
                 )
-                limited = await self._route_limited(route, settings, client) if settings.rate_limit_routes else None
-                if limited is None:
-                    item = (
-                        _parse_limit(principal.rate_limit) if principal is not None and principal.rate_limit else None
-                    )
-                    if item is None:
-                        item = pipeline.default_limit(settings)
-                    if item is not None:
-                        retry = await pipeline.retry_after(item, client)
-                        if retry is not None:
-                            limited = retry, _limited_body(item, retry, None)
-                if limited is not None:
-                    status = 429
-                    retry_after = (b"retry-after", str(limited[0]).encode())
-                    await _send_problem(send, 429, limited[1], (*route.headers, rid_header, *cors, retry_after))
-                    return
+                rate = ()
+                route_verdict = None
+                if settings.rate_limit_routes:
+                    route_verdict = await self._route_limited(route, settings, client)
+                    if route_verdict is not None:
+                        item, verdict = route_verdict
+                        rate = _rate_headers(item, verdict)
+                        if not verdict[0]:
+                            status = 429
+                            body = _limited_body(item, verdict[2], route.limit_key)
+                            await _send_problem(send, 429, body, (*route.headers, rid_header, *cors, *rate))
+                            return
+                item = _parse_limit(principal.rate_limit) if principal is not None and principal.rate_limit else None
+                if item is None:
+                    item = pipeline.default_limit(settings)
+                if item is not None:
+                    verdict = await pipeline.take(item, client)
+                    if verdict is not None:
+                        if not verdict[0]:
+                            status = 429
+                            rate = _rate_headers(item, verdict)
+                            body = _limited_body(item, verdict[2], None)
+                            await _send_problem(send, 429, body, (*route.headers, rid_header, *cors, *rate))
+                            return
+                        # both passed: the headers of whichever limit has less room left
+                        if route_verdict is None or verdict[1] < route_verdict[1][1]:
+                            rate = _rate_headers(item, verdict)
             state["principal"] = principal
-            route_headers = route.headers
+            extra = (*route.headers, rid_header, *cors, *rate)
+            guard = None
+            if route.reads_body and ("content-length" in headers or "transfer-encoding" in headers):
+                guard = BodyGuard(
+                    receive,
+                    settings.http_body_timeout_seconds,
+                    settings.json_max_depth if route.json_body else None,
+                )
+                receive = guard
 
             async def send_with_headers(message: Message) -> None:
                 nonlocal status
                 if message["type"] == "http.response.start":
                     status = message["status"]
-                    message["headers"] = [*message.get("headers", ()), *route_headers, rid_header, *cors]
+                    if guard is not None and guard.timed_out:  # the rest of the body is not coming: hang up
+                        message["headers"] = [*message.get("headers", ()), *extra, _CONNECTION_CLOSE]
+                    else:
+                        message["headers"] = [*message.get("headers", ()), *extra]
                 await send(message)
 
             try:
@@ -597,14 +628,16 @@ class RequestMiddleware:
             WORKSPACE_ID.reset(workspace_token)
             add_call(route.cell, _now() - started, status >= 500)
 
-    async def _route_limited(self, route: _Route, settings: Settings, client: str) -> tuple[int, dict[str, Any]] | None:
+    async def _route_limited(
+        self, route: _Route, settings: Settings, client: str
+    ) -> tuple[RateLimitItem, tuple[bool, int, int]] | None:
         """The route's own limit (``RATE_LIMIT_ROUTES``), checked before the general one."""
         routes = settings.rate_limit_routes
         item = route.limit if route.routes_seen is routes else self.pipeline.route_limit(route, routes)
         if item is None:
             return None
-        retry = await self.pipeline.retry_after(item, client, route.limit_key)
-        return None if retry is None else (retry, _limited_body(item, retry, route.limit_key))
+        verdict = await self.pipeline.take(item, client, route.limit_key)
+        return None if verdict is None else (item, verdict)
 
     async def _preflight(
         self,
@@ -644,6 +677,23 @@ class RequestMiddleware:
             await send(_body(b""))
         finally:
             add_call(route.cell, time.perf_counter() - started, False)
+
+
+def _rate_headers(item: RateLimitItem, verdict: tuple[bool, int, int]) -> tuple[tuple[bytes, bytes], ...]:
+    """``RateLimit-Limit``/``-Remaining``/``-Reset`` (IETF draft), plus ``Retry-After`` when refused."""
+    allowed, remaining, reset = verdict
+    reset_value = b"%d" % reset
+    headers = (
+        (b"ratelimit-limit", _limit_value(item.amount)),
+        (b"ratelimit-remaining", b"%d" % remaining),
+        (b"ratelimit-reset", reset_value),
+    )
+    return headers if allowed else (*headers, (b"retry-after", reset_value))
+
+
+@lru_cache(maxsize=64)
+def _limit_value(amount: int) -> bytes:
+    return b"%d" % amount
 
 
 def _limited_body(item: RateLimitItem, retry: int, route: str | None) -> dict[str, Any]:
