@@ -31,7 +31,7 @@ from automatos.agents.catalog import (
 )
 from automatos.agents.records import ModelSettings
 from automatos.api.context import request_context, require_platform_admin, scoped
-from automatos.api.pagination import Limit, Offset, Page
+from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.kernel.permissions import Permission
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
@@ -119,7 +119,7 @@ class AgentsController(Controller):
         ] = None,
         q: Search = None,
         offset: Offset = 0,
-        limit: Limit = 100,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[AgentRecord]:
         kernel, ctx = await request_context(request)
         _, workspace = _scoped(ctx, Permission.AGENTS_READ)
@@ -178,7 +178,7 @@ class PersonasController(Controller):
         status: OwnedStatusFilter = None,
         q: Search = None,
         offset: Offset = 0,
-        limit: Limit = 100,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[PersonaRecord]:
         kernel, ctx = await request_context(request)
         items, total = await _service(kernel).list_personas(
@@ -240,7 +240,7 @@ class SkillsController(Controller):
         status: OwnedStatusFilter = None,
         q: Search = None,
         offset: Offset = 0,
-        limit: Limit = 100,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[SkillRecord]:
         kernel, ctx = await request_context(request)
         items, total = await _service(kernel).list_skills(

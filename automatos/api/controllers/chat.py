@@ -28,7 +28,7 @@ from litestar.response import Stream
 
 from automatos.agents.chat import ChatService, MessageRecord, SessionRecord, Turn, UsageRecord, UsageTotals
 from automatos.api.context import Scoped, request_context, scoped
-from automatos.api.pagination import Limit, Offset, Page
+from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.problems import TYPE_BASE
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.permissions import Permission
@@ -224,7 +224,7 @@ class ChatController(Controller):
         request: Request[Any, Any, Any],
         agent: Annotated[str | None, QueryParameter(description="Only sessions with this agent (id or slug).")] = None,
         offset: Offset = 0,
-        limit: Limit = 50,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[SessionRecord]:
         kernel, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_READ)

@@ -16,7 +16,7 @@ from litestar.params import FromPath, JSONBody
 
 from automatos.agents.runtime import PromptRecord, agents_of
 from automatos.api.context import request_context, require_platform_admin
-from automatos.api.pagination import Limit, Offset, Page
+from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.kernel.errors import AuthenticationError, NotFoundError
 from automatos.kernel.workspaces import validate_slug
 
@@ -35,7 +35,7 @@ class PromptsController(Controller):
 
     @get("/", summary="The platform's system prompts")
     async def list_prompts(
-        self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = 100
+        self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[PromptRecord]:
         kernel, ctx = await request_context(request)
         if ctx.principal is None:
