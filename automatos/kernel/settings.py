@@ -117,6 +117,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The ``iss`` accepted JWTs must carry (unchecked when unset)."""
     jwt_audience: str | None = None
     """Required ``aud`` of accepted JWTs (unchecked when unset)."""
+    jwt_trust_unverified_email: bool = False
+    """Link a first JWT login to a user invited by e-mail even when the token lacks
+    ``email_verified: true`` (for providers that verify addresses but do not send the claim). Off:
+    an unverified address can be typed by anyone, and would take over the invited account."""
     jwks_cache_seconds: float = 600.0
     """How long fetched signing keys are trusted before the JWKS is fetched again."""
     api_key_cache_seconds: float = 60.0
@@ -247,6 +251,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("CLERK_JWKS_URL", "clerk_jwks_url", "URL"),
     _field("JWT_ISSUER", "jwt_issuer", "issuer string"),
     _field("JWT_AUDIENCE", "jwt_audience", "audience string"),
+    _field("JWT_TRUST_UNVERIFIED_EMAIL", "jwt_trust_unverified_email", "true|false"),
     _field("JWKS_CACHE_SECONDS", "jwks_cache_seconds", "number > 0"),
     _field("API_KEY_CACHE_SECONDS", "api_key_cache_seconds", "number > 0"),
     _field("AUTOMATOS_API_KEY_PEPPER", "api_key_pepper", "string (secret)"),

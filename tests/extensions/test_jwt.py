@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import func, select
 
-from automatos.extensions.auth.jwt import JWTAuth
+from automatos.extensions.auth.jwt import JWTAuth, UnverifiedEmailError
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.runtime import Kernel
@@ -147,7 +147,7 @@ async def test_not_registered_without_a_jwks_url(tmp_path: Path) -> None:
 async def test_rs256_and_es256_tokens_log_in_and_provision_once(
     kernel: Kernel, rsa_key: Any, ec_key: Any, jwks: JWKSServer
 ) -> None:
-    first = await login(kernel, sign(claims(email="Ann.Lee@Example.com", name="Ann"), rsa_key))
+    first = await login(kernel, sign(claims(email="Ann.Lee@Example.com", name="Ann", email_verified=True), rsa_key))
     assert (first.kind, first.auth_method, first.email) == ("user", "jwt", "ann.lee@example.com")
     assert not first.is_platform_admin and first.default_workspace_id
     workspace = await kernel.store.get_workspace(first.default_workspace_id)
@@ -293,17 +293,75 @@ async def test_an_invited_user_is_linked_by_email(kernel: Kernel, rsa_key: Any) 
         await session.flush()
         session.add(m.WorkspaceMember(workspace_id=ws.id, user_id=invited.id, role="member"))
         invited_id = invited.id
-    principal = await login(kernel, sign(claims("user_bo", email="BO@example.com"), rsa_key))
+    principal = await login(kernel, sign(claims("user_bo", email="BO@example.com", email_verified=True), rsa_key))
     assert principal.id == invited_id and principal.default_workspace_id != ws.id  # a personal one, owned
     assert await kernel.store.member_role(ws.id, invited_id) == "member"
     # another identity presenting the same address is not given that account
-    taken = await refusal(kernel, sign(claims("user_bo_2", email="bo@example.com"), rsa_key))
+    taken = await refusal(kernel, sign(claims("user_bo_2", email="bo@example.com", email_verified=True), rsa_key))
     assert "belongs to another account" in taken
     # nor is an unverified address linked to an invitation
     async with kernel.store.sessionmaker.begin() as session:
         session.add(m.User(email="cy@example.com"))
     unverified = sign(claims("user_cy", email="cy@example.com", email_verified=False), rsa_key)
-    assert "belongs to another account" in await refusal(kernel, unverified)
+    assert "not linked" in await refusal(kernel, unverified)
+
+
+async def _invite_the_platform_admin(kernel: Kernel) -> str:
+    ws = await kernel.store.get_workspace("default")
+    assert ws is not None
+    async with kernel.store.sessionmaker.begin() as session:
+        root = m.User(email="root@example.com", is_platform_admin=True)
+        session.add(root)
+        await session.flush()
+        session.add(m.WorkspaceMember(workspace_id=ws.id, user_id=root.id, role="owner"))
+        return root.id
+
+
+async def test_an_address_without_email_verified_does_not_take_over_an_invited_account(
+    kernel: Kernel, rsa_key: Any
+) -> None:
+    root_id = await _invite_the_platform_admin(kernel)
+    for extra in ({}, {"email_verified": "true"}, {"email_verified": 1}, {"email_verified": False}):
+        token = sign(claims("attacker", email="ROOT@example.com", **extra), rsa_key)
+        with pytest.raises(UnverifiedEmailError) as info:
+            await login(kernel, token)
+        assert info.value.status_code == 403 and info.value.field == "email_verified", extra
+        assert "not linked" in info.value.detail
+    async with kernel.store.sessionmaker() as session:
+        root = await session.get(m.User, root_id)
+        assert root is not None and root.external_id is None  # not attached
+    assert await count(kernel, m.User, m.User.external_id == "attacker") == 0  # nothing provisioned
+    # an unverified address is not recorded on a new account either: a later invitation by that
+    # address must not reach whoever typed it
+    newcomer = await login(kernel, sign(claims("someone", email="dee@example.com"), rsa_key))
+    assert newcomer.email is None
+    assert await count(kernel, m.User, m.User.email == "dee@example.com") == 0
+    # the owner of the address, verified, gets the invited account
+    owner = await login(kernel, sign(claims("real_root", email="root@example.com", email_verified=True), rsa_key))
+    assert owner.id == root_id and owner.is_platform_admin
+
+
+async def test_the_refusal_is_a_403_problem_through_the_app(tmp_path: Path, rsa_key: Any, jwks: JWKSServer) -> None:
+    app = app_with_keys(make_container(tmp_path, **settings_for(jwks)))
+    async with serve_app(app) as client:
+        await _invite_the_platform_admin(app.state["kernel"])
+        bearer = {"Authorization": f"Bearer {sign(claims('attacker', email='root@example.com'), rsa_key)}"}
+        response = await client.get("/api/api-keys", headers={**bearer, "X-Workspace-ID": "default"})
+        assert response.status_code == 403, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["field"] == "email_verified"
+
+
+async def test_trusting_unverified_addresses_is_a_setting(tmp_path: Path, rsa_key: Any, jwks: JWKSServer) -> None:
+    async with running_kernel(tmp_path, **settings_for(jwks, jwt_trust_unverified_email=True)) as kernel:
+        root_id = await _invite_the_platform_admin(kernel)
+        denied = sign(claims("liar", email="root@example.com", email_verified=False), rsa_key)
+        with pytest.raises(UnverifiedEmailError):
+            await login(kernel, denied)  # a token that says "not verified" is refused even then
+        principal = await login(kernel, sign(claims("idp_root", email="root@example.com"), rsa_key))
+        assert principal.id == root_id
+        newcomer = await login(kernel, sign(claims("someone", email="dee@example.com"), rsa_key))
+        assert newcomer.email == "dee@example.com"
 
 
 async def test_tokens_without_email_get_unique_slugs(kernel: Kernel, rsa_key: Any) -> None:

@@ -20,9 +20,15 @@ Decisions:
   workspace (``directory`` message) and extensions get ``workspace.created``. Within one process,
   concurrent first logins of one ``sub`` share one provisioning.
 - A user row that an admin created beforehand by e-mail (an invitation) and that has no
-  ``external_id`` yet is linked to the first token carrying that e-mail, unless the token says
-  ``email_verified: false``. Without an ``email`` claim the row gets a placeholder address under
-  ``.invalid`` (``users.email`` is required) and the principal has no e-mail.
+  ``external_id`` yet is linked to the first token carrying that e-mail only when the token says
+  ``email_verified: true``. Anyone can put any address in an identity provider account, so an
+  unverified claim linking to an invitation (even the platform admin's) would hand that account
+  over: such a login is refused with a 403 that says why, and nothing is provisioned.
+  ``JWT_TRUST_UNVERIFIED_EMAIL=true`` relaxes this for providers that verify addresses but do not
+  send the claim (a token saying ``email_verified: false`` is refused even then).
+- An unverified address is not recorded on a new user either (it would let a later invitation by
+  that address reach this account): the row gets a placeholder address under ``.invalid``
+  (``users.email`` is required) and the principal has no e-mail, as without an ``email`` claim.
 - ``sub`` → (user id, default workspace, platform-admin flag) is cached in process for 30 s and
   dropped on any ``directory`` message; the default workspace is the oldest one the user owns,
   else the oldest they belong to.
@@ -58,7 +64,7 @@ if TYPE_CHECKING:
     from automatos.kernel.runtime import Kernel
     from automatos.kernel.settings import Settings
 
-__all__ = ["ALGORITHMS", "JWKSCache", "JWTAuth", "register_auth_methods"]
+__all__ = ["ALGORITHMS", "JWKSCache", "JWTAuth", "UnverifiedEmailError", "register_auth_methods"]
 
 log = logging.getLogger("automatos.auth.jwt")
 
@@ -69,6 +75,18 @@ REFETCH_INTERVAL = 30.0
 IDENTITY_TTL = 30.0
 PLACEHOLDER_DOMAIN = "users.invalid"
 _SLUG_JUNK = re.compile(r"[^a-z0-9]+")
+
+
+class UnverifiedEmailError(AuthenticationError):
+    """403: a valid token whose unverified e-mail address names an existing account.
+
+    An :class:`AuthenticationError` so the request pipeline answers it before any handler runs (the
+    credentials are fine; what they claim is not accepted), with the status of a refusal.
+    """
+
+    status_code = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
 
 
 class JWKSCache:
@@ -171,6 +189,7 @@ class JWTAuth:
         self.jwks = JWKSCache(settings.clerk_jwks_url, settings.jwks_cache_seconds)
         self.issuer = settings.jwt_issuer or None
         self.audience = settings.jwt_audience or None
+        self.trust_unverified_email = settings.jwt_trust_unverified_email
         self._identities: dict[str, tuple[float, _Identity]] = {}
         self._inflight: dict[str, asyncio.Task[_Identity]] = {}
 
@@ -300,8 +319,10 @@ class JWTAuth:
         raw_email = claims.get("email")
         email = raw_email.strip().lower() if isinstance(raw_email, str) and "@" in raw_email else None
         name = claims.get("name") if isinstance(claims.get("name"), str) else None
+        verified = claims.get("email_verified")
+        trusted = verified is True or (self.trust_unverified_email and verified is not False)
         async with self._sessions.begin() as session:
-            user, linked = await self._user_row(session, sub, email, name, claims.get("email_verified"))
+            user, linked = await self._user_row(session, sub, email, name, trusted=trusted)
             slug = await _free_slug(session, _slug_base(email, sub), random_suffix=attempt > 0)
             owner = name or (email.split("@")[0] if email else "Personal")
             workspace = m.Workspace(slug=slug, name=f"{owner}'s workspace"[:255], settings={})
@@ -316,7 +337,7 @@ class JWTAuth:
             await session.flush()
             identity = _Identity(
                 user_id=user.id,
-                email=email,
+                email=None if user.email.endswith("@" + PLACEHOLDER_DOMAIN) else user.email,
                 default_workspace_id=workspace.id,
                 is_platform_admin=user.is_platform_admin,
             )
@@ -327,17 +348,27 @@ class JWTAuth:
 
     @staticmethod
     async def _user_row(
-        session: AsyncSession, sub: str, email: str | None, name: str | None, verified: Any
+        session: AsyncSession, sub: str, email: str | None, name: str | None, *, trusted: bool
     ) -> tuple[m.User, bool]:
-        """The new user row, or an invited one (same e-mail, no identity yet) now linked to ``sub``."""
+        """The new user row, or an invited one (same e-mail, no identity yet) now linked to ``sub``.
+
+        ``trusted``: the token's e-mail is verified (or the deployment trusts unverified ones).
+        """
         if email is not None:
             existing = await session.scalar(select(m.User).where(m.User.email == email))
             if existing is not None:
                 if existing.external_id == sub:
                     raise _Raced  # another node provisioned this very identity since our lookup
-                if existing.external_id is not None or verified is False:
+                if existing.external_id is not None:
                     raise AuthenticationError(
                         "the e-mail address of this token belongs to another account; an admin must resolve it"
+                    )
+                if not trusted:
+                    raise UnverifiedEmailError(
+                        f"an account was invited as {email}, but this token does not say the address is "
+                        "verified (email_verified: true), so it is not linked to that account; verify the "
+                        "address with the identity provider and sign in again",
+                        field="email_verified",
                     )
                 # guarded so two nodes linking the same invitation cannot both succeed
                 result: Any = await session.execute(
@@ -351,7 +382,8 @@ class JWTAuth:
                 await session.refresh(existing)
                 return existing, True
         placeholder = f"{hashlib.sha256(sub.encode()).hexdigest()[:32]}@{PLACEHOLDER_DOMAIN}"
-        user = m.User(email=email or placeholder, external_id=sub, display_name=(name or "")[:255])
+        address = email if email is not None and trusted else placeholder
+        user = m.User(email=address, external_id=sub, display_name=(name or "")[:255])
         session.add(user)
         await session.flush()
         return user, False
