@@ -128,6 +128,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API server (embedded default: SQLite, in-process cache, local storage)."""
     import uvicorn
 
+    from automatos.api.server import uvicorn_options
     from automatos.kernel.datadir import ensure_private_dir
 
     settings = _settings(host=host, port=port, workers=workers)
@@ -153,10 +154,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         workers=settings.workers,
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's lines go through our handler (JSON, request id, redaction)
-        # X-Forwarded-For is the app's to judge (TRUSTED_PROXIES); uvicorn's default would believe
-        # any loopback peer and rewrite the client address before the rate limiter sees it
-        proxy_headers=False,
-        timeout_graceful_shutdown=10,
+        # bounded heads (431), slow-header and idle timeouts, no proxy headers (the app judges
+        # X-Forwarded-For against TRUSTED_PROXIES), graceful shutdown: automatos.api.server
+        **uvicorn_options(settings),
     )
 
 
