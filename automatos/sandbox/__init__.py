@@ -48,7 +48,12 @@ __all__ = [
 
 
 class Sandbox(Protocol):
-    """Runs snippets; local (a pool of worker processes here) or remote (a job queue)."""
+    """Runs snippets; local (a pool of worker processes here) or remote (a job queue).
+
+    ``workspace`` names whose run it is: one workspace holds at most its share of the workers
+    (``SANDBOX_WORKSPACE_MAX_SHARE``); its further runs wait in line. A run that could not get a
+    worker in time is a ``worker`` error with ``stage="queue"`` (nothing ran; the API answers 503).
+    """
 
     async def start(self) -> None: ...
 
@@ -60,7 +65,13 @@ class Sandbox(Protocol):
         inputs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
         capabilities: Sequence[Capability] = (),
+        *,
+        workspace: str | None = None,
     ) -> SandboxResult: ...
+
+    def status(self) -> dict[str, Any]:
+        """What ``/health/ready`` shows platform admins (mode, pool size, live workers, root or not)."""
+        ...
 
 
 def sandbox_from_settings(settings: Settings) -> Sandbox:
@@ -69,7 +80,7 @@ def sandbox_from_settings(settings: Settings) -> Sandbox:
         from automatos.sandbox.queue import QueueSandbox
 
         return QueueSandbox.from_settings(settings)
-    return LocalSandbox(WorkerPool(settings.sandbox_pool_size))
+    return LocalSandbox(WorkerPool(settings.sandbox_pool_size, workspace_share=settings.sandbox_workspace_max_share))
 
 
 class LocalSandbox:
@@ -90,5 +101,10 @@ class LocalSandbox:
         inputs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
         capabilities: Sequence[Capability] = (),
+        *,
+        workspace: str | None = None,
     ) -> SandboxResult:
-        return await self.pool.run(code, inputs, limits, capabilities)
+        return await self.pool.run(code, inputs, limits, capabilities, workspace=workspace)
+
+    def status(self) -> dict[str, Any]:
+        return self.pool.status()

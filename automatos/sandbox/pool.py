@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Protocol, runtime_checkable
 
@@ -41,6 +42,7 @@ __all__ = [
     "SandboxResult",
     "Usage",
     "WorkerPool",
+    "WorkspaceShares",
 ]
 
 log = logging.getLogger("automatos.sandbox")
@@ -48,7 +50,10 @@ log = logging.getLogger("automatos.sandbox")
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 START_TIMEOUT = 30.0
 IDLE_WAIT = 60.0
-"""How long a run waits for a free worker before it is answered ``worker`` (all busy)."""
+"""How long a run waits for a free worker (and for its workspace's share) before it is answered
+``worker`` with ``stage="queue"`` (it never started)."""
+PROBE_TIMEOUT = 10.0
+"""How long a worker may take to answer a liveness probe (only a run being retried probes)."""
 _FRAME = struct.Struct(">I")
 MAX_FRAME = 64 * 1024 * 1024
 
@@ -133,6 +138,10 @@ class _Worker:
         self.home = home
         self.pid = proc.pid
         self.runs = 0
+        self.uid: int | None = None
+        """The worker's effective uid once started (0: it could not drop root's privileges)."""
+        self.retired = False
+        """Taken out of the pool (killed, died or recycled); its replacement is on its way."""
         self.oversize = False
         """It sent a frame over :data:`MAX_FRAME` (a run's output too large to carry)."""
 
@@ -163,6 +172,8 @@ class _Worker:
                 ready = None
             if ready is None or ready.get("op") != "ready":
                 raise RuntimeError(f"sandbox worker did not start (exit status {proc.returncode})")
+            uid = ready.get("uid")
+            worker.uid = uid if isinstance(uid, int) else None
             return worker
         except BaseException:  # failed, timed out or cancelled (a pool stopping): leave nothing behind
             if proc is not None and proc.returncode is None:
@@ -191,6 +202,16 @@ class _Worker:
         except (asyncio.IncompleteReadError, ConnectionError, msgspec.DecodeError):
             return None
         return message if isinstance(message, dict) else None
+
+    async def answers(self) -> bool:
+        """A liveness probe: whether the worker answers a ping (a dying one reaches end of file instead)."""
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self.send({"op": "ping"})
+                reply = await self.receive()
+        except (TimeoutError, ConnectionError, OSError):
+            return False
+        return reply is not None and reply.get("op") == "pong"
 
     @property
     def alive(self) -> bool:
@@ -232,6 +253,53 @@ class _Worker:
         return await self.proc.wait()
 
 
+class WorkspaceShares:
+    """Per-workspace places: at most ``limit`` runs of one workspace hold a worker at once.
+
+    The others wait in line (first come, first served within the workspace); a workspace's entry
+    lives only while it has runs holding or waiting, so the map never outgrows the runs in flight.
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        if limit is not None and limit < 1:
+            raise ValueError("a workspace's share is at least one worker")
+        self.limit = limit
+        """``None``: no cap."""
+        self._gates: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, workspace: str | None) -> AsyncIterator[None]:
+        """Hold one of ``workspace``'s places for the block, waiting in line for it."""
+        if workspace is None or self.limit is None:
+            yield
+            return
+        entry = self._gates.get(workspace)
+        if entry is None:
+            entry = self._gates[workspace] = (asyncio.Semaphore(self.limit), [0])
+        gate, users = entry
+        users[0] += 1
+        try:
+            async with gate:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                self._gates.pop(workspace, None)
+
+    def holding(self, workspace: str) -> int:
+        """Runs of ``workspace`` holding or waiting for a place now."""
+        entry = self._gates.get(workspace)
+        return entry[1][0] if entry is not None else 0
+
+
+class _NeverStarted(Exception):
+    """The worker died before acknowledging the run: nothing of the snippet ran."""
+
+    def __init__(self, status: int | None) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 def _death(status: int | None, limits: Limits) -> SandboxError:
     if status == -signal.SIGXCPU:
         return SandboxError(
@@ -247,19 +315,48 @@ def _death(status: int | None, limits: Limits) -> SandboxError:
 
 
 class WorkerPool:
-    """``size`` warm workers; :meth:`run` is safe to call from many tasks at once."""
+    """``size`` warm workers; :meth:`run` is safe to call from many tasks at once.
 
-    def __init__(self, size: int = 2, *, python: str | None = None) -> None:
+    A supervisor watches every worker's process: one that dies while idle (an operator's kill, the
+    OOM killer) is replaced at once, without waiting for a run to pick it. ``workspace_share`` is
+    the fraction of the workers one workspace's runs may hold at once (at least one): the rest of
+    its runs wait in line for their share, so another workspace's run still finds a worker.
+    """
+
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        python: str | None = None,
+        workspace_share: float = 1.0,
+        idle_wait: float = IDLE_WAIT,
+    ) -> None:
         if size < 1:
             raise ValueError("a sandbox pool needs at least one worker")
+        if not 0 < workspace_share <= 1:
+            raise ValueError("workspace_share must be a fraction in (0, 1]")
+        if idle_wait <= 0:
+            raise ValueError("idle_wait must be positive")
         self.size = size
         self.python = python or sys.executable
+        self.workspace_limit = max(1, math.floor(size * workspace_share + 1e-9))
+        """Workers one workspace may hold at once."""
+        self.idle_wait = idle_wait
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._all: set[_Worker] = set()
         self._spawning: set[asyncio.Task[None]] = set()
+        self._watchers: dict[_Worker, asyncio.Task[None]] = {}
+        self.shares = WorkspaceShares(self.workspace_limit if self.workspace_limit < size else None)
         self._closed = False
+        self._warned_root = False
+        self.worker_uid: int | None = None
+        """The effective uid the last started worker runs as (``0``: root, see :meth:`status`)."""
         self.replaced = 0
         """Workers replaced since start (killed, died or retired)."""
+        self.retried = 0
+        """Runs handed to a worker that died before starting them, and handed to another."""
+        self.busy = 0
+        """Workers holding a run now (handed a job, result not in yet)."""
 
     async def start(self) -> None:
         await asyncio.gather(*(self._add() for _ in range(self.size)))
@@ -269,6 +366,11 @@ class WorkerPool:
         for task in list(self._spawning):
             task.cancel()
         await asyncio.gather(*self._spawning, return_exceptions=True)
+        watchers = list(self._watchers.values())
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        self._watchers.clear()
         await asyncio.gather(*(w.stop() for w in list(self._all)), return_exceptions=True)
         self._all.clear()
 
@@ -279,13 +381,51 @@ class WorkerPool:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    @property
+    def running_as_root(self) -> bool:
+        """Workers stay root when the interpreter's files are not readable by everyone (docs/sandbox.md)."""
+        return self.worker_uid == 0
+
+    def status(self) -> dict[str, Any]:
+        """What ``/health/ready`` shows platform admins: size, live workers, and whether they run as root."""
+        return {
+            "mode": "local",
+            "pool_size": self.size,
+            "live_workers": len(self.pids),
+            "busy_workers": self.busy,
+            "replaced": self.replaced,
+            "retried": self.retried,
+            "workspace_limit": self.workspace_limit,
+            "running_as_root": self.running_as_root,
+            "uid": self.worker_uid,
+        }
+
     async def _add(self) -> None:
         worker = await _Worker.spawn(self.python)
         if self._closed:
             await worker.stop()
             return
+        self.worker_uid = worker.uid
+        if worker.uid == 0 and not self._warned_root:
+            self._warned_root = True
+            log.warning(
+                "SANDBOX WORKERS RUN AS ROOT: they could not drop to uid %d because the interpreter %s or a "
+                "directory it loads modules from is not readable by every user; RLIMIT_NPROC does not apply "
+                "and root-only files are readable by snippets that escape the policy. Install Python where "
+                "any user can read it, or run the API as an unprivileged user (docs/sandbox.md)",
+                65534,
+                self.python,
+            )
         self._all.add(worker)
+        self._watchers[worker] = asyncio.ensure_future(self._watch(worker))
         self._idle.put_nowait(worker)
+
+    async def _watch(self, worker: _Worker) -> None:
+        """The supervisor of one worker: when its process ends, it leaves the pool and is replaced."""
+        await worker.proc.wait()
+        self._watchers.pop(worker, None)
+        if not worker.retired:
+            self._retire(worker)
 
     async def _respawn(self) -> None:
         delay = 0.1
@@ -299,10 +439,14 @@ class WorkerPool:
                 delay = min(delay * 2, 10.0)
 
     def _retire(self, worker: _Worker) -> None:
+        """Kill ``worker`` and start its replacement; idempotent (the supervisor and a run may both see it)."""
         worker.kill()
+        if worker.retired:
+            return
+        worker.retired = True
         self._all.discard(worker)
-        self.replaced += 1
         if not self._closed:
+            self.replaced += 1
             task = asyncio.ensure_future(self._respawn())
             self._spawning.add(task)
             task.add_done_callback(self._spawning.discard)
@@ -311,14 +455,42 @@ class WorkerPool:
     def pids(self) -> list[int]:
         return sorted(w.pid for w in self._all if w.alive)
 
+    async def _take(self, probe: bool) -> _Worker:
+        """An idle, live worker (probed with a ping when ``probe``); dead ones met on the way are retired."""
+        while True:
+            worker = await self._idle.get()
+            if worker.retired:
+                continue  # the supervisor already replaced it
+            if not worker.alive:  # died while idle, not reaped yet: never given a job
+                self._retire(worker)
+                continue
+            if probe:
+                try:
+                    answered = await worker.answers()
+                except BaseException:  # cancelled mid-probe: its pong would be read as the next answer
+                    self._retire(worker)
+                    raise
+                if not answered:
+                    self._retire(worker)
+                    continue
+            return worker
+
     async def run(
         self,
         code: str,
         inputs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
         capabilities: Sequence[Capability] = (),
+        *,
+        workspace: str | None = None,
     ) -> SandboxResult:
-        """Run ``code`` in a worker; the result says what happened (this raises only if closed)."""
+        """Run ``code`` in a worker; the result says what happened (this raises only if closed).
+
+        ``workspace`` names whose run it is, for the per-workspace share of the workers. A worker
+        that dies before acknowledging the job never ran any of it: the run goes to another worker,
+        once (a job that kills every worker it reaches is not passed on forever). A run that
+        started is never run again.
+        """
         if self._closed:
             raise RuntimeError("the sandbox pool is stopped")
         limits = limits or Limits()
@@ -337,30 +509,53 @@ class WorkerPool:
         except TypeError as exc:
             raise ValueError(f"inputs must be JSON values: {exc}") from None
         begun = time.perf_counter()
-        for _ in range(self.size + 2):
+        async with contextlib.AsyncExitStack() as holding:
             try:
-                async with asyncio.timeout(IDLE_WAIT):
-                    worker = await self._idle.get()
+                async with asyncio.timeout(self.idle_wait):
+                    await holding.enter_async_context(self.shares.hold(workspace))
             except TimeoutError:
-                message = f"no sandbox worker was free within {IDLE_WAIT:g} s"
-                return self._finish(SandboxResult(ok=False, error=SandboxError(kind="worker", message=message)), begun)
-            if not worker.alive:  # died while idle (an operator, the OOM killer): never given a job
-                self._retire(worker)
-                continue
-            try:
-                await worker.send_encoded(data)
-            except (ConnectionError, OSError):  # it died just now; the job never reached it
-                self._retire(worker)
-                continue
-            except BaseException:  # cancelled mid-send: the worker holds half a frame
-                self._retire(worker)
-                raise
-            # the wall clock runs from the hand-over: time spent waiting for a free worker is not the run's
-            return await self._attend(worker, job_id, granted, limits, begun, time.perf_counter())
-        return self._finish(
-            SandboxResult(ok=False, error=SandboxError(kind="worker", message="no sandbox worker could take the run")),
-            begun,
-        )
+                message = (
+                    f"this workspace already has {self.workspace_limit} sandbox run(s) in flight, its share of "
+                    f"the workers, and none finished within {self.idle_wait:g} s; try again later"
+                )
+                return self._finish(self._unstarted(message), begun)
+            status: int | None = None
+            for attempt in range(2):
+                try:
+                    async with asyncio.timeout(self.idle_wait):
+                        worker = await self._take(probe=attempt > 0)
+                except TimeoutError:
+                    message = f"no sandbox worker was free within {self.idle_wait:g} s; try again later"
+                    return self._finish(self._unstarted(message), begun)
+                try:
+                    await worker.send_encoded(data)
+                except (ConnectionError, OSError):  # it died just now; the job never reached it
+                    self._retire(worker)
+                    status = None
+                    continue
+                except BaseException:  # cancelled mid-send: the worker holds half a frame
+                    self._retire(worker)
+                    raise
+                # the wall clock runs from the hand-over: time spent waiting for a free worker is not the run's
+                self.busy += 1
+                try:
+                    return await self._attend(worker, job_id, granted, limits, begun, time.perf_counter())
+                except _NeverStarted as never:
+                    status = never.status
+                    if attempt == 0:
+                        self.retried += 1
+                        log.info("a sandbox worker died before starting a run (status %s); trying another", status)
+                finally:
+                    self.busy -= 1
+            what = _death(status, limits).message if status is not None else "the sandbox worker could not take it"
+            message = f"the run could not be started: two sandbox workers died before starting it ({what})"
+            return self._finish(SandboxResult(ok=False, error=SandboxError(kind="worker", message=message)), begun)
+        raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow
+
+    @staticmethod
+    def _unstarted(message: str) -> SandboxResult:
+        """A run that never reached a worker (``stage="queue"``: the API answers 503, nothing ran)."""
+        return SandboxResult(ok=False, error=SandboxError(kind="worker", message=message, stage="queue"))
 
     async def _attend(
         self,
@@ -371,12 +566,20 @@ class WorkerPool:
         begun: float,
         handed: float,
     ) -> SandboxResult:
-        """Serve the worker's capability calls and wait for its result, under the wall-clock limit."""
+        """Serve the worker's capability calls and wait for its result, under the wall-clock limit.
+
+        Raises :class:`_NeverStarted` (the worker retired) when it died before acknowledging the job.
+        """
         keep = False
         try:
             try:
                 async with asyncio.timeout(limits.wall_seconds - (time.perf_counter() - handed)):
-                    answer = await self._converse(worker, job_id, granted)
+                    started = await worker.receive()
+                    if started is None and not worker.oversize:
+                        raise _NeverStarted(await worker.died_of())
+                    answer = None
+                    if started is not None and started.get("op") == "started" and started.get("id") == job_id:
+                        answer = await self._converse(worker, job_id, granted)
             except TimeoutError:
                 return self._finish(
                     SandboxResult(
@@ -410,7 +613,7 @@ class WorkerPool:
             )
             return self._finish(result, begun)
         finally:
-            if keep and worker.alive:
+            if keep and worker.alive and not worker.retired:
                 self._idle.put_nowait(worker)
             else:
                 self._retire(worker)

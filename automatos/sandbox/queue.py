@@ -55,7 +55,7 @@ from saq import Job, Status, Worker
 from saq.job import TERMINAL_STATUSES
 from saq.queue.redis import RedisQueue
 
-from automatos.sandbox.pool import Capability, Limits, SandboxError, SandboxResult, WorkerPool
+from automatos.sandbox.pool import Capability, Limits, SandboxError, SandboxResult, WorkerPool, WorkspaceShares
 
 if TYPE_CHECKING:
     from automatos.extensions.cache.memory import QueueSubscription
@@ -101,8 +101,8 @@ def _seconds(value: float) -> str:
     return f"{value:g} s"
 
 
-def _failure(kind: str, message: str) -> SandboxResult:
-    return SandboxResult(ok=False, error=SandboxError(kind=kind, message=message))
+def _failure(kind: str, message: str, stage: str | None = None) -> SandboxResult:
+    return SandboxResult(ok=False, error=SandboxError(kind=kind, message=message, stage=stage))
 
 
 def _redis_client(url: str, *, socket_timeout: float, max_connections: int) -> Redis:
@@ -169,9 +169,12 @@ class QueueSandbox:
         *,
         margin: float = MARGIN,
         poll_interval: float = POLL_INTERVAL,
+        workspace_limit: int | None = None,
     ) -> None:
+        """``workspace_limit``: runs one workspace may have in flight from this process (``None``: no cap)."""
         if margin < 0 or poll_interval <= 0:
             raise ValueError("margin must be >= 0 and poll_interval > 0")
+        self.shares = WorkspaceShares(workspace_limit)
         self.redis_url = redis_url
         self.queue_name = queue_name
         self.margin = margin
@@ -184,7 +187,18 @@ class QueueSandbox:
     def from_settings(cls, settings: Settings) -> QueueSandbox:
         if not settings.redis_url:
             raise ValueError("SANDBOX_MODE=queue needs REDIS_URL (the job queue lives in Redis)")
-        return cls(settings.redis_url, settings.sandbox_queue_name)
+        share = settings.sandbox_workspace_max_share
+        limit = max(1, math.floor(settings.sandbox_pool_size * share + 1e-9)) if share < 1 else None
+        return cls(settings.redis_url, settings.sandbox_queue_name, workspace_limit=limit)
+
+    def status(self) -> dict[str, Any]:
+        """What ``/health/ready`` shows platform admins; the workers' own state is on the worker nodes."""
+        return {
+            "mode": "queue",
+            "queue": self.queue_name,
+            "started": self._queue is not None,
+            "workspace_limit": self.shares.limit,
+        }
 
     async def start(self) -> None:
         """Prepare the clients (they connect on first use); idempotent."""
@@ -219,21 +233,48 @@ class QueueSandbox:
         inputs: Mapping[str, Any] | None = None,
         limits: Limits | None = None,
         capabilities: Sequence[Capability] = (),
+        *,
+        workspace: str | None = None,
     ) -> SandboxResult:
         """Run ``code`` on a worker; the result says what happened.
 
         Raises only for the caller's own mistakes: ``TypeError`` for a capability without a JSON
         ``spec()``, ``RuntimeError`` once stopped. An unreachable Redis, a missing or stopping
-        worker and an overrun deadline are ``worker`` errors in the result.
+        worker and an overrun deadline are ``worker`` errors in the result. ``workspace``'s runs
+        beyond its share wait in line here, before anything is enqueued (within the deadline).
         """
         limits = limits or Limits()
         shipped = [{"name": cap.name, "spec": _spec_of(cap)} for cap in capabilities]
         if self._queue is None:
             await self.start()
+        begun = time.perf_counter()
+        deadline = limits.wall_seconds + self.margin
+        async with contextlib.AsyncExitStack() as holding:
+            try:
+                async with asyncio.timeout(deadline):
+                    await holding.enter_async_context(self.shares.hold(workspace))
+            except TimeoutError:
+                message = (
+                    f"this workspace already has {self.shares.limit} sandbox run(s) in flight from this node, "
+                    f"its share, and none finished within {_seconds(deadline)}; try again later"
+                )
+                return self._finish(_failure("worker", message, stage="queue"), begun)
+            return await self._submit(code, inputs, limits, shipped, begun, deadline)
+        raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow
+
+    async def _submit(
+        self,
+        code: str,
+        inputs: Mapping[str, Any] | None,
+        limits: Limits,
+        shipped: list[dict[str, Any]],
+        begun: float,
+        deadline: float,
+    ) -> SandboxResult:
+        """Enqueue the job and wait for it until ``deadline`` seconds after ``begun`` (its share's wait included)."""
         queue, pubsub = self._queue, self._pubsub
         if queue is None or pubsub is None:
             raise RuntimeError("the sandbox is stopped")
-        deadline = limits.wall_seconds + self.margin
         key = uuid.uuid4().hex
         job = Job(
             function=FUNCTION,
@@ -242,14 +283,13 @@ class QueueSandbox:
                 "inputs": dict(inputs or {}),
                 "limits": msgspec.to_builtins(limits),
                 "capabilities": shipped,
-                "expires": time.time() + deadline,
+                "expires": time.time() + deadline - (time.perf_counter() - begun),
             },
             key=key,
             timeout=math.ceil(deadline) + 5,  # SAQ's backstop on the worker; the pool enforces the limits
             retries=1,
             ttl=RESULT_TTL,
         )
-        begun = time.perf_counter()
         subscription: QueueSubscription | None = None
         enqueued = False
         try:
@@ -313,8 +353,8 @@ class QueueSandbox:
                 f"no sandbox worker took the run within {_seconds(deadline)} "
                 f"(is an 'automatos worker' serving queue {self.queue_name!r}?); the run was withdrawn"
             )
-        else:
-            message = f"the sandbox worker did not finish the run within {_seconds(deadline)}; the run was aborted"
+            return _failure("worker", message, stage="queue")  # it never started: nothing ran
+        message = f"the sandbox worker did not finish the run within {_seconds(deadline)}; the run was aborted"
         return _failure("worker", message)
 
     async def _abort(self, queue: RedisQueue, key: str, why: str) -> None:

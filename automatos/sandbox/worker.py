@@ -9,8 +9,10 @@ of its own; everything a snippet may reach outside is a *capability* proxied to 
 Protocol, over the process's stdin/stdout (the snippet's prints are captured, never written there):
 frames of a 4-byte big-endian length and UTF-8 JSON.
 
-- worker → parent ``{"op": "ready", "pid"}`` once, at start;
+- worker → parent ``{"op": "ready", "pid", "uid", "gid"}`` once, at start (after dropping privileges);
+- parent → worker ``{"op": "ping"}``; worker → parent ``{"op": "pong"}`` (a liveness probe);
 - parent → worker ``{"op": "run", "id", "code", "inputs", "limits", "capabilities": {name: [methods]}}``;
+- worker → parent ``{"op": "started", "id"}`` at once, before anything of the snippet runs;
 - worker → parent ``{"op": "call", "id", "call", "cap", "method", "args", "kwargs"}`` when the snippet
   calls a capability; parent → worker ``{"op": "reply", "call", "ok", "value" | "error"}``;
 - worker → parent ``{"op": "result", "id", "ok", "result", "stdout", "error", "logs", "usage", "recycle"}``.
@@ -1382,13 +1384,20 @@ def main() -> None:
     os.dup2(devnull, 1)  # a stray write to stdout can never corrupt the protocol
     channel = _Channel(protocol_in, protocol_out)
     _lock_down()
-    channel.send({"op": "ready", "pid": os.getpid()})
+    # the uid tells the pool whether dropping privileges worked (it warns when a worker stays root)
+    channel.send({"op": "ready", "pid": os.getpid(), "uid": os.geteuid(), "gid": os.getegid()})
     while True:
         job = channel.receive()
         if job is None or job.get("op") == "stop":
             return
+        if job.get("op") == "ping":
+            channel.send({"op": "pong"})
+            continue
         if job.get("op") != "run":
             continue
+        # before anything of the snippet's runs: a worker that dies before this frame never started
+        # the run, so the pool may hand it to another worker (never one that started)
+        channel.send({"op": "started", "id": job.get("id")})
         answer = run_snippet(job, channel)
         if channel.broken:
             answer["recycle"] = True

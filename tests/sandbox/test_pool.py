@@ -8,6 +8,7 @@ import os
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,14 +63,32 @@ async def test_a_worker_killed_while_idle_is_replaced_and_the_run_goes_elsewhere
     assert result.ok and result.result == 42
 
 
+class _Started:
+    """A capability the snippet calls once it is running: the test kills the workers then, not after a sleep."""
+
+    name = "started"
+    methods = frozenset({"now"})
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        self.event.set()
+        return None
+
+
 async def test_a_worker_dying_mid_run_is_reported(pool: WorkerPool) -> None:
-    async def kill_soon() -> None:
-        await asyncio.sleep(0.3)
+    started = _Started()
+
+    async def kill_once_running() -> None:
+        await started.event.wait()
         for pid in pool.pids:
             os.kill(pid, signal.SIGKILL)
 
-    killer = asyncio.ensure_future(kill_soon())
-    result = await pool.run("x = 0\nwhile True:\n    x += 1", limits=Limits(cpu_seconds=10, wall_seconds=5))
+    killer = asyncio.ensure_future(kill_once_running())
+    code = "started.now()\nx = 0\nwhile True:\n    x += 1"
+    # the wall limit is far beyond any machine's pace: the kill, not the clock, ends the run
+    result = await pool.run(code, limits=Limits(cpu_seconds=120, wall_seconds=300), capabilities=[started])
     await killer
     assert not result.ok and result.error is not None
     assert result.error.kind == "worker" and "SIGKILL" in result.error.message and "replaced" in result.error.message

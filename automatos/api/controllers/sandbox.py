@@ -20,7 +20,10 @@ it raised, it hit a limit, a capability refused it, a policy check met at run ti
 attribute name, a forbidden import) stopped it. 422 (``field: code``) when nothing ran because the
 code does not compile: a syntax error (with ``line`` and ``column``) or a construct the policy
 refuses at compile time (RestrictedPython's check, with ``line``). 503 when the sandbox is disabled
-(``FEATURE_SANDBOX=false``) or did not start. The run is logged and audited (``sandbox.run``) with the
+(``FEATURE_SANDBOX=false``) or did not start, and when nothing ran because no worker was free in time:
+each workspace holds at most ``SANDBOX_WORKSPACE_MAX_SHARE`` of the workers, its further runs wait in
+line for their share (so one flooding workspace never starves the others) and, past the wait, are a
+503 ``reason: busy``. The run is logged and audited (``sandbox.run``) with the
 code's sha256 and size — never the code or the inputs.
 """
 
@@ -304,7 +307,9 @@ class SandboxController(Controller):
         description=(
             "200 with the run's result for whatever the snippet did (`ok` false with `error` when it raised, "
             "hit a limit or was refused); 422 when the code does not compile (`line`, `column`) or uses a "
-            "construct the policy refuses at compile time; 503 when the sandbox is disabled or not running."
+            "construct the policy refuses at compile time; 503 when the sandbox is disabled or not running, "
+            "or when the run found no free worker in time (every worker busy, or the workspace already "
+            "holds its share of them, `SANDBOX_WORKSPACE_MAX_SHARE`): nothing ran, try again later."
         ),
     )
     async def run(self, request: Request[Any, Any, Any], data: JSONBody[SandboxRun]) -> SandboxResult:
@@ -316,7 +321,7 @@ class SandboxController(Controller):
         source = data.code.encode("utf-8", "surrogatepass")
         digest = hashlib.sha256(source).hexdigest()
         try:
-            result = await sandbox.run(data.code, data.inputs, limits, capabilities)
+            result = await sandbox.run(data.code, data.inputs, limits, capabilities, workspace=scope.workspace.id)
         except Exception as exc:
             log.exception("sandbox run %s failed in the sandbox itself", digest)
             raise SandboxUnavailableError(
@@ -359,4 +364,7 @@ class SandboxController(Controller):
         failure = _compile_failure(result)
         if failure is not None:
             raise failure
+        if error is not None and error.kind == "worker" and error.stage == "queue":
+            # nothing ran: every worker was busy, or this workspace already holds its share of them
+            raise SandboxUnavailableError(error.message, extra={"reason": "busy"})
         return result
