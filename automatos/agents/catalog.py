@@ -13,7 +13,10 @@ Rules kept here, not in handlers, so the API and the CLI cannot disagree:
 - slugs follow :func:`automatos.kernel.workspaces.validate_slug` and may not look like a row id (a
   reference is an id or a slug: the two must not be confusable);
 - deleting archives (``status = 'archived'``; ``deprecated`` for a model): rows stay referenced
-  by agents and usage history;
+  by agents and usage history. An archived agent keeps its slug and stays readable by id or slug
+  (``status: archived``; lists show it with ``include_archived``); taking its slug answers 409
+  saying so, and ``restore_agent`` brings it back (the rule workspaces follow too:
+  :mod:`automatos.kernel.workspace_archive`);
 - every change is audited in the same transaction, with its actor and request id (platform rows
   with ``workspace_id = None``). Audit data names what changed, never the values.
 """
@@ -556,15 +559,19 @@ class CatalogService:
         workspace_id: str,
         *,
         status: str | None = None,
+        include_archived: bool = False,
         persona: str | None = None,
         q: str | None = None,
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[list[AgentRecord], int]:
-        """A page of the workspace's agents, oldest first; archived ones only when ``status`` asks."""
+        """A page of the workspace's agents, oldest first; archived ones only when asked for."""
         async with self.sessionmaker() as session:
             query = select(am.Agent).where(am.Agent.workspace_id == workspace_id)
-            query = query.where(am.Agent.status == status) if status else query.where(am.Agent.status != "archived")
+            if status:
+                query = query.where(am.Agent.status == status)
+            elif not include_archived:
+                query = query.where(am.Agent.status != "archived")
             if persona is not None:
                 row = await PERSONAS.find(session, workspace_id, persona, scope=None)
                 if row is None:
@@ -598,10 +605,7 @@ class CatalogService:
         check_model_settings(data.model_settings, set(providers))
         try:
             async with self.sessionmaker.begin() as session:
-                if await session.scalar(
-                    select(am.Agent.id).where(am.Agent.workspace_id == workspace_id, am.Agent.slug == slug)
-                ):
-                    raise ConflictError(f"an agent with slug {slug!r} already exists in this workspace", field="slug")
+                await self._refuse_taken_slug(session, workspace_id, slug)
                 row = am.Agent(
                     workspace_id=workspace_id,
                     slug=slug,
@@ -642,13 +646,7 @@ class CatalogService:
             async with self.sessionmaker.begin() as session:
                 row = await self._agent(session, workspace_id, ref)
                 if data.slug is not UNSET and data.slug != row.slug:
-                    slug = _slug(data.slug)
-                    if await session.scalar(
-                        select(am.Agent.id).where(am.Agent.workspace_id == workspace_id, am.Agent.slug == slug)
-                    ):
-                        raise ConflictError(
-                            f"an agent with slug {slug!r} already exists in this workspace", field="slug"
-                        )
+                    await self._refuse_taken_slug(session, workspace_id, _slug(data.slug))
                 changed = _set_fields(row, data, skip=("persona_id", "skill_ids", "model_settings"))
                 if data.persona_id is not UNSET:
                     row.persona_id = await self._persona_id(session, workspace_id, data.persona_id)
@@ -677,6 +675,35 @@ class CatalogService:
                 return
             row.status = "archived"
             KernelStore._audit(session, workspace_id, actor_id, "agent.archived", "agent", row.id, {}, request_id)
+
+    @staticmethod
+    async def _refuse_taken_slug(session: AsyncSession, workspace_id: str, slug: str) -> None:
+        """409 naming ``slug`` when an agent of the workspace holds it, saying so when that one is archived."""
+        holder = await session.scalar(
+            select(am.Agent).where(am.Agent.workspace_id == workspace_id, am.Agent.slug == slug).limit(1)
+        )
+        if holder is None:
+            return
+        if holder.status == "archived":
+            raise ConflictError(
+                f"slug {slug!r} belongs to an archived agent (id {holder.id}); restore it with"
+                f" POST /api/agents/{holder.id}/restore, or choose another slug",
+                field="slug",
+            )
+        raise ConflictError(f"an agent with slug {slug!r} already exists in this workspace", field="slug")
+
+    async def restore_agent(
+        self, workspace_id: str, ref: str, *, actor_id: str | None, request_id: str | None = None
+    ) -> AgentRecord:
+        """Make an archived agent active again (409 naming ``agent`` when it is not archived), audited."""
+        async with self.sessionmaker.begin() as session:
+            row = await self._agent(session, workspace_id, ref)
+            if row.status != "archived":
+                raise ConflictError(f"agent {row.slug!r} is not archived (it is {row.status})", field="agent")
+            row.status = "active"
+            await session.flush()
+            KernelStore._audit(session, workspace_id, actor_id, "agent.restored", "agent", row.id, {}, request_id)
+            return (await self._agents(session, workspace_id, [row]))[0]
 
     @staticmethod
     async def _agent(session: AsyncSession, workspace_id: str, ref: str) -> am.Agent:

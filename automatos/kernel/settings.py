@@ -106,6 +106,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How long an idle keep-alive connection stays open between requests."""
     json_max_depth: int = 64
     """Deepest nesting of arrays/objects accepted in a JSON request body (400 beyond)."""
+    settings_value_max_bytes: int = 65536
+    """Largest value (as JSON) a setting may hold: a workspace's ``settings`` document, a platform
+    setting, a run-time override (422 naming the field beyond)."""
     log_format: str = "auto"
     """``json`` (one object per line, with request id, principal and workspace), ``text`` (one
     human line with the same ids), or ``auto``: text on a terminal when ``AUTOMATOS_ENV`` is
@@ -247,6 +250,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("HTTP_BODY_TIMEOUT_SECONDS", "http_body_timeout_seconds", "number > 0"),
     _field("HTTP_KEEP_ALIVE_SECONDS", "http_keep_alive_seconds", "number > 0"),
     _field("JSON_MAX_DEPTH", "json_max_depth", "integer 2-1000"),
+    _field("SETTINGS_VALUE_MAX_BYTES", "settings_value_max_bytes", "integer 256-16777216", runtime=True),
     _field("LOG_FORMAT", "log_format", "auto|json|text"),
     _field("CLERK_JWKS_URL", "clerk_jwks_url", "URL"),
     _field("JWT_ISSUER", "jwt_issuer", "issuer string"),
@@ -311,6 +315,7 @@ def _validate(values: dict[str, Any]) -> None:
         ("jwks_cache_seconds", values.get("jwks_cache_seconds", 600.0) > 0),
         ("api_key_cache_seconds", values.get("api_key_cache_seconds", 60.0) > 0),
         ("log_format", values.get("log_format", "auto") in ("auto", "json", "text")),
+        ("settings_value_max_bytes", 256 <= values.get("settings_value_max_bytes", 65536) <= 16 * 1024 * 1024),
         ("sandbox_mode", values.get("sandbox_mode", "local") in ("local", "queue")),
         ("sandbox_pool_size", 1 <= values.get("sandbox_pool_size", 2) <= 64),
         ("sandbox_workspace_max_share", 0 < values.get("sandbox_workspace_max_share", 0.5) <= 1),

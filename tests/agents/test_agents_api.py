@@ -469,3 +469,39 @@ async def test_platform_admins_manage_platform_rows(world: World) -> None:
         ("persona.archived", "root"),
     ]
     assert all(r.request_id for r in rows)
+
+
+async def test_an_archived_agent_keeps_its_slug_says_so_and_is_restored(world: World) -> None:
+    c, w = world.client, world
+    made = _ok(await c.post("/api/agents", json={"name": "Desk", "slug": "desk"}, headers=w.alice()), 201)
+    assert (await c.delete("/api/agents/desk", headers=w.alice())).status_code == 204
+    # readable when asked for: by id or slug, and in lists with include_archived
+    assert _ok(await c.get(f"/api/agents/{made['id']}", headers=w.alice()))["status"] == "archived"
+    assert _ok(await c.get("/api/agents", headers=w.alice()))["total"] == 0
+    listed = _ok(await c.get("/api/agents?include_archived=true", headers=w.alice()))
+    assert [(a["slug"], a["status"]) for a in listed["items"]] == [("desk", "archived")]
+    # its slug is not free, and the answer says why and how to get it back (before: "already exists")
+    taken = _problem(await c.post("/api/agents", json={"name": "New", "slug": "desk"}, headers=w.alice()), 409)
+    assert taken["field"] == "slug" and "archived" in taken["detail"] and "restore" in taken["detail"]
+    _ok(await c.post("/api/agents", json={"name": "Other", "slug": "other"}, headers=w.alice()), 201)
+    renamed = _problem(await c.patch("/api/agents/other", json={"slug": "desk"}, headers=w.alice()), 409)
+    assert "archived" in renamed["detail"]
+    # restore: agents.manage (a viewer may not), then it is active again; restoring twice is a 409
+    _problem(await c.post(f"/api/agents/{made['id']}/restore", headers=w.vera()), 403)
+    restored = _ok(await c.post(f"/api/agents/{made['id']}/restore", headers=w.alice()))
+    assert restored["status"] == "active" and restored["slug"] == "desk"
+    again = _problem(await c.post("/api/agents/desk/restore", headers=w.alice()), 409)
+    assert again["field"] == "agent"
+    _problem(await c.post("/api/agents/desk/restore", headers=w.bob()), 404)  # another workspace's
+    audit = _ok(await c.get(f"/api/workspaces/{w.a}/audit?action=agent.restored", headers={"X-Test-User": "alice"}))
+    assert [e["target_id"] for e in audit["items"]] == [made["id"]]
+
+
+async def test_paused_agents_show_their_status(world: World) -> None:
+    c, w = world.client, world
+    _ok(await c.post("/api/agents", json={"name": "Nap", "slug": "nap", "status": "paused"}, headers=w.alice()), 201)
+    assert _ok(await c.get("/api/agents/nap", headers=w.alice()))["status"] == "paused"
+    listed = _ok(await c.get("/api/agents", headers=w.alice()))
+    assert [(a["slug"], a["status"]) for a in listed["items"]] == [("nap", "paused")]
+    paused = _ok(await c.get("/api/agents?status=paused", headers=w.alice()))
+    assert paused["total"] == 1

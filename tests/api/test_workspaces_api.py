@@ -58,7 +58,9 @@ async def test_create_list_get_update_archive(client: AppClient) -> None:
     renamed = await client.patch(f"/api/workspaces/{ws['id']}", json={"name": "ACME Inc"}, headers=as_user("alice"))
     assert renamed.status_code == 200 and renamed.json()["name"] == "ACME Inc"
     assert (await client.delete(f"/api/workspaces/{ws['id']}", headers=as_user("alice"))).status_code == 204
-    _problem(await client.get(f"/api/workspaces/{ws['id']}", headers=as_user("alice")), 404)
+    gone = await client.get(f"/api/workspaces/{ws['id']}", headers=as_user("alice"))  # its owner still reads it
+    assert gone.status_code == 200 and gone.json()["status"] == "archived"
+    _problem(await client.get(f"/api/workspaces/{ws['id']}", headers=as_user("bob")), 404)  # to others: unknown
     _problem(await client.get("/api/settings", headers=as_user("alice", **{"X-Workspace-ID": "acme"})), 404)
 
 
@@ -181,7 +183,85 @@ async def test_a_platform_admin_key_creates_workspaces_and_overrides(client: App
     assert listed.status_code == 200
     # an ordinary key stays inside its workspace
     _, plain = await create_key(kernel, default.id, "bot", "owner")
-    refused = await client.post(
-        "/api/workspaces", json={"slug": "bot-made", "name": "x"}, headers={"X-API-Key": plain}
-    )
+    refused = await client.post("/api/workspaces", json={"slug": "bot-made", "name": "x"}, headers={"X-API-Key": plain})
     assert _problem(refused, 403)["detail"] == "a credential bound to one workspace cannot create workspaces"
+
+
+async def test_patch_answers_the_callers_role(client: AppClient) -> None:
+    ws = (await client.post("/api/workspaces", json={"slug": "roles", "name": "R"}, headers=as_user("alice"))).json()
+    await client.post(
+        f"/api/workspaces/{ws['id']}/members",
+        json={"email": "bob@example.com", "role": "admin"},
+        headers=as_user("alice"),
+    )
+    mine = await client.patch(f"/api/workspaces/{ws['id']}", json={"name": "Roles"}, headers=as_user("alice"))
+    assert mine.status_code == 200 and mine.json()["role"] == "owner"  # was null
+    theirs = await client.patch(f"/api/workspaces/{ws['id']}", json={"name": "Roles 2"}, headers=as_user("bob"))
+    assert theirs.status_code == 200 and theirs.json()["role"] == "admin"
+
+
+async def test_setting_values_are_bounded(client: AppClient) -> None:
+    ws = (await client.post("/api/workspaces", json={"slug": "big", "name": "B"}, headers=as_user("alice"))).json()
+    huge = {"blob": "x" * (5 * 1024 * 1024)}
+    body = _problem(
+        await client.patch(f"/api/workspaces/{ws['id']}", json={"settings": huge}, headers=as_user("alice")), 422
+    )
+    assert body["field"] == "settings" and "SETTINGS_VALUE_MAX_BYTES" in body["detail"]
+    fits = {"blob": "x" * 60_000}
+    ok = await client.patch(f"/api/workspaces/{ws['id']}", json={"settings": fits}, headers=as_user("alice"))
+    assert ok.status_code == 200 and ok.json()["settings"] == fits
+    kernel: Kernel = client.app.state["kernel"]
+    await add_user(kernel, "root", admin=True)
+    root = as_user("root;admin")
+    body = _problem(await client.put("/api/settings/LLM_MODEL", json={"value": "m" * 70_000}, headers=root), 422)
+    assert body["field"] == "value"
+    body = _problem(
+        await client.put("/api/platform-settings/usage.currency", json={"value": "x" * 70_000}, headers=root), 422
+    )
+    assert body["field"] == "value" and "SETTINGS_VALUE_MAX_BYTES" in body["detail"]
+    assert kernel.current_settings.llm_model != "m" * 70_000
+
+
+async def test_an_archived_workspace_keeps_its_slug_says_so_and_is_restored(client: AppClient) -> None:
+    ws = await _workspace(client, "alice", "kept")
+    base = f"/api/workspaces/{ws['id']}"
+    added = await client.post(
+        f"{base}/members", json={"email": "bob@example.com", "role": "admin"}, headers=as_user("alice")
+    )
+    assert added.status_code == 201
+    assert (await client.delete(base, headers=as_user("alice"))).status_code == 204
+    # not a place to act in any more
+    _problem(await client.get(f"{base}/members", headers=as_user("alice")), 404)
+    # but listed when asked for, with its status and the caller's role
+    assert (await client.get("/api/workspaces", headers=as_user("alice"))).json()["total"] == 0
+    listed = (await client.get("/api/workspaces?include_archived=true", headers=as_user("alice"))).json()
+    assert [(w["slug"], w["status"], w["role"]) for w in listed["items"]] == [("kept", "archived", "owner")]
+    # its slug is not free, and the answer says why (before: "already exists", for a workspace nobody sees)
+    taken = _problem(
+        await client.post("/api/workspaces", json={"slug": "kept", "name": "K"}, headers=as_user("carol")), 409
+    )
+    assert taken["field"] == "slug" and "archived" in taken["detail"] and "restore" in taken["detail"]
+    # restore: owners (or platform admins) only
+    denied = _problem(await client.post(f"{base}/restore", headers=as_user("bob")), 403)
+    assert "owners" in denied["detail"]
+    _problem(await client.post(f"{base}/restore", headers=as_user("carol")), 404)  # not hers to know of
+    restored = await client.post(f"{base}/restore", headers=as_user("alice"))
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["status"] == "active" and restored.json()["role"] == "owner"
+    members = await client.get(f"{base}/members", headers=as_user("alice"))
+    assert members.status_code == 200 and members.json()["total"] == 2  # membership survived
+    again = _problem(await client.post(f"{base}/restore", headers=as_user("alice")), 409)
+    assert again["field"] == "workspace_id"
+    audit = (await client.get(f"{base}/audit?action=workspace.*", headers=as_user("alice"))).json()
+    assert [e["action"] for e in audit["items"]][:2] == ["workspace.restored", "workspace.archived"]
+
+
+async def test_a_platform_admin_restores_any_archived_workspace(client: AppClient) -> None:
+    kernel: Kernel = client.app.state["kernel"]
+    await add_user(kernel, "root", admin=True)
+    ws = await _workspace(client, "alice", "lost")
+    assert (await client.delete(f"/api/workspaces/{ws['id']}", headers=as_user("alice"))).status_code == 204
+    every = (await client.get("/api/workspaces?all=true&include_archived=true", headers=as_user("root;admin"))).json()
+    assert ("lost", "archived") in [(w["slug"], w["status"]) for w in every["items"]]
+    restored = await client.post(f"/api/workspaces/{ws['id']}/restore", headers=as_user("root;admin"))
+    assert restored.status_code == 200 and restored.json()["status"] == "active"

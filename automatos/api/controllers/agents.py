@@ -1,5 +1,10 @@
 """Agents, personas and skills of the caller's workspace: ``/api/agents``, ``/api/personas``, ``/api/skills``.
 
+Archived agents keep their slug: they are read by id or slug with ``status: archived``, listed with
+``?include_archived=true``, restored with ``POST /api/agents/{id}/restore`` (``agents.manage``), and
+a new agent cannot take their slug (409 saying it belongs to an archived agent). Paused agents are
+listed and read like active ones (``status: paused``); chat and ``/v1`` do not serve them.
+
 The workspace is the request's (``X-Workspace-ID``, the key's own workspace, or the principal's
 default), as for API keys. Reading needs ``agents.read`` (viewers), writing ``agents.manage``
 (members). Personas and skills list the platform's rows next to the workspace's own; a workspace
@@ -118,17 +123,26 @@ class AgentsController(Controller):
             str | None, QueryParameter(max_length=100, description="Only agents with this persona (id or slug).")
         ] = None,
         q: Search = None,
+        include_archived: Annotated[
+            bool, QueryParameter(description="Archived agents too (``status: archived``), which can be restored.")
+        ] = False,
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[AgentRecord]:
         kernel, ctx = await request_context(request)
         _, workspace = _scoped(ctx, Permission.AGENTS_READ)
         items, total = await _service(kernel).list_agents(
-            workspace.id, status=status, persona=persona_id, q=q, offset=offset, limit=limit
+            workspace.id,
+            status=status,
+            include_archived=include_archived,
+            persona=persona_id,
+            q=q,
+            offset=offset,
+            limit=limit,
         )
         return Page(items=items, total=total, offset=offset, limit=limit)
 
-    @get("/{agent:str}", summary="One agent, by id or slug")
+    @get("/{agent:str}", summary="One agent, by id or slug (an archived one too: status archived)")
     async def get_agent(self, request: Request[Any, Any, Any], agent: FromPath[str]) -> AgentRecord:
         kernel, ctx = await request_context(request)
         _, workspace = _scoped(ctx, Permission.AGENTS_READ)
@@ -154,6 +168,14 @@ class AgentsController(Controller):
         kernel, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.AGENTS_MANAGE)
         await _service(kernel).archive_agent(workspace.id, agent, actor_id=principal.id, request_id=ctx.request_id)
+
+    @post("/{agent:str}/restore", summary="Restore an archived agent", status_code=200)
+    async def restore_agent(self, request: Request[Any, Any, Any], agent: FromPath[str]) -> AgentRecord:
+        kernel, ctx = await request_context(request)
+        principal, workspace = _scoped(ctx, Permission.AGENTS_MANAGE)
+        return await _service(kernel).restore_agent(
+            workspace.id, agent, actor_id=principal.id, request_id=ctx.request_id
+        )
 
 
 class PersonasController(Controller):

@@ -26,7 +26,8 @@ from automatos.agents.catalog import (
     PluginCategoryRecord,
 )
 from automatos.api.context import request_context, require_platform_admin
-from automatos.api.pagination import Limit, Offset, Page
+from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
+from automatos.api.value_size import check_value_size
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext
@@ -41,7 +42,7 @@ __all__ = [
 
 class PlatformSettingValue(msgspec.Struct, forbid_unknown_fields=True):
     value: Any
-    """Any JSON value; kept as given."""
+    """A JSON value of the setting's kind and range (see the setting's ``kind``/``minimum``/``maximum``/``choices``)."""
     description: Annotated[str, msgspec.Meta(max_length=10_000)] | UnsetType = UNSET
     """What the setting is for; unchanged when absent."""
 
@@ -73,7 +74,7 @@ class ModelsController(Controller):
             Literal["active", "deprecated"] | None, QueryParameter(description="Only models with this status.")
         ] = None,
         offset: Offset = 0,
-        limit: Limit = 100,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[ModelRecord]:
         kernel, ctx = await request_context(request)
         _authenticated(ctx)
@@ -119,7 +120,7 @@ class CredentialTypesController(Controller):
         request: Request[Any, Any, Any],
         category: Annotated[str | None, QueryParameter(max_length=50, description="Only this category.")] = None,
         offset: Offset = 0,
-        limit: Limit = 100,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[CredentialTypeRecord]:
         kernel, ctx = await request_context(request)
         _authenticated(ctx)
@@ -139,7 +140,7 @@ class PluginCategoriesController(Controller):
 
     @get("/", summary="The marketplace's categories, in display order")
     async def list_plugin_categories(
-        self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = 100
+        self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[PluginCategoryRecord]:
         kernel, ctx = await request_context(request)
         _authenticated(ctx)
@@ -159,7 +160,7 @@ class PlatformSettingsController(Controller):
 
     @get("/", summary="The product's platform settings (platform admins)")
     async def list_platform_settings(
-        self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = 100
+        self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[PlatformSettingRecord]:
         kernel, ctx = await request_context(request)
         require_platform_admin(ctx)
@@ -178,6 +179,7 @@ class PlatformSettingsController(Controller):
     ) -> PlatformSettingRecord:
         kernel, ctx = await request_context(request)
         principal = require_platform_admin(ctx)
+        check_value_size(kernel, data.value, field="value")
         return await _service(kernel).set_platform_setting(
             key, data.value, description=data.description, actor_id=principal.id, request_id=ctx.request_id
         )

@@ -15,10 +15,13 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from automatos.api.context import Scoped, in_workspace, request_context, require
-from automatos.api.pagination import Limit, Offset, Page
-from automatos.kernel.errors import AuthenticationError, PermissionDeniedError
+from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
+from automatos.api.value_size import check_value_size
+from automatos.kernel.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role
-from automatos.kernel.types import Event
+from automatos.kernel.runtime import Kernel
+from automatos.kernel.types import Event, Principal, RequestContext
+from automatos.kernel.workspace_archive import WorkspaceArchive
 from automatos.kernel.workspaces import AuditEntry, Member, WorkspaceRecord
 
 __all__ = ["AuditController", "MembersController", "WorkspacesController"]
@@ -57,6 +60,7 @@ class WorkspacesController(Controller):
             raise AuthenticationError("credentials are required to create a workspace")
         if principal.workspace_id is not None:
             raise PermissionDeniedError("a credential bound to one workspace cannot create workspaces")
+        await WorkspaceArchive(kernel.store.sessionmaker).refuse_archived_slug(data.slug)
         record = await kernel.workspaces.create(data.slug, data.name, owner_id=principal.id, request_id=ctx.request_id)
         await kernel.directory_changed(record.id)
         await kernel.emit(Event(name="workspace.created", workspace_id=record.id, data={"slug": record.slug}))
@@ -67,9 +71,12 @@ class WorkspacesController(Controller):
         self,
         request: Request[Any, Any, Any],
         offset: Offset = 0,
-        limit: Limit = 50,
+        limit: Limit = DEFAULT_LIMIT,
         include_all: Annotated[
             bool, QueryParameter(name="all", description="Platform admins: every workspace")
+        ] = False,
+        include_archived: Annotated[
+            bool, QueryParameter(description="Archived workspaces too (``status: archived``), which owners can restore")
         ] = False,
     ) -> Page[WorkspaceRecord]:
         kernel, ctx = await request_context(request)
@@ -81,21 +88,56 @@ class WorkspacesController(Controller):
             record.role = principal.role
             items = [record][offset : offset + limit]
             return Page(items=items, total=1, offset=offset, limit=limit)
-        if include_all:
-            if not principal.is_platform_admin:
-                raise PermissionDeniedError("?all=true is for platform admins", field="all")
+        if include_all and not principal.is_platform_admin:
+            raise PermissionDeniedError("?all=true is for platform admins", field="all")
+        if include_archived:
+            archive = WorkspaceArchive(kernel.store.sessionmaker)
+            user = None if include_all else principal.id
+            records, total = await archive.list_for_user(user, offset=offset, limit=limit)
+        elif include_all:
             records, total = await kernel.workspaces.list_all(offset=offset, limit=limit)
         else:
             records, total = await kernel.workspaces.list_for_user(principal.id, offset=offset, limit=limit)
         return Page(items=records, total=total, offset=offset, limit=limit)
 
-    @get("/{workspace_id:str}", summary="One workspace")
+    @get("/{workspace_id:str}", summary="One workspace (an archived one too, to its members: status archived)")
     async def get_workspace(self, request: Request[Any, Any, Any], workspace_id: FromPath[str]) -> WorkspaceRecord:
         kernel, ctx = await request_context(request)
-        scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
+        try:
+            scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
+        except NotFoundError:
+            found = await _archived(kernel, ctx, workspace_id)
+            if found is None:
+                raise
+            return found[0]
         record = await kernel.workspaces.get(scoped.workspace.id)
         record.role = next(iter(scoped.ctx.roles), None)
         return record
+
+    @post(
+        "/{workspace_id:str}/restore",
+        summary="Restore an archived workspace (its owners, platform admins)",
+        status_code=200,
+    )
+    async def restore_workspace(self, request: Request[Any, Any, Any], workspace_id: FromPath[str]) -> WorkspaceRecord:
+        kernel, ctx = await request_context(request)
+        found = await _archived(kernel, ctx, workspace_id)
+        if found is None:
+            # not archived, or not this caller's to see: an active one is a conflict only to those who see it
+            await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
+            raise ConflictError(f"workspace {workspace_id[:100]!r} is not archived", field="workspace_id")
+        record, principal = found
+        if record.role != Role.OWNER.value and not principal.is_platform_admin:
+            raise PermissionDeniedError(
+                "only the workspace's owners or a platform admin restore it", field="permission"
+            )
+        restored = await WorkspaceArchive(kernel.store.sessionmaker).restore(
+            record.id, actor_id=principal.id, request_id=ctx.request_id
+        )
+        await kernel.directory_changed(restored.id)
+        await kernel.emit(Event(name="workspace.restored", workspace_id=restored.id, data={"slug": restored.slug}))
+        restored.role = record.role
+        return restored
 
     @patch("/{workspace_id:str}", summary="Rename a workspace or change its settings")
     async def update_workspace(
@@ -106,6 +148,8 @@ class WorkspacesController(Controller):
     ) -> WorkspaceRecord:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_UPDATE)
+        if data.settings is not None:
+            check_value_size(kernel, data.settings, field="settings")
         record = await kernel.workspaces.update(
             scoped.workspace.id,
             name=data.name,
@@ -114,6 +158,7 @@ class WorkspacesController(Controller):
             request_id=ctx.request_id,
         )
         await kernel.directory_changed(record.id)
+        record.role = next(iter(scoped.ctx.roles), None)  # the caller's, as GET answers
         return record
 
     @delete("/{workspace_id:str}", summary="Archive a workspace (soft delete)", status_code=204)
@@ -122,6 +167,30 @@ class WorkspacesController(Controller):
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_ARCHIVE)
         await kernel.workspaces.archive(scoped.workspace.id, actor_id=scoped.principal.id, request_id=ctx.request_id)
         await kernel.directory_changed(scoped.workspace.id)
+
+
+async def _archived(kernel: Kernel, ctx: RequestContext, ref: str) -> tuple[WorkspaceRecord, Principal] | None:
+    """The archived workspace ``ref`` names with the caller's role, if the caller may see it.
+
+    Its members see it (a key bound to it, with the key's role), and platform admins; to anyone
+    else it stays a 404, as an unknown workspace is.
+    """
+    principal = ctx.principal
+    if principal is None:
+        raise AuthenticationError("credentials are required")
+    found = await WorkspaceArchive(kernel.store.sessionmaker).archived(ref)
+    if found is None:
+        return None
+    record, roles = found
+    if principal.workspace_id is not None:
+        if principal.workspace_id != record.id:
+            return None
+        record.role = principal.role
+    else:
+        record.role = roles.get(principal.id)
+        if record.role is None and not principal.is_platform_admin:
+            return None
+    return record, principal
 
 
 def _owner_change(scoped: Scoped, *roles: str | None) -> None:
@@ -140,7 +209,7 @@ class MembersController(Controller):
         request: Request[Any, Any, Any],
         workspace_id: FromPath[str],
         offset: Offset = 0,
-        limit: Limit = 100,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[Member]:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_READ)
@@ -208,7 +277,7 @@ class AuditController(Controller):
         workspace_id: FromPath[str],
         action: FromQuery[str | None] = None,
         offset: Offset = 0,
-        limit: Limit = 100,
+        limit: Limit = DEFAULT_LIMIT,
     ) -> Page[AuditEntry]:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.AUDIT_READ)

@@ -1,0 +1,110 @@
+"""Archived workspaces: found when asked for, their slug explained, and restored.
+
+The rule, the same for workspaces and agents (:mod:`automatos.agents.catalog`): archiving is a
+soft delete that keeps the slug. An archived workspace is not a place to act in (the request
+context does not resolve it, so its data and keys are out of reach), but it is not "gone" either:
+
+- its members (and platform admins) read it by id or slug with ``status: "archived"``, and
+  ``GET /api/workspaces?include_archived=true`` lists it;
+- creating a workspace with its slug answers 409 naming ``slug`` and saying the slug belongs to an
+  archived workspace that its owners can restore;
+- its owners (or a platform admin) restore it with ``POST /api/workspaces/{id}/restore``.
+
+:class:`automatos.kernel.workspaces.WorkspaceService` keeps the rules of active workspaces; this
+module only adds what reads or changes archived ones, with the same records and the same audit.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from automatos.kernel.db import models as m
+from automatos.kernel.errors import ConflictError, NotFoundError
+from automatos.kernel.store import KernelStore
+from automatos.kernel.workspaces import WorkspaceRecord
+
+__all__ = ["WorkspaceArchive"]
+
+
+def _record(row: m.Workspace, role: str | None) -> WorkspaceRecord:
+    return WorkspaceRecord(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        status=row.status,
+        settings=dict(row.settings or {}),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        role=role,
+    )
+
+
+class WorkspaceArchive:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def archived(self, ref: str) -> tuple[WorkspaceRecord, dict[str, str]] | None:
+        """The archived workspace ``ref`` (id or slug) names, and its members' roles by user id."""
+        if not 0 < len(ref) <= 100 or "\x00" in ref:
+            return None
+        async with self.sessionmaker() as session:
+            row = await session.scalar(
+                select(m.Workspace).where(
+                    or_(m.Workspace.id == ref, m.Workspace.slug == ref), m.Workspace.status == "archived"
+                )
+            )
+            if row is None:
+                return None
+            members = await session.execute(
+                select(m.WorkspaceMember.user_id, m.WorkspaceMember.role).where(
+                    m.WorkspaceMember.workspace_id == row.id
+                )
+            )
+            return _record(row, None), {user: role for user, role in members.all()}
+
+    async def slug_is_archived(self, slug: str) -> bool:
+        async with self.sessionmaker() as session:
+            found = await session.scalar(
+                select(m.Workspace.id).where(m.Workspace.slug == slug, m.Workspace.status == "archived")
+            )
+            return found is not None
+
+    async def refuse_archived_slug(self, slug: str) -> None:
+        """409 naming ``slug`` when an archived workspace holds it (say so, rather than "exists")."""
+        if await self.slug_is_archived(slug):
+            raise ConflictError(
+                f"slug {slug!r} belongs to an archived workspace; its owners can restore it"
+                " (POST /api/workspaces/{id}/restore), or choose another slug",
+                field="slug",
+            )
+
+    async def list_for_user(self, user_id: str | None, *, offset: int, limit: int) -> tuple[list[WorkspaceRecord], int]:
+        """Active and archived workspaces of ``user_id`` (every one when ``None``: platform admins)."""
+        async with self.sessionmaker() as session:
+            if user_id is None:
+                everything = select(m.Workspace)
+                total = await session.scalar(select(func.count()).select_from(everything.subquery()))
+                rows = await session.scalars(everything.order_by(m.Workspace.slug).offset(offset).limit(limit))
+                return [_record(w, None) for w in rows], int(total or 0)
+            mine = (
+                select(m.Workspace, m.WorkspaceMember.role)
+                .join(m.WorkspaceMember, m.WorkspaceMember.workspace_id == m.Workspace.id)
+                .where(m.WorkspaceMember.user_id == user_id)
+            )
+            total = await session.scalar(select(func.count()).select_from(mine.subquery()))
+            pairs = await session.execute(mine.order_by(m.Workspace.slug).offset(offset).limit(limit))
+            return [_record(w, role) for w, role in pairs.all()], int(total or 0)
+
+    async def restore(self, workspace_id: str, *, actor_id: str, request_id: str | None = None) -> WorkspaceRecord:
+        """Make an archived workspace active again (409 when it is not archived), audited."""
+        async with self.sessionmaker.begin() as session:
+            row = await session.get(m.Workspace, workspace_id)
+            if row is None:
+                raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+            if row.status != "archived":
+                raise ConflictError(f"workspace {row.slug!r} is not archived", field="workspace_id")
+            row.status = "active"
+            KernelStore._audit(session, row.id, actor_id, "workspace.restored", "workspace", row.id, {}, request_id)
+            await session.flush()
+            return _record(row, None)
