@@ -33,6 +33,7 @@ from automatos.api.controllers.catalog import (
 from automatos.api.controllers.chat import ChatController, UsageController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
+from automatos.api.controllers.me import MeController
 from automatos.api.controllers.openai_compat import OpenAIController
 from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.sandbox import SandboxController, start_sandbox, stop_sandbox
@@ -51,6 +52,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     ExtensionsController,
     WorkspaceExtensionsController,
     SettingsController,
+    MeController,
     WorkspacesController,
     MembersController,
     AuditController,
