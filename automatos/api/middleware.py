@@ -91,6 +91,7 @@ import limits
 import msgspec
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, RateLimiter, SlidingWindowCounterRateLimiter
+from litestar import Response
 from litestar.datastructures import Headers
 from litestar.middleware.base import DefineMiddleware
 
@@ -126,7 +127,9 @@ __all__ = [
     "RequestPipeline",
     "build_middleware",
     "close_middleware",
+    "rate_limit_headers",
     "request_pipeline",
+    "slow_down",
 ]
 
 log = logging.getLogger("automatos.api.middleware")
@@ -694,6 +697,17 @@ def _rate_headers(item: RateLimitItem, verdict: tuple[bool, int, int]) -> tuple[
 @lru_cache(maxsize=64)
 def _limit_value(amount: int) -> bytes:
     return b"%d" % amount
+
+
+def rate_limit_headers(item: RateLimitItem, verdict: tuple[bool, int, int]) -> dict[str, str]:
+    """The RateLimit-* (and Retry-After) headers as a Litestar response takes them."""
+    return {name.decode(): value.decode() for name, value in _rate_headers(item, verdict)}
+
+
+def slow_down(item: RateLimitItem, verdict: tuple[bool, int, int], route: str | None) -> Response[dict[str, Any]]:
+    """A 429 problem+json as a Litestar response, for a handler that limits itself (``/health/ready``)."""
+    body = _limited_body(item, verdict[2], route)
+    return Response(body, status_code=429, media_type=PROBLEM_JSON, headers=rate_limit_headers(item, verdict))
 
 
 def _limited_body(item: RateLimitItem, retry: int, route: str | None) -> dict[str, Any]:
