@@ -59,7 +59,7 @@ class Impl:
 class HookView:
     """Call plans for the extensions visible in one scope (a workspace, or the whole process)."""
 
-    __slots__ = ("configs", "hidden", "plans", "version", "workspace_id")
+    __slots__ = ("configs", "failures", "hidden", "plans", "problems", "version", "workspace_id")
 
     def __init__(
         self,
@@ -69,8 +69,15 @@ class HookView:
         configs: Mapping[str, Mapping[str, Any]] | None = None,
         workspace_id: str | None = None,
         version: int = 0,
+        problems: Mapping[str, str] | None = None,
     ) -> None:
-        self.hidden = frozenset(hidden)
+        self.problems: Mapping[str, str] = MappingProxyType(dict(problems or {}))
+        """Extensions kept out of this scope although enabled, and why (a stored configuration
+        that does not fit the extension's schema): what the workspace's admins are shown."""
+        self.failures: dict[str, str] = {}
+        """Extension -> ``"<hook>: <error>"``, the last failure of its code through this view. A
+        view is rebuilt when the workspace's extensions change, so fixed failures do not linger."""
+        self.hidden = frozenset(hidden) | frozenset(self.problems)
         self.configs = {k: MappingProxyType(dict(v)) for k, v in (configs or {}).items()}
         self.workspace_id = workspace_id
         self.version = version
@@ -195,6 +202,8 @@ class Hooks:
                     value = await value
             except Exception as exc:
                 self._contain(impl.plugin, hook, exc, out)
+                if view.workspace_id is not None:
+                    view.failures[impl.plugin] = f"{hook}: {out.errors[-1].error}"
                 continue
             if value is not None:
                 results.append(value)

@@ -205,3 +205,22 @@ def on_event(event: Event, workspace: Workspace | None, config: Mapping[str, Any
     ``settings.changed``). Return values are ignored; a slow implementation delays only the
     caller's background task.
     """
+
+
+# --- Configuration ------------------------------------------------------------------------------
+
+
+@hookspec
+def extension_config_schema() -> type | None:
+    """The type this extension's per-workspace configuration must convert to, or ``None``.
+
+    Called once, right after the extension is loaded; a plain function (an ``async def`` one, one
+    that raises or one that returns something ``msgspec.convert`` cannot convert to gets the
+    extension quarantined). Usually a ``msgspec.Struct`` with ``forbid_unknown_fields=True`` and
+    ``Annotated[..., msgspec.Meta(...)]`` bounds. ``PUT /api/workspaces/{id}/extensions/{name}``
+    refuses a configuration that does not convert (422 naming ``config.<field>``), and a stored
+    one that does not (written before the schema existed, or by hand) keeps the extension out of
+    that workspace's view with the reason shown to the workspace's admins. Without a schema any
+    JSON object is accepted. The per-workspace hooks still receive ``config`` as a read-only
+    mapping of what was stored, already checked against the schema.
+    """

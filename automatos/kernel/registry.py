@@ -25,7 +25,7 @@ import fnmatch
 import importlib
 import logging
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -36,6 +36,7 @@ import msgspec
 import pluggy
 
 from automatos.kernel import hookspecs
+from automatos.kernel.extension_config import ConfigProblem, config_problem, schema_problem
 from automatos.kernel.types import ExtensionInfo, ExtensionState, ScanFinding, ScanRule, Severity
 
 __all__ = ["ENTRY_POINT_GROUP", "ESSENTIAL", "Candidate", "Registry"]
@@ -150,6 +151,9 @@ class Registry:
     scan_rules: list[ScanRule] = field(init=False, default_factory=list)
     scan_errors: list[tuple[str, str]] = field(init=False, default_factory=list)
     """(extension, error) for scan-rule collectors that failed."""
+    config_schemas: dict[str, Any] = field(init=False, default_factory=dict)
+    """Extension name -> the type its per-workspace configuration must convert to
+    (``extension_config_schema``); extensions without one accept any object."""
 
     def __post_init__(self) -> None:
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -186,6 +190,11 @@ class Registry:
         self.extensions[candidate.name] = info
         if info.state is ExtensionState.LOADED and self.pm.get_plugin(candidate.name) is not None:
             self._collect_scan_rules(candidate.name)
+            problem = self._collect_config_schema(candidate.name)
+            if problem is not None:
+                self.pm.unregister(name=candidate.name)
+                info = msgspec.structs.replace(info, state=ExtensionState.QUARANTINED, reason=problem)
+                self.extensions[candidate.name] = info
         level = logging.INFO if info.state is ExtensionState.LOADED else logging.WARNING
         log.log(level, "extension %s %s%s", info.name, info.state.value, f": {info.reason}" if info.reason else "")
         return info
@@ -300,6 +309,30 @@ class Registry:
             log.error("extension %s failed in register_scan_rules: %s", name, _summary(exc))
             self.scan_errors.append((name, _summary(exc)))
 
+    def _collect_config_schema(self, name: str) -> str | None:
+        """Ask the extension for its configuration schema once; why it is unusable, if it is."""
+        impl = getattr(self.pm.get_plugin(name), "extension_config_schema", None)
+        if impl is None:
+            return None
+        try:
+            schema = impl()
+            if hasattr(schema, "__await__"):
+                schema.close()
+                raise TypeError("extension_config_schema must be a plain function")
+        except Exception as exc:
+            return f"extension_config_schema failed: {_summary(exc)}"
+        if schema is None:
+            return None
+        problem = schema_problem(schema)
+        if problem is None:
+            self.config_schemas[name] = schema
+        return problem
+
+    def config_problem(self, name: str, config: Mapping[str, Any]) -> ConfigProblem | None:
+        """What is wrong with ``config`` for extension ``name`` (``None``: fine, or no schema)."""
+        schema = self.config_schemas.get(name)
+        return config_problem(schema, config) if schema is not None else None
+
     # -- queries ---------------------------------------------------------------------------------
 
     def loaded(self) -> list[str]:
@@ -313,3 +346,4 @@ class Registry:
         if self.pm.get_plugin(name) is not None:
             self.pm.unregister(name=name)
         self.extensions.pop(name, None)
+        self.config_schemas.pop(name, None)

@@ -13,6 +13,11 @@
 - Redis pub/sub is at-most-once, so a node also re-checks the versions of the views it holds every
   ``recheck_seconds`` (one indexed query for all of them) and rebuilds any that fell behind.
 - The cache is bounded (``max_views``); the least recently built view is evicted first.
+- An enabled extension whose stored configuration does not fit the schema it declares
+  (``extension_config_schema``) is kept out of the view, with the reason in ``view.problems``:
+  calling it with a configuration it cannot use fails in ways that point elsewhere (a 502 from a
+  provider, a provider that silently is not there). ``PUT …/extensions/{name}`` refuses such a
+  configuration, so this catches rows written before the schema existed or by other means.
 """
 
 from __future__ import annotations
@@ -87,15 +92,32 @@ class WorkspaceViews:
                 hidden.add(name)
         return hidden
 
+    def config_problems(
+        self, rows: Mapping[str, ExtensionRow], hidden: set[str], workspace_id: str | None = None
+    ) -> dict[str, str]:
+        """Visible extensions whose configuration (stored, or none) does not fit their schema."""
+        problems: dict[str, str] = {}
+        for name in self.registry.config_schemas:
+            if name in hidden or name not in self.registry.extensions:
+                continue
+            row = rows.get(name)
+            problem = self.registry.config_problem(name, row.config if row is not None else {})
+            if problem is not None:
+                problems[name] = f"the stored configuration does not fit: {problem}"
+                log.warning("workspace %s: extension %s is left out: %s", workspace_id, name, problems[name])
+        return problems
+
     async def build(self, workspace_id: str) -> HookView:
         """Build a fresh view from the database and swap it in."""
         version, rows = await self._loader(workspace_id)
+        hidden = self.hidden_for(rows)
         view = HookView(
             self.registry.pm,
-            hidden=self.hidden_for(rows),
+            hidden=hidden,
             configs={name: row.config for name, row in rows.items()},
             workspace_id=workspace_id,
             version=version,
+            problems=self.config_problems(rows, hidden, workspace_id),
         )
         current = self._views.get(workspace_id)
         if current is None or current.version <= version:

@@ -145,6 +145,7 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
         "startup",  # test_workspace_views.py: test_lifecycle_hooks_run
         "shutdown",
         "on_event",  # on_event(), and events from the kernel in test_workspace_views.py
+        "extension_config_schema",  # collected by the registry: test_extension_config.py
     }
     hooks = Hooks(registry, load_settings({}, data_dir=tmp_path))
     view = HookView(registry.pm, configs={"tests.everything": {"prefix": ">"}}, workspace_id=WS.id)

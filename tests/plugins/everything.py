@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+import msgspec
 from litestar import get
 
 from automatos import (
@@ -180,6 +181,17 @@ async def startup(kernel: Any) -> None:
 @hookimpl
 def shutdown(kernel: Any) -> None:
     LIFECYCLE.append("shutdown")
+
+
+class EverythingConfig(msgspec.Struct):
+    """Its configuration: ``prefix`` must be a string; other keys are allowed (tests add their own)."""
+
+    prefix: str = ""
+
+
+@hookimpl
+def extension_config_schema() -> type[EverythingConfig]:
+    return EverythingConfig
 
 
 @hookimpl

@@ -1,4 +1,12 @@
-"""Extensions: what is installed and what became of it; per-workspace enablement."""
+"""Extensions: what is installed and what became of it; per-workspace enablement.
+
+A workspace's configuration of an extension is checked against the schema the extension declares
+(``extension_config_schema``) when it is written: 422 naming ``config.<field>``. What still goes
+wrong in a workspace — a stored configuration that does not fit (the extension is then left out),
+or the extension's code failing there — is in ``error`` of the workspace's listing, for callers who
+may manage its extensions (admins and owners); members see that the extension is enabled, not why
+it fails.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ from automatos.api.context import in_workspace, request_context
 from automatos.api.pagination import Limit, Offset, Page, paginate
 from automatos.kernel.errors import NotFoundError, ValidationError
 from automatos.kernel.hooks import HookView
-from automatos.kernel.permissions import Permission
+from automatos.kernel.permissions import Permission, allowed
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import ExtensionInfo, ExtensionState, RequestContext
 
@@ -33,6 +41,10 @@ class WorkspaceExtension(msgspec.Struct):
     """Whether the workspace has configuration for it (values are not shown: they may hold secrets)."""
     distribution: str | None
     version: str | None
+    error: str | None = None
+    """Why the extension does not work in this workspace (its stored configuration does not fit its
+    schema, or its code failed here: ``"<hook>: <error>"``); only shown to callers holding
+    ``extensions.manage``."""
 
 
 _PUBLIC = ("name", "distribution", "version", "builtin", "essential", "state")
@@ -88,16 +100,28 @@ class ExtensionsController(Controller):
         return _describe(kernel, info, detailed=_is_admin(ctx))
 
 
-def _as_seen(view: HookView, info: ExtensionInfo) -> WorkspaceExtension:
-    """An extension as one workspace sees it (its view: enabled or hidden, configured or not)."""
+def _as_seen(view: HookView, info: ExtensionInfo, *, manager: bool) -> WorkspaceExtension:
+    """An extension as one workspace sees it (its view: enabled or hidden, configured or not).
+
+    Enabled with a configuration that does not fit counts as enabled: the admins asked for it, and
+    ``error`` (for managers) says why it does nothing.
+    """
+    error = view.problems.get(info.name) or view.failures.get(info.name)
     return WorkspaceExtension(
         name=info.name,
-        enabled=info.name not in view.hidden,
+        enabled=info.name not in view.hidden or info.name in view.problems,
         essential=info.essential,
         configured=bool(view.configs.get(info.name)),
         distribution=info.distribution,
         version=info.version,
+        error=error if manager else None,
     )
+
+
+def _manager(ctx: RequestContext) -> bool:
+    """Whether the caller may manage the context workspace's extensions (and so see their errors)."""
+    scopes = ctx.principal.scopes if ctx.principal is not None else frozenset()
+    return any(allowed(role, Permission.EXTENSIONS_MANAGE, scopes) for role in ctx.roles)
 
 
 def _is_admin(ctx: RequestContext) -> bool:
@@ -119,8 +143,9 @@ class WorkspaceExtensionsController(Controller):
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_READ)
         view = await kernel.view_for(scoped.workspace)
+        manager = _manager(scoped.ctx)
         items = [
-            _as_seen(view, info)
+            _as_seen(view, info, manager=manager)
             for _, info in sorted(kernel.registry.extensions.items())
             if info.state is ExtensionState.LOADED
         ]
@@ -137,6 +162,10 @@ class WorkspaceExtensionsController(Controller):
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_MANAGE)
         workspace = scoped.workspace
+        if data.config is not None and name in kernel.registry.extensions:
+            problem = kernel.registry.config_problem(name, data.config)
+            if problem is not None:
+                raise ValidationError(f"{name}: {problem}", field=problem.field)
         await kernel.set_extension(
             workspace,
             name,
@@ -145,4 +174,4 @@ class WorkspaceExtensionsController(Controller):
             actor_id=scoped.principal.id,
             request_id=ctx.request_id,
         )
-        return _as_seen(await kernel.view_for(workspace), kernel.registry.extensions[name])
+        return _as_seen(await kernel.view_for(workspace), kernel.registry.extensions[name], manager=True)

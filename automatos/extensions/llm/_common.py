@@ -13,12 +13,15 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from automatos.kernel.errors import ProviderError
 
 __all__ = [
     "LoopPool",
+    "SDKConfig",
     "SDKConnection",
     "config_int",
     "config_key_and_url",
@@ -88,6 +91,29 @@ class SDKConnection:
         if isinstance(exc, sdk.APIConnectionError):
             return ProviderError(provider, "unavailable", f"could not reach {host(self.base_url)} ({tries})")
         return None
+
+
+class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The configuration keys the SDK-backed providers share (their ``extension_config_schema``).
+
+    Checked when a workspace writes its configuration, so a typo or a wrong type is a 422 naming the
+    field instead of a provider that is silently not there. The hook implementations still check
+    what they read (:func:`config_int`…): rows stored before the schema existed go through them.
+    """
+
+    api_key: Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"\S")] | None = None
+    """The workspace's own key; without it the platform's key (if any) is used."""
+    base_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/@]+", max_length=2048)] | None = None
+    """An http(s) endpoint; needs ``api_key`` (the platform's key only goes to the platform's endpoint)."""
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=600)] = 120.0
+    """Seconds per attempt."""
+    max_retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
+
+    def __post_init__(self) -> None:
+        if self.base_url is not None and self.api_key is None:
+            raise ValueError(
+                "base_url: needs the workspace's own api_key (the platform key is only sent to the platform's endpoint)"
+            )
 
 
 def config_int(provider: str, config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:

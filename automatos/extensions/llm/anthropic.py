@@ -36,10 +36,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
 
 from automatos.extensions.llm._common import (
     LoopPool,
+    SDKConfig,
     SDKConnection,
     config_int,
     config_key_and_url,
@@ -60,8 +63,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "AnthropicConfig",
     "AnthropicConnection",
     "AnthropicProvider",
+    "extension_config_schema",
     "register_llm_providers",
     "resolve_connection",
 ]
@@ -271,6 +276,17 @@ def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> Anthrop
         max_retries=config_int(NAME, config, "max_retries", DEFAULT_MAX_RETRIES, 0, 10),
         source=source,
     )
+
+
+class AnthropicConfig(SDKConfig, kw_only=True):
+    """A workspace's configuration of the Anthropic provider (see the module docstring), checked when written."""
+
+    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = DEFAULT_MAX_TOKENS
+
+
+@hookimpl
+def extension_config_schema() -> type[AnthropicConfig]:
+    return AnthropicConfig
 
 
 @hookimpl

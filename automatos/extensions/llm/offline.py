@@ -36,7 +36,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.hookspecs import hookimpl
@@ -45,8 +47,10 @@ from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, L
 __all__ = [
     "EMBEDDING_MODEL",
     "MODELS",
+    "OfflineConfig",
     "OfflineEmbeddingProvider",
     "OfflineProvider",
+    "extension_config_schema",
     "register_embedding_providers",
     "register_llm_providers",
 ]
@@ -166,6 +170,20 @@ class OfflineEmbeddingProvider:
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return [self._vector(text) for text in texts]
+
+
+class OfflineConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A workspace's configuration of the offline providers, checked when it is written."""
+
+    delay: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
+    """Seconds before each streamed word (a demo's typing effect), at most 1."""
+    dimensions: Annotated[int, msgspec.Meta(ge=8, le=4096)] = 256
+    """Length of the embedding vectors."""
+
+
+@hookimpl
+def extension_config_schema() -> type[OfflineConfig]:
+    return OfflineConfig
 
 
 def _number(config: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:

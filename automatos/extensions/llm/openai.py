@@ -41,10 +41,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
 
 from automatos.extensions.llm._common import (
     LoopPool,
+    SDKConfig,
     SDKConnection,
     config_int,
     config_key_and_url,
@@ -66,9 +69,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BASE_URL",
     "EMBEDDING_DIMENSIONS",
+    "OpenAIConfig",
     "OpenAIConnection",
     "OpenAIEmbeddingProvider",
     "OpenAIProvider",
+    "extension_config_schema",
     "register_embedding_providers",
     "register_llm_providers",
     "resolve_connection",
@@ -305,6 +310,20 @@ def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> OpenAIC
         max_retries=config_int(NAME, config, "max_retries", DEFAULT_MAX_RETRIES, 0, 10),
         source=source,
     )
+
+
+class OpenAIConfig(SDKConfig, kw_only=True):
+    """A workspace's configuration of the OpenAI provider (see the module docstring), checked when written."""
+
+    max_tokens_param: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
+    embedding_model: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = DEFAULT_EMBEDDING_MODEL
+    embedding_dimensions: Annotated[int, msgspec.Meta(ge=1, le=65536)] | None = None
+    embedding_batch_size: Annotated[int, msgspec.Meta(ge=1, le=2048)] = 256
+
+
+@hookimpl
+def extension_config_schema() -> type[OpenAIConfig]:
+    return OpenAIConfig
 
 
 @hookimpl
