@@ -8,7 +8,7 @@ from pathlib import Path
 
 import json
 
-from automatos.agents.seed_data import PLATFORM_SETTINGS
+from automatos.agents.seed_data import PLATFORM_SETTINGS, PlatformSettingSeed
 from automatos.kernel.settings import FIELDS, load_settings
 
 EXTRA = {
@@ -67,10 +67,20 @@ def table() -> str:
 
 def platform_table() -> str:
     """The Markdown table of the seeded platform settings, header included."""
-    lines = ["| Platform setting | Seeded value | Meaning |", "|---|---|---|"]
+    lines = ["| Platform setting | Seeded value | Accepts | Meaning |", "|---|---|---|---|"]
     for seed in PLATFORM_SETTINGS:
-        lines.append(f"| `{seed.key}` | `{json.dumps(seed.value)}` | {seed.description} |")
+        lines.append(f"| `{seed.key}` | `{json.dumps(seed.value)}` | {_accepts(seed)} | {seed.description} |")
     return "\n".join(lines)
+
+
+def _accepts(seed: PlatformSettingSeed) -> str:
+    """What a new value must be, as the API checks it (``automatos.agents.catalog.check_setting_value``)."""
+    if seed.kind == "string":
+        return " or ".join(f"`{json.dumps(c)}`" for c in seed.choices) or "a string"
+    def shown(bound: float | None) -> str:
+        return "?" if bound is None else str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+    return f"{seed.kind} from {shown(seed.minimum)} to {shown(seed.maximum)}"
 
 
 def _replace(text: str, header: str, body: str) -> str:

@@ -3,7 +3,7 @@
 A setting is read on hot paths and copied into caches on every node: a 5 MB "setting" costs every
 request that reads it. ``SETTINGS_VALUE_MAX_BYTES`` (64 KiB by default) bounds a workspace's
 ``settings`` document, a platform setting's value and a run-time override alike, measured as the
-JSON that is stored.
+JSON that is stored (a run-time override, a raw string, by its UTF-8 length).
 """
 
 from __future__ import annotations
