@@ -45,6 +45,7 @@ from automatos.agents.records import ModelSettings, from_row, get_agent, model_s
 from automatos.agents.runtime import AgentsRuntime, agents_of
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import NotFoundError, ProviderError, ValidationError
+from automatos.kernel.metrics import record_llm_usage
 from automatos.kernel.types import ChatMessage, LLMProvider, StreamEvent, Workspace
 
 __all__ = [
@@ -274,6 +275,7 @@ class Turn:
             session_id=self.session_id,
             user_message_id=self.user_message_id,
         )
+        record_llm_usage(self.service.kernel, self.provider_name, used, pt, ct, cost)  # /metrics (kernel/metrics.py)
         problem = None
         if error is not None:
             problem = {"provider": error.provider, "kind": error.kind, "detail": error.detail}

@@ -102,6 +102,7 @@ from automatos.api.openai_errors import OPENAI_PREFIX, openai_error
 from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.logging import PRINCIPAL_ID, REQUEST_ID, WORKSPACE_ID
+from automatos.kernel.metrics import observe_request
 from automatos.kernel.ratelimit import SlidingWindowCounter
 
 if TYPE_CHECKING:
@@ -134,8 +135,9 @@ __all__ = [
 
 log = logging.getLogger("automatos.api.middleware")
 
-EXEMPT_PATHS = frozenset({"/health", "/health/ready"})
-"""Liveness and readiness: never rate limited, never authenticated."""
+EXEMPT_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
+"""Liveness, readiness and the Prometheus scrape (which checks its own token): never rate limited,
+never authenticated here."""
 EXPOSED_HEADERS = "X-Routing-Agent-ID, X-Routing-Confidence, X-Request-ID"
 ALLOWED_METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 DEFAULT_ALLOWED_HEADERS = b"Authorization, Content-Type, X-API-Key, X-Workspace-ID, X-Request-ID, X-Admin-Override"
@@ -630,6 +632,7 @@ class RequestMiddleware:
             PRINCIPAL_ID.reset(principal_token)
             WORKSPACE_ID.reset(workspace_token)
             add_call(route.cell, _now() - started, status >= 500)
+            observe_request(pipeline.kernel, route.key, _now() - started, status)  # /metrics (kernel/metrics.py)
 
     async def _route_limited(
         self, route: _Route, settings: Settings, client: str

@@ -34,6 +34,7 @@ from automatos.api.controllers.chat import ChatController, UsageController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.me import MeController
+from automatos.api.controllers.metrics import MetricsController
 from automatos.api.controllers.openai_compat import OpenAIController
 from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.sandbox import SandboxController, start_sandbox, stop_sandbox
@@ -42,6 +43,7 @@ from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
 from automatos.api.middleware import build_middleware, close_middleware
 from automatos.api.problems import exception_handlers
+from automatos.api.tracing import install_tracing
 from automatos.kernel.runtime import Kernel
 
 __all__ = ["KernelPlugin"]
@@ -58,6 +60,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     AuditController,
     ApiKeysController,
     StatsController,
+    MetricsController,
     AgentsController,
     PersonasController,
     SkillsController,
@@ -98,6 +101,7 @@ class KernelPlugin(InitPluginProtocol):
         app_config.state["sandbox"] = None  # the started Sandbox while the app runs (see _lifespan)
         app_config.lifespan.append(self._lifespan)
         app_config.middleware.append(build_middleware(self.kernel))
+        install_tracing(app_config, self.kernel.settings)  # OTEL_ENABLED: a span per request, first in line
         app_config.dependencies.setdefault("kernel", Provide(provide_kernel, sync_to_thread=False))
         app_config.dependencies.setdefault("ctx", Provide(provide_context))
         for exc_type, handler in exception_handlers.items():

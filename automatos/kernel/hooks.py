@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import pluggy
 
+from automatos.kernel.metrics import HOOK_CALLS
 from automatos.kernel.types import (
     AuthMethod,
     EmbeddingProvider,
@@ -189,6 +190,7 @@ class Hooks:
         results = out.results
         configs = view.configs
         for impl in view.plans.get(hook, ()):
+            HOOK_CALLS[impl.plugin, hook] += 1  # /metrics: calls per extension (kernel/metrics.py)
             args = kwargs
             if impl.wants_config or per_plugin is not None:
                 args = dict(kwargs)

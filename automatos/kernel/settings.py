@@ -176,6 +176,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     feature_sandbox: bool = True
     feature_semantic_routing: bool = True
 
+    metrics_enabled: str = "auto"
+    """Whether ``GET /metrics`` (Prometheus format) is served: ``true``, ``false``, or ``auto`` — on in
+    development, off in production. Off, it answers 404."""
+    metrics_token: Secret | None = None
+    """A bearer token that lets a scraper read ``/metrics`` (compared in constant time); unset, only
+    platform admins' credentials may."""
+    otel_enabled: bool = False
+    """Trace every request with OpenTelemetry (needs the ``otel`` extra). Spans go to the OTLP
+    endpoint of the standard ``OTEL_EXPORTER_OTLP_*`` variables; off, tracing costs nothing."""
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -274,6 +284,9 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
     _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
     _field("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
+    _field("METRICS_ENABLED", "metrics_enabled", "auto|true|false"),
+    _field("METRICS_TOKEN", "metrics_token", "string (secret)"),
+    _field("OTEL_ENABLED", "otel_enabled", "true|false"),
 )
 _BY_FIELD = {f.field: f for f in FIELDS}
 _TRUE = {"1", "true", "yes", "on"}
@@ -317,6 +330,7 @@ def _validate(values: dict[str, Any]) -> None:
         ("log_format", values.get("log_format", "auto") in ("auto", "json", "text")),
         ("settings_value_max_bytes", 256 <= values.get("settings_value_max_bytes", 65536) <= 16 * 1024 * 1024),
         ("sandbox_mode", values.get("sandbox_mode", "local") in ("local", "queue")),
+        ("metrics_enabled", str(values.get("metrics_enabled", "auto")).lower() in ("auto", "true", "false")),
         ("sandbox_pool_size", 1 <= values.get("sandbox_pool_size", 2) <= 64),
         ("sandbox_workspace_max_share", 0 < values.get("sandbox_workspace_max_share", 0.5) <= 1),
         ("openai_base_url", str(values.get("openai_base_url") or "https://").startswith(("https://", "http://"))),
@@ -418,6 +432,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "api_key_pepper",
         "secret_key",
         "secret_key_previous",
+        "metrics_token",
     )
     for secret in secrets:
         if values.get(secret) is not None:

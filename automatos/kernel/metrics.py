@@ -1,0 +1,171 @@
+"""What ``/metrics`` reports, counted where it happens at the cost of a few list operations.
+
+Why not ``prometheus_client``'s own ``Counter``/``Histogram`` on the hot path: each observation
+there takes a label lookup and a lock per value (about 2 µs for a labelled histogram measured
+here), on a request whose whole middleware costs ~36 µs. Here a request is one dictionary lookup,
+one ``bisect`` and three list increments in the event loop's thread; the exposition format is
+built only when Prometheus scrapes (:mod:`automatos.api.controllers.metrics`). Nothing in this
+module imports ``prometheus_client``.
+
+Cardinality is bounded by construction, because every label value comes from a closed set:
+- requests: the route template the router matched (``/api/workspaces/{workspace_id}``, never a raw
+  path), the method and the status class (``2xx`` … ``5xx``); at most :data:`MAX_ROUTES` routes,
+  the rest share ``other`` (the same bound as ``/api/health/endpoints``);
+- LLM usage: provider and model, at most :data:`MAX_MODELS` pairs, the rest ``other``. Never the
+  workspace: one series per tenant would grow with the customer base (per-workspace usage is in
+  ``GET /api/workspaces/{id}/usage``, from the database);
+- hooks: extension and hook names, fixed by what is installed.
+
+The numbers are this process's own since it started (see docs/operations.md, "Metrics").
+"""
+
+from __future__ import annotations
+
+import weakref
+from bisect import bisect_left
+from collections import Counter
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from automatos.kernel.runtime import Kernel
+
+__all__ = [
+    "HOOK_CALLS",
+    "LATENCY_BUCKETS",
+    "MAX_MODELS",
+    "MAX_ROUTES",
+    "KernelMetrics",
+    "LLMUsageTable",
+    "RequestTable",
+    "kernel_metrics",
+    "observe_request",
+    "record_llm_usage",
+]
+
+LATENCY_BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""Upper bounds in seconds (``le``); from a cached read to a long streamed chat answer."""
+MAX_ROUTES: Final = 500
+MAX_MODELS: Final = 200
+OTHER: Final = "other"
+_STATUS_CLASSES: Final = ("unknown", "1xx", "2xx", "3xx", "4xx", "5xx")
+"""Index ``status // 100``; ``unknown`` for a response never started (the client left first)."""
+
+HOOK_CALLS: Counter[tuple[str, str]] = Counter()
+"""Calls of each ``(extension, hook)`` implementation in this process, counted by the hook facade."""
+
+
+class RequestTable:
+    """Latency histograms per route, method and status class, plus rate-limit refusals per route.
+
+    A route's entry is a list indexed by status class (``status // 100``), each slot ``None`` until
+    that class is seen, else ``[bucket counts…, +Inf count, sum of seconds]`` (per bucket, made
+    cumulative at export). ``refused`` counts 429 answers per route (only the rate limiter sends them).
+    """
+
+    def __init__(self, max_routes: int = MAX_ROUTES) -> None:
+        self.max_routes = max_routes
+        self.routes: dict[str, list[list[float] | None]] = {}
+        self.refused: Counter[str] = Counter()
+
+    def _entry(self, key: str) -> tuple[str, list[list[float] | None]]:
+        if len(self.routes) >= self.max_routes:
+            key = f"{key.partition(' ')[0]} {OTHER}"
+        entry = self.routes.get(key)
+        if entry is None:
+            entry = self.routes[key] = [None] * len(_STATUS_CLASSES)
+        return key, entry
+
+    def observe(self, key: str, seconds: float, status: int) -> None:
+        """Record one answered request: ``key`` is ``"METHOD /route/template"``."""
+        entry = self.routes.get(key)
+        if entry is None:
+            key, entry = self._entry(key)
+        index = status // 100 if 100 <= status < 600 else 0
+        cell = entry[index]
+        if cell is None:
+            cell = entry[index] = [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
+        cell[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        cell[-1] += seconds
+        if status == 429:
+            self.refused[key] += 1
+
+    def rows(self) -> list[tuple[str, str, str, list[float]]]:
+        """``(method, template, status class, cell)`` for every class seen; a snapshot to export."""
+        out = []
+        for key, entry in list(self.routes.items()):
+            method, _, template = key.partition(" ")
+            for index, cell in enumerate(entry):
+                if cell is not None:
+                    out.append((method, template, _STATUS_CLASSES[index], list(cell)))
+        return out
+
+    def refusals(self) -> list[tuple[str, str, int]]:
+        """``(method, template, count)`` of 429 answers per route."""
+        return [(*key.partition(" ")[::2], count) for key, count in list(self.refused.items())]
+
+
+class LLMUsageTable:
+    """Calls, prompt and completion tokens and cost per ``(provider, model)``, bounded."""
+
+    def __init__(self, max_models: int = MAX_MODELS) -> None:
+        self.max_models = max_models
+        self.models: dict[tuple[str, str], list[float]] = {}
+
+    def record(self, provider: str, model: str, prompt_tokens: int, completion_tokens: int, cost: float) -> None:
+        key = (provider, model)
+        cell = self.models.get(key)
+        if cell is None:
+            if len(self.models) >= self.max_models:
+                key = (OTHER, OTHER)
+            cell = self.models.setdefault(key, [0, 0, 0, 0.0])
+        cell[0] += 1
+        cell[1] += max(0, prompt_tokens)
+        cell[2] += max(0, completion_tokens)
+        cell[3] += max(0.0, cost)
+
+
+class KernelMetrics:
+    """Everything counted for one kernel (one per process in production)."""
+
+    def __init__(self) -> None:
+        self.requests = RequestTable()
+        self.llm = LLMUsageTable()
+
+
+_metrics: dict[int, KernelMetrics] = {}
+"""By ``id(kernel)``: a plain dict lookup on the hot path (a weak mapping costs a weakref per call);
+each entry is dropped by a finalizer when its kernel is collected."""
+
+
+def kernel_metrics(kernel: Kernel) -> KernelMetrics:
+    """The kernel's counters (created on first use; they go away with the kernel)."""
+    found = _metrics.get(id(kernel))
+    if found is None:
+        found = _metrics[id(kernel)] = KernelMetrics()
+        weakref.finalize(kernel, _metrics.pop, id(kernel), None)
+    return found
+
+
+def observe_request(kernel: Kernel, key: str, seconds: float, status: int) -> None:
+    """One request answered by the middleware: ``key`` is ``"METHOD /route/template"`` (the hot path:
+    about 0.3 µs, one lookup per table, one ``bisect``, two increments)."""
+    found = _metrics.get(id(kernel))
+    table = (found if found is not None else kernel_metrics(kernel)).requests
+    entry = table.routes.get(key)
+    if entry is None:
+        key, entry = table._entry(key)
+    cell = entry[status // 100 if 100 <= status < 600 else 0]
+    if cell is None:
+        table.observe(key, seconds, status)
+        return
+    cell[bisect_left(LATENCY_BUCKETS, seconds)] += 1
+    cell[-1] += seconds
+    if status == 429:
+        table.refused[key] += 1
+
+
+def record_llm_usage(
+    kernel: Kernel, provider: str, model: str, prompt_tokens: int, completion_tokens: int, cost: float
+) -> None:
+    """One LLM call's usage, as chat records it in ``llm_usage`` (never per workspace here: cardinality)."""
+    kernel_metrics(kernel).llm.record(provider, model, prompt_tokens, completion_tokens, cost)
