@@ -530,6 +530,30 @@ PLATFORM_SETTINGS: tuple[PlatformSettingSeed, ...] = (
         minimum=0.0,
         maximum=1.0,
     ),
+    PlatformSettingSeed(
+        key="api_keys.max_lifetime_days",
+        value=3650,
+        description="Latest expiry a new API key may be given, in days from its creation.",
+        kind="integer",
+        minimum=1,
+        maximum=36_500,
+    ),
+    PlatformSettingSeed(
+        key="api_keys.max_requests_per_minute",
+        value=6000,
+        description="Fastest rate_limit a new API key may be given, in requests per minute.",
+        kind="integer",
+        minimum=1,
+        maximum=100_000_000,
+    ),
+    PlatformSettingSeed(
+        key="api_keys.max_per_workspace",
+        value=1000,
+        description="Most active (not revoked, not expired) API keys one workspace may hold.",
+        kind="integer",
+        minimum=1,
+        maximum=1_000_000,
+    ),
 )
 
 

@@ -4,7 +4,7 @@
   platform admin); owners and platform admins see and revoke every key of their workspace.
 - ``expires_at`` is validated for range (an instant past year 9999 in UTC used to be a 500
   ``OverflowError``) and capped by ``api_keys.max_lifetime_days``.
-- ``rate_limit`` is capped by ``api_keys.max_rate_limit`` and the number of active keys of a
+- ``rate_limit`` is capped by ``api_keys.max_requests_per_minute`` and the number of active keys of a
   workspace by ``api_keys.max_per_workspace``, also under concurrent creation.
 """
 
@@ -130,9 +130,9 @@ async def test_rate_limit_is_capped(client: AppClient) -> None:
     headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
     for fast in ("999999999/second", "10/second;9999999/minute"):
         body = problem(await client.post(URL, json={"name": "x", "rate_limit": fast}, headers=headers), 422)
-        assert body["field"] == "rate_limit" and "api_keys.max_rate_limit" in body["detail"], body
+        assert body["field"] == "rate_limit" and "api_keys.max_requests_per_minute" in body["detail"], body
     assert (await client.post(URL, json={"name": "x", "rate_limit": "50/second"}, headers=headers)).status_code == 201
-    await _platform_setting(kernel, "api_keys.max_rate_limit", "100/minute")
+    await _platform_setting(kernel, "api_keys.max_requests_per_minute", 100)
     body = problem(await client.post(URL, json={"name": "x", "rate_limit": "2/second"}, headers=headers), 422)
     assert body["field"] == "rate_limit" and "100/minute" in body["detail"]
     assert (await client.post(URL, json={"name": "x", "rate_limit": "1/second"}, headers=headers)).status_code == 201
@@ -141,7 +141,12 @@ async def test_rate_limit_is_capped(client: AppClient) -> None:
 async def test_a_workspace_holds_at_most_so_many_active_keys(client: AppClient) -> None:
     kernel = kernel_of(client)
     headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
-    await _platform_setting(kernel, "api_keys.max_per_workspace", 3)
+    # a seeded, typed platform setting: platform admins change it through the API
+    setting = "/api/platform-settings/api_keys.max_per_workspace"
+    changed = await client.put(setting, json={"value": 3}, headers={"X-Test-User": "root;admin"})
+    assert changed.status_code == 200, changed.text
+    refused = await client.put(setting, json={"value": 0}, headers={"X-Test-User": "root;admin"})
+    assert refused.status_code == 422, refused.text
     responses = await asyncio.gather(
         *(client.post(URL, json={"name": f"k{i}"}, headers=headers) for i in range(8))
     )

@@ -14,7 +14,7 @@ the platform admins' keys and revoking one is a 403. Owners and platform admins 
 the workspace.
 
 What a new key may be given is capped by platform settings (``api_keys.max_lifetime_days``,
-``api_keys.max_rate_limit``, ``api_keys.max_per_workspace``): 422 naming ``expires_at`` or
+``api_keys.max_requests_per_minute``, ``api_keys.max_per_workspace``): 422 naming ``expires_at`` or
 ``rate_limit``, 409 when the workspace holds the most keys allowed.
 """
 
@@ -46,7 +46,7 @@ from automatos.kernel.types import Principal, RequestContext, Workspace
 __all__ = [
     "DEFAULT_MAX_LIFETIME_DAYS",
     "DEFAULT_MAX_PER_WORKSPACE",
-    "DEFAULT_MAX_RATE_LIMIT",
+    "DEFAULT_MAX_REQUESTS_PER_MINUTE",
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyInfo",
@@ -56,8 +56,8 @@ __all__ = [
 
 DEFAULT_MAX_LIFETIME_DAYS = 3650
 """``api_keys.max_lifetime_days`` when the platform setting is missing or out of range."""
-DEFAULT_MAX_RATE_LIMIT = "100/second"
-"""``api_keys.max_rate_limit`` when the platform setting is missing or malformed."""
+DEFAULT_MAX_REQUESTS_PER_MINUTE = 6000
+"""``api_keys.max_requests_per_minute`` when the platform setting is missing or out of range (100/second)."""
 DEFAULT_MAX_PER_WORKSPACE = 1000
 """``api_keys.max_per_workspace`` when the platform setting is missing or out of range."""
 
@@ -150,26 +150,24 @@ def _ceiling(ctx: RequestContext, principal: Principal) -> Role | None:
 
 
 async def key_caps(kernel: Kernel) -> KeyCaps:
-    """What a new key may be given, from the platform settings (cached like every platform setting)."""
-    import limits
+    """What a new key may be given, from the platform settings (cached like every platform setting).
 
+    The rate cap is an integer setting (requests per minute) rather than a ``limits`` string, so the
+    platform settings' own type and range checks cover it.
+    """
     runtime = agents_of(kernel)
     days = await runtime.int_setting("api_keys.max_lifetime_days", DEFAULT_MAX_LIFETIME_DAYS, 1, 36_500)
     count = await runtime.int_setting("api_keys.max_per_workspace", DEFAULT_MAX_PER_WORKSPACE, 1, 1_000_000)
-    rate = await runtime.setting("api_keys.max_rate_limit", DEFAULT_MAX_RATE_LIMIT)
-    try:
-        if not isinstance(rate, str):
-            raise ValueError
-        limits.parse_many(rate)
-    except ValueError:
-        rate = DEFAULT_MAX_RATE_LIMIT
+    per_minute = await runtime.int_setting(
+        "api_keys.max_requests_per_minute", DEFAULT_MAX_REQUESTS_PER_MINUTE, 1, 100_000_000
+    )
     return KeyCaps(
         max_lifetime=timedelta(days=days),
-        max_rate_limit=rate,
+        max_rate_limit=f"{per_minute}/minute",
         max_per_workspace=count,
         setting_names={
             "max_lifetime": "api_keys.max_lifetime_days",
-            "max_rate_limit": "api_keys.max_rate_limit",
+            "max_rate_limit": "api_keys.max_requests_per_minute",
             "max_per_workspace": "api_keys.max_per_workspace",
         },
     )
