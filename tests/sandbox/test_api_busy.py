@@ -15,7 +15,7 @@ from automatos.api.app import create_app
 from automatos.sandbox import Limits, LocalSandbox, WorkerPool
 from tests.helpers import make_container, serve_app
 from tests.sandbox.test_api import build, problem
-from tests.sandbox.test_supervision import GATED, Gate
+from tests.sandbox.waiting import GATED, Gate
 
 
 async def test_a_run_that_finds_no_free_worker_is_a_503_naming_the_reason(tmp_path: Path) -> None:

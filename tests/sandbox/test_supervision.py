@@ -12,51 +12,14 @@ import logging
 import os
 import shutil
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from automatos.sandbox import Limits, LocalSandbox, WorkerPool
 from automatos.sandbox import pool as pool_module
-
-BOUND = 60.0
-"""Generous bound on any wait: reached only when the behaviour is wrong."""
-
-
-async def until(condition: Callable[[], bool], what: str, bound: float = BOUND) -> None:
-    """Wait until ``condition()`` holds (polled), failing with ``what`` after ``bound`` seconds."""
-    try:
-        async with asyncio.timeout(bound):
-            while not condition():  # noqa: ASYNC110 - process state, which no event announces
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        pytest.fail(f"not within {bound:g} s: {what}")
-
-
-class Gate:
-    """A capability a snippet calls to say it started; it then waits until the test opens it."""
-
-    name = "gate"
-    methods = frozenset({"enter"})
-
-    def __init__(self, on_enter: Callable[[], None] | None = None) -> None:
-        self.entered = 0
-        self.entered_event = asyncio.Event()
-        self.open = asyncio.Event()
-        self.on_enter = on_enter
-
-    async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        self.entered += 1
-        self.entered_event.set()
-        if self.on_enter is not None:
-            self.on_enter()
-        await self.open.wait()
-        return "through"
-
-
-GATED = "result = gate.enter()"
+from tests.sandbox.waiting import BOUND, GATED, Gate, until
 
 
 @pytest.fixture
