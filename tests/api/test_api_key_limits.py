@@ -163,3 +163,24 @@ async def test_a_workspace_holds_at_most_so_many_active_keys(client: AppClient) 
     other_headers = {**headers, "X-Workspace-ID": other.id}
     assert (await client.post(URL, json={"name": "x"}, headers=other_headers)).status_code == 201
     assert (await client.get(URL, headers=as_key(first))).status_code == 401  # the revoked one stays revoked
+
+
+async def test_the_platform_admins_key_reaches_as_the_docs_say(client: AppClient) -> None:
+    """docs/operations.md said the key of `automatos admin create` acts only in `default`; it does not."""
+    kernel = kernel_of(client)
+    ws = await _default_id(kernel)
+    root = await _member(kernel, ws, "root", "owner", platform_admin=True)
+    _, admin_key = await create_key(kernel, ws, "admin", "owner", user_id=root, created_by="cli")
+    _, narrow_key = await create_key(kernel, ws, "bot", "owner", ["workspace.read"], user_id=root, created_by="cli")
+    other = await kernel.create_workspace("elsewhere", "Elsewhere")
+    key = {"Authorization": f"Bearer {admin_key}"}
+    every = await client.get("/api/workspaces", params={"all": "true"}, headers=key)
+    assert every.status_code == 200 and {w["slug"] for w in every.json()["items"]} >= {"default", "elsewhere"}
+    created = await client.post("/api/workspaces", json={"slug": "made-by-key", "name": "x"}, headers=key)
+    assert created.status_code == 201, created.text
+    problem(await client.get(f"/api/workspaces/{other.id}", headers=key), 403)
+    overridden = await client.get(f"/api/workspaces/{other.id}", headers={**key, "X-Admin-Override": "true"})
+    assert overridden.status_code == 200, overridden.text
+    narrow = {"Authorization": f"Bearer {narrow_key}"}
+    problem(await client.post("/api/workspaces", json={"slug": "nope", "name": "x"}, headers=narrow), 403)
+    problem(await client.get(f"/api/workspaces/{other.id}", headers={**narrow, "X-Admin-Override": "true"}), 403)
