@@ -184,3 +184,33 @@ async def test_the_platform_admins_key_reaches_as_the_docs_say(client: AppClient
     narrow = {"Authorization": f"Bearer {narrow_key}"}
     problem(await client.post("/api/workspaces", json={"slug": "nope", "name": "x"}, headers=narrow), 403)
     problem(await client.get(f"/api/workspaces/{other.id}", headers={**narrow, "X-Admin-Override": "true"}), 403)
+
+
+async def test_a_key_that_cannot_be_stored_is_a_409_and_its_hash_is_never_logged(
+    client: AppClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three prefix collisions in a row used to re-raise the driver's IntegrityError: a 500 whose
+    logged statement carried the INSERT's parameters, key_hash among them."""
+    from automatos.extensions.auth import api_keys
+
+    kernel = kernel_of(client)
+    headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
+    first = await client.post(URL, json={"name": "first"}, headers=headers)
+    assert first.status_code == 201, first.text
+    taken = first.json()["prefix"]
+    attempts: list[str] = []
+
+    def colliding() -> tuple[str, str]:
+        key = f"atk_{taken}_{'x' * 43}"
+        attempts.append(api_keys.hash_key(api_keys.load_pepper(kernel.settings), key))
+        return taken, key
+
+    monkeypatch.setattr(api_keys, "_new_key", colliding)
+    caplog.set_level("INFO")  # the application's logs and the libraries' warnings and errors
+    caplog.set_level("DEBUG", logger="automatos")
+    body = problem(await client.post(URL, json={"name": "second"}, headers=headers), 409)
+    assert "try again" in body["detail"]
+    assert len(attempts) == 3
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert not any(digest in logged for digest in attempts)
+    assert "x" * 43 not in logged

@@ -570,7 +570,7 @@ async def create_key(
     caps = caps or KeyCaps()
     name, wanted, expires_at = _validated(name, role, scopes, rate_limit, expires_at, caps)
     pepper = load_pepper(kernel.settings)
-    for attempt in range(3):
+    for _attempt in range(3):
         prefix, key = _new_key()
         try:
             async with kernel.store.sessionmaker.begin() as session:
@@ -600,12 +600,11 @@ async def create_key(
                 )
                 return _record(row), key
         except IntegrityError:
-            if attempt == 2:
-                raise
             # a prefix collision (60 random bits: practically never) or a user row gone meanwhile
             if user_id is not None and not await known_user(kernel, user_id):
                 raise NotFoundError(f"user {user_id!r} does not exist", field="user_id") from None
-    raise AssertionError("unreachable")
+    # not chained: the driver's error carries the INSERT, and its parameters hold key_hash
+    raise ConflictError("the key could not be stored after three attempts; try again", field="name")
 
 
 async def _check_room(session: Any, workspace_id: str, maximum: int, caps: KeyCaps) -> None:
