@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,16 @@ from tests.api.test_api_keys_api import URL, app_with_keys, as_key, problem
 from tests.helpers import AppClient, make_container, serve_app
 
 
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
-    async with serve_app(app_with_keys(make_container(tmp_path))) as test_client:
-        yield test_client
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AppClient]:
+    async with AsyncExitStack() as stack:
+        settings: dict[str, Any] = {}
+        if request.param == "postgres":
+            from tests.services import fresh_database
+
+            url = await stack.enter_async_context(fresh_database(request.getfixturevalue("postgres_url")))
+            settings["database_url"] = url
+        yield await stack.enter_async_context(serve_app(app_with_keys(make_container(tmp_path, **settings))))
 
 
 def kernel_of(client: AppClient) -> Kernel:
