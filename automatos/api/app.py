@@ -12,9 +12,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 
 import automatos
+from automatos.api.openapi import install as document_openapi
 from automatos.api.plugin import KernelPlugin
 from automatos.kernel.container import Container
-from automatos.kernel.logging import configure_logging
+from automatos.kernel.logging import configure_logging, stop_logging
 
 __all__ = ["create_app"]
 
@@ -23,9 +24,11 @@ def create_app(container: Container | None = None) -> Litestar:
     container = container or Container()
     kernel = container.kernel()
     configure_logging(kernel.settings)
-    return Litestar(
+    app = Litestar(
         plugins=[KernelPlugin(kernel)],
         logging_config=None,  # ours (configure_logging); Litestar's default would replace the root handler
+        # uvicorn re-raises SIGTERM after shutdown (no atexit): drain the log queue, write the last lines directly
+        on_shutdown=[stop_logging],
         openapi_config=OpenAPIConfig(
             title="Automatos",
             version=automatos.__version__,
@@ -34,3 +37,5 @@ def create_app(container: Container | None = None) -> Litestar:
         ),
         debug=False,
     )
+    document_openapi(app)  # security schemes, workspace headers, problem+json errors (api/openapi.py)
+    return app
