@@ -8,14 +8,25 @@ Caches and how they stay correct:
 - **Prompts** live in the kernel's key-value backend (``prompts:`` namespace) for 60 seconds
   (``prompts.cache_seconds``): with Redis every node shares one copy, and an edit deletes it, so
   every node reads the new text at once. With the in-process backend (one node) the same holds.
+  The cache fails open: when the backend (Redis) is down or slow, a read is a miss and a write or
+  delete is skipped (:class:`~automatos.kernel.faults.FailOpen`: counted, logged once a minute), so a
+  Redis outage costs one query per prompt read, never a failed chat. A delete skipped during an
+  outage leaves an edited prompt stale for at most the cache time on a Redis that kept its data.
 - **Platform settings and model prices** are read through an in-process TTL cache (60 s): an admin's
-  change reaches chats within a minute. They are tuning knobs, not security decisions.
+  change reaches chats within a minute. They are tuning knobs, not security decisions. Concurrent
+  misses of one key share one query (a cold cache under load is one query per key, not one per
+  request).
+
+No method here opens a database session while another is open in the same task: callers that hold
+a session read what they need from here *before* opening it (see :mod:`automatos.kernel.db.pool`).
 - **Providers** of a workspace are collected through its hook view once and reused until the view
   (extensions or their config changed) or the run-time settings object changes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -27,6 +38,7 @@ from sqlalchemy import func, select
 from automatos.agents import models as am
 from automatos.agents.records import from_row
 from automatos.kernel.errors import NotFoundError
+from automatos.kernel.faults import FailOpen
 from automatos.kernel.hooks import Collected
 from automatos.kernel.types import EmbeddingProvider, LLMProvider, Workspace
 
@@ -36,6 +48,8 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentsRuntime", "PromptRecord", "TTLCache", "agents_of"]
 
+log = logging.getLogger("automatos.agents")
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -43,24 +57,51 @@ PROMPT_TTL = 60.0
 SETTINGS_TTL = 60.0
 
 
-class TTLCache(Generic[K, V]):
-    """A small in-process cache: values expire ``ttl`` seconds after they were loaded."""
+class _Abandoned(Exception):
+    """The task loading a cache entry was cancelled; whoever waited for it loads it again."""
 
-    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+
+class TTLCache(Generic[K, V]):
+    """A small in-process cache: values expire ``ttl`` seconds after they were loaded.
+
+    Concurrent misses of one key wait for one load. ``clock`` is injectable (tests expire entries
+    without sleeping).
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 10_000, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.clock = clock
         self._data: dict[K, tuple[float, V]] = {}
+        self._loading: dict[K, asyncio.Future[V]] = {}
 
     async def get(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
-        now = time.monotonic()
-        hit = self._data.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = await load()
-        if len(self._data) >= self.max_entries:
-            self._data.clear()
-        self._data[key] = (now + self.ttl, value)
-        return value
+        while True:
+            hit = self._data.get(key)
+            if hit is not None and hit[0] > self.clock():
+                return hit[1]
+            pending = self._loading.get(key)
+            if pending is None:
+                break
+            try:
+                return await asyncio.shield(pending)
+            except _Abandoned:  # its loader was cancelled: load it ourselves
+                continue
+        pending = self._loading[key] = asyncio.get_running_loop().create_future()
+        try:
+            value = await load()
+        except BaseException as exc:
+            pending.set_exception(exc if isinstance(exc, Exception) else _Abandoned())
+            pending.exception()  # retrieved here: waiters re-raise it themselves
+            raise
+        else:
+            pending.set_result(value)
+            if len(self._data) >= self.max_entries:
+                self._data.clear()
+            self._data[key] = (self.clock() + self.ttl, value)
+            return value
+        finally:
+            del self._loading[key]
 
     def drop(self, key: K | None = None) -> None:
         if key is None:
@@ -78,10 +119,12 @@ class PromptRecord(msgspec.Struct, kw_only=True):
 
 
 class AgentsRuntime:
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.kernel = kernel
-        self._settings: TTLCache[str, Any] = TTLCache(SETTINGS_TTL)
-        self._prices: TTLCache[tuple[str, str], tuple[float, float]] = TTLCache(SETTINGS_TTL)
+        self._settings: TTLCache[str, Any] = TTLCache(SETTINGS_TTL, clock=clock)
+        self._prices: TTLCache[tuple[str, str], tuple[float, float]] = TTLCache(SETTINGS_TTL, clock=clock)
+        self.prompt_cache = FailOpen("the prompt cache", log)
+        """How the prompt cache's backend is doing: a failure is a miss, counted and logged."""
         self._providers: dict[str, tuple[object, object, Collected[Any]]] = {}
         self._embedders: dict[str, tuple[object, object, Collected[Any]]] = {}
 
@@ -130,9 +173,12 @@ class AgentsRuntime:
         return self.kernel.backends.kv.with_namespace("prompts:")
 
     async def prompt(self, slug: str) -> PromptRecord | None:
-        """The prompt ``slug``, from the cache when it holds it (60 s), else from the database."""
+        """The prompt ``slug``, from the cache when it holds it (60 s), else from the database.
+
+        Opens a session of its own: call it before opening one, never inside.
+        """
         cache = self._prompt_cache()
-        raw = await cache.get(slug)
+        raw = await self.prompt_cache.call(lambda: cache.get(slug), None)
         if raw is not None:
             return msgspec.json.decode(raw, type=PromptRecord)
         async with self.kernel.store.sessionmaker() as session:
@@ -141,7 +187,8 @@ class AgentsRuntime:
             return None
         record = from_row(row, PromptRecord)
         ttl = await self.int_setting("prompts.cache_seconds", int(PROMPT_TTL), 1, 3600)
-        await cache.set(slug, msgspec.json.encode(record), ttl=float(ttl))
+        encoded = msgspec.json.encode(record)
+        await self.prompt_cache.call(lambda: cache.set(slug, encoded, ttl=float(ttl)), None)
         return record
 
     async def list_prompts(self, offset: int, limit: int) -> tuple[list[PromptRecord], int]:
@@ -194,7 +241,8 @@ class AgentsRuntime:
                 {"version": record.version},
                 request_id=request_id,
             )
-        await self._prompt_cache().delete(slug)
+        cache = self._prompt_cache()
+        await self.prompt_cache.call(lambda: cache.delete(slug), False)
         return record
 
     # --- providers ------------------------------------------------------------------------------

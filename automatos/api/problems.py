@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from automatos.kernel.errors import AutomatosError
+from automatos.kernel.errors import AutomatosError, ServiceUnavailableError
 
 __all__ = ["PROBLEM_JSON", "exception_handlers", "problem"]
 
@@ -50,6 +51,8 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
 def _automatos_error(request: Request[Any, Any, Any], exc: AutomatosError) -> Response[dict[str, Any]]:
     # RFC 9110: a 401 names how to authenticate (a bearer token: an API key or a JWT)
     headers = {"WWW-Authenticate": _CHALLENGE} if exc.status_code == 401 else None
+    if isinstance(exc, ServiceUnavailableError):
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(
         exc.status_code, exc.title, exc.detail, slug=exc.type_slug, field=exc.field, headers=headers, **exc.extra
     )
@@ -117,7 +120,32 @@ def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respons
     if code in _UNSTORABLE_TEXT:
         detail = "the request holds text that cannot be stored: NUL characters (U+0000) are not allowed"
         return problem(422, "Invalid input", detail, slug="validation")
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        # the connection died under the statement (a restart, a failover), or the database refused
+        # work for now (SQLite busy, PostgreSQL shutting down): the pool replaces the connection
+        _database_unavailable_logged(request, exc)
+        unavailable = ServiceUnavailableError("the database is unavailable; retry shortly", retry_after=RETRY_AFTER)
+        return _automatos_error(request, unavailable)
     return _unexpected(request, exc)
+
+
+RETRY_AFTER = 2
+_unavailable_warned_at = float("-inf")
+
+
+def _database_unavailable_logged(request: Request[Any, Any, Any], exc: DBAPIError) -> None:
+    """One warning per minute at most: an outage must not flood the log with one line per request."""
+    global _unavailable_warned_at
+    now = time.monotonic()
+    if now - _unavailable_warned_at >= 60.0:
+        _unavailable_warned_at = now
+        log.warning(
+            "database unavailable on %s %s (%s: %s); answering 503",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__,
+            exc.orig,
+        )
 
 
 exception_handlers: dict[Any, Any] = {

@@ -8,6 +8,13 @@ Two paths, one message:
   embedded default (``automatos keys revoke`` next to a running server), or one lost while a Redis
   connection was down (Redis pub/sub is at-most-once).
 
+Publishing answers for what the caller has committed: it never raises because a path is down. A
+pub/sub publish that fails (Redis down or hung; bounded by ``publish_timeout``) is counted and
+logged, throttled, and the journal delivers the message to every node within ``poll_seconds``. A
+journal write that fails is counted and logged as an error, and pub/sub still carries the message;
+with both down the message is lost and receivers fall back on their caches' own expiry (API keys
+``API_KEY_CACHE_SECONDS``, views and settings ``AUTOMATOS_RECHECK_SECONDS``).
+
 Every message carries an ``id``; a node handles each id once, whichever path brings it first.
 Handlers only invalidate caches, so a late duplicate would be harmless anyway. The poll reads a
 window that overlaps the previous one (``overlap_seconds``) because rows from other nodes may commit
@@ -28,6 +35,7 @@ from typing import Any, Protocol
 import msgspec
 
 from automatos.kernel.backends import PubSubBackend
+from automatos.kernel.faults import FailOpen
 
 __all__ = ["CHANNEL", "Journal", "KernelBus"]
 
@@ -55,6 +63,7 @@ class KernelBus:
         *,
         channel: str = CHANNEL,
         overlap_seconds: float = 30.0,
+        publish_timeout: float = 1.0,
     ) -> None:
         self.pubsub = pubsub
         self.journal = journal
@@ -65,15 +74,24 @@ class KernelBus:
         self._ready = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._polled_until: datetime | None = None
+        self.publishing = FailOpen("publishing on the kernel bus", log, timeout=publish_timeout)
+        """Pub/sub publishes: a failure is skipped (the journal delivers), counted, logged throttled."""
+        self.journaling = FailOpen(
+            "writing the kernel bus journal", log, timeout=None, retry_seconds=0.0, level=logging.ERROR
+        )
+        self.listening = FailOpen("the kernel bus subscription", log, retry_seconds=0.0)
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers.setdefault(kind, []).append(handler)
 
     async def publish(self, kind: str, **data: Any) -> None:
+        """Journal and publish ``{"kind": kind, "id": …, **data}``; never raises for a path that is down."""
         message = {"kind": kind, "id": uuid.uuid4().hex, **data}
-        if self.journal is not None:
-            await self.journal.append_event(message["id"], kind, message)
-        await self.pubsub.publish(self.channel, msgspec.json.encode(message))
+        journal = self.journal
+        if journal is not None:
+            await self.journaling.call(lambda: journal.append_event(message["id"], kind, message), None)
+        raw = msgspec.json.encode(message)
+        await self.publishing.call(lambda: self.pubsub.publish(self.channel, raw), None)
 
     async def start(self, now: datetime | None = None) -> None:
         """Subscribe, and return once the subscription is live; journal polling starts from ``now``."""
@@ -127,7 +145,7 @@ class KernelBus:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a dropped connection: resubscribe after a pause
-                log.warning("kernel bus subscription lost (%s); resubscribing", exc)
+                self.listening.failed(exc)  # the journal carries messages meanwhile
                 self._ready.set()
                 await asyncio.sleep(0.5)
 

@@ -16,6 +16,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderError",
+    "ServiceUnavailableError",
     "SettingsError",
     "ValidationError",
 ]
@@ -63,6 +64,21 @@ class PermissionDeniedError(AutomatosError):
     type_slug = "forbidden"
 
 
+class ServiceUnavailableError(AutomatosError):
+    """A dependency (the database) cannot serve this request now; the client should retry later.
+
+    ``retry_after`` (seconds) becomes the response's ``Retry-After`` header.
+    """
+
+    status_code = 503
+    title = "Service unavailable"
+    type_slug = "unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 2, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail, extra=extra)
+        self.retry_after = retry_after
+
+
 class ExtensionError(AutomatosError):
     """An extension's hook implementation failed; names the plugin and the hook."""
 
@@ -83,6 +99,10 @@ class ProviderError(AutomatosError):
     ``kind`` is one of ``auth``, ``rate_limit``, ``timeout``, ``context_length``, ``bad_request``,
     ``unavailable``. Every kind is a 502 to our caller (the fault is upstream), except
     ``context_length`` and ``bad_request``, which are 422: the request must change.
+
+    ``sent`` is ``False`` when the request never reached the provider (it is not enabled here, or
+    its server refused the connection before anything was sent): such a call costs nothing and is
+    recorded with zero tokens.
     """
 
     status_code = 502
@@ -90,13 +110,16 @@ class ProviderError(AutomatosError):
     type_slug = "provider-failed"
     KINDS = frozenset({"auth", "rate_limit", "timeout", "context_length", "bad_request", "unavailable"})
 
-    def __init__(self, provider: str, kind: str, detail: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, provider: str, kind: str, detail: str, *, retry_after: float | None = None, sent: bool = True
+    ) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"unknown provider error kind {kind!r}")
         super().__init__(f"{provider}: {detail}", field="model" if kind == "context_length" else None)
         self.provider = provider
         self.kind = kind
         self.retry_after = retry_after
+        self.sent = sent
         self.status_code = 422 if kind in ("context_length", "bad_request") else 502
         self.extra = {"provider": provider, "kind": kind}
 

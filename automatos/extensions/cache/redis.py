@@ -17,7 +17,11 @@ Decisions:
   they were asked for (an unsubscribe racing a re-subscribe cannot leave the channel dropped).
 - A dropped connection is retried with backoff and redis-py re-subscribes every channel on
   reconnect; messages published while disconnected are lost (Redis pub/sub is at most once —
-  consumers that need completeness re-check their source, as the kernel's view recheck does).
+  consumers that need completeness re-check their source, as the kernel's view recheck does, or
+  read the kernel bus journal). The retries log one warning a minute, not one per attempt.
+- These classes raise when Redis is down: the sandbox's ``kv`` capability must not read a missing
+  value as absent. Callers for whom Redis is only a cache fail open themselves
+  (:class:`automatos.kernel.faults.FailOpen`: the prompt cache, the kernel bus's publish).
 - The URL may carry a password: it is never logged, and errors are logged by type and message only.
 """
 
@@ -38,6 +42,7 @@ from redis.exceptions import ResponseError
 from automatos.extensions.cache.memory import QueueSubscription, check_namespace, check_ttl
 from automatos.kernel.backends import BackendContext, KVBackend, PubSubBackend
 from automatos.kernel.errors import SettingsError, ValidationError
+from automatos.kernel.faults import FailOpen
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import BackendFactory
 
@@ -160,6 +165,7 @@ class RedisPubSub(PubSubBackend):
         self._pending: dict[bytes, deque[asyncio.Future[None]]] = {}
         self._send_lock = asyncio.Lock()
         self._closed = False
+        self._reading = FailOpen("the redis pub/sub connection (retrying with backoff)", log, retry_seconds=0.0)
 
     @classmethod
     def from_url(cls, url: str) -> RedisPubSub:
@@ -248,7 +254,7 @@ class RedisPubSub(PubSubBackend):
             except Exception as exc:
                 failures += 1
                 delay = min(0.1 * 2**failures, 5.0)
-                log.warning("redis pub/sub connection failed (%s: %s); retry in %.1fs", type(exc).__name__, exc, delay)
+                self._reading.failed(exc)  # one warning a minute, however long the outage
                 await asyncio.sleep(delay)
                 continue
             failures = 0

@@ -6,7 +6,13 @@ Decisions:
   failing; the pragmas are set on every new connection. The file is created 0600 (and its
   directory 0700) on demand: see :mod:`automatos.kernel.datadir`.
 - PostgreSQL gets a sized pool (``DATABASE_POOL_SIZE``) with pre-ping, so connections dropped by a
-  restart or a proxy are replaced instead of failing the next request.
+  restart or a proxy are replaced instead of failing the next request: after an outage the
+  process recovers by itself, no restart.
+- The kernel's engine (:func:`create_engine`) uses :class:`~automatos.kernel.db.pool.FairPool` on
+  both dialects: a workspace holds at most its share of the pool, a task at most one connection,
+  and nobody waits longer than ``DATABASE_POOL_TIMEOUT`` for one (see :mod:`automatos.kernel.db.pool`).
+- Every engine hides SQL parameters (``hide_parameters``): a failing statement's log line or
+  exception text never carries values such as key hashes or message text.
 - Sessions do not expire objects on commit: handlers return ORM rows after committing, and an
   async session cannot lazily reload them.
 """
@@ -21,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from automatos.kernel.datadir import prepare_sqlite_file
+from automatos.kernel.db.pool import FairPool, WorkspaceShares, default_share
 
 if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
@@ -52,22 +59,40 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def engine_from_url(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` with the dialect's tuning (used by migrations and tools)."""
+    kwargs.setdefault("hide_parameters", True)
+    pooled = kwargs.get("poolclass") in (None, FairPool)  # a queue pool, which takes a size
     if url.startswith("sqlite"):
         path = _sqlite_file(url)
-        if path is not None:
+        if path is None:  # in-memory or a URI: SQLAlchemy's own choice of pool
+            if kwargs.get("poolclass") is FairPool:
+                del kwargs["poolclass"]
+                kwargs.pop("pool_timeout", None)
+        else:
             prepare_sqlite_file(path)  # 0600 before SQLite opens it, so its -wal/-shm are 0600 too
+            if pool_size is not None and pooled:
+                kwargs["pool_size"] = pool_size
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
         return engine
-    if pool_size is not None and "poolclass" not in kwargs:
+    if pool_size is not None and pooled:
         kwargs["pool_size"] = pool_size
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """The kernel's engine for :attr:`Settings.resolved_database_url`."""
-    return engine_from_url(settings.resolved_database_url, pool_size=settings.database_pool_size)
+    """The kernel's engine for :attr:`Settings.resolved_database_url`, with the workspace shares."""
+    engine = engine_from_url(
+        settings.resolved_database_url,
+        pool_size=settings.database_pool_size,
+        poolclass=FairPool,
+        pool_timeout=settings.database_pool_timeout,
+    )
+    pool = engine.sync_engine.pool
+    if isinstance(pool, FairPool):
+        share = settings.database_workspace_share or default_share(settings.database_pool_size)
+        pool.configure(WorkspaceShares(share, settings.database_pool_timeout))
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
