@@ -207,3 +207,32 @@ async def test_a_body_that_stops_arriving_is_408(tmp_path: Path) -> None:
         assert response.headers["connection"] == "close"
         # the next request is served normally
         assert (await client.get("/api/workspaces", headers=ADMIN)).status_code == 200
+
+
+# -- bounded state ----------------------------------------------------------------------------------
+
+
+async def test_per_route_and_per_client_state_stays_bounded(tmp_path: Path) -> None:
+    """Many paths of one route and many clients: one statistics row, and idle clients' counters swept."""
+    from automatos.api.controllers.stats import route_stats
+    from automatos.kernel.ratelimit import SlidingWindowCounter
+
+    class Clock:
+        now = 0.0
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    async with serving(tmp_path, rate_limit_default="1000/minute") as client:
+        kernel = kernel_of(client)
+        pipeline = request_pipeline(kernel)
+        pipeline._local = counter = SlidingWindowCounter(clock=clock)
+        for i in range(300):
+            assert (await client.get(f"/api/items/{i}", headers=user())).status_code == 200
+        rows = [r for r in route_stats(kernel).snapshot()["routes"] if r["path"].startswith("/api/items")]
+        assert [(r["path"], r["count"]) for r in rows] == [("/api/items/{item_id}", 300)]
+        assert len(counter) == 300
+        clock.now = 200.0  # every client idle for more than two windows: the next counted hit sweeps them
+        assert (await client.get("/api/items/1", headers=user())).status_code == 200
+        assert len(counter) == 1
