@@ -10,9 +10,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import automatos
 from automatos.api.app import create_app
+from automatos.kernel.errors import SettingsError
 from automatos.kernel.metrics import MAX_MODELS, LLMUsageTable, RequestTable, kernel_metrics
 from automatos.kernel.runtime import Kernel
+from automatos.kernel.settings import load_settings
 from tests.agents.test_chat import World, as_user, build_world
 from tests.helpers import AppClient, make_container, serve_app
 
@@ -112,8 +115,10 @@ async def test_hooks_sandbox_and_process_series(world: World) -> None:
     assert value(samples, "automatos_sandbox_workers", state="live") == kernel.settings.sandbox_pool_size
     assert value(samples, "automatos_sandbox_workers", state="busy") == 0
     assert ("automatos_sandbox_workers_replaced_total", frozenset()) in samples
-    assert value(samples, "process_resident_memory_bytes") > 0 or ("python_info", frozenset()) not in samples
-    assert any(name == "automatos_info" for name, _ in samples)
+    assert value(samples, "process_resident_memory_bytes") > 0  # prometheus-client's process collector (Linux)
+    assert any(name == "python_gc_collections_total" for name, _ in samples)
+    info = [dict(labels) for name, labels in samples if name == "automatos_info"]
+    assert info == [{"version": automatos.__version__, "environment": "development"}]
 
 
 async def test_rate_limit_refusals_are_counted_and_scrapes_are_never_limited(tmp_path: Path) -> None:
@@ -160,6 +165,13 @@ async def test_disabled_metrics_answer_404(tmp_path: Path, settings: dict[str, A
             assert "METRICS_ENABLED" in problem(response, 404)["detail"]
         schema = (await client.get("/schema/openapi.json")).json()
         assert "/metrics" not in schema["paths"]
+
+
+def test_metrics_settings_are_checked() -> None:
+    assert load_settings({"METRICS_ENABLED": "TRUE", "METRICS_TOKEN": TOKEN}).metrics_enabled == "TRUE"
+    assert TOKEN not in repr(load_settings({"METRICS_TOKEN": TOKEN}))  # a secret: never shown
+    with pytest.raises(SettingsError, match="METRICS_ENABLED"):
+        load_settings({"METRICS_ENABLED": "sometimes"})
 
 
 def test_tables_are_bounded() -> None:
