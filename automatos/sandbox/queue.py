@@ -294,9 +294,10 @@ class QueueSandbox:
         enqueued = False
         try:
             subscription = await pubsub.subscribe(queue.job_id(key))
+            # before the await: a caller cancelled while Redis already holds the job must still withdraw it
+            enqueued = True
             if await queue.enqueue(job) is None:
                 return self._finish(_failure("worker", "the run could not be enqueued (duplicate job key)"), begun)
-            enqueued = True
             done = await self._wait(queue, subscription, key, begun + deadline)
             if done is None:
                 return self._finish(await self._give_up(queue, key, deadline), begun)

@@ -326,3 +326,29 @@ async def test_serve_needs_redis(redis_url: str) -> None:
     settings = load_settings({}, sandbox_pool_size=1)
     with pytest.raises(ValueError, match="REDIS_URL"):
         await serve(settings)
+
+
+async def test_a_caller_cancelled_while_enqueueing_leaves_no_job_behind(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled after Redis stored the job but before ``enqueue`` returned: the job is still withdrawn."""
+    settings = _settings(redis_url)
+    async with caller(settings) as sandbox:
+        assert sandbox._queue is not None
+        queue = sandbox._queue
+        stored = asyncio.Event()
+        real_enqueue = queue.enqueue
+
+        async def enqueue_then_hang(job: Any, **kwargs: Any) -> Any:
+            await real_enqueue(job, **kwargs)
+            stored.set()
+            await asyncio.Event().wait()  # the caller is cancelled here, the job already in Redis
+
+        monkeypatch.setattr(queue, "enqueue", enqueue_then_hang)
+        task = asyncio.create_task(sandbox.run("result = 1"))
+        await stored.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with inspect(settings) as check:
+            assert await check.count("queued") == 0 and await check.count("incomplete") == 0
