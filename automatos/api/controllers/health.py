@@ -119,6 +119,22 @@ async def _is_platform_admin(kernel: Kernel, request: Request[Any, Any, Any]) ->
     return principal is not None and principal.is_platform_admin
 
 
+def _sandbox_status(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    """The sandbox's own report for admins (pool size, live workers, whether workers run as root).
+
+    ``None`` when no sandbox runs on this node; owned by the sandbox (``Sandbox.status()``).
+    """
+    from automatos.api.controllers.sandbox import STATE_KEY
+
+    sandbox = request.app.state.get(STATE_KEY)
+    if sandbox is None:
+        return None
+    try:
+        return dict(sandbox.status())
+    except Exception as exc:  # a report, never a reason for the probe to fail
+        return {"error": type(exc).__name__}
+
+
 class HealthController(Controller):
     path = "/health"
     tags = ["health"]
@@ -157,4 +173,5 @@ class HealthController(Controller):
         body: dict[str, Any] = {"status": "ready", "checks": shown}
         if admin:
             body["environment"] = kernel.settings.environment
+            body["sandbox"] = _sandbox_status(request)
         return Response(body, headers=headers)
