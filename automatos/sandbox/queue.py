@@ -52,7 +52,6 @@ import msgspec
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 from saq import Job, Status, Worker
-from saq.job import TERMINAL_STATUSES
 from saq.queue.redis import RedisQueue
 
 from automatos.sandbox.pool import Capability, Limits, SandboxError, SandboxResult, WorkerPool, WorkspaceShares
@@ -92,6 +91,8 @@ CLOCK_SKEW = 60.0
 """Clock difference tolerated between callers and workers when a worker checks a job's expiry."""
 
 _UNSTARTED = frozenset({Status.NEW, Status.QUEUED})
+TERMINAL_STATUSES = frozenset({Status.COMPLETE, Status.FAILED, Status.ABORTED})
+"""A job in one of these is finished (spelled out from the public ``Status``: SAQ does not export its own set)."""
 
 Rebuild = Callable[..., Capability]
 """``rebuild(spec, kv=backend_or_None) -> Capability``: what a worker turns a capability spec into."""
@@ -449,7 +450,8 @@ class _Server:
                 id=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
                 concurrency=self.size,
                 dequeue_timeout=DEQUEUE_TIMEOUT,
-                metadata={"pool_size": self.size, "pid": os.getpid()},
+                # queue.info() lists it: admins see which worker nodes run their sandboxes as root
+                metadata={"pool_size": self.size, "pid": os.getpid(), "running_as_root": pool.running_as_root},
             )
             worker.tasks.add(asyncio.create_task(self._upkeep(worker), name="sandbox-upkeep"))
             loops = [asyncio.create_task(self._slot(worker), name=f"sandbox-slot-{i}") for i in range(self.size)]
