@@ -44,7 +44,9 @@ from automatos.agents import models as am
 from automatos.agents.records import ModelSettings, from_row, get_agent, model_settings_of
 from automatos.agents.runtime import AgentsRuntime, agents_of
 from automatos.kernel.db.base import utcnow
-from automatos.kernel.errors import NotFoundError, ProviderError, ValidationError
+from automatos.kernel.db.pool import unmetered
+from automatos.kernel.errors import ConflictError, NotFoundError, ProviderError, ValidationError
+from automatos.kernel.hooks import Collected
 from automatos.kernel.metrics import record_llm_usage
 from automatos.kernel.types import ChatMessage, LLMProvider, StreamEvent, Workspace
 
@@ -143,6 +145,26 @@ def _estimate_tokens(messages: Sequence[ChatMessage]) -> int:
     return sum(len(m.content) for m in messages) // 4 + len(messages)
 
 
+class TurnSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a turn reads from the platform settings and the prompt registry, read before its session."""
+
+    max_message_chars: int
+    history_limit: int
+    title_chars: int
+    temperature: float | None
+    max_tokens: int
+    base_prompt: str
+    """The registry's ``agent.base`` (empty when it is missing)."""
+
+
+def _check_active(agent: am.Agent, field: str) -> None:
+    if agent.status == "paused":
+        raise ConflictError(
+            f"agent {agent.slug!r} is paused: it does not answer until its status is set back to active",
+            field=field,
+        )
+
+
 class Turn:
     """One call of an agent's provider, and the record of how it ended (see the module docstring)."""
 
@@ -180,7 +202,10 @@ class Turn:
     def _provider(self) -> LLMProvider:
         if self.provider is None:
             raise ProviderError(
-                self.provider_name, "unavailable", "this provider is not enabled or not configured in this workspace"
+                self.provider_name,
+                "unavailable",
+                "this provider is not enabled or not configured in this workspace",
+                sent=False,
             )
         return self.provider
 
@@ -255,12 +280,17 @@ class Turn:
         model: str | None = None,
     ) -> TurnResult:
         used = model or self.model
-        pt = prompt_tokens if prompt_tokens is not None else _estimate_tokens(self.messages)
-        ct = completion_tokens if completion_tokens is not None else 0
-        if error is not None and completion_tokens is None:
-            ct = len(text.split()) if text else 0
-        input_price, output_price = await self.service.runtime.price(self.provider_name, used)
-        cost = pt * input_price + ct * output_price
+        if error is not None and not error.sent:  # nothing reached the provider: nothing to pay for
+            pt = ct = 0
+            cost = 0.0
+        else:
+            pt = prompt_tokens if prompt_tokens is not None else _estimate_tokens(self.messages)
+            ct = completion_tokens if completion_tokens is not None else 0
+            if error is not None and completion_tokens is None:
+                ct = len(text.split()) if text else 0
+            with unmetered():
+                input_price, output_price = await self.service.runtime.price(self.provider_name, used)
+            cost = pt * input_price + ct * output_price
         finish = finish_reason or ("error" if status == "error" else "cancelled" if status == "cancelled" else "stop")
         self.result = TurnResult(
             text=text,
@@ -280,41 +310,56 @@ class Turn:
         if error is not None:
             problem = {"provider": error.provider, "kind": error.kind, "detail": error.detail}
         try:
-            async with self.service.sessionmaker.begin() as session:
-                if self.message_id is not None:
-                    await session.execute(
-                        update(am.ChatMessage)
-                        .where(am.ChatMessage.workspace_id == self.workspace.id, am.ChatMessage.id == self.message_id)
-                        .values(
-                            content=text,
-                            status=status,
-                            error=problem,
-                            model=used,
-                            prompt_tokens=pt,
-                            completion_tokens=ct,
-                            finish_reason=finish,
-                        )
-                    )
-                session.add(
-                    am.LLMUsage(
-                        workspace_id=self.workspace.id,
-                        agent_id=self.agent_id,
-                        session_id=self.session_id,
-                        message_id=self.message_id,
-                        provider=self.provider_name,
-                        model=used,
-                        prompt_tokens=pt,
-                        completion_tokens=ct,
-                        total_tokens=pt + ct,
-                        cost=cost,
-                        status=status,
-                        request_id=self.request_id,
-                    )
-                )
+            # finishing what was admitted does not queue behind the workspace's new work
+            with unmetered():
+                await self._record(text, status, problem, used, pt, ct, finish, cost)
         except Exception:
             # the answer was delivered (or failed) already; losing its record is logged, not raised
             log.exception("could not record chat turn %s of workspace %s", self.message_id, self.workspace.id)
         return self.result
+
+    async def _record(
+        self,
+        text: str,
+        status: str,
+        problem: dict[str, Any] | None,
+        used: str,
+        pt: int,
+        ct: int,
+        finish: str,
+        cost: float,
+    ) -> None:
+        async with self.service.sessionmaker.begin() as session:
+            if self.message_id is not None:
+                await session.execute(
+                    update(am.ChatMessage)
+                    .where(am.ChatMessage.workspace_id == self.workspace.id, am.ChatMessage.id == self.message_id)
+                    .values(
+                        content=text,
+                        status=status,
+                        error=problem,
+                        model=used,
+                        prompt_tokens=pt,
+                        completion_tokens=ct,
+                        finish_reason=finish,
+                    )
+                )
+            session.add(
+                am.LLMUsage(
+                    workspace_id=self.workspace.id,
+                    agent_id=self.agent_id,
+                    session_id=self.session_id,
+                    message_id=self.message_id,
+                    provider=self.provider_name,
+                    model=used,
+                    prompt_tokens=pt,
+                    completion_tokens=ct,
+                    total_tokens=pt + ct,
+                    cost=cost,
+                    status=status,
+                    request_id=self.request_id,
+                )
+            )
 
 
 class ChatService:
@@ -496,11 +541,28 @@ class ChatService:
 
     # --- turns ----------------------------------------------------------------------------------
 
-    async def _system_prompt(self, session: Any, workspace: Workspace, agent: am.Agent) -> str:
+    async def turn_settings(self) -> TurnSettings:
+        """The platform settings and the base prompt a turn needs (cached; a cold cache opens a session
+        per value, one after the other). Read before a turn's session opens, never inside it: a task
+        that waited for a second connection while holding one could deadlock the pool under load."""
+        runtime = self.runtime
+        temperature = await runtime.setting("agents.default_temperature", DEFAULT_TEMPERATURE)
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float):
+            temperature = None
+        base = await runtime.prompt("agent.base")
+        return TurnSettings(
+            max_message_chars=await runtime.int_setting("chat.max_message_chars", MAX_MESSAGE_CHARS, 1, 10_000_000),
+            history_limit=await runtime.int_setting("chat.history_limit", HISTORY_LIMIT, 0, 10_000),
+            title_chars=await runtime.int_setting("chat.title_max_chars", TITLE_CHARS, 1, 300),
+            temperature=None if temperature is None else float(temperature),
+            max_tokens=await runtime.int_setting("agents.default_max_tokens", DEFAULT_MAX_TOKENS, 1, 1_000_000),
+            base_prompt=base.body if base is not None else "",
+        )
+
+    async def _system_prompt(self, session: Any, workspace: Workspace, agent: am.Agent, base: str) -> str:
         parts: list[str] = []
-        base = await self.runtime.prompt("agent.base")
-        if base is not None and base.body.strip():
-            parts.append(_fill(base.body, agent_name=agent.name, workspace_name=workspace.name))
+        if base.strip():
+            parts.append(_fill(base, agent_name=agent.name, workspace_name=workspace.name))
         visible = or_(am.Persona.workspace_id.is_(None), am.Persona.workspace_id == workspace.id)
         if agent.persona_id is not None:
             persona = (
@@ -530,8 +592,12 @@ class ChatService:
             parts.append(agent.instructions.strip())
         return "\n\n".join(parts)
 
-    async def _provider_for(
-        self, workspace: Workspace, settings: ModelSettings, overrides: dict[str, Any]
+    def _provider_for(
+        self,
+        providers: Collected[LLMProvider],
+        settings: ModelSettings,
+        knobs: TurnSettings,
+        overrides: dict[str, Any],
     ) -> tuple[str, LLMProvider | None, str, dict[str, Any]]:
         current = self.kernel.current_settings
         name = settings.provider or current.llm_provider
@@ -541,20 +607,15 @@ class ChatService:
                 f"the agent names provider {name!r} but no model; set model_settings.model",
                 field="model_settings.model",
             )
-        providers = await self.runtime.llm_providers(workspace)
-        temperature = settings.temperature
-        if temperature is None:
-            value = await self.runtime.setting("agents.default_temperature", DEFAULT_TEMPERATURE)
-            temperature = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        max_tokens = settings.max_tokens
-        if max_tokens is None:
-            max_tokens = await self.runtime.int_setting("agents.default_max_tokens", DEFAULT_MAX_TOKENS, 1, 1_000_000)
+        temperature = settings.temperature if settings.temperature is not None else knobs.temperature
+        max_tokens = settings.max_tokens if settings.max_tokens is not None else knobs.max_tokens
         options: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
         options.update({k: v for k, v in overrides.items() if v is not None})
         return name, providers.items.get(name), model, options
 
-    async def _check_length(self, content: str, field: str) -> None:
-        limit = await self.runtime.int_setting("chat.max_message_chars", MAX_MESSAGE_CHARS, 1, 10_000_000)
+    @staticmethod
+    def _check_length(content: str, field: str, knobs: TurnSettings) -> None:
+        limit = knobs.max_message_chars
         if len(content) > limit:
             raise ValidationError(f"the message is {len(content)} characters; at most {limit} are allowed", field=field)
 
@@ -570,19 +631,24 @@ class ChatService:
     ) -> Turn:
         """Record the user's message and an assistant message to fill; see the module docstring.
 
-        ``agent_ref`` (id or slug), when given, must be the session's agent (422 naming ``agent``).
+        ``agent_ref`` (id or slug), when given, must be the session's agent (422 naming ``agent``); a
+        paused agent does not answer (409 naming ``agent``). Everything read from caches (settings,
+        the base prompt, the workspace's providers) is read before the transaction opens, so the
+        turn holds one database connection at a time.
         """
-        await self._check_length(content, "content")
-        history_limit = await self.runtime.int_setting("chat.history_limit", HISTORY_LIMIT, 0, 10_000)
-        title_chars = await self.runtime.int_setting("chat.title_max_chars", TITLE_CHARS, 1, 300)
+        knobs = await self.turn_settings()
+        self._check_length(content, "content", knobs)
+        providers = await self.runtime.llm_providers(workspace)
+        history_limit = knobs.history_limit
         async with self.sessionmaker.begin() as session:
             chat = await self._session_row(session, workspace.id, session_id)
             agent = await get_agent(session, workspace.id, chat.agent_id, field="agent")
             if agent_ref is not None and agent_ref not in (agent.id, agent.slug):
                 raise ValidationError(f"session {session_id!r} talks to another agent", field="agent")
+            _check_active(agent, "agent")
             settings = model_settings_of(agent)
-            name, provider, model, options = await self._provider_for(workspace, settings, {})
-            system = await self._system_prompt(session, workspace, agent)
+            name, provider, model, options = self._provider_for(providers, settings, knobs, {})
+            system = await self._system_prompt(session, workspace, agent, knobs.base_prompt)
             history: list[am.ChatMessage] = []
             if history_limit:
                 history = list(
@@ -619,7 +685,7 @@ class ChatService:
             )
             session.add(answer)
             if not chat.title:
-                chat.title = content.strip().splitlines()[0][:title_chars] if content.strip() else ""
+                chat.title = content.strip().splitlines()[0][: knobs.title_chars] if content.strip() else ""
             chat.updated_at = utcnow()
             await session.flush()
             ids = (chat.id, user.id, answer.id)
@@ -651,14 +717,20 @@ class ChatService:
         request_id: str | None,
         agent_field: str = "model",
     ) -> Turn:
-        """A turn on a conversation the caller holds (nothing but usage is stored)."""
+        """A turn on a conversation the caller holds (nothing but usage is stored).
+
+        A paused agent does not answer: 409 naming ``agent_field`` (the input that named the agent).
+        """
+        knobs = await self.turn_settings()
         for i, message in enumerate(conversation):
-            await self._check_length(message.content, f"messages[{i}].content")
+            self._check_length(message.content, f"messages[{i}].content", knobs)
+        providers = await self.runtime.llm_providers(workspace)
         async with self.sessionmaker() as session:
             agent = await get_agent(session, workspace.id, agent_ref, field=agent_field)
+            _check_active(agent, agent_field)
             settings = model_settings_of(agent)
-            name, provider, model, options = await self._provider_for(workspace, settings, overrides)
-            system = await self._system_prompt(session, workspace, agent)
+            name, provider, model, options = self._provider_for(providers, settings, knobs, overrides)
+            system = await self._system_prompt(session, workspace, agent, knobs.base_prompt)
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += list(conversation)
         return Turn(

@@ -53,6 +53,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = ""
     """SQLAlchemy async URL; empty means ``sqlite+aiosqlite:///<data_dir>/automatos.db``."""
     database_pool_size: int = 10
+    """Connections each API process keeps open to the database (SQLite files too)."""
+    database_pool_timeout: float = 10.0
+    """Seconds a request waits for a database connection (its workspace's share, then the pool) before
+    it is answered 503 with ``Retry-After``."""
+    database_workspace_share: int = 0
+    """Most connections of this process's pool one workspace may hold at once; 0 means half the pool
+    (``DATABASE_POOL_SIZE // 2``, at least 1). Counted per process."""
     auto_migrate: bool = True
     """Run pending migrations when the server starts (the embedded default relies on it)."""
     redis_url: str | None = None
@@ -230,6 +237,8 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("LOG_LEVEL", "log_level", "DEBUG|INFO|WARNING|ERROR", runtime=True),
     _field("DATABASE_URL", "database_url", "SQLAlchemy URL, e.g. postgresql+asyncpg://u:p@h/db"),
     _field("DATABASE_POOL_SIZE", "database_pool_size", "integer >= 1"),
+    _field("DATABASE_POOL_TIMEOUT", "database_pool_timeout", "number > 0"),
+    _field("DATABASE_WORKSPACE_SHARE", "database_workspace_share", "integer >= 0"),
     _field("AUTOMATOS_AUTO_MIGRATE", "auto_migrate", "true|false"),
     _field("REDIS_URL", "redis_url", "redis://[:password@]host:port/db"),
     _field("BLOB_BACKEND", "blob_backend", "local|s3|a name an extension registers"),
@@ -321,6 +330,8 @@ def _validate(values: dict[str, Any]) -> None:
         ("port", 1 <= values.get("port", 8000) <= 65535),
         ("workers", values.get("workers", 1) >= 1),
         ("database_pool_size", values.get("database_pool_size", 10) >= 1),
+        ("database_pool_timeout", values.get("database_pool_timeout", 10.0) > 0),
+        ("database_workspace_share", values.get("database_workspace_share", 0) >= 0),
         ("routing_cache_ttl_hours", values.get("routing_cache_ttl_hours", 24.0) > 0),
         ("routing_llm_confidence_threshold", 0 <= values.get("routing_llm_confidence_threshold", 0.7) <= 1),
         ("recheck_seconds", values.get("recheck_seconds", 5.0) > 0),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import httpx
 import msgspec
 
 from automatos.kernel.errors import ProviderError
@@ -86,10 +87,12 @@ class SDKConnection:
     def _transport_error(self, provider: str, sdk: Any, exc: Exception) -> ProviderError | None:
         """A timeout or an unreachable server, after the SDK's own retries; ``None`` for anything else."""
         tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
+        # no connection was made (refused, unresolvable, connect timeout): nothing was sent, nothing is owed
+        sent = not isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
         if isinstance(exc, sdk.APITimeoutError):
-            return ProviderError(provider, "timeout", f"no answer within {self.timeout:g} s ({tries})")
+            return ProviderError(provider, "timeout", f"no answer within {self.timeout:g} s ({tries})", sent=sent)
         if isinstance(exc, sdk.APIConnectionError):
-            return ProviderError(provider, "unavailable", f"could not reach {host(self.base_url)} ({tries})")
+            return ProviderError(provider, "unavailable", f"could not reach {host(self.base_url)} ({tries})", sent=sent)
         return None
 
 
