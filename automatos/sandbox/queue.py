@@ -33,6 +33,15 @@ rest — each caller gets a ``worker`` error saying so — and stops its pool.
 SAQ is used without its ``[redis]`` extra (which pins redis<8); what it calls works with the redis
 8 client (``SETEX`` merely warns as deprecated). Its own pub/sub listener is not used: callers wait
 through :class:`automatos.extensions.cache.redis.RedisPubSub`, subscribed per job.
+
+What of SAQ is used: ``Queue`` (``connect``, ``enqueue``, ``job``, ``abort``, ``count``), ``Job``
+(its fields, ``retry``, ``abort_id``), ``Status``, and ``Worker``'s constructor with ``process``,
+``abort``, ``worker_info`` and ``stop`` — never ``Worker.start``, which installs signal handlers and
+runs SAQ's sweep (see :meth:`_Server._upkeep`). Two details still lean on SAQ's internals, so the
+dependency is bounded to one minor version (``saq>=0.26.4,<0.27``): a job taken while stopping is
+put back by marking SAQ's per-job task context ``aborted`` (else ``process`` would record it
+complete), and a withdrawn job is recognised by its abort key in Redis (its record's status may
+have been overwritten by the dequeue).
 """
 
 from __future__ import annotations
@@ -427,6 +436,8 @@ class _Server:
         """Jobs handed to :meth:`run_job` (to tell a processed job from a swallowed queue error)."""
         self.pool: WorkerPool | None = None
         self.queue: RedisQueue | None = None
+        self.upkeep: asyncio.Task[None] | None = None
+        """Ours, not in SAQ's worker's task set: its stop() need not know about it."""
 
     async def serve(self, stop_event: asyncio.Event, ready: asyncio.Event | None) -> None:
         self.pool = pool = WorkerPool(self.size)
@@ -453,7 +464,7 @@ class _Server:
                 # queue.info() lists it: admins see which worker nodes run their sandboxes as root
                 metadata={"pool_size": self.size, "pid": os.getpid(), "running_as_root": pool.running_as_root},
             )
-            worker.tasks.add(asyncio.create_task(self._upkeep(worker), name="sandbox-upkeep"))
+            self.upkeep = asyncio.create_task(self._upkeep(worker), name="sandbox-upkeep")
             loops = [asyncio.create_task(self._slot(worker), name=f"sandbox-slot-{i}") for i in range(self.size)]
             log.info(
                 "sandbox worker serving queue %r with %d sandbox process(es)",
@@ -497,12 +508,10 @@ class _Server:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self.upkeep is not None:
+            self.upkeep.cancel()
+            await asyncio.gather(self.upkeep, return_exceptions=True)
         if worker is not None:
-            worker.event.set()
-            upkeep, worker.tasks = list(worker.tasks), set()
-            for task in upkeep:
-                task.cancel()
-            await asyncio.gather(*upkeep, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await worker.stop()  # shuts its thread pool down
         if self.pool is not None:
