@@ -24,7 +24,12 @@ targets in one interleaved sequence, reversed every round. ``-d10s`` when the wh
 about 4 minutes, else ``-d5s`` (printed). Goals (issue 3): ours / bare >= 0.60 and
 ours / FastAPI >= 2.0 in req/s, paired per round, medians.
 
+``--variant NAME=JSON`` (repeatable) adds a full-stack target with those settings on top (field
+names, e.g. ``nosandbox='{"feature_sandbox": false}'``), compared with bare like ``sliding``: a
+what-if measured in the same interleaved run. ``--apps`` keeps only some of the targets.
+
 Run: .venv/bin/python bench/http_stack.py [--rounds 3] [--duration S] [--tiers cached,row]
+     [--apps bare,sliding,fixed,fastapi] [--variant NAME=JSON ...]
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from typing import Any
 
 import msgspec
 from apps import fixture
+from apps.fullstack import ENV_OVERRIDES
 from common import fmt, header, median, quiet, table, verdict
 from http_ab import WARMUP_SECONDS, Run, Server, Target, interleave, method_line, missing_tools, paired, runs_table
 
@@ -100,7 +106,19 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run (default: 10, or 5)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--tiers", default="cached,row", help="comma-separated: cached, row")
+    parser.add_argument("--apps", default=",".join(APPS), help="comma-separated subset of the targets")
+    parser.add_argument("--variant", action="append", default=[], help="NAME=JSON settings: one more target")
     args = parser.parse_args()
+    for spec in args.variant:
+        name, _, settings = spec.partition("=")
+        json.loads(settings)  # fail early on a typo
+        APPS[name] = ("apps.fullstack:create", {fixture.ENV_STRATEGY: DEFAULT_STRATEGY, ENV_OVERRIDES: settings})
+        DESCRIPTIONS[name] = f"full stack (sliding) with {settings}"
+    keep = [a.strip() for a in args.apps.split(",")] + [spec.partition("=")[0] for spec in args.variant]
+    for name in [a for a in APPS if a not in keep]:
+        del APPS[name]
+    if "bare" not in APPS:
+        parser.error("--apps must keep bare (every ratio is against it)")
     header("bench/http_stack.py: authenticated workspace GET over HTTP, full stack vs bare vs FastAPI+SlowAPI")
     if missing_tools():
         return 0
@@ -161,16 +179,19 @@ def main() -> int:
         print()
         runs_table(tier_runs, "target")
         rows = []
-        for ours in ("sliding", "fixed"):
+        for ours in [a for a in APPS if a not in ("bare", "fastapi")]:
             for ref, goal in (("bare", GOAL_BARE), ("fastapi", GOAL_FASTAPI)):
+                if ref not in APPS:
+                    continue
                 ratios = paired(runs, f"{ours} {tier}", f"{ref} {tier}")
                 p99 = paired(runs, f"{ours} {tier}", f"{ref} {tier}", "p99_ms")
                 rows.append([f"req/s {ours} / {ref}", *(fmt(x, 3) for x in ratios), fmt(median(ratios), 3)])
                 rows.append([f"p99 {ours} / {ref}", *(fmt(x, 3) for x in p99), fmt(median(p99), 3)])
                 got = median(ratios)
                 goals.append([f"`{tier}` req/s {ours} / {ref}", f"{got:.3f}", f">= {goal:.2f}", verdict(got >= goal)])
-        ratios = paired(runs, f"fastapi {tier}", f"bare {tier}")
-        rows.append(["req/s fastapi / bare", *(fmt(x, 3) for x in ratios), fmt(median(ratios), 3)])
+        if "fastapi" in APPS:
+            ratios = paired(runs, f"fastapi {tier}", f"bare {tier}")
+            rows.append(["req/s fastapi / bare", *(fmt(x, 3) for x in ratios), fmt(median(ratios), 3)])
         table(["paired, per round", *(f"round {i + 1}" for i in range(args.rounds)), "median"], rows)
 
     print("## Figures vs goals (HTTP, ±25% noise; the `cached` tier is the stack's own cost)")

@@ -21,6 +21,7 @@ Serve: ``AUTOMATOS_BENCH_DATA_DIR=… .venv/bin/python -m uvicorn --app-dir benc
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,10 @@ from automatos.kernel.permissions import Permission
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.workspaces import WorkspaceRecord
 
-__all__ = ["cached_workspace", "create"]
+__all__ = ["ENV_OVERRIDES", "cached_workspace", "create"]
+
+ENV_OVERRIDES = "AUTOMATOS_BENCH_OVERRIDES"
+"""A JSON object of settings (field names) applied on top of :data:`apps.fixture.SETTINGS`."""
 
 _rows: dict[str, WorkspaceRecord] = {}
 
@@ -55,7 +59,9 @@ async def cached_workspace(request: Request[Any, Any, Any], workspace_id: FromPa
 def create(data_dir: Path | None = None, strategy: str | None = None) -> Litestar:
     data_dir = data_dir or fixture.data_dir_from_env()
     strategy = strategy or os.environ.get(fixture.ENV_STRATEGY) or DEFAULT_STRATEGY
-    app = automatos_app.create(data_dir, **fixture.SETTINGS)
+    # what-if runs (bench/http_stack.py --variant): settings on top of the benchmark's, as JSON
+    overrides = json.loads(os.environ.get(ENV_OVERRIDES) or "{}")
+    app = automatos_app.create(data_dir, **{**fixture.SETTINGS, **overrides})
     kernel: Kernel = app.state["kernel"]
     # The app's middleware (added by KernelPlugin) shares the kernel's one RequestPipeline: asking for
     # another strategy switches that pipeline, before any request has built its limiter.
