@@ -23,8 +23,10 @@ so it never runs later for nobody. A worker also refuses a job whose abort it ca
 that expired long ago (its caller went away), and SAQ's job timeout is a backstop on the worker.
 
 Each job is keyed by a fresh uuid, and a caller reads only its own job's record: concurrent runs
-cannot get each other's results. Jobs are never retried (``retries=1``): a run that was cut short
-is reported, never run twice behind the caller's back (a snippet may have had side effects).
+cannot get each other's results. A run that was cut short is reported, never run twice behind the
+caller's back (a snippet may have had side effects): SAQ retries a job only when its task raises,
+and the worker's task raises only to hand back, unstarted, a job it took while stopping
+(:class:`_HandBack`); every other failure becomes a result, and jobs carry no SAQ timeout.
 
 Stopping a worker (SIGTERM): it takes no new job (one taken in that instant goes back on the queue,
 unstarted, for another worker), lets runs in flight finish for ``grace_seconds``, then aborts the
@@ -35,13 +37,11 @@ SAQ is used without its ``[redis]`` extra (which pins redis<8); what it calls wo
 through :class:`automatos.extensions.cache.redis.RedisPubSub`, subscribed per job.
 
 What of SAQ is used: ``Queue`` (``connect``, ``enqueue``, ``job``, ``abort``, ``count``), ``Job``
-(its fields, ``retry``, ``abort_id``), ``Status``, and ``Worker``'s constructor with ``process``,
-``abort``, ``worker_info`` and ``stop`` — never ``Worker.start``, which installs signal handlers and
-runs SAQ's sweep (see :meth:`_Server._upkeep`). Two details still lean on SAQ's internals, so the
-dependency is bounded to one minor version (``saq>=0.26.4,<0.27``): a job taken while stopping is
-put back by marking SAQ's per-job task context ``aborted`` (else ``process`` would record it
-complete), and a withdrawn job is recognised by its abort key in Redis (its record's status may
-have been overwritten by the dequeue).
+(its fields, ``abort_id``), ``Status``, and ``Worker``'s constructor with ``process``, ``abort``,
+``worker_info`` and ``stop`` — never ``Worker.start``, which installs signal handlers and runs SAQ's
+sweep (see :meth:`_Server._upkeep`). One detail still leans on SAQ's Redis layout, so the dependency
+is bounded to one minor version (``saq>=0.26.4,<0.27``): a withdrawn job is recognised by its abort
+key (its record's status may have been overwritten by the dequeue).
 """
 
 from __future__ import annotations
@@ -98,6 +98,11 @@ GRACE = 8.0
 """Seconds runs in flight may take to finish when a worker stops (below Docker's 10 s kill timeout)."""
 CLOCK_SKEW = 60.0
 """Clock difference tolerated between callers and workers when a worker checks a job's expiry."""
+HAND_BACKS = 2
+"""How many times a job may be handed back unstarted by stopping workers before it fails."""
+BACKSTOP = 10.0
+"""Seconds beyond a run's wall limit after which a worker gives up on its own pool (never reached
+unless the pool is wedged): the run is reported, not retried."""
 
 _UNSTARTED = frozenset({Status.NEW, Status.QUEUED})
 TERMINAL_STATUSES = frozenset({Status.COMPLETE, Status.FAILED, Status.ABORTED})
@@ -146,6 +151,20 @@ async def _close_queue(queue: RedisQueue) -> None:
     # pub/sub multiplexer, which is never used here (callers wait through RedisPubSub).
     with contextlib.suppress(Exception):
         await queue.redis.aclose()
+
+
+class _HandBack(Exception):
+    """Raised by the worker's task for a job it took while stopping: SAQ queues it again, unstarted."""
+
+
+class _QuietHandBacks(logging.Filter):
+    """SAQ logs a task's exception with its traceback: a hand-back is routine, logged by us at INFO."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], _HandBack))
+
+
+_saq_log.addFilter(_QuietHandBacks())
 
 
 class _Vanished(Exception):
@@ -296,8 +315,10 @@ class QueueSandbox:
                 "expires": time.time() + deadline - (time.perf_counter() - begun),
             },
             key=key,
-            timeout=math.ceil(deadline) + 5,  # SAQ's backstop on the worker; the pool enforces the limits
-            retries=1,
+            # no SAQ timeout: SAQ retries a job that timed out, and a run must never run twice; the
+            # worker's own backstop (BACKSTOP beyond the wall limit) reports instead
+            timeout=0,
+            retries=HAND_BACKS + 1,  # SAQ retries only a job the worker handed back unstarted (see run_job)
             ttl=RESULT_TTL,
         )
         subscription: QueueSubscription | None = None
@@ -547,7 +568,11 @@ class _Server:
         failures = 0
         while not self.stopping:
             taken = self.taken
-            handled = await worker.process()  # never raises: SAQ logs and records job failures
+            try:
+                handled = await worker.process()  # SAQ logs and records job failures itself…
+            except (RedisError, OSError):  # …but not when recording one fails (the queue went away)
+                failures = await self._check_queue(failures)
+                continue
             if handled and self.taken == taken:
                 # Nothing reached run_job: most likely the queue is unreachable (SAQ swallows that).
                 failures = await self._check_queue(failures)
@@ -579,27 +604,23 @@ class _Server:
         expires: float | None = None,
         **_: Any,
     ) -> dict[str, Any]:
-        """The SAQ task: one run through the local pool; the result as builtins."""
+        """The SAQ task: one run through the local pool; the result as builtins.
+
+        Raises only :class:`_HandBack` (a job taken while stopping, nothing of it run): SAQ then
+        queues it again for another worker. Anything else is a result, so SAQ never retries a run.
+        """
         self.taken += 1
         job = ctx.get("job")
-        if self.stopping and job is not None and await self._requeue(ctx.get("worker"), job):
-            return {}  # not recorded: the job is queued again, for another worker
-        result = await self._run(job, code, inputs, limits, capabilities, expires)
+        if self.stopping:
+            log.info("stopping: a run taken meanwhile is handed back, unstarted, for another worker")
+            raise _HandBack("the sandbox worker that took it was stopping")
+        try:
+            result = await self._run(job, code, inputs, limits, capabilities, expires)
+        except Exception as exc:  # a bug here must not become SAQ's retry of a run that may have started
+            log.exception("sandbox run failed in the worker itself")
+            result = _failure("worker", f"the sandbox worker failed the run ({type(exc).__name__})")
         answer: dict[str, Any] = msgspec.to_builtins(result)
         return answer
-
-    async def _requeue(self, worker: Worker[Any] | None, job: Job) -> bool:
-        """Put a job taken while stopping back on the queue, unstarted; ``False`` if that failed."""
-        entry = worker.job_task_contexts.get(job) if worker is not None else None
-        if entry is None:
-            return False
-        try:
-            await job.retry("the sandbox worker that took it was stopping")
-        except (RedisError, OSError):
-            return False
-        entry["aborted"] = "requeued"  # SAQ's process() then leaves the job as it is now: queued
-        log.info("stopping: a run taken meanwhile is queued again for another worker")
-        return True
 
     async def _run(
         self,
@@ -638,9 +659,12 @@ class _Server:
         self.inflight.add(task)
         aborted = asyncio.ensure_future(self.abort.wait())
         try:
-            await asyncio.wait([task, aborted], return_when=asyncio.FIRST_COMPLETED)
+            backstop = parsed.wall_seconds + BACKSTOP
+            await asyncio.wait([task, aborted], timeout=backstop, return_when=asyncio.FIRST_COMPLETED)
             if task.done():
                 return task.result()
+            if not aborted.done():
+                return _failure("worker", "the sandbox worker's pool did not finish the run in time; it was cancelled")
             return _failure(
                 "worker", "the sandbox worker was stopped during the run (it is shutting down); the run was aborted"
             )

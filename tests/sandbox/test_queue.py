@@ -352,3 +352,18 @@ async def test_a_caller_cancelled_while_enqueueing_leaves_no_job_behind(
             await task
         async with inspect(settings) as check:
             assert await check.count("queued") == 0 and await check.count("incomplete") == 0
+
+
+async def test_only_a_job_taken_while_stopping_is_handed_back_everything_else_is_a_result(redis_url: str) -> None:
+    """SAQ retries a job only when the task raises: ours raises only to hand back an unstarted job."""
+    from automatos.sandbox.queue import _HandBack, _Server
+
+    settings = _settings(redis_url, pool_size=1)
+    server = _Server(settings, redis_url, rebuild=Rebuilder(), kv=MemoryKV(), grace_seconds=1)
+    server.stopping = True
+    with pytest.raises(_HandBack):
+        await server.run_job({}, code="result = 1")
+    server.stopping = False  # serving, but its pool is missing: a failure of the worker itself
+    answer = await server.run_job({}, code="result = 1")
+    assert answer["ok"] is False and answer["error"]["kind"] == "worker"
+    assert "failed the run" in answer["error"]["message"]
