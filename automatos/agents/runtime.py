@@ -123,7 +123,7 @@ class AgentsRuntime:
         self.kernel = kernel
         self._settings: TTLCache[str, Any] = TTLCache(SETTINGS_TTL, clock=clock)
         self._prices: TTLCache[tuple[str, str], tuple[float, float]] = TTLCache(SETTINGS_TTL, clock=clock)
-        self.prompt_cache = FailOpen("the prompt cache", log)
+        self.prompt_cache = FailOpen("the prompt cache", log, then="reading prompts from the database")
         """How the prompt cache's backend is doing: a failure is a miss, counted and logged."""
         self._providers: dict[str, tuple[object, object, Collected[Any]]] = {}
         self._embedders: dict[str, tuple[object, object, Collected[Any]]] = {}

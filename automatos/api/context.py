@@ -23,7 +23,13 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 
 from automatos.kernel.context import CURRENT_CONTEXT
-from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
+from automatos.kernel.errors import (
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+    ValidationError,
+)
 from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
 from automatos.kernel.runtime import Kernel
@@ -72,16 +78,17 @@ async def request_context(request: Request[Any, Any, Any]) -> tuple[Kernel, Requ
 async def authenticate(kernel: Kernel, headers: Any) -> Principal | None:
     """Ask each auth method in priority order; the first principal wins.
 
-    ``AuthenticationError`` (credentials for this method, but wrong) is the caller's 401. Any other
-    exception is the method's own failure: contained and counted like any hook error, and the next
-    method is tried.
+    ``AuthenticationError`` (credentials for this method, but wrong) is the caller's 401, and
+    ``ServiceUnavailableError`` (the database is down) the caller's 503: a valid key must not read as
+    no key at all. Any other exception is the method's own failure: contained and counted like any
+    hook error, and the next method is tried.
     """
     for method in kernel.auth_methods:
         try:
             result: Any = method.authenticate(headers)
             if hasattr(result, "__await__"):
                 result = await result
-        except AuthenticationError:
+        except (AuthenticationError, ServiceUnavailableError):
             raise
         except Exception as exc:
             kernel.hooks.record_failure(kernel.auth_sources.get(method.name, method.name), "authenticate", exc)

@@ -3,7 +3,9 @@
 The body always has ``type``, ``title``, ``status`` and ``detail``; ``field`` names the input at
 fault when there is one, and validation errors list every failing field under ``errors``. An
 unexpected exception becomes a 500 whose detail carries the request id and nothing else: the
-traceback goes to the log, never to the client.
+traceback goes to the log, never to the client. A database that cannot serve the request (down,
+restarting, a connection that died, no connection free in time) is a 503 with ``Retry-After``, not
+a 500: the client can do nothing but retry, and the server recovers by itself.
 """
 
 from __future__ import annotations

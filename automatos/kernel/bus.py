@@ -74,12 +74,21 @@ class KernelBus:
         self._ready = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._polled_until: datetime | None = None
-        self.publishing = FailOpen("publishing on the kernel bus", log, timeout=publish_timeout)
+        self.publishing = FailOpen(
+            "publishing on the kernel bus", log, timeout=publish_timeout, then="the journal delivers it"
+        )
         """Pub/sub publishes: a failure is skipped (the journal delivers), counted, logged throttled."""
         self.journaling = FailOpen(
-            "writing the kernel bus journal", log, timeout=None, retry_seconds=0.0, level=logging.ERROR
+            "writing the kernel bus journal",
+            log,
+            timeout=None,
+            retry_seconds=0.0,
+            level=logging.ERROR,
+            then="only pub/sub carries the message",
         )
-        self.listening = FailOpen("the kernel bus subscription", log, retry_seconds=0.0)
+        self.listening = FailOpen(
+            "the kernel bus subscription", log, retry_seconds=0.0, then="resubscribing; the journal delivers meanwhile"
+        )
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers.setdefault(kind, []).append(handler)

@@ -37,9 +37,12 @@ class FailOpen:
         retry_seconds: float = 1.0,
         warn_seconds: float = 60.0,
         level: int = logging.WARNING,
+        then: str = "going on without it",
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.what = what
+        self.then = then
+        """What happens instead, for the log line."""
         self.log = logger
         self.level = level
         self.timeout = timeout
@@ -83,7 +86,7 @@ class FailOpen:
         if now - self._warned_at >= self.warn_seconds:
             suppressed = f" ({self._suppressed} more since the last warning)" if self._suppressed else ""
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self.log.log(self.level, "%s failed (%s); going on without it%s", self.what, reason, suppressed)
+            self.log.log(self.level, "%s failed (%s); %s%s", self.what, reason, self.then, suppressed)
             self._warned_at = now
             self._suppressed = 0
         else:

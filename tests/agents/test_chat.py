@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -297,7 +298,7 @@ def use_provider(world: World, provider: Any) -> None:
 @pytest.mark.parametrize("stream", [False, True])
 async def test_provider_not_enabled_is_a_502_and_the_message_is_kept(world: World, stream: bool) -> None:
     kernel, client, alpha = world.kernel, world.client, world.ids["alpha"]
-    await add_agent(kernel, alpha, "gpt", model_settings={"provider": "openai", "model": "gpt-4o-mini"})
+    await add_agent(kernel, alpha, "gpt", model_settings={"provider": "openai", "model": "gpt-5-mini"})  # priced
     response = await client.post(
         "/api/chat", json={"agent": "gpt", "content": "hi", "stream": stream}, headers=as_user("alice", alpha)
     )
@@ -307,7 +308,29 @@ async def test_provider_not_enabled_is_a_502_and_the_message_is_kept(world: Worl
     assert (user.role, user.content, user.status) == ("user", "hi", "complete")
     assert answer.status == "error" and answer.error["provider"] == "openai" and answer.error["kind"] == "unavailable"
     (usage,) = await rows(kernel, am.LLMUsage, workspace_id=alpha)
-    assert usage.status == "error" and usage.completion_tokens == 0
+    assert usage.status == "error"
+    # nothing was sent anywhere: nothing is charged, no tokens are made up
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.cost) == (0, 0, 0.0)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_provider_that_refuses_the_connection_costs_nothing(world: World, stream: bool) -> None:
+    kernel, client, alpha = world.kernel, world.client, world.ids["alpha"]
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    workspace = await kernel.directory.workspace(alpha)
+    assert workspace is not None
+    config = {"api_key": "sk-test", "base_url": closed, "max_retries": 0}
+    await kernel.set_extension(workspace, "automatos.llm.openai", enabled=True, config=config)
+    await add_agent(kernel, alpha, "gpt", model_settings={"provider": "openai", "model": "gpt-5-mini"})  # priced
+    response = await client.post(
+        "/api/chat", json={"agent": "gpt", "content": "hi", "stream": stream}, headers=as_user("alice", alpha)
+    )
+    body = problem(response, 502)
+    assert body["provider"] == "openai" and body["kind"] == "unavailable" and "127.0.0.1" in body["detail"]
+    (usage,) = await rows(kernel, am.LLMUsage, workspace_id=alpha)
+    assert usage.status == "error" and (usage.prompt_tokens, usage.completion_tokens, usage.cost) == (0, 0, 0.0)
 
 
 @pytest.mark.parametrize("stream", [False, True])

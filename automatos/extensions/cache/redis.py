@@ -165,7 +165,7 @@ class RedisPubSub(PubSubBackend):
         self._pending: dict[bytes, deque[asyncio.Future[None]]] = {}
         self._send_lock = asyncio.Lock()
         self._closed = False
-        self._reading = FailOpen("the redis pub/sub connection (retrying with backoff)", log, retry_seconds=0.0)
+        self._reading = FailOpen("the redis pub/sub connection", log, retry_seconds=0.0, then="retrying with backoff")
 
     @classmethod
     def from_url(cls, url: str) -> RedisPubSub:

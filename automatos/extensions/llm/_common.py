@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-import httpx
 import msgspec
 
 from automatos.kernel.errors import ProviderError
@@ -30,6 +29,7 @@ __all__ = [
     "host",
     "looks_too_long",
     "message_of",
+    "never_connected",
     "redact",
     "retry_after",
 ]
@@ -87,8 +87,7 @@ class SDKConnection:
     def _transport_error(self, provider: str, sdk: Any, exc: Exception) -> ProviderError | None:
         """A timeout or an unreachable server, after the SDK's own retries; ``None`` for anything else."""
         tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
-        # no connection was made (refused, unresolvable, connect timeout): nothing was sent, nothing is owed
-        sent = not isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)
+        sent = not never_connected(exc)  # refused, unresolvable, connect timeout: nothing is owed
         if isinstance(exc, sdk.APITimeoutError):
             return ProviderError(provider, "timeout", f"no answer within {self.timeout:g} s ({tries})", sent=sent)
         if isinstance(exc, sdk.APIConnectionError):
@@ -117,6 +116,22 @@ class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(
                 "base_url: needs the workspace's own api_key (the platform key is only sent to the platform's endpoint)"
             )
+
+
+def never_connected(exc: BaseException) -> bool:
+    """Whether an SDK's connection error comes from failing to connect at all (nothing was sent).
+
+    httpx says so with ``ConnectError``/``ConnectTimeout`` somewhere in the cause chain; matched by
+    name, because an SDK may ship its own copy of httpx (``httpx2``) whose classes are not httpx's.
+    """
+    cause = exc.__cause__
+    for _ in range(10):
+        if cause is None:
+            return False
+        if type(cause).__name__ in ("ConnectError", "ConnectTimeout"):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 def config_int(provider: str, config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
