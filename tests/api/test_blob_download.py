@@ -82,6 +82,20 @@ async def test_ranges_it_does_not_serve_get_the_whole_blob(client: AppClient, he
     assert response.content == PAYLOAD
 
 
+async def test_head_tells_size_and_type_without_the_body(client: AppClient) -> None:
+    url = await _url(client)
+    response = await client.head(url)
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-length"] == str(len(PAYLOAD))
+    assert response.headers["content-type"] == "application/x-test"
+    assert response.headers["accept-ranges"] == "bytes"
+    kernel: Kernel = client.app.state["kernel"]
+    missing = await kernel.backends.blob.presigned_url("not/there", expires_in=60)
+    assert (await client.head(missing)).status_code == 404
+    put_grant = await kernel.backends.blob.presigned_url("files/data.bin", expires_in=60, method="PUT")
+    assert (await client.head(put_grant)).status_code == 403  # a PUT grant does not read
+
+
 async def test_missing_blob_and_bad_signature(client: AppClient) -> None:
     kernel: Kernel = client.app.state["kernel"]
     url = await kernel.backends.blob.presigned_url("not/there", expires_in=60)

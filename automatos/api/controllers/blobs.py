@@ -11,6 +11,7 @@ opened object, so serving a blob holds about 64 KiB of memory whatever its size.
 a range outside the blob is a 416 problem+json carrying ``Content-Range: bytes */size``; several
 ranges, other units or a malformed header are ignored and the whole blob is sent (RFC 9110 allows
 it), as is any request with ``If-Range`` (the backends have no validator to compare it with).
+``HEAD`` with a GET grant answers the size and type alone (one ``info``, no read).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import re
 from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, put
+from litestar import Controller, Request, Response, get, head, put
 from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
@@ -100,6 +101,24 @@ class BlobsController(Controller):
             media_type=stream.info.content_type or "application/octet-stream",
             headers=out,
             background=BackgroundTask(stream.aclose),  # also when the body was never iterated
+        )
+
+    # Not in the OpenAPI document: a HEAD answer has no body, so its errors cannot be the problem+json
+    # every documented operation promises; it is the GET's headers, nothing more.
+    @head("/{key:path}", summary="Size and type of a blob through a pre-signed GET URL", include_in_schema=False)
+    async def describe(
+        self, request: Request[Any, Any, Any], key: FromPath[str], expires: Expires, signature: Signature
+    ) -> Response[None]:
+        kernel = kernel_of(request)
+        key = key.lstrip("/")
+        backend = _verified(kernel, key, expires, signature, "GET")  # HEAD is what a GET grant allows
+        info = await backend.info(key)
+        if info is None:
+            raise NotFoundError(f"no blob {key!r}", field="key")
+        return Response(
+            b"",  # type: ignore[arg-type]  # bytes go out as they are; None is rendered for the media type
+            media_type=info.content_type or "application/octet-stream",
+            headers={"content-length": str(info.size), "accept-ranges": "bytes"},
         )
 
     @put("/{key:path}", summary="Upload through a pre-signed URL", status_code=201)
