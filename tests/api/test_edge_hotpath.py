@@ -1,0 +1,124 @@
+"""Issue 9's hot path and its small fixes: warm API-key checks without the HMAC, request ids from a
+batch, OpenAI's ``error`` member on ``/v1`` 429s, archived workspaces named by ``X-Workspace-ID``."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from automatos.api import middleware
+from automatos.api.middleware import _new_request_id
+from automatos.extensions.auth import api_keys
+from automatos.extensions.auth.api_keys import ApiKeyAuth, create_key
+from automatos.kernel.errors import AuthenticationError
+from tests.api.test_middleware import is_problem, serving, user
+from tests.helpers import running_kernel
+
+# -- API keys: a warm hit costs a SHA-256, not an HMAC ------------------------------------------------
+
+
+async def test_a_warm_key_is_checked_without_the_hmac_and_never_kept_in_clear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with running_kernel(tmp_path) as kernel:
+        workspace = await kernel.store.get_workspace("default")
+        assert workspace is not None
+        _, key = await create_key(kernel, workspace.id, "ci")
+        method = next(m for m in kernel.auth_methods if isinstance(m, ApiKeyAuth))
+        cold: Any = method.verify(key)  # cold: a coroutine that reads the row and checks the HMAC
+        first = await cold
+        assert first is not None
+
+        def no_hmac(pepper: bytes, key: str) -> str:
+            raise AssertionError("a warm hit must not compute the HMAC")
+
+        monkeypatch.setattr(api_keys, "hash_key", no_hmac)
+        for _ in range(3):
+            assert method.verify(key) == first  # synchronous: a Principal, not an awaitable
+        wrong = key[:-4] + ("AAAA" if not key.endswith("AAAA") else "BBBB")
+        with pytest.raises(AuthenticationError, match="secret does not match"):
+            method.verify(wrong)  # warm, same prefix, other secret
+        entry = method._cache[key.split("_")[1]]
+        secret = key.rsplit("_", 1)[1]
+        assert key not in repr(entry) and secret not in repr(entry)
+        assert key.encode() not in entry.verified and secret.encode() not in entry.verified
+
+
+# -- request ids -------------------------------------------------------------------------------------
+
+
+def test_request_ids_are_unique_uuid4s_across_batches_and_threads() -> None:
+    got: list[list[str]] = [[] for _ in range(4)]
+
+    def draw(into: list[str]) -> None:
+        into.extend(_new_request_id() for _ in range(3 * middleware._ID_BATCH))
+
+    threads = [threading.Thread(target=draw, args=(into,)) for into in got]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    ids = [i for into in got for i in into]
+    assert len(ids) == 4 * 3 * middleware._ID_BATCH
+    assert len(set(ids)) == len(ids)
+    for value in ids:
+        parsed = uuid.UUID(hex=value)
+        assert parsed.hex == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_a_forked_child_does_not_repeat_its_parents_request_ids() -> None:
+    _new_request_id()  # the parent holds a batch with ids left in it
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report the next id and leave at once
+        try:
+            os.write(write, _new_request_id().encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child_id = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child_id) == 32
+    assert child_id != _new_request_id()
+
+
+# -- 429 on /v1 speaks OpenAI too ------------------------------------------------------------------
+
+
+async def test_a_429_on_v1_carries_openais_error_member(tmp_path: Path) -> None:
+    async with serving(tmp_path, rate_limit_default="2/minute") as client:
+        caller = user()
+        sdk = openai.AsyncOpenAI(
+            api_key="unused",
+            base_url=f"{str(client.base_url).rstrip('/')}/v1",
+            http_client=client,  # type: ignore[arg-type]  # an httpx.AsyncClient bound to the app
+            default_headers=caller,
+            max_retries=0,
+        )
+        for _ in range(2):
+            await client.get("/v1/models", headers=caller)
+        with pytest.raises(openai.RateLimitError) as info:
+            await sdk.models.list()
+        assert "rate limit of 2 per 1 minute exceeded" in info.value.message
+        raw = await client.get("/v1/models", headers=caller)
+        body = is_problem(raw, 429)
+        assert body["error"]["type"] == "rate_limit_error" and body["detail"] == body["error"]["message"]
+        assert raw.headers["retry-after"] == str(body["retry_after"])
+        # elsewhere the 429 stays plain problem+json
+        for _ in range(3):
+            elsewhere = await client.get("/api/echo", headers=caller)
+        assert "error" not in is_problem(elsewhere, 429)
+
+
+async def test_a_429_for_wrong_credentials_on_v1_carries_openais_error_member(tmp_path: Path) -> None:
+    async with serving(tmp_path, rate_limit_default="1/minute") as client:
+        assert (await client.get("/v1/models", headers={"X-Bad": "1"})).status_code == 401
+        body = is_problem(await client.get("/v1/models", headers={"X-Bad": "1"}), 429)
+        assert body["error"]["type"] == "rate_limit_error"
