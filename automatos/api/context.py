@@ -6,9 +6,10 @@ and leaves ``scope["state"]["principal"]`` (a :class:`Principal` or ``None``) an
 context authenticates itself, so handlers behave the same either way.
 
 Workspace resolution: ``X-Workspace-ID`` (id or slug), else the workspace a credential is bound to
-(API keys), else the principal's default. Unknown → 404 naming the header; anonymous → 401;
-not a member → 403. A platform admin who is not a member may act with ``X-Admin-Override: true``,
-and every such request is written to the audit log.
+(API keys), else the principal's default. Unknown → 404 naming the header (an archived one: 404
+saying so and how to restore it, to those who may know of it); anonymous → 401; not a member →
+403. A platform admin who is not a member may act with ``X-Admin-Override: true``, and every such
+request is written to the audit log.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
+from automatos.kernel.workspace_archive import WorkspaceArchive
 
 __all__ = [
     "Scoped",
@@ -111,7 +113,7 @@ async def workspace_context(
     """Resolve ``ref`` to a workspace the principal may act in, and its roles there."""
     workspace = await kernel.directory.workspace(ref)
     if workspace is None:
-        raise NotFoundError(f"workspace {ref!r} does not exist", field=field)
+        raise await _missing(kernel, principal, ref, field)
     if principal is None:
         raise AuthenticationError("credentials are required to act in a workspace")
     if principal.workspace_id is not None:
@@ -131,6 +133,29 @@ async def workspace_context(
             f"platform admins act in {ref!r} only with 'X-Admin-Override: true' (audited)", field=field
         )
     raise PermissionDeniedError(f"you are not a member of workspace {ref!r}", field=field)
+
+
+async def _missing(kernel: Kernel, principal: Principal | None, ref: str, field: str) -> NotFoundError:
+    """404 for a workspace that cannot be acted in: archived (say so, and how to restore it) or unknown.
+
+    Only read when the directory found no active workspace, so the resolved path costs nothing. An
+    archived workspace stays a 404 (not a place to act in until restored: the README's archived
+    rule), but "does not exist" would send its owners looking for a deleted one. Only those who may
+    know of it are told (its members, its own keys, platform admins); to anyone else it does not
+    exist, as ``POST /api/workspaces/{id}/restore`` answers them.
+    """
+    if principal is None:
+        return NotFoundError(f"workspace {ref!r} does not exist", field=field)
+    found = await WorkspaceArchive(kernel.store.sessionmaker).archived(ref)
+    if found is not None:
+        record, members = found
+        if principal.is_platform_admin or principal.workspace_id == record.id or principal.id in members:
+            return NotFoundError(
+                f"workspace {ref!r} is archived; its owners (or a platform admin) can restore it with"
+                f" POST /api/workspaces/{record.id}/restore",
+                field=field,
+            )
+    return NotFoundError(f"workspace {ref!r} does not exist", field=field)
 
 
 async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependency[Kernel]) -> RequestContext:

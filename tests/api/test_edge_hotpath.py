@@ -13,12 +13,15 @@ import openai
 import pytest
 
 from automatos.api import middleware
+from automatos.api.app import create_app
 from automatos.api.middleware import _new_request_id
 from automatos.extensions.auth import api_keys
 from automatos.extensions.auth.api_keys import ApiKeyAuth, create_key
+from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
+from automatos.kernel.runtime import Kernel
 from tests.api.test_middleware import is_problem, serving, user
-from tests.helpers import running_kernel
+from tests.helpers import make_container, running_kernel, serve_app
 
 # -- API keys: a warm hit costs a SHA-256, not an HMAC ------------------------------------------------
 
@@ -122,3 +125,42 @@ async def test_a_429_for_wrong_credentials_on_v1_carries_openais_error_member(tm
         assert (await client.get("/v1/models", headers={"X-Bad": "1"})).status_code == 401
         body = is_problem(await client.get("/v1/models", headers={"X-Bad": "1"}), 429)
         assert body["error"]["type"] == "rate_limit_error"
+
+
+# -- X-Workspace-ID naming an archived workspace -----------------------------------------------------
+
+
+async def test_x_workspace_id_naming_an_archived_workspace_says_so_and_how_to_restore(tmp_path: Path) -> None:
+    app = create_app(make_container(tmp_path))
+    async with serve_app(app) as client:
+        kernel: Kernel = app.state["kernel"]
+        async with kernel.store.sessionmaker.begin() as session:
+            for name in ("alice", "carol"):
+                session.add(m.User(id=name, email=f"{name}@example.com", display_name=name))
+        created = await client.post(
+            "/api/workspaces", json={"slug": "shelved", "name": "Shelved"}, headers={"X-Test-User": "alice"}
+        )
+        assert created.status_code == 201, created.text
+        ws_id = created.json()["id"]
+        assert (await client.delete(f"/api/workspaces/{ws_id}", headers={"X-Test-User": "alice"})).status_code == 204
+        for ref in ("shelved", ws_id):
+            answer = await client.get("/api/agents", headers={"X-Test-User": "alice", "X-Workspace-ID": ref})
+            body = is_problem(answer, 404)
+            assert body["field"] == "X-Workspace-ID"
+            assert "is archived" in body["detail"] and f"POST /api/workspaces/{ws_id}/restore" in body["detail"]
+            assert "does not exist" not in body["detail"]
+        # a non-member is told nothing more than about a name that was never used
+        outsider = is_problem(
+            await client.get("/api/agents", headers={"X-Test-User": "carol", "X-Workspace-ID": "shelved"}), 404
+        )
+        assert "does not exist" in outsider["detail"] and ws_id not in outsider["detail"]
+        never = is_problem(
+            await client.get("/api/agents", headers={"X-Test-User": "alice", "X-Workspace-ID": "never-was"}), 404
+        )
+        assert never["detail"] == "workspace 'never-was' does not exist"
+        # once restored, the same header resolves again
+        assert (
+            await client.post(f"/api/workspaces/{ws_id}/restore", headers={"X-Test-User": "alice"})
+        ).status_code == 200
+        again = await client.get("/api/agents", headers={"X-Test-User": "alice", "X-Workspace-ID": "shelved"})
+        assert again.status_code == 200, again.text
