@@ -89,7 +89,6 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import limits
 import msgspec
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, RateLimiter, SlidingWindowCounterRateLimiter
@@ -105,6 +104,7 @@ from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.logging import PRINCIPAL_ID, REQUEST_ID, WORKSPACE_ID
 from automatos.kernel.metrics import observe_request
+from automatos.kernel.rate_limits import parse_rate_limit
 from automatos.kernel.ratelimit import SlidingWindowCounter
 
 if TYPE_CHECKING:
@@ -244,11 +244,21 @@ def _storage(settings: Settings) -> Storage:
 
 @lru_cache(maxsize=256)
 def _parse_limit(text: str) -> RateLimitItem | None:
+    # the strict grammar every writer validates with: a value stored before it existed (``0/minute``,
+    # ``1/999999999999999 day``) is ignored here, never handed to a counter it would break
     try:
-        return limits.parse(text)
-    except ValueError:
-        log.warning("ignoring malformed rate limit %r (expected N/second|minute|hour|day)", text)
+        return parse_rate_limit(text)
+    except ValueError as exc:
+        log.warning("ignoring rate limit: %s", exc)
         return None
+
+
+def _item_fault(exc: BaseException) -> bool:
+    """Whether the limiter refused this one limit (a bad value) rather than being unreachable."""
+    cause = getattr(exc, "storage_error", None) or exc  # ``wrap_exceptions`` keeps the original here
+    if isinstance(cause, (ValueError, ArithmeticError, TypeError)):
+        return True
+    return any(cls.__name__ == "ResponseError" for cls in type(cause).__mro__)  # Redis answered: an error
 
 
 _ID_BATCH = 256
@@ -364,6 +374,7 @@ class RequestPipeline:
         self._down_until = 0.0
         self._warned_at = 0.0
         self._suppressed = 0
+        self._bad_items: set[str] = set()
 
     # -- settings-derived values, recomputed only when the settings object changes ---------------
 
@@ -449,7 +460,11 @@ class RequestPipeline:
         key = client if route_key is None else f"{client} {route_key}"
         if self._local is not None and self.strategy is SlidingWindowCounterRateLimiter:
             # one process, no shared store: the in-process counter (same algorithm, ~1 µs)
-            return self._local.take(key, item.amount, float(item.get_expiry()))
+            try:
+                return self._local.take(key, item.amount, float(item.get_expiry()))
+            except (ArithmeticError, ValueError) as exc:
+                self._item_failed(item, exc)
+                return None
         blocked = self._blocked
         if blocked:
             entry = blocked.get(key)
@@ -470,7 +485,10 @@ class RequestPipeline:
             # a second call (a second round trip on Redis): ``limits`` reports no counts from a hit
             stats = await limiter.get_window_stats(item, *identifiers)
         except Exception as exc:
-            self._storage_failed(exc)
+            if _item_fault(exc):  # this limit's problem: every other client stays limited
+                self._item_failed(item, exc)
+            else:
+                self._storage_failed(exc)
             return None
         now = time.time()
         reset = max(1, math.ceil(stats.reset_time - now))
@@ -483,6 +501,13 @@ class RequestPipeline:
                 blocked.clear()
         blocked[key] = (stats.reset_time, item)
         return False, 0, reset
+
+    def _item_failed(self, item: RateLimitItem, exc: BaseException) -> None:
+        """One limit the storage cannot count: it alone goes unchecked, logged once per limit."""
+        text = str(item)
+        if text not in self._bad_items and len(self._bad_items) < 256:
+            self._bad_items.add(text)
+            log.warning("rate limit %s cannot be counted (%s: %s); it is not enforced", text, type(exc).__name__, exc)
 
     def _storage_failed(self, exc: Exception) -> None:
         now = time.monotonic()

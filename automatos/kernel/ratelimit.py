@@ -42,6 +42,8 @@ class SlidingWindowCounter:
         allowed, when one more request would be allowed when refused (``Retry-After``). These are
         the ``RateLimit-Remaining`` and ``RateLimit-Reset`` headers' values.
         """
+        if amount < 1 or not window > 0:  # nothing may pass (and nothing below may divide by zero)
+            return False, 0, max(1, math.ceil(window)) if 0 < window < math.inf else 1
         now = self._clock()
         index = now // window
         slot = (key, amount, window)

@@ -15,6 +15,7 @@ Decisions:
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -260,7 +261,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("ROUTING_CACHE_TTL_HOURS", "routing_cache_ttl_hours", "number > 0", runtime=True),
     _field("ROUTING_LLM_CONFIDENCE_THRESHOLD", "routing_llm_confidence_threshold", "number 0-1", runtime=True),
     _field("CORS_ALLOW_ORIGINS", "cors_allow_origins", "comma-separated origins", runtime=True),
-    _field("RATE_LIMIT_DEFAULT", "rate_limit_default", "N/second|minute|hour|day", runtime=True),
+    _field("RATE_LIMIT_DEFAULT", "rate_limit_default", "N/[M ]second|minute|hour|day", runtime=True),
     _field("RATE_LIMIT_ROUTES", "rate_limit_routes", "comma-separated METHOD /path=N/period", runtime=True),
     _field("TRUSTED_PROXIES", "trusted_proxies", "comma-separated IPs or CIDRs"),
     _field("HTTP_MAX_HEADER_BYTES", "http_max_header_bytes", "integer >= 1024"),
@@ -319,7 +320,10 @@ def _parse(doc: FieldDoc, raw: str) -> Any:
         if annotation == "int":
             return int(text)
         if annotation == "float":
-            return float(text)
+            number = float(text)
+            if not math.isfinite(number):  # "inf", "nan", "1e309" would be stored and served as null
+                raise ValueError
+            return number
     except ValueError:
         raise SettingsError(f"{doc.env}={raw!r} is malformed: expected {doc.form}") from None
     return text
@@ -378,13 +382,13 @@ def _validate_secret_keys(values: dict[str, Any]) -> None:
 
 
 def _validate_rate_limits(values: dict[str, Any]) -> None:
-    import limits
+    from automatos.kernel.rate_limits import parse_rate_limit
 
     def check(env: str, text: str) -> None:
         try:
-            limits.parse(text)
-        except ValueError:
-            raise SettingsError(f"{env}={text!r} is malformed: expected N/second|minute|hour|day") from None
+            parse_rate_limit(text)  # the strict grammar the middleware reads with, not ``limits.parse``
+        except ValueError as exc:
+            raise SettingsError(f"{env}: {exc}") from None
 
     if "rate_limit_default" in values:
         check("RATE_LIMIT_DEFAULT", values["rate_limit_default"])

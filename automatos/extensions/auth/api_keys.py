@@ -472,11 +472,10 @@ NO_CEILING: Role | None = None
 """``ceiling`` for callers who see and revoke every key of the workspace (owners, platform admins)."""
 
 def _per_second(text: str) -> float:
-    """The fastest rate any item of ``text`` allows, in requests per second."""
-    import limits
+    """How many requests per second ``text`` allows (strict grammar, :mod:`automatos.kernel.rate_limits`)."""
+    from automatos.kernel.rate_limits import per_second
 
-    items = limits.parse_many(text)
-    return max(item.amount / item.get_expiry() for item in items)
+    return per_second(text)
 
 
 def _check_rate(rate_limit: str, caps: KeyCaps) -> None:
@@ -535,16 +534,12 @@ def _validated(
             f"unknown scope {unknown[0]!r}; scopes are permission names: {', '.join(sorted(known))}", field="scopes"
         )
     if rate_limit is not None:
-        import limits
+        from automatos.kernel.rate_limits import parse_rate_limit
 
-        try:
-            if len(rate_limit) > 64:
-                raise ValueError
-            limits.parse(rate_limit)
-        except ValueError:
-            raise ValidationError(
-                f"rate_limit {rate_limit!r} is malformed: expected N/second|minute|hour|day", field="rate_limit"
-            ) from None
+        try:  # the grammar the middleware reads keys' limits with: what is stored is what is enforced
+            parse_rate_limit(rate_limit)
+        except ValueError as exc:
+            raise ValidationError(f"rate_limit {exc}", field="rate_limit") from None
         _check_rate(rate_limit, caps)
     if expires_at is not None:
         expires_at = _check_expiry(expires_at, caps)

@@ -1,0 +1,131 @@
+"""Defects an adversarial tester found by probing a running server (issue 9), each pinned here.
+
+- Rate-limit strings have one strict grammar (:mod:`automatos.kernel.rate_limits`): API keys and the
+  run-time settings refuse anything else with a 422 naming the field, a key stored before the
+  grammar existed is ignored (not a 500), the in-process counter never divides by zero, and one
+  limit Redis cannot count does not switch limiting off for every client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from limits import RateLimitItemPerDay
+from sqlalchemy import update
+
+from automatos.api.middleware import request_pipeline
+from automatos.kernel.db import models as m
+from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
+from automatos.kernel.ratelimit import SlidingWindowCounter
+from automatos.kernel.runtime import Kernel
+from tests.api.test_api_keys_api import ADMIN, URL, app_with_keys, as_key, new_key, problem
+from tests.helpers import AppClient, make_container, serve_app
+
+BAD_RATES = [
+    "0/minute",
+    "1/999999999999999 day",
+    "60/minute\n",
+    " 60/minute",
+    "60 per minute",
+    "1/0 minute",
+    "1/367 day",
+    "-1/minute",
+    "01/minute",
+    "1/second;2/minute",
+    "1/Minute",
+    "1/fortnight",
+    "1000000001/minute",
+    "",
+]
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AppClient]:
+    settings: dict[str, Any] = {}
+    if request.param == "redis":
+        settings["redis_url"] = request.getfixturevalue("redis_url")
+    async with AsyncExitStack() as stack:
+        yield await stack.enter_async_context(serve_app(app_with_keys(make_container(tmp_path, **settings))))
+
+
+def kernel_of(client: AppClient) -> Kernel:
+    kernel: Kernel = client.app.state["kernel"]
+    return kernel
+
+
+# -- 1. rate-limit strings ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", BAD_RATES)
+def test_the_grammar_refuses_what_cannot_be_served(text: str) -> None:
+    with pytest.raises(ValueError, match=r"expected|at most|window"):
+        parse_rate_limit(text)
+
+
+def test_the_grammar_accepts_windows_up_to_a_year() -> None:
+    assert (parse_rate_limit("60/minute").amount, parse_rate_limit("60/minute").get_expiry()) == (60, 60)
+    assert parse_rate_limit("10/5 minute").get_expiry() == 300
+    assert parse_rate_limit("1/366 day").get_expiry() == MAX_WINDOW_SECONDS
+    assert parse_rate_limit("1000000000/minute").amount == 1_000_000_000
+    assert per_second("120/2 minute") == 1.0
+
+
+def test_the_in_process_counter_refuses_a_zero_limit_instead_of_dividing_by_zero() -> None:
+    counter = SlidingWindowCounter(clock=lambda: 0.0)
+    assert counter.take("k", 0, 60.0) == (False, 0, 60)
+    assert counter.take("k", 1, 60.0)[0] is True
+
+
+@pytest.mark.parametrize("text", ["0/minute", "1/999999999999999 day", "60/minute\n", "60 per minute", "1/0 minute"])
+async def test_a_key_with_an_unservable_rate_limit_is_refused(client: AppClient, text: str) -> None:
+    response = await client.post(
+        URL, json={"name": "k", "rate_limit": text}, headers={"X-Workspace-ID": "default", **ADMIN}
+    )
+    assert problem(response, 422)["field"] == "rate_limit"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("RATE_LIMIT_ROUTES", "GET /api/usage=0/minute"),
+        ("RATE_LIMIT_ROUTES", "GET /api/usage=60 per minute"),
+        ("RATE_LIMIT_DEFAULT", "0/minute"),
+        ("RATE_LIMIT_DEFAULT", "1/999999999999999 day"),
+        ("ROUTING_CACHE_TTL_HOURS", "inf"),
+        ("ROUTING_CACHE_TTL_HOURS", "1e309"),
+        ("ROUTING_CACHE_TTL_HOURS", "nan"),
+    ],
+)
+async def test_settings_refuse_unservable_values(client: AppClient, key: str, value: str) -> None:
+    response = await client.put(f"/api/settings/{key}", json={"value": value}, headers=ADMIN)
+    assert problem(response, 422)["field"] == "value"
+    assert (await client.get("/api/me", headers=ADMIN)).status_code == 200  # and nothing broke
+
+
+@pytest.mark.parametrize("stored", ["0/minute", "1/999999999999999 day", "60 per minute"])
+async def test_a_stored_unservable_key_limit_is_ignored_not_a_500(client: AppClient, stored: str) -> None:
+    created = await new_key(client, role="member")
+    async with kernel_of(client).store.sessionmaker.begin() as session:  # written before the grammar existed
+        await session.execute(update(m.ApiKey).where(m.ApiKey.id == created["id"]).values(rate_limit=stored))
+    for _ in range(3):
+        response = await client.get("/api/me", headers=as_key(created))
+        assert response.status_code == 200, response.text
+        assert response.headers["ratelimit-limit"] == "60"  # RATE_LIMIT_DEFAULT applies instead
+
+
+@pytest.mark.redis
+async def test_one_limit_redis_cannot_count_leaves_every_other_client_limited(tmp_path: Path, redis_url: str) -> None:
+    async with serve_app(app_with_keys(make_container(tmp_path, redis_url=redis_url))) as client:
+        pipeline = request_pipeline(kernel_of(client))
+        # a window Redis refuses as an expiry ("value is not an integer or out of range")
+        assert await pipeline.take(RateLimitItemPerDay(1, 10**15), "ip:bad-item") is None
+        one = parse_rate_limit("1/minute")
+        client_id = f"ip:{tmp_path.name}"
+        first = await pipeline.take(one, client_id)
+        second = await pipeline.take(one, client_id)
+        assert first is not None and first[0] is True
+        assert second is not None and second[0] is False  # still counted: the storage was not marked down
