@@ -58,6 +58,9 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """The role a workspace-bound credential holds there (``owner|admin|member|viewer``)."""
     rate_limit: str | None = None
     """Overrides ``RATE_LIMIT_DEFAULT`` for this principal (``limits`` notation)."""
+    credential_id: str | None = None
+    """Id of the credential that authenticated the request (the API key's id), for ``/api/me``:
+    the only trustworthy answer to "which key is this", since headers may carry others."""
 
 
 class Workspace(msgspec.Struct, frozen=True, kw_only=True):

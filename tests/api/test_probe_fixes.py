@@ -35,7 +35,8 @@ BAD_RATES = [
     "1/367 day",
     "-1/minute",
     "01/minute",
-    "1/second;2/minute",
+    "1/second;2/minute;",
+    "1/second; 2/minute",
     "1/Minute",
     "1/fortnight",
     "1000000001/minute",
@@ -72,6 +73,8 @@ def test_the_grammar_accepts_windows_up_to_a_year() -> None:
     assert parse_rate_limit("1/366 day").get_expiry() == MAX_WINDOW_SECONDS
     assert parse_rate_limit("1000000000/minute").amount == 1_000_000_000
     assert per_second("120/2 minute") == 1.0
+    assert per_second("1/second;600/minute") == 10.0  # a list: the cap check uses its fastest item
+    assert str(parse_rate_limit("1/second;600/minute")) == str(parse_rate_limit("1/second"))
 
 
 def test_the_in_process_counter_refuses_a_zero_limit_instead_of_dividing_by_zero() -> None:
@@ -129,3 +132,29 @@ async def test_one_limit_redis_cannot_count_leaves_every_other_client_limited(tm
         second = await pipeline.take(one, client_id)
         assert first is not None and first[0] is True
         assert second is not None and second[0] is False  # still counted: the storage was not marked down
+
+
+# -- 2. /api/me describes the key that authenticated ----------------------------------------------
+
+
+async def test_me_shows_the_authenticating_key_not_one_named_by_another_header(client: AppClient) -> None:
+    kernel = kernel_of(client)
+    async with kernel.store.sessionmaker.begin() as session:
+        owner = m.User(email="olga@example.com", display_name="olga")
+        session.add(owner)
+        await session.flush()
+        owner_id = owner.id
+    await kernel.workspaces.create("other", "Other", owner_id=owner_id)
+    mine = await new_key(client, name="mine", role="member")
+    theirs = await new_key(client, name="theirs", role="owner", workspace="other")
+    forged = f"atk_{theirs['prefix']}_{'x' * 40}"
+    response = await client.get("/api/me", headers={"X-API-Key": mine["key"], "Authorization": f"Bearer {forged}"})
+    if response.status_code == 200:  # however the two headers are arbitrated, nothing of theirs shows
+        assert response.json()["key"]["id"] == mine["id"]
+        assert theirs["id"] not in response.text and "theirs" not in response.text
+    else:
+        assert problem(response, 401)
+    alone = await client.get("/api/me", headers={"X-API-Key": mine["key"]})
+    assert alone.status_code == 200, alone.text
+    key = alone.json()["key"]
+    assert (key["id"], key["name"], key["prefix"], key["role"]) == (mine["id"], "mine", mine["prefix"], "member")

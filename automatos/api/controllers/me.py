@@ -9,13 +9,11 @@ Nothing here is secret to its owner, and nothing here shows a key's secret or ha
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get
-from sqlalchemy import select
 
 from automatos.api.context import request_context
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
@@ -25,8 +23,6 @@ from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal
 
 __all__ = ["KeyInfo", "MeController", "MeRecord", "Membership"]
-
-_PRESENTED_KEY = re.compile(r"^Bearer\s+atk_([a-z2-7]{12})_", re.IGNORECASE)
 
 
 class KeyInfo(msgspec.Struct, kw_only=True):
@@ -67,12 +63,13 @@ class MeRecord(msgspec.Struct, kw_only=True):
     """Active workspaces the caller may act in (``offset``/``limit`` page them)."""
 
 
-async def _key(kernel: Kernel, request: Request[Any, Any, Any]) -> KeyInfo | None:
-    match = _PRESENTED_KEY.match(request.headers.get("authorization", ""))
-    if match is None:
+async def _key(kernel: Kernel, principal: Principal) -> KeyInfo | None:
+    # the key that authenticated (the principal says which), never one named by a header: a request
+    # may carry a valid X-API-Key and another workspace's prefix in Authorization
+    if principal.credential_id is None:
         return None
     async with kernel.store.sessionmaker() as session:
-        row = await session.scalar(select(m.ApiKey).where(m.ApiKey.prefix == match.group(1).lower()))
+        row = await session.get(m.ApiKey, principal.credential_id)
     if row is None:
         return None
     return KeyInfo(
@@ -114,7 +111,7 @@ class MeController(Controller):
         if principal is None:
             raise AuthenticationError("credentials are required")
         user = await _user(kernel, principal)
-        key = await _key(kernel, request) if principal.kind == "api_key" else None
+        key = await _key(kernel, principal) if principal.kind == "api_key" else None
         current = None
         if ctx.workspace is not None:
             current = Membership(

@@ -291,6 +291,7 @@ class ApiKeyAuth:
             workspace_id=None if platform_admin else row.workspace_id,
             role=None if platform_admin else role,
             rate_limit=row.rate_limit,
+            credential_id=row.id,
         )
         self._remember(prefix, self._entry(row, key, principal, None))
         self._kernel.spawn(self._touch(row.id))
