@@ -89,6 +89,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     anthropic_api_key: Secret | None = None
     anthropic_base_url: str | None = None
     """Anthropic endpoint the platform key is sent to; empty for ``https://api.anthropic.com``."""
+    llm_allow_private_base_url: bool = False
+    """Let a workspace's LLM ``base_url`` reach loopback, private, link-local (cloud metadata) and other
+    non-public addresses. Off: such a ``base_url`` is refused when written (422) and when connecting."""
     llm_provider: str = "offline"
     llm_model: str = "offline-echo"
     routing_cache_ttl_hours: float = 24.0
@@ -256,6 +259,7 @@ FIELDS: tuple[FieldDoc, ...] = (
     _field("OPENAI_BASE_URL", "openai_base_url", "http(s) URL"),
     _field("ANTHROPIC_API_KEY", "anthropic_api_key", "string (secret)"),
     _field("ANTHROPIC_BASE_URL", "anthropic_base_url", "http(s) URL"),
+    _field("LLM_ALLOW_PRIVATE_BASE_URL", "llm_allow_private_base_url", "true|false"),
     _field("LLM_PROVIDER", "llm_provider", "provider name", runtime=True),
     _field("LLM_MODEL", "llm_model", "model name", runtime=True),
     _field("ROUTING_CACHE_TTL_HOURS", "routing_cache_ttl_hours", "number > 0", runtime=True),

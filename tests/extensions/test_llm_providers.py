@@ -832,7 +832,8 @@ async def test_registration_with_a_workspace_key(openai_api: tuple[FakeOpenAI, s
             "embedding_dimensions": 16,
         }
     }
-    llms, embedders, errors = await registered(load_settings({}), configs)  # no platform key at all
+    local = load_settings({}, llm_allow_private_base_url=True)  # no platform key; the fake is on 127.0.0.1
+    llms, embedders, errors = await registered(local, configs)
     assert errors == []
     assert set(llms) == {"offline", "openai"} and set(embedders) == {"offline", "openai"}
     assert (await llms["openai"].complete(CONVERSATION, model="echo-ws")).finish_reason == "stop"

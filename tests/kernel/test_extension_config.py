@@ -113,7 +113,7 @@ def test_provider_schemas_name_the_field(schema: type, config: dict[str, Any], f
         (OfflineConfig, {}),
         (OfflineConfig, {"delay": 0.02, "dimensions": 64}),
         (OfflineConfig, {"delay": 1}),
-        (OpenAIConfig, {"api_key": "sk-x", "base_url": "http://127.0.0.1:8080/v1", "timeout": 5, "max_retries": 0}),
+        (OpenAIConfig, {"api_key": "sk-x", "base_url": "http://llm.example:8080/v1", "timeout": 5, "max_retries": 0}),
         (OpenAIConfig, {"embedding_model": "custom", "embedding_dimensions": 8, "max_tokens_param": "max_tokens"}),
         (AnthropicConfig, {"api_key": "k", "timeout": 0.5, "max_tokens": 4096}),
     ],

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
+import logging
 import math
+import os
 import re
+import socket
+import sys
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -23,6 +29,7 @@ __all__ = [
     "LoopPool",
     "SDKConfig",
     "SDKConnection",
+    "base_url_problem",
     "config_int",
     "config_key_and_url",
     "config_seconds",
@@ -30,10 +37,12 @@ __all__ = [
     "looks_too_long",
     "message_of",
     "never_connected",
+    "public_only_client",
     "redact",
     "retry_after",
 ]
 
+log = logging.getLogger("automatos.llm")
 _KEY_LIKE = re.compile(r"\b(?:sk|rk|pk)-[\w\-*.]{4,}")
 _TOO_LONG = re.compile(
     r"context.length|maximum context|context window|too many tokens|prompt is too long|input is too long", re.I
@@ -74,6 +83,19 @@ class SDKConnection:
     max_retries: int
     source: str
     """``workspace`` (the workspace's own key) or ``platform`` (the platform's key setting)."""
+    workspace_url: bool = False
+    """``base_url`` came from the workspace's config: its hosts are checked when connecting (unless
+    ``allow_private``) and its error bodies are logged, never shown to the caller (a member must not
+    read what a server on the platform's network answered)."""
+    allow_private: bool = True
+    """``LLM_ALLOW_PRIVATE_BASE_URL``: a workspace ``base_url`` may reach private addresses."""
+
+    def shown(self, message: str) -> str:
+        """What of an upstream error ``message`` (already redacted) the caller may read."""
+        if not self.workspace_url or not message:
+            return message
+        log.warning("%s answered an error: %s", host(self.base_url), message)
+        return ""
 
     def _client(self, client_class: Any, pool: LoopPool) -> Any:
         return client_class(
@@ -105,7 +127,9 @@ class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     api_key: Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"\S")] | None = None
     """The workspace's own key; without it the platform's key (if any) is used."""
-    base_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/@]+", max_length=2048)] | None = None
+    # msgspec's ``pattern`` is a search, hence anchored at both ends (a trailing newline, which ``$``
+    # lets through, is refused by :func:`base_url_problem`)
+    base_url: Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/@?#]+(?:[/?#]\S*)?$", max_length=2048)] | None = None
     """An http(s) endpoint; needs ``api_key`` (the platform's key only goes to the platform's endpoint)."""
     timeout: Annotated[float, msgspec.Meta(gt=0, le=600)] = 120.0
     """Seconds per attempt."""
@@ -116,6 +140,117 @@ class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
             raise ValueError(
                 "base_url: needs the workspace's own api_key (the platform key is only sent to the platform's endpoint)"
             )
+        if self.base_url is not None:
+            # the schema has no settings: the operator's switch is read from the environment it comes from
+            allowed = os.environ.get("LLM_ALLOW_PRIVATE_BASE_URL", "").strip().lower() in ("1", "true", "yes", "on")
+            problem = base_url_problem(self.base_url, allow_private=allowed)
+            if problem is not None:
+                raise ValueError(f"base_url: {problem}")
+
+
+def _literal_address(host: str) -> str | None:
+    """``host`` as an IP address when it is one (also the legacy IPv4 forms ``2130706433``, ``0x7f.1``)."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9a-fx.]+", host) and not re.fullmatch(r"[a-f.]+", host):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def base_url_problem(url: str, *, allow_private: bool) -> str | None:
+    """Why a workspace may not send requests to ``url`` (``None``: it may).
+
+    Credentials in the URL are always refused (the key belongs in ``api_key``, and ``user:pw@`` is a
+    classic way to disguise a host). Unless the operator allows private endpoints, so is a host that
+    is an address on the platform's own networks (loopback, private, link-local and cloud metadata,
+    CGNAT, ULA, an IPv6 address embedding one of those) or ``localhost``; a host *name* is checked
+    when connecting (:func:`public_only_client`), where it is resolved.
+    """
+    if any(c.isspace() or not c.isprintable() for c in url):  # urlsplit would quietly drop some
+        return "must not contain whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "must be an http(s) URL"
+    if parts.scheme not in ("http", "https") or not hostname:
+        return "must be an http(s) URL with a host"
+    if "@" in parts.netloc:
+        return "must not carry credentials (user:password@); the key goes in api_key"
+    if allow_private:
+        return None
+    if hostname == "localhost" or hostname.endswith(".localhost"):
+        return "must not point at this server (localhost); an operator may allow it with LLM_ALLOW_PRIVATE_BASE_URL"
+    address = _literal_address(hostname)
+    if address is not None and not _public(address):
+        return (
+            f"must not point at a private, loopback, link-local or reserved address ({address}); "
+            "an operator may allow it with LLM_ALLOW_PRIVATE_BASE_URL"
+        )
+    return None
+
+
+def _public(address: str) -> bool:
+    from automatos.sandbox.capabilities import public_address  # the sandbox's classification, one of it
+
+    return public_address(address)
+
+
+class _PublicOnly:
+    """A network backend that resolves the host itself, refuses non-public answers and connects to
+    the address it checked (no second lookup a rebinding DNS could answer differently)."""
+
+    def __init__(self, inner: Any, connect_error: type[Exception]) -> None:
+        self._inner = inner
+        self._error = connect_error
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> Any:
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            raise self._error(f"{host!r} could not be resolved") from None
+        addresses = [str(info[4][0]) for info in infos]
+        if not addresses or not all(_public(a) for a in addresses):
+            log.warning("refused a workspace base_url: %r resolves to a private or reserved address", host)
+            raise self._error(f"{host!r} resolves to a private or reserved address")
+        return await self._inner.connect_tcp(
+            addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
+        )
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def public_only_client(client_class: Any) -> Any:
+    """An SDK's default HTTP client (``client_class``) that connects to public addresses only.
+
+    The SDKs ship their own copy of httpx (``httpx2`` on ``httpcore2``): the transport and the
+    connect error are taken from the modules ``client_class`` is built on. Proxies from the
+    environment are not used (they would connect on our behalf, past the check).
+    """
+    base = next(c for c in client_class.__mro__ if c.__name__ == "AsyncClient")
+    httpx_module = sys.modules[base.__module__.split(".")[0]]
+    transport = httpx_module.AsyncHTTPTransport(trust_env=False)
+    pool = transport._pool  # the connection pool: its network backend is where connections are made
+    core = sys.modules[type(pool).__module__.split(".")[0]]
+    pool._network_backend = _PublicOnly(pool._network_backend, core.ConnectError)
+    return client_class(transport=transport, trust_env=False)
 
 
 def never_connected(exc: BaseException) -> bool:
@@ -149,7 +284,7 @@ def config_seconds(provider: str, config: Mapping[str, Any], key: str, default: 
 
 
 def config_key_and_url(
-    provider: str, config: Mapping[str, Any], platform_key: str, platform_url: str
+    provider: str, config: Mapping[str, Any], platform_key: str, platform_url: str, *, allow_private: bool = False
 ) -> tuple[str, str, str] | None:
     """``(key, base_url, source)`` for a workspace, or ``None`` when no key is available.
 
@@ -168,6 +303,10 @@ def config_key_and_url(
             f"{provider}: config 'base_url' needs the workspace's own 'api_key' "
             "(the platform key is only sent to the platform's endpoint)"
         )
+    if base_url:  # rows stored before the check existed go through it too
+        problem = base_url_problem(base_url, allow_private=allow_private)
+        if problem is not None:
+            raise ValueError(f"{provider}: config 'base_url' {problem}")
     if isinstance(own_key, str):
         return own_key.strip(), base_url or platform_url, "workspace"
     if platform_key:

@@ -49,6 +49,7 @@ from automatos.extensions.llm._common import (
     config_seconds,
     looks_too_long,
     message_of,
+    public_only_client,
     redact,
     retry_after,
 )
@@ -107,6 +108,14 @@ def _new_pool() -> Any:
 
 
 _POOL = LoopPool(_new_pool)
+_PUBLIC_POOL = LoopPool(lambda: public_only_client(_default_client_class()))
+"""For a workspace's own ``base_url`` while ``LLM_ALLOW_PRIVATE_BASE_URL`` is off: public addresses only."""
+
+
+def _default_client_class() -> Any:
+    import anthropic
+
+    return anthropic.DefaultAsyncHttpxClient
 
 
 @dataclass(frozen=True)
@@ -117,7 +126,8 @@ class AnthropicConnection(SDKConnection):
     def client(self) -> AsyncAnthropic:
         import anthropic
 
-        client: AsyncAnthropic = self._client(anthropic.AsyncAnthropic, _POOL)
+        pool = _PUBLIC_POOL if self.workspace_url and not self.allow_private else _POOL
+        client: AsyncAnthropic = self._client(anthropic.AsyncAnthropic, pool)
         return client
 
     def error(self, exc: Exception) -> ProviderError:
@@ -134,7 +144,8 @@ class AnthropicConnection(SDKConnection):
         return ProviderError(NAME, "unavailable", f"unexpected failure of the Anthropic client: {type(exc).__name__}")
 
     def _status_error(self, status: int, exc: Any, *, in_stream: bool) -> ProviderError:
-        message = redact(message_of(exc.body), self.api_key)
+        upstream = redact(message_of(exc.body), self.api_key)
+        message = self.shown(upstream)  # a workspace's own endpoint: logged, not shown
         kind_of_error = redact(str(exc.type or ""), self.api_key)
         where = "in the stream" if in_stream else f"HTTP {status}"
         request_id = f" [request {exc.request_id}]" if exc.request_id else ""
@@ -150,7 +161,7 @@ class AnthropicConnection(SDKConnection):
             return ProviderError(NAME, "rate_limit", detail, retry_after=wait)
         if status in (408, 504):
             return ProviderError(NAME, "timeout", f"the API timed out ({where}){suffix}")
-        if status == 413 or (status == 400 and looks_too_long(message)):
+        if status == 413 or (status == 400 and looks_too_long(upstream)):
             return ProviderError(
                 NAME, "context_length", f"the conversation is too long for the model ({where}){suffix}"
             )
@@ -265,7 +276,10 @@ def _prompt_tokens(usage: Any) -> int:
 def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> AnthropicConnection | None:
     """The connection a workspace gets, or ``None`` when there is no key to use."""
     platform_key = settings.anthropic_api_key.reveal() if settings.anthropic_api_key else ""
-    found = config_key_and_url(NAME, config, platform_key, settings.anthropic_base_url or DEFAULT_BASE_URL)
+    allow_private = settings.llm_allow_private_base_url
+    found = config_key_and_url(
+        NAME, config, platform_key, settings.anthropic_base_url or DEFAULT_BASE_URL, allow_private=allow_private
+    )
     if found is None:
         return None
     key, base_url, source = found
@@ -275,6 +289,8 @@ def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> Anthrop
         timeout=config_seconds(NAME, config, "timeout", DEFAULT_TIMEOUT, 600),
         max_retries=config_int(NAME, config, "max_retries", DEFAULT_MAX_RETRIES, 0, 10),
         source=source,
+        workspace_url=bool(config.get("base_url")),
+        allow_private=allow_private,
     )
 
 

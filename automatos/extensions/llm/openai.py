@@ -54,6 +54,7 @@ from automatos.extensions.llm._common import (
     config_seconds,
     looks_too_long,
     message_of,
+    public_only_client,
     redact,
     retry_after,
 )
@@ -97,6 +98,14 @@ def _new_pool() -> Any:
 
 
 _POOL = LoopPool(_new_pool)
+_PUBLIC_POOL = LoopPool(lambda: public_only_client(_default_client_class()))
+"""For a workspace's own ``base_url`` while ``LLM_ALLOW_PRIVATE_BASE_URL`` is off: public addresses only."""
+
+
+def _default_client_class() -> Any:
+    import openai
+
+    return openai.DefaultAsyncHttpxClient
 
 
 # --- connection ---------------------------------------------------------------------------------
@@ -110,7 +119,8 @@ class OpenAIConnection(SDKConnection):
     def client(self) -> AsyncOpenAI:
         import openai
 
-        client: AsyncOpenAI = self._client(openai.AsyncOpenAI, _POOL)
+        pool = _PUBLIC_POOL if self.workspace_url and not self.allow_private else _POOL
+        client: AsyncOpenAI = self._client(openai.AsyncOpenAI, pool)
         return client
 
     def error(self, exc: Exception) -> ProviderError:
@@ -139,7 +149,8 @@ class OpenAIConnection(SDKConnection):
         *,
         in_stream: bool = False,
     ) -> ProviderError:
-        message = redact(message_of(body), self.api_key)
+        upstream = redact(message_of(body), self.api_key)
+        message = self.shown(upstream)  # a workspace's own endpoint: logged, not shown
         code = redact(code, self.api_key) if code else None
         where = "in the stream" if in_stream else f"HTTP {status}"
         suffix = (f": {message}" if message else "") + (f" [request {request_id}]" if request_id else "")
@@ -155,7 +166,7 @@ class OpenAIConnection(SDKConnection):
             return ProviderError(NAME, "rate_limit", detail, retry_after=wait)
         if status in (408, 504):
             return ProviderError(NAME, "timeout", f"the API timed out ({where}){suffix}")
-        if status == 413 or (status == 400 and (code == "context_length_exceeded" or looks_too_long(message))):
+        if status == 413 or (status == 400 and (code == "context_length_exceeded" or looks_too_long(upstream))):
             return ProviderError(
                 NAME, "context_length", f"the conversation is too long for the model ({where}){suffix}"
             )
@@ -299,7 +310,10 @@ class OpenAIEmbeddingProvider:
 def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> OpenAIConnection | None:
     """The connection a workspace gets, or ``None`` when there is no key to use."""
     platform_key = settings.openai_api_key.reveal() if settings.openai_api_key else ""
-    found = config_key_and_url(NAME, config, platform_key, settings.openai_base_url or DEFAULT_BASE_URL)
+    allow_private = settings.llm_allow_private_base_url
+    found = config_key_and_url(
+        NAME, config, platform_key, settings.openai_base_url or DEFAULT_BASE_URL, allow_private=allow_private
+    )
     if found is None:
         return None
     key, base_url, source = found
@@ -309,6 +323,8 @@ def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> OpenAIC
         timeout=config_seconds(NAME, config, "timeout", DEFAULT_TIMEOUT, 600),
         max_retries=config_int(NAME, config, "max_retries", DEFAULT_MAX_RETRIES, 0, 10),
         source=source,
+        workspace_url=bool(config.get("base_url")),
+        allow_private=allow_private,
     )
 
 
