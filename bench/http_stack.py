@@ -26,10 +26,12 @@ ours / FastAPI >= 2.0 in req/s, paired per round, medians.
 
 ``--variant NAME=JSON`` (repeatable) adds a full-stack target with those settings on top (field
 names, e.g. ``nosandbox='{"feature_sandbox": false}'``), compared with bare like ``sliding``: a
-what-if measured in the same interleaved run. ``--apps`` keeps only some of the targets.
+what-if measured in the same interleaved run. ``--tree NAME=DIR`` adds a full-stack target whose
+``automatos`` package is imported from another checkout (``git archive <commit> | tar -x -C DIR``):
+before and after a change in one interleaved run. ``--apps`` keeps only some of the targets.
 
 Run: .venv/bin/python bench/http_stack.py [--rounds 3] [--duration S] [--tiers cached,row]
-     [--apps bare,sliding,fixed,fastapi] [--variant NAME=JSON ...]
+     [--apps bare,sliding,fixed,fastapi] [--variant NAME=JSON ...] [--tree NAME=DIR ...]
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from typing import Any
 import msgspec
 from apps import fixture
 from apps.fullstack import ENV_OVERRIDES
-from common import fmt, header, median, quiet, table, verdict
+from common import ROOT, fmt, header, median, quiet, table, verdict
 from http_ab import WARMUP_SECONDS, Run, Server, Target, interleave, method_line, missing_tools, paired, runs_table
 
 from automatos.api.middleware import DEFAULT_STRATEGY
@@ -108,13 +110,23 @@ def main() -> int:
     parser.add_argument("--tiers", default="cached,row", help="comma-separated: cached, row")
     parser.add_argument("--apps", default=",".join(APPS), help="comma-separated subset of the targets")
     parser.add_argument("--variant", action="append", default=[], help="NAME=JSON settings: one more target")
+    parser.add_argument(
+        "--tree", action="append", default=[], help="NAME=DIR: one more full-stack target, automatos from DIR"
+    )
     args = parser.parse_args()
+    for spec in args.tree:  # before/after in one interleaved run: the other tree's package first on the path
+        name, _, tree = spec.partition("=")
+        if not (Path(tree) / "automatos" / "__init__.py").is_file():
+            parser.error(f"--tree {spec!r}: {tree}/automatos is not a package")
+        pythonpath = f"{Path(tree).resolve()}:{ROOT}"
+        APPS[name] = ("apps.fullstack:create", {fixture.ENV_STRATEGY: DEFAULT_STRATEGY, "PYTHONPATH": pythonpath})
+        DESCRIPTIONS[name] = f"full stack (sliding), automatos from {tree}"
     for spec in args.variant:
         name, _, settings = spec.partition("=")
         json.loads(settings)  # fail early on a typo
         APPS[name] = ("apps.fullstack:create", {fixture.ENV_STRATEGY: DEFAULT_STRATEGY, ENV_OVERRIDES: settings})
         DESCRIPTIONS[name] = f"full stack (sliding) with {settings}"
-    keep = [a.strip() for a in args.apps.split(",")] + [spec.partition("=")[0] for spec in args.variant]
+    keep = [a.strip() for a in args.apps.split(",")] + [spec.partition("=")[0] for spec in [*args.variant, *args.tree]]
     for name in [a for a in APPS if a not in keep]:
         del APPS[name]
     if "bare" not in APPS:

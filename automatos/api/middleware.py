@@ -154,7 +154,7 @@ STRATEGIES: dict[str, type[RateLimiter]] = {
 """O(1) strategies of ``limits`` (never its moving window: a list of timestamps per client)."""
 DEFAULT_STRATEGY = "sliding-window-counter"
 """No burst of twice the limit across a window boundary, for ~5 µs/request more than a fixed window
-in memory (the same one round trip on Redis)."""
+in memory (on Redis one round trip, :data:`_SLIDING_HIT`; the fixed window takes two)."""
 MAX_BLOCKED = 10_000
 """Clients remembered as over their limit (refused locally until their reset time)."""
 REDIS_TIMEOUT_SECONDS = 0.5
@@ -311,6 +311,69 @@ def _route_key(method: str, template: str) -> str:
     return f"{method.upper()} {path}"
 
 
+_SLIDING_HIT = """
+-- limits' acquire_sliding_window.lua (same keys, same arithmetic), then what its sliding_window.lua
+-- reads, after the hit: the counts and TTLs get_window_stats needs, in the same round trip.
+local limit = tonumber(ARGV[1])
+local expiry = tonumber(ARGV[2]) * 1000
+local amount = tonumber(ARGV[3])
+local acquired = 0
+if amount <= limit then
+    local current_ttl = tonumber(redis.call('pttl', KEYS[2]))
+    if current_ttl > 0 and current_ttl < expiry then
+        redis.call('rename', KEYS[2], KEYS[1])
+        redis.call('set', KEYS[2], 0, 'PX', current_ttl + expiry)
+    end
+    local previous_count = tonumber(redis.call('get', KEYS[1])) or 0
+    local previous_ttl = tonumber(redis.call('pttl', KEYS[1])) or 0
+    local current_count = tonumber(redis.call('get', KEYS[2])) or 0
+    current_ttl = tonumber(redis.call('pttl', KEYS[2])) or 0
+    if previous_ttl <= 0 then previous_ttl = 0 end
+    if current_ttl <= 0 then current_ttl = 0 end
+    local weighted_count = math.floor(previous_count * previous_ttl / expiry) + current_count
+    if (weighted_count + amount) <= limit then
+        if redis.call('exists', KEYS[2]) == 1 then
+            redis.call('incrby', KEYS[2], amount)
+        else
+            redis.call('set', KEYS[2], amount, 'PX', expiry * 2)
+        end
+        acquired = 1
+    end
+end
+local current_ttl = redis.call('pttl', KEYS[2])
+if current_ttl > 0 and current_ttl < expiry then
+    redis.call('rename', KEYS[2], KEYS[1])
+    redis.call('set', KEYS[2], 0, 'PX', current_ttl + expiry)
+end
+return {acquired, redis.call('get', KEYS[1]), redis.call('pttl', KEYS[1]),
+        redis.call('get', KEYS[2]), redis.call('pttl', KEYS[2])}
+"""
+"""One ``EVALSHA`` per hit with Redis and the sliding window: ``limits``' ``hit`` answers only a
+boolean, so the counts for ``RateLimit-Remaining``/``-Reset`` cost a second round trip
+(``get_window_stats``). Same keys as ``limits`` (``{key}`` and ``{key}/-1`` under its prefix), so
+nodes running either code share the counts."""
+
+
+def _sliding_stats(item: RateLimitItem, window: list[Any], now: float) -> tuple[float, int]:
+    """``(reset time, remaining)`` from the script's counts and TTLs, as ``limits``'
+    ``SlidingWindowCounterRateLimiter.get_window_stats`` computes them."""
+    previous_count = int(window[1] or 0)
+    previous_expires_in = max(0.0, float(window[2] or 0)) / 1000
+    current_count = int(window[3] or 0)
+    current_expires_in = max(0.0, float(window[4] or 0)) / 1000
+    expiry = item.get_expiry()
+    weighted = previous_count * previous_expires_in / expiry + current_count
+    remaining = max(0, item.amount - math.floor(weighted))
+    if not (previous_count or current_count):
+        return now, remaining
+    # a remainder of exactly 0 is a whole period, not "now": read in the script that has just set the
+    # key, the TTL is exactly twice the window (limits reads it a round trip later, a millisecond less)
+    previous_step = expiry / previous_count if previous_count else math.inf
+    previous_reset_in = (previous_expires_in % previous_step or previous_step) if previous_count else math.inf
+    current_reset_in = (current_expires_in % expiry or expiry) if current_count else math.inf
+    return now + min(previous_reset_in, current_reset_in), remaining
+
+
 # -- shared state ---------------------------------------------------------------------------------
 
 
@@ -369,6 +432,8 @@ class RequestPipeline:
         self._route_limits: dict[str, RateLimitItem] = {}
         self.strategy: type[RateLimiter] = STRATEGIES[DEFAULT_STRATEGY]
         self._limiter: RateLimiter | None = None
+        self._sliding_hit: Any = None
+        """:data:`_SLIDING_HIT` registered on the limiter's Redis connection, when that is the limiter."""
         self._blocked: dict[str, tuple[float, RateLimitItem]] = {}
         self._local: SlidingWindowCounter | None = None if settings.redis_url else SlidingWindowCounter()
         self._down_until = 0.0
@@ -443,7 +508,13 @@ class RequestPipeline:
     @property
     def limiter(self) -> RateLimiter:
         if self._limiter is None:
-            self._limiter = self.strategy(_storage(self.kernel.settings))
+            limiter = self._limiter = self.strategy(_storage(self.kernel.settings))
+            self._sliding_hit = None
+            storage = limiter.storage
+            if isinstance(limiter, SlidingWindowCounterRateLimiter) and isinstance(storage, RedisStorage):
+                connection = getattr(storage.bridge, "get_connection", None)
+                if connection is not None:  # the redis-py bridge (``_storage`` asks for it)
+                    self._sliding_hit = connection().register_script(_SLIDING_HIT)
         return self._limiter
 
     async def take(
@@ -481,25 +552,33 @@ class RequestPipeline:
         limiter = self.limiter
         identifiers = (client,) if route_key is None else (client, route_key)
         try:
-            allowed = await limiter.hit(item, *identifiers)
-            # a second call (a second round trip on Redis): ``limits`` reports no counts from a hit
-            stats = await limiter.get_window_stats(item, *identifiers)
+            if self._sliding_hit is not None:  # Redis: the hit and its counts in one round trip
+                current = limiter.storage.bridge.prefixed_key(f"{{{item.key_for(*identifiers)}}}")  # type: ignore[attr-defined]
+                window = await self._sliding_hit([f"{current}/-1", current], [item.amount, item.get_expiry(), 1])
+                allowed = bool(window[0])
+                now = time.time()
+                reset_time, remaining = _sliding_stats(item, window, now)
+            else:
+                allowed = await limiter.hit(item, *identifiers)
+                # a second call (a second round trip on Redis): ``limits`` reports no counts from a hit
+                stats = await limiter.get_window_stats(item, *identifiers)
+                now = time.time()
+                reset_time, remaining = stats.reset_time, stats.remaining
         except Exception as exc:
             if _item_fault(exc):  # this limit's problem: every other client stays limited
                 self._item_failed(item, exc)
             else:
                 self._storage_failed(exc)
             return None
-        now = time.time()
-        reset = max(1, math.ceil(stats.reset_time - now))
+        reset = max(1, math.ceil(reset_time - now))
         if allowed:
-            return True, stats.remaining, reset
+            return True, remaining, reset
         if len(blocked) >= MAX_BLOCKED:
             for stale in [k for k, (until, _) in blocked.items() if until <= now]:
                 del blocked[stale]
             if len(blocked) >= MAX_BLOCKED:
                 blocked.clear()
-        blocked[key] = (stats.reset_time, item)
+        blocked[key] = (reset_time, item)
         return False, 0, reset
 
     def _item_failed(self, item: RateLimitItem, exc: BaseException) -> None:

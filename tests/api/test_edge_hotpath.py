@@ -3,8 +3,10 @@ batch, OpenAI's ``error`` member on ``/v1`` 429s, archived workspaces named by `
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,13 @@ import pytest
 
 from automatos.api import middleware
 from automatos.api.app import create_app
-from automatos.api.middleware import _new_request_id
+from automatos.api.middleware import _new_request_id, request_pipeline
 from automatos.extensions.auth import api_keys
 from automatos.extensions.auth.api_keys import ApiKeyAuth, create_key
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.runtime import Kernel
-from tests.api.test_middleware import is_problem, serving, user
+from tests.api.test_middleware import is_problem, kernel_of, serving, user
 from tests.helpers import make_container, running_kernel, serve_app
 
 # -- API keys: a warm hit costs a SHA-256, not an HMAC ------------------------------------------------
@@ -164,3 +166,58 @@ async def test_x_workspace_id_naming_an_archived_workspace_says_so_and_how_to_re
         ).status_code == 200
         again = await client.get("/api/agents", headers={"X-Test-User": "alice", "X-Workspace-ID": "shelved"})
         assert again.status_code == 200, again.text
+
+
+# -- Redis: one round trip per rate-limit check -------------------------------------------------------
+
+
+@pytest.mark.redis
+async def test_a_redis_rate_limit_check_is_one_round_trip_and_counts_as_limits_does(
+    tmp_path: Path, redis_url: str
+) -> None:
+    async with serving(tmp_path, redis_url=redis_url, rate_limit_default="5/minute") as client:
+        pipeline = request_pipeline(kernel_of(client))
+        limiter = pipeline.limiter
+        assert pipeline._sliding_hit is not None
+        connection = limiter.storage.bridge.get_connection()  # type: ignore[attr-defined]
+        sent: list[str] = []
+        original = connection.execute_command
+
+        async def counting(*args: Any, **options: Any) -> Any:
+            sent.append(str(args[0]).upper())
+            return await original(*args, **options)
+
+        connection.execute_command = counting
+        ours, theirs = f"ours-{uuid.uuid4().hex}", f"theirs-{uuid.uuid4().hex}"
+        item = pipeline.default_limit(kernel_of(client).settings)
+        assert item is not None
+        for _ in range(7):  # past the limit: the refusals must agree too
+            sent.clear()
+            pipeline._blocked.clear()  # ask the storage every time (no local block list)
+            got = await pipeline.take(item, ours)
+            assert sent in (["EVALSHA"], ["EVALSHA", "SCRIPT LOAD", "EVALSHA"], ["EVALSHA", "SCRIPT", "EVALSHA"])
+            # the same hit through limits' own two calls, on another client's key
+            allowed = await limiter.hit(item, theirs)
+            stats = await limiter.get_window_stats(item, theirs)
+            assert got is not None
+            assert (got[0], got[1]) == (allowed, stats.remaining)
+            # reset: limits' own formula on the same TTLs (read a round trip later, it can land exactly on a
+            # period boundary and say 0 s for a fresh window; ours counts that as the whole window)
+            assert 1 <= got[2] <= 60 and 1 <= max(1, math.ceil(stats.reset_time - time.time())) <= 60
+        # and through HTTP: the headers count down and the refusal says when to retry
+        caller = user()
+        answers = [await client.get("/api/echo", headers=caller) for _ in range(6)]
+        assert [r.status_code for r in answers] == [200] * 5 + [429]
+        assert [int(r.headers["ratelimit-remaining"]) for r in answers] == [4, 3, 2, 1, 0, 0]
+        assert 1 <= int(answers[-1].headers["retry-after"]) <= 60
+
+
+def test_a_fresh_windows_reset_is_the_whole_window_not_now() -> None:
+    item = middleware._parse_limit("5/minute")
+    assert item is not None
+    # read in the script that has just set the key: the TTL is exactly two windows
+    reset_time, remaining = middleware._sliding_stats(item, [1, None, -2, b"1", 120_000], 1000.0)
+    assert (reset_time, remaining) == (1060.0, 4)
+    # half a window later, with 3 hits in the previous window: the next of them leaves in 20 s steps
+    reset_time, remaining = middleware._sliding_stats(item, [1, b"3", 30_000, b"1", 90_000], 1000.0)
+    assert remaining == 5 - math.floor(3 * 30 / 60 + 1) and reset_time == 1010.0
