@@ -9,6 +9,7 @@ when an old stored value no longer parses).
 
 The grammar, exactly (no spaces around ``/``, no surrounding whitespace, lower-case units)::
 
+    LIMITS   = LIMIT *(";" LIMIT)          (at most 8 items)
     LIMIT    = AMOUNT "/" [MULTIPLE " "] UNIT
     AMOUNT   = 1 … 1,000,000,000          (decimal digits, no sign, no leading zero)
     MULTIPLE = 1 … the count of UNIT in 366 days
@@ -16,8 +17,8 @@ The grammar, exactly (no spaces around ``/``, no surrounding whitespace, lower-c
 
 So the window is at most 366 days (31,622,400 s). The amount goes up to 10^9 because the
 benchmarks use ``1000000000/minute`` for "never refuse"; amounts are counted in int64 on Redis, so
-that is safe. One string is one limit: the middleware enforces one limit per client and per route,
-and a second item after ``;`` would have been silently ignored.
+that is safe. The middleware enforces one limit per client and per route: the first item of a
+list (as it always did); every item is validated, and a key's cap check uses the fastest.
 """
 
 from __future__ import annotations
@@ -28,13 +29,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from limits import RateLimitItem
 
-__all__ = ["MAX_AMOUNT", "MAX_WINDOW_SECONDS", "RATE_LIMIT_FORM", "RateLimitError", "parse_rate_limit", "per_second"]
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_WINDOW_SECONDS",
+    "RATE_LIMIT_FORM",
+    "RateLimitError",
+    "parse_rate_limit",
+    "parse_rate_limits",
+    "per_second",
+]
 
 MAX_AMOUNT = 1_000_000_000
 """Largest number of requests per window."""
 MAX_WINDOW_SECONDS = 366 * 86400
 """Longest window: a (leap) year."""
-RATE_LIMIT_FORM = "N/[M ]second|minute|hour|day (N 1-1000000000, window at most 366 days)"
+RATE_LIMIT_FORM = "N/[M ]second|minute|hour|day[;…] (N 1-1000000000, window at most 366 days)"
 """What error messages say is expected."""
 
 _UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -62,21 +71,35 @@ def _window(text: str) -> tuple[int, int, str]:
     return amount, multiple, unit
 
 
-def parse_rate_limit(text: str) -> RateLimitItem:
-    """The ``limits`` item for ``text``, or :class:`RateLimitError` (a ``ValueError``) saying why not."""
+def _windows(text: str) -> list[tuple[int, int, str]]:
+    if not isinstance(text, str):
+        raise RateLimitError(f"expected a string {RATE_LIMIT_FORM}")
+    if len(text) > 64:  # ``api_keys.rate_limit`` is a varchar(64)
+        raise RateLimitError(f"{text[:80]!r}: at most 64 characters")
+    parts = text.split(";")
+    if len(parts) > 8:
+        raise RateLimitError(f"{text[:80]!r}: at most 8 limits")
+    return [_window(part) for part in parts]
+
+
+def parse_rate_limits(text: str) -> list[RateLimitItem]:
+    """The ``limits`` items of ``text``, or :class:`RateLimitError` (a ``ValueError``) saying why not."""
     from limits import RateLimitItemPerDay, RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItemPerSecond
 
-    amount, multiple, unit = _window(text)
-    cls = {
+    classes = {
         "second": RateLimitItemPerSecond,
         "minute": RateLimitItemPerMinute,
         "hour": RateLimitItemPerHour,
         "day": RateLimitItemPerDay,
-    }[unit]
-    return cls(amount, multiple)
+    }
+    return [classes[unit](amount, multiple) for amount, multiple, unit in _windows(text)]
+
+
+def parse_rate_limit(text: str) -> RateLimitItem:
+    """The limit the middleware enforces for ``text`` (its first item; every item is validated)."""
+    return parse_rate_limits(text)[0]
 
 
 def per_second(text: str) -> float:
-    """How many requests per second ``text`` allows (to compare a key's limit with a cap)."""
-    amount, multiple, unit = _window(text)
-    return amount / (multiple * _UNIT_SECONDS[unit])
+    """The fastest rate any item of ``text`` allows, in requests per second (to compare with a cap)."""
+    return max(amount / (multiple * _UNIT_SECONDS[unit]) for amount, multiple, unit in _windows(text))

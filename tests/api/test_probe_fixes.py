@@ -41,6 +41,7 @@ BAD_RATES = [
     "1/fortnight",
     "1000000001/minute",
     "",
+    ";".join(["1000000/9 day"] * 5),  # each item fine, 69 characters: more than the column holds
 ]
 
 
@@ -158,3 +159,44 @@ async def test_me_shows_the_authenticating_key_not_one_named_by_another_header(c
     assert alone.status_code == 200, alone.text
     key = alone.json()["key"]
     assert (key["id"], key["name"], key["prefix"], key["role"]) == (mine["id"], "mine", mine["prefix"], "member")
+
+
+# -- 4. bounded names and e-mails ----------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AppClient]:
+    async with AsyncExitStack() as stack:
+        settings: dict[str, Any] = {}
+        if request.param == "postgres":
+            from tests.services import fresh_database
+
+            url = await stack.enter_async_context(fresh_database(request.getfixturevalue("postgres_url")))
+            settings["database_url"] = url
+        yield await stack.enter_async_context(serve_app(app_with_keys(make_container(tmp_path, **settings))))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("PATCH", "/api/workspaces/default", {"name": "x" * 256}, "name"),
+        ("PATCH", "/api/workspaces/default", {"name": "x" * 5_000_000}, "name"),
+        ("PATCH", "/api/workspaces/default", {"name": "evil\u202etxt.exe"}, "name"),
+        ("PATCH", "/api/workspaces/default", {"name": "nul\x00"}, "name"),
+        ("POST", "/api/workspaces", {"slug": "longname", "name": "y" * 300}, "name"),
+        ("POST", "/api/workspaces", {"slug": "s" * 101, "name": "ok"}, "slug"),
+        ("POST", "/api/workspaces/default/members", {"email": "a" * 400 + "@example.com"}, "email"),
+        ("POST", "/api/workspaces/default/members", {"email": "a\u2066b@example.com"}, "email"),
+    ],
+)
+async def test_names_and_emails_are_bounded_and_plain(
+    db_client: AppClient, method: str, path: str, body: dict[str, Any], field: str
+) -> None:
+    response = await db_client.request(method, path, json=body, headers=ADMIN)
+    assert problem(response, 422)["field"] == field
+
+
+async def test_a_name_at_the_column_bound_is_stored(db_client: AppClient) -> None:
+    response = await db_client.patch("/api/workspaces/default", json={"name": "n" * 255}, headers=ADMIN)
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "n" * 255

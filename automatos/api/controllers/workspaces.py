@@ -27,18 +27,28 @@ from automatos.kernel.workspaces import AuditEntry, Member, WorkspaceRecord
 __all__ = ["AuditController", "MembersController", "WorkspacesController"]
 
 
+_NO_CONTROLS = r"^[^\x00\u202a-\u202e\u2066-\u2069]*$"
+"""No NUL (PostgreSQL refuses it: a 500) and no bidi overrides or isolates (a name that reads differently
+from what it is, in every list that shows it)."""
+# the bounds are the columns' (``workspaces.slug`` 100, ``workspaces.name`` 255, ``users.email`` 320):
+# past them PostgreSQL raised StringDataRightTruncation (a 500) and SQLite stored megabytes
+Slug = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=_NO_CONTROLS)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=_NO_CONTROLS)]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=_NO_CONTROLS)]
+
+
 class WorkspaceCreate(msgspec.Struct, forbid_unknown_fields=True):
-    slug: str
-    name: str
+    slug: Slug
+    name: Name
 
 
 class WorkspaceUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | None = None
+    name: Name | None = None
     settings: dict[str, Any] | None = None
 
 
 class MemberAdd(msgspec.Struct, forbid_unknown_fields=True):
-    email: str
+    email: Email
     role: Role = Role.MEMBER
 
 
