@@ -200,3 +200,15 @@ async def test_a_name_at_the_column_bound_is_stored(db_client: AppClient) -> Non
     response = await db_client.patch("/api/workspaces/default", json={"name": "n" * 255}, headers=ADMIN)
     assert response.status_code == 200, response.text
     assert response.json()["name"] == "n" * 255
+
+
+# -- 5. extension configuration is bounded --------------------------------------------------------
+
+
+async def test_an_extension_configuration_is_bounded_like_a_setting(client: AppClient) -> None:
+    url = "/api/workspaces/default/extensions/automatos.llm.offline"
+    limit = kernel_of(client).current_settings.settings_value_max_bytes
+    big = {"enabled": True, "config": {"greeting": "x" * limit}}
+    assert problem(await client.put(url, json=big, headers=ADMIN), 422)["field"] == "config"
+    small = await client.put(url, json={"enabled": True, "config": {"delay": 0}}, headers=ADMIN)
+    assert small.status_code == 200, small.text

@@ -18,6 +18,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from automatos.api.context import in_workspace, request_context
 from automatos.api.pagination import Limit, Offset, Page, paginate
+from automatos.api.value_size import check_value_size
 from automatos.kernel.errors import NotFoundError, ValidationError
 from automatos.kernel.hooks import HookView
 from automatos.kernel.permissions import Permission, allowed
@@ -162,6 +163,8 @@ class WorkspaceExtensionsController(Controller):
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.EXTENSIONS_MANAGE)
         workspace = scoped.workspace
+        if data.config is not None:  # stored per workspace and read on every view: bounded like a setting
+            check_value_size(kernel, data.config, field="config")
         if data.config is not None and name in kernel.registry.extensions:
             problem = kernel.registry.config_problem(name, data.config)
             if problem is not None:
