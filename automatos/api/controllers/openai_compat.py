@@ -72,9 +72,14 @@ EMBEDDING_MAX_TOTAL_CHARS = 1_000_000
 """Most characters in all of one call's texts together, so one request cannot hold a provider for minutes."""
 
 
-class TextPart(msgspec.Struct):
+class TextPart(msgspec.Struct, forbid_unknown_fields=True):
     type: str
     text: str | None = None
+    # OpenAI's other part kinds, known so that refusing them says "only text" (see _text_of) rather
+    # than "unknown field"; any other key is refused like everywhere in /v1
+    image_url: Any = None
+    input_audio: Any = None
+    file: Any = None
 
 
 class InMessage(msgspec.Struct, forbid_unknown_fields=True):
@@ -93,7 +98,7 @@ class InMessage(msgspec.Struct, forbid_unknown_fields=True):
 _MESSAGE_UNHONOURED = ("tool_calls", "tool_call_id", "function_call", "refusal", "audio")
 
 
-class StreamOptions(msgspec.Struct):
+class StreamOptions(msgspec.Struct, forbid_unknown_fields=True):
     include_usage: bool = False
 
 
