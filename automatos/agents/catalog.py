@@ -380,6 +380,19 @@ def _slug(slug: str) -> str:
     return slug
 
 
+_RESERVED_AGENT_SLUGS = frozenset({"auto"})
+"""``model: "auto"`` on ``/v1`` asks the router to choose: an agent of that slug could never be called."""
+
+
+def _agent_slug(slug: str) -> str:
+    slug = _slug(slug)
+    if slug.lower() in _RESERVED_AGENT_SLUGS:
+        raise ValidationError(
+            f"slug {slug!r} is reserved (/v1 model {slug!r} asks the router to choose an agent)", field="slug"
+        )
+    return slug
+
+
 def _name(name: str, field: str = "name") -> str:
     name = name.strip()
     if not name:
@@ -600,7 +613,7 @@ class CatalogService:
         request_id: str | None = None,
     ) -> AgentRecord:
         """``providers``: the LLM providers the workspace can use (:func:`llm_provider_names`)."""
-        slug = _slug(data.slug)
+        slug = _agent_slug(data.slug)
         name = _name(data.name)
         check_model_settings(data.model_settings, set(providers))
         try:
@@ -646,7 +659,7 @@ class CatalogService:
             async with self.sessionmaker.begin() as session:
                 row = await self._agent(session, workspace_id, ref)
                 if data.slug is not UNSET and data.slug != row.slug:
-                    await self._refuse_taken_slug(session, workspace_id, _slug(data.slug))
+                    await self._refuse_taken_slug(session, workspace_id, _agent_slug(data.slug))
                 changed = _set_fields(row, data, skip=("persona_id", "skill_ids", "model_settings"))
                 if data.persona_id is not UNSET:
                     row.persona_id = await self._persona_id(session, workspace_id, data.persona_id)

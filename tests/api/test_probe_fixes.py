@@ -212,3 +212,18 @@ async def test_an_extension_configuration_is_bounded_like_a_setting(client: AppC
     assert problem(await client.put(url, json=big, headers=ADMIN), 422)["field"] == "config"
     small = await client.put(url, json={"enabled": True, "config": {"delay": 0}}, headers=ADMIN)
     assert small.status_code == 200, small.text
+
+
+# -- 9. the agent slug "auto" is reserved ----------------------------------------------------------
+
+
+async def test_the_agent_slug_auto_is_reserved(tmp_path: Path) -> None:
+    headers = {"X-Workspace-ID": "default", **ADMIN}
+    async with serve_app(app_with_keys(make_container(tmp_path))) as client:
+        for slug in ("auto", "AUTO"):
+            made = await client.post("/api/agents", json={"name": "Auto", "slug": slug}, headers=headers)
+            assert problem(made, 422)["field"] == "slug"
+        plain = await client.post("/api/agents", json={"name": "Plain", "slug": "plain"}, headers=headers)
+        assert plain.status_code == 201, plain.text
+        renamed = await client.patch("/api/agents/plain", json={"slug": "auto"}, headers=headers)
+        assert problem(renamed, 422)["field"] == "slug"
