@@ -505,9 +505,14 @@ def worker(grace: float) -> None:
     """
     import signal
 
-    from redis.exceptions import RedisError
+    from automatos.kernel.extras import reason_for
 
-    from automatos.sandbox.queue import serve
+    try:
+        from redis.exceptions import RedisError
+
+        from automatos.sandbox.queue import serve
+    except ModuleNotFoundError as exc:
+        raise _UsageExit(f"automatos worker {reason_for(exc) or exc}") from None
 
     settings = _sandbox_settings()
     configure_logging(settings)

@@ -30,9 +30,9 @@ EXTRA = {
     "routing_llm_confidence_threshold": "Minimum confidence for the LLM routing tier.",
     "cors_allow_origins": "Origins allowed by CORS.",
     "log_format": "Log line format.",
-    "feature_marketplace": "Feature flag: plugin marketplace.",
-    "feature_sandbox": "Feature flag: sandbox runs.",
-    "feature_semantic_routing": "Feature flag: semantic routing tier.",
+    "feature_marketplace": "Passed to extensions in their `settings`; nothing built-in reads it (no marketplace yet).",
+    "feature_sandbox": "Sandbox runs: false at start, the sandbox is not started; false at run time, runs answer 503.",
+    "feature_semantic_routing": "Passed to routing extensions in `settings`; nothing built-in reads it.",
 }
 
 

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -70,6 +71,13 @@ def test_malformed_setting_stops_with_the_variable_named(tmp_path: Path) -> None
     assert "AUTOMATOS_PORT='http' is malformed: expected integer 1-65535" in result.stderr
 
 
+def _docker_healthcheck() -> str:
+    """The shell command of the Dockerfile's HEALTHCHECK."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("HEALTHCHECK"))
+    return line.split(" CMD ", 1)[1].strip()
+
+
 def test_serve_answers_health_and_shuts_down_gracefully(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "S3_"))}
@@ -92,6 +100,12 @@ def test_serve_answers_health_and_shuts_down_gracefully(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.2)
         assert body is not None and body["status"] == "ready", "server did not become ready"
+        healthy = subprocess.run(["sh", "-c", _docker_healthcheck()], env={**env, "AUTOMATOS_PORT": str(port)})
+        assert healthy.returncode == 0
+        unhealthy = subprocess.run(
+            ["sh", "-c", _docker_healthcheck()], env={**env, "AUTOMATOS_PORT": str(free_port())}, capture_output=True
+        )
+        assert unhealthy.returncode == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=30)
@@ -132,3 +146,61 @@ def test_docker_compose_is_valid_and_has_the_production_shape() -> None:
 @pytest.mark.parametrize("name", ["hooks.md", "extensions.md", "operations.md"])
 def test_docs_exist(name: str) -> None:
     assert len((ROOT / "docs" / name).read_text()) > 500
+
+
+def test_docker_image_is_built_from_the_lock_with_every_extra_and_checks_health() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -r requirements/lock.txt" in dockerfile
+    assert "--no-deps ." in dockerfile  # nothing resolved past the lock
+    assert "urllib.request" in _docker_healthcheck() and "/health" in _docker_healthcheck()
+    lock = (ROOT / "requirements" / "lock.txt").read_text()
+    for extra_package in ("boto3==", "redis==", "saq==", "openai==", "anthropic=="):
+        assert extra_package in lock
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for no_http in ("worker", "migrate"):  # same image, no /health to answer
+        assert services[no_http]["healthcheck"] == {"disable": True}
+
+
+def test_scripts_install_from_the_locks_once() -> None:
+    serve = (ROOT / "scripts" / "serve").read_text()
+    test = (ROOT / "scripts" / "test").read_text()
+    assert "-c requirements/lock.txt -e ." in serve and "[all]" not in serve  # the embedded default only
+    assert '-c requirements/test-lock.txt -e ".[test,all]"' in test
+    assert "./scripts/test-lowest" in (ROOT / ".ci" / "run").read_text()
+    lowest = (ROOT / "requirements" / "lowest.txt").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = {
+        req.split(">=")[0].split("[")[0].strip(): req.split(">=")[1].split(",")[0].strip()
+        for req in [*project["dependencies"], *project["optional-dependencies"]["s3"],
+                    *project["optional-dependencies"]["redis"], *project["optional-dependencies"]["openai"],
+                    *project["optional-dependencies"]["anthropic"]]
+    }
+    for name in ("openai", "anthropic", "litestar", "sqlalchemy", "saq", "limits"):
+        pinned = next(line for line in lowest.splitlines() if line.lower().startswith(f"{name}=="))
+        assert pinned.split("==")[1].split()[0].startswith(floors[name]), (name, pinned)
+
+
+def test_install_runs_only_when_the_project_or_its_lock_changed(tmp_path: Path) -> None:
+    """scripts/_install.sh: pip runs the first time (with progress), then only after a change (quietly)."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    calls = tmp_path / "calls"
+    fake_python = venv / "bin" / "python"
+    fake_python.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    fake_python.chmod(0o755)
+    lock = tmp_path / "lock.txt"
+    lock.write_text("a==1\n")
+
+    def install() -> list[str]:
+        before = calls.read_text().splitlines() if calls.exists() else []
+        script = f'. {ROOT}/scripts/_install.sh; install_once {venv} thing {lock} -- -c {lock} -e .'
+        result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return calls.read_text().splitlines()[len(before) :] if calls.exists() else []
+
+    first = install()
+    assert first == ["-m pip install --upgrade pip", f"-m pip install -c {lock} -e ."]  # progress shown
+    assert install() == []  # nothing changed: no pip at all
+    lock.write_text("a==2\n")
+    assert install() == ["-m pip install --quiet --upgrade pip", f"-m pip install --quiet -c {lock} -e ."]
+    assert install() == []

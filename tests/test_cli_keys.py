@@ -127,3 +127,27 @@ async def test_a_command_run_elsewhere_refuses_to_invent_a_database(tmp_path: Pa
     os.mkdir(elsewhere)
     other = await run("keys", "list", "--workspace", "default", cwd=elsewhere)
     assert other.returncode == 2 and not os.listdir(elsewhere)
+
+
+async def test_a_cli_revocation_reaches_a_running_server_through_the_journal(tmp_path: Path) -> None:
+    """On the embedded default (no Redis) the server reads the bus journal every second, so a key
+    revoked from the CLI is refused within about a second, not after API_KEY_CACHE_SECONDS."""
+    created = one_json_object(
+        await run("keys", "create", "--init", "--workspace", "default", "--name", "x", "--json", cwd=tmp_path)
+    )
+    headers = {"X-API-Key": created["key"]}
+    # a cache that would trust the key for an hour: only the journal can bring the revocation
+    container = make_container(tmp_path / "automatos-data", api_key_cache_seconds=3600.0)
+    async with serve_app(app_with_keys(container)) as client:
+        route = "/api/workspaces/default/extensions"
+        assert (await client.get(route, headers=headers)).status_code == 200  # now cached
+        revoked = await run("keys", "revoke", "--workspace", "default", created["prefix"], cwd=tmp_path)
+        assert revoked.returncode == 0, revoked.stderr
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30  # generous: the poll is every second
+        status = 200
+        while status != 401 and loop.time() < deadline:
+            status = (await client.get(route, headers=headers)).status_code
+            if status != 401:
+                await asyncio.sleep(0.2)
+        assert status == 401

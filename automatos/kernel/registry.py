@@ -37,6 +37,7 @@ import pluggy
 
 from automatos.kernel import hookspecs
 from automatos.kernel.extension_config import ConfigProblem, config_problem, schema_problem
+from automatos.kernel.extras import reason_for
 from automatos.kernel.types import ExtensionInfo, ExtensionState, ScanFinding, ScanRule, Severity
 
 __all__ = ["ENTRY_POINT_GROUP", "ESSENTIAL", "Candidate", "Registry"]
@@ -261,7 +262,7 @@ class Registry:
         except BaseException as exc:  # a plugin may raise SystemExit at import
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            reason = f"import failed: {_summary(exc)}"
+            reason = reason_for(exc) or f"import failed: {_summary(exc)}"  # an optional extra missing?
             return self._info(c, ExtensionState.QUARANTINED, reason=reason, findings=findings)
         try:
             self.pm.register(plugin, name=c.name)

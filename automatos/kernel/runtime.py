@@ -199,9 +199,14 @@ class Kernel:
             pair = factories.items.get(wanted)
             if pair is None:
                 available = ", ".join(sorted(factories.items)) or "none"
+                missing = [  # a built-in whose SDK is not installed says which extra to install
+                    f"; {info.name} {info.reason}"
+                    for info in self.registry.extensions.values()
+                    if info.reason and "extra: pip install" in info.reason
+                ]
                 raise SettingsError(
                     f"{env}={wanted!r}: no loaded extension registers a {family} backend of that name "
-                    f"(available: {available})"
+                    f"(available: {available}{''.join(missing)})"
                 )
             built[family] = backend = pair[1](ctx)
             self._opened.append(backend)

@@ -54,6 +54,7 @@ from automatos.extensions.llm._common import (
     retry_after,
 )
 from automatos.kernel.errors import ProviderError
+from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import ChatMessage, Completion, LLMProvider, StreamEvent
 
@@ -71,6 +72,8 @@ __all__ = [
     "register_llm_providers",
     "resolve_connection",
 ]
+
+require("anthropic")  # the SDK is imported on first use; without it, quarantine now with the extra to install
 
 NAME = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"

@@ -59,6 +59,7 @@ from automatos.extensions.llm._common import (
     retry_after,
 )
 from automatos.kernel.errors import ProviderError
+from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent
 
@@ -79,6 +80,8 @@ __all__ = [
     "register_llm_providers",
     "resolve_connection",
 ]
+
+require("openai")  # the SDK is imported on first use; without it, quarantine now with the extra to install
 
 NAME = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
