@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -227,3 +228,23 @@ async def test_the_agent_slug_auto_is_reserved(tmp_path: Path) -> None:
         assert plain.status_code == 201, plain.text
         renamed = await client.patch("/api/agents/plain", json={"slug": "auto"}, headers=headers)
         assert problem(renamed, 422)["field"] == "slug"
+
+
+# -- 8. a refused key does not say whether its prefix exists ---------------------------------------
+
+
+async def test_an_unknown_prefix_and_a_wrong_secret_read_the_same(
+    client: AppClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    created = await new_key(client, role="member")
+    wrong = created["key"][:-3] + ("abc" if not created["key"].endswith("abc") else "xyz")
+    unknown = "atk_" + "q" * 12 + "_" + "z" * 43
+    with caplog.at_level(logging.INFO, logger="automatos.auth.api_keys"):
+        bodies = []
+        for key in (unknown, wrong, unknown, wrong):  # cold, then from the caches
+            body = problem(await client.get("/api/me", headers={"X-API-Key": key}), 401)
+            bodies.append({k: v for k, v in body.items() if k != "instance"})
+    assert all(body == bodies[0] for body in bodies) and bodies[0]["detail"] == "invalid API key"
+    assert created["prefix"] not in str(bodies)
+    reasons = " ".join(r.getMessage() for r in caplog.records if r.name == "automatos.auth.api_keys")
+    assert "no key has this prefix" in reasons and "secret does not match" in reasons  # the operator's log

@@ -85,12 +85,14 @@ if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
 
 __all__ = [
+    "INVALID_KEY",
     "KEY_PREFIX",
     "NO_CEILING",
     "PEPPER_FILE",
     "REVOKED_MESSAGE",
     "ApiKeyAuth",
     "ApiKeyRecord",
+    "InvalidAPIKey",
     "KeyCaps",
     "create_key",
     "get_key",
@@ -117,6 +119,20 @@ _KEY = re.compile(r"atk_([a-z2-7]{12})_([A-Za-z0-9_-]{32,128})")
 _sha256 = hashlib.sha256
 _REF = re.compile(r"[A-Za-z0-9-]{1,64}")
 _MALFORMED = "malformed API key: expected atk_<12-character prefix>_<secret>"
+INVALID_KEY = "invalid API key"
+"""What a caller who has not proven a key's secret is told, whatever the reason: whether a prefix
+exists must not be learnable by guessing. (Revoked, expired… are said only after the secret matched.)"""
+
+
+class InvalidAPIKey(AuthenticationError):
+    """A key whose secret was not proven: the response says :data:`INVALID_KEY`; ``str()`` and the
+    log say why (``reason``), for the operator."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(INVALID_KEY)
+        self.reason = reason
+        self.args = (reason,)
+        log.info("refused an API key: %s", reason)
 
 
 # --- Hashing and the pepper ---------------------------------------------------------------------
@@ -235,12 +251,12 @@ class ApiKeyAuth:
             return self._accept(prefix, entry, key, now)
         unknown = self._unknown.get(prefix)
         if unknown is not None and unknown > now:
-            raise AuthenticationError(f"API key {prefix} is not known: no key has this prefix")
+            raise InvalidAPIKey(f"API key {prefix} is not known: no key has this prefix")
         return self._load(prefix, key)
 
     def _accept(self, prefix: str, entry: _Entry, key: str, now: float) -> Principal:
         if not hmac.compare_digest(_sha256(key.encode()).digest(), entry.verified):
-            raise AuthenticationError(f"API key {prefix} is not valid: the secret does not match")
+            raise InvalidAPIKey(f"API key {prefix} is not valid: the secret does not match")
         if entry.principal is None:
             raise AuthenticationError(entry.refusal or f"API key {prefix} is refused")
         if entry.expires is not None and time.time() >= entry.expires:
@@ -255,9 +271,9 @@ class ApiKeyAuth:
         started, row = await self._fetch(prefix)
         if row is None:
             self._remember_unknown(prefix)
-            raise AuthenticationError(f"API key {prefix} is not known: no key has this prefix")
+            raise InvalidAPIKey(f"API key {prefix} is not known: no key has this prefix")
         if not hmac.compare_digest(hash_key(self._pepper, key), row.key_hash):
-            raise AuthenticationError(f"API key {prefix} is not valid: the secret does not match")
+            raise InvalidAPIKey(f"API key {prefix} is not valid: the secret does not match")
         if self._dropped.get(prefix, float("-inf")) >= started:
             raise AuthenticationError(f"API key {prefix} was revoked")
         refusal = None
