@@ -30,6 +30,7 @@ from automatos.kernel.errors import (
     PermissionDeniedError,
     ServiceUnavailableError,
     ValidationError,
+    echo,
 )
 from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
@@ -118,7 +119,7 @@ async def workspace_context(
         raise AuthenticationError("credentials are required to act in a workspace")
     if principal.workspace_id is not None:
         if principal.workspace_id != workspace.id:
-            raise PermissionDeniedError(f"this credential belongs to another workspace than {ref!r}", field=field)
+            raise PermissionDeniedError(f"this credential belongs to another workspace than {echo(ref)}", field=field)
         return workspace, frozenset({principal.role or Role.VIEWER.value})
     role = await kernel.directory.role(workspace.id, principal.id)
     if role is not None:
@@ -130,9 +131,9 @@ async def workspace_context(
         return workspace, frozenset({Role.OWNER.value})
     if principal.is_platform_admin:
         raise PermissionDeniedError(
-            f"platform admins act in {ref!r} only with 'X-Admin-Override: true' (audited)", field=field
+            f"platform admins act in {echo(ref)} only with 'X-Admin-Override: true' (audited)", field=field
         )
-    raise PermissionDeniedError(f"you are not a member of workspace {ref!r}", field=field)
+    raise PermissionDeniedError(f"you are not a member of workspace {echo(ref)}", field=field)
 
 
 async def _missing(kernel: Kernel, principal: Principal | None, ref: str, field: str) -> NotFoundError:
@@ -145,17 +146,17 @@ async def _missing(kernel: Kernel, principal: Principal | None, ref: str, field:
     exist, as ``POST /api/workspaces/{id}/restore`` answers them.
     """
     if principal is None:
-        return NotFoundError(f"workspace {ref!r} does not exist", field=field)
+        return NotFoundError(f"workspace {echo(ref)} does not exist", field=field)
     found = await WorkspaceArchive(kernel.store.sessionmaker).archived(ref)
     if found is not None:
         record, members = found
         if principal.is_platform_admin or principal.workspace_id == record.id or principal.id in members:
             return NotFoundError(
-                f"workspace {ref!r} is archived; its owners (or a platform admin) can restore it with"
+                f"workspace {echo(ref)} is archived; its owners (or a platform admin) can restore it with"
                 f" POST /api/workspaces/{record.id}/restore",
                 field=field,
             )
-    return NotFoundError(f"workspace {ref!r} does not exist", field=field)
+    return NotFoundError(f"workspace {echo(ref)} does not exist", field=field)
 
 
 async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependency[Kernel]) -> RequestContext:

@@ -19,7 +19,17 @@ __all__ = [
     "ServiceUnavailableError",
     "SettingsError",
     "ValidationError",
+    "echo",
 ]
+
+ECHO_MAX_CHARS = 100
+"""Longest piece of client input a message repeats: a 60 KB header must not become a 60 KB detail."""
+
+
+def echo(value: object) -> str:
+    """``repr`` of client input for an error message, cut to :data:`ECHO_MAX_CHARS` characters."""
+    text = str(value)
+    return repr(text if len(text) <= ECHO_MAX_CHARS else text[:ECHO_MAX_CHARS] + "…")
 
 
 class AutomatosError(Exception):

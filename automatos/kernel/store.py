@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.kernel.db import models as m
-from automatos.kernel.errors import ConflictError, NotFoundError
+from automatos.kernel.errors import ConflictError, NotFoundError, echo
 from automatos.kernel.secrets import SecretBox, SecretKeyError
 from automatos.kernel.types import Workspace
 from automatos.kernel.workspace import ExtensionRow
@@ -92,7 +92,7 @@ class KernelStore:
         async with self.sessionmaker() as session:
             version = await session.scalar(select(m.Workspace.extensions_version).where(m.Workspace.id == workspace_id))
             if version is None:
-                raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+                raise NotFoundError(f"workspace {echo(workspace_id)} does not exist", field="workspace_id")
             rows = (
                 await session.scalars(
                     select(m.WorkspaceExtension).where(m.WorkspaceExtension.workspace_id == workspace_id)
@@ -161,7 +161,7 @@ class KernelStore:
                 .returning(m.Workspace.extensions_version)
             )
             if version is None:
-                raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+                raise NotFoundError(f"workspace {echo(workspace_id)} does not exist", field="workspace_id")
             action = "extension.enabled" if enabled else "extension.disabled"
             data = {"version": version, "config_changed": config is not None}
             self._audit(session, workspace_id, actor_id, action, "extension", name, data, request_id)

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.kernel.db import models as m
-from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
+from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError, echo
 from automatos.kernel.permissions import Role
 from automatos.kernel.store import KernelStore
 
@@ -143,7 +143,7 @@ class WorkspaceService:
     @staticmethod
     async def _ensure_user(session: AsyncSession, user_id: str) -> None:
         if await session.get(m.User, user_id) is None:
-            raise NotFoundError(f"user {user_id!r} does not exist", field="user_id")
+            raise NotFoundError(f"user {echo(user_id)} does not exist", field="user_id")
 
     async def get(self, workspace_id: str) -> WorkspaceRecord:
         async with self.sessionmaker() as session:
@@ -151,7 +151,7 @@ class WorkspaceService:
                 select(m.Workspace).where(m.Workspace.id == workspace_id, m.Workspace.status == "active")
             )
             if row is None:
-                raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+                raise NotFoundError(f"workspace {echo(workspace_id)} does not exist", field="workspace_id")
             return _record(row)
 
     async def list_for_user(self, user_id: str, *, offset: int, limit: int) -> tuple[list[WorkspaceRecord], int]:
@@ -214,7 +214,7 @@ class WorkspaceService:
             select(m.Workspace).where(m.Workspace.id == workspace_id, m.Workspace.status == "active")
         )
         if row is None:
-            raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
+            raise NotFoundError(f"workspace {echo(workspace_id)} does not exist", field="workspace_id")
         return row
 
     # -- members ---------------------------------------------------------------------------------

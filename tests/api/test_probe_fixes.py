@@ -248,3 +248,17 @@ async def test_an_unknown_prefix_and_a_wrong_secret_read_the_same(
     assert created["prefix"] not in str(bodies)
     reasons = " ".join(r.getMessage() for r in caplog.records if r.name == "automatos.auth.api_keys")
     assert "no key has this prefix" in reasons and "secret does not match" in reasons  # the operator's log
+
+
+# -- 10. a workspace reference is echoed cut short -------------------------------------------------
+
+
+async def test_an_unknown_workspace_reference_is_echoed_cut_short(tmp_path: Path) -> None:
+    async with serve_app(app_with_keys(make_container(tmp_path))) as client:
+        long_ref = "x" * 60_000
+        for response in (
+            await client.get("/api/agents", headers={"X-Workspace-ID": long_ref, **ADMIN}),
+            await client.get(f"/api/workspaces/{'y' * 5000}/extensions", headers=ADMIN),
+        ):
+            body = problem(response, 404)
+            assert len(body["detail"]) < 200 and "…" in body["detail"]
