@@ -19,6 +19,7 @@ from limits import RateLimitItemPerDay
 from sqlalchemy import update
 
 from automatos.api.middleware import request_pipeline
+from automatos.extensions.auth.api_keys import create_key
 from automatos.kernel.db import models as m
 from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
 from automatos.kernel.ratelimit import SlidingWindowCounter
@@ -262,3 +263,38 @@ async def test_an_unknown_workspace_reference_is_echoed_cut_short(tmp_path: Path
         ):
             body = problem(response, 404)
             assert len(body["detail"]) < 200 and "…" in body["detail"]
+
+
+# -- 7. the audit log hides keys ranked above the caller, like /api/api-keys ------------------------
+
+
+async def test_the_audit_log_hides_keys_ranked_above_a_workspace_admin(tmp_path: Path) -> None:
+    async with serve_app(app_with_keys(make_container(tmp_path))) as client:
+        kernel = kernel_of(client)
+        workspace = await kernel.store.get_workspace("default")
+        assert workspace is not None
+        users: dict[str, str] = {}
+        async with kernel.store.sessionmaker.begin() as session:
+            for name, role, admin in (("root", "owner", True), ("olga", "owner", False), ("adam", "admin", False)):
+                user = m.User(email=f"{name}@example.com", display_name=name, is_platform_admin=admin)
+                session.add(user)
+                await session.flush()
+                session.add(m.WorkspaceMember(workspace_id=workspace.id, user_id=user.id, role=role))
+                users[name] = user.id
+        made = {}
+        wanted = (("root-key", "root", "owner"), ("olga-key", "olga", "owner"), ("adam-key", "adam", "admin"))
+        for key_name, holder, key_role in wanted:
+            made[key_name], _ = await create_key(
+                kernel, workspace.id, key_name, key_role, user_id=users[holder], created_by=users[holder]
+            )
+        url = "/api/workspaces/default/audit?action=key.*"
+        as_admin = await client.get(url, headers={"X-Test-User": users["adam"], "X-Workspace-ID": "default"})
+        assert as_admin.status_code == 200, as_admin.text
+        seen = {e["target_id"]: e for e in as_admin.json()["items"] if e["action"] == "key.created"}
+        assert set(seen) == {r.id for r in made.values()}  # every event is listed…
+        assert seen[made["adam-key"].id]["data"]["prefix"] == made["adam-key"].prefix
+        for name in ("root-key", "olga-key"):  # …but not what /api/api-keys hides from an admin
+            assert made[name].prefix not in str(seen[made[name].id]) and name not in str(seen[made[name].id])
+        as_owner = await client.get(url, headers={"X-Test-User": users["olga"], "X-Workspace-ID": "default"})
+        owners_view = {e["target_id"]: e for e in as_owner.json()["items"] if e["action"] == "key.created"}
+        assert owners_view[made["root-key"].id]["data"]["prefix"] == made["root-key"].prefix

@@ -18,7 +18,7 @@ from automatos.api.context import Scoped, in_workspace, request_context, require
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.value_size import check_value_size
 from automatos.kernel.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
-from automatos.kernel.permissions import Permission, Role
+from automatos.kernel.permissions import Permission, Role, highest_role, role_at_least
 from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Event, Principal, RequestContext
 from automatos.kernel.workspace_archive import WorkspaceArchive
@@ -292,4 +292,27 @@ class AuditController(Controller):
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.AUDIT_READ)
         entries, total = await kernel.workspaces.audit(scoped.workspace.id, action=action, offset=offset, limit=limit)
-        return Page(items=entries, total=total, offset=offset, limit=limit)
+        return Page(items=await _keys_within_rank(kernel, scoped, entries), total=total, offset=offset, limit=limit)
+
+
+async def _keys_within_rank(kernel: Kernel, scoped: Scoped, entries: list[AuditEntry]) -> list[AuditEntry]:
+    """Entries about keys ranked above the caller keep their action but lose what /api/api-keys hides.
+
+    A workspace admin does not see owners' and platform admins' keys in ``/api/api-keys``; the audit
+    log must not show their prefix, name and role either (the entry, its actor and time stay).
+    """
+    principal, roles = scoped.principal, scoped.ctx.roles
+    if principal.is_platform_admin or any(role_at_least(role, Role.OWNER) for role in roles):
+        return entries
+    key_ids = [e.target_id for e in entries if e.target_type == "api_key"]
+    if not key_ids:
+        return entries
+    from automatos.extensions.auth.api_keys import visible_keys
+
+    seen = await visible_keys(kernel, scoped.workspace.id, key_ids, highest_role(roles) or Role.VIEWER)
+    return [
+        msgspec.structs.replace(e, data={"hidden": "a key ranked above your role"})
+        if e.target_type == "api_key" and e.target_id not in seen
+        else e
+        for e in entries
+    ]

@@ -102,6 +102,7 @@ __all__ = [
     "load_pepper",
     "register_auth_methods",
     "revoke_key",
+    "visible_keys",
 ]
 
 log = logging.getLogger("automatos.auth.api_keys")
@@ -672,6 +673,19 @@ def _within(query: Any, ceiling: Role | None) -> Any:
             ),
         )
     )
+
+
+async def visible_keys(kernel: Kernel, workspace_id: str, key_ids: Iterable[str], ceiling: Role | None) -> set[str]:
+    """Which of ``key_ids`` a caller with ``ceiling`` may see: :func:`list_keys`' rule, for other
+    views of keys (the workspace's audit log). A key that no longer exists is not visible."""
+    wanted = list(set(key_ids))
+    if ceiling is None:
+        return set(wanted)
+    if not wanted:
+        return set()
+    query = _within(select(m.ApiKey.id).where(m.ApiKey.workspace_id == workspace_id, m.ApiKey.id.in_(wanted)), ceiling)
+    async with kernel.store.sessionmaker() as session:
+        return set((await session.scalars(query)).all())
 
 
 async def list_keys(
