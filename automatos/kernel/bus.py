@@ -86,6 +86,9 @@ class KernelBus:
             level=logging.ERROR,
             then="only pub/sub carries the message",
         )
+        self.reading = FailOpen(
+            "reading the kernel bus journal", log, timeout=None, retry_seconds=0.0, then="trying again at the next poll"
+        )
         self.listening = FailOpen(
             "the kernel bus subscription", log, retry_seconds=0.0, then="resubscribing; the journal delivers meanwhile"
         )
@@ -118,12 +121,21 @@ class KernelBus:
             self._ready.clear()
 
     async def poll(self, now: datetime) -> int:
-        """Handle journal messages this node has not seen yet; returns how many."""
-        if self.journal is None:
+        """Handle journal messages this node has not seen yet; returns how many.
+
+        A journal that cannot be read (the database is down) is a warning a minute, not one a
+        poll; the next poll that reads it starts where the last good one ended, so nothing
+        published meanwhile is skipped.
+        """
+        journal = self.journal
+        if journal is None:
             return 0
         since = (self._polled_until or now) - self.overlap
+        events = await self.reading.call(lambda: journal.events_since(since), None)
+        if events is None:
+            return 0
         handled = 0
-        for event_id, message, _created in await self.journal.events_since(since):
+        for event_id, message, _created in events:
             if self._first_time(event_id):
                 await self._handle(message)
                 handled += 1

@@ -22,6 +22,7 @@ from automatos.agents import models as am
 from automatos.agents.chat import ChatService
 from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
+from automatos.extensions.llm.openai import OpenAIConnection, OpenAIProvider
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.hooks import Collected
@@ -319,10 +320,8 @@ async def test_a_provider_that_refuses_the_connection_costs_nothing(world: World
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    workspace = await kernel.directory.workspace(alpha)
-    assert workspace is not None
-    config = {"api_key": "sk-test", "base_url": closed, "max_retries": 0}
-    await kernel.set_extension(workspace, "automatos.llm.openai", enabled=True, config=config)
+    # the real OpenAI provider (its SDK, its error mapping), pointed at the closed port
+    use_provider(world, OpenAIProvider(OpenAIConnection("sk-test", closed, 5.0, 0, "platform")))
     await add_agent(kernel, alpha, "gpt", model_settings={"provider": "openai", "model": "gpt-5-mini"})  # priced
     response = await client.post(
         "/api/chat", json={"agent": "gpt", "content": "hi", "stream": stream}, headers=as_user("alice", alpha)

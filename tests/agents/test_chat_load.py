@@ -47,6 +47,17 @@ def strict() -> Iterator[None]:
         db_pool.STRICT_CHECKOUTS = before
 
 
+@pytest.fixture
+def lenient() -> Iterator[None]:
+    """Production behaviour: a second checkout by one task is logged, not refused."""
+    before = db_pool.STRICT_CHECKOUTS
+    db_pool.STRICT_CHECKOUTS = False
+    try:
+        yield
+    finally:
+        db_pool.STRICT_CHECKOUTS = before
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":
@@ -145,7 +156,7 @@ async def test_a_nested_session_is_caught_in_tests(tmp_path: Path, strict: None)
 
 
 async def test_outside_tests_a_nested_session_is_logged_not_refused(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, lenient: None
 ) -> None:
     app = create_app(make_container(tmp_path))
     async with serve_app(app):
