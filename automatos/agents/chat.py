@@ -2,10 +2,14 @@
 
 A turn, end to end:
 
-1. :meth:`ChatService.start_turn` checks the session (this workspace's, not archived), loads the
-   agent, its persona and skills, the last ``chat.history_limit`` messages, and writes the user's
-   message plus an assistant message in state ``streaming`` — one transaction. The provider is the
-   agent's (``model_settings.provider``, else ``LLM_PROVIDER``) as the workspace's hook view offers it.
+1. :meth:`ChatService.start_turn` first reads what comes from caches — platform settings, the base
+   prompt, the workspace's providers (:meth:`ChatService.turn_settings`) — so that the turn holds
+   one database connection at a time (a cold cache read inside the transaction needed a second
+   one, and enough concurrent turns exhausted the pool). Then, in one transaction, it checks the
+   session (this workspace's, not archived), loads the agent (a paused one answers nothing: 409),
+   its persona and skills, the last ``chat.history_limit`` messages, and writes the user's message
+   plus an assistant message in state ``streaming``. The provider is the agent's
+   (``model_settings.provider``, else ``LLM_PROVIDER``) as the workspace's hook view offers it.
 2. :meth:`Turn.stream` (or :meth:`Turn.complete`) calls the provider. No write happens per token:
    deltas are collected in memory and yielded.
 3. Whatever ends the turn, one transaction records it: the assistant message's content, status,
@@ -18,7 +22,10 @@ A turn, end to end:
      ``cancelled``, keeping what was produced. The write is shielded from the cancellation.
    Tokens the provider did not report (a cancelled stream) are counted: completion tokens as the
    deltas received, prompt tokens estimated at four characters per token; the usage row says
-   ``cancelled`` so estimates are told apart from reported figures.
+   ``cancelled`` so estimates are told apart from reported figures. A call that never reached the
+   provider (not enabled here, connection refused: ``ProviderError.sent`` is false) is recorded
+   with zero tokens and cost 0. The record is not held back by the workspace's share of database
+   connections (:func:`~automatos.kernel.db.pool.unmetered`): an admitted turn always gets written.
 
 The system prompt is, in order: the registry's ``agent.base`` (placeholders ``{agent_name}`` and
 ``{workspace_name}`` substituted, nothing else interpreted), the persona's prompt, each skill's
