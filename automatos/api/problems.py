@@ -126,12 +126,10 @@ def _database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respons
         # the connection died under the statement (a restart, a failover), or the database refused
         # work for now (SQLite busy, PostgreSQL shutting down): the pool replaces the connection
         _database_unavailable_logged(request, exc)
-        unavailable = ServiceUnavailableError("the database is unavailable; retry shortly", retry_after=RETRY_AFTER)
-        return _automatos_error(request, unavailable)
+        return _automatos_error(request, ServiceUnavailableError("the database is unavailable; retry shortly"))
     return _unexpected(request, exc)
 
 
-RETRY_AFTER = 2
 _unavailable_warned_at = float("-inf")
 
 

@@ -37,6 +37,7 @@ from automatos.kernel.db import (
     upgrade,
     upgrade_sync,
 )
+from automatos.kernel.db.session import engine_from_url
 from automatos.kernel.settings import load_settings
 from tests.services import fresh_database
 
@@ -183,6 +184,24 @@ async def test_concurrent_upgrades_run_once_on_sqlite(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{(tmp_path / 'race.db').as_posix()}"
     await asyncio.gather(*(upgrade(url) for _ in range(3)))
     assert await current(url) == head()
+
+
+async def test_a_new_sqlite_file_opened_by_many_at_once(tmp_path: Path) -> None:
+    """Switching a new file to WAL fails at once ("database is locked", no busy wait) for a connection
+    that races another doing the same: nodes, or the CLI and a server, starting together."""
+    for attempt in range(25):
+        url = f"sqlite+aiosqlite:///{(tmp_path / f'new-{attempt}.db').as_posix()}"
+        engines = [engine_from_url(url) for _ in range(4)]
+
+        async def first_statement(engine: AsyncEngine) -> str:
+            async with engine.connect() as connection:
+                return str(await connection.scalar(text("PRAGMA journal_mode")))
+
+        try:
+            assert await asyncio.gather(*(first_statement(e) for e in engines)) == ["wal"] * 4
+        finally:
+            for engine in engines:
+                await engine.dispose()
 
 
 @pytest.mark.postgres

@@ -19,12 +19,14 @@ Decisions:
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_
 
 from automatos.kernel.datadir import prepare_sqlite_file
 from automatos.kernel.db.pool import FairPool, WorkspaceShares, default_share
@@ -36,6 +38,8 @@ __all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_engine", "engine_from_url", "make_s
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 """How long a SQLite connection waits for another writer before giving up."""
+WAL_ATTEMPTS = 40
+"""Tries at switching a new SQLite file to WAL (about 4 s in all) while others open it too."""
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -49,12 +53,26 @@ def _sqlite_file(url: str) -> Path | None:
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: what follows may wait
+        _wal(cursor)
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, much faster
     finally:
         cursor.close()
+
+
+def _wal(cursor: Any) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs an exclusive lock and SQLite answers
+    "database is locked" at once, without its busy handler, when several connections open a new file
+    together (nodes or the CLI starting at the same time): retry for a while, without blocking the loop."""
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+        await_(asyncio.sleep(0.005 * (attempt + 1)))
 
 
 def engine_from_url(url: str, *, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
