@@ -62,7 +62,8 @@ def _refusal(status: int, slug: str, detail: str) -> bytes:
 
 
 class _HeadBounds:
-    """What both protocols share: the limits, the head timer, the refusals."""
+    """What both protocols share: the limits, the head timer, the refusals, and the hooks around
+    uvicorn's own (a mixin placed before uvicorn's protocol, so ``super()`` reaches it)."""
 
     max_header_bytes: int
     max_headers: int
@@ -72,12 +73,40 @@ class _HeadBounds:
     _head_timer: asyncio.TimerHandle | None
     _refused: tuple[int, str, str] | None
 
-    def _init_bounds(self, max_header_bytes: int, max_headers: int, header_timeout: float) -> None:
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+        *,
+        max_header_bytes: int = 65536,
+        max_headers: int = 100,
+        header_timeout: float = 10.0,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)  # type: ignore[call-arg]
         self.max_header_bytes = max_header_bytes
         self.max_headers = max_headers
         self.header_timeout = header_timeout
         self._head_timer = None
         self._refused = None
+        self._bound_parser()
+
+    def _bound_parser(self) -> None:
+        """Set up the parser-specific counting; each protocol says how."""
+        raise NotImplementedError
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def send_400_response(self, msg: str) -> None:
+        if not self._send_refusal():
+            super().send_400_response(msg)  # type: ignore[misc]
 
     def _arm_head_timer(self) -> None:
         if self._head_timer is None:
@@ -128,31 +157,11 @@ class _HeadBounds:
 class BoundedHttpToolsProtocol(_HeadBounds, HttpToolsProtocol):
     """uvicorn's httptools protocol with the head bounded in bytes, fields and time."""
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-        *,
-        max_header_bytes: int = 65536,
-        max_headers: int = 100,
-        header_timeout: float = 10.0,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self._init_bounds(max_header_bytes, max_headers, header_timeout)
+    def _bound_parser(self) -> None:
         self._head_pending = True
         self._head_bytes = 0  # raw bytes read while the head is incomplete (what the parser buffers)
         self._head_size = 0  # the parsed head's size: a head read whole in one go is bounded too
         self._head_fields = 0
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._head_pending:
@@ -162,10 +171,6 @@ class BoundedHttpToolsProtocol(_HeadBounds, HttpToolsProtocol):
         if self._head_pending and self._head_bytes > self.max_header_bytes and self._refused is None:
             self._too_large()
             self._send_refusal()
-
-    def send_400_response(self, msg: str) -> None:
-        if not self._send_refusal():
-            super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -199,20 +204,8 @@ class BoundedHttpToolsProtocol(_HeadBounds, HttpToolsProtocol):
 class BoundedH11Protocol(_HeadBounds, H11Protocol):
     """uvicorn's h11 protocol: h11's own size bound answered as 431, plus field count and time bounds."""
 
-    def __init__(
-        self,
-        config: Config,
-        server_state: ServerState,
-        app_state: dict[str, Any],
-        _loop: asyncio.AbstractEventLoop | None = None,
-        *,
-        max_header_bytes: int = 65536,
-        max_headers: int = 100,
-        header_timeout: float = 10.0,
-    ) -> None:
-        super().__init__(config, server_state, app_state, _loop)
-        self._init_bounds(max_header_bytes, max_headers, header_timeout)
-        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=max_header_bytes)
+    def _bound_parser(self) -> None:
+        self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=self.max_header_bytes)
         next_event = self.conn.next_event
 
         def bounded_next_event() -> Any:
@@ -236,22 +229,10 @@ class BoundedH11Protocol(_HeadBounds, H11Protocol):
 
         self.conn.next_event = bounded_next_event  # type: ignore[method-assign]
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_head_timer()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_head_timer()
-        super().connection_lost(exc)
-
     def data_received(self, data: bytes) -> None:
         if self.conn.their_state is h11.IDLE:  # bytes of a new request head: its clock starts
             self._arm_head_timer()
         super().data_received(data)
-
-    def send_400_response(self, msg: str) -> None:
-        if not self._send_refusal():
-            super().send_400_response(msg)
 
 
 def http_protocol(settings: Settings, implementation: str = "auto") -> Any:
