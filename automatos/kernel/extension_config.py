@@ -10,6 +10,12 @@ chat fails with a 502" or "the provider silently disappears" into an answer nami
 Field names are ``config`` followed by msgspec's path (``config.timeout``,
 ``config.models[2]``). A cross-field rule a schema checks in ``__post_init__`` names its field by
 starting the message with the field's name and a colon (``"base_url: needs api_key"``).
+
+A rule that depends on the operator's settings cannot live in ``__post_init__`` (msgspec hands a
+schema no settings). A schema may define ``settings_problem(self, settings) -> str | None``: when the
+kernel's settings are known — a configuration being written — it is called on the converted
+configuration, and a message names its field the same way. Reading the switch from the environment
+instead would miss every setting given any other way (a settings file, a test's ``load_settings``).
 """
 
 from __future__ import annotations
@@ -50,13 +56,23 @@ def schema_problem(schema: Any) -> str | None:
     return None
 
 
-def config_problem(schema: Any, config: Mapping[str, Any]) -> ConfigProblem | None:
-    """What is wrong with ``config`` for ``schema``; ``None`` when it converts."""
+def config_problem(schema: Any, config: Mapping[str, Any], *, settings: Any = None) -> ConfigProblem | None:
+    """What is wrong with ``config`` for ``schema``; ``None`` when it converts.
+
+    With ``settings`` (the kernel's), the schema's ``settings_problem`` (if it has one) also runs.
+    """
     try:
-        msgspec.convert(dict(config), type=schema)
+        converted = msgspec.convert(dict(config), type=schema)
     except msgspec.ValidationError as exc:
         return _problem(str(exc))
-    return None
+    check = getattr(converted, "settings_problem", None) if settings is not None else None
+    if not callable(check):
+        return None
+    try:
+        message = check(settings)
+    except Exception as exc:  # the extension's code: its failure is a problem with this config, not a 500
+        return ConfigProblem(field="config", message=f"settings_problem failed: {type(exc).__name__}: {exc}")
+    return _problem(message) if isinstance(message, str) and message else None
 
 
 def _problem(text: str) -> ConfigProblem:

@@ -329,10 +329,13 @@ class Registry:
             self.config_schemas[name] = schema
         return problem
 
-    def config_problem(self, name: str, config: Mapping[str, Any]) -> ConfigProblem | None:
-        """What is wrong with ``config`` for extension ``name`` (``None``: fine, or no schema)."""
+    def config_problem(self, name: str, config: Mapping[str, Any], *, settings: Any = None) -> ConfigProblem | None:
+        """What is wrong with ``config`` for extension ``name`` (``None``: fine, or no schema).
+
+        ``settings`` (given when a configuration is written) also runs the schema's settings-dependent rules.
+        """
         schema = self.config_schemas.get(name)
-        return config_problem(schema, config) if schema is not None else None
+        return config_problem(schema, config, settings=settings) if schema is not None else None
 
     # -- queries ---------------------------------------------------------------------------------
 

@@ -71,6 +71,41 @@ async def test_writing_such_a_base_url_is_a_422_naming_it(tmp_path: Path, url: s
         assert problem(response, 422)["field"] == "config.base_url"
 
 
+async def test_the_kernel_setting_allows_writing_a_private_base_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write-time check follows the kernel's settings, not a variable read from the environment."""
+    monkeypatch.delenv("LLM_ALLOW_PRIVATE_BASE_URL", raising=False)
+    container = make_container(tmp_path, llm_allow_private_base_url=True)
+    async with serve_app(app_with_keys(container)) as client:
+        allowed = await client.put(
+            "/api/workspaces/default/extensions/automatos.llm.openai",
+            json={"enabled": True, "config": {"api_key": "sk-x", "base_url": "http://127.0.0.1:9/v1"}},
+            headers=ADMIN,
+        )
+        assert allowed.status_code == 200, allowed.text
+        # credentials in the URL stay refused whatever the switch says
+        refused = await client.put(
+            "/api/workspaces/default/extensions/automatos.llm.openai",
+            json={"enabled": True, "config": {"api_key": "sk-x", "base_url": "http://u:p@127.0.0.1:9/v1"}},
+            headers=ADMIN,
+        )
+        assert problem(refused, 422)["field"] == "config.base_url"
+
+
+async def test_the_environment_alone_does_not_allow_it_when_the_settings_say_no(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LLM_ALLOW_PRIVATE_BASE_URL", "true")  # not what this kernel was given
+    async with serve_app(app_with_keys(make_container(tmp_path))) as client:
+        response = await client.put(
+            "/api/workspaces/default/extensions/automatos.llm.openai",
+            json={"enabled": True, "config": {"api_key": "sk-x", "base_url": "http://127.0.0.1:9/v1"}},
+            headers=ADMIN,
+        )
+        assert problem(response, 422)["field"] == "config.base_url"
+
+
 def test_a_stored_private_base_url_gives_no_connection() -> None:
     with pytest.raises(ValueError, match="base_url"):
         openai_ext.resolve_connection(load_settings({}), {"api_key": KEY, "base_url": "http://127.0.0.1:1/v1"})

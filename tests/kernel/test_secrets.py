@@ -311,7 +311,8 @@ async def test_a_key_put_through_the_api_reaches_the_provider_and_is_ciphertext_
     tmp_path: Path, openai_server: tuple[FakeOpenAI, str]
 ) -> None:
     api, url = openai_server
-    app = create_app(make_container(tmp_path, secret_key=NEW))
+    # the fake provider listens on loopback: the operator's switch (a kernel setting) allows it
+    app = create_app(make_container(tmp_path, secret_key=NEW, llm_allow_private_base_url=True))
     async with serve_app(app) as client:
         kernel: Kernel = app.state["kernel"]
         async with kernel.store.sessionmaker.begin() as session:

@@ -166,7 +166,7 @@ class WorkspaceExtensionsController(Controller):
         if data.config is not None:  # stored per workspace and read on every view: bounded like a setting
             check_value_size(kernel, data.config, field="config")
         if data.config is not None and name in kernel.registry.extensions:
-            problem = kernel.registry.config_problem(name, data.config)
+            problem = kernel.registry.config_problem(name, data.config, settings=kernel.settings)
             if problem is not None:
                 raise ValidationError(f"{name}: {problem}", field=problem.field)
         await kernel.set_extension(

@@ -10,7 +10,6 @@ import email.utils
 import ipaddress
 import logging
 import math
-import os
 import re
 import socket
 import sys
@@ -141,11 +140,23 @@ class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
                 "base_url: needs the workspace's own api_key (the platform key is only sent to the platform's endpoint)"
             )
         if self.base_url is not None:
-            # the schema has no settings: the operator's switch is read from the environment it comes from
-            allowed = os.environ.get("LLM_ALLOW_PRIVATE_BASE_URL", "").strip().lower() in ("1", "true", "yes", "on")
-            problem = base_url_problem(self.base_url, allow_private=allowed)
+            # what needs no settings: whitespace, credentials, not http(s); private hosts: settings_problem
+            problem = base_url_problem(self.base_url, allow_private=True)
             if problem is not None:
                 raise ValueError(f"base_url: {problem}")
+
+    def settings_problem(self, settings: Any) -> str | None:
+        """``base_url`` on a private address while the operator's ``LLM_ALLOW_PRIVATE_BASE_URL`` is off.
+
+        Called by the kernel with its settings when a configuration is written (msgspec gives
+        ``__post_init__`` none); a stored row is checked again when connecting
+        (:func:`config_key_and_url`).
+        """
+        if self.base_url is None:
+            return None
+        allowed = bool(getattr(settings, "llm_allow_private_base_url", False))
+        problem = base_url_problem(self.base_url, allow_private=allowed)
+        return f"base_url: {problem}" if problem is not None else None
 
 
 def _literal_address(host: str) -> str | None:
