@@ -240,17 +240,21 @@ def test_presigned_url_signatures_are_redacted(line: str, expected: str) -> None
 def test_a_presigned_url_in_an_access_log_line_is_masked() -> None:
     stream = _configure()
     access = logging.getLogger("uvicorn.access")
-    # an in-process uvicorn started by an earlier test (log_level=…) may have left this logger at
-    # WARNING or not propagating: put it as `automatos serve` leaves it, for this test only
-    saved = (access.level, access.propagate, access.disabled)
-    access.setLevel(logging.INFO)
-    access.propagate, access.disabled = True, False
+    # an in-process uvicorn started by an earlier test with uvicorn's own logging config leaves
+    # "uvicorn" and "uvicorn.access" with their own handlers, not propagating: put them as
+    # `automatos serve` (log_config=None) leaves them, for this test only
+    loggers = (logging.getLogger("uvicorn"), access)
+    saved = [(lg.level, lg.propagate, lg.disabled, lg.handlers[:]) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.INFO)
+        lg.propagate, lg.disabled, lg.handlers = True, False, []
     try:
         target = "/api/blobs/k?expires=9&signature=abcdef123456"
         access.info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:5", "GET", target, "1.1", 200)
     finally:
-        access.setLevel(saved[0])
-        access.propagate, access.disabled = saved[1], saved[2]
+        for lg, (level, propagate, disabled, handlers) in zip(loggers, saved, strict=True):
+            lg.setLevel(level)
+            lg.propagate, lg.disabled, lg.handlers = propagate, disabled, handlers
     assert "abcdef123456" not in stream.getvalue() and f"signature={MASK}" in stream.getvalue()
 
 
