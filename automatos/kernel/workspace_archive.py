@@ -22,22 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import ConflictError, NotFoundError
 from automatos.kernel.store import KernelStore
-from automatos.kernel.workspaces import WorkspaceRecord
+from automatos.kernel.workspaces import WorkspaceRecord, member_workspaces, workspace_record
 
 __all__ = ["WorkspaceArchive"]
-
-
-def _record(row: m.Workspace, role: str | None) -> WorkspaceRecord:
-    return WorkspaceRecord(
-        id=row.id,
-        slug=row.slug,
-        name=row.name,
-        status=row.status,
-        settings=dict(row.settings or {}),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        role=role,
-    )
 
 
 class WorkspaceArchive:
@@ -61,7 +48,7 @@ class WorkspaceArchive:
                     m.WorkspaceMember.workspace_id == row.id
                 )
             )
-            return _record(row, None), {user: role for user, role in members.all()}
+            return workspace_record(row, None), {user: role for user, role in members.all()}
 
     async def slug_is_archived(self, slug: str) -> bool:
         async with self.sessionmaker() as session:
@@ -86,15 +73,11 @@ class WorkspaceArchive:
                 everything = select(m.Workspace)
                 total = await session.scalar(select(func.count()).select_from(everything.subquery()))
                 rows = await session.scalars(everything.order_by(m.Workspace.slug).offset(offset).limit(limit))
-                return [_record(w, None) for w in rows], int(total or 0)
-            mine = (
-                select(m.Workspace, m.WorkspaceMember.role)
-                .join(m.WorkspaceMember, m.WorkspaceMember.workspace_id == m.Workspace.id)
-                .where(m.WorkspaceMember.user_id == user_id)
-            )
+                return [workspace_record(w, None) for w in rows], int(total or 0)
+            mine = member_workspaces(user_id)
             total = await session.scalar(select(func.count()).select_from(mine.subquery()))
             pairs = await session.execute(mine.order_by(m.Workspace.slug).offset(offset).limit(limit))
-            return [_record(w, role) for w, role in pairs.all()], int(total or 0)
+            return [workspace_record(w, role) for w, role in pairs.all()], int(total or 0)
 
     async def restore(self, workspace_id: str, *, actor_id: str, request_id: str | None = None) -> WorkspaceRecord:
         """Make an archived workspace active again (409 when it is not archived), audited."""
@@ -107,4 +90,4 @@ class WorkspaceArchive:
             row.status = "active"
             KernelStore._audit(session, row.id, actor_id, "workspace.restored", "workspace", row.id, {}, request_id)
             await session.flush()
-            return _record(row, None)
+            return workspace_record(row, None)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import func, select
@@ -32,7 +32,19 @@ from automatos.kernel.errors import ConflictError, NotFoundError, ValidationErro
 from automatos.kernel.permissions import Role
 from automatos.kernel.store import KernelStore
 
-__all__ = ["AuditEntry", "Member", "WorkspaceRecord", "WorkspaceService", "lock_workspace", "validate_slug"]
+if TYPE_CHECKING:
+    from sqlalchemy import Select
+
+__all__ = [
+    "AuditEntry",
+    "Member",
+    "WorkspaceRecord",
+    "WorkspaceService",
+    "lock_workspace",
+    "member_workspaces",
+    "validate_slug",
+    "workspace_record",
+]
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -93,7 +105,8 @@ class AuditEntry(msgspec.Struct, kw_only=True):
     created_at: datetime
 
 
-def _record(row: m.Workspace, role: str | None = None) -> WorkspaceRecord:
+def workspace_record(row: m.Workspace, role: str | None = None) -> WorkspaceRecord:
+    """The API's record of a workspace row, whatever its status (the archive reads archived ones)."""
     return WorkspaceRecord(
         id=row.id,
         slug=row.slug,
@@ -103,6 +116,15 @@ def _record(row: m.Workspace, role: str | None = None) -> WorkspaceRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         role=role,
+    )
+
+
+def member_workspaces(user_id: str) -> Select[m.Workspace, str]:
+    """The workspaces ``user_id`` is a member of, each with the member's role, of any status."""
+    return (
+        select(m.Workspace, m.WorkspaceMember.role)
+        .join(m.WorkspaceMember, m.WorkspaceMember.workspace_id == m.Workspace.id)
+        .where(m.WorkspaceMember.user_id == user_id)
     )
 
 
@@ -136,7 +158,7 @@ class WorkspaceService:
                     session, row.id, owner_id, "workspace.created", "workspace", row.id, {"slug": slug}, request_id
                 )
                 await session.flush()
-                return _record(row, Role.OWNER.value)
+                return workspace_record(row, Role.OWNER.value)
         except IntegrityError:
             raise ConflictError(f"a workspace with slug {slug!r} already exists", field="slug") from None
 
@@ -152,18 +174,14 @@ class WorkspaceService:
             )
             if row is None:
                 raise NotFoundError(f"workspace {echo(workspace_id)} does not exist", field="workspace_id")
-            return _record(row)
+            return workspace_record(row)
 
     async def list_for_user(self, user_id: str, *, offset: int, limit: int) -> tuple[list[WorkspaceRecord], int]:
         async with self.sessionmaker() as session:
-            base = (
-                select(m.Workspace, m.WorkspaceMember.role)
-                .join(m.WorkspaceMember, m.WorkspaceMember.workspace_id == m.Workspace.id)
-                .where(m.WorkspaceMember.user_id == user_id, m.Workspace.status == "active")
-            )
+            base = member_workspaces(user_id).where(m.Workspace.status == "active")
             total = await session.scalar(select(func.count()).select_from(base.subquery()))
             rows = await session.execute(base.order_by(m.Workspace.slug).offset(offset).limit(limit))
-            return [_record(w, role) for w, role in rows.all()], int(total or 0)
+            return [workspace_record(w, role) for w, role in rows.all()], int(total or 0)
 
     async def list_all(self, *, offset: int, limit: int) -> tuple[list[WorkspaceRecord], int]:
         """Every active workspace: platform admins only (the caller checks)."""
@@ -171,7 +189,7 @@ class WorkspaceService:
             query = select(m.Workspace).where(m.Workspace.status == "active")
             total = await session.scalar(select(func.count()).select_from(query.subquery()))
             rows = await session.scalars(query.order_by(m.Workspace.slug).offset(offset).limit(limit))
-            return [_record(w) for w in rows], int(total or 0)
+            return [workspace_record(w) for w in rows], int(total or 0)
 
     async def update(
         self,
@@ -198,7 +216,7 @@ class WorkspaceService:
                 {"fields": changed}, request_id,
             )  # fmt: skip
             await session.flush()
-            return _record(row)
+            return workspace_record(row)
 
     async def archive(self, workspace_id: str, *, actor_id: str, request_id: str | None = None) -> None:
         async with self.sessionmaker.begin() as session:
