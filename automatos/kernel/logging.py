@@ -35,6 +35,12 @@ Decisions:
   may both call it).
 - The level follows ``LOG_LEVEL``; the kernel already re-applies it to the ``automatos`` logger
   when the setting is overridden at run time.
+- Database drivers' loggers (:data:`PARAMETER_LOGGERS`: ``aiosqlite``, ``asyncpg``) are kept at
+  INFO or above whatever ``LOG_LEVEL`` says: at DEBUG ``aiosqlite`` writes every call it runs with
+  its arguments — the SQL *and its parameters* (key hashes, chat text, stored configurations) —
+  which SQLAlchemy's ``hide_parameters`` (set on every engine, for its own lines and error texts)
+  does not reach. Redaction cannot help: a parameter is not recognisable as a secret. Someone
+  debugging the driver itself sets the logger's level after :func:`configure_logging`.
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
 
 __all__ = [
+    "PARAMETER_LOGGERS",
     "PRINCIPAL_ID",
     "REQUEST_ID",
     "WORKSPACE_ID",
@@ -85,6 +92,8 @@ WORKSPACE_ID: ContextVar[str | None] = ContextVar("automatos_workspace_id", defa
 
 _KEEP: Any = object()
 MASK = "**********"
+PARAMETER_LOGGERS = ("aiosqlite", "asyncpg")
+"""Loggers that write statements' parameters below INFO; never set below INFO (see the module's docstring)."""
 
 
 def bind(*, request_id: str | None = _KEEP, principal_id: str | None = _KEEP, workspace_id: str | None = _KEEP) -> None:
@@ -378,6 +387,8 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> l
     level = str(settings.log_level).upper()
     root.setLevel(level)
     logging.getLogger("automatos").setLevel(level)
+    for name in PARAMETER_LOGGERS:  # never DEBUG: their DEBUG lines carry statement parameters
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
     for secret in _settings_secrets(settings):
         add_secret(secret)
     return handler
