@@ -36,7 +36,6 @@ import asyncio
 import inspect
 import ipaddress
 import re
-import socket
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -44,6 +43,7 @@ import httpcore
 import httpx
 import msgspec
 
+from automatos.kernel.addresses import PublicOnlyBackend, embedded_ipv4, public_address
 from automatos.kernel.backends import KVBackend
 from automatos.sandbox.pool import CapabilityRefused as PoolCapabilityRefused
 
@@ -194,106 +194,21 @@ class _Budget:
 # --- http -------------------------------------------------------------------------------------------
 
 
-_V6 = ipaddress.IPv6Network
-_MAPPED = _V6("::ffff:0:0/96")
-"""IPv4-mapped (RFC 4291): ``::ffff:a.b.c.d``."""
-_COMPATIBLE = _V6("::/96")
-"""IPv4-compatible (deprecated, RFC 4291): ``::a.b.c.d``; kernels that still route it reach the IPv4 host."""
-_SIIT = _V6("::ffff:0:0:0/96")
-"""IPv4-translated (SIIT, RFC 2765): ``::ffff:0:a.b.c.d``."""
-_NAT64 = _V6("64:ff9b::/96")
-"""The NAT64 well-known prefix (RFC 6052): the low 32 bits are the IPv4 destination."""
-_NAT64_LOCAL = _V6("64:ff9b:1::/48")
-"""Local-use NAT64 (RFC 8215): the operator picks the prefix length, so every RFC 6052 position counts."""
-_SIXTOFOUR = _V6("2002::/16")
-"""6to4 (RFC 3056): bits 16-47 are the IPv4 address of the relay that delivers it."""
-_TEREDO = _V6("2001::/32")
-"""Teredo (RFC 4380): the server's IPv4 in bits 32-63, the client's bitwise-inverted in the low 32."""
-
-
-def _v4(value: int) -> ipaddress.IPv4Address:
-    return ipaddress.IPv4Address(value & 0xFFFFFFFF)
-
-
-def _rfc6052_candidates(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 address embedded after a /48, /56, /64 or /96 prefix (RFC 6052 §2.2; bits 64-71 skipped)."""
-    raw = ip.packed
-    positions = ((6, 7, 9, 10), (7, 9, 10, 11), (9, 10, 11, 12), (12, 13, 14, 15))
-    return [ipaddress.IPv4Address(bytes(raw[i] for i in where)) for where in positions]
-
-
-def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
-    """The IPv4 addresses an IPv6 address carries (mapped, compatible, SIIT, NAT64, 6to4, Teredo).
-
-    ``None`` when it embeds none; a packet to such an address ends up at (or through) the IPv4 hosts
-    returned, so the address is judged by them, never by the IPv6 form.
-    """
-    value = int(ip)
-    if ip in _MAPPED or ip in _COMPATIBLE or ip in _SIIT or ip in _NAT64:
-        return [_v4(value)]
-    if ip in _NAT64_LOCAL:
-        return _rfc6052_candidates(ip)
-    if ip in _SIXTOFOUR:
-        return [_v4(value >> 80)]
-    if ip in _TEREDO:
-        return [_v4(value >> 64), _v4(~value)]
-    return None
-
-
-def public_address(address: str) -> bool:
-    """Whether ``address`` (an IP literal) is globally routable unicast: not loopback, private,
-    link-local, CGNAT, reserved, multicast or unspecified. An IPv6 address that embeds IPv4
-    addresses (:func:`embedded_ipv4`) is public only when every address it embeds is."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = embedded_ipv4(ip)
-        if embedded is not None:
-            return all(_public_ipv4(v4) for v4 in embedded)
-    return ip.is_global and not ip.is_multicast
-
-
-def _public_ipv4(ip: ipaddress.IPv4Address) -> bool:
-    return ip.is_global and not ip.is_multicast
-
-
 class NonPublicAddress(httpcore.ConnectError):
     """The host resolves to an address the sandbox does not reach."""
 
 
-class _PublicOnly(httpcore.AsyncNetworkBackend):
-    """Resolves the host itself, refuses non-public answers, and connects to the address it checked."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
-        self._inner = inner
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError:
-            raise httpcore.ConnectError(f"{host!r} could not be resolved") from None
-        addresses = [str(info[4][0]) for info in infos]
-        if not addresses or not all(public_address(a) for a in addresses):
-            raise NonPublicAddress(f"{host!r} resolves to a private or reserved address, which is not reachable")
-        return await self._inner.connect_tcp(
-            addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+def _non_public(host: str) -> NonPublicAddress:
+    return NonPublicAddress(f"{host!r} resolves to a private or reserved address, which is not reachable")
 
 
 def _transport(allow_private: bool) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(trust_env=False)
     if not allow_private:
         pool = transport._pool  # httpcore's pool: its network backend is where connections are made
-        pool._network_backend = _PublicOnly(pool._network_backend)
+        pool._network_backend = PublicOnlyBackend(
+            pool._network_backend, connect_error=httpcore.ConnectError, refused=_non_public
+        )
     return transport
 
 
