@@ -52,6 +52,12 @@ BASE_SCOPE: dict[str, Any] = {
     "server": ("127.0.0.1", 8000),
 }
 REQUEST: Message = {"type": "http.request", "body": b"", "more_body": False}
+
+
+def authed_scope(path: str, key: str) -> dict[str, Any]:
+    """:data:`BASE_SCOPE` for a GET of ``path`` with ``Authorization: Bearer <key>`` (an API key)."""
+    headers = [(b"authorization", f"Bearer {key}".encode()), *HEADERS]
+    return dict(BASE_SCOPE, path=path, raw_path=path.encode(), headers=headers)
 EXPECTED_BODY = b'{"status":"ok"}'
 
 
@@ -144,13 +150,19 @@ async def check(
 
 
 async def sample(
-    app: ASGIApp, n: int, base: dict[str, Any] = BASE_SCOPE, clients: Sequence[tuple[str, int]] | None = None
+    app: ASGIApp,
+    n: int,
+    base: dict[str, Any] = BASE_SCOPE,
+    clients: Sequence[tuple[str, int]] | None = None,
+    *,
+    clock: Callable[[], int] = time.perf_counter_ns,
 ) -> float:
     """µs per request over ``n`` sequential requests (a fresh scope each, as a server would).
 
     With ``clients``, request ``i`` comes from peer ``clients[i % len(clients)]`` (``scope["client"]``).
+    ``clock`` is wall time by default; ``time.thread_time_ns`` counts this thread's CPU time only
+    (steady when other processes load the cores: ``stack_cpu.py``).
     """
-    clock = time.perf_counter_ns
     if clients is None:
         t0 = clock()
         for _ in range(n):

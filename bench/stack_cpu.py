@@ -30,20 +30,14 @@ from typing import Any
 from apps import bare_resource, fixture, fullstack
 from common import median, quiet
 from http_stack import TIERS
-from inproc import BASE_SCOPE, ASGIApp, Lifespan, call, discard, receive
+from inproc import ASGIApp, Lifespan, authed_scope, call, sample
 
 import automatos
 
 
 async def cpu_sample(app: ASGIApp, n: int, base: dict[str, Any]) -> float:
     """CPU µs of this thread per request over ``n`` sequential requests (a fresh scope each)."""
-    clock = time.thread_time_ns
-    started = clock()
-    for _ in range(n):
-        scope = base.copy()
-        scope["state"] = {}
-        await app(scope, receive, discard)
-    return (clock() - started) / n / 1000
+    return await sample(app, n, base, clock=time.thread_time_ns)
 
 
 async def main() -> None:
@@ -60,8 +54,7 @@ async def main() -> None:
         fx = await fixture.prepare(data_dir)
         quiet()
         path = TIERS["cached"].format(fx.workspace_id)
-        headers = [(b"authorization", f"Bearer {fx.key}".encode()), *BASE_SCOPE["headers"]]
-        scope: dict[str, Any] = dict(BASE_SCOPE, path=path, raw_path=path.encode(), headers=headers)
+        scope = authed_scope(path, fx.key)
         apps: dict[str, ASGIApp] = {
             "bare": bare_resource.create(data_dir),
             "sliding": fullstack.create(data_dir, "sliding-window-counter"),

@@ -27,13 +27,12 @@ import tempfile
 from collections import defaultdict
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import msgspec
 from apps import bare_resource, fastapi_ref, fixture, fullstack
 from common import fmt, header, median, quiet, table, verdict
 from http_stack import DESCRIPTIONS, GOAL_BARE, GOAL_FASTAPI, TIERS, _normal
-from inproc import BASE_SCOPE, ASGIApp, Lifespan, call, sample
+from inproc import ASGIApp, Lifespan, authed_scope, call, sample
 
 
 def package(filename: str) -> str:
@@ -81,8 +80,7 @@ async def main() -> None:
         fx = await fixture.prepare(data_dir)
         quiet()
         path = TIERS[args.tier].format(fx.workspace_id)
-        raw_headers = [(b"authorization", f"Bearer {fx.key}".encode()), *BASE_SCOPE["headers"]]
-        scope: dict[str, Any] = dict(BASE_SCOPE, path=path, raw_path=path.encode(), headers=raw_headers)
+        scope = authed_scope(path, fx.key)
         apps: dict[str, ASGIApp] = {
             "bare": bare_resource.create(data_dir),
             "sliding": fullstack.create(data_dir, "sliding-window-counter"),
