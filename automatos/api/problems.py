@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from automatos.kernel.errors import AutomatosError, ServiceUnavailableError
@@ -67,14 +67,26 @@ _FIELD_PATH = re.compile(r"at `\$((?:\.[A-Za-z0-9_]+|\[\d+\])+)`")
 
 
 def _field_of(item: dict[str, Any]) -> str | None:
+    """The full path of the input at fault: ``model_settings.bogus``, ``messages[0].bogus``.
+
+    Litestar puts where in the body the error is in ``key`` (``model_settings``; ``data`` for the
+    body itself) and msgspec names a missing or unknown field in the message: both are needed.
+    """
     key = item.get("key")
     if key in (None, "data") or item.get("source") == "body":
         message = str(item.get("message", ""))
         named, path = _NAMED_FIELD.search(message), _FIELD_PATH.search(message)
-        parts = ([path.group(1).lstrip(".")] if path else []) + ([named.group(1)] if named else [])
+        if isinstance(key, str) and key not in ("", "data"):
+            where = [key]
+        else:
+            where = [path.group(1).lstrip(".")] if path else []
+        parts = where + ([named.group(1)] if named else [])
         if parts:
             return ".".join(parts)
     return key if isinstance(key, str) else None
+
+
+_NO_BODY = "a JSON body is required"
 
 
 def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
@@ -82,7 +94,10 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
     if isinstance(exc.extra, list):
         for item in exc.extra:
             if isinstance(item, dict):
-                errors.append({"field": _field_of(item), "message": item.get("message"), "source": item.get("source")})
+                field, message = _field_of(item), item.get("message")
+                if field == "data" and message == "'data'":  # no body at all: Litestar's KeyError('data')
+                    field, message = "body", _NO_BODY
+                errors.append({"field": field, "message": message, "source": item.get("source")})
     first = errors[0] if errors else {}
     field = first.get("field")
     detail = f"{field}: {first.get('message')}" if field else (exc.detail or "the request is not valid")
@@ -91,6 +106,12 @@ def _validation_error(request: Request[Any, Any, Any], exc: ValidationException)
 
 def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     status = exc.status_code
+    if status == 400 and isinstance(exc.__cause__, SerializationException):
+        # Litestar could not decode the body (malformed or truncated JSON, a lone surrogate escape):
+        # say so and name the body, with the decoder's words (they give the byte offset)
+        detail = f"body: {exc.detail or 'the body could not be decoded'}"
+        errors = [{"field": "body", "message": exc.detail, "source": "body"}]
+        return problem(400, "Malformed JSON body", detail, slug="malformed-body", field="body", errors=errors)
     title = {404: "Not found", 405: "Method not allowed", 401: "Authentication required"}.get(status, "Error")
     detail = exc.detail or title
     if status == 400 and isinstance(exc.extra, list | dict):  # litestar reports bad bodies as 400 + extra

@@ -208,7 +208,7 @@ async def _validation(w: World) -> None:
         ({"model_settings": {"temperature": 3}}, "model_settings.temperature"),
         ({"model_settings": {"max_tokens": 0}}, "model_settings.max_tokens"),
         ({"model_settings": {"provider": "no-such-llm"}}, "model_settings.provider"),
-        ({"model_settings": {"provider": "offline", "colour": "red"}}, "colour"),
+        ({"model_settings": {"provider": "offline", "colour": "red"}}, "model_settings.colour"),
         ({"favourite": 1}, "favourite"),
         ({"slug": "Not A Slug"}, "slug"),
         ({"slug": "-dash"}, "slug"),
