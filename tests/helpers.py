@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from dependency_injector import providers
 
 from automatos.kernel.container import Container
@@ -22,6 +23,8 @@ __all__ = [
     "AppClient",
     "backend_factories",
     "candidate",
+    "database_settings",
+    "database_url",
     "make_container",
     "running_kernel",
     "serve_app",
@@ -126,18 +129,20 @@ async def serve_app(app: Any) -> AsyncIterator[AppClient]:
 
 
 @asynccontextmanager
-async def serve_http(app: Any) -> AsyncIterator[str]:
+async def serve_http(app: Any, **options: Any) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port, in this test's event loop; yields the base URL.
 
     For what an in-memory transport cannot show: a response read as it streams, a client that
-    disconnects part-way, an SDK that opens its own connections.
+    disconnects part-way, an SDK that opens its own connections. ``options`` go to
+    ``uvicorn.Config`` over the defaults here (e.g. :func:`automatos.api.server.uvicorn_options`).
     """
     import uvicorn
 
     from tests.services import free_port
 
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False)
+    defaults: dict[str, Any] = {"host": "127.0.0.1", "log_config": None, "lifespan": "on", "proxy_headers": False}
+    config = uvicorn.Config(app, **{**defaults, **options, "port": port})
     server = uvicorn.Server(config)
     task = asyncio.ensure_future(server.serve())
     while not server.started:
@@ -150,3 +155,31 @@ async def serve_http(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, *, name: str = "test.db", prefix: str = "automatos_db_"
+) -> AsyncIterator[str]:
+    """The database a ``params=["sqlite", "postgres"]`` fixture asked for: a SQLite file ``name`` in
+    ``tmp_path``, or a fresh PostgreSQL database (``prefix`` + random) on the embedded server."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{(tmp_path / name).as_posix()}"
+        return
+    from tests.services import fresh_database
+
+    async with fresh_database(request.getfixturevalue("postgres_url"), prefix=prefix) as url:
+        yield url
+
+
+@asynccontextmanager
+async def database_settings(request: pytest.FixtureRequest) -> AsyncIterator[dict[str, Any]]:
+    """Settings for :func:`make_container` on the database a ``params=["sqlite", "postgres"]``
+    fixture asked for: none for SQLite (the container's own file), a fresh PostgreSQL database else."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    from tests.services import fresh_database
+
+    async with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield {"database_url": url}

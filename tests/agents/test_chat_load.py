@@ -25,8 +25,8 @@ from automatos.api.app import create_app
 from automatos.kernel.db import pool as db_pool
 from automatos.kernel.runtime import Kernel
 from tests.agents.test_chat import add_agent, as_user, build_world, rows
+from tests.helpers import database_url as param_database_url
 from tests.helpers import make_container, serve_app
-from tests.services import fresh_database
 
 POOL_SIZE = 2
 MAX_OVERFLOW = 10
@@ -36,34 +36,30 @@ UNLIMITED = "100000/minute"
 """The rate limiter is not under test."""
 
 
-@pytest.fixture
-def strict() -> Iterator[None]:
-    """A second checkout by one task raises instead of being logged."""
+def _checkouts(strict: bool) -> Iterator[None]:
     before = db_pool.STRICT_CHECKOUTS
-    db_pool.STRICT_CHECKOUTS = True
+    db_pool.STRICT_CHECKOUTS = strict
     try:
         yield
     finally:
         db_pool.STRICT_CHECKOUTS = before
+
+
+@pytest.fixture
+def strict() -> Iterator[None]:
+    """A second checkout by one task raises instead of being logged."""
+    yield from _checkouts(True)
 
 
 @pytest.fixture
 def lenient() -> Iterator[None]:
     """Production behaviour: a second checkout by one task is logged, not refused."""
-    before = db_pool.STRICT_CHECKOUTS
-    db_pool.STRICT_CHECKOUTS = False
-    try:
-        yield
-    finally:
-        db_pool.STRICT_CHECKOUTS = before
+    yield from _checkouts(False)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{(tmp_path / 'load.db').as_posix()}"
-        return
-    async with fresh_database(request.getfixturevalue("postgres_url"), prefix="automatos_load_") as url:
+    async with param_database_url(request, tmp_path, name="load.db", prefix="automatos_load_") as url:
         yield url
 
 

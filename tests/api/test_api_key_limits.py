@@ -25,18 +25,13 @@ from automatos.extensions.auth.api_keys import create_key
 from automatos.kernel.db import models as m
 from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import URL, app_with_keys, as_key, problem
-from tests.helpers import AppClient, make_container, serve_app
+from tests.helpers import AppClient, database_settings, make_container, serve_app
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AppClient]:
     async with AsyncExitStack() as stack:
-        settings: dict[str, Any] = {}
-        if request.param == "postgres":
-            from tests.services import fresh_database
-
-            url = await stack.enter_async_context(fresh_database(request.getfixturevalue("postgres_url")))
-            settings["database_url"] = url
+        settings = await stack.enter_async_context(database_settings(request))
         yield await stack.enter_async_context(serve_app(app_with_keys(make_container(tmp_path, **settings))))
 
 

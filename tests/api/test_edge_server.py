@@ -14,14 +14,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-import uvicorn
 
 from automatos.api.app import create_app
 from automatos.api.server import uvicorn_options
 from automatos.kernel.settings import load_settings
-from tests.helpers import make_container
-from tests.services import free_port
+from tests.helpers import make_container, serve_http
 
 IMPLEMENTATIONS = ["httptools", "h11"]
 WAIT = 20.0
@@ -40,20 +39,10 @@ async def served(tmp_path: Path, implementation: str, **settings: Any) -> AsyncI
     container = make_container(tmp_path, **{**EDGE, **settings})
     app = create_app(container)
     options = uvicorn_options(container.kernel().settings, implementation)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", **options)
-    server = uvicorn.Server(config)
-    task = asyncio.ensure_future(server.serve())
-    while not server.started:
-        if task.done():
-            await task
-            raise RuntimeError("uvicorn did not start")
-        await asyncio.sleep(0.01)
-    try:
+    async with serve_http(app, **options) as url:
+        port = httpx.URL(url).port
+        assert port is not None
         yield port
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def exchange(port: int, *parts: bytes) -> bytes:

@@ -12,7 +12,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -20,7 +19,7 @@ from sqlalchemy import func, select
 from automatos.api.app import create_app
 from automatos.kernel.db import models as m
 from automatos.kernel.runtime import Kernel
-from tests.helpers import AppClient, make_container, serve_app
+from tests.helpers import AppClient, database_settings, make_container, serve_app
 
 ROUNDS = 20
 
@@ -32,12 +31,7 @@ def as_user(user_id: str) -> dict[str, str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AppClient]:
     async with AsyncExitStack() as stack:
-        settings: dict[str, Any] = {}
-        if request.param == "postgres":
-            from tests.services import fresh_database
-
-            url = await stack.enter_async_context(fresh_database(request.getfixturevalue("postgres_url")))
-            settings["database_url"] = url
+        settings = await stack.enter_async_context(database_settings(request))
         app = create_app(make_container(tmp_path, **settings))
         test_client = await stack.enter_async_context(serve_app(app))
         kernel: Kernel = app.state["kernel"]

@@ -25,7 +25,7 @@ from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, p
 from automatos.kernel.ratelimit import SlidingWindowCounter
 from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import ADMIN, URL, app_with_keys, as_key, new_key, problem
-from tests.helpers import AppClient, make_container, serve_app
+from tests.helpers import AppClient, database_settings, make_container, serve_app
 
 BAD_RATES = [
     "0/minute",
@@ -169,12 +169,7 @@ async def test_me_shows_the_authenticating_key_not_one_named_by_another_header(c
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db_client(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[AppClient]:
     async with AsyncExitStack() as stack:
-        settings: dict[str, Any] = {}
-        if request.param == "postgres":
-            from tests.services import fresh_database
-
-            url = await stack.enter_async_context(fresh_database(request.getfixturevalue("postgres_url")))
-            settings["database_url"] = url
+        settings = await stack.enter_async_context(database_settings(request))
         yield await stack.enter_async_context(serve_app(app_with_keys(make_container(tmp_path, **settings))))
 
 

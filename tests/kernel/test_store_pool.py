@@ -25,7 +25,7 @@ from automatos.kernel.db.session import create_engine, engine_from_url, make_ses
 from automatos.kernel.errors import ServiceUnavailableError
 from automatos.kernel.settings import load_settings
 from automatos.kernel.types import RequestContext, Workspace
-from tests.services import fresh_database
+from tests.helpers import database_url
 
 SECRET = "f00dfacec0ffee-not-for-the-logs"
 
@@ -193,10 +193,7 @@ async def _failing_insert(engine: AsyncEngine) -> IntegrityError:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{(tmp_path / 'p.db').as_posix()}"
-        return
-    async with fresh_database(request.getfixturevalue("postgres_url"), prefix="automatos_params_") as url:
+    async with database_url(request, tmp_path, name="p.db", prefix="automatos_params_") as url:
         yield url
 
 
