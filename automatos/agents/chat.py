@@ -17,7 +17,8 @@ A turn, end to end:
    - finished: ``complete``;
    - the provider failed (or is not enabled here): ``error``, with the problem (provider, kind,
      detail) in ``error``; the caller then gets a 502 problem+json naming the provider (before the
-     first token) or an SSE ``error`` event (after it);
+     first token; a 409 naming ``model_settings.provider`` when it is not enabled or configured
+     here, kind ``not_enabled``) or an SSE ``error`` event (after it);
    - the consumer went away (client disconnect cancels the stream, or the iterator is closed):
      ``cancelled``, keeping what was produced. The write is shielded from the cancellation.
    Tokens the provider did not report (a cancelled stream) are counted: completion tokens as the
@@ -208,10 +209,11 @@ class Turn:
 
     def _provider(self) -> LLMProvider:
         if self.provider is None:
-            raise ProviderError(
+            raise ProviderError(  # the workspace's configuration, not an upstream failure: a 409
                 self.provider_name,
-                "unavailable",
-                "this provider is not enabled or not configured in this workspace",
+                "not_enabled",
+                "this provider is not enabled or not configured in this workspace; "
+                "a workspace admin must enable and configure the extension that provides it",
                 sent=False,
             )
         return self.provider

@@ -107,8 +107,11 @@ class ProviderError(AutomatosError):
     """An LLM or embedding provider failed; names the provider and what kind of failure it was.
 
     ``kind`` is one of ``auth``, ``rate_limit``, ``timeout``, ``context_length``, ``bad_request``,
-    ``unavailable``. Every kind is a 502 to our caller (the fault is upstream), except
-    ``context_length`` and ``bad_request``, which are 422: the request must change.
+    ``unavailable``, ``not_enabled``. Every kind is a 502 to our caller (the fault is upstream), except
+    ``context_length`` and ``bad_request``, which are 422 (the request must change), and
+    ``not_enabled`` — the workspace has not enabled or configured the provider the agent names —
+    which is a 409 naming ``model_settings.provider``: nothing upstream failed, a workspace admin
+    must enable and configure the extension (a 5xx would send the caller retrying, or paging us).
 
     ``sent`` is ``False`` when the request never reached the provider (it is not enabled here, or
     its server refused the connection before anything was sent): such a call costs nothing and is
@@ -118,19 +121,22 @@ class ProviderError(AutomatosError):
     status_code = 502
     title = "Provider failed"
     type_slug = "provider-failed"
-    KINDS = frozenset({"auth", "rate_limit", "timeout", "context_length", "bad_request", "unavailable"})
+    KINDS = frozenset({"auth", "rate_limit", "timeout", "context_length", "bad_request", "unavailable", "not_enabled"})
 
     def __init__(
         self, provider: str, kind: str, detail: str, *, retry_after: float | None = None, sent: bool = True
     ) -> None:
         if kind not in self.KINDS:
             raise ValueError(f"unknown provider error kind {kind!r}")
-        super().__init__(f"{provider}: {detail}", field="model" if kind == "context_length" else None)
+        field = {"context_length": "model", "not_enabled": "model_settings.provider"}.get(kind)
+        super().__init__(f"{provider}: {detail}", field=field)
         self.provider = provider
         self.kind = kind
         self.retry_after = retry_after
-        self.sent = sent
-        self.status_code = 422 if kind in ("context_length", "bad_request") else 502
+        self.sent = sent and kind != "not_enabled"
+        self.status_code = 422 if kind in ("context_length", "bad_request") else 409 if kind == "not_enabled" else 502
+        if kind == "not_enabled":
+            self.title, self.type_slug = "Provider not enabled", "provider-not-enabled"
         self.extra = {"provider": provider, "kind": kind}
 
 

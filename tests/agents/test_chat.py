@@ -297,17 +297,22 @@ def use_provider(world: World, provider: Any) -> None:
 
 
 @pytest.mark.parametrize("stream", [False, True])
-async def test_provider_not_enabled_is_a_502_and_the_message_is_kept(world: World, stream: bool) -> None:
+async def test_provider_not_enabled_is_a_409_naming_the_setting_and_the_message_is_kept(
+    world: World, stream: bool
+) -> None:
+    """The workspace's configuration, not an upstream failure: a 409 an admin can act on, never a 5xx."""
     kernel, client, alpha = world.kernel, world.client, world.ids["alpha"]
     await add_agent(kernel, alpha, "gpt", model_settings={"provider": "openai", "model": "gpt-5-mini"})  # priced
     response = await client.post(
         "/api/chat", json={"agent": "gpt", "content": "hi", "stream": stream}, headers=as_user("alice", alpha)
     )
-    body = problem(response, 502)
+    body = problem(response, 409)
     assert body["provider"] == "openai" and "openai" in body["detail"]
+    assert body["field"] == "model_settings.provider" and body["kind"] == "not_enabled"
+    assert body["type"].endswith("/provider-not-enabled") and "admin must enable" in body["detail"]
     user, answer = sorted(await rows(kernel, am.ChatMessage, workspace_id=alpha), key=lambda r: r.created_at)
     assert (user.role, user.content, user.status) == ("user", "hi", "complete")
-    assert answer.status == "error" and answer.error["provider"] == "openai" and answer.error["kind"] == "unavailable"
+    assert answer.status == "error" and answer.error["provider"] == "openai" and answer.error["kind"] == "not_enabled"
     (usage,) = await rows(kernel, am.LLMUsage, workspace_id=alpha)
     assert usage.status == "error"
     # nothing was sent anywhere: nothing is charged, no tokens are made up

@@ -116,10 +116,13 @@ async def test_errors_reach_the_sdk_with_their_reason(served: Served) -> None:
                 messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "http://x"}}]}],
             )
         assert "messages[0].content" in str(image.value)
-        with pytest.raises(openai.InternalServerError) as down:
+        # the workspace has not configured openai: its admins' to fix (409 naming model), not a 5xx
+        with pytest.raises(openai.ConflictError) as off:
             await client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "hi"}])
-        assert down.value.status_code == 502 and "openai" in str(down.value)
-        with pytest.raises(openai.InternalServerError):
+        assert off.value.status_code == 409 and "openai" in str(off.value)
+        assert off.value.body["param"] == "model" and off.value.body["code"] == "not_enabled"  # type: ignore[index]
+        assert off.value.response.headers["x-should-retry"] == "false"  # the SDK must not retry it
+        with pytest.raises(openai.ConflictError):
             await client.chat.completions.create(model="gpt", messages=[{"role": "user", "content": "hi"}], stream=True)
     async with served.client("atk_not_a_real_key_at_all") as client:
         with pytest.raises(openai.AuthenticationError):

@@ -9,8 +9,9 @@ a session when none is named) answers, by default, as Server-Sent Events::
     event: error   data: problem+json of a provider failure after the first token
 
 With ``"stream": false`` the answer is one JSON document. A provider that fails before its first
-token (or is not enabled in the workspace) gets a 502 problem+json naming it, in both modes; the
-assistant message is kept with ``status: "error"``. A client that disconnects stops the generation
+token gets a 502 problem+json naming it, in both modes (one the workspace has not enabled or
+configured: a 409 naming ``model_settings.provider``); the assistant message is kept with
+``status: "error"``. A client that disconnects stops the generation
 and the message keeps what was produced (``status: "cancelled"``). See :mod:`automatos.agents.chat`.
 """
 

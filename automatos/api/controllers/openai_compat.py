@@ -254,6 +254,10 @@ def _with_openai_error(exc_type: type[Exception]) -> Any:
     def handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         response: Response[Any] = base(request, exc)
         if isinstance(response.content, dict):
+            if isinstance(exc, ProviderError) and exc.kind == "not_enabled":
+                response.content["field"] = "model"  # what a /v1 caller chose the agent (and provider) by
+                # OpenAI's SDKs retry a 409 unless told not to: retrying cannot enable the provider
+                response.headers["x-should-retry"] = "false"
             response.content["error"] = openai_error(response.content)
         return response
 
