@@ -38,6 +38,7 @@ conversation from the caller and persist only usage.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
@@ -47,6 +48,7 @@ from typing import Any
 import anyio
 import msgspec
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from automatos.agents import models as am
 from automatos.agents.records import ModelSettings, from_row, get_agent, model_settings_of
@@ -59,6 +61,8 @@ from automatos.kernel.metrics import record_llm_usage
 from automatos.kernel.types import ChatMessage, LLMProvider, StreamEvent, Workspace
 
 __all__ = [
+    "RECORD_ATTEMPTS",
+    "RECORD_RETRY_PAUSE",
     "ChatService",
     "MessageRecord",
     "SessionRecord",
@@ -69,6 +73,11 @@ __all__ = [
 ]
 
 log = logging.getLogger("automatos.chat")
+RECORD_ATTEMPTS = 5
+"""Tries to write a turn's final record while SQLite answers "database is locked" (each try already
+waits SQLite's busy timeout)."""
+RECORD_RETRY_PAUSE = 0.05
+"""Seconds before the second try; doubled for each next one, at most 1 s."""
 
 HISTORY_LIMIT = 50
 MAX_MESSAGE_CHARS = 32_000
@@ -318,14 +327,49 @@ class Turn:
         problem = None
         if error is not None:
             problem = {"provider": error.provider, "kind": error.kind, "detail": error.detail}
-        try:
-            # finishing what was admitted does not queue behind the workspace's new work
-            with unmetered():
-                await self._record(text, status, problem, used, pt, ct, finish, cost)
-        except Exception:
-            # the answer was delivered (or failed) already; losing its record is logged, not raised
-            log.exception("could not record chat turn %s of workspace %s", self.message_id, self.workspace.id)
+        # the final record of a turn must not be lost: shielded (a disconnect mid-write would drop
+        # it) and retried while SQLite answers "database is locked" (many writers at once)
+        with anyio.CancelScope(shield=True):
+            await self._record_with_retries(text, status, problem, used, pt, ct, finish, cost)
         return self.result
+
+    async def _record_with_retries(
+        self,
+        text: str,
+        status: str,
+        problem: dict[str, Any] | None,
+        used: str,
+        pt: int,
+        ct: int,
+        finish: str,
+        cost: float,
+    ) -> None:
+        """Write the turn's record; on SQLite's "database is locked" try again, at most
+        :data:`RECORD_ATTEMPTS` times. The transaction is all or nothing, so a retry writes it once.
+        What still fails is an ERROR naming the turn (the answer was delivered, or failed, already:
+        raising would only lose the caller's answer too)."""
+        turn = f"{self.message_id or '-'} (request {self.request_id or '-'}) of workspace {self.workspace.id}"
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                # finishing what was admitted does not queue behind the workspace's new work
+                with unmetered():
+                    await self._record(text, status, problem, used, pt, ct, finish, cost)
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or attempt == RECORD_ATTEMPTS:
+                    log.error(
+                        "could not record chat turn %s after %d attempt(s); its usage row is lost: %s",
+                        turn,
+                        attempt,
+                        exc.orig,
+                        exc_info=True,
+                    )
+                    return
+                log.warning("recording chat turn %s: database is locked; retrying (attempt %d)", turn, attempt)
+                await asyncio.sleep(min(RECORD_RETRY_PAUSE * 2 ** (attempt - 1), 1.0))
+            except Exception:
+                log.exception("could not record chat turn %s; its usage row is lost", turn)
+                return
 
     async def _record(
         self,
