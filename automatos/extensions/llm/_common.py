@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
+from automatos.kernel.addresses import PublicOnlyBackend, public_address
 from automatos.kernel.errors import ProviderError
 
 __all__ = [
@@ -199,7 +200,7 @@ def base_url_problem(url: str, *, allow_private: bool) -> str | None:
     if hostname == "localhost" or hostname.endswith(".localhost"):
         return "must not point at this server (localhost); an operator may allow it with LLM_ALLOW_PRIVATE_BASE_URL"
     address = _literal_address(hostname)
-    if address is not None and not _public(address):
+    if address is not None and not public_address(address):
         return (
             f"must not point at a private, loopback, link-local or reserved address ({address}); "
             "an operator may allow it with LLM_ALLOW_PRIVATE_BASE_URL"
@@ -207,45 +208,12 @@ def base_url_problem(url: str, *, allow_private: bool) -> str | None:
     return None
 
 
-def _public(address: str) -> bool:
-    from automatos.sandbox.capabilities import public_address  # the sandbox's classification, one of it
+def _refused(connect_error: type[Exception]) -> Callable[[str], Exception]:
+    def refused(host: str) -> Exception:
+        log.warning("refused a workspace base_url: %r resolves to a private or reserved address", host)
+        return connect_error(f"{host!r} resolves to a private or reserved address")
 
-    return public_address(address)
-
-
-class _PublicOnly:
-    """A network backend that resolves the host itself, refuses non-public answers and connects to
-    the address it checked (no second lookup a rebinding DNS could answer differently)."""
-
-    def __init__(self, inner: Any, connect_error: type[Exception]) -> None:
-        self._inner = inner
-        self._error = connect_error
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> Any:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except OSError:
-            raise self._error(f"{host!r} could not be resolved") from None
-        addresses = [str(info[4][0]) for info in infos]
-        if not addresses or not all(_public(a) for a in addresses):
-            log.warning("refused a workspace base_url: %r resolves to a private or reserved address", host)
-            raise self._error(f"{host!r} resolves to a private or reserved address")
-        return await self._inner.connect_tcp(
-            addresses[0], port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    return refused
 
 
 def public_only_client(client_class: Any) -> Any:
@@ -260,7 +228,9 @@ def public_only_client(client_class: Any) -> Any:
     transport = httpx_module.AsyncHTTPTransport(trust_env=False)
     pool = transport._pool  # the connection pool: its network backend is where connections are made
     core = sys.modules[type(pool).__module__.split(".")[0]]
-    pool._network_backend = _PublicOnly(pool._network_backend, core.ConnectError)
+    pool._network_backend = PublicOnlyBackend(
+        pool._network_backend, connect_error=core.ConnectError, refused=_refused(core.ConnectError)
+    )
     return client_class(transport=transport, trust_env=False)
 
 
