@@ -18,6 +18,7 @@ from automatos.kernel.runtime import Kernel
 from automatos.kernel.settings import load_settings
 from tests.agents.test_chat import World, as_user, build_world
 from tests.helpers import AppClient, make_container, serve_app
+from tests.sandbox.waiting import until
 
 __all__: list[str] = []
 
@@ -105,6 +106,10 @@ async def test_llm_tokens_and_cost_by_provider_and_model(world: World) -> None:
 
 async def test_hooks_sandbox_and_process_series(world: World) -> None:
     kernel: Kernel = world.client.app.state["kernel"]
+    # the pool's workers start in the background: scrape once they are all up (bounded wait on the
+    # pool's own state, not on time), so a loaded machine cannot read the gauge early
+    await until(lambda: world.client.app.state["sandbox"].status()["live_workers"] == kernel.settings.sandbox_pool_size,
+                "every sandbox worker is live")
     samples = await scrape(world.client)
     assert value(samples, "automatos_hook_calls_total", extension="tests.everything", hook="startup") >= 1
     kernel.hooks.record_failure("tests.everything", "on_event", RuntimeError("boom"))
