@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 
@@ -42,3 +43,19 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def s3_endpoint_url() -> Iterator[str]:
     yield from _serve(start_s3)
+
+
+@pytest.fixture(autouse=True)
+def _event_loop_policy_kept() -> Iterator[None]:
+    """Put back the process's event-loop policy after each test.
+
+    Older uvicorn (0.30, our floor) installs uvloop's policy globally when a test runs a server with
+    ``Server.run()`` (in a thread); the session's loop stays asyncio's, whose subprocess support
+    then asks uvloop's policy for a child watcher and gets NotImplementedError (seen at the lowest
+    supported versions: the sandbox pool of later tests could not start). Production is unaffected:
+    ``automatos serve`` runs on the loop uvicorn makes.
+    """
+    policy = asyncio.get_event_loop_policy()
+    yield
+    if asyncio.get_event_loop_policy() is not policy:
+        asyncio.set_event_loop_policy(policy)
