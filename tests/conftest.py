@@ -47,15 +47,20 @@ def s3_endpoint_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _event_loop_policy_kept() -> Iterator[None]:
-    """Put back the process's event-loop policy after each test.
+    """Every test starts and ends with asyncio's default event-loop policy.
 
-    Older uvicorn (0.30, our floor) installs uvloop's policy globally when a test runs a server with
-    ``Server.run()`` (in a thread); the session's loop stays asyncio's, whose subprocess support
-    then asks uvloop's policy for a child watcher and gets NotImplementedError (seen at the lowest
-    supported versions: the sandbox pool of later tests could not start). Production is unaffected:
-    ``automatos serve`` runs on the loop uvicorn makes.
+    Older uvicorn (0.30, our floor) installs uvloop's policy globally when a server runs with
+    ``Server.run()`` (in a thread, often from a module-scoped fixture, so before a test starts);
+    the session's loop stays asyncio's, whose subprocess support then asks uvloop's policy for a
+    child watcher and gets NotImplementedError (seen at the lowest supported versions: the sandbox
+    pool of later tests could not start). Production is unaffected: ``automatos serve`` runs on
+    the loop uvicorn makes.
     """
-    policy = asyncio.get_event_loop_policy()
+    _default_policy()
     yield
-    if asyncio.get_event_loop_policy() is not policy:
-        asyncio.set_event_loop_policy(policy)
+    _default_policy()
+
+
+def _default_policy() -> None:
+    if type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy:
+        asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
