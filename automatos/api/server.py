@@ -21,6 +21,7 @@ request head; nothing on the app's side.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import functools
 import importlib.util
@@ -61,7 +62,7 @@ def _refusal(status: int, slug: str, detail: str) -> bytes:
     return head + body
 
 
-class _HeadBounds:
+class _HeadBounds(abc.ABC):
     """What both protocols share: the limits, the head timer, the refusals, and the hooks around
     uvicorn's own (a mixin placed before uvicorn's protocol, so ``super()`` reaches it)."""
 
@@ -92,9 +93,9 @@ class _HeadBounds:
         self._refused = None
         self._bound_parser()
 
+    @abc.abstractmethod
     def _bound_parser(self) -> None:
         """Set up the parser-specific counting; each protocol says how."""
-        raise NotImplementedError
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[misc]
