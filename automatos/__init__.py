@@ -16,8 +16,8 @@ from automatos.kernel.backends import (
     VectorBackend,
     VectorMatch,
 )
-from automatos.kernel.context import current_context
 from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.request_context import current_context
 from automatos.kernel.types import (
     AuthMethod,
     ChatMessage,

@@ -7,7 +7,7 @@ pepper, ``hmac.compare_digest``, an expiry check. Measured:
 
 - ``ApiKeyAuth.authenticate(headers)`` directly (a hit returns the principal itself, no await), with
   ``Authorization: Bearer atk_…`` and with ``X-API-Key: atk_…``;
-- ``await automatos.api.context.authenticate(kernel, headers)``: what the request middleware calls
+- ``await automatos.api.dependencies.authenticate(kernel, headers)``: what the request middleware calls
   (every auth method in priority order until one answers);
 - the floor: the HMAC-SHA256 + ``compare_digest`` alone.
 
@@ -40,7 +40,7 @@ from apps import fixture
 from common import fmt, header, median, percentile, quiet, table, verdict
 from litestar.datastructures import Headers
 
-from automatos.api.context import authenticate
+from automatos.api.dependencies import authenticate
 from automatos.extensions.auth.api_keys import ApiKeyAuth, load_pepper
 from automatos.kernel.types import Principal
 

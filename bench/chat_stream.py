@@ -386,8 +386,8 @@ def probes(marks: dict[str, list[float]], engine: Any, shapes: list[str]) -> Ite
     """
     from sqlalchemy import event as sa_event
 
-    from automatos.agents.chat import ChatService, Turn
     from automatos.api.controllers import chat as controller
+    from automatos.chat.service import ChatService, Turn
 
     clock = time.perf_counter
     current: dict[str, float] = {}
@@ -522,7 +522,7 @@ def profile_text(profiler: cProfile.Profile, n: int, top: int) -> str:
 
 
 async def part_inproc(data_dir: Path, rounds: int, samples: int, profile: bool) -> InprocResults:
-    from automatos.agents.chat import ChatService
+    from automatos.chat.service import ChatService
 
     fx = await fixture.prepare(data_dir)
     app = automatos_app.create(data_dir, **fixture.SETTINGS)

@@ -32,7 +32,7 @@ from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.registry import Candidate, Registry
 from automatos.kernel.settings import load_settings
 from automatos.kernel.types import Event, Workspace
-from automatos.kernel.workspace import ExtensionRow, WorkspaceViews
+from automatos.kernel.views import ExtensionRow, WorkspaceViews
 from tests.helpers import EVERYTHING, running_kernel
 
 CONFIG: Mapping[str, Any] = {}

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from common import fmt, header, median, percentile, quiet, table, verdict
 
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.core import Kernel
 from tests.helpers import running_kernel
 from tests.services import start_redis
 

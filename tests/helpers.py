@@ -14,8 +14,8 @@ import pytest
 from dependency_injector import providers
 
 from automatos.kernel.container import Container
+from automatos.kernel.core import Kernel
 from automatos.kernel.registry import Candidate
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.settings import load_settings
 
 __all__ = [

@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import app_with_keys
 from tests.helpers import AppClient, make_container, serve_app
 

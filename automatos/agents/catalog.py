@@ -10,13 +10,13 @@ Rules kept here, not in handlers, so the API and the CLI cannot disagree:
   slug, stored by id); its model settings must name a provider the workspace can use
   (:func:`automatos.agents.records.check_model_settings`). A model name the catalog does not list
   is accepted: catalogs lag behind providers, and the offline provider answers any model;
-- slugs follow :func:`automatos.kernel.workspaces.validate_slug` and may not look like a row id (a
+- slugs follow :func:`automatos.workspaces.service.validate_slug` and may not look like a row id (a
   reference is an id or a slug: the two must not be confusable);
 - deleting archives (``status = 'archived'``; ``deprecated`` for a model): rows stay referenced
   by agents and usage history. An archived agent keeps its slug and stays readable by id or slug
   (``status: archived``; lists show it with ``include_archived``); taking its slug answers 409
   saying so, and ``restore_agent`` brings it back (the rule workspaces follow too:
-  :mod:`automatos.kernel.workspace_archive`);
+  :mod:`automatos.workspaces.archive`);
 - every change is audited in the same transaction, with its actor and request id (platform rows
   with ``workspace_id = None``). Audit data names what changed, never the values.
 """
@@ -40,10 +40,10 @@ from automatos.agents.runtime import agents_of
 from automatos.agents.seed_data import PLATFORM_SETTINGS, PlatformSettingSeed
 from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from automatos.kernel.store import KernelStore
-from automatos.kernel.workspaces import validate_slug
+from automatos.workspaces.service import validate_slug
 
 if TYPE_CHECKING:
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
     from automatos.kernel.types import Workspace
 
 __all__ = [

@@ -43,8 +43,8 @@ from automatos.kernel.hooks import Collected
 from automatos.kernel.types import EmbeddingProvider, LLMProvider, Workspace
 
 if TYPE_CHECKING:
+    from automatos.kernel.core import Kernel
     from automatos.kernel.hooks import HookView
-    from automatos.kernel.runtime import Kernel
 
 __all__ = ["AgentsRuntime", "PromptRecord", "TTLCache", "agents_of"]
 

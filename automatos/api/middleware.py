@@ -9,7 +9,7 @@ reached 0.61-0.70. So: one ``send`` wrapper instead of four, headers as precompu
 bytes)`` tuples, settings read by attribute access, the request's headers parsed once into
 Litestar's own :class:`~litestar.datastructures.Headers` (cached in the scope, so handlers reuse
 it), and the caller authenticated exactly once (the result is left in ``scope["state"]`` for
-:func:`automatos.api.context.provide_context`).
+:func:`automatos.api.dependencies.provide_context`).
 
 Measured with this module (same small JSON handler, test auth header, in-memory limiter, 2-core
 machine, interleaved rounds): over HTTP (uvicorn pinned to one core, ``wrk -t1 -c32``) 0.64 of
@@ -32,7 +32,7 @@ Per HTTP request, in order:
    ``X-Routing-Agent-ID, X-Routing-Confidence, X-Request-ID``. Credentials stay off: callers
    authenticate with ``Authorization``/``X-API-Key`` headers, which CORS allows without
    credentials mode, and leaving cookies out removes the CSRF surface altogether.
-3. Authentication through :func:`automatos.api.context.authenticate`; ``AuthenticationError`` is a
+3. Authentication through :func:`automatos.api.dependencies.authenticate`; ``AuthenticationError`` is a
    401 problem+json with ``WWW-Authenticate: Bearer realm="automatos", error="invalid_token"``.
 4. Rate limit, with the ``limits`` library's sliding-window counter (O(1) per request whatever one
    client's volume: two counters per key, one Lua script — one round trip — on Redis), in memory
@@ -97,8 +97,8 @@ from litestar.datastructures import Headers
 from litestar.middleware.base import DefineMiddleware
 
 from automatos.api.body import BodyGuard, decodes_json
-from automatos.api.context import authenticate
 from automatos.api.controllers.stats import RouteStats, add_call, route_stats
+from automatos.api.dependencies import authenticate
 from automatos.api.openai_errors import OPENAI_PREFIX, openai_error
 from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
 from automatos.kernel.errors import AuthenticationError
@@ -119,7 +119,7 @@ if TYPE_CHECKING:
         Send,
     )
 
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
     from automatos.kernel.settings import Settings
 
 __all__ = [

@@ -18,7 +18,7 @@ Litestar's own ``ValidationException`` shape — is one the API never sends (val
   ``RateLimit-*`` headers.
 
 Which operations are workspace-scoped is read from the handler's code once, when the document is
-built (calls of :func:`automatos.api.context.scoped` or :func:`~automatos.api.context.in_workspace`):
+built (calls of :func:`automatos.api.dependencies.scoped` or :func:`~automatos.api.dependencies.in_workspace`):
 the handler is where that is decided, and a test walks the document against it.
 """
 

@@ -20,7 +20,6 @@ from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
 
 from automatos.agents.seed import ensure_seeded
-from automatos.api.context import provide_context, provide_kernel
 from automatos.api.controllers.agents import AgentsController, PersonasController, SkillsController
 from automatos.api.controllers.api_keys import ApiKeysController
 from automatos.api.controllers.blobs import BlobsController
@@ -41,10 +40,11 @@ from automatos.api.controllers.sandbox import SandboxController, start_sandbox, 
 from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
+from automatos.api.dependencies import provide_context, provide_kernel
 from automatos.api.middleware import build_middleware, close_middleware
 from automatos.api.problems import exception_handlers
 from automatos.api.tracing import install_tracing
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.core import Kernel
 
 __all__ = ["KernelPlugin"]
 

@@ -15,7 +15,7 @@ import msgspec
 from automatos.kernel.errors import ValidationError
 
 if TYPE_CHECKING:
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
 
 __all__ = ["check_value_size"]
 

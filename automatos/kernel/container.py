@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from dependency_injector import containers, providers
 
+from automatos.kernel.core import Kernel
 from automatos.kernel.db.session import create_engine, make_sessionmaker
 from automatos.kernel.hooks import Hooks
 from automatos.kernel.registry import Candidate, Registry
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.settings import Settings, load_settings
 

@@ -37,8 +37,8 @@ from automatos.kernel.types import (
 )
 
 if TYPE_CHECKING:
+    from automatos.kernel.core import Kernel
     from automatos.kernel.registry import Registry
-    from automatos.kernel.runtime import Kernel
     from automatos.kernel.settings import Settings
     from automatos.kernel.types import BackendFactory
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
     from automatos.kernel.settings import Settings
     from automatos.kernel.types import (
         AuthMethod,

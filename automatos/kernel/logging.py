@@ -3,7 +3,7 @@
 Every line names the request it belongs to (``request_id``), the caller (``principal_id``) and the
 tenant (``workspace_id``). Those come from three context variables: the request middleware
 (:mod:`automatos.api.middleware`) sets the request id and principal, the request context
-(:func:`automatos.api.context.provide_context`) adds the workspace through :func:`bind`. Context
+(:func:`automatos.api.dependencies.provide_context`) adds the workspace through :func:`bind`. Context
 variables follow the request into every coroutine and into ``sync_to_thread`` handlers, so a
 library deep in the call stack logs with the right ids without being told.
 

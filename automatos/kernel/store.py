@@ -24,7 +24,7 @@ from automatos.kernel.db import models as m
 from automatos.kernel.errors import ConflictError, NotFoundError, echo
 from automatos.kernel.secrets import SecretBox, SecretKeyError
 from automatos.kernel.types import Workspace
-from automatos.kernel.workspace import ExtensionRow
+from automatos.kernel.views import ExtensionRow
 
 __all__ = ["DEFAULT_WORKSPACE_SLUG", "KernelStore"]
 

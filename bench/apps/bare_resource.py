@@ -4,7 +4,7 @@ Same paths and the same JSON body as ``apps.fullstack`` (the workspace record wi
 role, from the fixture written by :func:`apps.fixture.prepare`):
 
 - ``GET /api/workspaces/{id}`` reads the row through the same query
-  (:meth:`automatos.kernel.workspaces.WorkspaceService.get`, same SQLite file, same engine setup);
+  (:meth:`automatos.workspaces.service.WorkspaceService.get`, same SQLite file, same engine setup);
 - ``GET /api/bench/workspaces/{id}`` answers from memory.
 
 Serve: ``AUTOMATOS_BENCH_DATA_DIR=… .venv/bin/python -m uvicorn --app-dir bench --factory apps.bare_resource:create``
@@ -20,7 +20,7 @@ from litestar.exceptions import NotFoundException
 
 from apps import fixture
 from automatos.kernel.db.session import engine_from_url, make_sessionmaker
-from automatos.kernel.workspaces import WorkspaceRecord, WorkspaceService
+from automatos.workspaces.service import WorkspaceRecord, WorkspaceService
 
 __all__ = ["create"]
 

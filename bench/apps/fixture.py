@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from automatos.kernel.settings import Settings, load_settings
-from automatos.kernel.workspaces import WorkspaceRecord
+from automatos.workspaces.service import WorkspaceRecord
 
 if TYPE_CHECKING:
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
 
 __all__ = [
     "CACHED_PATH",

@@ -31,11 +31,11 @@ from litestar import Litestar, Request, get
 from litestar.params import FromPath
 
 from apps import automatos_app, fixture
-from automatos.api.context import in_workspace, request_context
+from automatos.api.dependencies import in_workspace, request_context
 from automatos.api.middleware import DEFAULT_STRATEGY, STRATEGIES, build_middleware, request_pipeline
+from automatos.kernel.core import Kernel
 from automatos.kernel.permissions import Permission
-from automatos.kernel.runtime import Kernel
-from automatos.kernel.workspaces import WorkspaceRecord
+from automatos.workspaces.service import WorkspaceRecord
 
 __all__ = ["ENV_OVERRIDES", "cached_workspace", "create"]
 

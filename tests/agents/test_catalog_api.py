@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from automatos.agents import models as am
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.runtime import Kernel
 from tests.helpers import AppClient, make_container, serve_app
 
 ROOT = {"X-Test-User": "root;admin"}

@@ -19,14 +19,14 @@ import pytest
 from sqlalchemy import select
 
 from automatos.agents import models as am
-from automatos.agents.chat import ChatService
 from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
+from automatos.chat.service import ChatService
 from automatos.extensions.llm.openai import OpenAIConnection, OpenAIProvider
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.hooks import Collected
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import ChatMessage, Completion, StreamEvent, Workspace
 from tests.helpers import AppClient, make_container, serve_app, serve_http
 

@@ -22,8 +22,8 @@ import pytest
 from automatos.agents import models as am
 from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import pool as db_pool
-from automatos.kernel.runtime import Kernel
 from tests.agents.test_chat import add_agent, as_user, build_world, rows
 from tests.helpers import database_url as param_database_url
 from tests.helpers import make_container, serve_app

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from automatos.agents import chat as chat_module
 from automatos.agents import models as am
 from automatos.api.app import create_app
+from automatos.chat import service as chat_module
 from automatos.kernel.db import session as db_session
 from automatos.kernel.types import ChatMessage, Completion, StreamEvent
 from tests.agents.test_chat import World, add_agent, as_user, build_world, rows, use_provider

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from automatos.agents import models as am
 from automatos.api.app import create_app
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.core import Kernel
 from tests.agents.test_chat import add_agent, build_world
 from tests.helpers import make_container, serve_http
 

@@ -22,8 +22,8 @@ import pytest
 from automatos.agents import models as am
 from automatos.agents.runtime import agents_of
 from automatos.extensions.auth.api_keys import create_key
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import URL, app_with_keys, as_key, problem
 from tests.helpers import AppClient, database_settings, make_container, serve_app
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from automatos.api.app import create_app
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.core import Kernel
 from tests.helpers import AppClient, make_container, serve_app
 
 ADMIN = {"X-Test-User": "root;admin", "X-Admin-Override": "true"}

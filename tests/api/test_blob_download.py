@@ -13,7 +13,7 @@ import pytest
 
 from automatos.api.app import create_app
 from automatos.api.controllers.blobs import parse_range
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.core import Kernel
 from tests.helpers import AppClient, make_container, serve_app, serve_http
 
 __all__: list[str] = []

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from automatos.api.app import create_app
 from automatos.api.controllers.health import READY_RATE_LIMIT, ReadinessCache, readiness_cache
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.core import Kernel
 from tests.helpers import AppClient, make_container, serve_app
 from tests.services import free_port
 

@@ -19,9 +19,9 @@ from automatos.api.app import create_app
 from automatos.api.middleware import _new_request_id, request_pipeline
 from automatos.extensions.auth import api_keys
 from automatos.extensions.auth.api_keys import ApiKeyAuth, create_key
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
-from automatos.kernel.runtime import Kernel
 from tests.api.test_middleware import is_problem, kernel_of, serving, user
 from tests.helpers import make_container, running_kernel, serve_app
 

@@ -16,8 +16,8 @@ import pytest
 from automatos import hookimpl
 from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.runtime import Kernel
 from tests.helpers import EVERYTHING, AppClient, candidate, make_container, serve_app
 
 OFFLINE = "automatos.llm.offline"

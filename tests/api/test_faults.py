@@ -31,9 +31,9 @@ from automatos.agents import models as am
 from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
 from automatos.extensions.auth.api_keys import create_key
-from automatos.kernel.context import CURRENT_CONTEXT
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import pool as db_pool
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.types import RequestContext, Workspace
 from tests.agents.test_chat import add_agent, rows, sse
 from tests.helpers import AppClient, make_container, serve_app

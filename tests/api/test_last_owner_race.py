@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.runtime import Kernel
 from tests.helpers import AppClient, database_settings, make_container, serve_app
 
 ROUNDS = 20

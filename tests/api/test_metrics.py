@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import automatos
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import SettingsError
 from automatos.kernel.metrics import MAX_MODELS, LLMUsageTable, RequestTable, kernel_metrics
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.settings import load_settings
 from tests.agents.test_chat import World, as_user, build_world
 from tests.helpers import AppClient, make_container, serve_app

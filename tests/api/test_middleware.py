@@ -38,9 +38,9 @@ from automatos.api.middleware import (
     request_pipeline,
 )
 from automatos.api.plugin import KernelPlugin
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.logging import configure_logging
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.settings import load_settings
 from automatos.kernel.types import RequestContext
 from tests.helpers import EVERYTHING, AppClient, candidate, make_container, serve_app

@@ -20,10 +20,10 @@ from sqlalchemy import update
 
 from automatos.api.middleware import request_pipeline
 from automatos.extensions.auth.api_keys import create_key
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
 from automatos.kernel.ratelimit import SlidingWindowCounter
-from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import ADMIN, URL, app_with_keys, as_key, new_key, problem
 from tests.helpers import AppClient, database_settings, make_container, serve_app
 

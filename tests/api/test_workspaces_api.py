@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.runtime import Kernel
 from tests.helpers import AppClient, make_container, serve_app
 
 

@@ -26,9 +26,9 @@ from automatos.extensions.auth.api_keys import (
     load_pepper,
     revoke_key,
 )
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError, NotFoundError, ValidationError
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Workspace
 from tests.helpers import running_kernel
 

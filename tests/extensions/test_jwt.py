@@ -23,9 +23,9 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from sqlalchemy import func, select
 
 from automatos.extensions.auth.jwt import JWTAuth, UnverifiedEmailError
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
-from automatos.kernel.runtime import Kernel
 from tests.api.test_api_keys_api import app_with_keys
 from tests.helpers import make_container, running_kernel, serve_app
 

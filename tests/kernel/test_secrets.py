@@ -22,10 +22,10 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import text
 
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import SettingsError
 from automatos.kernel.logging import configure_logging
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.secrets import ENCRYPTED, KEY_FILE, SecretBox, SecretKeyError, fernet_key
 from automatos.kernel.settings import Secret, load_settings
 from automatos.kernel.types import Workspace

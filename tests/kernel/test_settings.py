@@ -123,7 +123,7 @@ async def test_backends_are_chosen_by_name_including_extension_ones(tmp_path: Pa
 
 
 async def test_unknown_backend_stops_startup_and_releases_what_was_opened(tmp_path: Path) -> None:
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
     from tests.helpers import make_container
 
     kernel: Kernel = make_container(tmp_path, kv_backend="memcached").kernel()

@@ -19,10 +19,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from automatos.kernel.context import CURRENT_CONTEXT
 from automatos.kernel.db import pool as db_pool
 from automatos.kernel.db.session import create_engine, engine_from_url, make_sessionmaker
 from automatos.kernel.errors import ServiceUnavailableError
+from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.settings import load_settings
 from automatos.kernel.types import RequestContext, Workspace
 from tests.helpers import database_url

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from automatos import Event
+from automatos.kernel.core import Kernel
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import ConflictError, NotFoundError
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import ChatMessage
 from tests.helpers import running_kernel
 from tests.plugins import everything
@@ -142,7 +142,7 @@ async def test_the_bus_journal_carries_messages_without_pubsub(tmp_path: Path) -
         await _wait_for(lambda: node_b.views.cached(ws.id).version == 1)  # type: ignore[union-attr]
 
         record, key = await create_key(node_a, ws.id, "k", "member")
-        from automatos.api.context import authenticate
+        from automatos.api.dependencies import authenticate
 
         assert await authenticate(node_b, {"x-api-key": key}) is not None  # now warm in node B's cache
         await revoke_key(node_a, ws.id, record.id, "u")

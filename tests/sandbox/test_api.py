@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.runtime import Kernel
 from tests.helpers import AppClient, make_container, serve_app
 from tests.sandbox.test_capabilities import local_server
 

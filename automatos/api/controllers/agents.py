@@ -35,10 +35,10 @@ from automatos.agents.catalog import (
     llm_provider_names,
 )
 from automatos.agents.records import ModelSettings
-from automatos.api.context import request_context, require_platform_admin, scoped
+from automatos.api.dependencies import request_context, require_platform_admin, scoped
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
+from automatos.kernel.core import Kernel
 from automatos.kernel.permissions import Permission
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
 
 __all__ = ["AgentsController", "PersonasController", "SkillsController"]

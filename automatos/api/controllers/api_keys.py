@@ -28,7 +28,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from automatos.agents.runtime import agents_of
-from automatos.api.context import request_context, scoped
+from automatos.api.dependencies import request_context, scoped
 from automatos.api.pagination import Limit, Offset, Page
 from automatos.extensions.auth.api_keys import (
     NO_CEILING,
@@ -38,9 +38,9 @@ from automatos.extensions.auth.api_keys import (
     list_keys,
     revoke_key,
 )
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role, highest_role, role_at_least
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext, Workspace
 
 __all__ = [

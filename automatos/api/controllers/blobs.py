@@ -25,11 +25,11 @@ from litestar.background_tasks import BackgroundTask
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from automatos.api.context import kernel_of
+from automatos.api.dependencies import kernel_of
 from automatos.api.problems import problem
 from automatos.kernel.backends import BlobStream, ByteRange, RangeNotSatisfiableError
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import NotFoundError, PermissionDeniedError
-from automatos.kernel.runtime import Kernel
 
 __all__ = ["BlobsController"]
 

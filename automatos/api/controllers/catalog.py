@@ -25,11 +25,11 @@ from automatos.agents.catalog import (
     PlatformSettingRecord,
     PluginCategoryRecord,
 )
-from automatos.api.context import request_context, require_platform_admin
+from automatos.api.dependencies import request_context, require_platform_admin
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.value_size import check_value_size
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal, RequestContext
 
 __all__ = [

@@ -12,7 +12,7 @@ With ``"stream": false`` the answer is one JSON document. A provider that fails 
 token gets a 502 problem+json naming it, in both modes (one the workspace has not enabled or
 configured: a 409 naming ``model_settings.provider``); the assistant message is kept with
 ``status: "error"``. A client that disconnects stops the generation
-and the message keeps what was produced (``status: "cancelled"``). See :mod:`automatos.agents.chat`.
+and the message keeps what was produced (``status: "cancelled"``). See :mod:`automatos.chat.service`.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from automatos.agents.chat import ChatService, MessageRecord, SessionRecord, Turn, UsageRecord, UsageTotals
-from automatos.api.context import Scoped, request_context, scoped
+from automatos.api.dependencies import Scoped, request_context, scoped
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.problems import TYPE_BASE
+from automatos.chat.service import ChatService, MessageRecord, SessionRecord, Turn, UsageRecord, UsageTotals
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import StreamEvent

@@ -16,13 +16,13 @@ import msgspec
 from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.api.context import in_workspace, request_context
+from automatos.api.dependencies import in_workspace, request_context
 from automatos.api.pagination import Limit, Offset, Page, paginate
 from automatos.api.value_size import check_value_size
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import NotFoundError, ValidationError
 from automatos.kernel.hooks import HookView
 from automatos.kernel.permissions import Permission, allowed
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import ExtensionInfo, ExtensionState, RequestContext
 
 __all__ = ["ExtensionsController", "WorkspaceExtensionsController"]

@@ -25,10 +25,10 @@ import limits
 from litestar import Controller, Request, Response, get
 from sqlalchemy import text
 
-from automatos.api.context import authenticate, kernel_of
+from automatos.api.dependencies import authenticate, kernel_of
 from automatos.api.problems import problem
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError
-from automatos.kernel.runtime import Kernel
 
 __all__ = ["READY_CACHE_SECONDS", "READY_RATE_LIMIT", "HealthController", "ReadinessCache", "readiness_cache"]
 

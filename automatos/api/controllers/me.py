@@ -15,11 +15,11 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get
 
-from automatos.api.context import request_context
+from automatos.api.dependencies import request_context
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
+from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Principal
 
 __all__ = ["KeyInfo", "MeController", "MeRecord", "Membership"]

@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, Request, Response, get
 
 import automatos
-from automatos.api.context import authenticate, kernel_of
+from automatos.api.dependencies import authenticate, kernel_of
 from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from automatos.kernel.metrics import HOOK_CALLS, LATENCY_BUCKETS, kernel_metrics
 
 if TYPE_CHECKING:
     from prometheus_client.registry import Collector
 
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
     from automatos.kernel.settings import Settings
 
 __all__ = ["MetricsController", "metrics_enabled", "render_metrics"]

@@ -49,13 +49,13 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from automatos.agents import models as am
-from automatos.agents.chat import ChatService, Turn
 from automatos.agents.records import find_agent
 from automatos.agents.runtime import agents_of
-from automatos.api.context import request_context, scoped
 from automatos.api.controllers.chat import sse_headers
+from automatos.api.dependencies import request_context, scoped
 from automatos.api.openai_errors import openai_error
 from automatos.api.problems import exception_handlers
+from automatos.chat.service import ChatService, Turn
 from automatos.kernel.errors import AutomatosError, NotFoundError, ProviderError, ValidationError
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import ChatMessage, EmbeddingProvider, Workspace

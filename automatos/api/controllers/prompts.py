@@ -15,10 +15,10 @@ from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody
 
 from automatos.agents.runtime import PromptRecord, agents_of
-from automatos.api.context import request_context, require_platform_admin
+from automatos.api.dependencies import request_context, require_platform_admin
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.kernel.errors import AuthenticationError, NotFoundError
-from automatos.kernel.workspaces import validate_slug
+from automatos.workspaces.service import validate_slug
 
 __all__ = ["PromptsController"]
 

@@ -38,14 +38,14 @@ from litestar import Controller, Request, post
 from litestar.params import JSONBody
 
 from automatos.agents.runtime import agents_of
-from automatos.api.context import Scoped, request_context, scoped
+from automatos.api.dependencies import Scoped, request_context, scoped
 from automatos.kernel.errors import AutomatosError, PermissionDeniedError, ValidationError
 from automatos.kernel.permissions import Permission
 from automatos.sandbox import Capability, Limits, Sandbox, SandboxResult, sandbox_from_settings
 from automatos.sandbox.capabilities import HttpCapability, KVCapability, host_allowed, normalize_host
 
 if TYPE_CHECKING:
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
 
 __all__ = [
     "HOSTS_SETTING",

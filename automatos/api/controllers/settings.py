@@ -15,11 +15,11 @@ import msgspec
 from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody
 
-from automatos.api.context import request_context, require_platform_admin
+from automatos.api.dependencies import request_context, require_platform_admin
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page, paginate
 from automatos.api.value_size import check_value_size
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import NotFoundError
-from automatos.kernel.runtime import Kernel
 
 __all__ = ["RuntimeSetting", "SettingsController"]
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from litestar import Controller, Request, get
 
-from automatos.api.context import request_context, require_platform_admin
-from automatos.kernel.runtime import Kernel  # at run time: Litestar reads the handler's annotations
+from automatos.api.dependencies import request_context, require_platform_admin
+from automatos.kernel.core import Kernel  # at run time: Litestar reads the handler's annotations
 
 __all__ = ["MAX_ROUTES", "RouteStats", "StatsController", "add_call", "route_stats"]
 

@@ -14,15 +14,15 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from automatos.api.context import Scoped, in_workspace, request_context, require
+from automatos.api.dependencies import Scoped, in_workspace, request_context, require
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.value_size import check_value_size
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role, highest_role, role_at_least
-from automatos.kernel.runtime import Kernel
 from automatos.kernel.types import Event, Principal, RequestContext
-from automatos.kernel.workspace_archive import WorkspaceArchive
-from automatos.kernel.workspaces import AuditEntry, Member, WorkspaceRecord
+from automatos.workspaces.archive import WorkspaceArchive
+from automatos.workspaces.service import AuditEntry, Member, WorkspaceRecord
 
 __all__ = ["AuditController", "MembersController", "WorkspacesController"]
 

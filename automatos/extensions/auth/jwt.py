@@ -61,7 +61,7 @@ from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Event, Principal
 
 if TYPE_CHECKING:
-    from automatos.kernel.runtime import Kernel
+    from automatos.kernel.core import Kernel
     from automatos.kernel.settings import Settings
 
 __all__ = ["ALGORITHMS", "JWKSCache", "JWTAuth", "UnverifiedEmailError", "register_auth_methods"]

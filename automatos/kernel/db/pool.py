@@ -4,7 +4,7 @@ Two rules keep one busy tenant (or one careless code path) from stalling everybo
 
 - **A workspace holds at most its share of connections** (``DATABASE_WORKSPACE_SHARE``; by default
   half the pool, at least one). The workspace is the current request's
-  (:data:`automatos.kernel.context.CURRENT_CONTEXT`); work outside a request — start-up, background
+  (:data:`automatos.kernel.request_context.CURRENT_CONTEXT`); work outside a request — start-up, background
   loops, authentication before the workspace is known — is not metered. A checkout beyond the share
   waits for one of the workspace's own connections to come back, at most ``DATABASE_POOL_TIMEOUT``
   seconds, then fails with :class:`~automatos.kernel.errors.ServiceUnavailableError` (503 with
@@ -41,8 +41,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.util import await_
 
-from automatos.kernel.context import CURRENT_CONTEXT
 from automatos.kernel.errors import ServiceUnavailableError
+from automatos.kernel.request_context import CURRENT_CONTEXT
 
 __all__ = [
     "RETRY_AFTER_SECONDS",

@@ -23,7 +23,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 
-from automatos.kernel.context import CURRENT_CONTEXT
+from automatos.kernel.core import Kernel
 from automatos.kernel.errors import (
     AuthenticationError,
     NotFoundError,
@@ -34,9 +34,9 @@ from automatos.kernel.errors import (
 )
 from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
-from automatos.kernel.runtime import Kernel
+from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.types import Principal, RequestContext, Workspace
-from automatos.kernel.workspace_archive import WorkspaceArchive
+from automatos.workspaces.archive import WorkspaceArchive
 
 __all__ = [
     "Scoped",

@@ -10,7 +10,7 @@ context does not resolve it, so its data and keys are out of reach), but it is n
   archived workspace that its owners can restore;
 - its owners (or a platform admin) restore it with ``POST /api/workspaces/{id}/restore``.
 
-:class:`automatos.kernel.workspaces.WorkspaceService` keeps the rules of active workspaces; this
+:class:`automatos.workspaces.service.WorkspaceService` keeps the rules of active workspaces; this
 module only adds what reads or changes archived ones, with the same records and the same audit.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import ConflictError, NotFoundError
 from automatos.kernel.store import KernelStore
-from automatos.kernel.workspaces import WorkspaceRecord, member_workspaces, workspace_record
+from automatos.workspaces.service import WorkspaceRecord, member_workspaces, workspace_record
 
 __all__ = ["WorkspaceArchive"]
 

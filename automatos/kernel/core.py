@@ -28,15 +28,15 @@ from automatos.kernel.backends import (
 )
 from automatos.kernel.bus import KernelBus
 from automatos.kernel.db.base import utcnow
-from automatos.kernel.directory import Directory
 from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
 from automatos.kernel.overrides import SettingsOverrides
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
-from automatos.kernel.workspace import WorkspaceViews
-from automatos.kernel.workspaces import WorkspaceService
+from automatos.kernel.views import WorkspaceViews
+from automatos.workspaces.directory import Directory
+from automatos.workspaces.service import WorkspaceService
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
