@@ -13,7 +13,7 @@ import httpx
 import pytest
 from dependency_injector import providers
 
-from automatos.kernel.container import Container
+from automatos.container import Container
 from automatos.kernel.core import Kernel
 from automatos.kernel.registry import Candidate
 from automatos.kernel.settings import load_settings

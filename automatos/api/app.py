@@ -14,7 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 import automatos
 from automatos.api.openapi import install as document_openapi
 from automatos.api.plugin import KernelPlugin
-from automatos.kernel.container import Container
+from automatos.container import Container
 from automatos.kernel.logging import configure_logging, stop_logging
 
 __all__ = ["create_app"]
@@ -25,7 +25,7 @@ def create_app(container: Container | None = None) -> Litestar:
     kernel = container.kernel()
     configure_logging(kernel.settings)
     app = Litestar(
-        plugins=[KernelPlugin(kernel)],
+        plugins=[KernelPlugin(container)],
         logging_config=None,  # ours (configure_logging); Litestar's default would replace the root handler
         # uvicorn re-raises SIGTERM after shutdown (no atexit): drain the log queue, write the last lines directly
         on_shutdown=[stop_logging],

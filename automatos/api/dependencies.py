@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from litestar import Request
@@ -38,6 +38,9 @@ from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.types import Principal, RequestContext, Workspace
 from automatos.workspaces.archive import WorkspaceArchive
 
+if TYPE_CHECKING:
+    from automatos.container import Container
+
 __all__ = [
     "Scoped",
     "authenticate",
@@ -49,6 +52,7 @@ __all__ = [
     "require",
     "require_platform_admin",
     "scoped",
+    "services",
     "workspace_context",
 ]
 
@@ -65,6 +69,12 @@ def provide_kernel(state: State) -> Kernel:
 def kernel_of(request: Request[Any, Any, Any]) -> Kernel:
     kernel: Kernel = request.app.state["kernel"]
     return kernel
+
+
+def services(request: Request[Any, Any, Any]) -> Container:
+    """The composition root the app was built from: ``services(request).chat()`` is the ready service."""
+    container: Container = request.app.state["container"]
+    return container
 
 
 async def request_context(request: Request[Any, Any, Any]) -> tuple[Kernel, RequestContext]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
@@ -46,6 +46,9 @@ from automatos.api.problems import exception_handlers
 from automatos.api.tracing import install_tracing
 from automatos.kernel.core import Kernel
 
+if TYPE_CHECKING:
+    from automatos.container import Container
+
 __all__ = ["KernelPlugin"]
 
 KERNEL_CONTROLLERS: tuple[Any, ...] = (
@@ -75,8 +78,11 @@ CHAT_CONTROLLERS: tuple[Any, ...] = (ChatController, UsageController, PromptsCon
 
 
 class KernelPlugin(InitPluginProtocol):
-    def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
+    """Takes the application's :class:`~automatos.container.Container` (the composition root)."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.kernel: Kernel = container.kernel()
 
     @asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
@@ -98,6 +104,7 @@ class KernelPlugin(InitPluginProtocol):
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.state["kernel"] = self.kernel
+        app_config.state["container"] = self.container  # services(request): ready services, never built per request
         app_config.state["sandbox"] = None  # the started Sandbox while the app runs (see _lifespan)
         app_config.lifespan.append(self._lifespan)
         app_config.middleware.append(build_middleware(self.kernel))

@@ -96,7 +96,7 @@ def _init_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 def _with_kernel(fn: Callable[[Any], Awaitable[T]], settings: Settings) -> T:
     """Start a kernel (migrations, backends) for one command, then stop it."""
-    from automatos.kernel.container import Container
+    from automatos.container import Container
 
     async def run() -> T:
         container = Container()

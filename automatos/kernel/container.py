@@ -1,9 +1,11 @@
-"""The composition root: a dependency-injector container, and nothing else.
+"""The kernel's providers: settings, registry, hook facade, database, :class:`Kernel`.
 
-Everything process-wide is a Singleton built from the settings. Tests and embedders override a
-provider instead of patching modules, for example::
+Everything process-wide is a Singleton built from the settings. The application's container
+(:class:`automatos.container.Container`) extends this one with the feature packages' services;
+the kernel itself imports none of them. Tests and embedders override a provider instead of
+patching modules, for example::
 
-    container = Container()
+    container = KernelContainer()
     container.settings.override(providers.Object(load_settings({}, data_dir=tmp)))
     container.extra_plugins.override(providers.Object([Candidate(...)]))
 """
@@ -21,7 +23,7 @@ from automatos.kernel.registry import Candidate, Registry
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.settings import Settings, load_settings
 
-__all__ = ["Container", "build_registry"]
+__all__ = ["KernelContainer", "build_registry"]
 
 
 def build_registry(settings: Settings, extra: Sequence[Candidate] = ()) -> Registry:
@@ -31,7 +33,7 @@ def build_registry(settings: Settings, extra: Sequence[Candidate] = ()) -> Regis
     return registry
 
 
-class Container(containers.DeclarativeContainer):
+class KernelContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(load_settings)
     extra_plugins: providers.Provider[Sequence[Candidate]] = providers.Object(())
     registry = providers.Singleton(build_registry, settings=settings, extra=extra_plugins)

@@ -19,7 +19,7 @@ from dependency_injector import providers
 from litestar import Litestar
 
 from automatos.api.app import create_app
-from automatos.kernel.container import Container
+from automatos.container import Container
 from automatos.kernel.settings import load_settings
 
 __all__ = ["create"]

@@ -92,7 +92,7 @@ async def running(data_dir: Path, **overrides: Any) -> AsyncIterator[Kernel]:
     """A started kernel on ``data_dir`` with the benchmark settings (plus ``overrides``), as the app builds it."""
     from dependency_injector import providers
 
-    from automatos.kernel.container import Container
+    from automatos.container import Container
 
     container = Container()
     container.settings.override(providers.Object(load_settings({}, data_dir=data_dir, **{**SETTINGS, **overrides})))

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from automatos.api.app import create_app
 from automatos.api.controllers.api_keys import ApiKeysController
-from automatos.kernel.container import Container
+from automatos.container import Container
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from tests.helpers import AppClient, make_container, serve_app

@@ -132,10 +132,11 @@ class EnsureWired(InitPluginProtocol):
 
 
 def build_app(tmp_path: Path, **settings: Any) -> Litestar:
-    kernel: Kernel = make_container(tmp_path, plugins=(EVERYTHING, AUTH_PLUGIN), **settings).kernel()
+    container = make_container(tmp_path, plugins=(EVERYTHING, AUTH_PLUGIN), **settings)
+    kernel: Kernel = container.kernel()
     return Litestar(
         route_handlers=TEST_ROUTES,
-        plugins=[KernelPlugin(kernel), EnsureWired(kernel)],
+        plugins=[KernelPlugin(container), EnsureWired(kernel)],
         openapi_config=OpenAPIConfig(
             title="t", version="0", path="/schema", render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()]
         ),

@@ -1,0 +1,35 @@
+"""The application's composition root: every service is a provider here, built once per process.
+
+:class:`~automatos.kernel.container.KernelContainer` holds the kernel's own pieces (settings,
+registry, hook facade, engine, the :class:`~automatos.kernel.core.Kernel`); :class:`Container`
+adds the services of the feature packages on top. It lives above every package (it may import any
+of them; none imports it except ``api/``, ``cli/`` and tests), so the kernel still imports no
+feature package.
+
+The API reaches it through the one ``InitPlugin`` (``app.state["container"]``,
+:func:`automatos.api.dependencies.services`); the CLI builds one per command. Controllers fetch
+ready services from it, they never build one per request. Tests and embedders override a provider
+instead of patching modules::
+
+    container = Container()
+    container.settings.override(providers.Object(load_settings({}, data_dir=tmp)))
+"""
+
+from __future__ import annotations
+
+from dependency_injector import providers
+
+from automatos.agents.catalog import CatalogService
+from automatos.agents.runtime import AgentsRuntime
+from automatos.api.controllers.stats import RouteStats
+from automatos.chat.service import ChatService
+from automatos.kernel.container import KernelContainer, build_registry
+
+__all__ = ["Container", "build_registry"]
+
+
+class Container(KernelContainer):
+    agents_runtime = providers.Singleton(AgentsRuntime, KernelContainer.kernel)
+    catalog = providers.Singleton(CatalogService, KernelContainer.sessionmaker)
+    chat = providers.Singleton(ChatService, agents_runtime)
+    route_stats = providers.Singleton(RouteStats)
