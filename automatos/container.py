@@ -20,6 +20,7 @@ from __future__ import annotations
 from dependency_injector import providers
 
 from automatos.agents.catalog import CatalogService
+from automatos.agents.platform_settings import PlatformSettingsService
 from automatos.agents.runtime import AgentsRuntime
 from automatos.api.controllers.stats import RouteStats
 from automatos.chat.service import ChatService
@@ -32,4 +33,5 @@ class Container(KernelContainer):
     agents_runtime = providers.Singleton(AgentsRuntime, KernelContainer.kernel)
     catalog = providers.Singleton(CatalogService, KernelContainer.sessionmaker)
     chat = providers.Singleton(ChatService, agents_runtime)
+    platform_settings = providers.Singleton(PlatformSettingsService, KernelContainer.sessionmaker)
     route_stats = providers.Singleton(RouteStats)

@@ -30,14 +30,20 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.agents import models as am
-from automatos.agents.records import ModelSettings, ProviderName, check_model_settings, from_row, model_settings_of
+from automatos.agents.records import (
+    ModelSettings,
+    ProviderName,
+    check_model_settings,
+    from_row,
+    model_settings_of,
+    page,
+)
 from automatos.agents.runtime import agents_of
-from automatos.agents.seed_data import PLATFORM_SETTINGS, PlatformSettingSeed
 from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from automatos.kernel.store import KernelStore
 from automatos.workspaces.service import validate_slug
@@ -58,14 +64,12 @@ __all__ = [
     "PersonaCreate",
     "PersonaRecord",
     "PersonaUpdate",
-    "PlatformSettingRecord",
     "PluginCategoryRecord",
     "Scope",
     "SkillCreate",
     "SkillRecord",
     "SkillUpdate",
     "Summary",
-    "check_setting_value",
     "llm_provider_names",
 ]
 
@@ -94,9 +98,6 @@ Tokens = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
 Price = Annotated[float, msgspec.Meta(ge=0.0, le=1.0, description="US dollars per token.")]
 
 _ID_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-SETTING_KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
-_INTERNAL_SETTINGS = "seed."
-"""Keys the seed keeps for itself (its fingerprint): neither listed nor writable through the API."""
 
 
 # -- what callers send -----------------------------------------------------------------------------
@@ -286,20 +287,6 @@ class PluginCategoryRecord(msgspec.Struct, kw_only=True):
     position: int
 
 
-class PlatformSettingRecord(msgspec.Struct, kw_only=True):
-    key: str
-    value: Any
-    description: str
-    updated_by: str | None
-    updated_at: datetime
-    kind: str | None = None
-    """``integer``, ``number`` or ``string``: what a new value must be (``null`` for a row no release defines)."""
-    minimum: float | None = None
-    maximum: float | None = None
-    choices: list[str] = []
-    """The values a ``string`` setting may take."""
-
-
 def _scope(workspace_id: str | None) -> Scope:
     return "platform" if workspace_id is None else "workspace"
 
@@ -326,46 +313,6 @@ def _credential_type(row: am.CredentialType) -> CredentialTypeRecord:
 
 def _plugin_category(row: am.PluginCategory) -> PluginCategoryRecord:
     return from_row(row, PluginCategoryRecord)
-
-
-_SETTING_SPECS: dict[str, PlatformSettingSeed] = {spec.key: spec for spec in PLATFORM_SETTINGS}
-"""What each platform setting may hold: the seed declares it next to the default."""
-
-
-def _setting(row: am.PlatformSetting) -> PlatformSettingRecord:
-    record = from_row(row, PlatformSettingRecord)
-    spec = _SETTING_SPECS.get(row.key)
-    if spec is None:
-        return record
-    return msgspec.structs.replace(
-        record, kind=spec.kind, minimum=spec.minimum, maximum=spec.maximum, choices=list(spec.choices)
-    )
-
-
-def check_setting_value(key: str, value: Any) -> Any:
-    """``value`` if ``key`` is a platform setting and the value is of its kind and in its range.
-
-    404 naming ``key`` for a setting no release defines (a typo would otherwise create a row nobody
-    reads); 422 naming ``value`` for a wrong type or a value out of range, so what is stored is
-    always what the code reading it will use.
-    """
-    spec = _SETTING_SPECS.get(key)
-    if spec is None:
-        known = ", ".join(sorted(_SETTING_SPECS))
-        raise NotFoundError(f"platform setting {key[:100]!r} does not exist; the settings are: {known}", field="key")
-    if spec.kind == "string":
-        if not isinstance(value, str) or (spec.choices and value not in spec.choices):
-            raise ValidationError(f"{key} must be one of {', '.join(spec.choices)}, not {value!r:.100}", field="value")
-        return value
-    number = spec.kind == "number"
-    if isinstance(value, bool) or not isinstance(value, (int, float) if number else int):
-        raise ValidationError(
-            f"{key} must be {'a number' if number else 'an integer'}, not {value!r:.100}", field="value"
-        )
-    if (spec.minimum is not None and value < spec.minimum) or (spec.maximum is not None and value > spec.maximum):
-        bounds = f"from {spec.minimum if spec.minimum is not None else '-inf'} to {spec.maximum or 'inf'}"
-        raise ValidationError(f"{key} must be {bounds}, not {value!r}", field="value")
-    return value
 
 
 def _lookable(ref: str) -> bool:
@@ -419,12 +366,6 @@ def _set_fields(row: Any, data: msgspec.Struct, *, skip: Collection[str] = ()) -
 async def llm_provider_names(kernel: Kernel, workspace: Workspace) -> set[str]:
     """The LLM providers the workspace can use: those its enabled extensions register."""
     return set((await agents_of(kernel).llm_providers(workspace)).items)
-
-
-async def _page(session: AsyncSession, query: Select[Any], offset: int, limit: int) -> tuple[list[Any], int]:
-    """One page of ``query`` (already ordered) and how many rows it has in all."""
-    total = int(await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-    return list(await session.scalars(query.offset(offset).limit(limit))), total
 
 
 class _Owned:
@@ -500,9 +441,7 @@ class _Owned:
         query = query.where(model.status == status) if status else query.where(model.status != "archived")
         if q:
             query = query.where(or_(model.name.icontains(q, autoescape=True), model.slug.icontains(q, autoescape=True)))
-        return await _page(
-            session, query.order_by(model.workspace_id.is_not(None), model.slug, model.id), offset, limit
-        )
+        return await page(session, query.order_by(model.workspace_id.is_not(None), model.slug, model.id), offset, limit)
 
     async def create(
         self,
@@ -594,7 +533,7 @@ class CatalogService:
                 query = query.where(
                     or_(am.Agent.name.icontains(q, autoescape=True), am.Agent.slug.icontains(q, autoescape=True))
                 )
-            rows, total = await _page(session, query.order_by(am.Agent.created_at, am.Agent.id), offset, limit)
+            rows, total = await page(session, query.order_by(am.Agent.created_at, am.Agent.id), offset, limit)
             return await self._agents(session, workspace_id, rows), total
 
     async def get_agent(self, workspace_id: str, ref: str) -> AgentRecord:
@@ -982,7 +921,7 @@ class CatalogService:
             if capability:  # a JSON list: filtered here, the same on every database (the catalog is small)
                 matching = [r for r in await session.scalars(query) if capability in (r.capabilities or [])]
                 return [_model(r) for r in matching[offset : offset + limit]], len(matching)
-            rows, total = await _page(session, query, offset, limit)
+            rows, total = await page(session, query, offset, limit)
             return [_model(r) for r in rows], total
 
     async def get_model(self, model_id: str) -> ModelRecord:
@@ -1049,7 +988,7 @@ class CatalogService:
         if category:
             query = query.where(am.CredentialType.category == category)
         async with self.sessionmaker() as session:
-            rows, total = await _page(session, query.order_by(am.CredentialType.slug), offset, limit)
+            rows, total = await page(session, query.order_by(am.CredentialType.slug), offset, limit)
             return [_credential_type(r) for r in rows], total
 
     async def get_credential_type(self, slug: str) -> CredentialTypeRecord:
@@ -1064,7 +1003,7 @@ class CatalogService:
     ) -> tuple[list[PluginCategoryRecord], int]:
         query = select(am.PluginCategory)
         async with self.sessionmaker() as session:
-            rows, total = await _page(
+            rows, total = await page(
                 session, query.order_by(am.PluginCategory.position, am.PluginCategory.slug), offset, limit
             )
             return [_plugin_category(r) for r in rows], total
@@ -1075,59 +1014,3 @@ class CatalogService:
             if row is None:
                 raise NotFoundError(f"plugin category {slug[:100]!r} does not exist", field="slug")
             return _plugin_category(row)
-
-    # -- platform settings -----------------------------------------------------------------------
-
-    async def list_platform_settings(
-        self, *, offset: int = 0, limit: int = 100
-    ) -> tuple[list[PlatformSettingRecord], int]:
-        query = select(am.PlatformSetting).where(~am.PlatformSetting.key.startswith(_INTERNAL_SETTINGS))
-        async with self.sessionmaker() as session:
-            rows, total = await _page(session, query.order_by(am.PlatformSetting.key), offset, limit)
-            return [_setting(r) for r in rows], total
-
-    async def get_platform_setting(self, key: str) -> PlatformSettingRecord:
-        async with self.sessionmaker() as session:
-            visible = SETTING_KEY.match(key) and not key.startswith(_INTERNAL_SETTINGS)
-            row = await session.get(am.PlatformSetting, key) if visible else None
-            if row is None:
-                raise NotFoundError(f"platform setting {key[:100]!r} does not exist", field="key")
-            return _setting(row)
-
-    async def set_platform_setting(
-        self,
-        key: str,
-        value: Any,
-        *,
-        description: str | UnsetType = UNSET,
-        actor_id: str | None,
-        request_id: str | None = None,
-    ) -> PlatformSettingRecord:
-        """Replace a setting's value, checked by :func:`check_setting_value` (values are never audited)."""
-        if not SETTING_KEY.match(key):
-            raise ValidationError(
-                "key must be 1-100 characters of a-z, 0-9, '_', '.' and '-', starting with a letter or digit",
-                field="key",
-            )
-        if key.startswith(_INTERNAL_SETTINGS):
-            raise ValidationError(f"keys under {_INTERNAL_SETTINGS!r} are the seed's bookkeeping", field="key")
-        value = check_setting_value(key, value)
-        try:
-            async with self.sessionmaker.begin() as session:
-                row = await session.get(am.PlatformSetting, key)
-                created = row is None
-                if row is None:
-                    row = am.PlatformSetting(key=key, value=value, description="")
-                    session.add(row)
-                row.value = value
-                row.updated_by = actor_id
-                if description is not UNSET:
-                    row.description = description
-                await session.flush()
-                KernelStore._audit(
-                    session, None, actor_id, "platform_setting.changed", "platform_setting", key,
-                    {"created": created}, request_id,
-                )  # fmt: skip
-                return _setting(row)
-        except IntegrityError:
-            raise ConflictError(f"platform setting {key!r} was created meanwhile; try again", field="key") from None

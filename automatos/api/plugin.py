@@ -26,7 +26,6 @@ from automatos.api.controllers.blobs import BlobsController
 from automatos.api.controllers.catalog import (
     CredentialTypesController,
     ModelsController,
-    PlatformSettingsController,
     PluginCategoriesController,
 )
 from automatos.api.controllers.chat import ChatController, UsageController
@@ -35,6 +34,7 @@ from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.me import MeController
 from automatos.api.controllers.metrics import MetricsController
 from automatos.api.controllers.openai_compat import OpenAIController
+from automatos.api.controllers.platform_settings import PlatformSettingsController
 from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.sandbox import SandboxController, start_sandbox, stop_sandbox
 from automatos.api.controllers.settings import SettingsController

@@ -1,20 +1,17 @@
-"""The platform's reference catalogs: LLM models, credential types, plugin categories, platform settings.
+"""The platform's reference catalogs: LLM models, credential types, plugin categories.
 
 None of it is tenant data. Any authenticated caller reads models, credential types and plugin
 categories (a request that names a workspace must still name one the caller may act in: the
-request context checks that first). Platform admins change the model catalog and read and set the
-platform settings; every change is audited with ``workspace_id`` empty. The rules are
-:mod:`automatos.agents.catalog`'s.
+request context checks that first). Platform admins change the model catalog; every change is
+audited with ``workspace_id`` empty. The rules are :mod:`automatos.agents.catalog`'s.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import msgspec
-from litestar import Controller, Request, delete, get, patch, post, put
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
-from msgspec import UNSET, UnsetType
 
 from automatos.agents.catalog import (
     CatalogService,
@@ -22,12 +19,10 @@ from automatos.agents.catalog import (
     ModelCreate,
     ModelRecord,
     ModelUpdate,
-    PlatformSettingRecord,
     PluginCategoryRecord,
 )
 from automatos.api.dependencies import request_context, require_platform_admin
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
-from automatos.api.value_size import check_value_size
 from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.types import Principal, RequestContext
@@ -35,16 +30,8 @@ from automatos.kernel.types import Principal, RequestContext
 __all__ = [
     "CredentialTypesController",
     "ModelsController",
-    "PlatformSettingsController",
     "PluginCategoriesController",
 ]
-
-
-class PlatformSettingValue(msgspec.Struct, forbid_unknown_fields=True):
-    value: Any
-    """A JSON value of the setting's kind and range (see the setting's ``kind``/``minimum``/``maximum``/``choices``)."""
-    description: Annotated[str, msgspec.Meta(max_length=10_000)] | UnsetType = UNSET
-    """What the setting is for; unchanged when absent."""
 
 
 def _service(kernel: Kernel) -> CatalogService:
@@ -152,34 +139,3 @@ class PluginCategoriesController(Controller):
         kernel, ctx = await request_context(request)
         _authenticated(ctx)
         return await _service(kernel).get_plugin_category(slug)
-
-
-class PlatformSettingsController(Controller):
-    path = "/api/platform-settings"
-    tags = ["catalog"]
-
-    @get("/", summary="The product's platform settings (platform admins)")
-    async def list_platform_settings(
-        self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
-    ) -> Page[PlatformSettingRecord]:
-        kernel, ctx = await request_context(request)
-        require_platform_admin(ctx)
-        items, total = await _service(kernel).list_platform_settings(offset=offset, limit=limit)
-        return Page(items=items, total=total, offset=offset, limit=limit)
-
-    @get("/{key:str}", summary="One platform setting (platform admins)")
-    async def get_platform_setting(self, request: Request[Any, Any, Any], key: FromPath[str]) -> PlatformSettingRecord:
-        kernel, ctx = await request_context(request)
-        require_platform_admin(ctx)
-        return await _service(kernel).get_platform_setting(key)
-
-    @put("/{key:str}", summary="Set a platform setting to a JSON value (platform admins; audited)")
-    async def set_platform_setting(
-        self, request: Request[Any, Any, Any], key: FromPath[str], data: JSONBody[PlatformSettingValue]
-    ) -> PlatformSettingRecord:
-        kernel, ctx = await request_context(request)
-        principal = require_platform_admin(ctx)
-        check_value_size(kernel, data.value, field="value")
-        return await _service(kernel).set_platform_setting(
-            key, data.value, description=data.description, actor_id=principal.id, request_id=ctx.request_id
-        )
