@@ -1,0 +1,222 @@
+"""The sandbox's commands: ``automatos worker`` (serve queued runs) and ``automatos sandbox run``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from typing import Any
+
+import click
+import msgspec
+
+from automatos.cli.common import UsageExit
+from automatos.kernel.errors import SettingsError
+from automatos.kernel.logging import configure_logging
+from automatos.kernel.settings import Settings, load_settings
+
+__all__ = ["sandbox", "worker"]
+
+
+def _sandbox_settings(**overrides: Any) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise UsageExit(f"settings: {exc}") from None
+
+
+@click.command()
+@click.option(
+    "--grace",
+    type=click.FloatRange(0, 3600),
+    default=8.0,
+    show_default=True,
+    help="Seconds runs in flight may take to finish on SIGTERM before they are aborted.",
+)
+def worker(grace: float) -> None:
+    """Serve sandbox runs from the Redis job queue (SANDBOX_MODE=queue) until SIGTERM or SIGINT.
+
+    Runs SANDBOX_POOL_SIZE isolated sandbox processes and takes that many jobs at a time from the
+    queue SANDBOX_QUEUE_NAME on REDIS_URL. On SIGTERM/SIGINT it takes no new job, lets runs in
+    flight finish for --grace seconds, aborts the rest (their callers are told), and exits 0; a
+    second signal aborts at once.
+    """
+    import signal
+
+    from automatos.kernel.extras import reason_for
+
+    try:
+        from redis.exceptions import RedisError
+
+        from automatos.sandbox.queue import serve
+    except ModuleNotFoundError as exc:
+        raise UsageExit(f"automatos worker {reason_for(exc) or exc}") from None
+
+    settings = _sandbox_settings()
+    configure_logging(settings)
+    if not settings.redis_url:
+        raise UsageExit(
+            "automatos worker needs REDIS_URL (redis://[:password@]host:port/db): the job queue lives there"
+        )
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def on_signal(signum: int) -> None:
+            if stop.is_set() and task is not None:
+                click.echo(f"{signal.Signals(signum).name} again: aborting the runs in flight now", err=True)
+                task.cancel()
+                return
+            click.echo(f"{signal.Signals(signum).name}: finishing the runs in flight, then stopping", err=True)
+            stop.set()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+        try:
+            await serve(settings, stop_event=stop, grace_seconds=grace)
+        except asyncio.CancelledError:
+            if not stop.is_set():
+                raise
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+    try:
+        asyncio.run(run())
+    except (RedisError, OSError) as exc:
+        raise click.ClickException(f"the sandbox job queue is unreachable: {type(exc).__name__}: {exc}") from None
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+_MAX_CPU_SECONDS = 300.0
+"""The bound of ``Limits.cpu_seconds``: a longer --timeout alone caps the CPU limit there."""
+
+
+@click.group()
+def sandbox() -> None:
+    """The sandbox where untrusted code runs."""
+
+
+def _limit_option(value: float | None, option: str, field: str, fields: dict[str, Any]) -> None:
+    """Check ``value`` against the bounds of ``Limits.<field>``; the error names ``option``."""
+    from automatos.sandbox import Limits
+
+    if value is None:
+        return
+    try:
+        msgspec.convert({field: value}, Limits)
+    except msgspec.ValidationError as exc:
+        reason = str(exc).split(" - at ", 1)[0]
+        raise click.BadParameter(f"{value:g} is out of range ({reason})", param_hint=option) from None
+    fields[field] = value
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool) -> Any:
+    """While active, whatever anyone writes to stdout (even at file-descriptor level) goes to stderr."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+@sandbox.command("run")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
+@click.option("--timeout", type=float, default=None, help="Wall-clock limit in seconds (and CPU, unless --cpu).")
+@click.option("--memory", type=int, default=None, help="Memory limit in MB.")
+@click.option("--cpu", type=float, default=None, help="CPU time limit in seconds.")
+@click.option("--input", "input_json", default=None, metavar="JSON", help="A JSON object: the snippet's 'inputs'.")
+@click.pass_context
+def sandbox_run(
+    ctx: click.Context,
+    file: Any,
+    as_json: bool,
+    timeout: float | None,
+    memory: int | None,
+    cpu: float | None,
+    input_json: str | None,
+) -> None:
+    """Run the Python snippet in FILE ('-': stdin) in the sandbox, as the API would.
+
+    SANDBOX_MODE decides where: a local isolated worker process, or the Redis job queue served
+    by 'automatos worker'. The snippet leaves its answer in the global 'result' and reads
+    'inputs'. Exit status: 0 when it succeeded, 1 when it failed, was refused or hit a limit,
+    2 for a usage error.
+    """
+    from automatos.sandbox import Limits, SandboxError, SandboxResult, sandbox_from_settings
+
+    try:
+        code = file.read()
+    except UnicodeDecodeError:
+        raise click.BadParameter("the file is not UTF-8 text", param_hint="FILE") from None
+    inputs: dict[str, Any] = {}
+    if input_json is not None:
+        try:
+            inputs = json.loads(input_json)
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON ({exc})", param_hint="--input") from None
+        if not isinstance(inputs, dict):
+            raise click.BadParameter("must be a JSON object", param_hint="--input")
+    fields: dict[str, Any] = {}
+    _limit_option(timeout, "--timeout", "wall_seconds", fields)
+    _limit_option(cpu, "--cpu", "cpu_seconds", fields)
+    _limit_option(memory, "--memory", "memory_mb", fields)
+    if timeout is not None and cpu is None:
+        fields["cpu_seconds"] = min(timeout, _MAX_CPU_SECONDS)
+    limits = Limits(**fields)
+    settings = _sandbox_settings(sandbox_pool_size=1)
+
+    async def run() -> SandboxResult:
+        box = sandbox_from_settings(settings)
+        try:
+            await box.start()
+            return await box.run(code, inputs, limits)
+        except Exception as exc:  # the sandbox itself failed (the snippet's failures are results)
+            message = f"the sandbox could not run it: {type(exc).__name__}: {exc}"
+            return SandboxResult(ok=False, error=SandboxError(kind="worker", message=message))
+        finally:
+            with contextlib.suppress(Exception):
+                await box.stop()
+
+    with _stdout_to_stderr(as_json):
+        configure_logging(settings)
+        result = asyncio.run(run())
+    error = result.error
+    if as_json:
+        document = {
+            "ok": result.ok,
+            "result": result.result,
+            "error": error.message if error else None,
+            "error_detail": msgspec.to_builtins(error) if error else None,
+            "stdout": result.stdout,
+            "logs": result.logs,
+            "usage": msgspec.to_builtins(result.usage),
+        }
+        sys.stdout.write(json.dumps(document) + "\n")
+        sys.stdout.flush()
+    else:
+        if result.stdout:
+            sys.stdout.write(result.stdout if result.stdout.endswith("\n") else result.stdout + "\n")
+        for line in result.logs:
+            click.echo(" ".join(f"{k}={v}" for k, v in line.items()), err=True)
+        if result.ok:
+            click.echo(json.dumps(result.result))
+        elif error is not None:
+            where = f" (line {error.line}{f', column {error.column}' if error.column else ''})" if error.line else ""
+            click.echo(f"error: {error.kind}: {error.message}{where}", err=True)
+    ctx.exit(0 if result.ok else 1)
