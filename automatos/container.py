@@ -22,7 +22,9 @@ from dependency_injector import providers
 from automatos.agents.catalog import CatalogService
 from automatos.agents.platform_settings import PlatformSettingsService
 from automatos.agents.runtime import AgentsRuntime
-from automatos.api.controllers.stats import RouteStats
+from automatos.api.middleware import RequestPipeline
+from automatos.api.readiness import ReadinessCache
+from automatos.api.stats import RouteStats
 from automatos.chat.service import ChatService
 from automatos.kernel.container import KernelContainer, build_registry
 
@@ -34,4 +36,7 @@ class Container(KernelContainer):
     catalog = providers.Singleton(CatalogService, KernelContainer.sessionmaker)
     chat = providers.Singleton(ChatService, agents_runtime)
     platform_settings = providers.Singleton(PlatformSettingsService, KernelContainer.sessionmaker)
+    # the request path (api/): built once, fetched by the plugin when the app is built
     route_stats = providers.Singleton(RouteStats)
+    pipeline = providers.Singleton(RequestPipeline, KernelContainer.kernel, route_stats)
+    readiness = providers.Singleton(ReadinessCache, KernelContainer.kernel)

@@ -4,9 +4,9 @@ In process (``await app(scope, receive, send)``, as ``bench/inproc.py``), a smal
 ``GET /api/ping`` → ``{"status": "ok"}``, in four variants:
 
 - ``bare``     no middleware (the floor);
-- ``sliding``  the request middleware (``build_middleware(kernel)``: request id, CORS, authentication,
+- ``sliding``  the request middleware (``build_middleware(pipeline)``: request id, CORS, authentication,
                rate limit, security headers, statistics) with the sliding-window-counter limiter;
-- ``fixed``    the same with ``strategy="fixed-window"`` (its own kernel: the strategy is per kernel);
+- ``fixed``    the same with ``strategy="fixed-window"`` (its own kernel and pipeline);
 - ``stock``    Litestar's own ``RateLimitMiddleware`` (``RateLimitConfig(rate_limit=("minute", 10**9))``),
                the reference BENCHMARKS.md measured at ~8% of bare over HTTP.
 
@@ -49,7 +49,9 @@ from litestar import Litestar, get
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.stores.memory import MemoryStore
 
-from automatos.api.middleware import build_middleware, request_pipeline
+from automatos.api.middleware import RequestPipeline, build_middleware
+from automatos.api.stats import RouteStats
+from automatos.kernel.core import Kernel
 
 PATH = "/api/ping"
 SCOPE: dict[str, Any] = dict(BASE_SCOPE, path=PATH, raw_path=PATH.encode())
@@ -63,6 +65,11 @@ STOCK_LIMIT = ("minute", 1_000_000_000)
 @get(PATH, sync_to_thread=False)
 def ping() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def pipeline(kernel: Kernel, strategy: str) -> RequestPipeline:
+    """What the container's ``pipeline`` provider builds, with the strategy asked for."""
+    return RequestPipeline(kernel, RouteStats(), strategy=strategy)
 
 
 def stock_history(app: Litestar, client: str) -> int:
@@ -79,7 +86,7 @@ async def limited_answer(data_dir: Path, strategy: str) -> list[int]:
     """Statuses of three requests from one client at ``2/minute``: the limiter is really in the path."""
     async with fixture.running(data_dir, rate_limit_default="2/minute") as kernel:
         quiet()  # a kernel start sets the automatos loggers' level again
-        middleware = [build_middleware(kernel, strategy=strategy)]
+        middleware = [build_middleware(pipeline(kernel, strategy))]
         app = Litestar(route_handlers=[ping], middleware=middleware, debug=False, logging_config=None)
         return [(await call(app, SCOPE))[0] for _ in range(3)]
 
@@ -102,6 +109,7 @@ async def main() -> None:
                 s: await stack.enter_async_context(fixture.running(root / s))
                 for s in ("sliding-window-counter", "fixed-window")
             }
+            pipelines = {s: pipeline(kernel, s) for s, kernel in kernels.items()}
             stock = Litestar(
                 route_handlers=[ping],
                 middleware=[RateLimitConfig(rate_limit=STOCK_LIMIT).middleware],
@@ -112,13 +120,13 @@ async def main() -> None:
                 "bare": Litestar(route_handlers=[ping], debug=False, logging_config=None),
                 "sliding": Litestar(
                     route_handlers=[ping],
-                    middleware=[build_middleware(kernels["sliding-window-counter"])],
+                    middleware=[build_middleware(pipelines["sliding-window-counter"])],
                     debug=False,
                     logging_config=None,
                 ),
                 "fixed": Litestar(
                     route_handlers=[ping],
-                    middleware=[build_middleware(kernels["fixed-window"], strategy="fixed-window")],
+                    middleware=[build_middleware(pipelines["fixed-window"])],
                     debug=False,
                     logging_config=None,
                 ),
@@ -126,7 +134,7 @@ async def main() -> None:
             }
             quiet()  # a kernel start sets the automatos loggers' level again
             strategies = {
-                name: type(request_pipeline(kernels[s]).limiter).__name__
+                name: type(pipelines[s].limiter).__name__
                 for name, s in (("sliding", "sliding-window-counter"), ("fixed", "fixed-window"))
             }
             for app in apps.values():

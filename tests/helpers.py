@@ -23,6 +23,7 @@ __all__ = [
     "AppClient",
     "backend_factories",
     "candidate",
+    "container_of",
     "database_settings",
     "database_url",
     "make_container",
@@ -94,6 +95,12 @@ class AppClient(httpx.AsyncClient):
     """
 
     app: Any
+
+
+def container_of(client: AppClient) -> Container:
+    """The composition root the client's app was built from (``container_of(client).pipeline()``…)."""
+    container: Container = client.app.state["container"]
+    return container
 
 
 @asynccontextmanager

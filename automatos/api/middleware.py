@@ -57,8 +57,10 @@ Per HTTP request, in order:
    production, and ``X-Request-ID``.
 6. Per-route statistics (count, 5xx count, total and max latency), keyed by method and route
    template, bounded to 500 routes (the rest share one ``other`` bucket), for
-   ``GET /api/health/endpoints``. They are this node's own: shipping them to Redis would put a
-   round trip on every request to answer an admin page.
+   ``GET /api/health/endpoints``; and, per route, the time spent in each hook: the route's table
+   is put in :data:`automatos.kernel.metrics.HOOK_TIMES` for the request, where the hook facade
+   adds each hook call. They are this node's own: shipping them to Redis would put a round trip on
+   every request to answer an admin page.
 
 Placement: Litestar 2 applies app-level ``middleware=[...]`` per route, after routing (see
 ``litestar._asgi.routing_trie.mapping.build_route_middleware_stack``): one instance per route and
@@ -67,10 +69,11 @@ route's statistics cell, per-route limit and header set once per instance. The c
 that requests the router rejects itself (404 unknown path, 405 wrong method) do not pass through
 here; they are cheap, carry no data, and are answered by the app's problem+json handlers.
 
-Shared state lives in one :class:`RequestPipeline` per kernel (``request_pipeline(kernel)``):
-the limiter and the cached settings-derived values; the statistics table is the kernel's
-:class:`~automatos.api.controllers.stats.RouteStats`. Keying both by kernel (weak mappings) needs
-nothing from the app state and survives the app being built twice around one kernel.
+Shared state lives in one :class:`RequestPipeline`, the ``pipeline`` provider of the composition
+root (:class:`automatos.container.Container`): the limiter and the cached settings-derived values,
+with the container's :class:`~automatos.api.stats.RouteStats` (``route_stats``). The plugin fetches
+it once when the app is built (:func:`build_middleware`) and every middleware instance keeps a
+reference: a request resolves nothing.
 
 One module on purpose, longer than most: the point is that these concerns run as one callable.
 """
@@ -84,7 +87,6 @@ import math
 import os
 import re
 import time
-import weakref
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -97,13 +99,13 @@ from litestar.datastructures import Headers
 from litestar.middleware.base import DefineMiddleware
 
 from automatos.api.body import BodyGuard, decodes_json
-from automatos.api.controllers.stats import RouteStats, add_call, route_stats
 from automatos.api.dependencies import authenticate
 from automatos.api.openai_errors import OPENAI_PREFIX, openai_error
 from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
+from automatos.api.stats import RouteStats, add_call
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.logging import PRINCIPAL_ID, REQUEST_ID, WORKSPACE_ID
-from automatos.kernel.metrics import observe_request
+from automatos.kernel.metrics import HOOK_TIMES, observe_request
 from automatos.kernel.rate_limits import parse_rate_limit
 from automatos.kernel.ratelimit import SlidingWindowCounter
 
@@ -129,9 +131,8 @@ __all__ = [
     "RequestMiddleware",
     "RequestPipeline",
     "build_middleware",
-    "close_middleware",
+    "edge_headers",
     "rate_limit_headers",
-    "request_pipeline",
     "slow_down",
 ]
 
@@ -385,6 +386,7 @@ class _Route:
         "docs",
         "exempt",
         "headers",
+        "hooks",
         "json_body",
         "key",
         "limit",
@@ -401,6 +403,7 @@ class _Route:
         self.docs = template == "/schema" or template.startswith("/schema/")
         self.headers = pipeline.docs_headers if self.docs else pipeline.api_headers
         self.cell = pipeline.stats.cell(key)
+        self.hooks = pipeline.stats.hook_times(key)
         self.routes_seen: tuple[str, ...] | None = None
         self.limit: RateLimitItem | None = None
         # bodies are guarded (read timeout, JSON depth) only where a body is expected: GET costs nothing
@@ -409,13 +412,16 @@ class _Route:
 
 
 class RequestPipeline:
-    """The per-kernel state behind every :class:`RequestMiddleware` instance."""
+    """The state shared by every :class:`RequestMiddleware` instance: one per process (container).
 
-    def __init__(self, kernel: Kernel) -> None:
+    ``strategy`` is a name in :data:`STRATEGIES`; both are O(1) per request.
+    """
+
+    def __init__(self, kernel: Kernel, stats: RouteStats, *, strategy: str = DEFAULT_STRATEGY) -> None:
         settings = kernel.settings
         self.kernel = kernel
         self.overrides = kernel.overrides
-        self.stats = route_stats(kernel)
+        self.stats = stats
         base = list(_SECURITY_HEADERS)
         if settings.environment == "production":
             base.append(_HSTS)
@@ -432,6 +438,7 @@ class RequestPipeline:
         self._route_limits: dict[str, RateLimitItem] = {}
         self.strategy: type[RateLimiter] = STRATEGIES[DEFAULT_STRATEGY]
         self._limiter: RateLimiter | None = None
+        self.use_strategy(strategy)
         self._sliding_hit: Any = None
         """:data:`_SLIDING_HIT` registered on the limiter's Redis connection, when that is the limiter."""
         self._blocked: dict[str, tuple[float, RateLimitItem]] = {}
@@ -440,6 +447,14 @@ class RequestPipeline:
         self._warned_at = 0.0
         self._suppressed = 0
         self._bad_items: set[str] = set()
+
+    def use_strategy(self, name: str) -> None:
+        """Count with the strategy ``name`` of :data:`STRATEGIES` from the next request on."""
+        if name not in STRATEGIES:
+            raise ValueError(f"rate-limit strategy {name!r} is not one of {', '.join(STRATEGIES)}")
+        if self.strategy is not STRATEGIES[name]:
+            self.strategy = STRATEGIES[name]
+            self._limiter = None
 
     # -- settings-derived values, recomputed only when the settings object changes ---------------
 
@@ -675,6 +690,7 @@ class RequestMiddleware:
         rid_token = REQUEST_ID.set(request_id)
         principal_token = PRINCIPAL_ID.set(None)
         workspace_token = WORKSPACE_ID.set(None)
+        hooks_token = HOOK_TIMES.set(route.hooks)  # the facade times each hook call into the route's table
         status = 0
         rate: tuple[tuple[bytes, bytes], ...] = ()
         try:
@@ -773,6 +789,7 @@ class RequestMiddleware:
             REQUEST_ID.reset(rid_token)
             PRINCIPAL_ID.reset(principal_token)
             WORKSPACE_ID.reset(workspace_token)
+            HOOK_TIMES.reset(hooks_token)
             elapsed = _now() - started
             add_call(route.cell, elapsed, status >= 500)
             observe_request(pipeline.kernel, route.key, elapsed, status)  # /metrics (kernel/metrics.py)
@@ -891,18 +908,8 @@ def _body(payload: bytes) -> HTTPResponseBodyEvent:
 
 # -- wiring ---------------------------------------------------------------------------------------
 
-_pipelines: weakref.WeakKeyDictionary[Kernel, RequestPipeline] = weakref.WeakKeyDictionary()
 
-
-def request_pipeline(kernel: Kernel) -> RequestPipeline:
-    """The kernel's pipeline (created on first use; one per kernel)."""
-    pipeline = _pipelines.get(kernel)
-    if pipeline is None:
-        pipeline = _pipelines[kernel] = RequestPipeline(kernel)
-    return pipeline
-
-
-def edge_headers(kernel: Kernel, scope: Scope) -> dict[str, str]:
+def edge_headers(pipeline: RequestPipeline, scope: Scope) -> dict[str, str]:
     """Headers for a response the middleware never saw: the router's own 404/405.
 
     Litestar runs app middleware after routing, so a request for no route (or a wrong method) is
@@ -914,27 +921,15 @@ def edge_headers(kernel: Kernel, scope: Scope) -> dict[str, str]:
     if request_id is None:
         given = Headers.from_scope(scope).get("x-request-id")
         request_id = given if given and _REQUEST_ID_OK(given) else _new_request_id()
-    headers = {name.decode(): value.decode() for name, value in request_pipeline(kernel).api_headers}
+    headers = {name.decode(): value.decode() for name, value in pipeline.api_headers}
     headers["x-request-id"] = request_id
     return headers
 
 
-def build_middleware(kernel: Kernel, *, strategy: str = DEFAULT_STRATEGY) -> DefineMiddleware:
-    """For ``Litestar(middleware=[build_middleware(kernel)])`` or ``app_config.middleware.append``.
+def build_middleware(pipeline: RequestPipeline) -> DefineMiddleware:
+    """For ``Litestar(middleware=[build_middleware(pipeline)])`` or ``app_config.middleware.append``.
 
-    ``strategy`` is a name in :data:`STRATEGIES`; both are O(1) per request.
+    ``pipeline`` is the container's (``container.pipeline()``); close it with
+    :meth:`RequestPipeline.aclose` when the app shuts down (the plugin's lifespan does).
     """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"rate-limit strategy {strategy!r} is not one of {', '.join(STRATEGIES)}")
-    pipeline = request_pipeline(kernel)
-    if pipeline.strategy is not STRATEGIES[strategy]:
-        pipeline.strategy = STRATEGIES[strategy]
-        pipeline._limiter = None
     return DefineMiddleware(RequestMiddleware, pipeline=pipeline)
-
-
-async def close_middleware(kernel: Kernel) -> None:
-    """Release the limiter's connections; call from the app's shutdown."""
-    pipeline = _pipelines.get(kernel)
-    if pipeline is not None:
-        await pipeline.aclose()

@@ -1,10 +1,11 @@
 """``KernelPlugin``: the kernel's one way into Litestar.
 
-It puts the kernel in the app state, starts and stops it with the app's lifespan (graceful
-shutdown closes every pool; start-up also applies the seed when it is new, see
-:func:`automatos.agents.seed.ensure_seeded`), provides the ``kernel`` and ``ctx`` dependencies, installs the
-problem+json exception handlers, and mounts the kernel's controllers plus whatever extensions add
-through ``register_routes``.
+It puts the kernel and the container in the app state, starts and stops it with the app's lifespan
+(graceful shutdown closes every pool; start-up also applies the seed when it is new, see
+:func:`automatos.agents.seed.ensure_seeded`), installs the request middleware around the container's
+one request pipeline (fetched once here, so a request resolves no provider), provides the ``kernel``
+and ``ctx`` dependencies, installs the problem+json exception handlers, and mounts the kernel's
+controllers plus whatever extensions add through ``register_routes``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
 from automatos.api.dependencies import provide_context, provide_kernel
-from automatos.api.middleware import build_middleware, close_middleware
+from automatos.api.middleware import build_middleware
 from automatos.api.problems import exception_handlers
 from automatos.api.tracing import install_tracing
 from automatos.kernel.core import Kernel
@@ -99,7 +100,7 @@ class KernelPlugin(InitPluginProtocol):
         finally:
             app.state["sandbox"] = None  # the route answers 503 from here on
             await stop_sandbox(sandbox)
-            await close_middleware(self.kernel)  # the limiter's Redis connections
+            await self.container.pipeline().aclose()  # the limiter's Redis connections
             await self.kernel.stop()
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
@@ -107,7 +108,7 @@ class KernelPlugin(InitPluginProtocol):
         app_config.state["container"] = self.container  # services(request): ready services, never built per request
         app_config.state["sandbox"] = None  # the started Sandbox while the app runs (see _lifespan)
         app_config.lifespan.append(self._lifespan)
-        app_config.middleware.append(build_middleware(self.kernel))
+        app_config.middleware.append(build_middleware(self.container.pipeline()))
         install_tracing(app_config, self.kernel.settings)  # OTEL_ENABLED: a span per request, first in line
         app_config.dependencies.setdefault("kernel", Provide(provide_kernel, sync_to_thread=False))
         app_config.dependencies.setdefault("ctx", Provide(provide_context))

@@ -118,10 +118,10 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         return _validation_error(request, ValidationException(detail=exc.detail, extra=exc.extra))
     slug = title.lower().replace(" ", "-")
     headers = dict(exc.headers or {})
-    if status in (404, 405) and "kernel" in request.app.state:
+    if status in (404, 405) and "container" in request.app.state:
         from automatos.api.middleware import edge_headers  # the router's answers bypass the middleware
 
-        headers.update(edge_headers(request.app.state["kernel"], request.scope))
+        headers.update(edge_headers(request.app.state["container"].pipeline(), request.scope))
     return problem(status, title, detail, slug=slug, headers=headers or None)
 
 

@@ -16,6 +16,11 @@ Cardinality is bounded by construction, because every label value comes from a c
   ``GET /api/workspaces/{id}/usage``, from the database);
 - hooks: extension and hook names, fixed by what is installed.
 
+Time spent in hooks per route (``GET /api/health/endpoints``, :mod:`automatos.api.stats`): the
+request middleware puts its route's :data:`HookTimes` in :data:`HOOK_TIMES` for the request, and
+the hook facade adds each hook call's duration there with :func:`add_hook_time` (one
+``perf_counter`` pair per hook call, not per implementation; nothing outside a request).
+
 The numbers are this process's own since it started (see docs/operations.md, "Metrics").
 """
 
@@ -24,19 +29,24 @@ from __future__ import annotations
 import weakref
 from bisect import bisect_left
 from collections import Counter
-from typing import TYPE_CHECKING, Final
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
 
 __all__ = [
     "HOOK_CALLS",
+    "HOOK_TIMES",
     "LATENCY_BUCKETS",
+    "MAX_HOOKS",
     "MAX_MODELS",
     "MAX_ROUTES",
+    "HookTimes",
     "KernelMetrics",
     "LLMUsageTable",
     "RequestTable",
+    "add_hook_time",
     "kernel_metrics",
     "observe_request",
     "record_llm_usage",
@@ -52,6 +62,26 @@ _STATUS_CLASSES: Final = ("unknown", "1xx", "2xx", "3xx", "4xx", "5xx")
 
 HOOK_CALLS: Counter[tuple[str, str]] = Counter()
 """Calls of each ``(extension, hook)`` implementation in this process, counted by the hook facade."""
+
+HookTimes: TypeAlias = dict[str, list[float]]
+"""Hook name -> ``[calls, total seconds, max seconds]``: the time one route spent in each hook."""
+HOOK_TIMES: ContextVar[HookTimes | None] = ContextVar("automatos_hook_times", default=None)
+"""The current request's route's :data:`HookTimes` (set by the request middleware), else ``None``."""
+MAX_HOOKS: Final = 64
+"""Hooks timed by name per route; further ones share ``other`` (hook names are a closed set anyway)."""
+
+
+def add_hook_time(times: HookTimes, hook: str, seconds: float) -> None:
+    """One call of ``hook`` that took ``seconds``, into a route's table (bounded by :data:`MAX_HOOKS`)."""
+    cell = times.get(hook)
+    if cell is None:
+        if len(times) >= MAX_HOOKS:
+            hook = OTHER
+        cell = times.setdefault(hook, [0, 0.0, 0.0])
+    cell[0] += 1
+    cell[1] += seconds
+    if seconds > cell[2]:
+        cell[2] = seconds
 
 
 class RequestTable:

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from automatos.api.app import create_app
-from automatos.api.controllers.health import READY_RATE_LIMIT, ReadinessCache, readiness_cache
+from automatos.api.controllers.health import READY_RATE_LIMIT
+from automatos.api.readiness import ReadinessCache
 from automatos.kernel.core import Kernel
-from tests.helpers import AppClient, make_container, serve_app
+from tests.helpers import AppClient, container_of, make_container, serve_app
 from tests.services import free_port
 
 ADMIN = {"X-Test-User": "root;admin"}
@@ -63,9 +64,8 @@ async def test_concurrent_callers_share_one_round_and_it_is_kept_a_second(client
 
 
 async def test_the_route_uses_the_shared_round(client: AppClient) -> None:
-    kernel = kernel_of(client)
-    cache = readiness_cache(kernel)
-    cache._clock = lambda: 0.0  # time stands still: every call inside the first one's second
+    cache = container_of(client).readiness()
+    cache.clock = lambda: 0.0  # time stands still: every call inside the first one's second
     answers = await asyncio.gather(*(client.get("/health/ready") for _ in range(15)))
     assert [r.status_code for r in answers] == [200] * 15
     assert cache.rounds == 1
@@ -91,7 +91,7 @@ async def test_anonymous_callers_see_ok_only_admins_see_details(client: AppClien
 
 
 async def test_readiness_is_rate_limited_by_address(client: AppClient) -> None:
-    readiness_cache(kernel_of(client))._clock = lambda: 0.0
+    container_of(client).readiness().clock = lambda: 0.0
     amount = READY_RATE_LIMIT.amount
     answers = [await client.get("/health/ready") for _ in range(amount + 5)]
     statuses = [r.status_code for r in answers]

@@ -16,13 +16,13 @@ import pytest
 
 from automatos.api import middleware
 from automatos.api.app import create_app
-from automatos.api.middleware import _new_request_id, request_pipeline
+from automatos.api.middleware import _new_request_id
 from automatos.extensions.auth import api_keys
 from automatos.extensions.auth.api_keys import ApiKeyAuth, create_key
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
-from tests.api.test_middleware import is_problem, kernel_of, serving, user
+from tests.api.test_middleware import is_problem, kernel_of, pipeline_of, serving, user
 from tests.helpers import make_container, running_kernel, serve_app
 
 # -- API keys: a warm hit costs a SHA-256, not an HMAC ------------------------------------------------
@@ -176,7 +176,7 @@ async def test_a_redis_rate_limit_check_is_one_round_trip_and_counts_as_limits_d
     tmp_path: Path, redis_url: str
 ) -> None:
     async with serving(tmp_path, redis_url=redis_url, rate_limit_default="5/minute") as client:
-        pipeline = request_pipeline(kernel_of(client))
+        pipeline = pipeline_of(client)
         limiter = pipeline.limiter
         assert pipeline._sliding_hit is not None
         connection = limiter.storage.bridge.get_connection()  # type: ignore[attr-defined]

@@ -12,8 +12,8 @@ import pytest
 
 from automatos.api.app import create_app
 from automatos.api.body import JsonDepth
-from automatos.api.middleware import STRATEGIES, request_pipeline
-from tests.api.test_middleware import is_problem, kernel_of, serving, user
+from automatos.api.middleware import STRATEGIES
+from tests.api.test_middleware import is_problem, pipeline_of, serving, user
 from tests.helpers import AppClient, make_container, serve_app
 
 ADMIN = {"X-Test-User": "root;admin", "X-Admin-Override": "true"}
@@ -50,7 +50,7 @@ async def test_every_limited_response_says_limit_remaining_and_reset(tmp_path: P
 async def test_headers_from_the_shared_storage_path(tmp_path: Path, strategy: str) -> None:
     """The ``limits`` path (what Redis uses), here on its memory storage, for both strategies."""
     async with serving(tmp_path, rate_limit_default="2/minute") as client:
-        pipeline = request_pipeline(kernel_of(client))
+        pipeline = pipeline_of(client)
         pipeline.strategy, pipeline._limiter, pipeline._local = STRATEGIES[strategy], None, None
         alice = user()
         answers = [await client.get("/api/echo", headers=alice) for _ in range(4)]
@@ -214,7 +214,6 @@ async def test_a_body_that_stops_arriving_is_408(tmp_path: Path) -> None:
 
 async def test_per_route_and_per_client_state_stays_bounded(tmp_path: Path) -> None:
     """Many paths of one route and many clients: one statistics row, and idle clients' counters swept."""
-    from automatos.api.controllers.stats import route_stats
     from automatos.kernel.ratelimit import SlidingWindowCounter
 
     class Clock:
@@ -225,12 +224,11 @@ async def test_per_route_and_per_client_state_stays_bounded(tmp_path: Path) -> N
 
     clock = Clock()
     async with serving(tmp_path, rate_limit_default="1000/minute") as client:
-        kernel = kernel_of(client)
-        pipeline = request_pipeline(kernel)
+        pipeline = pipeline_of(client)
         pipeline._local = counter = SlidingWindowCounter(clock=clock)
         for i in range(300):
             assert (await client.get(f"/api/items/{i}", headers=user())).status_code == 200
-        rows = [r for r in route_stats(kernel).snapshot()["routes"] if r["path"].startswith("/api/items")]
+        rows = [r for r in pipeline.stats.snapshot()["routes"] if r["path"].startswith("/api/items")]
         assert [(r["path"], r["count"]) for r in rows] == [("/api/items/{item_id}", 300)]
         assert len(counter) == 300
         clock.now = 200.0  # every client idle for more than two windows: the next counted hit sweeps them

@@ -1,8 +1,7 @@
 """The request middleware: request id, security headers, CORS, 401, rate limits, statistics, logs.
 
-Apps are built here with :class:`KernelPlugin` plus :func:`build_middleware` and the stats
-controller, added only when the plugin does not already wire them, so these tests pass before and
-after the lead wires the middleware into the plugin.
+Apps are built here with :class:`KernelPlugin` (which installs the middleware around the
+container's request pipeline and mounts the stats controller) plus a few test routes.
 """
 
 from __future__ import annotations
@@ -20,30 +19,21 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar, get
-from litestar.config.app import AppConfig
 from litestar.di import NamedDependency
-from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.params import FromPath
-from litestar.plugins import InitPluginProtocol
 
 from automatos import Principal, hookimpl
-from automatos.api.controllers.stats import MAX_ROUTES, RouteStats, StatsController, route_stats
-from automatos.api.middleware import (
-    STRATEGIES,
-    RequestMiddleware,
-    build_middleware,
-    close_middleware,
-    request_pipeline,
-)
+from automatos.api.middleware import STRATEGIES, RequestPipeline
 from automatos.api.plugin import KernelPlugin
+from automatos.api.stats import MAX_ROUTES, RouteStats
 from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.logging import configure_logging
 from automatos.kernel.settings import load_settings
 from automatos.kernel.types import RequestContext
-from tests.helpers import EVERYTHING, AppClient, candidate, make_container, serve_app
+from tests.helpers import EVERYTHING, AppClient, candidate, container_of, make_container, serve_app
 from tests.services import free_port
 
 log = logging.getLogger("automatos.tests.middleware")
@@ -108,35 +98,11 @@ def explode() -> None:
 TEST_ROUTES = [echo, item, explode]
 
 
-class EnsureWired(InitPluginProtocol):
-    """Adds the middleware and stats controller unless :class:`KernelPlugin` already did."""
-
-    def __init__(self, kernel: Kernel) -> None:
-        self.kernel = kernel
-
-    def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        wired = any(
-            isinstance(m, DefineMiddleware) and m.middleware is RequestMiddleware for m in app_config.middleware
-        )
-        if not wired:
-            app_config.middleware.append(build_middleware(self.kernel))
-        if StatsController not in app_config.route_handlers:
-            app_config.route_handlers.append(StatsController)
-        kernel = self.kernel
-
-        async def close() -> None:  # closing twice is harmless if the plugin closes it too
-            await close_middleware(kernel)
-
-        app_config.on_shutdown.append(close)
-        return app_config
-
-
 def build_app(tmp_path: Path, **settings: Any) -> Litestar:
     container = make_container(tmp_path, plugins=(EVERYTHING, AUTH_PLUGIN), **settings)
-    kernel: Kernel = container.kernel()
     return Litestar(
         route_handlers=TEST_ROUTES,
-        plugins=[KernelPlugin(container), EnsureWired(kernel)],
+        plugins=[KernelPlugin(container)],
         openapi_config=OpenAPIConfig(
             title="t", version="0", path="/schema", render_plugins=[ScalarRenderPlugin(), JsonRenderPlugin()]
         ),
@@ -154,6 +120,11 @@ async def serving(tmp_path: Path, **settings: Any) -> AsyncIterator[AppClient]:
 def kernel_of(client: AppClient) -> Kernel:
     kernel: Kernel = client.app.state["kernel"]
     return kernel
+
+
+def pipeline_of(client: AppClient) -> RequestPipeline:
+    """The request pipeline the app's middleware uses (the container's one)."""
+    return container_of(client).pipeline()
 
 
 def is_problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -402,7 +373,7 @@ async def test_wrong_credentials_are_rate_limited_by_address(tmp_path: Path) -> 
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
 async def test_over_the_default_limit_is_429_with_retry_after(tmp_path: Path, strategy: str) -> None:
     async with serving(tmp_path, rate_limit_default="3/minute") as client:
-        pipeline = request_pipeline(kernel_of(client))
+        pipeline = pipeline_of(client)
         pipeline.strategy, pipeline._limiter = STRATEGIES[strategy], None
         for _ in range(3):
             assert (await client.get("/api/echo")).status_code == 200
@@ -422,7 +393,7 @@ async def test_over_the_default_limit_is_429_with_retry_after(tmp_path: Path, st
 
 async def test_a_client_over_its_limit_is_refused_without_asking_the_storage(tmp_path: Path) -> None:
     async with serving(tmp_path, rate_limit_default="2/minute") as client:
-        pipeline = request_pipeline(kernel_of(client))
+        pipeline = pipeline_of(client)
         pipeline._local = None  # the shared-storage path (Redis in production), here on limits' memory
         limiter = pipeline.limiter
         calls: list[tuple[str, ...]] = []
@@ -581,7 +552,7 @@ async def test_endpoint_statistics_for_platform_admins(client: AppClient) -> Non
     assert rows[("GET", "/api/explode")]["errors"] == 1
     assert ("GET", "/api/items/7") not in rows
     assert response.json()["max_routes"] == MAX_ROUTES
-    assert route_stats(kernel_of(client)).snapshot()["routes"]
+    assert container_of(client).route_stats().snapshot()["routes"]
 
 
 @pytest.fixture(autouse=True)

@@ -18,14 +18,13 @@ import pytest
 from limits import RateLimitItemPerDay
 from sqlalchemy import update
 
-from automatos.api.middleware import request_pipeline
 from automatos.extensions.auth.api_keys import create_key
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
 from automatos.kernel.ratelimit import SlidingWindowCounter
 from tests.api.test_api_keys_api import ADMIN, URL, app_with_keys, as_key, new_key, problem
-from tests.helpers import AppClient, database_settings, make_container, serve_app
+from tests.helpers import AppClient, container_of, database_settings, make_container, serve_app
 
 BAD_RATES = [
     "0/minute",
@@ -126,7 +125,7 @@ async def test_a_stored_unservable_key_limit_is_ignored_not_a_500(client: AppCli
 @pytest.mark.redis
 async def test_one_limit_redis_cannot_count_leaves_every_other_client_limited(tmp_path: Path, redis_url: str) -> None:
     async with serve_app(app_with_keys(make_container(tmp_path, redis_url=redis_url))) as client:
-        pipeline = request_pipeline(kernel_of(client))
+        pipeline = container_of(client).pipeline()
         # a window Redis refuses as an expiry ("value is not an integer or out of range")
         assert await pipeline.take(RateLimitItemPerDay(1, 10**15), "ip:bad-item") is None
         one = parse_rate_limit("1/minute")
