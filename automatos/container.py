@@ -27,6 +27,7 @@ from automatos.api.readiness import ReadinessCache
 from automatos.api.stats import RouteStats
 from automatos.chat.service import ChatService
 from automatos.kernel.container import KernelContainer, build_registry
+from automatos.sandbox.service import SandboxService
 
 __all__ = ["Container", "build_registry"]
 
@@ -36,6 +37,13 @@ class Container(KernelContainer):
     catalog = providers.Singleton(CatalogService, KernelContainer.sessionmaker)
     chat = providers.Singleton(ChatService, agents_runtime)
     platform_settings = providers.Singleton(PlatformSettingsService, KernelContainer.sessionmaker)
+    # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
+    sandbox = providers.Singleton(
+        SandboxService,
+        KernelContainer.kernel,
+        platform=agents_runtime,  # the platform settings that bound a run (int_setting)
+        workspaces=KernelContainer.kernel.provided.workspaces,  # the workspace's http policy (settings)
+    )
     # the request path (api/): built once, fetched by the plugin when the app is built
     route_stats = providers.Singleton(RouteStats)
     pipeline = providers.Singleton(RequestPipeline, KernelContainer.kernel, route_stats)

@@ -37,7 +37,7 @@ from automatos.api.controllers.metrics import MetricsController
 from automatos.api.controllers.openai_compat import OpenAIController
 from automatos.api.controllers.platform_settings import PlatformSettingsController
 from automatos.api.controllers.prompts import PromptsController
-from automatos.api.controllers.sandbox import SandboxController, start_sandbox, stop_sandbox
+from automatos.api.controllers.sandbox import SandboxController
 from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
@@ -88,25 +88,22 @@ class KernelPlugin(InitPluginProtocol):
     @asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         await self.kernel.start()
-        sandbox = None
+        sandbox = self.container.sandbox()
         try:
             await ensure_seeded(self.kernel.store.sessionmaker)  # a new seed only; else one SELECT
-            sandbox = await start_sandbox(self.kernel)  # None when FEATURE_SANDBOX is off (or it failed)
-            app.state["sandbox"] = sandbox
+            await sandbox.start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
             yield
         finally:
-            app.state["sandbox"] = None  # the route answers 503 from here on
-            await stop_sandbox(sandbox)
+            await sandbox.stop()  # runs answer 503 from here on
             await self.container.pipeline().aclose()  # the limiter's Redis connections
             await self.kernel.stop()
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         app_config.state["kernel"] = self.kernel
         app_config.state["container"] = self.container  # services(request): ready services, never built per request
-        app_config.state["sandbox"] = None  # the started Sandbox while the app runs (see _lifespan)
         app_config.lifespan.append(self._lifespan)
         app_config.middleware.append(build_middleware(self.container.pipeline()))
         install_tracing(app_config, self.kernel.settings)  # OTEL_ENABLED: a span per request, first in line

@@ -1,4 +1,8 @@
-"""The sandbox's commands: ``automatos worker`` (serve queued runs) and ``automatos sandbox run``."""
+"""The sandbox's commands: ``automatos worker`` (serve queued runs) and ``automatos sandbox run``.
+
+Neither starts a kernel: each builds the container's hook facade only, through which queue mode
+finds the job queue's backend (``register_queue_backends``, :mod:`automatos.jobs.backend`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
@@ -17,6 +21,9 @@ from automatos.kernel.errors import SettingsError
 from automatos.kernel.logging import configure_logging
 from automatos.kernel.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from automatos.kernel.hooks import Hooks
+
 __all__ = ["sandbox", "worker"]
 
 
@@ -25,6 +32,16 @@ def _sandbox_settings(**overrides: Any) -> Settings:
         return load_settings(**overrides)
     except SettingsError as exc:
         raise UsageExit(f"settings: {exc}") from None
+
+
+def _hooks(settings: Settings) -> Hooks:
+    """The hook facade of a container on ``settings``: what finds the job queue's backend (no kernel start)."""
+    from automatos.container import Container
+
+    container = Container()
+    container.settings.override(settings)
+    hooks: Hooks = container.hooks()
+    return hooks
 
 
 @click.command()
@@ -50,6 +67,7 @@ def worker(grace: float) -> None:
     try:
         from redis.exceptions import RedisError
 
+        from automatos.jobs.backend import queue_backend
         from automatos.sandbox.queue import serve
     except ModuleNotFoundError as exc:
         raise UsageExit(f"automatos worker {reason_for(exc) or exc}") from None
@@ -77,7 +95,8 @@ def worker(grace: float) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_signal, signum)
         try:
-            await serve(settings, stop_event=stop, grace_seconds=grace)
+            backend = await queue_backend(_hooks(settings), settings)
+            await serve(settings, backend, stop_event=stop, grace_seconds=grace)
         except asyncio.CancelledError:
             if not stop.is_set():
                 raise
@@ -89,7 +108,7 @@ def worker(grace: float) -> None:
         asyncio.run(run())
     except (RedisError, OSError) as exc:
         raise click.ClickException(f"the sandbox job queue is unreachable: {type(exc).__name__}: {exc}") from None
-    except RuntimeError as exc:
+    except (RuntimeError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -158,7 +177,7 @@ def sandbox_run(
     'inputs'. Exit status: 0 when it succeeded, 1 when it failed, was refused or hit a limit,
     2 for a usage error.
     """
-    from automatos.sandbox import Limits, SandboxError, SandboxResult, sandbox_from_settings
+    from automatos.sandbox import Limits, Sandbox, SandboxError, SandboxResult, build_sandbox
 
     try:
         code = file.read()
@@ -182,16 +201,18 @@ def sandbox_run(
     settings = _sandbox_settings(sandbox_pool_size=1)
 
     async def run() -> SandboxResult:
-        box = sandbox_from_settings(settings)
+        box: Sandbox | None = None
         try:
+            box = await build_sandbox(settings, _hooks(settings))
             await box.start()
             return await box.run(code, inputs, limits)
         except Exception as exc:  # the sandbox itself failed (the snippet's failures are results)
             message = f"the sandbox could not run it: {type(exc).__name__}: {exc}"
             return SandboxResult(ok=False, error=SandboxError(kind="worker", message=message))
         finally:
-            with contextlib.suppress(Exception):
-                await box.stop()
+            if box is not None:
+                with contextlib.suppress(Exception):
+                    await box.stop()
 
     with _stdout_to_stderr(as_json):
         configure_logging(settings)

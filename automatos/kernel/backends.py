@@ -24,6 +24,7 @@ from automatos.kernel.errors import ValidationError
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from redis.asyncio import Redis
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from automatos.kernel.settings import Settings
@@ -38,6 +39,7 @@ __all__ = [
     "ByteRange",
     "KVBackend",
     "PubSubBackend",
+    "QueueBackend",
     "RangeNotSatisfiableError",
     "Subscription",
     "VectorBackend",
@@ -294,6 +296,30 @@ class PubSubBackend(Backend):
         in publish order per publisher; a subscriber that falls far behind loses its oldest messages.
         """
 
+
+
+class QueueBackend(Backend):
+    """The server the job queue (``automatos.jobs``) keeps its jobs on, shared by API nodes and workers.
+
+    The job queue is SAQ over the Redis protocol (Redis, Valkey…), so a queue backend hands out
+    clients of that protocol — how to reach the server (a URL, TLS, Sentinel, a managed service's
+    credentials) is the implementation's business — plus the pub/sub and key-value stores *of the
+    same server*: a job's status changes are published there, and the jobs a worker runs share
+    state with the API nodes through it. Each call returns a new object that the caller owns and
+    closes; the backend itself holds nothing open.
+    """
+
+    @abc.abstractmethod
+    def client(self, *, socket_timeout: float, max_connections: int) -> Redis:
+        """A ``redis.asyncio.Redis`` whose pool makes callers beyond ``max_connections`` wait for one."""
+
+    @abc.abstractmethod
+    def pubsub(self) -> PubSubBackend:
+        """Pub/sub on the same server (what a caller waits on for its job's status)."""
+
+    @abc.abstractmethod
+    def kv(self) -> KVBackend:
+        """The key-value store on the same server (what jobs on a worker share with the API nodes)."""
 
 
 class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):

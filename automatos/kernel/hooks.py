@@ -281,7 +281,7 @@ class Hooks:
         return got
 
     async def backend_factories(self, family: str) -> Collected[tuple[str, BackendFactory]]:
-        """``family`` is ``blob``, ``kv``, ``pubsub`` or ``vector``."""
+        """``family`` is ``blob``, ``kv``, ``pubsub``, ``vector`` or ``queue``."""
         return await self.collect(
             self.global_view(),
             f"register_{family}_backends",

@@ -109,6 +109,15 @@ def register_vector_backends(register: Callable[[str, BackendFactory], None]) ->
     """
 
 
+@hookspec
+def register_queue_backends(register: Callable[[str, BackendFactory], None]) -> None:
+    """Register job-queue servers by name (``redis``…): where ``automatos.jobs`` keeps its jobs.
+
+    ``factory(ctx)`` returns a ``QueueBackend``. Not built at kernel start: the job queue builds the
+    one it needs (``redis`` when ``REDIS_URL`` is set) when a process first submits or serves jobs.
+    """
+
+
 # --- Models -------------------------------------------------------------------------------------
 
 

@@ -11,8 +11,14 @@ Defence in depth (``docs/sandbox.md`` has the whole policy):
   in the supervisor, never in the worker.
 
 :class:`Sandbox` is what callers use: ``await sandbox.run(code, inputs, limits, capabilities)``.
-:func:`sandbox_from_settings` picks the local pool (``SANDBOX_MODE=local``, the default) or the
-Redis job queue served by ``automatos worker`` processes (``SANDBOX_MODE=queue``).
+:func:`build_sandbox` picks the local pool (``SANDBOX_MODE=local``, the default) or the shared job
+queue (:mod:`automatos.jobs`) served by ``automatos worker`` processes (``SANDBOX_MODE=queue``,
+:mod:`automatos.sandbox.queue`).
+
+Around a run (the parts the API and the marketplace runtime share):
+:mod:`automatos.sandbox.limits` (what a caller may ask, bounded by the platform's maximums),
+:mod:`automatos.sandbox.grants` (capabilities checked against the workspace's policy) and
+:mod:`automatos.sandbox.service` (the process's started sandbox, a run logged and audited).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from automatos.sandbox.pool import (
 )
 
 if TYPE_CHECKING:
+    from automatos.kernel.backends import QueueBackend
+    from automatos.kernel.hooks import Hooks
     from automatos.kernel.settings import Settings
 
 __all__ = [
@@ -43,6 +51,7 @@ __all__ = [
     "SandboxResult",
     "Usage",
     "WorkerPool",
+    "build_sandbox",
     "sandbox_from_settings",
 ]
 
@@ -74,13 +83,25 @@ class Sandbox(Protocol):
         ...
 
 
-def sandbox_from_settings(settings: Settings) -> Sandbox:
-    """The sandbox ``SANDBOX_MODE`` asks for (not started yet)."""
+def sandbox_from_settings(settings: Settings, queue_backend: QueueBackend | None = None) -> Sandbox:
+    """The sandbox ``SANDBOX_MODE`` asks for (not started yet); queue mode submits to ``queue_backend``."""
     if settings.sandbox_mode == "queue":
         from automatos.sandbox.queue import QueueSandbox
 
-        return QueueSandbox.from_settings(settings)
+        if queue_backend is None:
+            raise ValueError("SANDBOX_MODE=queue needs the job queue's backend (see build_sandbox)")
+        return QueueSandbox.from_settings(settings, queue_backend)
     return LocalSandbox(WorkerPool(settings.sandbox_pool_size, workspace_share=settings.sandbox_workspace_max_share))
+
+
+async def build_sandbox(settings: Settings, hooks: Hooks) -> Sandbox:
+    """The sandbox ``SANDBOX_MODE`` asks for (not started yet), its queue backend found through ``hooks``."""
+    backend = None
+    if settings.sandbox_mode == "queue":
+        from automatos.jobs.backend import queue_backend
+
+        backend = await queue_backend(hooks, settings)
+    return sandbox_from_settings(settings, backend)
 
 
 class LocalSandbox:

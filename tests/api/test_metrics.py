@@ -108,7 +108,8 @@ async def test_hooks_sandbox_and_process_series(world: World) -> None:
     kernel: Kernel = world.client.app.state["kernel"]
     # the pool's workers start in the background: scrape once they are all up (bounded wait on the
     # pool's own state, not on time), so a loaded machine cannot read the gauge early
-    await until(lambda: world.client.app.state["sandbox"].status()["live_workers"] == kernel.settings.sandbox_pool_size,
+    sandbox = world.client.app.state["container"].sandbox()
+    await until(lambda: sandbox.status()["live_workers"] == kernel.settings.sandbox_pool_size,
                 "every sandbox worker is live")
     samples = await scrape(world.client)
     assert value(samples, "automatos_hook_calls_total", extension="tests.everything", hook="startup") >= 1

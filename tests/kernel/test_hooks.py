@@ -136,6 +136,7 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
         "register_kv_backends",
         "register_pubsub_backends",
         "register_vector_backends",
+        "register_queue_backends",
         "register_llm_providers",  # llm_providers()
         "register_embedding_providers",  # embedding_providers()
         "register_routing_tiers",  # routing_tiers()
@@ -164,7 +165,7 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
     assert [m.name for m in auth.items.values()] == ["test-header"]
     assert auth.sources == {"test-header": "tests.everything"}
     assert {"local", "s3", "everything"} <= set((await hooks.backend_factories("blob")).items)
-    for family in ("kv", "pubsub", "vector"):
+    for family in ("kv", "pubsub", "vector", "queue"):
         assert "everything" in (await hooks.backend_factories(family)).items
     assert [r.paths for r in hooks.routes()] == [{"/api/test-everything/ping"}]
 

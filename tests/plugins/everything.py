@@ -144,6 +144,14 @@ def register_vector_backends(register: Callable[[str, Any], None]) -> None:
 
 
 @hookimpl
+def register_queue_backends(register: Callable[[str, Any], None]) -> None:
+    from automatos.extensions.cache.redis import RedisQueueServer
+
+    # builds clients only when a job is submitted or served: no server is needed to register it
+    register("everything", lambda ctx: RedisQueueServer(ctx.settings.redis_url or "redis://127.0.0.1:6379/0"))
+
+
+@hookimpl
 async def register_llm_providers(register: Callable[[Any], None], config: Mapping[str, Any]) -> None:
     register(EchoLLM(prefix=str(config.get("prefix", ""))))
 

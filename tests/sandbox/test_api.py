@@ -283,7 +283,7 @@ async def test_disabled_sandbox_is_a_503(tmp_path: Path) -> None:
     app = create_app(make_container(tmp_path, feature_sandbox=False))
     async with serve_app(app) as client:
         world = await build(client)
-        assert app.state["sandbox"] is None
+        assert app.state["container"].sandbox().sandbox is None
         body = problem(await world.run("alice", "alpha", {"code": "result = 1"}), 503)
         assert "FEATURE_SANDBOX" in body["detail"]
         problem(await world.run("vera", "alpha", {"code": "result = 1"}), 403)  # permissions first
@@ -301,4 +301,4 @@ async def test_the_route_has_its_own_rate_limit(tmp_path: Path) -> None:
         assert "/api/sandbox/run" in limited["detail"] and int(limited["retry_after"]) > 0
         # per client: another caller still runs
         assert (await world.run("mia", "alpha", {"code": "result = 1"})).status_code == 200
-    assert app.state["sandbox"] is None  # stopped with the app
+    assert container.sandbox().sandbox is None  # stopped with the app

@@ -22,11 +22,12 @@ async def test_a_run_that_finds_no_free_worker_is_a_503_naming_the_reason(tmp_pa
     app = create_app(make_container(tmp_path, sandbox_pool_size=1, rate_limit_routes=()))
     async with serve_app(app) as client:
         world = await build(client)
-        started: LocalSandbox = app.state["sandbox"]
+        service = app.state["container"].sandbox()
+        started = service.sandbox
         await started.stop()
         pool = WorkerPool(1, idle_wait=0.5)
         await pool.start()
-        app.state["sandbox"] = LocalSandbox(pool)
+        service.sandbox = LocalSandbox(pool)
         try:
             gate = Gate()
             holder = asyncio.ensure_future(pool.run(GATED, capabilities=[gate], limits=Limits(wall_seconds=300)))
@@ -38,5 +39,5 @@ async def test_a_run_that_finds_no_free_worker_is_a_503_naming_the_reason(tmp_pa
             served = await world.run("alice", "alpha", {"code": "result = 1"})
             assert served.status_code == 200 and served.json()["result"] == 1
         finally:
-            app.state["sandbox"] = started
+            service.sandbox = started
             await pool.stop()

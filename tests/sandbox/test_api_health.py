@@ -20,7 +20,7 @@ def _euid_of(pid: int) -> int:
 async def test_readiness_shows_the_sandbox_to_platform_admins_only(tmp_path: Path) -> None:
     app = create_app(make_container(tmp_path, sandbox_pool_size=1))
     async with serve_app(app) as client:
-        (pid,) = app.state["sandbox"].pool.pids
+        (pid,) = app.state["container"].sandbox().sandbox.pool.pids
         admin = await client.get("/health/ready", headers=ADMIN)
         assert admin.status_code == 200, admin.text
         sandbox = admin.json()["sandbox"]

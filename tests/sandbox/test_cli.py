@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from automatos.extensions.cache.redis import RedisQueueServer
 from automatos.sandbox import Limits
 from automatos.sandbox.queue import QueueSandbox
 
@@ -143,7 +144,8 @@ async def test_worker_serves_the_queue_and_stops_on_sigterm(tmp_path: Path, redi
         AUTOMATOS, "worker", cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        async with QueueSandbox(redis_url, queue, margin=30) as sandbox:  # the job waits for the worker to start
+        # margin: the job waits for the worker to start
+        async with QueueSandbox(RedisQueueServer(redis_url), queue, margin=30) as sandbox:
             result = await sandbox.run("print('served')\nresult = inputs['n'] + 1", {"n": 41}, Limits(wall_seconds=5))
             assert result.ok and result.result == 42 and result.stdout == "served\n", result.error
             # the CLI in queue mode goes through the same worker

@@ -1,6 +1,8 @@
 """Queue mode against a real Valkey: a :class:`QueueSandbox` and an in-test :func:`serve` share a queue.
 
-Every test uses its own queue name, so workers of one test never take another's jobs.
+Both reach the server through the built-in ``redis`` queue backend (:class:`RedisQueueServer`), as
+``automatos worker`` and the API do through ``register_queue_backends``. Every test uses its own
+queue name, so workers of one test never take another's jobs.
 """
 
 from __future__ import annotations
@@ -17,10 +19,15 @@ from saq import Status
 from saq.queue.redis import RedisQueue
 
 from automatos.extensions.cache.memory import MemoryKV
+from automatos.extensions.cache.redis import RedisQueueServer
+from automatos.jobs.backend import queue_backend
+from automatos.jobs.queue import saq_queue
 from automatos.kernel.backends import KVBackend
+from automatos.kernel.errors import SettingsError
 from automatos.kernel.settings import Settings, load_settings
-from automatos.sandbox import Limits, sandbox_from_settings
-from automatos.sandbox.queue import QueueSandbox, _make_queue, serve
+from automatos.sandbox import Limits, build_sandbox, sandbox_from_settings
+from automatos.sandbox.queue import QueueSandbox, serve
+from tests.helpers import make_container
 from tests.sandbox.waiting import BOUND, GATED, Gates, GateSpec, until_async
 
 pytestmark = [
@@ -28,6 +35,11 @@ pytestmark = [
     # SAQ 0.26 calls SETEX, which the redis 8 client deprecates (it still works)
     pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning"),
 ]
+
+
+def server(settings: Settings) -> RedisQueueServer:
+    assert settings.redis_url
+    return RedisQueueServer(settings.redis_url)
 
 
 def _settings(redis_url: str, *, pool_size: int = 2, queue: str | None = None) -> Settings:
@@ -81,7 +93,7 @@ class Rebuilder:
 async def serving(settings: Settings, **options: Any) -> AsyncIterator[asyncio.Task[None]]:
     """``serve(settings)`` in a task, ready to take jobs; stopped (and awaited) on exit."""
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, **options))
+    task = asyncio.create_task(serve(settings, server(settings), stop_event=stop, ready=ready, **options))
     waiting = asyncio.create_task(ready.wait())
     await asyncio.wait([task, waiting], timeout=30, return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
@@ -97,8 +109,7 @@ async def serving(settings: Settings, **options: Any) -> AsyncIterator[asyncio.T
 
 @asynccontextmanager
 async def caller(settings: Settings, **options: Any) -> AsyncIterator[QueueSandbox]:
-    assert settings.redis_url
-    sandbox = QueueSandbox(settings.redis_url, settings.sandbox_queue_name, **options)
+    sandbox = QueueSandbox(server(settings), settings.sandbox_queue_name, **options)
     await sandbox.start()
     try:
         yield sandbox
@@ -108,8 +119,7 @@ async def caller(settings: Settings, **options: Any) -> AsyncIterator[QueueSandb
 
 @asynccontextmanager
 async def inspect(settings: Settings) -> AsyncIterator[RedisQueue]:
-    assert settings.redis_url
-    queue = _make_queue(settings.redis_url, settings.sandbox_queue_name, socket_timeout=10)
+    queue = saq_queue(server(settings), settings.sandbox_queue_name, socket_timeout=10)
     await queue.connect()
     try:
         yield queue
@@ -119,8 +129,24 @@ async def inspect(settings: Settings) -> AsyncIterator[RedisQueue]:
 
 async def test_sandbox_from_settings_picks_the_queue(redis_url: str) -> None:
     settings = _settings(redis_url)
-    sandbox = sandbox_from_settings(settings)
+    sandbox = sandbox_from_settings(settings, server(settings))
     assert isinstance(sandbox, QueueSandbox) and sandbox.queue_name == settings.sandbox_queue_name
+    with pytest.raises(ValueError, match="queue's backend"):
+        sandbox_from_settings(settings)
+
+
+async def test_the_queue_backend_comes_through_register_queue_backends(tmp_path: Any, redis_url: str) -> None:
+    """What the API and ``automatos worker`` do: the ``redis`` queue backend found by name through the hooks."""
+    settings = _settings(redis_url)
+    hooks = make_container(tmp_path).hooks()
+    backend = await queue_backend(hooks, settings)
+    assert isinstance(backend, RedisQueueServer)
+    sandbox = await build_sandbox(settings, hooks)
+    assert isinstance(sandbox, QueueSandbox) and sandbox.jobs.backend.name == "redis"
+    async with serving(settings, kv=MemoryKV()), sandbox:
+        assert (await sandbox.run("result = 'through the hooks'")).result == "through the hooks"
+    with pytest.raises(SettingsError, match="no loaded extension registers a queue backend named 'nope'"):
+        await queue_backend(hooks, settings, "nope")
 
 
 async def test_trivial_run_and_its_round_trip(redis_url: str) -> None:
@@ -262,7 +288,15 @@ async def test_stopping_the_worker_mid_run_gives_the_caller_a_clear_error(redis_
         stop, ready = asyncio.Event(), asyncio.Event()
         gates = Gates()
         worker = asyncio.create_task(
-            serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=0.3, rebuild=gates.rebuild)
+            serve(
+                settings,
+                server(settings),
+                stop_event=stop,
+                ready=ready,
+                kv=MemoryKV(),
+                grace_seconds=0.3,
+                rebuild=gates.rebuild,
+            )
         )
         await asyncio.wait_for(ready.wait(), BOUND)
         long = Limits(wall_seconds=BOUND * 5)  # the gate never opens: only the stop ends it
@@ -282,7 +316,15 @@ async def test_stopping_lets_a_short_run_in_flight_finish(redis_url: str) -> Non
     async with caller(settings) as sandbox:
         stop, ready = asyncio.Event(), asyncio.Event()
         worker = asyncio.create_task(
-            serve(settings, stop_event=stop, ready=ready, kv=MemoryKV(), grace_seconds=BOUND, rebuild=gates.rebuild)
+            serve(
+                settings,
+                server(settings),
+                stop_event=stop,
+                ready=ready,
+                kv=MemoryKV(),
+                grace_seconds=BOUND,
+                rebuild=gates.rebuild,
+            )
         )
         await asyncio.wait_for(ready.wait(), BOUND)
         run = asyncio.create_task(sandbox.run(GATED, limits=Limits(wall_seconds=BOUND), capabilities=[GateSpec("s")]))
@@ -299,7 +341,7 @@ async def test_a_run_arriving_while_a_worker_stops_is_served_by_the_next(redis_u
     settings = _settings(redis_url, pool_size=1)
     async with caller(settings, margin=20) as sandbox:
         stop, ready = asyncio.Event(), asyncio.Event()
-        first = asyncio.create_task(serve(settings, stop_event=stop, ready=ready, kv=MemoryKV()))
+        first = asyncio.create_task(serve(settings, server(settings), stop_event=stop, ready=ready, kv=MemoryKV()))
         await asyncio.wait_for(ready.wait(), 30)
         await asyncio.sleep(0.1)  # its slot is now blocked on the queue
         stop.set()
@@ -316,16 +358,16 @@ async def test_a_run_arriving_while_a_worker_stops_is_served_by_the_next(redis_u
 
 
 async def test_an_unreachable_queue_is_a_worker_error(unused_tcp_port: int) -> None:
-    async with QueueSandbox(f"redis://127.0.0.1:{unused_tcp_port}/0", "nowhere") as sandbox:
+    async with QueueSandbox(RedisQueueServer(f"redis://127.0.0.1:{unused_tcp_port}/0"), "nowhere") as sandbox:
         result = await sandbox.run("result = 1")
     assert not result.ok and result.error is not None and result.error.kind == "worker"
     assert "unreachable" in result.error.message
 
 
-async def test_serve_needs_redis(redis_url: str) -> None:
+async def test_the_queue_needs_redis(tmp_path: Any) -> None:
     settings = load_settings({}, sandbox_pool_size=1)
-    with pytest.raises(ValueError, match="REDIS_URL"):
-        await serve(settings)
+    with pytest.raises(SettingsError, match="REDIS_URL"):
+        await queue_backend(make_container(tmp_path).hooks(), settings)
 
 
 async def test_a_caller_cancelled_while_enqueueing_leaves_no_job_behind(
@@ -334,8 +376,8 @@ async def test_a_caller_cancelled_while_enqueueing_leaves_no_job_behind(
     """Cancelled after Redis stored the job but before ``enqueue`` returned: the job is still withdrawn."""
     settings = _settings(redis_url)
     async with caller(settings) as sandbox:
-        assert sandbox._queue is not None
-        queue = sandbox._queue
+        assert sandbox.jobs.saq is not None
+        queue = sandbox.jobs.saq
         stored = asyncio.Event()
         real_enqueue = queue.enqueue
 
@@ -356,14 +398,16 @@ async def test_a_caller_cancelled_while_enqueueing_leaves_no_job_behind(
 
 async def test_only_a_job_taken_while_stopping_is_handed_back_everything_else_is_a_result(redis_url: str) -> None:
     """SAQ retries a job only when the task raises: ours raises only to hand back an unstarted job."""
-    from automatos.sandbox.queue import _HandBack, _Server
+    from automatos.jobs.worker import HandBack, JobWorker
+    from automatos.sandbox.queue import FUNCTION, sandbox_function
 
     settings = _settings(redis_url, pool_size=1)
-    server = _Server(settings, redis_url, rebuild=Rebuilder(), kv=MemoryKV(), grace_seconds=1)
-    server.stopping = True
-    with pytest.raises(_HandBack):
-        await server.run_job({}, code="result = 1")
-    server.stopping = False  # serving, but its pool is missing: a failure of the worker itself
-    answer = await server.run_job({}, code="result = 1")
+    function, _ = sandbox_function(settings, server(settings), rebuild=Rebuilder(), kv=MemoryKV())
+    worker = JobWorker(server(settings), settings.sandbox_queue_name, [function], concurrency=1, label="sandbox")
+    worker.stopping = True
+    with pytest.raises(HandBack):
+        await worker.handle(FUNCTION, {}, code="result = 1")
+    worker.stopping = False  # serving, but its pool is missing: a failure of the worker itself
+    answer = await worker.handle(FUNCTION, {}, code="result = 1")
     assert answer["ok"] is False and answer["error"]["kind"] == "worker"
     assert "failed the run" in answer["error"]["message"]

@@ -14,7 +14,7 @@ import pytest
 from automatos.extensions.cache.memory import MemoryKV
 from automatos.sandbox import Limits, sandbox_from_settings
 from automatos.sandbox.queue import QueueSandbox
-from tests.sandbox.test_queue import _settings, caller, serving
+from tests.sandbox.test_queue import _settings, caller, server, serving
 from tests.sandbox.waiting import GATED, Gates, GateSpec
 
 pytestmark = [
@@ -45,6 +45,6 @@ async def test_a_flooding_workspace_holds_only_its_share(redis_url: str) -> None
 
 def test_the_share_comes_from_the_settings(redis_url: str) -> None:
     settings = _settings(redis_url, pool_size=4)
-    sandbox = sandbox_from_settings(settings)
+    sandbox = sandbox_from_settings(settings, server(settings))
     assert isinstance(sandbox, QueueSandbox) and sandbox.shares.limit == 2  # the default share, 0.5
     assert sandbox.status()["mode"] == "queue" and sandbox.status()["workspace_limit"] == 2

@@ -45,9 +45,7 @@ def _sandbox_status(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
 
     ``None`` when no sandbox runs on this node; owned by the sandbox (``Sandbox.status()``).
     """
-    from automatos.api.controllers.sandbox import STATE_KEY
-
-    sandbox = request.app.state.get(STATE_KEY)
+    sandbox = services(request).sandbox().sandbox
     if sandbox is None:
         return None
     try:

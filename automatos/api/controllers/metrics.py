@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, Request, Response, get
 
 import automatos
-from automatos.api.dependencies import authenticate, kernel_of
+from automatos.api.dependencies import authenticate, kernel_of, services
 from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError
 from automatos.kernel.metrics import HOOK_CALLS, LATENCY_BUCKETS, kernel_metrics
 
@@ -220,5 +220,5 @@ class MetricsController(Controller):
         await _authorize(request, kernel)
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        body = render_metrics(kernel, request.app.state.get("sandbox"))
+        body = render_metrics(kernel, services(request).sandbox().sandbox)
         return Response(body, media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})

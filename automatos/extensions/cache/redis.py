@@ -23,6 +23,8 @@ Decisions:
   value as absent. Callers for whom Redis is only a cache fail open themselves
   (:class:`automatos.kernel.faults.FailOpen`: the prompt cache, the kernel bus's publish).
 - The URL may carry a password: it is never logged, and errors are logged by type and message only.
+- :class:`RedisQueueServer` is the ``redis`` queue backend: the job queue (``automatos.jobs``) gets
+  its clients, pub/sub and KV from it, so it never imports this module.
 """
 
 from __future__ import annotations
@@ -40,13 +42,20 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import ResponseError
 
 from automatos.extensions.cache.memory import QueueSubscription, check_namespace, check_ttl
-from automatos.kernel.backends import BackendContext, KVBackend, PubSubBackend
+from automatos.kernel.backends import BackendContext, KVBackend, PubSubBackend, QueueBackend
 from automatos.kernel.errors import SettingsError, ValidationError
 from automatos.kernel.faults import FailOpen
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import BackendFactory
 
-__all__ = ["RedisKV", "RedisPubSub", "register_kv_backends", "register_pubsub_backends"]
+__all__ = [
+    "RedisKV",
+    "RedisPubSub",
+    "RedisQueueServer",
+    "register_kv_backends",
+    "register_pubsub_backends",
+    "register_queue_backends",
+]
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +75,15 @@ def _ms(ttl: float) -> int:
     return max(1, round(ttl * 1000))
 
 
-def _client(url: str, *, max_connections: int = 64, **options: Any) -> Redis:
+def _client(url: str, *, max_connections: int = 64, socket_timeout: float = 10, **options: Any) -> Redis:
     """A client owning a pool that makes a burst of callers wait for a connection instead of failing."""
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=10, socket_connect_timeout=5, socket_timeout=10, **options
+        url,
+        max_connections=max_connections,
+        timeout=10,
+        socket_connect_timeout=5,
+        socket_timeout=socket_timeout,
+        **options,
     )
     return Redis.from_pool(pool)
 
@@ -317,6 +331,27 @@ def _redis_url(ctx: BackendContext, family: str) -> str:
     return url
 
 
+class RedisQueueServer(QueueBackend):
+    """The job queue's server (``automatos.jobs``): clients, pub/sub and KV on ``REDIS_URL``."""
+
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def client(self, *, socket_timeout: float, max_connections: int) -> Redis:
+        # health checks: a silently dead connection fails (and reconnects) instead of hanging a job
+        return _client(
+            self._url, max_connections=max_connections, socket_timeout=socket_timeout, health_check_interval=30
+        )
+
+    def pubsub(self) -> RedisPubSub:
+        return RedisPubSub.from_url(self._url)
+
+    def kv(self) -> RedisKV:
+        return RedisKV.from_url(self._url)
+
+
 def _kv_factory(ctx: BackendContext) -> RedisKV:
     return RedisKV.from_url(_redis_url(ctx, "kv"))
 
@@ -335,3 +370,9 @@ def register_kv_backends(register: Callable[[str, BackendFactory], None]) -> Non
 def register_pubsub_backends(register: Callable[[str, BackendFactory], None]) -> None:
     """Redis pub/sub: reaches every node, used for cache invalidation and live progress."""
     register("redis", _pubsub_factory)
+
+
+@hookimpl
+def register_queue_backends(register: Callable[[str, BackendFactory], None]) -> None:
+    """Redis as the job queue's server (sandbox runs in ``SANDBOX_MODE=queue``)."""
+    register("redis", lambda ctx: RedisQueueServer(_redis_url(ctx, "queue")))

@@ -1,0 +1,201 @@
+"""The sandbox of this process as a service: started with the app, shared by everything that runs code.
+
+:class:`SandboxService` is a provider of the composition root (``automatos/container.py``); the
+API's lifespan starts and stops it, ``POST /api/sandbox/run`` and ``/health/ready`` reach it
+through the container, and the marketplace runtime will run plugin code through the same
+:meth:`SandboxService.run`. It owns the sandbox's lifecycle and the rules around one run:
+
+- **Start**: the sandbox ``SANDBOX_MODE`` asks for (:func:`automatos.sandbox.build_sandbox`), or none
+  when ``FEATURE_SANDBOX`` is off. A sandbox that cannot start does not take the API down: the
+  failure is logged and :meth:`SandboxService.running` raises :class:`SandboxUnavailableError` (503)
+  until a restart.
+- **A run**: limits resolved against the platform's maximums (:mod:`automatos.sandbox.limits`),
+  capabilities granted against the workspace's policy (:mod:`automatos.sandbox.grants`), the run,
+  then one log line and one audit entry (``sandbox.run``) with the code's sha256 and size — never
+  the code or the inputs.
+
+What it reads comes in through the constructor, as protocols the composition root satisfies: the
+platform settings that bound a run (:class:`~automatos.sandbox.limits.PlatformLimits`) and the
+workspace records whose settings hold the ``http`` policy (:class:`WorkspaceSettingsSource`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import msgspec
+
+from automatos.kernel.errors import AutomatosError
+from automatos.sandbox.grants import CapabilityGrants, grant_capabilities, grants_summary
+from automatos.sandbox.limits import PlatformLimits, RunLimits, resolve_limits
+
+if TYPE_CHECKING:
+    from automatos.kernel.core import Kernel
+    from automatos.sandbox import Sandbox
+    from automatos.sandbox.pool import Capability, Limits, SandboxResult
+
+__all__ = ["SandboxService", "SandboxUnavailableError", "WorkspaceSettingsSource"]
+
+log = logging.getLogger("automatos.sandbox.api")
+
+
+class SandboxUnavailableError(AutomatosError):
+    status_code = 503
+    title = "Sandbox unavailable"
+    type_slug = "sandbox-unavailable"
+
+
+class _WithSettings(Protocol):
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
+
+
+class WorkspaceSettingsSource(Protocol):
+    """Reads a workspace's record (its ``settings`` mapping holds the ``http`` policy)."""
+
+    async def get(self, workspace_id: str) -> _WithSettings: ...
+
+
+class SandboxService:
+    """This process's sandbox: its lifecycle, and a run with its limits, grants, log line and audit entry."""
+
+    def __init__(self, kernel: Kernel, platform: PlatformLimits, workspaces: WorkspaceSettingsSource) -> None:
+        self.kernel = kernel
+        self.platform = platform
+        self.workspaces = workspaces
+        self.sandbox: Sandbox | None = None
+        """The started sandbox while the app runs; ``None`` when disabled, failed, or stopped."""
+
+    # --- lifecycle (the API's lifespan) ------------------------------------------------------------
+
+    async def start(self) -> Sandbox | None:
+        """Start the sandbox ``SANDBOX_MODE`` asks for; ``None`` when ``FEATURE_SANDBOX`` is off or it failed."""
+        from automatos.sandbox import build_sandbox
+
+        settings = self.kernel.current_settings
+        if not settings.feature_sandbox or self.sandbox is not None:
+            return self.sandbox
+        sandbox: Sandbox | None = None
+        try:
+            sandbox = await build_sandbox(settings, self.kernel.hooks)
+            await sandbox.start()
+        except Exception:
+            log.exception("the sandbox could not start; POST /api/sandbox/run answers 503 until a restart")
+            if sandbox is not None:
+                try:
+                    await sandbox.stop()
+                except Exception:
+                    log.exception("stopping the sandbox that failed to start failed too")
+            return None
+        self.sandbox = sandbox
+        return sandbox
+
+    async def stop(self) -> None:
+        sandbox, self.sandbox = self.sandbox, None  # runs answer 503 from here on
+        if sandbox is None:
+            return
+        try:
+            await sandbox.stop()
+        except Exception:
+            log.exception("stopping the sandbox failed")
+
+    def status(self) -> dict[str, Any] | None:
+        """The sandbox's own report for ``/health/ready`` (``Sandbox.status()``); ``None`` when none runs here."""
+        return None if self.sandbox is None else dict(self.sandbox.status())
+
+    def running(self) -> Sandbox:
+        """The started sandbox; :class:`SandboxUnavailableError` when disabled or not running."""
+        if not self.kernel.current_settings.feature_sandbox:
+            raise SandboxUnavailableError("the sandbox is disabled on this platform (FEATURE_SANDBOX=false)")
+        if self.sandbox is None:
+            raise SandboxUnavailableError(
+                "the sandbox is not running on this node (disabled at start, or it failed to start); "
+                "it starts with the server when FEATURE_SANDBOX is true"
+            )
+        return self.sandbox
+
+    # --- one run -----------------------------------------------------------------------------------
+
+    async def limits(self, asked: RunLimits | None) -> Limits:
+        return await resolve_limits(self.platform, asked)
+
+    async def capabilities(self, workspace_id: str, grants: CapabilityGrants, limits: Limits) -> list[Capability]:
+        settings: Mapping[str, Any] = {}
+        if grants.http is not None:  # the workspace's http policy is read only when http is asked for
+            settings = (await self.workspaces.get(workspace_id)).settings
+        return grant_capabilities(
+            grants,
+            workspace_id=workspace_id,
+            workspace_settings=settings,
+            limits=limits,
+            kv=self.kernel.backends.kv,
+            allow_private=self.kernel.current_settings.sandbox_http_allow_private,
+        )
+
+    async def run(
+        self,
+        code: str,
+        inputs: Mapping[str, Any],
+        *,
+        workspace_id: str,
+        actor_id: str | None,
+        limits: RunLimits | None = None,
+        grants: CapabilityGrants | None = None,
+        request_id: str | None = None,
+    ) -> SandboxResult:
+        """Run ``code`` in ``workspace_id`` for ``actor_id``: resolved limits, granted capabilities, logged and audited.
+
+        Raises :class:`SandboxUnavailableError` when no sandbox runs here or the sandbox itself
+        failed (nothing the snippet did), and the limits' and grants' refusals; everything the
+        snippet did is in the result.
+        """
+        sandbox = self.running()
+        resolved = await self.limits(limits)
+        capabilities = await self.capabilities(workspace_id, grants or CapabilityGrants(), resolved)
+        source = code.encode("utf-8", "surrogatepass")
+        digest = hashlib.sha256(source).hexdigest()
+        try:
+            result = await sandbox.run(code, inputs, resolved, capabilities, workspace=workspace_id)
+        except Exception as exc:
+            log.exception("sandbox run %s failed in the sandbox itself", digest)
+            raise SandboxUnavailableError(
+                f"the sandbox could not run the snippet ({type(exc).__name__}); try again"
+            ) from None
+        error = result.error
+        outcome = {
+            "ok": result.ok,
+            "error": error.kind if error else None,
+            "limit": error.limit if error else None,
+            "cpu_ms": result.usage.cpu_ms,
+            "total_ms": result.usage.total_ms,
+        }
+        granted = grants_summary(capabilities)
+        log.info(
+            "sandbox run sha256=%s bytes=%d ok=%s error=%s limit=%s cpu_ms=%s capabilities=%s",
+            digest,
+            len(source),
+            result.ok,
+            outcome["error"],
+            outcome["limit"],
+            result.usage.cpu_ms,
+            ",".join(sorted(granted)) or "-",
+        )
+        await self.kernel.store.audit(
+            workspace_id,
+            actor_id,
+            "sandbox.run",
+            "sandbox",
+            digest,
+            {
+                "sha256": digest,
+                "code_bytes": len(source),
+                "capabilities": granted,
+                "limits": msgspec.to_builtins(resolved),
+                **outcome,
+            },
+            request_id=request_id,
+        )
+        return result
