@@ -12,7 +12,7 @@ patching modules, for example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from dependency_injector import containers, providers
 
@@ -37,7 +37,9 @@ class KernelContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(load_settings)
     extra_plugins: providers.Provider[Sequence[Candidate]] = providers.Object(())
     registry = providers.Singleton(build_registry, settings=settings, extra=extra_plugins)
-    hooks = providers.Singleton(Hooks, registry=registry, settings=settings)
+    hook_timeouts: providers.Provider[Mapping[str, float | None] | None] = providers.Object(None)
+    """Per-hook time limits over the facade's defaults (``{"on_event": 2.0}``; ``None``: no limit)."""
+    hooks = providers.Singleton(Hooks, registry=registry, settings=settings, timeouts=hook_timeouts)
     engine = providers.Singleton(create_engine, settings)
     sessionmaker = providers.Singleton(make_sessionmaker, engine)
     secret_box = providers.Singleton(SecretBox.from_settings, settings)

@@ -12,7 +12,6 @@ __all__ = [
     "AuthenticationError",
     "AutomatosError",
     "ConflictError",
-    "ExtensionError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProviderError",
@@ -87,20 +86,6 @@ class ServiceUnavailableError(AutomatosError):
     def __init__(self, detail: str, *, retry_after: int = 2, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail, extra=extra)
         self.retry_after = retry_after
-
-
-class ExtensionError(AutomatosError):
-    """An extension's hook implementation failed; names the plugin and the hook."""
-
-    status_code = 502
-    title = "Extension failed"
-    type_slug = "extension-failed"
-
-    def __init__(self, plugin: str, hook: str, error: BaseException) -> None:
-        super().__init__(f"extension {plugin!r} failed in hook {hook!r}: {type(error).__name__}: {error}")
-        self.plugin = plugin
-        self.hook = hook
-        self.error = error
 
 
 class ProviderError(AutomatosError):

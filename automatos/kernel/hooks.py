@@ -9,6 +9,17 @@ Why the facade runs the implementations itself instead of calling ``pm.hook.x(..
 - Per-extension arguments: each implementation gets its own ``config`` (its configuration in the
   workspace) and its own ``register`` callback (which stamps what it registers with its name).
 
+- Time limits: an awaited implementation that does not answer within its hook's limit
+  (:data:`DEFAULT_HOOK_TIMEOUT`, or the hook's entry in :data:`HOOK_TIMEOUTS`; the container may
+  pass others to :class:`Hooks`) is cancelled and contained exactly like one that raises
+  (:class:`HookTimeout`): a hung extension cannot hang a request. Plain functions cost nothing
+  here; a coroutine is stepped once by the facade, and only one that really waits is awaited
+  under a timer (the limit counts from that first wait; code that blocks without awaiting cannot
+  be interrupted by anything in the event loop).
+- Timing: each hook call (not each implementation) made while serving a request is added to that
+  route's hook times (:data:`automatos.kernel.metrics.HOOK_TIMES`, shown by
+  ``GET /api/health/endpoints``): one ``perf_counter`` pair per call.
+
 A :class:`HookView` is a frozen call plan: for every hook, the implementations of the extensions
 visible in one scope, in pluggy's call order (taken from ``subset_hook_caller``, the way pytest scopes
 conftest plugins). Building one costs microseconds per hook; calling through it costs a tight loop.
@@ -16,16 +27,18 @@ conftest plugins). Building one costs microseconds per hook; calling through it 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+import types
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from types import CoroutineType, MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import pluggy
 
-from automatos.kernel.metrics import HOOK_CALLS
+from automatos.kernel.metrics import HOOK_CALLS, HOOK_TIMES, add_hook_time
 from automatos.kernel.types import (
     AuthMethod,
     EmbeddingProvider,
@@ -42,11 +55,66 @@ if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
     from automatos.kernel.types import BackendFactory
 
-__all__ = ["CallResult", "Collected", "HookView", "Hooks", "Impl", "PluginError", "PluginErrors"]
+__all__ = [
+    "DEFAULT_HOOK_TIMEOUT",
+    "HOOK_TIMEOUTS",
+    "CallResult",
+    "Collected",
+    "HookTimeout",
+    "HookView",
+    "Hooks",
+    "Impl",
+    "PluginError",
+    "PluginErrors",
+]
 
 log = logging.getLogger("automatos.hooks")
 T = TypeVar("T")
 EMPTY_CONFIG: Mapping[str, Any] = MappingProxyType({})
+_now = time.perf_counter
+
+DEFAULT_HOOK_TIMEOUT: Final = 5.0
+"""Seconds an awaited implementation may wait before it is cut off, unless its hook has its own
+limit: far above a healthy extension's answer (a cache or database round trip), short enough that a
+hung one costs a request a few seconds, not its whole deadline."""
+HOOK_TIMEOUTS: Final[Mapping[str, float | None]] = MappingProxyType({"startup": 30.0, "shutdown": 30.0})
+"""Hooks with their own limit (``None``: none). ``startup``/``shutdown`` run once per process and
+may open or drain connections; they get longer, but a hung one still cannot stall start-up or a
+graceful shutdown for ever."""
+
+
+class HookTimeout(TimeoutError):
+    """An awaited implementation did not answer within its hook's time limit (contained like an error)."""
+
+    def __init__(self, hook: str, seconds: float) -> None:
+        super().__init__(f"no answer within {seconds:g} s (the {hook} hook's time limit)")
+        self.hook = hook
+        self.seconds = seconds
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """The rest of ``await coro`` once the facade has stepped ``coro`` and it yielded ``pending``.
+
+    PEP 380's expansion of ``yield from``: what the event loop sends or throws in (a cancellation,
+    the time limit's included) goes on to ``coro``; its return value is the result.
+    """
+    while True:
+        try:
+            sent = yield pending
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                pending = coro.send(sent)
+            except StopIteration as done:
+                return done.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,10 +224,21 @@ class PluginErrors:
 class Hooks:
     """One typed async method per hook; the generic :meth:`call` underneath."""
 
-    def __init__(self, registry: Registry, settings: Settings) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        settings: Settings,
+        *,
+        timeouts: Mapping[str, float | None] | None = None,
+        default_timeout: float | None = DEFAULT_HOOK_TIMEOUT,
+    ) -> None:
         self.registry = registry
         self.settings = settings
         self.errors = PluginErrors()
+        self.timeouts: dict[str, float | None] = {**HOOK_TIMEOUTS, **(timeouts or {})}
+        """Hook name -> seconds an awaited implementation may wait (``None``: no limit)."""
+        self.default_timeout = default_timeout
+        """The limit of every hook not in :attr:`timeouts`."""
         self._global: HookView | None = None
 
     # -- views -----------------------------------------------------------------------------------
@@ -185,33 +264,65 @@ class Hooks:
         first: bool = False,
         per_plugin: Callable[[str], Mapping[str, Any]] | None = None,
     ) -> CallResult:
-        """Run ``hook`` for every implementation in ``view``; contain failures; await awaitables."""
+        """Run ``hook`` for every implementation in ``view``; contain failures; await awaitables
+        (each within the hook's time limit, see :meth:`timeout`)."""
         out = CallResult()
         results = out.results
         configs = view.configs
-        for impl in view.plans.get(hook, ()):
-            HOOK_CALLS[impl.plugin, hook] += 1  # /metrics: calls per extension (kernel/metrics.py)
-            args = kwargs
-            if impl.wants_config or per_plugin is not None:
-                args = dict(kwargs)
-                if impl.wants_config:
-                    args["config"] = configs.get(impl.plugin, EMPTY_CONFIG)
-                if per_plugin is not None:
-                    args.update(per_plugin(impl.plugin))
-            try:
-                value = impl.function(*[args[a] for a in impl.argnames])
-                if hasattr(value, "__await__"):
-                    value = await value
-            except Exception as exc:
-                self._contain(impl.plugin, hook, exc, out)
-                if view.workspace_id is not None:
-                    view.failures[impl.plugin] = f"{hook}: {out.errors[-1].error}"
-                continue
-            if value is not None:
-                results.append(value)
-                if first:
-                    break
+        times = HOOK_TIMES.get()  # the current route's hook times, when serving a request
+        started = _now() if times is not None else 0.0
+        try:
+            for impl in view.plans.get(hook, ()):
+                HOOK_CALLS[impl.plugin, hook] += 1  # /metrics: calls per extension (kernel/metrics.py)
+                args = kwargs
+                if impl.wants_config or per_plugin is not None:
+                    args = dict(kwargs)
+                    if impl.wants_config:
+                        args["config"] = configs.get(impl.plugin, EMPTY_CONFIG)
+                    if per_plugin is not None:
+                        args.update(per_plugin(impl.plugin))
+                try:
+                    value = impl.function(*[args[a] for a in impl.argnames])
+                    if hasattr(value, "__await__"):
+                        if type(value) is CoroutineType:
+                            # one step here: a coroutine that answers without waiting needs no timer
+                            try:
+                                pending = value.send(None)
+                            except StopIteration as done:
+                                value = done.value
+                            else:
+                                value = await self._bounded(hook, _resume(value, pending))
+                        else:
+                            value = await self._bounded(hook, value)
+                except Exception as exc:
+                    self._contain(impl.plugin, hook, exc, out)
+                    if view.workspace_id is not None:
+                        view.failures[impl.plugin] = f"{hook}: {out.errors[-1].error}"
+                    continue
+                if value is not None:
+                    results.append(value)
+                    if first:
+                        break
+        finally:
+            if times is not None:
+                add_hook_time(times, hook, _now() - started)
         return out
+
+    def timeout(self, hook: str) -> float | None:
+        """Seconds an awaited implementation of ``hook`` may wait (``None``: no limit)."""
+        return self.timeouts.get(hook, self.default_timeout)
+
+    async def _bounded(self, hook: str, awaitable: Awaitable[Any]) -> Any:
+        """Await one implementation's answer within ``hook``'s limit; :class:`HookTimeout` past it."""
+        seconds = self.timeout(hook)
+        limit = asyncio.timeout(seconds)
+        try:
+            async with limit:
+                return await awaitable
+        except TimeoutError:
+            if seconds is not None and limit.expired():
+                raise HookTimeout(hook, seconds) from None
+            raise  # the implementation's own TimeoutError
 
     def record_failure(self, plugin: str, hook: str, exc: Exception) -> PluginError:
         """Log and count a failure of ``plugin``'s code (a hook, or an object it registered)."""

@@ -39,22 +39,11 @@ if TYPE_CHECKING:
         Workspace,
     )
 
-__all__ = ["PROJECT", "WORKSPACE_HOOKS", "hookimpl", "hookspec"]
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
 
 PROJECT = "automatos"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
-
-# Hooks called through a workspace's view: only extensions enabled there take part.
-WORKSPACE_HOOKS = frozenset(
-    {
-        "register_llm_providers",
-        "register_embedding_providers",
-        "register_routing_tiers",
-        "register_tool_providers",
-        "on_event",
-    }
-)
 
 
 # --- Auth methods -------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 from litestar.params import FromPath
 
-from automatos import Principal, hookimpl
+from automatos import Event, Principal, hookimpl
 from automatos.api.middleware import STRATEGIES, RequestPipeline
 from automatos.api.plugin import KernelPlugin
 from automatos.api.stats import MAX_ROUTES, RouteStats
@@ -95,7 +95,15 @@ def explode() -> None:
     raise RuntimeError("boom")
 
 
-TEST_ROUTES = [echo, item, explode]
+@get("/api/hooked")
+async def hooked(kernel: NamedDependency[Kernel]) -> dict[str, int]:
+    """Calls a hook twice while serving the request: the route's statistics show the time in it."""
+    for _ in range(2):
+        await kernel.hooks.on_event(kernel.hooks.global_view(), Event(name="tests.hooked"), None)
+    return {"calls": 2}
+
+
+TEST_ROUTES = [echo, item, explode, hooked]
 
 
 def build_app(tmp_path: Path, **settings: Any) -> Litestar:
@@ -553,6 +561,17 @@ async def test_endpoint_statistics_for_platform_admins(client: AppClient) -> Non
     assert ("GET", "/api/items/7") not in rows
     assert response.json()["max_routes"] == MAX_ROUTES
     assert container_of(client).route_stats().snapshot()["routes"]
+    assert items["hooks"] == []  # no hook called while serving it
+
+
+async def test_endpoint_statistics_show_the_time_in_each_hook_per_route(client: AppClient) -> None:
+    for _ in range(3):
+        assert (await client.get("/api/hooked")).status_code == 200
+    snapshot = (await client.get("/api/health/endpoints", headers=ADMIN)).json()
+    rows = {(r["method"], r["path"]): r for r in snapshot["routes"]}
+    (on_event,) = [h for h in rows[("GET", "/api/hooked")]["hooks"] if h["hook"] == "on_event"]
+    assert on_event["count"] == 6  # one per hook call, not per implementation
+    assert on_event["max_ms"] >= on_event["mean_ms"] >= 0 and on_event["total_ms"] >= on_event["max_ms"]
 
 
 @pytest.fixture(autouse=True)
