@@ -52,8 +52,9 @@ from common import fmt, header, median, percentile, table, verdict
 from RestrictedPython import RestrictingNodeTransformer, compile_restricted_exec
 from RestrictedPython.Guards import safer_getattr
 
+from automatos.sandbox import Limits, WorkerPool
 from automatos.sandbox import worker as W
-from automatos.sandbox.pool import _FRAME, Limits, WorkerPool
+from automatos.sandbox.process import FRAME as _FRAME
 
 GOAL_RT_MS = 5.0
 GOAL_RATIO = 2.5

@@ -26,15 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from automatos.sandbox.pool import (
-    Capability,
-    CapabilityRefused,
-    Limits,
-    SandboxError,
-    SandboxResult,
-    Usage,
-    WorkerPool,
-)
+from automatos.sandbox.pool import WorkerPool
+from automatos.sandbox.types import Capability, CapabilityRefused, Limits, SandboxError, SandboxResult, Usage
 
 if TYPE_CHECKING:
     from automatos.kernel.backends import QueueBackend

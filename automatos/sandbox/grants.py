@@ -29,7 +29,7 @@ from automatos.sandbox.capabilities import HttpCapability, KVCapability, host_al
 
 if TYPE_CHECKING:
     from automatos.kernel.backends import KVBackend
-    from automatos.sandbox.pool import Capability, Limits
+    from automatos.sandbox.types import Capability, Limits
 
 __all__ = [
     "HOSTS_SETTING",

@@ -16,7 +16,7 @@ from typing import Annotated, Protocol
 import msgspec
 
 from automatos.kernel.errors import ValidationError
-from automatos.sandbox.pool import Limits
+from automatos.sandbox.types import Limits
 
 __all__ = ["MAXIMUMS", "PlatformLimits", "RunLimits", "resolve_limits"]
 

@@ -2,7 +2,8 @@
 
 Each worker (:mod:`automatos.sandbox.worker`) is a fresh interpreter started by path with ``-I``,
 an environment holding nothing but ``PATH`` and ``LANG``, an empty working directory, and no file
-descriptor but its pipes: it inherits no secret, no connection and no module of this process.
+descriptor but its pipes: it inherits no secret, no connection and no module of this process
+(:mod:`automatos.sandbox.process` starts it and frames the messages).
 
 A run takes an idle worker (waiting for one when all are busy), sends it the job, answers its
 capability calls (the capabilities live here, in the supervisor: the worker only holds proxies),
@@ -19,238 +20,30 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
-import shutil
 import signal
-import struct
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from pathlib import Path
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Any
 
 import msgspec
 
-__all__ = [
-    "WORKER_PATH",
-    "Capability",
-    "CapabilityRefused",
-    "Limits",
-    "SandboxError",
-    "SandboxResult",
-    "Usage",
-    "WorkerPool",
-    "WorkspaceShares",
-]
+from automatos.sandbox.process import MAX_FRAME, WorkerProcess
+from automatos.sandbox.types import Capability, CapabilityRefused, Limits, SandboxError, SandboxResult
+
+__all__ = ["IDLE_WAIT", "WorkerPool", "WorkspaceShares", "workspace_limit"]
 
 log = logging.getLogger("automatos.sandbox")
 
-WORKER_PATH = str(Path(__file__).with_name("worker.py"))
-START_TIMEOUT = 30.0
 IDLE_WAIT = 60.0
 """How long a run waits for a free worker (and for its workspace's share) before it is answered
 ``worker`` with ``stage="queue"`` (it never started)."""
-PROBE_TIMEOUT = 10.0
-"""How long a worker may take to answer a liveness probe (only a run being retried probes)."""
-_FRAME = struct.Struct(">I")
-MAX_FRAME = 64 * 1024 * 1024
 
 
-class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Per-run limits; every field is bounded so that a request cannot ask for the machine."""
-
-    cpu_seconds: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
-    wall_seconds: Annotated[float, msgspec.Meta(gt=0, le=600)] = 10.0
-    memory_mb: Annotated[int, msgspec.Meta(ge=16, le=8192)] = 256
-    output_bytes: Annotated[int, msgspec.Meta(ge=0, le=16 * 1024 * 1024)] = 65_536
-    result_bytes: Annotated[int, msgspec.Meta(ge=0, le=16 * 1024 * 1024)] = 1_048_576
-
-
-class SandboxError(msgspec.Struct, kw_only=True):
-    """Why a run did not succeed.
-
-    ``kind``: ``syntax`` (with ``line``/``column``), ``policy`` (the construct refused), ``runtime``
-    (the snippet raised; ``message`` is ``Type: text``), ``limit`` (``limit`` and ``value`` name it),
-    ``capability`` (a capability refused or failed a call), ``result`` (the result is not JSON) or
-    ``worker`` (the worker process failed for a reason not the snippet's, e.g. it could not start).
-    """
-
-    kind: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-    limit: str | None = None
-    value: float | None = None
-    stage: str | None = None
-    """``compile`` when the code was refused before anything ran (syntax, compile-time policy)."""
-
-
-class Usage(msgspec.Struct, kw_only=True):
-    cpu_ms: float = 0.0
-    wall_ms: float = 0.0
-    """Inside the worker, compile and run."""
-    total_ms: float = 0.0
-    """Round trip seen by the caller, waiting for a free worker included."""
-
-
-class SandboxResult(msgspec.Struct, kw_only=True):
-    ok: bool
-    result: Any = None
-    """The JSON value the snippet left in its global ``result`` (``None`` if unset or on failure)."""
-    stdout: str = ""
-    error: SandboxError | None = None
-    logs: list[dict[str, str]] = []
-    usage: Usage = msgspec.field(default_factory=Usage)
-
-
-class CapabilityRefused(Exception):
-    """Raised by a capability to refuse a call; its message reaches the snippet (say what, never a secret).
-
-    Any other exception a capability raises reaches the snippet only as its type name (a backend's
-    error text may carry addresses or credentials)."""
-
-
-@runtime_checkable
-class Capability(Protocol):
-    """An object a run is granted: the snippet sees a proxy named ``name`` with ``methods``.
-
-    ``call`` runs here, in the supervisor, with JSON arguments; its JSON return value goes back to
-    the snippet. A :class:`CapabilityRefused` (or ``TypeError``/``ValueError`` about the arguments)
-    becomes a ``CapabilityError`` there carrying its message (so say what was refused, never a
-    secret); any other exception carries only its type name.
-    """
-
-    name: str
-    methods: frozenset[str]
-
-    async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any: ...
-
-
-def _clean_env() -> dict[str, str]:
-    return {"PATH": os.defpath, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-
-
-class _Worker:
-    def __init__(self, proc: asyncio.subprocess.Process, home: str) -> None:
-        self.proc = proc
-        self.home = home
-        self.pid = proc.pid
-        self.runs = 0
-        self.uid: int | None = None
-        """The worker's effective uid once started (0: it could not drop root's privileges)."""
-        self.retired = False
-        """Taken out of the pool (killed, died or recycled); its replacement is on its way."""
-        self.oversize = False
-        """It sent a frame over :data:`MAX_FRAME` (a run's output too large to carry)."""
-
-    @classmethod
-    async def spawn(cls, python: str) -> _Worker:
-        home = tempfile.mkdtemp(prefix="automatos-sandbox-")
-        proc: asyncio.subprocess.Process | None = None
-        try:
-            os.chmod(home, 0o500)  # empty, and nothing can be created in it
-            proc = await asyncio.create_subprocess_exec(
-                python,
-                "-I",
-                WORKER_PATH,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-                env=_clean_env(),
-                cwd=home,
-                close_fds=True,
-                start_new_session=True,  # a signal to our process group does not reach it
-                limit=MAX_FRAME,
-            )
-            worker = cls(proc, home)
-            try:
-                async with asyncio.timeout(START_TIMEOUT):
-                    ready = await worker.receive()
-            except TimeoutError:
-                ready = None
-            if ready is None or ready.get("op") != "ready":
-                raise RuntimeError(f"sandbox worker did not start (exit status {proc.returncode})")
-            uid = ready.get("uid")
-            worker.uid = uid if isinstance(uid, int) else None
-            return worker
-        except BaseException:  # failed, timed out or cancelled (a pool stopping): leave nothing behind
-            if proc is not None and proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            shutil.rmtree(home, ignore_errors=True)
-            raise
-
-    async def send(self, message: Mapping[str, Any]) -> None:
-        await self.send_encoded(msgspec.json.encode(message))
-
-    async def send_encoded(self, data: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(_FRAME.pack(len(data)) + data)
-        await self.proc.stdin.drain()
-
-    async def receive(self) -> dict[str, Any] | None:
-        assert self.proc.stdout is not None
-        try:
-            head = await self.proc.stdout.readexactly(4)
-            (size,) = _FRAME.unpack(head)
-            if size > MAX_FRAME:
-                self.oversize = True
-                return None
-            message = msgspec.json.decode(await self.proc.stdout.readexactly(size))
-        except (asyncio.IncompleteReadError, ConnectionError, msgspec.DecodeError):
-            return None
-        return message if isinstance(message, dict) else None
-
-    async def answers(self) -> bool:
-        """A liveness probe: whether the worker answers a ping (a dying one reaches end of file instead)."""
-        try:
-            async with asyncio.timeout(PROBE_TIMEOUT):
-                await self.send({"op": "ping"})
-                reply = await self.receive()
-        except (TimeoutError, ConnectionError, OSError):
-            return False
-        return reply is not None and reply.get("op") == "pong"
-
-    @property
-    def alive(self) -> bool:
-        """Running; a killed process is noticed here at once, before asyncio reaps it."""
-        if self.proc.returncode is not None:
-            return False
-        try:
-            with open(f"/proc/{self.pid}/stat", "rb") as stat:
-                return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-        except FileNotFoundError:
-            return False
-        except OSError:  # no /proc here: trust asyncio's view
-            return True
-
-    def kill(self) -> None:
-        if self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
-        shutil.rmtree(self.home, ignore_errors=True)
-
-    async def stop(self) -> None:
-        if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
-                await self.send({"op": "stop"})
-            try:
-                async with asyncio.timeout(2):
-                    await self.proc.wait()
-            except TimeoutError:
-                self.kill()
-                await self.proc.wait()
-        self.kill()
-
-    async def died_of(self) -> int | None:
-        """The exit status once the process is gone (negative: the signal that ended it)."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1):
-                return await self.proc.wait()
-        self.kill()
-        return await self.proc.wait()
+def workspace_limit(size: int, share: float) -> int:
+    """Workers one workspace may hold at once out of ``size``: its ``share`` of them, at least one."""
+    return max(1, math.floor(size * share + 1e-9))
 
 
 class WorkspaceShares:
@@ -339,13 +132,13 @@ class WorkerPool:
             raise ValueError("idle_wait must be positive")
         self.size = size
         self.python = python or sys.executable
-        self.workspace_limit = max(1, math.floor(size * workspace_share + 1e-9))
+        self.workspace_limit = workspace_limit(size, workspace_share)
         """Workers one workspace may hold at once."""
         self.idle_wait = idle_wait
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
-        self._all: set[_Worker] = set()
+        self._idle: asyncio.Queue[WorkerProcess] = asyncio.Queue()
+        self._all: set[WorkerProcess] = set()
         self._spawning: set[asyncio.Task[None]] = set()
-        self._watchers: dict[_Worker, asyncio.Task[None]] = {}
+        self._watchers: dict[WorkerProcess, asyncio.Task[None]] = {}
         self.shares = WorkspaceShares(self.workspace_limit if self.workspace_limit < size else None)
         self._closed = False
         self._warned_root = False
@@ -401,7 +194,7 @@ class WorkerPool:
         }
 
     async def _add(self) -> None:
-        worker = await _Worker.spawn(self.python)
+        worker = await WorkerProcess.spawn(self.python)
         if self._closed:
             await worker.stop()
             return
@@ -420,7 +213,7 @@ class WorkerPool:
         self._watchers[worker] = asyncio.ensure_future(self._watch(worker))
         self._idle.put_nowait(worker)
 
-    async def _watch(self, worker: _Worker) -> None:
+    async def _watch(self, worker: WorkerProcess) -> None:
         """The supervisor of one worker: when its process ends, it leaves the pool and is replaced."""
         await worker.proc.wait()
         self._watchers.pop(worker, None)
@@ -438,7 +231,7 @@ class WorkerPool:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
-    def _retire(self, worker: _Worker) -> None:
+    def _retire(self, worker: WorkerProcess) -> None:
         """Kill ``worker`` and start its replacement; idempotent (the supervisor and a run may both see it)."""
         worker.kill()
         if worker.retired:
@@ -455,7 +248,7 @@ class WorkerPool:
     def pids(self) -> list[int]:
         return sorted(w.pid for w in self._all if w.alive)
 
-    async def _take(self, probe: bool) -> _Worker:
+    async def _take(self, probe: bool) -> WorkerProcess:
         """An idle, live worker (probed with a ping when ``probe``); dead ones met on the way are retired."""
         while True:
             worker = await self._idle.get()
@@ -559,7 +352,7 @@ class WorkerPool:
 
     async def _attend(
         self,
-        worker: _Worker,
+        worker: WorkerProcess,
         job_id: str,
         granted: Mapping[str, Capability],
         limits: Limits,
@@ -623,7 +416,9 @@ class WorkerPool:
         result.usage.total_ms = round((time.perf_counter() - begun) * 1000, 3)
         return result
 
-    async def _converse(self, worker: _Worker, job_id: str, granted: Mapping[str, Capability]) -> dict[str, Any] | None:
+    async def _converse(
+        self, worker: WorkerProcess, job_id: str, granted: Mapping[str, Capability]
+    ) -> dict[str, Any] | None:
         while True:
             message = await worker.receive()
             if message is None or message.get("id") != job_id:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -36,7 +35,8 @@ import msgspec
 
 from automatos.jobs.queue import POLL_INTERVAL, JobOutcome, JobQueue
 from automatos.jobs.worker import GRACE, JobFunction, JobRun, JobWorker
-from automatos.sandbox.pool import Capability, Limits, SandboxError, SandboxResult, WorkerPool, WorkspaceShares
+from automatos.sandbox.pool import WorkerPool, WorkspaceShares, workspace_limit
+from automatos.sandbox.types import Capability, Limits, SandboxError, SandboxResult
 
 if TYPE_CHECKING:
     from automatos.kernel.backends import KVBackend, QueueBackend
@@ -81,11 +81,6 @@ def _spec_of(cap: Capability) -> dict[str, Any]:
     return spec
 
 
-def workspace_limit(pool_size: int, share: float) -> int | None:
-    """Runs one workspace may hold at once out of ``pool_size`` workers (at least one); ``None``: no cap."""
-    return max(1, math.floor(pool_size * share + 1e-9)) if share < 1 else None
-
-
 class QueueSandbox:
     """The :class:`~automatos.sandbox.Sandbox` of queue mode: runs are jobs served by ``automatos worker``."""
 
@@ -109,7 +104,8 @@ class QueueSandbox:
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: QueueBackend) -> QueueSandbox:
-        limit = workspace_limit(settings.sandbox_pool_size, settings.sandbox_workspace_max_share)
+        share = settings.sandbox_workspace_max_share
+        limit = workspace_limit(settings.sandbox_pool_size, share) if share < 1 else None
         return cls(backend, settings.sandbox_queue_name, workspace_limit=limit)
 
     def status(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from automatos.sandbox.limits import PlatformLimits, RunLimits, resolve_limits
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.sandbox import Sandbox
-    from automatos.sandbox.pool import Capability, Limits, SandboxResult
+    from automatos.sandbox.types import Capability, Limits, SandboxResult
 
 __all__ = ["SandboxService", "SandboxUnavailableError", "WorkspaceSettingsSource"]
 

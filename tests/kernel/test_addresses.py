@@ -69,4 +69,4 @@ def test_the_sandbox_uses_the_kernels_classification() -> None:
     # one classification: the sandbox re-exports the kernel's, it does not keep a copy
     assert capabilities.public_address is addresses.public_address
     assert capabilities.embedded_ipv4 is addresses.embedded_ipv4
-    assert isinstance(capabilities._transport(False)._pool._network_backend, addresses.PublicOnlyBackend)
+    assert isinstance(capabilities.http._transport(False)._pool._network_backend, addresses.PublicOnlyBackend)

@@ -30,7 +30,7 @@ import msgspec
 import pytest
 
 from automatos.sandbox import Limits, WorkerPool
-from automatos.sandbox.pool import WORKER_PATH
+from automatos.sandbox.process import WORKER_PATH
 from tests.sandbox.waiting import until
 
 LIMITS = Limits(cpu_seconds=0.5, wall_seconds=5, memory_mb=64, output_bytes=10_000, result_bytes=10_000)

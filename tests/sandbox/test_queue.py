@@ -282,23 +282,31 @@ async def test_a_capability_without_a_spec_is_refused_before_enqueueing(redis_ur
             assert await queue.count("incomplete") == 0
 
 
+async def _gated_worker(
+    settings: Settings, stop: asyncio.Event, ready: asyncio.Event, gates: Gates, *, grace_seconds: float
+) -> asyncio.Task[None]:
+    """A worker serving in a task whose capability calls the test's ``gates`` hold; once it takes jobs."""
+    worker = asyncio.create_task(
+        serve(
+            settings,
+            server(settings),
+            stop_event=stop,
+            ready=ready,
+            kv=MemoryKV(),
+            grace_seconds=grace_seconds,
+            rebuild=gates.rebuild,
+        )
+    )
+    await asyncio.wait_for(ready.wait(), BOUND)
+    return worker
+
+
 async def test_stopping_the_worker_mid_run_gives_the_caller_a_clear_error(redis_url: str) -> None:
     settings = _settings(redis_url, pool_size=1)
     async with caller(settings) as sandbox:
         stop, ready = asyncio.Event(), asyncio.Event()
         gates = Gates()
-        worker = asyncio.create_task(
-            serve(
-                settings,
-                server(settings),
-                stop_event=stop,
-                ready=ready,
-                kv=MemoryKV(),
-                grace_seconds=0.3,
-                rebuild=gates.rebuild,
-            )
-        )
-        await asyncio.wait_for(ready.wait(), BOUND)
+        worker = await _gated_worker(settings, stop, ready, gates, grace_seconds=0.3)
         long = Limits(wall_seconds=BOUND * 5)  # the gate never opens: only the stop ends it
         run = asyncio.create_task(sandbox.run(GATED, limits=long, capabilities=[GateSpec("held")]))
         await gates["held"].entered_event.wait()
@@ -315,18 +323,7 @@ async def test_stopping_lets_a_short_run_in_flight_finish(redis_url: str) -> Non
     gates = Gates()
     async with caller(settings) as sandbox:
         stop, ready = asyncio.Event(), asyncio.Event()
-        worker = asyncio.create_task(
-            serve(
-                settings,
-                server(settings),
-                stop_event=stop,
-                ready=ready,
-                kv=MemoryKV(),
-                grace_seconds=BOUND,
-                rebuild=gates.rebuild,
-            )
-        )
-        await asyncio.wait_for(ready.wait(), BOUND)
+        worker = await _gated_worker(settings, stop, ready, gates, grace_seconds=BOUND)
         run = asyncio.create_task(sandbox.run(GATED, limits=Limits(wall_seconds=BOUND), capabilities=[GateSpec("s")]))
         await gates["s"].entered_event.wait()  # in flight when the stop comes
         stop.set()

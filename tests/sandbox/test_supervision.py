@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from automatos.sandbox import Limits, LocalSandbox, WorkerPool
-from automatos.sandbox import pool as pool_module
+from automatos.sandbox import process as process_module
 from tests.sandbox.waiting import BOUND, GATED, Gate, until
 
 
@@ -128,8 +128,8 @@ async def test_a_worker_left_as_root_is_logged_once_and_reported(
     if os.geteuid() == 0:  # a worker whose own file only root can read cannot drop to nobody
         private = tmp_path / "private"
         private.mkdir(mode=0o700)
-        shutil.copy(pool_module.WORKER_PATH, private / "worker.py")
-        monkeypatch.setattr(pool_module, "WORKER_PATH", str(private / "worker.py"))
+        shutil.copy(process_module.WORKER_PATH, private / "worker.py")
+        monkeypatch.setattr(process_module, "WORKER_PATH", str(private / "worker.py"))
     caplog.set_level(logging.WARNING, logger="automatos.sandbox")
     async with WorkerPool(1) as one:
         (pid,) = one.pids

@@ -1,64 +1,32 @@
-"""Capabilities a sandboxed run may be granted: outbound HTTP to named hosts, and a namespaced key-value store.
-
-A capability lives in the supervisor (the API process, or an ``automatos worker`` in queue mode); the
-snippet only holds a proxy whose methods send JSON arguments here (see :mod:`automatos.sandbox.pool`).
-Whatever a method raises reaches the snippet as a ``CapabilityError`` carrying ``str(exc)``: every
-refusal below names what was refused (the host, the method, the key, the size) and nothing else —
-never a header we hold, a credential or an address the snippet did not give.
-
-- :class:`HttpCapability` (``http``: ``get``, ``post``, ``request``): ``http``/``https`` URLs whose host
-  is on the run's allow list (exact, case-insensitive; ``*.example.com`` matches subdomains of
-  ``example.com`` only) with an allowed method. Redirects are followed only to allowed hosts (at most
-  :data:`MAX_REDIRECTS`); a redirect elsewhere is refused. Each call uses a fresh client that trusts
-  nothing from the environment (no proxy variables, no ``.netrc``) and keeps no cookies. The response
-  is ``{status, headers (a safe subset), text, truncated, url}``, the body cut at ``max_response_bytes``.
-  Where a host *resolves* is checked when connecting, and the connection goes to the address that
-  was checked (no second lookup a rebinding DNS could answer differently): a loopback, private,
-  link-local, CGNAT, multicast or otherwise non-global address is refused unless the operator allows
-  it (``SANDBOX_HTTP_ALLOW_PRIVATE``) — a workspace admin's allow list alone never opens the
-  platform's own network or a cloud metadata endpoint. Compressed responses are not decoded (we ask
-  for ``identity``; a compressed body is refused rather than inflated past the cap).
-- :class:`KVCapability` (``kv``: ``get``, ``set``, ``delete``): JSON values under keys of
-  ``[A-Za-z0-9_.\\-/]{1,200}`` in ``kv.with_namespace(namespace)``, so the snippet reaches no key
-  outside its namespace; every value expires (``ttl`` at most ``max_ttl``, which is also the default).
-  Writes are metered: at most ``max_run_bytes`` per run and ``max_window_bytes`` per namespace per
-  ``max_ttl`` window (a counter in the same backend), so what a namespace can hold at any time is
-  bounded too — values written in a window expire by the end of the next.
-
-Each capability answers at most ``max_calls`` calls (one instance is made per run). ``spec()`` gives a
-JSON description and :func:`capability_from_spec` rebuilds the capability from it — how a run is
-shipped to a queue worker, which brings its own key-value backend.
+""":class:`HttpCapability` (``http``: ``get``, ``post``, ``request``): ``http``/``https`` URLs whose host
+is on the run's allow list (exact, case-insensitive; ``*.example.com`` matches subdomains of
+``example.com`` only) with an allowed method. Redirects are followed only to allowed hosts (at most
+:data:`MAX_REDIRECTS`); a redirect elsewhere is refused. Each call uses a fresh client that trusts
+nothing from the environment (no proxy variables, no ``.netrc``) and keeps no cookies. The response
+is ``{status, headers (a safe subset), text, truncated, url}``, the body cut at ``max_response_bytes``.
+Where a host *resolves* is checked when connecting, and the connection goes to the address that
+was checked (no second lookup a rebinding DNS could answer differently): a loopback, private,
+link-local, CGNAT, multicast or otherwise non-global address is refused unless the operator allows
+it (``SANDBOX_HTTP_ALLOW_PRIVATE``) — a workspace admin's allow list alone never opens the
+platform's own network or a cloud metadata endpoint. Compressed responses are not decoded (we ask
+for ``identity``; a compressed body is refused rather than inflated past the cap).
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
-import ipaddress
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import httpcore
 import httpx
 import msgspec
 
-from automatos.kernel.addresses import PublicOnlyBackend, embedded_ipv4, public_address
-from automatos.kernel.backends import KVBackend
-from automatos.sandbox.pool import CapabilityRefused as PoolCapabilityRefused
+from automatos.kernel.addresses import PublicOnlyBackend
+from automatos.sandbox.capabilities.base import Budget, CapabilityRefused, dispatch, host_allowed, normalize_host
 
-__all__ = [
-    "HTTP_METHODS",
-    "MAX_REDIRECTS",
-    "CapabilityRefused",
-    "HttpCapability",
-    "KVCapability",
-    "capability_from_spec",
-    "embedded_ipv4",
-    "host_allowed",
-    "normalize_host",
-    "public_address",
-]
+__all__ = ["HTTP_METHODS", "MAX_REDIRECTS", "HttpCapability", "NonPublicAddress"]
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 MAX_REDIRECTS = 5
@@ -100,98 +68,11 @@ _REFUSED_REQUEST_HEADERS = frozenset(
     }
 )
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}")
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-_KEY = re.compile(r"[A-Za-z0-9_.\-/]{1,200}")
-
-
-class CapabilityRefused(PoolCapabilityRefused):
-    """A capability call the grant does not cover; the message (seen by the snippet) says what and why."""
-
-
-# --- hosts -------------------------------------------------------------------------------------------
-
-
-def normalize_host(host: str) -> str:
-    """An allow-list entry in canonical form: lower case, no trailing dot, IPv6 without brackets.
-
-    Accepted: a DNS name (ASCII; punycode for international names), an IPv4 or IPv6 address, or
-    ``*.`` followed by a DNS name of at least two labels (``*.example.com``: its subdomains only).
-    ``ValueError`` names the entry otherwise.
-    """
-    if not isinstance(host, str):
-        raise ValueError("a host must be a string")
-    text = host.strip().lower()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
-    wildcard = text.startswith("*.")
-    name = text[2:] if wildcard else text
-    if name.endswith("."):
-        name = name[:-1]
-    labels = name.split(".")
-    if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise ValueError(f"{host!r} is not a host name, an IP address or *.domain")
-    if wildcard:
-        if len(labels) < 2:
-            raise ValueError(f"{host!r}: a wildcard needs a domain of at least two labels (*.example.com)")
-        return "*." + name
-    return name
 
 
 def _url_host(url: httpx.URL) -> str:
     host = url.host.lower()
     return host[:-1] if host.endswith(".") else host
-
-
-def host_allowed(host: str, allowed: Iterable[str]) -> bool:
-    """Whether ``host`` (normalized) is one of ``allowed`` or a subdomain of one of its ``*.`` entries.
-
-    ``host`` may itself be a wildcard entry: ``*.a.example.com`` is covered by ``*.example.com``.
-    """
-    for entry in allowed:
-        if entry.startswith("*."):
-            suffix = entry[1:]  # ".example.com"
-            if host.endswith(suffix) and len(host) > len(suffix) and host[: -len(suffix)] not in ("", "*"):
-                return True
-            if host == entry:
-                return True
-        elif host == entry:
-            return True
-    return False
-
-
-# --- calling ----------------------------------------------------------------------------------------
-
-
-async def _dispatch(
-    cap: str, methods: dict[str, Callable[..., Awaitable[Any]]], method: str, args: list[Any], kwargs: dict[str, Any]
-) -> Any:
-    func = methods.get(method)
-    if func is None:
-        raise CapabilityRefused(f"{cap} has no method {method!r}")
-    try:
-        inspect.signature(func).bind(*args, **kwargs)
-    except TypeError as exc:
-        raise CapabilityRefused(f"bad arguments: {exc}") from None
-    return await func(*args, **kwargs)
-
-
-class _Budget:
-    def __init__(self, name: str, max_calls: int) -> None:
-        self.name = name
-        self.max_calls = max_calls
-        self.calls = 0
-
-    def spend(self) -> None:
-        self.calls += 1
-        if self.calls > self.max_calls:
-            raise CapabilityRefused(f"at most {self.max_calls} {self.name} calls per run")
-
-
-# --- http -------------------------------------------------------------------------------------------
 
 
 class NonPublicAddress(httpcore.ConnectError):
@@ -243,7 +124,7 @@ class HttpCapability:
         self.max_response_bytes = int(max_response_bytes)
         self.max_request_bytes = int(max_request_bytes)
         self.max_calls = int(max_calls)
-        self._budget = _Budget("http", self.max_calls)
+        self._budget = Budget("http", self.max_calls)
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -259,7 +140,7 @@ class HttpCapability:
 
     async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         self._budget.spend()
-        return await _dispatch(
+        return await dispatch(
             self.name, {"get": self.get, "post": self.post, "request": self.request}, method, args, kwargs
         )
 
@@ -439,148 +320,3 @@ def _http_error(exc: httpx.HTTPError) -> str:
     if isinstance(exc, httpx.ConnectError):
         return f"{kind} (could not connect)"
     return kind
-
-
-# --- kv ---------------------------------------------------------------------------------------------
-
-
-class KVCapability:
-    """JSON values in one namespace of a key-value backend; see the module docstring."""
-
-    name = "kv"
-    methods = frozenset({"get", "set", "delete"})
-
-    def __init__(
-        self,
-        kv: KVBackend,
-        namespace: str,
-        max_value_bytes: int = 65536,
-        max_ttl: int = 86400,
-        *,
-        max_calls: int = 1000,
-        max_run_bytes: int = 1_048_576,
-        max_window_bytes: int = 16 * 1_048_576,
-    ) -> None:
-        if not isinstance(namespace, str) or not namespace:
-            raise ValueError("a kv capability needs a non-empty namespace")
-        if max_ttl <= 0 or max_value_bytes <= 0:
-            raise ValueError("max_ttl and max_value_bytes must be positive")
-        self.namespace = namespace
-        self.max_value_bytes = int(max_value_bytes)
-        self.max_ttl = int(max_ttl)
-        self.max_calls = int(max_calls)
-        self.max_run_bytes = int(max_run_bytes)
-        self.max_window_bytes = int(max_window_bytes)
-        self._kv = kv.with_namespace(namespace)
-        self._meter = kv.with_namespace("sandbox-quota")
-        self._budget = _Budget("kv", self.max_calls)
-        self._written = 0
-
-    def spec(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "namespace": self.namespace,
-            "max_value_bytes": self.max_value_bytes,
-            "max_ttl": self.max_ttl,
-            "max_calls": self.max_calls,
-            "max_run_bytes": self.max_run_bytes,
-            "max_window_bytes": self.max_window_bytes,
-        }
-
-    async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        self._budget.spend()
-        return await _dispatch(
-            self.name, {"get": self.get, "set": self.set, "delete": self.delete}, method, args, kwargs
-        )
-
-    @staticmethod
-    def _check_key(key: Any) -> str:
-        if not isinstance(key, str) or not _KEY.fullmatch(key):
-            shown = repr(key)[:60]
-            raise CapabilityRefused(f"key {shown} is not 1-200 characters of letters, digits, '_', '.', '-', '/'")
-        return key
-
-    async def get(self, key: str, default: Any = None) -> Any:
-        raw = await self._kv.get(self._check_key(key))
-        if raw is None:
-            return default
-        try:
-            return msgspec.json.decode(raw)
-        except msgspec.DecodeError:
-            raise CapabilityRefused(f"the value under {key!r} is not JSON") from None
-
-    async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        key = self._check_key(key)
-        if ttl is None:
-            ttl = self.max_ttl
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 0 < ttl <= self.max_ttl:
-            raise CapabilityRefused(f"ttl must be a number of seconds above 0 and at most {self.max_ttl}")
-        encoded = msgspec.json.encode(value)
-        if len(encoded) > self.max_value_bytes:
-            raise CapabilityRefused(f"the value is {len(encoded)} bytes as JSON; at most {self.max_value_bytes}")
-        size = len(encoded) + len(key)
-        if self._written + size > self.max_run_bytes:
-            raise CapabilityRefused(f"this run may write at most {self.max_run_bytes} bytes to kv")
-        window = await self._meter.incr(self.namespace.replace(":", "/"), size, ttl=float(self.max_ttl))
-        if window > self.max_window_bytes:
-            raise CapabilityRefused(
-                f"this workspace's sandbox kv took {self.max_window_bytes} bytes of writes within "
-                f"{self.max_ttl} s; try again later"
-            )
-        self._written += size
-        await self._kv.set(key, encoded, ttl=float(ttl))
-
-    async def delete(self, key: str) -> bool:
-        return await self._kv.delete(self._check_key(key))
-
-
-# --- specs ------------------------------------------------------------------------------------------
-
-
-def _int(spec: dict[str, Any], key: str, default: int) -> int:
-    value = spec.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"capability spec: {key} must be an integer")
-    return value
-
-
-def capability_from_spec(spec: dict[str, Any], *, kv: KVBackend | None) -> HttpCapability | KVCapability:
-    """The capability ``spec`` (from ``.spec()``) describes; ``kv`` is the backend a ``kv`` spec needs.
-
-    ``ValueError`` names what is wrong with a malformed spec.
-    """
-    if not isinstance(spec, dict):
-        raise ValueError("capability spec must be an object")
-    name = spec.get("name")
-    if name == "http":
-        hosts, methods = spec.get("allow_hosts"), spec.get("allow_methods", ["GET"])
-        if not isinstance(hosts, list) or not isinstance(methods, list):
-            raise ValueError("capability spec: allow_hosts and allow_methods must be lists")
-        timeout = spec.get("timeout", 10.0)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
-            raise ValueError("capability spec: timeout must be a number")
-        return HttpCapability(
-            hosts,
-            methods,
-            float(timeout),
-            _int(spec, "max_response_bytes", 1_000_000),
-            max_request_bytes=_int(spec, "max_request_bytes", 1_000_000),
-            max_calls=_int(spec, "max_calls", 100),
-            allow_private=spec.get("allow_private") is True,
-        )
-    if name == "kv":
-        if kv is None:
-            raise ValueError("capability spec: a kv capability needs a key-value backend")
-        namespace = spec.get("namespace")
-        if not isinstance(namespace, str) or not namespace:
-            raise ValueError("capability spec: namespace must be a non-empty string")
-        return KVCapability(
-            kv,
-            namespace,
-            _int(spec, "max_value_bytes", 65536),
-            _int(spec, "max_ttl", 86400),
-            max_calls=_int(spec, "max_calls", 1000),
-            max_run_bytes=_int(spec, "max_run_bytes", 1_048_576),
-            max_window_bytes=_int(spec, "max_window_bytes", 16 * 1_048_576),
-        )
-    raise ValueError(f"unknown capability {name!r}")
