@@ -166,6 +166,13 @@ class JobQueue:
         if queue is not None:
             await close_saq_queue(queue)
 
+    async def __aenter__(self) -> JobQueue:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
     async def submit(
         self, function: str, kwargs: Mapping[str, Any], *, deadline: float, begun: float | None = None
     ) -> JobOutcome:
