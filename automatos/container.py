@@ -19,29 +19,55 @@ from __future__ import annotations
 
 from dependency_injector import providers
 
-from automatos.agents.catalog import CatalogService
+from automatos.agents.personas import Personas
 from automatos.agents.platform_settings import PlatformSettingsService
-from automatos.agents.runtime import AgentsRuntime
+from automatos.agents.service import AgentService
+from automatos.agents.setting_values import PlatformSettingValues
+from automatos.agents.skills import Skills
 from automatos.api.middleware import RequestPipeline
 from automatos.api.readiness import ReadinessCache
 from automatos.api.stats import RouteStats
+from automatos.chat.openai_compat import OpenAICompatService
+from automatos.chat.prompts import PromptRegistry
 from automatos.chat.service import ChatService
 from automatos.kernel.container import KernelContainer, build_registry
+from automatos.llm.catalog import ModelCatalog
+from automatos.llm.providers import ProviderResolver
+from automatos.marketplace.categories import PluginCategories
 from automatos.sandbox.service import SandboxService
+from automatos.tools.credential_types import CredentialTypes
 
 __all__ = ["Container", "build_registry"]
 
 
 class Container(KernelContainer):
-    agents_runtime = providers.Singleton(AgentsRuntime, KernelContainer.kernel)
-    catalog = providers.Singleton(CatalogService, KernelContainer.sessionmaker)
-    chat = providers.Singleton(ChatService, agents_runtime)
     platform_settings = providers.Singleton(PlatformSettingsService, KernelContainer.sessionmaker)
+    setting_values = providers.Singleton(PlatformSettingValues, KernelContainer.sessionmaker)
+    # agents, personas, skills (agents/); the model catalogue and providers (llm/); reference catalogs
+    personas = providers.Singleton(Personas, KernelContainer.sessionmaker)
+    skills = providers.Singleton(Skills, KernelContainer.sessionmaker)
+    agents = providers.Singleton(AgentService, KernelContainer.sessionmaker, personas, skills)
+    llm_catalog = providers.Singleton(ModelCatalog, KernelContainer.sessionmaker)
+    llm_providers = providers.Singleton(ProviderResolver, KernelContainer.kernel)
+    credential_types = providers.Singleton(CredentialTypes, KernelContainer.sessionmaker)
+    plugin_categories = providers.Singleton(PluginCategories, KernelContainer.sessionmaker)
+    # chat (chat/): prompts, sessions and turns, the OpenAI-compatible service
+    prompts = providers.Singleton(PromptRegistry, KernelContainer.kernel, setting_values)
+    chat = providers.Singleton(
+        ChatService,
+        KernelContainer.kernel,
+        agents=agents,
+        settings=setting_values,
+        prompts=prompts,
+        models=llm_catalog,
+        providers=llm_providers,
+    )
+    openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(
         SandboxService,
         KernelContainer.kernel,
-        platform=agents_runtime,  # the platform settings that bound a run (int_setting)
+        platform=setting_values,  # the platform settings that bound a run (int_setting)
         workspaces=KernelContainer.kernel.provided.workspaces,  # the workspace's http policy (settings)
     )
     # the request path (api/): built once, fetched by the plugin when the app is built

@@ -387,7 +387,8 @@ def probes(marks: dict[str, list[float]], engine: Any, shapes: list[str]) -> Ite
     from sqlalchemy import event as sa_event
 
     from automatos.api.controllers import chat as controller
-    from automatos.chat.service import ChatService, Turn
+    from automatos.chat.service import ChatService
+    from automatos.chat.turn import Turn
 
     clock = time.perf_counter
     current: dict[str, float] = {}
@@ -522,8 +523,6 @@ def profile_text(profiler: cProfile.Profile, n: int, top: int) -> str:
 
 
 async def part_inproc(data_dir: Path, rounds: int, samples: int, profile: bool) -> InprocResults:
-    from automatos.chat.service import ChatService
-
     fx = await fixture.prepare(data_dir)
     app = automatos_app.create(data_dir, **fixture.SETTINGS)
     quiet()
@@ -549,7 +548,7 @@ async def part_inproc(data_dir: Path, rounds: int, samples: int, profile: bool) 
             return total
 
         kernel = app.state["kernel"]
-        service = ChatService.of(kernel)
+        service = app.state["container"].chat()
         workspace = await kernel.directory.workspace(fx.workspace_id)
         turns_made: list[Any] = []
 

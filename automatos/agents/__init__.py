@@ -1,17 +1,20 @@
-"""Agents and the conversations with them: the product layer above the kernel.
+"""Agents and what they are built from: the product layer a workspace is for.
 
-What lives here: the tables and rules of agents, personas, skills, the LLM model catalog, the
-prompt registry, chat sessions and messages, LLM usage, the reference catalogs (credential types,
-plugin categories, platform settings) and the idempotent seed that fills them.
+- :mod:`automatos.agents.service`: :class:`~automatos.agents.service.AgentService`, a workspace's
+  agents and their rules;
+- :mod:`automatos.agents.owned`: one service for resources the platform and workspaces both own
+  (platform rows read-only to workspaces), declared for :mod:`~automatos.agents.personas` and
+  :mod:`~automatos.agents.skills`;
+- :mod:`automatos.agents.records`: an agent's model settings and lookup, shared with chat;
+- :mod:`automatos.agents.platform_settings` and :mod:`automatos.agents.setting_values`: the
+  platform's tuning knobs, and their cached values for the code that reads them;
+- :mod:`automatos.agents.seed` and :mod:`automatos.agents.seed_data`: the idempotent seed of the
+  platform's reference data (models, personas, credential types, categories, prompts, settings);
+- :mod:`automatos.agents.models`: the tables of agents, personas, skills and platform settings.
 
-Departure from ARCHITECTURE.md's layout, on purpose: the blueprint names five top-level parts
-(kernel, extensions, marketplace, api, sandbox) and no home for the domain of agents and chat. It
-cannot go in ``kernel/`` (the kernel "knows no concrete capability"), nor in ``extensions/`` (those
-are pluggy plugins a workspace may disable; agents are what a workspace *is for*), nor in ``api/``
-(the CLI's ``automatos seed`` and later the router and workers use the same rules without HTTP).
-So the rules live here and ``api/controllers/`` stays one thin module per resource over them.
-
-The tables share the kernel's ``Base.metadata`` and migration chain (``0004_agents``): one schema
-history, one ``automatos db upgrade``. LLM and embedding providers stay extensions: this package
-only asks the workspace's hook view for them.
+Its neighbours: the model catalogue and a workspace's providers are ``llm/``; sessions, turns,
+usage and prompts are ``chat/``; credential types ``tools/``; plugin categories ``marketplace/``.
+It imports the kernel and ``llm/`` only (docs/architecture.md). LLM and embedding providers stay
+extensions: nothing here imports one. Every service is a provider of the composition root
+(``automatos/container.py``).
 """

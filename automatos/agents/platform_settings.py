@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.agents import models as am
-from automatos.agents.records import from_row, page
 from automatos.agents.seed_data import PLATFORM_SETTINGS, PlatformSettingSeed
+from automatos.kernel.db.queries import from_row, page
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.store import KernelStore
 

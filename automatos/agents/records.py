@@ -1,4 +1,4 @@
-"""What the agents' API, the chat and the CLI share: validated model settings, agent lookup, paging.
+"""What the agents' API, the chat and the CLI share: validated model settings and agent lookup.
 
 ``ModelSettings`` is an agent's model configuration. Its bounds are checked by msgspec when it
 arrives in a request body (422 naming the field, e.g. ``model_settings.temperature``) and again by
@@ -8,43 +8,27 @@ offers is refused at write time, not discovered at the first chat).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import msgspec
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from automatos.agents import models as am
 from automatos.kernel.errors import NotFoundError, ValidationError
+from automatos.llm.catalog import ProviderName
 
 __all__ = [
     "ModelSettings",
     "check_model_settings",
     "find_agent",
-    "from_row",
     "get_agent",
     "model_settings_of",
-    "page",
 ]
 
-ProviderName = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Temperature = Annotated[float, msgspec.Meta(ge=0.0, le=2.0)]
 MaxTokens = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
-
-R = TypeVar("R", bound=msgspec.Struct)
-
-
-def from_row(row: object, record: type[R]) -> R:
-    """The response struct ``record`` read off a mapped row's attributes of the same names."""
-    return msgspec.convert(row, record, from_attributes=True)
-
-
-async def page(session: AsyncSession, query: Select[Any], offset: int, limit: int) -> tuple[list[Any], int]:
-    """One page of ``query`` (already ordered) and how many rows it has in all."""
-    total = int(await session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0)
-    return list(await session.scalars(query.offset(offset).limit(limit))), total
-
 
 class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Which provider and model an agent talks to, and how.

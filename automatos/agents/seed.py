@@ -19,6 +19,11 @@ Decisions:
   PostgreSQL (its own key, not the migrations'), ``BEGIN IMMEDIATE`` (the write lock) on SQLite.
   Several processes starting at once therefore seed one after the other; the later ones find
   every row in place and write nothing.
+- **Tables by name, like a migration.** The seed fills tables of several packages (``tools/``,
+  ``llm/``, ``marketplace/``, ``chat/`` and this one). Like an Alembic revision it names them and
+  their seeded columns itself (SQLAlchemy ``table()``/``column()``), rather than importing the
+  packages that map them: it is data for the schema the migrations made, and this package may not
+  import ``tools/``, ``marketplace/`` or ``chat/`` (docs/architecture.md).
 - **Start-up path.** :func:`ensure_seeded` compares :func:`seed_fingerprint` (sha256 of the seed
   data as canonical JSON) with the one stored under ``platform_settings['seed.fingerprint']``: a
   match costs one ``SELECT`` and writes nothing. Otherwise it seeds and stores the new fingerprint
@@ -32,16 +37,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
-from sqlalchemy import select, text
+from sqlalchemy import TableClause, column, insert, select, table, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.agents import models as am
 from automatos.agents import seed_data as sd
-from automatos.kernel.db.base import Base
+from automatos.kernel.db.base import JSONType, UTCDateTime, new_id, utcnow
 
 __all__ = [
     "FINGERPRINT_KEY",
@@ -60,7 +66,6 @@ FINGERPRINT_KEY = "seed.fingerprint"
 _PG_LOCK_KEY = 0x6175746F7365  # "autose": any constant shared by every node; not the migrations' key
 _FORMAT = 1  # bump when the rules of applying the seed change, so databases are seeded again
 
-R = TypeVar("R", bound=Base)
 S = TypeVar("S", bound=msgspec.Struct)
 
 
@@ -152,38 +157,90 @@ async def _lock(session: AsyncSession) -> None:
         await connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _refresh(row: Any, values: Mapping[str, Any]) -> bool:
-    """Set the columns of ``row`` that differ from ``values``; whether any did."""
-    changed = False
-    for column, value in values.items():
-        if getattr(row, column) != value:
-            setattr(row, column, value)
-            changed = True
-    return changed
+def _stamp() -> dict[str, Any]:
+    now = utcnow()
+    return {"created_at": now, "updated_at": now}
 
 
-def _upsert(
-    session: AsyncSession,
-    existing: Iterable[R],
-    key_of_row: Callable[[R], Hashable],
-    seeds: Sequence[S],
-    key_of_seed: Callable[[S], Hashable],
-    insert: Callable[[S], R],
-    refreshed: Callable[[S], dict[str, Any]],
-) -> FamilyCounts:
-    """Insert the missing ``seeds``, refresh the differing rows; the counts."""
-    rows = {key_of_row(row): row for row in existing}
-    counts = FamilyCounts()
-    for seed in seeds:
-        row = rows.get(key_of_seed(seed))
-        if row is None:
-            session.add(insert(seed))
-            counts.created += 1
-        elif _refresh(row, refreshed(seed)):
+def _table(name: str, *columns: str, json: tuple[str, ...] = ()) -> TableClause:
+    """The seeded columns of table ``name`` (and its timestamps), as a migration would name them."""
+    typed = [column(c, JSONType) if c in json else column(c) for c in columns]
+    return table(name, *typed, column("created_at", UTCDateTime()), column("updated_at", UTCDateTime()))
+
+
+_CREDENTIAL_TYPES = _table(
+    "credential_types", "slug", "name", "category", "auth_type", "fields", "docs_url", json=("fields",)
+)
+_PLATFORM_SETTINGS = _table("platform_settings", "key", "value", "description", json=("value",))
+_LLM_MODELS = _table(
+    "llm_models",
+    "id",
+    "provider",
+    "model",
+    "display_name",
+    "kind",
+    "context_window",
+    "max_output_tokens",
+    "input_price",
+    "output_price",
+    "capabilities",
+    json=("capabilities",),
+)
+_PERSONAS = _table(
+    "personas", "id", "workspace_id", "slug", "name", "description", "system_prompt", "traits", json=("traits",)
+)
+_PLUGIN_CATEGORIES = _table("plugin_categories", "slug", "name", "description", "position")
+_PROMPTS = _table("prompts", "slug", "name", "description", "body")
+
+
+@dataclass(frozen=True)
+class _Family(Generic[S]):
+    """One family of seeded rows: where they live, how they are found, which columns the seed owns."""
+
+    name: str
+    table: TableClause
+    key: tuple[str, ...]
+    """The natural key's columns."""
+    seeds: Sequence[S]
+    owned: Callable[[S], dict[str, Any]]
+    """The columns the seed keeps in line with its data."""
+    first: Callable[[S], dict[str, Any]]
+    """The natural key and the values written only when the row is inserted (the admins' afterwards)."""
+    pk: str = "id"
+    where: Any = None
+    """Which existing rows are the family's (``None``: all of them)."""
+
+    async def upsert(self, session: AsyncSession) -> FamilyCounts:
+        """Insert the missing seeds, refresh the differing rows; the counts."""
+        c = self.table.c
+        owned = list(self.owned(self.seeds[0])) if self.seeds else []
+        query = select(*(c[name] for name in dict.fromkeys([self.pk, *self.key, *owned])))
+        if self.where is not None:
+            query = query.where(self.where)
+        rows = {tuple(row[k] for k in self.key): row for row in (await session.execute(query)).mappings()}
+        counts = FamilyCounts()
+        missing: list[dict[str, Any]] = []
+        for seed in self.seeds:
+            values = self.owned(seed)
+            row = rows.get(tuple(self.first(seed)[k] for k in self.key))
+            if row is None:
+                fresh = {**self.first(seed), **values, **_stamp()}
+                if self.pk == "id":
+                    fresh["id"] = new_id()
+                missing.append(fresh)
+                counts.created += 1
+                continue
+            changed = {column: value for column, value in values.items() if row[column] != value}
+            if not changed:
+                counts.unchanged += 1
+                continue
+            await session.execute(
+                update(self.table).where(c[self.pk] == row[self.pk]).values(**changed, updated_at=utcnow())
+            )
             counts.updated += 1
-        else:
-            counts.unchanged += 1
-    return counts
+        if missing:
+            await session.execute(insert(self.table), missing)
+        return counts
 
 
 def _plain(value: Any) -> Any:
@@ -226,64 +283,69 @@ def _category(seed: sd.PluginCategorySeed) -> dict[str, Any]:
     return {"name": seed.name, "description": seed.description, "position": seed.position}
 
 
+def _families() -> tuple[_Family[Any], ...]:
+    """Every family, in :attr:`SeedReport.FAMILIES` order."""
+    return (
+        _Family(
+            "credential_types",
+            _CREDENTIAL_TYPES,
+            ("slug",),
+            sd.CREDENTIAL_TYPES,
+            _credential_type,
+            lambda seed: {"slug": seed.slug},
+            pk="slug",
+        ),
+        _Family(
+            "platform_settings",
+            _PLATFORM_SETTINGS,
+            ("key",),
+            sd.PLATFORM_SETTINGS,
+            lambda seed: {"description": seed.description},  # the value is the admins'
+            lambda seed: {"key": seed.key, "value": _plain(seed.value)},
+            pk="key",
+            where=_PLATFORM_SETTINGS.c.key != FINGERPRINT_KEY,
+        ),
+        _Family(
+            "llm_models",
+            _LLM_MODELS,
+            ("provider", "model"),
+            sd.LLM_MODELS,
+            _llm_model,
+            lambda seed: {"provider": seed.provider, "model": seed.model},
+        ),
+        _Family(
+            "personas",
+            _PERSONAS,
+            ("slug",),
+            sd.PERSONAS,
+            _persona,
+            lambda seed: {"workspace_id": None, "slug": seed.slug},
+            where=_PERSONAS.c.workspace_id.is_(None),
+        ),
+        _Family(
+            "plugin_categories",
+            _PLUGIN_CATEGORIES,
+            ("slug",),
+            sd.PLUGIN_CATEGORIES,
+            _category,
+            lambda seed: {"slug": seed.slug},
+            pk="slug",
+        ),
+        _Family(
+            "prompts",
+            _PROMPTS,
+            ("slug",),
+            sd.PROMPTS,
+            lambda seed: {"name": seed.name, "description": seed.description},  # the body is the admins'
+            lambda seed: {"slug": seed.slug, "body": seed.body},
+            pk="slug",
+        ),
+    )
+
+
 async def _apply(session: AsyncSession) -> SeedReport:
     """Write the seed in the session's (locked) transaction; the caller commits."""
-    families: dict[str, FamilyCounts] = {}
-    families["credential_types"] = _upsert(
-        session,
-        await session.scalars(select(am.CredentialType)),
-        lambda row: row.slug,
-        sd.CREDENTIAL_TYPES,
-        lambda seed: seed.slug,
-        lambda seed: am.CredentialType(slug=seed.slug, **_credential_type(seed)),
-        _credential_type,
-    )
-    families["platform_settings"] = _upsert(
-        session,
-        await session.scalars(select(am.PlatformSetting).where(am.PlatformSetting.key != FINGERPRINT_KEY)),
-        lambda row: row.key,
-        sd.PLATFORM_SETTINGS,
-        lambda seed: seed.key,
-        lambda seed: am.PlatformSetting(key=seed.key, value=_plain(seed.value), description=seed.description),
-        lambda seed: {"description": seed.description},  # the value is the admins'
-    )
-    families["llm_models"] = _upsert(
-        session,
-        await session.scalars(select(am.LLMModel)),
-        lambda row: (row.provider, row.model),
-        sd.LLM_MODELS,
-        lambda seed: (seed.provider, seed.model),
-        lambda seed: am.LLMModel(provider=seed.provider, model=seed.model, **_llm_model(seed)),
-        _llm_model,
-    )
-    families["personas"] = _upsert(
-        session,
-        await session.scalars(select(am.Persona).where(am.Persona.workspace_id.is_(None))),
-        lambda row: row.slug,
-        sd.PERSONAS,
-        lambda seed: seed.slug,
-        lambda seed: am.Persona(workspace_id=None, slug=seed.slug, **_persona(seed)),
-        _persona,
-    )
-    families["plugin_categories"] = _upsert(
-        session,
-        await session.scalars(select(am.PluginCategory)),
-        lambda row: row.slug,
-        sd.PLUGIN_CATEGORIES,
-        lambda seed: seed.slug,
-        lambda seed: am.PluginCategory(slug=seed.slug, **_category(seed)),
-        _category,
-    )
-    families["prompts"] = _upsert(
-        session,
-        await session.scalars(select(am.Prompt)),
-        lambda row: row.slug,
-        sd.PROMPTS,
-        lambda seed: seed.slug,
-        lambda seed: am.Prompt(slug=seed.slug, name=seed.name, description=seed.description, body=seed.body),
-        lambda seed: {"name": seed.name, "description": seed.description},  # the body is the admins'
-    )
-    await session.flush()
+    families = {family.name: await family.upsert(session) for family in _families()}
     report = SeedReport.of(families)
     if report.changed:
         log.info("seed: %d rows created, %d updated", report.total.created, report.total.updated)

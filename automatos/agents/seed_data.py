@@ -72,7 +72,7 @@ class PlatformSettingSeed(msgspec.Struct, frozen=True, kw_only=True):
     """A row of ``platform_settings``: the value is only the default of a new install.
 
     ``kind``, ``minimum``/``maximum`` (numbers) and ``choices`` (strings) are what a new value must
-    be: :mod:`automatos.agents.catalog` refuses anything else when the setting is written, so a
+    be: :mod:`automatos.agents.platform_settings` refuses anything else when the setting is written, so a
     value the code reading it would discard can never be reported as in force.
     """
 

@@ -1,4 +1,4 @@
-"""Chat: sessions and messages of a workspace, one turn with an agent (streamed or not), LLM usage.
+"""Chat: sessions and messages of a workspace, starting a turn with an agent, LLM usage.
 
 A turn, end to end:
 
@@ -10,23 +10,10 @@ A turn, end to end:
    its persona and skills, the last ``chat.history_limit`` messages, and writes the user's message
    plus an assistant message in state ``streaming``. The provider is the agent's
    (``model_settings.provider``, else ``LLM_PROVIDER``) as the workspace's hook view offers it.
-2. :meth:`Turn.stream` (or :meth:`Turn.complete`) calls the provider. No write happens per token:
-   deltas are collected in memory and yielded.
-3. Whatever ends the turn, one transaction records it: the assistant message's content, status,
-   tokens and finish reason, and one ``llm_usage`` row with the cost from the model catalog.
-   - finished: ``complete``;
-   - the provider failed (or is not enabled here): ``error``, with the problem (provider, kind,
-     detail) in ``error``; the caller then gets a 502 problem+json naming the provider (before the
-     first token; a 409 naming ``model_settings.provider`` when it is not enabled or configured
-     here, kind ``not_enabled``) or an SSE ``error`` event (after it);
-   - the consumer went away (client disconnect cancels the stream, or the iterator is closed):
-     ``cancelled``, keeping what was produced. The write is shielded from the cancellation.
-   Tokens the provider did not report (a cancelled stream) are counted: completion tokens as the
-   deltas received, prompt tokens estimated at four characters per token; the usage row says
-   ``cancelled`` so estimates are told apart from reported figures. A call that never reached the
-   provider (not enabled here, connection refused: ``ProviderError.sent`` is false) is recorded
-   with zero tokens and cost 0. The record is not held back by the workspace's share of database
-   connections (:func:`~automatos.kernel.db.pool.unmetered`): an admitted turn always gets written.
+2. :meth:`~automatos.chat.turn.Turn.stream` (or ``complete``) calls the provider and records how
+   the turn ended (:mod:`automatos.chat.turn`). A provider that fails before the first token is the
+   caller's 502 problem+json naming it (a 409 naming ``model_settings.provider`` when it is not
+   enabled or configured here, kind ``not_enabled``); after it, an SSE ``error`` event.
 
 The system prompt is, in order: the registry's ``agent.base`` (placeholders ``{agent_name}`` and
 ``{workspace_name}`` substituted, nothing else interpreted), the persona's prompt, each skill's
@@ -38,46 +25,32 @@ conversation from the caller and persist only usage.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-import msgspec
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import func, select
 
 from automatos.agents import models as am
-from automatos.agents.records import ModelSettings, from_row, get_agent, model_settings_of
-from automatos.agents.runtime import AgentsRuntime, agents_of
+from automatos.agents.records import ModelSettings, get_agent, model_settings_of
+from automatos.chat import models as cm
+from automatos.chat.records import MessageRecord, SessionRecord, TurnSettings, UsageRecord, UsageTotals
+from automatos.chat.turn import Turn
 from automatos.kernel.db.base import utcnow
-from automatos.kernel.db.pool import unmetered
-from automatos.kernel.errors import ConflictError, NotFoundError, ProviderError, ValidationError
+from automatos.kernel.db.queries import from_row
+from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.hooks import Collected
-from automatos.kernel.metrics import record_llm_usage
-from automatos.kernel.types import ChatMessage, LLMProvider, StreamEvent, Workspace
+from automatos.kernel.types import ChatMessage, LLMProvider, Workspace
 
-__all__ = [
-    "RECORD_ATTEMPTS",
-    "RECORD_RETRY_PAUSE",
-    "ChatService",
-    "MessageRecord",
-    "SessionRecord",
-    "Turn",
-    "TurnResult",
-    "UsageRecord",
-    "UsageTotals",
-]
+if TYPE_CHECKING:
+    from automatos.agents.service import AgentService
+    from automatos.agents.setting_values import PlatformSettingValues
+    from automatos.chat.prompts import PromptRegistry
+    from automatos.kernel.core import Kernel
+    from automatos.llm.catalog import ModelCatalog
+    from automatos.llm.providers import ProviderResolver
 
-log = logging.getLogger("automatos.chat")
-RECORD_ATTEMPTS = 5
-"""Tries to write a turn's final record while SQLite answers "database is locked" (each try already
-waits SQLite's busy timeout)."""
-RECORD_RETRY_PAUSE = 0.05
-"""Seconds before the second try; doubled for each next one, at most 1 s."""
+__all__ = ["ChatService"]
 
 HISTORY_LIMIT = 50
 MAX_MESSAGE_CHARS = 32_000
@@ -86,92 +59,10 @@ DEFAULT_MAX_TOKENS = 1024
 TITLE_CHARS = 80
 
 
-class SessionRecord(msgspec.Struct, kw_only=True):
-    id: str
-    agent_id: str
-    title: str
-    status: str
-    created_by: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class MessageRecord(msgspec.Struct, kw_only=True):
-    id: str
-    session_id: str
-    role: str
-    content: str
-    status: str
-    error: dict[str, Any] | None
-    provider: str | None
-    model: str | None
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str | None
-    created_at: datetime
-
-
-class UsageRecord(msgspec.Struct, kw_only=True):
-    id: str
-    agent_id: str | None
-    session_id: str | None
-    message_id: str | None
-    provider: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost: float
-    status: str
-    created_at: datetime
-
-
-class UsageTotals(msgspec.Struct, kw_only=True):
-    calls: int
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-    cost: float
-
-
-class TurnResult(msgspec.Struct, kw_only=True):
-    text: str
-    provider: str
-    model: str
-    prompt_tokens: int
-    completion_tokens: int
-    finish_reason: str
-    cost: float
-    status: str
-    message_id: str | None
-    session_id: str | None
-    user_message_id: str | None
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
 def _fill(template: str, **values: str) -> str:
     for key, value in values.items():
         template = template.replace("{" + key + "}", value)
     return template
-
-
-def _estimate_tokens(messages: Sequence[ChatMessage]) -> int:
-    return sum(len(m.content) for m in messages) // 4 + len(messages)
-
-
-class TurnSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """What a turn reads from the platform settings and the prompt registry, read before its session."""
-
-    max_message_chars: int
-    history_limit: int
-    title_chars: int
-    temperature: float | None
-    max_tokens: int
-    base_prompt: str
-    """The registry's ``agent.base`` (empty when it is missing)."""
 
 
 def _check_active(agent: am.Agent, field: str) -> None:
@@ -182,248 +73,27 @@ def _check_active(agent: am.Agent, field: str) -> None:
         )
 
 
-class Turn:
-    """One call of an agent's provider, and the record of how it ended (see the module docstring)."""
+class ChatService:
+    """Chat sessions, messages, usage and turns of the kernel's database."""
 
     def __init__(
         self,
-        service: ChatService,
+        kernel: Kernel,
         *,
-        workspace: Workspace,
-        agent: am.Agent,
-        provider_name: str,
-        provider: LLMProvider | None,
-        model: str,
-        options: dict[str, Any],
-        messages: list[ChatMessage],
-        request_id: str | None,
-        session_id: str | None = None,
-        user_message_id: str | None = None,
-        message_id: str | None = None,
+        agents: AgentService,
+        settings: PlatformSettingValues,
+        prompts: PromptRegistry,
+        models: ModelCatalog,
+        providers: ProviderResolver,
     ) -> None:
-        self.service = service
-        self.workspace = workspace
-        self.agent_id = agent.id
-        self.agent_slug = agent.slug
-        self.provider_name = provider_name
-        self.provider = provider
-        self.model = model
-        self.options = options
-        self.messages = messages
-        self.request_id = request_id
-        self.session_id = session_id
-        self.user_message_id = user_message_id
-        self.message_id = message_id
-        self.result: TurnResult | None = None
-
-    def _provider(self) -> LLMProvider:
-        if self.provider is None:
-            raise ProviderError(  # the workspace's configuration, not an upstream failure: a 409
-                self.provider_name,
-                "not_enabled",
-                "this provider is not enabled or not configured in this workspace; "
-                "a workspace admin must enable and configure the extension that provides it",
-                sent=False,
-            )
-        return self.provider
-
-    async def complete(self) -> TurnResult:
-        """Call the provider once; the result is recorded whatever happens. Raises ProviderError."""
-        try:
-            done = await self._provider().complete(self.messages, model=self.model, **self.options)
-        except ProviderError as exc:
-            await self._finish("", None, None, "error", exc)
-            raise
-        except Exception as exc:
-            error = self._contain(exc)
-            await self._finish("", None, None, "error", error)
-            raise error from exc
-        except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self._finish("", None, None, "cancelled", None)
-            raise
-        return await self._finish(
-            done.text, done.prompt_tokens, done.completion_tokens, "complete", None, done.finish_reason, done.model
-        )
-
-    async def stream(self) -> AsyncGenerator[StreamEvent, None]:
-        """The provider's events, as they come; the turn is recorded when the iteration ends."""
-        parts: list[str] = []
-        prompt_tokens: int | None = None
-        completion_tokens: int | None = None
-        finish = "stop"
-        try:
-            async with contextlib.aclosing(
-                self._provider().stream(self.messages, model=self.model, **self.options)  # type: ignore[type-var]
-            ) as upstream:
-                async for event in upstream:
-                    if event.delta:
-                        parts.append(event.delta)
-                    if event.finish_reason is not None:
-                        finish = event.finish_reason
-                    if event.prompt_tokens is not None:
-                        prompt_tokens = event.prompt_tokens
-                    if event.completion_tokens is not None:
-                        completion_tokens = event.completion_tokens
-                    yield event
-        except ProviderError as exc:
-            await self._finish("".join(parts), prompt_tokens, completion_tokens, "error", exc)
-            raise
-        except Exception as exc:
-            error = self._contain(exc)
-            await self._finish("".join(parts), prompt_tokens, completion_tokens, "error", error)
-            raise error from exc
-        except BaseException:  # the client went away (cancellation) or the consumer closed us
-            with anyio.CancelScope(shield=True):
-                await self._finish("".join(parts), prompt_tokens, completion_tokens or len(parts), "cancelled", None)
-            raise
-        await self._finish("".join(parts), prompt_tokens, completion_tokens, "complete", None, finish)
-
-    def _contain(self, exc: Exception) -> ProviderError:
-        """A provider that raised something else than ProviderError: an extension's bug, contained."""
-        source = f"llm:{self.provider_name}"
-        self.service.kernel.hooks.record_failure(source, "stream/complete", exc)
-        return ProviderError(
-            self.provider_name, "unavailable", f"the provider failed unexpectedly ({type(exc).__name__})"
-        )
-
-    async def _finish(
-        self,
-        text: str,
-        prompt_tokens: int | None,
-        completion_tokens: int | None,
-        status: str,
-        error: ProviderError | None,
-        finish_reason: str | None = None,
-        model: str | None = None,
-    ) -> TurnResult:
-        used = model or self.model
-        if error is not None and not error.sent:  # nothing reached the provider: nothing to pay for
-            pt = ct = 0
-            cost = 0.0
-        else:
-            pt = prompt_tokens if prompt_tokens is not None else _estimate_tokens(self.messages)
-            ct = completion_tokens if completion_tokens is not None else 0
-            if error is not None and completion_tokens is None:
-                ct = len(text.split()) if text else 0
-            with unmetered():
-                input_price, output_price = await self.service.runtime.price(self.provider_name, used)
-            cost = pt * input_price + ct * output_price
-        finish = finish_reason or ("error" if status == "error" else "cancelled" if status == "cancelled" else "stop")
-        self.result = TurnResult(
-            text=text,
-            provider=self.provider_name,
-            model=used,
-            prompt_tokens=pt,
-            completion_tokens=ct,
-            finish_reason=finish,
-            cost=cost,
-            status=status,
-            message_id=self.message_id,
-            session_id=self.session_id,
-            user_message_id=self.user_message_id,
-        )
-        record_llm_usage(self.service.kernel, self.provider_name, used, pt, ct, cost)  # /metrics (kernel/metrics.py)
-        problem = None
-        if error is not None:
-            problem = {"provider": error.provider, "kind": error.kind, "detail": error.detail}
-        # the final record of a turn must not be lost: shielded (a disconnect mid-write would drop
-        # it) and retried while SQLite answers "database is locked" (many writers at once)
-        with anyio.CancelScope(shield=True):
-            await self._record_with_retries(text, status, problem, used, pt, ct, finish, cost)
-        return self.result
-
-    async def _record_with_retries(
-        self,
-        text: str,
-        status: str,
-        problem: dict[str, Any] | None,
-        used: str,
-        pt: int,
-        ct: int,
-        finish: str,
-        cost: float,
-    ) -> None:
-        """Write the turn's record; on SQLite's "database is locked" try again, at most
-        :data:`RECORD_ATTEMPTS` times. The transaction is all or nothing, so a retry writes it once.
-        What still fails is an ERROR naming the turn (the answer was delivered, or failed, already:
-        raising would only lose the caller's answer too)."""
-        turn = f"{self.message_id or '-'} (request {self.request_id or '-'}) of workspace {self.workspace.id}"
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
-                # finishing what was admitted does not queue behind the workspace's new work
-                with unmetered():
-                    await self._record(text, status, problem, used, pt, ct, finish, cost)
-                return
-            except OperationalError as exc:
-                if "locked" not in str(exc.orig) or attempt == RECORD_ATTEMPTS:
-                    log.error(
-                        "could not record chat turn %s after %d attempt(s); its usage row is lost: %s",
-                        turn,
-                        attempt,
-                        exc.orig,
-                        exc_info=True,
-                    )
-                    return
-                log.warning("recording chat turn %s: database is locked; retrying (attempt %d)", turn, attempt)
-                await asyncio.sleep(min(RECORD_RETRY_PAUSE * 2 ** (attempt - 1), 1.0))
-            except Exception:
-                log.exception("could not record chat turn %s; its usage row is lost", turn)
-                return
-
-    async def _record(
-        self,
-        text: str,
-        status: str,
-        problem: dict[str, Any] | None,
-        used: str,
-        pt: int,
-        ct: int,
-        finish: str,
-        cost: float,
-    ) -> None:
-        async with self.service.sessionmaker.begin() as session:
-            if self.message_id is not None:
-                await session.execute(
-                    update(am.ChatMessage)
-                    .where(am.ChatMessage.workspace_id == self.workspace.id, am.ChatMessage.id == self.message_id)
-                    .values(
-                        content=text,
-                        status=status,
-                        error=problem,
-                        model=used,
-                        prompt_tokens=pt,
-                        completion_tokens=ct,
-                        finish_reason=finish,
-                    )
-                )
-            session.add(
-                am.LLMUsage(
-                    workspace_id=self.workspace.id,
-                    agent_id=self.agent_id,
-                    session_id=self.session_id,
-                    message_id=self.message_id,
-                    provider=self.provider_name,
-                    model=used,
-                    prompt_tokens=pt,
-                    completion_tokens=ct,
-                    total_tokens=pt + ct,
-                    cost=cost,
-                    status=status,
-                    request_id=self.request_id,
-                )
-            )
-
-
-class ChatService:
-    def __init__(self, runtime: AgentsRuntime) -> None:
-        self.runtime = runtime
-        self.kernel = runtime.kernel
-        self.sessionmaker = runtime.kernel.store.sessionmaker
-
-    @classmethod
-    def of(cls, kernel: Any) -> ChatService:
-        return cls(agents_of(kernel))
+        self.kernel = kernel
+        self.sessionmaker = kernel.store.sessionmaker
+        self.agents = agents
+        self.settings = settings
+        self.prompts = prompts
+        self.models = models
+        """Prices for the usage rows."""
+        self.providers = providers
 
     async def agent_of(self, workspace_id: str, ref: str) -> am.Agent:
         async with self.sessionmaker() as session:
@@ -446,18 +116,18 @@ class ChatService:
     ) -> SessionRecord:
         async with self.sessionmaker.begin() as session:
             agent = await get_agent(session, workspace_id, agent_ref, field="agent")
-            row = am.ChatSession(workspace_id=workspace_id, agent_id=agent.id, title=title, created_by=actor_id)
+            row = cm.ChatSession(workspace_id=workspace_id, agent_id=agent.id, title=title, created_by=actor_id)
             session.add(row)
             await session.flush()
             return from_row(row, SessionRecord)
 
-    async def _session_row(self, session: Any, workspace_id: str, session_id: str) -> am.ChatSession:
+    async def _session_row(self, session: Any, workspace_id: str, session_id: str) -> cm.ChatSession:
         row = (
             await session.execute(
-                select(am.ChatSession).where(
-                    am.ChatSession.workspace_id == workspace_id,
-                    am.ChatSession.id == session_id,
-                    am.ChatSession.status != "archived",
+                select(cm.ChatSession).where(
+                    cm.ChatSession.workspace_id == workspace_id,
+                    cm.ChatSession.id == session_id,
+                    cm.ChatSession.status != "archived",
                 )
             )
         ).scalar_one_or_none()
@@ -473,17 +143,17 @@ class ChatService:
         self, workspace_id: str, *, agent_ref: str | None, offset: int, limit: int
     ) -> tuple[list[SessionRecord], int]:
         async with self.sessionmaker() as session:
-            where = [am.ChatSession.workspace_id == workspace_id, am.ChatSession.status != "archived"]
+            where = [cm.ChatSession.workspace_id == workspace_id, cm.ChatSession.status != "archived"]
             if agent_ref is not None:
                 agent = await get_agent(session, workspace_id, agent_ref, field="agent", include_archived=True)
-                where.append(am.ChatSession.agent_id == agent.id)
-            total = (await session.execute(select(func.count()).select_from(am.ChatSession).where(*where))).scalar_one()
+                where.append(cm.ChatSession.agent_id == agent.id)
+            total = (await session.execute(select(func.count()).select_from(cm.ChatSession).where(*where))).scalar_one()
             rows = (
                 (
                     await session.execute(
-                        select(am.ChatSession)
+                        select(cm.ChatSession)
                         .where(*where)
-                        .order_by(am.ChatSession.updated_at.desc(), am.ChatSession.id)
+                        .order_by(cm.ChatSession.updated_at.desc(), cm.ChatSession.id)
                         .offset(offset)
                         .limit(limit)
                     )
@@ -510,14 +180,14 @@ class ChatService:
     ) -> tuple[list[MessageRecord], int]:
         async with self.sessionmaker() as session:
             await self._session_row(session, workspace_id, session_id)
-            where = (am.ChatMessage.workspace_id == workspace_id, am.ChatMessage.session_id == session_id)
-            total = (await session.execute(select(func.count()).select_from(am.ChatMessage).where(*where))).scalar_one()
+            where = (cm.ChatMessage.workspace_id == workspace_id, cm.ChatMessage.session_id == session_id)
+            total = (await session.execute(select(func.count()).select_from(cm.ChatMessage).where(*where))).scalar_one()
             rows = (
                 (
                     await session.execute(
-                        select(am.ChatMessage)
+                        select(cm.ChatMessage)
                         .where(*where)
-                        .order_by(am.ChatMessage.created_at, am.ChatMessage.id)
+                        .order_by(cm.ChatMessage.created_at, cm.ChatMessage.id)
                         .offset(offset)
                         .limit(limit)
                     )
@@ -531,8 +201,8 @@ class ChatService:
         async with self.sessionmaker() as session:
             row = (
                 await session.execute(
-                    select(am.ChatMessage).where(
-                        am.ChatMessage.workspace_id == workspace_id, am.ChatMessage.id == message_id
+                    select(cm.ChatMessage).where(
+                        cm.ChatMessage.workspace_id == workspace_id, cm.ChatMessage.id == message_id
                     )
                 )
             ).scalar_one_or_none()
@@ -552,30 +222,30 @@ class ChatService:
         offset: int,
         limit: int,
     ) -> tuple[list[UsageRecord], int, UsageTotals]:
-        where: list[Any] = [am.LLMUsage.workspace_id == workspace_id]
+        where: list[Any] = [cm.LLMUsage.workspace_id == workspace_id]
         if agent_id is not None:
-            where.append(am.LLMUsage.agent_id == agent_id)
+            where.append(cm.LLMUsage.agent_id == agent_id)
         if provider is not None:
-            where.append(am.LLMUsage.provider == provider)
+            where.append(cm.LLMUsage.provider == provider)
         if since is not None:
-            where.append(am.LLMUsage.created_at >= since)
+            where.append(cm.LLMUsage.created_at >= since)
         async with self.sessionmaker() as session:
             calls, pt, ct, cost = (
                 await session.execute(
                     select(
                         func.count(),
-                        func.coalesce(func.sum(am.LLMUsage.prompt_tokens), 0),
-                        func.coalesce(func.sum(am.LLMUsage.completion_tokens), 0),
-                        func.coalesce(func.sum(am.LLMUsage.cost), 0.0),
+                        func.coalesce(func.sum(cm.LLMUsage.prompt_tokens), 0),
+                        func.coalesce(func.sum(cm.LLMUsage.completion_tokens), 0),
+                        func.coalesce(func.sum(cm.LLMUsage.cost), 0.0),
                     ).where(*where)
                 )
             ).one()
             rows = (
                 (
                     await session.execute(
-                        select(am.LLMUsage)
+                        select(cm.LLMUsage)
                         .where(*where)
-                        .order_by(am.LLMUsage.created_at.desc(), am.LLMUsage.id)
+                        .order_by(cm.LLMUsage.created_at.desc(), cm.LLMUsage.id)
                         .offset(offset)
                         .limit(limit)
                     )
@@ -598,17 +268,17 @@ class ChatService:
         """The platform settings and the base prompt a turn needs (cached; a cold cache opens a session
         per value, one after the other). Read before a turn's session opens, never inside it: a task
         that waited for a second connection while holding one could deadlock the pool under load."""
-        runtime = self.runtime
-        temperature = await runtime.setting("agents.default_temperature", DEFAULT_TEMPERATURE)
+        settings = self.settings
+        temperature = await settings.setting("agents.default_temperature", DEFAULT_TEMPERATURE)
         if isinstance(temperature, bool) or not isinstance(temperature, int | float):
             temperature = None
-        base = await runtime.prompt("agent.base")
+        base = await self.prompts.prompt("agent.base")
         return TurnSettings(
-            max_message_chars=await runtime.int_setting("chat.max_message_chars", MAX_MESSAGE_CHARS, 1, 10_000_000),
-            history_limit=await runtime.int_setting("chat.history_limit", HISTORY_LIMIT, 0, 10_000),
-            title_chars=await runtime.int_setting("chat.title_max_chars", TITLE_CHARS, 1, 300),
+            max_message_chars=await settings.int_setting("chat.max_message_chars", MAX_MESSAGE_CHARS, 1, 10_000_000),
+            history_limit=await settings.int_setting("chat.history_limit", HISTORY_LIMIT, 0, 10_000),
+            title_chars=await settings.int_setting("chat.title_max_chars", TITLE_CHARS, 1, 300),
             temperature=None if temperature is None else float(temperature),
-            max_tokens=await runtime.int_setting("agents.default_max_tokens", DEFAULT_MAX_TOKENS, 1, 1_000_000),
+            max_tokens=await settings.int_setting("agents.default_max_tokens", DEFAULT_MAX_TOKENS, 1, 1_000_000),
             base_prompt=base.body if base is not None else "",
         )
 
@@ -616,7 +286,7 @@ class ChatService:
         parts: list[str] = []
         if base.strip():
             parts.append(_fill(base, agent_name=agent.name, workspace_name=workspace.name))
-        visible = or_(am.Persona.workspace_id.is_(None), am.Persona.workspace_id == workspace.id)
+        visible = self.agents.personas.visible(workspace.id)
         if agent.persona_id is not None:
             persona = (
                 await session.execute(select(am.Persona).where(am.Persona.id == agent.persona_id, visible))
@@ -629,7 +299,7 @@ class ChatService:
                     await session.execute(
                         select(am.Skill).where(
                             am.Skill.id.in_(agent.skill_ids),
-                            or_(am.Skill.workspace_id.is_(None), am.Skill.workspace_id == workspace.id),
+                            self.agents.skills.visible(workspace.id),
                             am.Skill.status != "archived",
                         )
                     )
@@ -691,7 +361,7 @@ class ChatService:
         """
         knobs = await self.turn_settings()
         self._check_length(content, "content", knobs)
-        providers = await self.runtime.llm_providers(workspace)
+        providers = await self.providers.llm_providers(workspace)
         history_limit = knobs.history_limit
         async with self.sessionmaker.begin() as session:
             chat = await self._session_row(session, workspace.id, session_id)
@@ -702,19 +372,19 @@ class ChatService:
             settings = model_settings_of(agent)
             name, provider, model, options = self._provider_for(providers, settings, knobs, {})
             system = await self._system_prompt(session, workspace, agent, knobs.base_prompt)
-            history: list[am.ChatMessage] = []
+            history: list[cm.ChatMessage] = []
             if history_limit:
                 history = list(
                     (
                         await session.execute(
-                            select(am.ChatMessage)
+                            select(cm.ChatMessage)
                             .where(
-                                am.ChatMessage.workspace_id == workspace.id,
-                                am.ChatMessage.session_id == chat.id,
-                                am.ChatMessage.status.in_(("complete", "cancelled")),
-                                am.ChatMessage.content != "",
+                                cm.ChatMessage.workspace_id == workspace.id,
+                                cm.ChatMessage.session_id == chat.id,
+                                cm.ChatMessage.status.in_(("complete", "cancelled")),
+                                cm.ChatMessage.content != "",
                             )
-                            .order_by(am.ChatMessage.created_at.desc(), am.ChatMessage.id.desc())
+                            .order_by(cm.ChatMessage.created_at.desc(), cm.ChatMessage.id.desc())
                             .limit(history_limit)
                         )
                     )
@@ -722,12 +392,12 @@ class ChatService:
                     .all()
                 )
                 history.reverse()
-            user = am.ChatMessage(
+            user = cm.ChatMessage(
                 workspace_id=workspace.id, session_id=chat.id, role="user", content=content, created_by=actor_id
             )
             session.add(user)
             await session.flush()  # the user's message is older than the answer, to the microsecond
-            answer = am.ChatMessage(
+            answer = cm.ChatMessage(
                 workspace_id=workspace.id,
                 session_id=chat.id,
                 role="assistant",
@@ -777,7 +447,7 @@ class ChatService:
         knobs = await self.turn_settings()
         for i, message in enumerate(conversation):
             self._check_length(message.content, f"messages[{i}].content", knobs)
-        providers = await self.runtime.llm_providers(workspace)
+        providers = await self.providers.llm_providers(workspace)
         async with self.sessionmaker() as session:
             agent = await get_agent(session, workspace.id, agent_ref, field=agent_field)
             _check_active(agent, agent_field)

@@ -1,6 +1,6 @@
 """Archived workspaces: found when asked for, their slug explained, and restored.
 
-The rule, the same for workspaces and agents (:mod:`automatos.agents.catalog`): archiving is a
+The rule, the same for workspaces and agents (:mod:`automatos.agents.service`): archiving is a
 soft delete that keeps the slug. An archived workspace is not a place to act in (the request
 context does not resolve it, so its data and keys are out of reach), but it is not "gone" either:
 

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from automatos.agents import models as am
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
+from automatos.marketplace.models import PluginCategory
+from automatos.tools.models import CredentialType
 from tests.helpers import AppClient, make_container, serve_app
 
 ROOT = {"X-Test-User": "root;admin"}
@@ -45,7 +46,7 @@ async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
             session.add(m.User(id="alice", email="alice@example.com", display_name="alice"))
             session.add(m.User(id="bob", email="bob@example.com", display_name="bob"))
             session.add(
-                am.CredentialType(
+                CredentialType(
                     slug="t-github-token",
                     name="GitHub token",
                     category="t-developer",
@@ -54,9 +55,9 @@ async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
                     docs_url="https://docs.github.com",
                 )
             )
-            session.add(am.CredentialType(slug="t-postgres", name="PostgreSQL", category="t-database", auth_type="x"))
-            session.add(am.PluginCategory(slug="t-productivity", name="Productivity", position=-1))
-            session.add(am.PluginCategory(slug="t-analytics", name="Analytics", position=-2))
+            session.add(CredentialType(slug="t-postgres", name="PostgreSQL", category="t-database", auth_type="x"))
+            session.add(PluginCategory(slug="t-productivity", name="Productivity", position=-1))
+            session.add(PluginCategory(slug="t-analytics", name="Analytics", position=-2))
         made = await test_client.post("/api/workspaces", json={"slug": "alpha", "name": "A"}, headers=ALICE)
         assert made.status_code == 201, made.text
         made = await test_client.post(

@@ -19,16 +19,15 @@ import pytest
 from sqlalchemy import select
 
 from automatos.agents import models as am
-from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
-from automatos.chat.service import ChatService
+from automatos.chat import models as cm
 from automatos.extensions.llm.openai import OpenAIConnection, OpenAIProvider
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.hooks import Collected
 from automatos.kernel.types import ChatMessage, Completion, StreamEvent, Workspace
-from tests.helpers import AppClient, make_container, serve_app, serve_http
+from tests.helpers import AppClient, container_of, make_container, serve_app, serve_http
 
 
 def as_user(user: str, workspace: str | None = None) -> dict[str, str]:
@@ -156,9 +155,9 @@ async def test_streamed_answer_events_and_record(world: World) -> None:
     assert text == "[offline] stream me three words"
     assert done["message_id"] == start["message_id"] and done["status"] == "complete"
     assert done["usage"]["completion_tokens"] == len(events) - 2
-    (answer,) = await rows(world.kernel, am.ChatMessage, id=start["message_id"])
+    (answer,) = await rows(world.kernel, cm.ChatMessage, id=start["message_id"])
     assert (answer.content, answer.status, answer.workspace_id) == (text, "complete", alpha)
-    (usage,) = await rows(world.kernel, am.LLMUsage, message_id=start["message_id"])
+    (usage,) = await rows(world.kernel, cm.LLMUsage, message_id=start["message_id"])
     assert usage.completion_tokens == done["usage"]["completion_tokens"]
 
 
@@ -169,7 +168,7 @@ async def test_history_and_system_prompt_reach_the_provider(world: World) -> Non
         skill = am.Skill(slug="brief", name="Brief", instructions="Answer in one line.", workspace_id=alpha)
         other = am.Skill(slug="other", name="Other", instructions="B's own skill.", workspace_id=world.ids["bravo"])
         session.add_all([persona, skill, other])
-        base = await session.get(am.Prompt, "agent.base")  # seeded on start
+        base = await session.get(cm.Prompt, "agent.base")  # seeded on start
         assert base is not None
         base.body = "You are {agent_name} of {workspace_name}. {x}"
         await session.flush()
@@ -177,7 +176,7 @@ async def test_history_and_system_prompt_reach_the_provider(world: World) -> Non
     agent_id = await add_agent(
         kernel, alpha, "composed", persona_id=ids[0], skill_ids=[ids[1], ids[2]], instructions="Sign as Composed."
     )
-    service = ChatService.of(kernel)
+    service = container_of(world.client).chat()
     workspace = await kernel.directory.workspace(alpha)
     assert workspace is not None
     chat = await service.create_session(alpha, "composed", "", actor_id="alice")
@@ -203,8 +202,8 @@ async def test_history_is_limited_by_the_platform_setting(world: World) -> None:
     kernel, alpha = world.kernel, world.ids["alpha"]
     async with kernel.store.sessionmaker.begin() as session:
         await session.merge(am.PlatformSetting(key="chat.history_limit", value=2))
-    agents_of(kernel).forget_settings()
-    service = ChatService.of(kernel)
+    container_of(world.client).setting_values().forget()
+    service = container_of(world.client).chat()
     workspace = await kernel.directory.workspace(alpha)
     assert workspace is not None
     chat = await service.create_session(alpha, "helper", "", actor_id="alice")
@@ -243,12 +242,12 @@ async def test_bad_input_is_named(world: World) -> None:
     assert body["field"] == "agent" and "another agent" in body["detail"]
     async with world.kernel.store.sessionmaker.begin() as session:
         await session.merge(am.PlatformSetting(key="chat.max_message_chars", value=5))
-    agents_of(world.kernel).forget_settings()
+    container_of(world.client).setting_values().forget()
     body = problem(
         await client.post("/api/chat", json={"agent": "helper", "content": "too long"}, headers=headers), 422
     )
     assert body["field"] == "content" and "at most 5" in body["detail"]
-    assert await rows(world.kernel, am.ChatMessage, workspace_id=alpha) == []  # nothing half-written
+    assert await rows(world.kernel, cm.ChatMessage, workspace_id=alpha) == []  # nothing half-written
 
 
 async def test_viewer_reads_but_cannot_chat(world: World) -> None:
@@ -286,14 +285,14 @@ class FailingProvider:
 
 
 def use_provider(world: World, provider: Any) -> None:
-    runtime = agents_of(world.kernel)
-    original = runtime.llm_providers
+    resolver = container_of(world.client).llm_providers()
+    original = resolver.llm_providers
 
     async def providers(workspace: Workspace) -> Collected[Any]:
         got = await original(workspace)
         return Collected(items={**got.items, provider.name: provider}, sources=dict(got.sources))
 
-    runtime.llm_providers = providers  # type: ignore[method-assign]
+    resolver.llm_providers = providers  # type: ignore[method-assign]
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -310,10 +309,10 @@ async def test_provider_not_enabled_is_a_409_naming_the_setting_and_the_message_
     assert body["provider"] == "openai" and "openai" in body["detail"]
     assert body["field"] == "model_settings.provider" and body["kind"] == "not_enabled"
     assert body["type"].endswith("/provider-not-enabled") and "admin must enable" in body["detail"]
-    user, answer = sorted(await rows(kernel, am.ChatMessage, workspace_id=alpha), key=lambda r: r.created_at)
+    user, answer = sorted(await rows(kernel, cm.ChatMessage, workspace_id=alpha), key=lambda r: r.created_at)
     assert (user.role, user.content, user.status) == ("user", "hi", "complete")
     assert answer.status == "error" and answer.error["provider"] == "openai" and answer.error["kind"] == "not_enabled"
-    (usage,) = await rows(kernel, am.LLMUsage, workspace_id=alpha)
+    (usage,) = await rows(kernel, cm.LLMUsage, workspace_id=alpha)
     assert usage.status == "error"
     # nothing was sent anywhere: nothing is charged, no tokens are made up
     assert (usage.prompt_tokens, usage.completion_tokens, usage.cost) == (0, 0, 0.0)
@@ -333,7 +332,7 @@ async def test_a_provider_that_refuses_the_connection_costs_nothing(world: World
     )
     body = problem(response, 502)
     assert body["provider"] == "openai" and body["kind"] == "unavailable" and "127.0.0.1" in body["detail"]
-    (usage,) = await rows(kernel, am.LLMUsage, workspace_id=alpha)
+    (usage,) = await rows(kernel, cm.LLMUsage, workspace_id=alpha)
     assert usage.status == "error" and (usage.prompt_tokens, usage.completion_tokens, usage.cost) == (0, 0, 0.0)
 
 
@@ -348,7 +347,7 @@ async def test_provider_down_is_a_502_naming_it(world: World, stream: bool) -> N
     )
     body = problem(response, 502)
     assert body["provider"] == "flaky" and body["kind"] == "unavailable" and "503" in body["detail"]
-    statuses = {r.role: r.status for r in await rows(world.kernel, am.ChatMessage, workspace_id=world.ids["alpha"])}
+    statuses = {r.role: r.status for r in await rows(world.kernel, cm.ChatMessage, workspace_id=world.ids["alpha"])}
     assert statuses == {"user": "complete", "assistant": "error"}
 
 
@@ -363,7 +362,7 @@ async def test_provider_failing_mid_stream_sends_an_error_event_and_keeps_the_pa
     assert [name for name, _ in events] == ["start", "delta", "delta", "delta", "error"]
     error = events[-1][1]
     assert error["status"] == 502 and error["provider"] == "flaky" and error["kind"] == "timeout"
-    (answer,) = await rows(world.kernel, am.ChatMessage, id=events[0][1]["message_id"])
+    (answer,) = await rows(world.kernel, cm.ChatMessage, id=events[0][1]["message_id"])
     assert (answer.content, answer.status, answer.error["kind"]) == (" w0 w1 w2", "error", "timeout")
 
 
@@ -391,13 +390,13 @@ async def test_disconnect_stops_generation_and_keeps_what_was_produced(tmp_path:
         message_id = json.loads(received.split(b"\n\n")[0].split(b"data: ", 1)[1])["message_id"]
         answer = None
         for _ in range(200):
-            (answer,) = await rows(kernel, am.ChatMessage, id=message_id)
+            (answer,) = await rows(kernel, cm.ChatMessage, id=message_id)
             if answer.status != "streaming":
                 break
             await asyncio.sleep(0.05)
         assert answer is not None and answer.status == "cancelled"
         assert answer.content.startswith("[offline] word0") and len(answer.content) < len(words) / 2
-        (usage,) = await rows(kernel, am.LLMUsage, message_id=message_id)
+        (usage,) = await rows(kernel, cm.LLMUsage, message_id=message_id)
         assert usage.status == "cancelled" and 5 <= usage.completion_tokens < 150
 
 
@@ -432,10 +431,10 @@ async def test_another_workspace_sees_and_touches_nothing(world: World) -> None:
         assert listed.status_code == 200 and listed.json()["total"] == 0 and "b-secret" not in listed.text
     # and naming B in the header is refused outright
     assert (await client.get("/api/chat/sessions", headers=as_user("alice", bravo))).status_code == 403
-    (kept,) = await rows(world.kernel, am.ChatSession, id=b_session)
+    (kept,) = await rows(world.kernel, cm.ChatSession, id=b_session)
     assert kept.status == "active" and kept.title == "b-secret words"
-    assert len(await rows(world.kernel, am.ChatMessage, session_id=b_session)) == 2
-    assert (await rows(world.kernel, am.ChatMessage, id=b_message))[0].workspace_id == bravo
+    assert len(await rows(world.kernel, cm.ChatMessage, session_id=b_session)) == 2
+    assert (await rows(world.kernel, cm.ChatMessage, id=b_message))[0].workspace_id == bravo
 
 
 # --- prompts ---------------------------------------------------------------------------------------
@@ -449,7 +448,7 @@ async def test_prompt_registry_edit_reaches_the_next_chat(world: World) -> None:
     seeded = (await client.get("/api/prompts/agent.base", headers=as_user("alice"))).json()
     made = await client.put("/api/prompts/agent.base", json={"body": "Base v1 for {agent_name}."}, headers=root)
     assert made.status_code == 200 and made.json()["version"] == seeded["version"] + 1
-    service, workspace = ChatService.of(kernel), await kernel.directory.workspace(alpha)
+    service, workspace = container_of(world.client).chat(), await kernel.directory.workspace(alpha)
     assert workspace is not None
     chat = await service.create_session(alpha, "helper", "", actor_id="alice")
 
@@ -461,7 +460,7 @@ async def test_prompt_registry_edit_reaches_the_next_chat(world: World) -> None:
     assert await system() == "Base v1 for Helper."
     # a change behind the registry's back is not seen while the cached copy lives (60 s)...
     async with kernel.store.sessionmaker.begin() as session:
-        (await session.get(am.Prompt, "agent.base")).body = "changed by hand"  # type: ignore[union-attr]
+        (await session.get(cm.Prompt, "agent.base")).body = "changed by hand"  # type: ignore[union-attr]
     assert await system() == "Base v1 for Helper."
     # ...an edit through the registry is seen at once
     edited = await client.put("/api/prompts/agent.base", json={"body": "Base v2."}, headers=root)

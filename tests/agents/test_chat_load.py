@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 
 from automatos.agents import models as am
-from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
+from automatos.chat import models as cm
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import pool as db_pool
 from tests.agents.test_chat import add_agent, as_user, build_world, rows
+from tests.helpers import AppClient, container_of, make_container, serve_app
 from tests.helpers import database_url as param_database_url
-from tests.helpers import make_container, serve_app
 
 POOL_SIZE = 2
 MAX_OVERFLOW = 10
@@ -63,10 +63,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield url
 
 
-async def cool_down(kernel: Kernel, workspace_id: str) -> None:
+async def cool_down(client: AppClient, kernel: Kernel, workspace_id: str) -> None:
     """Empty every cache a turn reads: platform settings and prices, the prompt cache, the hook view."""
-    runtime = agents_of(kernel)
-    runtime.forget_settings()
+    container = container_of(client)
+    container.setting_values().forget()
+    container.llm_catalog().forget_prices()
     await kernel.backends.kv.with_namespace("prompts:").delete("agent.base")
     kernel.views.forget(workspace_id)
 
@@ -100,10 +101,10 @@ async def test_concurrent_chats_with_cold_caches_need_one_connection_each(
         world = await build_world(client, kernel)
         alpha = world.ids["alpha"]
         for _ in range(2):  # cold, then cold again: both bursts fully answered
-            await cool_down(kernel, alpha)
+            await cool_down(client, kernel, alpha)
             statuses = await burst(client, alpha, CONCURRENT)
             assert statuses == [201] * CONCURRENT
-        answers = await rows(kernel, am.ChatMessage, workspace_id=alpha, role="assistant")
+        answers = await rows(kernel, cm.ChatMessage, workspace_id=alpha, role="assistant")
         assert len(answers) == 2 * CONCURRENT and {a.status for a in answers} == {"complete"}
         pool = kernel.engine.sync_engine.pool
         assert isinstance(pool, db_pool.FairPool) and pool.owners.nested == 0
@@ -119,7 +120,7 @@ async def test_stateless_turns_with_cold_caches_need_one_connection_each(tmp_pat
         kernel: Kernel = app.state["kernel"]
         world = await build_world(client, kernel)
         alpha = world.ids["alpha"]
-        await cool_down(kernel, alpha)
+        await cool_down(client, kernel, alpha)
 
         async def one(i: int) -> int:
             response = await client.post(
@@ -130,7 +131,7 @@ async def test_stateless_turns_with_cold_caches_need_one_connection_each(tmp_pat
             return int(response.status_code)
 
         assert await asyncio.gather(*(one(i) for i in range(CONCURRENT))) == [200] * CONCURRENT
-        usage = await rows(kernel, am.LLMUsage, workspace_id=alpha)
+        usage = await rows(kernel, cm.LLMUsage, workspace_id=alpha)
         assert len(usage) == CONCURRENT
 
 
@@ -140,15 +141,15 @@ async def test_a_nested_session_is_caught_in_tests(tmp_path: Path, strict: None)
         kernel: Kernel = app.state["kernel"]
         sessions = kernel.store.sessionmaker
         async with sessions() as outer:
-            await outer.get(am.Prompt, "agent.base")
+            await outer.get(cm.Prompt, "agent.base")
             with pytest.raises(db_pool.NestedCheckoutError, match="second database connection"):
                 async with sessions() as inner:
-                    await inner.get(am.Prompt, "agent.base")
+                    await inner.get(cm.Prompt, "agent.base")
         # one after the other is the rule, and it holds
         async with sessions() as first:
-            await first.get(am.Prompt, "agent.base")
+            await first.get(cm.Prompt, "agent.base")
         async with sessions() as second:
-            await second.get(am.Prompt, "agent.base")
+            await second.get(cm.Prompt, "agent.base")
 
 
 async def test_outside_tests_a_nested_session_is_logged_not_refused(
@@ -159,9 +160,9 @@ async def test_outside_tests_a_nested_session_is_logged_not_refused(
         kernel: Kernel = app.state["kernel"]
         sessions = kernel.store.sessionmaker
         async with sessions() as outer:
-            await outer.get(am.Prompt, "agent.base")
+            await outer.get(cm.Prompt, "agent.base")
             async with sessions() as inner:
-                assert await inner.get(am.Prompt, "agent.base") is not None
+                assert await inner.get(cm.Prompt, "agent.base") is not None
         pool = kernel.engine.sync_engine.pool
         assert isinstance(pool, db_pool.FairPool) and pool.owners.nested == 1
         assert "second database connection" in caplog.text
@@ -202,8 +203,8 @@ async def test_a_paused_agent_gets_no_new_turns_but_keeps_its_history(tmp_path: 
             if path.startswith("/api/"):
                 assert response.headers["content-type"].startswith("application/problem+json")
                 assert response.json()["field"] == field
-        messages = await rows(kernel, am.ChatMessage, workspace_id=alpha, session_id=session_id)
+        messages = await rows(kernel, cm.ChatMessage, workspace_id=alpha, session_id=session_id)
         assert len(messages) == 2  # the refused turns wrote nothing
-        assert len(await rows(kernel, am.LLMUsage, workspace_id=alpha)) == 1
+        assert len(await rows(kernel, cm.LLMUsage, workspace_id=alpha)) == 1
         listed = await client.get(f"/api/chat/sessions/{session_id}/messages", headers=headers)
         assert listed.status_code == 200 and listed.json()["total"] == 2

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from automatos.agents import models as am
 from automatos.api.app import create_app
-from automatos.chat import service as chat_module
+from automatos.chat import models as cm
+from automatos.chat import turn as chat_module
 from automatos.kernel.db import session as db_session
 from automatos.kernel.types import ChatMessage, Completion, StreamEvent
 from tests.agents.test_chat import World, add_agent, as_user, build_world, rows, use_provider
@@ -130,10 +130,10 @@ async def test_a_locked_database_at_the_end_of_a_turn_does_not_lose_its_record(
     response = await asyncio.wait_for(request, WAIT)
     assert response.status_code == 201, response.text
     assert retried.records, "the turn never met the lock: the test proved nothing"
-    (usage,) = await rows(world.kernel, am.LLMUsage, workspace_id=world.ids["alpha"])
+    (usage,) = await rows(world.kernel, cm.LLMUsage, workspace_id=world.ids["alpha"])
     assert (usage.status, usage.prompt_tokens, usage.completion_tokens) == ("complete", 3, 1)
     message_id = response.json()["message"]["id"]
-    (answer,) = await rows(world.kernel, am.ChatMessage, id=message_id)
+    (answer,) = await rows(world.kernel, cm.ChatMessage, id=message_id)
     assert (answer.status, answer.content) == ("complete", "done")
 
 

@@ -11,8 +11,8 @@ import openai
 import pytest
 from sqlalchemy import select
 
-from automatos.agents import models as am
 from automatos.api.app import create_app
+from automatos.chat import models as cm
 from automatos.kernel.core import Kernel
 from tests.agents.test_chat import add_agent, build_world
 from tests.helpers import make_container, serve_http
@@ -44,9 +44,9 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         yield Served(url, kernel, world.ids, keys)
 
 
-async def usage_rows(kernel: Kernel, workspace_id: str) -> list[am.LLMUsage]:
+async def usage_rows(kernel: Kernel, workspace_id: str) -> list[cm.LLMUsage]:
     async with kernel.store.sessionmaker() as session:
-        query = select(am.LLMUsage).where(am.LLMUsage.workspace_id == workspace_id)
+        query = select(cm.LLMUsage).where(cm.LLMUsage.workspace_id == workspace_id)
         return list((await session.execute(query)).scalars().all())
 
 

@@ -21,8 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from automatos.agents import models as am
 from automatos.agents import seed_data as sd
 from automatos.agents.seed import FINGERPRINT_KEY, SeedReport, ensure_seeded, run_seed, seed_fingerprint
+from automatos.chat import models as cm
 from automatos.extensions.llm import offline
 from automatos.kernel.db import Workspace, engine_from_url, make_sessionmaker, upgrade
+from automatos.llm.models import LLMModel
+from automatos.marketplace.models import PluginCategory
+from automatos.tools.models import CredentialType
 from tests.services import fresh_database
 from tests.test_cli_keys import one_json_object, run
 
@@ -73,12 +77,12 @@ CATEGORY_SLUGS = {
 
 # (model, natural key of a row, primary key column)
 FAMILIES: dict[str, tuple[Any, Any, str]] = {
-    "credential_types": (am.CredentialType, lambda r: r.slug, "slug"),
+    "credential_types": (CredentialType, lambda r: r.slug, "slug"),
     "platform_settings": (am.PlatformSetting, lambda r: r.key, "key"),
-    "llm_models": (am.LLMModel, lambda r: (r.provider, r.model), "id"),
+    "llm_models": (LLMModel, lambda r: (r.provider, r.model), "id"),
     "personas": (am.Persona, lambda r: (r.workspace_id, r.slug), "id"),
-    "plugin_categories": (am.PluginCategory, lambda r: r.slug, "slug"),
-    "prompts": (am.Prompt, lambda r: r.slug, "slug"),
+    "plugin_categories": (PluginCategory, lambda r: r.slug, "slug"),
+    "prompts": (cm.Prompt, lambda r: r.slug, "slug"),
 }
 
 
@@ -236,13 +240,13 @@ async def test_first_seed_fills_and_second_changes_nothing(
     assert counts(first) == {name: (n, 0, 0) for name, n in SEED_COUNTS.items()}
     assert (first.total.created, first.total.updated, first.total.unchanged) == (SEED_TOTAL, 0, 0)
     async with sessionmaker() as session:
-        for table, least in ((am.CredentialType, 20), (am.PlatformSetting, 15), (am.LLMModel, 50)):
+        for table, least in ((CredentialType, 20), (am.PlatformSetting, 15), (LLMModel, 50)):
             assert (await session.scalar(select(func.count()).select_from(table)) or 0) >= least, table
         personas = (await session.scalars(select(am.Persona.slug).where(am.Persona.workspace_id.is_(None)))).all()
         assert sorted(personas) == sorted(PERSONA_SLUGS)
-        categories = (await session.scalars(select(am.PluginCategory.slug))).all()
+        categories = (await session.scalars(select(PluginCategory.slug))).all()
         assert sorted(categories) == sorted(CATEGORY_SLUGS)
-        for model in (await session.scalars(select(am.LLMModel))).all():
+        for model in (await session.scalars(select(LLMModel))).all():
             assert model.input_price >= 0 and model.output_price >= 0 and model.context_window > 0, model.model
             assert model.status == "active"
         for persona in (await session.scalars(select(am.Persona))).all():
@@ -250,10 +254,10 @@ async def test_first_seed_fills_and_second_changes_nothing(
         settings = {s.key: s.value for s in (await session.scalars(select(am.PlatformSetting))).all()}
         assert settings["chat.history_limit"] == 50 and settings["agents.default_temperature"] == 0.7
         assert FINGERPRINT_KEY not in settings  # run_seed does not write the fingerprint
-        github = await session.get(am.CredentialType, "github")
+        github = await session.get(CredentialType, "github")
         assert github is not None and github.auth_type == "oauth2"
         assert {"name", "label", "secret", "required"} == set(github.fields[0])
-        base = await session.get(am.Prompt, "agent.base")
+        base = await session.get(cm.Prompt, "agent.base")
         assert base is not None and base.version == 1 and "{agent_name}" in base.body
     before = await snapshot(sessionmaker)
     with statements(engine) as seen:
@@ -280,9 +284,9 @@ async def test_hand_edits_are_put_back_by_natural_key(sessionmaker: async_sessio
         await session.execute(
             update(am.Persona).where(am.Persona.workspace_id.is_(None), am.Persona.slug == "sdr").values(name="Bob")
         )
-        await session.execute(update(am.CredentialType).where(am.CredentialType.slug == "jira").values(fields=[]))
-        await session.execute(update(am.PluginCategory).where(am.PluginCategory.slug == "etl").values(position=99))
-        await session.execute(delete(am.PluginCategory).where(am.PluginCategory.slug == "audit"))
+        await session.execute(update(CredentialType).where(CredentialType.slug == "jira").values(fields=[]))
+        await session.execute(update(PluginCategory).where(PluginCategory.slug == "etl").values(position=99))
+        await session.execute(delete(PluginCategory).where(PluginCategory.slug == "audit"))
     report = await run_seed(sessionmaker)
     assert counts(report)["llm_models"] == (0, 1, SEED_COUNTS["llm_models"] - 1)
     assert counts(report)["personas"] == (0, 1, 9)
@@ -299,18 +303,16 @@ async def test_hand_edits_are_put_back_by_natural_key(sessionmaker: async_sessio
     untouched = ("openai", "gpt-4o-mini")
     assert after["llm_models"][untouched] == before["llm_models"][untouched]
     async with sessionmaker() as session:
-        model = await session.scalar(
-            select(am.LLMModel).where(am.LLMModel.provider == "openai", am.LLMModel.model == "gpt-4o")
-        )
+        model = await session.scalar(select(LLMModel).where(LLMModel.provider == "openai", LLMModel.model == "gpt-4o"))
         assert model is not None and model.output_price == pytest.approx(1e-05)
         assert model.capabilities == ["chat", "streaming", "tools", "vision", "json"]
         persona = await session.scalar(select(am.Persona).where(am.Persona.slug == "sdr"))
         assert persona is not None and persona.name == "Sales Development Representative"
-        jira = await session.get(am.CredentialType, "jira")
+        jira = await session.get(CredentialType, "jira")
         assert jira is not None and [f["name"] for f in jira.fields] == ["site_url", "email", "api_token"]
-        etl = await session.get(am.PluginCategory, "etl")
+        etl = await session.get(PluginCategory, "etl")
         assert etl is not None and etl.position == 17
-        assert await session.get(am.PluginCategory, "audit") is not None
+        assert await session.get(PluginCategory, "audit") is not None
     again = await run_seed(sessionmaker)
     assert not again.changed
 
@@ -322,16 +324,16 @@ async def test_admin_tuned_values_and_bodies_are_kept(sessionmaker: async_sessio
         assert setting is not None
         setting.value = 10
         setting.description = "edited"
-        prompt = await session.get(am.Prompt, "chat.title")
+        prompt = await session.get(cm.Prompt, "chat.title")
         assert prompt is not None
         prompt.body = "Title it in three words."
         prompt.version = 2
-        base = await session.get(am.Prompt, "agent.base")
+        base = await session.get(cm.Prompt, "agent.base")
         assert base is not None
         base.body = "You are {agent_name}. Be brief."
         await session.execute(delete(am.PlatformSetting).where(am.PlatformSetting.key == "usage.currency"))
         session.add(am.PlatformSetting(key="custom.knob", value=[1, 2], description="an admin's own"))
-        session.add(am.Prompt(slug="custom.prompt", name="Mine", body="mine"))
+        session.add(cm.Prompt(slug="custom.prompt", name="Mine", body="mine"))
     report = await run_seed(sessionmaker)
     assert counts(report)["platform_settings"] == (1, 1, SEED_COUNTS["platform_settings"] - 2)
     assert counts(report)["prompts"] == (0, 0, 3)
@@ -341,13 +343,13 @@ async def test_admin_tuned_values_and_bodies_are_kept(sessionmaker: async_sessio
         assert setting.description.startswith("How many earlier messages")  # the seed's description is back
         currency = await session.get(am.PlatformSetting, "usage.currency")
         assert currency is not None and currency.value == "USD"  # missing: inserted with the default
-        prompt = await session.get(am.Prompt, "chat.title")
+        prompt = await session.get(cm.Prompt, "chat.title")
         assert prompt is not None and prompt.body == "Title it in three words." and prompt.version == 2
-        base = await session.get(am.Prompt, "agent.base")
+        base = await session.get(cm.Prompt, "agent.base")
         assert base is not None and base.body == "You are {agent_name}. Be brief."
         knob = await session.get(am.PlatformSetting, "custom.knob")
         assert knob is not None and knob.value == [1, 2]  # rows not in the seed are never touched
-        assert await session.get(am.Prompt, "custom.prompt") is not None
+        assert await session.get(cm.Prompt, "custom.prompt") is not None
 
 
 async def test_workspace_personas_are_never_touched(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -407,7 +409,7 @@ async def test_ensure_seeded_is_one_select_when_up_to_date(
         await session.execute(
             update(am.PlatformSetting).where(am.PlatformSetting.key == FINGERPRINT_KEY).values(value="stale")
         )
-        await session.execute(update(am.PluginCategory).where(am.PluginCategory.slug == "seo").values(name="x"))
+        await session.execute(update(PluginCategory).where(PluginCategory.slug == "seo").values(name="x"))
     again = await ensure_seeded(sessionmaker)
     assert again is not None and (again.total.created, again.total.updated) == (0, 1)
     assert await ensure_seeded(sessionmaker) is None

@@ -20,12 +20,11 @@ from typing import Any
 import pytest
 
 from automatos.agents import models as am
-from automatos.agents.runtime import agents_of
 from automatos.extensions.auth.api_keys import create_key
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from tests.api.test_api_keys_api import URL, app_with_keys, as_key, problem
-from tests.helpers import AppClient, database_settings, make_container, serve_app
+from tests.helpers import AppClient, container_of, database_settings, make_container, serve_app
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -49,14 +48,15 @@ async def _member(kernel: Kernel, workspace_id: str, name: str, role: str, *, pl
         return user.id
 
 
-async def _platform_setting(kernel: Kernel, key: str, value: Any) -> None:
+async def _platform_setting(client: AppClient, key: str, value: Any) -> None:
+    kernel = kernel_of(client)
     async with kernel.store.sessionmaker.begin() as session:
         row = await session.get(am.PlatformSetting, key)
         if row is None:
             session.add(am.PlatformSetting(key=key, value=value, description="test"))
         else:
             row.value = value
-    agents_of(kernel).forget_settings()
+    container_of(client).setting_values().forget()
 
 
 async def _default_id(kernel: Kernel) -> str:
@@ -113,14 +113,13 @@ async def test_an_admin_neither_lists_nor_revokes_keys_of_principals_above_them(
 
 
 async def test_expires_at_is_range_checked_and_capped(client: AppClient) -> None:
-    kernel = kernel_of(client)
     headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
     for far in ("9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59Z"):
         body = problem(await client.post(URL, json={"name": "x", "expires_at": far}, headers=headers), 422)
         assert body["field"] == "expires_at", body
     within = (datetime.now(UTC) + timedelta(days=3000)).isoformat()
     assert (await client.post(URL, json={"name": "x", "expires_at": within}, headers=headers)).status_code == 201
-    await _platform_setting(kernel, "api_keys.max_lifetime_days", 30)
+    await _platform_setting(client, "api_keys.max_lifetime_days", 30)
     body = problem(await client.post(URL, json={"name": "x", "expires_at": within}, headers=headers), 422)
     assert body["field"] == "expires_at" and "api_keys.max_lifetime_days" in body["detail"]
     soon = (datetime.now(UTC) + timedelta(days=29)).isoformat()
@@ -128,13 +127,12 @@ async def test_expires_at_is_range_checked_and_capped(client: AppClient) -> None
 
 
 async def test_rate_limit_is_capped(client: AppClient) -> None:
-    kernel = kernel_of(client)
     headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
     for fast in ("999999999/second", "10/second;9999999/minute"):
         body = problem(await client.post(URL, json={"name": "x", "rate_limit": fast}, headers=headers), 422)
         assert body["field"] == "rate_limit" and "api_keys.max_requests_per_minute" in body["detail"], body
     assert (await client.post(URL, json={"name": "x", "rate_limit": "50/second"}, headers=headers)).status_code == 201
-    await _platform_setting(kernel, "api_keys.max_requests_per_minute", 100)
+    await _platform_setting(client, "api_keys.max_requests_per_minute", 100)
     body = problem(await client.post(URL, json={"name": "x", "rate_limit": "2/second"}, headers=headers), 422)
     assert body["field"] == "rate_limit" and "100/minute" in body["detail"]
     assert (await client.post(URL, json={"name": "x", "rate_limit": "1/second"}, headers=headers)).status_code == 201

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from automatos import hookimpl
-from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from tests.helpers import EVERYTHING, AppClient, candidate, make_container, serve_app
+from tests.helpers import EVERYTHING, AppClient, candidate, container_of, make_container, serve_app
 
 OFFLINE = "automatos.llm.offline"
 OPENAI = "automatos.llm.openai"
@@ -107,12 +106,12 @@ async def test_admins_see_why_a_stored_configuration_keeps_an_extension_out(clie
     assert as_member["enabled"] is True and as_member["error"] is None  # members are not told the internals
     ws = await kernel.store.get_workspace(workspace_id)
     assert ws is not None
-    assert "offline" not in (await agents_of(kernel).llm_providers(ws)).items
+    assert "offline" not in (await container_of(client).llm_providers().llm_providers(ws)).items
     # fixing it through the API clears the error
     url = f"/api/workspaces/{workspace_id}/extensions/{OFFLINE}"
     fixed = await client.put(url, json={"enabled": True, "config": {"delay": 0}}, headers=_as("alice"))
     assert fixed.status_code == 200 and fixed.json()["error"] is None
-    assert "offline" in (await agents_of(kernel).llm_providers(ws)).items
+    assert "offline" in (await container_of(client).llm_providers().llm_providers(ws)).items
 
 
 async def test_admins_see_the_failure_of_an_extensions_code_in_their_workspace(client: AppClient) -> None:
@@ -123,12 +122,13 @@ async def test_admins_see_the_failure_of_an_extensions_code_in_their_workspace(c
     assert response.status_code == 200, response.text
     ws = await kernel.store.get_workspace(workspace_id)
     assert ws is not None
-    await agents_of(kernel).llm_providers(ws)  # what a chat does first
+    await container_of(client).llm_providers().llm_providers(ws)  # what a chat does first
     error = (await _listed(client, workspace_id, "alice"))[FLAKY]["error"]
     assert error == "register_llm_providers: ValueError: region 'mars' has no endpoint"
     assert (await _listed(client, workspace_id, "bob"))[FLAKY]["error"] is None
     other = await kernel.create_workspace("other", "Other")
-    await agents_of(kernel).llm_providers(other)  # the same code fails there too, but that is theirs to see
+    providers = container_of(client).llm_providers()
+    await providers.llm_providers(other)  # the same code fails there too, but that is theirs to see
     assert (await _listed(client, workspace_id, "alice"))[FLAKY]["error"] == error
     response = await client.put(url, json={"enabled": True, "config": {}}, headers=_as("alice"))
     assert response.json()["error"] is None  # a rebuilt view starts clean

@@ -27,17 +27,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from automatos.agents import models as am
-from automatos.agents.runtime import agents_of
 from automatos.api.app import create_app
+from automatos.chat import models as cm
 from automatos.extensions.auth.api_keys import create_key
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import pool as db_pool
 from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.types import RequestContext, Workspace
 from tests.agents.test_chat import add_agent, rows, sse
-from tests.helpers import AppClient, make_container, serve_app
+from tests.helpers import AppClient, container_of, make_container, serve_app
 from tests.services import _redis_binary, _wait_port, free_port, fresh_database
+from tests.workspaces.helpers import new_workspace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -177,8 +177,8 @@ async def test_chat_answers_while_redis_is_down_and_uses_it_again_after(
         workspace = await default_workspace(kernel)
         await add_agent(kernel, workspace.id, "helper")
         _, key = await create_key(kernel, workspace.id, "chatter", "member")
-        runtime = agents_of(kernel)
-        runtime.prompt_cache.retry_seconds = 0.0  # ask Redis again at once: recovery is under test, not pacing
+        prompt_cache = container_of(client).prompts().cache
+        prompt_cache.retry_seconds = 0.0  # ask Redis again at once: recovery is under test, not pacing
         prompts = kernel.backends.kv.with_namespace("prompts:")
 
         async def chat(text: str, stream: bool) -> dict[str, Any]:
@@ -197,9 +197,9 @@ async def test_chat_answers_while_redis_is_down_and_uses_it_again_after(
         await chat("before", False)
         assert await prompts.get("agent.base") is not None  # the base prompt is cached in Redis
         redis.kill()
-        failures = runtime.prompt_cache.failures
+        failures = prompt_cache.failures
         answered = [await chat(f"during {i}", i % 2 == 1) for i in range(4)]
-        assert runtime.prompt_cache.failures > failures  # the cache was asked, failed, and was done without
+        assert prompt_cache.failures > failures  # the cache was asked, failed, and was done without
         edited = await client.put(
             "/api/prompts/agent.base", json={"body": "You are {agent_name}, patient."}, headers=bearer(key)
         )
@@ -212,7 +212,7 @@ async def test_chat_answers_while_redis_is_down_and_uses_it_again_after(
 
         await eventually(cached_again, "the prompt cache in use again after Redis came back")
         for item in answered:
-            (message,) = await rows(kernel, am.ChatMessage, id=item["message_id"])
+            (message,) = await rows(kernel, cm.ChatMessage, id=item["message_id"])
             assert message.status == "complete" and message.content.startswith("[offline] during")
 
 
@@ -283,7 +283,7 @@ async def test_a_flooding_workspace_does_not_stall_another(tmp_path: Path, datab
     settings = {"database_url": database, "database_pool_size": 4, "database_pool_timeout": 1.0}
     async with node(tmp_path, "a", **settings) as (client, kernel):
         default = await default_workspace(kernel)
-        other = await kernel.create_workspace("other", "Other")
+        other = await new_workspace(kernel, "other", "Other")
         for workspace in (default, other):
             await add_agent(kernel, workspace.id, "helper")
         _, flooder = await create_key(kernel, default.id, "flooder", "member")
@@ -298,7 +298,7 @@ async def test_a_flooding_workspace_does_not_stall_another(tmp_path: Path, datab
         async def hold() -> None:
             CURRENT_CONTEXT.set(RequestContext(request_id="flood", principal=None, workspace=default))
             async with kernel.store.sessionmaker() as session:
-                await session.get(am.Prompt, "agent.base")
+                await session.get(cm.Prompt, "agent.base")
                 holding[-1].set()
                 await release.wait()
 
@@ -338,8 +338,8 @@ async def test_chats_and_revocations_while_redis_is_killed_and_restarted(
         node(tmp_path, "a", **shared) as (client_a, kernel_a),
         node(tmp_path, "b", **shared) as (client_b, kernel_b),
     ):
-        for kernel in (kernel_a, kernel_b):
-            agents_of(kernel).prompt_cache.retry_seconds = 0.05
+        for client in (client_a, client_b):
+            container_of(client).prompts().cache.retry_seconds = 0.05
         workspace = await default_workspace(kernel_a)
         await add_agent(kernel_a, workspace.id, "helper")
         _, owner = await create_key(kernel_a, workspace.id, "owner", "owner")
@@ -407,7 +407,7 @@ async def test_chats_and_revocations_while_redis_is_killed_and_restarted(
                 row.id: row
                 for row in (
                     await session.execute(
-                        select(am.ChatMessage).where(am.ChatMessage.id.in_([m for m, _ in answered]))
+                        select(cm.ChatMessage).where(cm.ChatMessage.id.in_([m for m, _ in answered]))
                     )
                 ).scalars()
             }

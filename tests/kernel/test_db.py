@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from automatos.agents import models as agent_models  # noqa: F401 - their tables are in the chain too
+from automatos.chat import models as chat_models  # noqa: F401 - likewise
 from automatos.kernel.db import (
     AuditLogEntry,
     Base,
@@ -39,6 +40,9 @@ from automatos.kernel.db import (
 )
 from automatos.kernel.db.session import engine_from_url
 from automatos.kernel.settings import load_settings
+from automatos.llm import models as llm_models  # noqa: F401 - likewise
+from automatos.marketplace import models as marketplace_models  # noqa: F401 - likewise
+from automatos.tools import models as tool_models  # noqa: F401 - likewise
 from tests.services import fresh_database
 
 __all__: list[str] = []

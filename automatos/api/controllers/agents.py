@@ -9,39 +9,34 @@ The workspace is the request's (``X-Workspace-ID``, the key's own workspace, or 
 default), as for API keys. Reading needs ``agents.read`` (viewers), writing ``agents.manage``
 (members). Personas and skills list the platform's rows next to the workspace's own; a workspace
 writes only its own (403 on a platform row). Platform admins write the platform's rows through the
-same routes with ``?scope=platform``. The rules are :mod:`automatos.agents.catalog`'s.
+same routes with ``?scope=platform``. The rules are :mod:`automatos.agents.service`'s and
+:mod:`automatos.agents.owned`'s; personas and skills share one controller, made by
+:func:`owned_resource_controller`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from msgspec import UnsetType
 
-from automatos.agents.catalog import (
-    AgentCreate,
-    AgentRecord,
-    AgentUpdate,
-    CatalogService,
-    PersonaCreate,
-    PersonaRecord,
-    PersonaUpdate,
-    Scope,
-    SkillCreate,
-    SkillRecord,
-    SkillUpdate,
-    llm_provider_names,
-)
+from automatos.agents.owned import OwnedResources, Scope
+from automatos.agents.personas import PersonaCreate, PersonaRecord, PersonaUpdate
 from automatos.agents.records import ModelSettings
-from automatos.api.dependencies import request_context, require_platform_admin, scoped
+from automatos.agents.service import AgentCreate, AgentRecord, AgentUpdate
+from automatos.agents.skills import SkillCreate, SkillRecord, SkillUpdate
+from automatos.api.dependencies import request_context, require_platform_admin, scoped, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
-from automatos.kernel.core import Kernel
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import Principal, RequestContext, Workspace
 
-__all__ = ["AgentsController", "PersonasController", "SkillsController"]
+if TYPE_CHECKING:
+    from automatos.container import Container
+
+__all__ = ["AgentsController", "PersonasController", "SkillsController", "owned_resource_controller"]
 
 AgentStatusFilter = Annotated[
     Literal["active", "paused", "archived"] | None,
@@ -62,9 +57,11 @@ Search = Annotated[
     str | None, QueryParameter(max_length=200, description="Part of the name or slug (case-insensitive).")
 ]
 
-
-def _service(kernel: Kernel) -> CatalogService:
-    return CatalogService(kernel.store.sessionmaker)
+# What the owned-resource handlers' annotations name: each controller gives Litestar the real structs
+# through its signature namespace (owned_resource_controller), which wins over these stand-ins.
+Create: TypeAlias = Any
+Update: TypeAlias = Any
+Record: TypeAlias = Any
 
 
 def _scoped(ctx: RequestContext, permission: Permission) -> tuple[Principal, Workspace]:
@@ -91,10 +88,12 @@ def _writer(ctx: RequestContext, scope: Scope) -> tuple[Principal, str | None]:
     return principal, workspace.id
 
 
-async def _providers(kernel: Kernel, workspace: Workspace, settings: ModelSettings | UnsetType) -> set[str]:
+async def _providers(
+    request: Request[Any, Any, Any], workspace: Workspace, settings: ModelSettings | UnsetType
+) -> set[str]:
     """The workspace's LLM providers, asked for only when the settings name one."""
     if isinstance(settings, ModelSettings) and settings.provider is not None:
-        return await llm_provider_names(kernel, workspace)
+        return await services(request).llm_providers().names(workspace)
     return set()
 
 
@@ -104,14 +103,18 @@ class AgentsController(Controller):
 
     @post("/", summary="Create an agent in the workspace")
     async def create_agent(self, request: Request[Any, Any, Any], data: JSONBody[AgentCreate]) -> AgentRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.AGENTS_MANAGE)
-        return await _service(kernel).create_agent(
-            workspace.id,
-            data,
-            providers=await _providers(kernel, workspace, data.model_settings),
-            actor_id=principal.id,
-            request_id=ctx.request_id,
+        return (
+            await services(request)
+            .agents()
+            .create_agent(
+                workspace.id,
+                data,
+                providers=await _providers(request, workspace, data.model_settings),
+                actor_id=principal.id,
+                request_id=ctx.request_id,
+            )
         )
 
     @get("/", summary="The workspace's agents, oldest first")
@@ -129,174 +132,156 @@ class AgentsController(Controller):
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[AgentRecord]:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         _, workspace = _scoped(ctx, Permission.AGENTS_READ)
-        items, total = await _service(kernel).list_agents(
-            workspace.id,
-            status=status,
-            include_archived=include_archived,
-            persona=persona_id,
-            q=q,
-            offset=offset,
-            limit=limit,
+        items, total = (
+            await services(request)
+            .agents()
+            .list_agents(
+                workspace.id,
+                status=status,
+                include_archived=include_archived,
+                persona=persona_id,
+                q=q,
+                offset=offset,
+                limit=limit,
+            )
         )
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @get("/{agent:str}", summary="One agent, by id or slug (an archived one too: status archived)")
     async def get_agent(self, request: Request[Any, Any, Any], agent: FromPath[str]) -> AgentRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         _, workspace = _scoped(ctx, Permission.AGENTS_READ)
-        return await _service(kernel).get_agent(workspace.id, agent)
+        return await services(request).agents().get_agent(workspace.id, agent)
 
     @patch("/{agent:str}", summary="Change an agent (only the fields sent)")
     async def update_agent(
         self, request: Request[Any, Any, Any], agent: FromPath[str], data: JSONBody[AgentUpdate]
     ) -> AgentRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.AGENTS_MANAGE)
-        return await _service(kernel).update_agent(
-            workspace.id,
-            agent,
-            data,
-            providers=await _providers(kernel, workspace, data.model_settings),
-            actor_id=principal.id,
-            request_id=ctx.request_id,
+        return (
+            await services(request)
+            .agents()
+            .update_agent(
+                workspace.id,
+                agent,
+                data,
+                providers=await _providers(request, workspace, data.model_settings),
+                actor_id=principal.id,
+                request_id=ctx.request_id,
+            )
         )
 
     @delete("/{agent:str}", summary="Archive an agent", status_code=204)
     async def archive_agent(self, request: Request[Any, Any, Any], agent: FromPath[str]) -> None:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.AGENTS_MANAGE)
-        await _service(kernel).archive_agent(workspace.id, agent, actor_id=principal.id, request_id=ctx.request_id)
+        agents = services(request).agents()
+        await agents.archive_agent(workspace.id, agent, actor_id=principal.id, request_id=ctx.request_id)
 
     @post("/{agent:str}/restore", summary="Restore an archived agent", status_code=200)
     async def restore_agent(self, request: Request[Any, Any, Any], agent: FromPath[str]) -> AgentRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.AGENTS_MANAGE)
-        return await _service(kernel).restore_agent(
-            workspace.id, agent, actor_id=principal.id, request_id=ctx.request_id
-        )
+        agents = services(request).agents()
+        return await agents.restore_agent(workspace.id, agent, actor_id=principal.id, request_id=ctx.request_id)
 
 
-class PersonasController(Controller):
-    path = "/api/personas"
-    tags = ["agents"]
+def owned_resource_controller(
+    noun: str,
+    plural: str,
+    service: Callable[[Container], OwnedResources[Any, Any, Any]],
+    create: type[Any],
+    update: type[Any],
+    record: type[Any],
+) -> type[Controller]:
+    """The controller of an owned resource (:mod:`automatos.agents.owned`) at ``/api/<plural>``: list, get,
+    create, update, archive.
 
-    @post("/", summary="Create a persona of the workspace (platform admins: ?scope=platform)")
-    async def create_persona(
-        self, request: Request[Any, Any, Any], data: JSONBody[PersonaCreate], owner: WriteScope = "workspace"
-    ) -> PersonaRecord:
-        kernel, ctx = await request_context(request)
+    ``noun`` names the path parameter (``/{persona}``) and the handlers (``create_persona``…), so the
+    OpenAPI document reads as if each were written by hand; ``create``/``update``/``record`` are the
+    request and response structs, given to Litestar through the controller's signature namespace
+    (the handlers' annotations name ``Create``, ``Update`` and ``Record``).
+    """
+
+    async def create_(
+        self: Controller, request: Request[Any, Any, Any], data: JSONBody[Create], owner: WriteScope = "workspace"
+    ) -> Record:
+        _, ctx = await request_context(request)
         principal, workspace_id = _writer(ctx, owner)
-        return await _service(kernel).create_persona(
-            workspace_id, data, actor_id=principal.id, request_id=ctx.request_id
-        )
+        resources = service(services(request))
+        return await resources.create(workspace_id, data, actor_id=principal.id, request_id=ctx.request_id)
 
-    @get("/", summary="The platform's personas and the workspace's own")
-    async def list_personas(
-        self,
+    async def list_(
+        self: Controller,
         request: Request[Any, Any, Any],
         owner: ScopeFilter = None,
         status: OwnedStatusFilter = None,
         q: Search = None,
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
-    ) -> Page[PersonaRecord]:
-        kernel, ctx = await request_context(request)
-        items, total = await _service(kernel).list_personas(
+    ) -> Page[Record]:
+        _, ctx = await request_context(request)
+        items, total = await service(services(request)).list(
             _reader(ctx), scope=owner, status=status, q=q, offset=offset, limit=limit
         )
         return Page(items=items, total=total, offset=offset, limit=limit)
 
-    @get("/{persona:str}", summary="One persona, by id or slug (the workspace's own wins over the platform's)")
-    async def get_persona(self, request: Request[Any, Any, Any], persona: FromPath[str]) -> PersonaRecord:
-        kernel, ctx = await request_context(request)
-        return await _service(kernel).get_persona(_reader(ctx), persona)
+    async def get_(self: Controller, request: Request[Any, Any, Any]) -> Record:
+        _, ctx = await request_context(request)
+        return await service(services(request)).get(_reader(ctx), request.path_params[noun])
 
-    @patch("/{persona:str}", summary="Change a persona of the workspace (platform admins: ?scope=platform)")
-    async def update_persona(
-        self,
-        request: Request[Any, Any, Any],
-        persona: FromPath[str],
-        data: JSONBody[PersonaUpdate],
-        owner: WriteScope = "workspace",
-    ) -> PersonaRecord:
-        kernel, ctx = await request_context(request)
+    async def update_(
+        self: Controller, request: Request[Any, Any, Any], data: JSONBody[Update], owner: WriteScope = "workspace"
+    ) -> Record:
+        _, ctx = await request_context(request)
         principal, workspace_id = _writer(ctx, owner)
-        return await _service(kernel).update_persona(
-            workspace_id, persona, data, scope=owner, actor_id=principal.id, request_id=ctx.request_id
+        return await service(services(request)).update(
+            workspace_id,
+            request.path_params[noun],
+            data,
+            scope=owner,
+            actor_id=principal.id,
+            request_id=ctx.request_id,
         )
 
-    @delete(
-        "/{persona:str}",
-        summary="Archive a persona of the workspace (platform admins: ?scope=platform)",
-        status_code=204,
-    )
-    async def archive_persona(
-        self, request: Request[Any, Any, Any], persona: FromPath[str], owner: WriteScope = "workspace"
-    ) -> None:
-        kernel, ctx = await request_context(request)
+    async def archive_(self: Controller, request: Request[Any, Any, Any], owner: WriteScope = "workspace") -> None:
+        _, ctx = await request_context(request)
         principal, workspace_id = _writer(ctx, owner)
-        await _service(kernel).archive_persona(
-            workspace_id, persona, scope=owner, actor_id=principal.id, request_id=ctx.request_id
+        await service(services(request)).archive(
+            workspace_id, request.path_params[noun], scope=owner, actor_id=principal.id, request_id=ctx.request_id
         )
 
+    def named(handler: Any, verb: str) -> Any:
+        handler.__name__ = handler.__qualname__ = f"{verb}_{noun}" if verb != "list" else f"list_{plural}"
+        return handler
 
-class SkillsController(Controller):
-    path = "/api/skills"
-    tags = ["agents"]
+    one = f"/{{{noun}:str}}"
+    handlers = {
+        "create": post("/", summary=f"Create a {noun} of the workspace (platform admins: ?scope=platform)")(
+            named(create_, "create")
+        ),
+        "list": get("/", summary=f"The platform's {plural} and the workspace's own")(named(list_, "list")),
+        "get": get(one, summary=f"One {noun}, by id or slug (the workspace's own wins over the platform's)")(
+            named(get_, "get")
+        ),
+        "update": patch(one, summary=f"Change a {noun} of the workspace (platform admins: ?scope=platform)")(
+            named(update_, "update")
+        ),
+        "archive": delete(
+            one, summary=f"Archive a {noun} of the workspace (platform admins: ?scope=platform)", status_code=204
+        )(named(archive_, "archive")),
+    }
+    namespace = {"Create": create, "Update": update, "Record": record}
+    body = {"path": f"/api/{plural}", "tags": ["agents"], "signature_namespace": namespace, **handlers}
+    return type(f"{plural.title()}Controller", (Controller,), body)
 
-    @post("/", summary="Create a skill of the workspace (platform admins: ?scope=platform)")
-    async def create_skill(
-        self, request: Request[Any, Any, Any], data: JSONBody[SkillCreate], owner: WriteScope = "workspace"
-    ) -> SkillRecord:
-        kernel, ctx = await request_context(request)
-        principal, workspace_id = _writer(ctx, owner)
-        return await _service(kernel).create_skill(workspace_id, data, actor_id=principal.id, request_id=ctx.request_id)
 
-    @get("/", summary="The platform's skills and the workspace's own")
-    async def list_skills(
-        self,
-        request: Request[Any, Any, Any],
-        owner: ScopeFilter = None,
-        status: OwnedStatusFilter = None,
-        q: Search = None,
-        offset: Offset = 0,
-        limit: Limit = DEFAULT_LIMIT,
-    ) -> Page[SkillRecord]:
-        kernel, ctx = await request_context(request)
-        items, total = await _service(kernel).list_skills(
-            _reader(ctx), scope=owner, status=status, q=q, offset=offset, limit=limit
-        )
-        return Page(items=items, total=total, offset=offset, limit=limit)
-
-    @get("/{skill:str}", summary="One skill, by id or slug (the workspace's own wins over the platform's)")
-    async def get_skill(self, request: Request[Any, Any, Any], skill: FromPath[str]) -> SkillRecord:
-        kernel, ctx = await request_context(request)
-        return await _service(kernel).get_skill(_reader(ctx), skill)
-
-    @patch("/{skill:str}", summary="Change a skill of the workspace (platform admins: ?scope=platform)")
-    async def update_skill(
-        self,
-        request: Request[Any, Any, Any],
-        skill: FromPath[str],
-        data: JSONBody[SkillUpdate],
-        owner: WriteScope = "workspace",
-    ) -> SkillRecord:
-        kernel, ctx = await request_context(request)
-        principal, workspace_id = _writer(ctx, owner)
-        return await _service(kernel).update_skill(
-            workspace_id, skill, data, scope=owner, actor_id=principal.id, request_id=ctx.request_id
-        )
-
-    @delete(
-        "/{skill:str}", summary="Archive a skill of the workspace (platform admins: ?scope=platform)", status_code=204
-    )
-    async def archive_skill(
-        self, request: Request[Any, Any, Any], skill: FromPath[str], owner: WriteScope = "workspace"
-    ) -> None:
-        kernel, ctx = await request_context(request)
-        principal, workspace_id = _writer(ctx, owner)
-        await _service(kernel).archive_skill(
-            workspace_id, skill, scope=owner, actor_id=principal.id, request_id=ctx.request_id
-        )
+PersonasController = owned_resource_controller(
+    "persona", "personas", lambda c: c.personas(), PersonaCreate, PersonaUpdate, PersonaRecord
+)
+SkillsController = owned_resource_controller(
+    "skill", "skills", lambda c: c.skills(), SkillCreate, SkillUpdate, SkillRecord
+)

@@ -27,8 +27,8 @@ import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.agents.runtime import agents_of
-from automatos.api.dependencies import request_context, scoped
+from automatos.agents.setting_values import PlatformSettingValues
+from automatos.api.dependencies import request_context, scoped, services
 from automatos.api.pagination import Limit, Offset, Page
 from automatos.extensions.auth.api_keys import (
     NO_CEILING,
@@ -149,16 +149,15 @@ def _ceiling(ctx: RequestContext, principal: Principal) -> Role | None:
     return highest_role(ctx.roles) or Role.VIEWER
 
 
-async def key_caps(kernel: Kernel) -> KeyCaps:
+async def key_caps(settings: PlatformSettingValues) -> KeyCaps:
     """What a new key may be given, from the platform settings (cached like every platform setting).
 
     The rate cap is an integer setting (requests per minute) rather than a ``limits`` string, so the
     platform settings' own type and range checks cover it.
     """
-    runtime = agents_of(kernel)
-    days = await runtime.int_setting("api_keys.max_lifetime_days", DEFAULT_MAX_LIFETIME_DAYS, 1, 36_500)
-    count = await runtime.int_setting("api_keys.max_per_workspace", DEFAULT_MAX_PER_WORKSPACE, 1, 1_000_000)
-    per_minute = await runtime.int_setting(
+    days = await settings.int_setting("api_keys.max_lifetime_days", DEFAULT_MAX_LIFETIME_DAYS, 1, 36_500)
+    count = await settings.int_setting("api_keys.max_per_workspace", DEFAULT_MAX_PER_WORKSPACE, 1, 1_000_000)
+    per_minute = await settings.int_setting(
         "api_keys.max_requests_per_minute", DEFAULT_MAX_REQUESTS_PER_MINUTE, 1, 100_000_000
     )
     return KeyCaps(
@@ -203,7 +202,7 @@ class ApiKeysController(Controller):
             user_id=await _acting_user(kernel, principal, workspace),
             created_by=principal.id,
             request_id=ctx.request_id,
-            caps=await key_caps(kernel),
+            caps=await key_caps(services(request).setting_values()),
         )
         return ApiKeyCreated(
             key=key,

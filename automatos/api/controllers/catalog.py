@@ -3,45 +3,42 @@
 None of it is tenant data. Any authenticated caller reads models, credential types and plugin
 categories (a request that names a workspace must still name one the caller may act in: the
 request context checks that first). Platform admins change the model catalog; every change is
-audited with ``workspace_id`` empty. The rules are :mod:`automatos.agents.catalog`'s.
+audited with ``workspace_id`` empty. The rules are :mod:`automatos.llm.catalog`'s,
+:mod:`automatos.tools.credential_types`' and :mod:`automatos.marketplace.categories`'.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.agents.catalog import (
-    CatalogService,
-    CredentialTypeRecord,
-    ModelCreate,
-    ModelRecord,
-    ModelUpdate,
-    PluginCategoryRecord,
-)
-from automatos.api.dependencies import request_context, require_platform_admin
+from automatos.api.dependencies import request_context, require_platform_admin, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
-from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError
-from automatos.kernel.types import Principal, RequestContext
+from automatos.llm.catalog import ModelCreate, ModelRecord, ModelUpdate
+from automatos.marketplace.categories import PluginCategoryRecord
+from automatos.tools.credential_types import CredentialTypeRecord
 
-__all__ = [
-    "CredentialTypesController",
-    "ModelsController",
-    "PluginCategoriesController",
-]
+if TYPE_CHECKING:
+    from automatos.container import Container
+
+__all__ = ["CredentialTypesController", "ModelsController", "PluginCategoriesController"]
+
+T = TypeVar("T")
 
 
-def _service(kernel: Kernel) -> CatalogService:
-    return CatalogService(kernel.store.sessionmaker)
-
-
-def _authenticated(ctx: RequestContext) -> Principal:
+async def _reader(request: Request[Any, Any, Any]) -> Container:
+    """The services, once the caller is known (any authenticated caller reads the catalogs)."""
+    _, ctx = await request_context(request)
     if ctx.principal is None:
         raise AuthenticationError("credentials are required")
-    return ctx.principal
+    return services(request)
+
+
+def _page(found: tuple[list[T], int], offset: int, limit: int) -> Page[T]:
+    return Page(items=found[0], total=found[1], offset=offset, limit=limit)
 
 
 class ModelsController(Controller):
@@ -63,38 +60,38 @@ class ModelsController(Controller):
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[ModelRecord]:
-        kernel, ctx = await request_context(request)
-        _authenticated(ctx)
-        items, total = await _service(kernel).list_models(
+        models = (await _reader(request)).llm_catalog()
+        found = await models.list_models(
             provider=provider, kind=kind, capability=capability, status=status, offset=offset, limit=limit
         )
-        return Page(items=items, total=total, offset=offset, limit=limit)
+        return _page(found, offset, limit)
 
     @get("/{model_id:str}", summary="One model of the catalog")
     async def get_model(self, request: Request[Any, Any, Any], model_id: FromPath[str]) -> ModelRecord:
-        kernel, ctx = await request_context(request)
-        _authenticated(ctx)
-        return await _service(kernel).get_model(model_id)
+        return await (await _reader(request)).llm_catalog().get(model_id)
 
     @post("/", summary="Add a model to the catalog (platform admins)")
     async def create_model(self, request: Request[Any, Any, Any], data: JSONBody[ModelCreate]) -> ModelRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal = require_platform_admin(ctx)
-        return await _service(kernel).create_model(data, actor_id=principal.id, request_id=ctx.request_id)
+        models = services(request).llm_catalog()
+        return await models.create_model(data, actor_id=principal.id, request_id=ctx.request_id)
 
     @patch("/{model_id:str}", summary="Change a model of the catalog (platform admins)")
     async def update_model(
         self, request: Request[Any, Any, Any], model_id: FromPath[str], data: JSONBody[ModelUpdate]
     ) -> ModelRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal = require_platform_admin(ctx)
-        return await _service(kernel).update_model(model_id, data, actor_id=principal.id, request_id=ctx.request_id)
+        models = services(request).llm_catalog()
+        return await models.update_model(model_id, data, actor_id=principal.id, request_id=ctx.request_id)
 
     @delete("/{model_id:str}", summary="Deprecate a model (platform admins)", status_code=204)
     async def deprecate_model(self, request: Request[Any, Any, Any], model_id: FromPath[str]) -> None:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal = require_platform_admin(ctx)
-        await _service(kernel).deprecate_model(model_id, actor_id=principal.id, request_id=ctx.request_id)
+        models = services(request).llm_catalog()
+        await models.deprecate_model(model_id, actor_id=principal.id, request_id=ctx.request_id)
 
 
 class CredentialTypesController(Controller):
@@ -109,16 +106,12 @@ class CredentialTypesController(Controller):
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[CredentialTypeRecord]:
-        kernel, ctx = await request_context(request)
-        _authenticated(ctx)
-        items, total = await _service(kernel).list_credential_types(category=category, offset=offset, limit=limit)
-        return Page(items=items, total=total, offset=offset, limit=limit)
+        found = await (await _reader(request)).credential_types().list(category=category, offset=offset, limit=limit)
+        return _page(found, offset, limit)
 
     @get("/{slug:str}", summary="One credential type")
     async def get_credential_type(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> CredentialTypeRecord:
-        kernel, ctx = await request_context(request)
-        _authenticated(ctx)
-        return await _service(kernel).get_credential_type(slug)
+        return await (await _reader(request)).credential_types().get(slug)
 
 
 class PluginCategoriesController(Controller):
@@ -129,13 +122,9 @@ class PluginCategoriesController(Controller):
     async def list_plugin_categories(
         self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[PluginCategoryRecord]:
-        kernel, ctx = await request_context(request)
-        _authenticated(ctx)
-        items, total = await _service(kernel).list_plugin_categories(offset=offset, limit=limit)
-        return Page(items=items, total=total, offset=offset, limit=limit)
+        found = await (await _reader(request)).plugin_categories().page(offset=offset, limit=limit)
+        return _page(found, offset, limit)
 
     @get("/{slug:str}", summary="One plugin category")
     async def get_plugin_category(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> PluginCategoryRecord:
-        kernel, ctx = await request_context(request)
-        _authenticated(ctx)
-        return await _service(kernel).get_plugin_category(slug)
+        return await (await _reader(request)).plugin_categories().get(slug)

@@ -12,7 +12,8 @@ With ``"stream": false`` the answer is one JSON document. A provider that fails 
 token gets a 502 problem+json naming it, in both modes (one the workspace has not enabled or
 configured: a 409 naming ``model_settings.provider``); the assistant message is kept with
 ``status: "error"``. A client that disconnects stops the generation
-and the message keeps what was produced (``status: "cancelled"``). See :mod:`automatos.chat.service`.
+and the message keeps what was produced (``status: "cancelled"``). See :mod:`automatos.chat.service`
+and :mod:`automatos.chat.turn`.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from automatos.api.dependencies import Scoped, request_context, scoped
+from automatos.api.dependencies import Scoped, request_context, scoped, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.problems import TYPE_BASE
-from automatos.chat.service import ChatService, MessageRecord, SessionRecord, Turn, UsageRecord, UsageTotals
+from automatos.chat.records import MessageRecord, SessionRecord, UsageRecord, UsageTotals
+from automatos.chat.service import ChatService
+from automatos.chat.turn import Turn
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import StreamEvent
@@ -191,9 +194,9 @@ class ChatController(Controller):
 
     @post("/", summary="Send a message to an agent (opens a session unless one is named); SSE by default")
     async def chat(self, request: Request[Any, Any, Any], data: JSONBody[ChatSend]) -> Response[Any] | Stream:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
-        service = ChatService.of(kernel)
+        service = services(request).chat()
         session_id, agent = data.session_id, None
         if session_id is None:
             session_id = (
@@ -213,10 +216,12 @@ class ChatController(Controller):
 
     @post("/sessions", summary="Open a chat session with an agent")
     async def create_session(self, request: Request[Any, Any, Any], data: JSONBody[SessionCreate]) -> SessionRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
-        return await ChatService.of(kernel).create_session(
-            scope.workspace.id, data.agent, data.title, actor_id=scope.principal.id
+        return (
+            await services(request)
+            .chat()
+            .create_session(scope.workspace.id, data.agent, data.title, actor_id=scope.principal.id)
         )
 
     @get("/sessions", summary="The workspace's chat sessions, most recent first")
@@ -227,41 +232,43 @@ class ChatController(Controller):
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[SessionRecord]:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_READ)
-        items, total = await ChatService.of(kernel).list_sessions(
-            scope.workspace.id, agent_ref=agent, offset=offset, limit=limit
+        items, total = (
+            await services(request)
+            .chat()
+            .list_sessions(scope.workspace.id, agent_ref=agent, offset=offset, limit=limit)
         )
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @get("/sessions/{session_id:str}", summary="One chat session")
     async def get_session(self, request: Request[Any, Any, Any], session_id: FromPath[str]) -> SessionRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_READ)
-        return await ChatService.of(kernel).get_session(scope.workspace.id, session_id)
+        return await services(request).chat().get_session(scope.workspace.id, session_id)
 
     @patch("/sessions/{session_id:str}", summary="Rename a chat session")
     async def update_session(
         self, request: Request[Any, Any, Any], session_id: FromPath[str], data: JSONBody[SessionUpdate]
     ) -> SessionRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
-        return await ChatService.of(kernel).update_session(scope.workspace.id, session_id, title=data.title)
+        return await services(request).chat().update_session(scope.workspace.id, session_id, title=data.title)
 
     @delete("/sessions/{session_id:str}", summary="Archive a chat session", status_code=204)
     async def archive_session(self, request: Request[Any, Any, Any], session_id: FromPath[str]) -> None:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
-        await ChatService.of(kernel).archive_session(scope.workspace.id, session_id)
+        await services(request).chat().archive_session(scope.workspace.id, session_id)
 
     @get("/sessions/{session_id:str}/messages", summary="A session's messages, oldest first")
     async def list_messages(
         self, request: Request[Any, Any, Any], session_id: FromPath[str], offset: Offset = 0, limit: Limit = 100
     ) -> Page[MessageRecord]:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_READ)
-        items, total = await ChatService.of(kernel).list_messages(
-            scope.workspace.id, session_id, offset=offset, limit=limit
+        items, total = (
+            await services(request).chat().list_messages(scope.workspace.id, session_id, offset=offset, limit=limit)
         )
         return Page(items=items, total=total, offset=offset, limit=limit)
 
@@ -269,9 +276,9 @@ class ChatController(Controller):
     async def send_message(
         self, request: Request[Any, Any, Any], session_id: FromPath[str], data: JSONBody[MessageSend]
     ) -> Response[Any] | Stream:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
-        service = ChatService.of(kernel)
+        service = services(request).chat()
         turn = await service.start_turn(
             scope.workspace, session_id, data.content, actor_id=scope.principal.id, request_id=ctx.request_id
         )
@@ -292,9 +299,13 @@ class UsageController(Controller):
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> UsagePage:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.USAGE_READ)
-        items, total, totals = await ChatService.of(kernel).list_usage(
-            scope.workspace.id, agent_id=agent_id, provider=provider, since=since, offset=offset, limit=limit
+        items, total, totals = (
+            await services(request)
+            .chat()
+            .list_usage(
+                scope.workspace.id, agent_id=agent_id, provider=provider, since=since, offset=offset, limit=limit
+            )
         )
         return UsagePage(items=items, total=total, offset=offset, limit=limit, totals=totals)

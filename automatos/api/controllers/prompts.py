@@ -3,7 +3,7 @@
 Anyone signed in may read them (they shape every agent's answers, so their text is no secret to
 the people using the agents); platform admins edit them. An edit bumps the prompt's ``version``,
 is audited, and drops the cached copy, so the next chat on any node uses the new text (reads are
-cached 60 s otherwise; see :mod:`automatos.agents.runtime`).
+cached 60 s otherwise; see :mod:`automatos.chat.prompts`).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import msgspec
 from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody
 
-from automatos.agents.runtime import PromptRecord, agents_of
-from automatos.api.dependencies import request_context, require_platform_admin
+from automatos.api.dependencies import request_context, require_platform_admin, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
+from automatos.chat.prompts import PromptRecord
 from automatos.kernel.errors import AuthenticationError, NotFoundError
-from automatos.workspaces.service import validate_slug
+from automatos.kernel.validation import validate_slug
 
 __all__ = ["PromptsController"]
 
@@ -37,18 +37,18 @@ class PromptsController(Controller):
     async def list_prompts(
         self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[PromptRecord]:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         if ctx.principal is None:
             raise AuthenticationError("credentials are required")
-        items, total = await agents_of(kernel).list_prompts(offset, limit)
+        items, total = await services(request).prompts().list_prompts(offset, limit)
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @get("/{slug:str}", summary="One system prompt")
     async def get_prompt(self, request: Request[Any, Any, Any], slug: FromPath[str]) -> PromptRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         if ctx.principal is None:
             raise AuthenticationError("credentials are required")
-        record = await agents_of(kernel).prompt(slug)
+        record = await services(request).prompts().prompt(slug)
         if record is None:
             raise NotFoundError(f"prompt {slug!r} does not exist", field="slug")
         return record
@@ -57,10 +57,11 @@ class PromptsController(Controller):
     async def put_prompt(
         self, request: Request[Any, Any, Any], slug: FromPath[str], data: JSONBody[PromptUpdate]
     ) -> PromptRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         admin = require_platform_admin(ctx)
         validate_slug(slug.replace(".", "-").replace("_", "-"))
-        return await agents_of(kernel).update_prompt(
+        prompts = services(request).prompts()
+        return await prompts.update_prompt(
             slug,
             body=data.body,
             name=data.name,

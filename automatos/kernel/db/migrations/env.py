@@ -16,9 +16,13 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
 from automatos.agents import models as agent_models  # noqa: F401 - the agents' tables share the chain
+from automatos.chat import models as chat_models  # noqa: F401 - so do chat's (0004_agents)
 from automatos.kernel.db import models  # noqa: F401 - registers the kernel tables on Base.metadata
 from automatos.kernel.db.base import Base
 from automatos.kernel.db.session import engine_from_url
+from automatos.llm import models as llm_models  # noqa: F401 - and the model catalogue's
+from automatos.marketplace import models as marketplace_models  # noqa: F401 - and the categories'
+from automatos.tools import models as tool_models  # noqa: F401 - and the credential types'
 
 __all__: list[str] = []
 
