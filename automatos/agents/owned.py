@@ -181,14 +181,11 @@ class OwnedResources(Generic[RecordT, CreateT, UpdateT]):
         """A row of the workspace, or with ``workspace_id=None`` of the platform."""
         slug = checked_slug(data.slug)
         async with self._writing() as session:
-            if await self.find(session, workspace_id, slug, scope=scope_of(workspace_id)) is not None:
-                raise self._taken(slug)
+            await self._claim(session, workspace_id, slug)
             row = self.model(workspace_id=workspace_id, status="active")
             set_fields(row, data, checks=NAME_AND_SLUG)
             session.add(row)
-            await session.flush()
-            self._audit(session, row, "created", {"slug": slug}, actor_id, request_id)
-            return self.record_of(row)
+            return await self._saved(session, row, "created", {"slug": slug}, actor_id, request_id)
 
     async def update(
         self,
@@ -203,13 +200,9 @@ class OwnedResources(Generic[RecordT, CreateT, UpdateT]):
         async with self._writing() as session:
             row = await self._writable(session, workspace_id, ref, scope)
             if data.slug is not UNSET and data.slug != row.slug:
-                slug = checked_slug(data.slug)
-                if await self.find(session, row.workspace_id, slug, scope=scope_of(row.workspace_id)) is not None:
-                    raise self._taken(slug)
+                await self._claim(session, row.workspace_id, checked_slug(data.slug))
             changed = set_fields(row, data, checks=NAME_AND_SLUG)
-            await session.flush()
-            self._audit(session, row, "updated", {"fields": changed}, actor_id, request_id)
-            return self.record_of(row)
+            return await self._saved(session, row, "updated", {"fields": changed}, actor_id, request_id)
 
     async def archive(
         self,
@@ -287,6 +280,25 @@ class OwnedResources(Generic[RecordT, CreateT, UpdateT]):
                 field=self.noun,
             )
         return row
+
+    async def _claim(self, session: AsyncSession, workspace_id: str | None, slug: str) -> None:
+        """409 naming ``slug`` when the owner (a workspace, or the platform) already has a row of that slug."""
+        if await self.find(session, workspace_id, slug, scope=scope_of(workspace_id)) is not None:
+            raise self._taken(slug)
+
+    async def _saved(
+        self,
+        session: AsyncSession,
+        row: Any,
+        what: str,
+        data: dict[str, Any],
+        actor_id: str | None,
+        request_id: str | None,
+    ) -> RecordT:
+        """The written row's record, its change audited in the same transaction."""
+        await session.flush()
+        self._audit(session, row, what, data, actor_id, request_id)
+        return self.record_of(row)
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:

@@ -14,6 +14,9 @@ answers as (``offline-echo``, ``offline-summary``, and ``offline-hashed-bow-256`
 
 Changing anything here changes :func:`automatos.agents.seed.seed_fingerprint`, so the next start
 (``ensure_seeded``) or ``automatos seed`` brings existing databases up to date.
+
+Longer than a module should be, on purpose: it is data, not logic (a tuple per family, one entry
+per row), and keeping every family in one place keeps in one place what the fingerprint covers.
 """
 
 from __future__ import annotations
