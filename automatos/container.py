@@ -17,6 +17,8 @@ instead of patching modules::
 
 from __future__ import annotations
 
+from typing import Any
+
 from dependency_injector import providers
 
 from automatos.agents.personas import Personas
@@ -36,11 +38,14 @@ from automatos.llm.providers import ProviderResolver
 from automatos.marketplace.categories import PluginCategories
 from automatos.sandbox.service import SandboxService
 from automatos.tools.credential_types import CredentialTypes
+from automatos.workspaces.service import WorkspaceService
 
 __all__ = ["Container", "build_registry"]
 
 
 class Container(KernelContainer):
+    # the one owner of workspace and membership writes: handed to the kernel, which attaches it (__new__)
+    workspaces = providers.Singleton(WorkspaceService, KernelContainer.sessionmaker)
     platform_settings = providers.Singleton(PlatformSettingsService, KernelContainer.sessionmaker)
     setting_values = providers.Singleton(PlatformSettingValues, KernelContainer.sessionmaker)
     # agents, personas, skills (agents/); the model catalogue and providers (llm/); reference catalogs
@@ -68,9 +73,20 @@ class Container(KernelContainer):
         SandboxService,
         KernelContainer.kernel,
         platform=setting_values,  # the platform settings that bound a run (int_setting)
-        workspaces=KernelContainer.kernel.provided.workspaces,  # the workspace's http policy (settings)
+        workspaces=workspaces,  # the workspace's http policy (settings)
     )
     # the request path (api/): built once, fetched by the plugin when the app is built
     route_stats = providers.Singleton(RouteStats)
     pipeline = providers.Singleton(RequestPipeline, KernelContainer.kernel, route_stats)
     readiness = providers.Singleton(ReadinessCache, KernelContainer.kernel)
+
+    def __new__(cls, **overriding: Any) -> Container:
+        """Hand the kernel this container's workspace service (``KernelContainer.workspace_owner``).
+
+        The kernel must hold the very instance ``container.workspaces()`` gives; a provider redefined
+        in a subclass reaches the inherited kernel provider only as a copy (a second instance), so
+        the new container's slot is overridden instead.
+        """
+        container: Container = super().__new__(cls, **overriding)
+        container.workspace_owner.override(container.workspaces)
+        return container

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
+from automatos.workspaces.service import WorkspaceService
 from tests.api.test_api_keys_api import app_with_keys
 from tests.helpers import AppClient, make_container, serve_app
 
@@ -106,7 +107,7 @@ async def test_admin_create_makes_a_platform_admin_with_a_key(tmp_path: Path) ->
         async with kernel.store.sessionmaker() as session:
             users = (await session.scalars(select(m.User).where(m.User.email == "root@example.com"))).all()
             assert len(users) == 1 and users[0].is_platform_admin
-        assert await kernel.store.member_role(data["workspace_id"], data["user_id"]) == "owner"
+        assert await WorkspaceService.of(kernel).member_role(data["workspace_id"], data["user_id"]) == "owner"
 
 
 async def test_a_command_run_elsewhere_refuses_to_invent_a_database(tmp_path: Path) -> None:

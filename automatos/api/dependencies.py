@@ -36,7 +36,7 @@ from automatos.kernel.logging import bind
 from automatos.kernel.permissions import Permission, Role, allowed
 from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.types import Principal, RequestContext, Workspace
-from automatos.workspaces.archive import WorkspaceArchive
+from automatos.workspaces.service import WorkspaceService
 
 if TYPE_CHECKING:
     from automatos.container import Container
@@ -121,7 +121,11 @@ async def workspace_context(
     override: bool = False,
     field: str = "workspace_id",
 ) -> tuple[Workspace, frozenset[str]]:
-    """Resolve ``ref`` to a workspace the principal may act in, and its roles there."""
+    """Resolve ``ref`` to a workspace the principal may act in, and its roles there.
+
+    Read from ``kernel.directory``: the workspaces package's cache, which its service clears after
+    every workspace or membership write, on every node.
+    """
     workspace = await kernel.directory.workspace(ref)
     if workspace is None:
         raise await _missing(kernel, principal, ref, field)
@@ -157,7 +161,7 @@ async def _missing(kernel: Kernel, principal: Principal | None, ref: str, field:
     """
     if principal is None:
         return NotFoundError(f"workspace {echo(ref)} does not exist", field=field)
-    found = await WorkspaceArchive(kernel.store.sessionmaker).archived(ref)
+    found = await WorkspaceService.of(kernel).archives.archived(ref)
     if found is not None:
         record, members = found
         if principal.is_platform_admin or principal.workspace_id == record.id or principal.id in members:

@@ -1,4 +1,5 @@
-"""``automatos admin …``: platform administrators."""
+"""``automatos admin …``: platform administrators (the user and the membership are the
+:class:`~automatos.workspaces.service.WorkspaceService`'s writes, published to running servers)."""
 
 from __future__ import annotations
 
@@ -17,40 +18,6 @@ def admin() -> None:
     """Platform administrators."""
 
 
-async def _ensure_platform_admin(kernel: Any, email: str, workspace_id: str) -> str:
-    """Create or promote the user, make them an owner of ``workspace_id``; returns the user id."""
-    from sqlalchemy import select
-
-    from automatos.kernel.db import models as m
-    from automatos.kernel.store import KernelStore
-
-    async with kernel.store.sessionmaker.begin() as session:
-        user = await session.scalar(select(m.User).where(m.User.email == email))
-        if user is None:
-            user = m.User(email=email, is_platform_admin=True)
-            session.add(user)
-            await session.flush()
-            KernelStore._audit(session, None, "cli", "user.created", "user", user.id, {"platform_admin": True})
-        elif not user.is_platform_admin:
-            user.is_platform_admin = True
-            KernelStore._audit(session, None, "cli", "user.platform_admin_granted", "user", user.id, {})
-        member = await session.scalar(
-            select(m.WorkspaceMember).where(
-                m.WorkspaceMember.workspace_id == workspace_id, m.WorkspaceMember.user_id == user.id
-            )
-        )
-        if member is None:
-            session.add(m.WorkspaceMember(workspace_id=workspace_id, user_id=user.id, role="owner"))
-            KernelStore._audit(session, workspace_id, "cli", "member.added", "user", user.id, {"role": "owner"})
-        elif member.role != "owner":
-            data = {"from": member.role, "to": "owner"}
-            member.role = "owner"
-            KernelStore._audit(session, workspace_id, "cli", "member.role_changed", "user", user.id, data)
-        user_id: str = user.id
-    await kernel.directory_changed(workspace_id)
-    return user_id
-
-
 @admin.command("create")
 @click.option("--email", required=True, help="The admin's e-mail address (created, or promoted if it exists).")
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
@@ -58,7 +25,7 @@ async def _ensure_platform_admin(kernel: Any, email: str, workspace_id: str) -> 
 def admin_create(email: str, as_json: bool, init: bool) -> None:
     """Make a platform admin, an owner of the default workspace, and print a key for them."""
     from automatos.extensions.auth.api_keys import create_key
-    from automatos.kernel.store import DEFAULT_WORKSPACE_SLUG
+    from automatos.workspaces.service import DEFAULT_WORKSPACE_SLUG, WorkspaceService
 
     address = email.strip().lower()
     if "@" not in address:
@@ -66,7 +33,7 @@ def admin_create(email: str, as_json: bool, init: bool) -> None:
 
     async def run(kernel: Any) -> tuple[Any, Any, str, str]:
         ws = await workspace_or_exit(kernel, DEFAULT_WORKSPACE_SLUG)
-        user_id = await _ensure_platform_admin(kernel, address, ws.id)
+        user_id = await WorkspaceService.of(kernel).make_platform_admin(address, ws.id, actor_id="cli")
         record, key = await create_key(kernel, ws.id, f"admin {address}", "owner", user_id=user_id, created_by="cli")
         return ws, record, key, user_id
 

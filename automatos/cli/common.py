@@ -99,7 +99,11 @@ def init_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def with_kernel(fn: Callable[[Any], Awaitable[T]], settings: Settings) -> T:
-    """Start a kernel (migrations, backends) for one command, then stop it."""
+    """Start a kernel (migrations, backends) for one command, then stop it.
+
+    Built from the application's container, so the kernel comes with its services attached: the
+    workspace service's writes (``automatos admin create``) reach running servers through the bus.
+    """
     from automatos.container import Container
 
     async def run() -> T:

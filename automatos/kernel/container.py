@@ -13,6 +13,7 @@ patching modules, for example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dependency_injector import containers, providers
 
@@ -43,6 +44,9 @@ class KernelContainer(containers.DeclarativeContainer):
     engine = providers.Singleton(create_engine, settings)
     sessionmaker = providers.Singleton(make_sessionmaker, engine)
     secret_box = providers.Singleton(SecretBox.from_settings, settings)
+    workspace_owner: providers.Provider[Any] = providers.Object(None)
+    """The owner of workspace writes the kernel attaches (:mod:`automatos.kernel.workspace_owner`):
+    :class:`automatos.container.Container` overrides it with the workspaces package's service."""
     kernel = providers.Singleton(
         Kernel,
         settings=settings,
@@ -51,4 +55,5 @@ class KernelContainer(containers.DeclarativeContainer):
         engine=engine,
         sessionmaker=sessionmaker,
         secret_box=secret_box,
+        workspaces=workspace_owner,
     )

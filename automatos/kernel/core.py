@@ -3,9 +3,15 @@
 :class:`Kernel` owns the process-wide pieces (registry, hook facade, database engine, backends,
 bus, workspace views, settings overrides) and their lifecycle: :meth:`Kernel.start` migrates (when
 ``AUTOMATOS_AUTO_MIGRATE``), builds the configured backends through the ``register_*_backends``
-hooks, subscribes to the kernel bus and calls the ``startup`` hook; :meth:`Kernel.stop` reverses it
-and closes every pool. Operations that change shared state across nodes (enabling an extension,
-overriding a setting) live here too, because each is "write, bump, publish".
+hooks, subscribes to the kernel bus, runs the start steps others registered and calls the
+``startup`` hook; :meth:`Kernel.stop` reverses it and closes every pool. Operations that change
+shared state across nodes (enabling an extension, overriding a setting) live here too, because
+each is "write, bump, publish".
+
+Workspaces and memberships are not the kernel's to write: their owner (the workspaces package's
+service, see :mod:`automatos.kernel.workspace_owner`) is handed in by the composition root, and
+attaches itself through two generic hook points, :meth:`Kernel.subscribe` (a bus channel) and
+:meth:`Kernel.on_start` (a step of every start). ``kernel.directory`` is that owner's cache.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,7 +33,7 @@ from automatos.kernel.backends import (
     PubSubBackend,
     VectorBackend,
 )
-from automatos.kernel.bus import KernelBus
+from automatos.kernel.bus import Handler, KernelBus
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
@@ -35,8 +42,7 @@ from automatos.kernel.secrets import SecretBox
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
 from automatos.kernel.views import WorkspaceViews
-from automatos.workspaces.directory import Directory
-from automatos.workspaces.service import WorkspaceService
+from automatos.kernel.workspace_owner import WorkspaceDirectory, WorkspaceOwner
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -73,6 +79,7 @@ class Kernel:
         engine: AsyncEngine,
         sessionmaker: async_sessionmaker[AsyncSession],
         secret_box: SecretBox | None = None,
+        workspaces: WorkspaceOwner | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -88,8 +95,6 @@ class Kernel:
             enabled_by_default=settings.extensions_enabled_by_default,
         )
         self.overrides = SettingsOverrides(settings, self.store)
-        self.directory = Directory(self.store)
-        self.workspaces = WorkspaceService(sessionmaker)
         self._backends: Backends | None = None
         self._bus: KernelBus | None = None
         self.auth_methods: list[AuthMethod] = []
@@ -99,7 +104,15 @@ class Kernel:
         self._opened: list[Backend] = []
         self._recheck: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._subscriptions: list[tuple[str, Handler]] = []
+        self._start_steps: list[Callable[[], Awaitable[None]]] = []
         self.started = False
+        self._workspace_owner = workspaces
+        self.directory: WorkspaceDirectory = _NoDirectory()
+        """Who belongs where (cached): the workspace owner's directory, read on every request."""
+        if workspaces is not None:
+            workspaces.attach(self)
+            self.directory = workspaces.directory
 
     # -- accessors -------------------------------------------------------------------------------
 
@@ -114,6 +127,13 @@ class Kernel:
         if self._bus is None:
             raise RuntimeError("the kernel is not started: the bus is created by Kernel.start()")
         return self._bus
+
+    @property
+    def workspace_owner(self) -> WorkspaceOwner:
+        """The one owner of workspace and membership writes (what extensions provision through)."""
+        if self._workspace_owner is None:
+            raise RuntimeError(_NO_OWNER)
+        return self._workspace_owner
 
     @property
     def current_settings(self) -> Settings:
@@ -142,16 +162,16 @@ class Kernel:
         self._bus = KernelBus(self._backends.pubsub, journal=self.store)
         self._bus.on("extensions", self._on_extensions_message)
         self._bus.on("settings", self._on_settings_message)
-        self._bus.on("directory", self._on_directory_message)
+        for channel, handler in self._subscriptions:
+            self._bus.on(channel, handler)
         await self._bus.start(now=utcnow())
         self.overrides.listeners.append(self._apply_settings)
         await self.overrides.refresh()
         methods = await self.hooks.auth_methods(self)
         self.auth_methods = list(methods.items.values())
         self.auth_sources = methods.sources
-        created = await self.store.ensure_default_workspace()
-        if created is not None:
-            await self.emit(Event(name="workspace.created", workspace_id=created.id, data={"slug": created.slug}))
+        for step in self._start_steps:
+            await step()
         result = await self.hooks.startup(self)
         for error in result.errors:
             log.error("startup hook of %s failed: %s", error.plugin, error.error)
@@ -244,14 +264,22 @@ class Kernel:
     async def _on_settings_message(self, message: dict[str, Any]) -> None:
         await self.overrides.refresh()
 
-    def _on_directory_message(self, message: dict[str, Any]) -> None:
-        workspace_id = message.get("workspace_id")
-        self.directory.invalidate(workspace_id if isinstance(workspace_id, str) else None)
+    # -- hook points for the packages above -----------------------------------------------------
 
-    async def directory_changed(self, workspace_id: str | None) -> None:
-        """A workspace or its membership changed: every node forgets what it cached about it."""
-        self.directory.invalidate(workspace_id)
-        await self.bus.publish("directory", workspace_id=workspace_id)
+    def subscribe(self, channel: str, handler: Handler) -> None:
+        """Hand ``channel``'s bus messages to ``handler`` from the next start on (at once if running).
+
+        For a cache that lives above the kernel (the workspace directory): its owner publishes
+        ``channel`` after a write, and every node's handler drops what it holds.
+        """
+        self._subscriptions.append((channel, handler))
+        if self._bus is not None:
+            self._bus.on(channel, handler)
+
+    def on_start(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` at every start: after the bus, the settings and the auth methods are up,
+        before the ``startup`` hook (the default workspace exists when extensions start)."""
+        self._start_steps.append(step)
 
     # -- request-path helpers --------------------------------------------------------------------
 
@@ -308,15 +336,24 @@ class Kernel:
         )
         return version
 
-    async def create_workspace(self, slug: str, name: str, *, actor_id: str | None = None) -> Workspace:
-        """Create a workspace and tell extensions (``workspace.created``)."""
-        workspace = await self.store.create_workspace(slug, name, actor_id=actor_id)
-        await self.directory_changed(workspace.id)
-        await self.emit(Event(name="workspace.created", workspace_id=workspace.id, data={"slug": slug}))
-        return workspace
-
     async def set_setting(self, env_name: str, raw: str | None, *, actor_id: str | None = None) -> None:
         """Override (or with ``None`` clear) a run-time setting on every node."""
         await self.overrides.set(env_name, raw, actor_id=actor_id)
         await self.bus.publish("settings", key=env_name)
         await self.emit(Event(name="settings.changed", data={"key": env_name}))
+
+
+_NO_OWNER = (
+    "no owner of workspace writes is attached to this kernel: build it from automatos.container.Container"
+    " (KernelContainer alone has none)"
+)
+
+
+class _NoDirectory:
+    """``kernel.directory`` of a kernel built without a workspace owner: says so when asked."""
+
+    async def workspace(self, ref: str) -> Workspace | None:
+        raise RuntimeError(_NO_OWNER)
+
+    async def role(self, workspace_id: str, user_id: str) -> str | None:
+        raise RuntimeError(_NO_OWNER)

@@ -1,4 +1,9 @@
-"""The kernel's own queries: workspaces, memberships, extension state, settings rows, audit.
+"""The kernel's own queries: active workspaces by id or slug, extension state, settings rows, the
+bus journal, audit.
+
+Workspace and membership *writes* are not here: the workspaces package's service owns them
+(:mod:`automatos.kernel.workspace_owner`); the kernel only reads the workspace a request or an
+event names.
 
 Every query on tenant data filters by ``workspace_id``. Writes that other nodes must notice bump a
 version in the same transaction as the change (``workspaces.extensions_version``), so a node can
@@ -21,22 +26,38 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.kernel.db import models as m
-from automatos.kernel.errors import ConflictError, NotFoundError, echo
+from automatos.kernel.errors import NotFoundError, echo
 from automatos.kernel.secrets import SecretBox, SecretKeyError
 from automatos.kernel.types import Workspace
 from automatos.kernel.views import ExtensionRow
 
-__all__ = ["DEFAULT_WORKSPACE_SLUG", "KernelStore"]
-
-DEFAULT_WORKSPACE_SLUG = "default"
+__all__ = ["KernelStore", "as_workspace", "lock_workspace"]
 
 log = logging.getLogger("automatos.store")
 
 
-def _workspace(row: m.Workspace) -> Workspace:
+def as_workspace(row: m.Workspace) -> Workspace:
+    """The kernel's view of a workspace row."""
     return Workspace(
         id=row.id, slug=row.slug, name=row.name, status=row.status, extensions_version=row.extensions_version
     )
+
+
+async def lock_workspace(session: AsyncSession, workspace_id: str) -> None:
+    """Serialize read-then-write changes of one workspace for the rest of this transaction.
+
+    For rules that count before they write (the workspaces package's last owner, the API-key
+    extension's cap on keys): here, in the kernel, so an extension can take it too. Must run first in
+    the transaction: on SQLite ``BEGIN IMMEDIATE`` opens it with the database's write lock (the
+    driver has not begun one yet: it only does so before a write), so nothing read afterwards can
+    be changed by another writer before this one commits. Elsewhere the workspace row is locked
+    ``FOR UPDATE``, and reads at READ COMMITTED after the lock see what the previous holder committed.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        await connection.execute(select(m.Workspace.id).where(m.Workspace.id == workspace_id).with_for_update())
 
 
 class KernelStore:
@@ -55,36 +76,7 @@ class KernelStore:
                     m.Workspace.status == "active",
                 )
             )
-            return _workspace(row) if row is not None else None
-
-    async def create_workspace(self, slug: str, name: str, *, actor_id: str | None = None) -> Workspace:
-        async with self.sessionmaker.begin() as session:
-            if await session.scalar(select(m.Workspace.id).where(m.Workspace.slug == slug)):
-                raise ConflictError(f"a workspace with slug {slug!r} already exists", field="slug")
-            row = m.Workspace(slug=slug, name=name, settings={})
-            session.add(row)
-            await session.flush()
-            self._audit(session, row.id, actor_id, "workspace.created", "workspace", row.id, {"slug": slug})
-            return _workspace(row)
-
-    async def ensure_default_workspace(self) -> Workspace | None:
-        """On a fresh install, create the ``default`` workspace so the platform is usable at once."""
-        async with self.sessionmaker() as session:
-            if await session.scalar(select(func.count()).select_from(m.Workspace)):
-                return None
-        try:
-            return await self.create_workspace(DEFAULT_WORKSPACE_SLUG, "Default workspace")
-        except ConflictError:  # another node won the race
-            return None
-
-    async def member_role(self, workspace_id: str, user_id: str) -> str | None:
-        async with self.sessionmaker() as session:
-            role: str | None = await session.scalar(
-                select(m.WorkspaceMember.role).where(
-                    m.WorkspaceMember.workspace_id == workspace_id, m.WorkspaceMember.user_id == user_id
-                )
-            )
-            return role
+            return as_workspace(row) if row is not None else None
 
     # -- extension state -------------------------------------------------------------------------
 

@@ -10,8 +10,9 @@ context does not resolve it, so its data and keys are out of reach), but it is n
   archived workspace that its owners can restore;
 - its owners (or a platform admin) restore it with ``POST /api/workspaces/{id}/restore``.
 
-:class:`automatos.workspaces.service.WorkspaceService` keeps the rules of active workspaces; this
-module only adds what reads or changes archived ones, with the same records and the same audit.
+:class:`automatos.workspaces.service.WorkspaceService` performs every write (archiving and
+restoring too) and reaches this module as ``service.archives``; this module only reads archived
+workspaces, with the same records.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.kernel.db import models as m
-from automatos.kernel.errors import ConflictError, NotFoundError
-from automatos.kernel.store import KernelStore
-from automatos.workspaces.service import WorkspaceRecord, member_workspaces, workspace_record
+from automatos.workspaces.records import WorkspaceRecord, member_workspaces, workspace_record
 
 __all__ = ["WorkspaceArchive"]
 
@@ -50,22 +49,6 @@ class WorkspaceArchive:
             )
             return workspace_record(row, None), {user: role for user, role in members.all()}
 
-    async def slug_is_archived(self, slug: str) -> bool:
-        async with self.sessionmaker() as session:
-            found = await session.scalar(
-                select(m.Workspace.id).where(m.Workspace.slug == slug, m.Workspace.status == "archived")
-            )
-            return found is not None
-
-    async def refuse_archived_slug(self, slug: str) -> None:
-        """409 naming ``slug`` when an archived workspace holds it (say so, rather than "exists")."""
-        if await self.slug_is_archived(slug):
-            raise ConflictError(
-                f"slug {slug!r} belongs to an archived workspace; its owners can restore it"
-                " (POST /api/workspaces/{id}/restore), or choose another slug",
-                field="slug",
-            )
-
     async def list_for_user(self, user_id: str | None, *, offset: int, limit: int) -> tuple[list[WorkspaceRecord], int]:
         """Active and archived workspaces of ``user_id`` (every one when ``None``: platform admins)."""
         async with self.sessionmaker() as session:
@@ -78,16 +61,3 @@ class WorkspaceArchive:
             total = await session.scalar(select(func.count()).select_from(mine.subquery()))
             pairs = await session.execute(mine.order_by(m.Workspace.slug).offset(offset).limit(limit))
             return [workspace_record(w, role) for w, role in pairs.all()], int(total or 0)
-
-    async def restore(self, workspace_id: str, *, actor_id: str, request_id: str | None = None) -> WorkspaceRecord:
-        """Make an archived workspace active again (409 when it is not archived), audited."""
-        async with self.sessionmaker.begin() as session:
-            row = await session.get(m.Workspace, workspace_id)
-            if row is None:
-                raise NotFoundError(f"workspace {workspace_id!r} does not exist", field="workspace_id")
-            if row.status != "archived":
-                raise ConflictError(f"workspace {row.slug!r} is not archived", field="workspace_id")
-            row.status = "active"
-            KernelStore._audit(session, row.id, actor_id, "workspace.restored", "workspace", row.id, {}, request_id)
-            await session.flush()
-            return workspace_record(row, None)

@@ -1,22 +1,22 @@
 """Who belongs where, cached: workspaces by id or slug, and a user's role in a workspace.
 
-Every authenticated request needs both, so they are answered from process memory. A change
-(workspace updated or archived, member added, re-roled or removed) publishes
-``{"kind": "directory", "workspace_id": …}`` on the kernel bus and every node drops what it holds
-for that workspace at once; entries also expire after ``ttl`` seconds in case a message is lost.
-Negative answers are cached too (briefly), so a flood of requests for an unknown workspace does not
-become a flood of queries.
+Every authenticated request needs both, so they are answered from process memory. The
+:class:`~automatos.workspaces.service.WorkspaceService` owns this cache: after every workspace or
+membership write commits it drops this node's entries and publishes
+``{"kind": "directory", "workspace_id": …}`` on the kernel bus, whose handler here
+(:meth:`Directory.on_message`, subscribed through ``kernel.subscribe``) drops them on every other
+node at once; entries also expire after ``ttl`` seconds in case a message is lost. Negative
+answers are cached too (briefly), so a flood of requests for an unknown workspace does not become
+a flood of queries. The kernel and extensions read it as ``kernel.directory``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from automatos.kernel.types import Workspace
-
-if TYPE_CHECKING:
-    from automatos.kernel.store import KernelStore
 
 __all__ = ["Directory"]
 
@@ -24,8 +24,19 @@ _MISSING = object()
 
 
 class Directory:
-    def __init__(self, store: KernelStore, *, ttl: float = 30.0, negative_ttl: float = 2.0, max_entries: int = 50_000):
-        self.store = store
+    def __init__(
+        self,
+        find_workspace: Callable[[str], Awaitable[Workspace | None]],
+        find_role: Callable[[str, str], Awaitable[str | None]],
+        *,
+        ttl: float = 30.0,
+        negative_ttl: float = 2.0,
+        max_entries: int = 50_000,
+    ):
+        self.find_workspace = find_workspace
+        """An active workspace by id or slug, from the database."""
+        self.find_role = find_role
+        """A member's role (workspace id, user id), from the database."""
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.max_entries = max_entries
@@ -42,7 +53,7 @@ class Directory:
         hit = self._workspaces.get(ref)
         if hit is not None and hit[0] > now:
             return hit[1]
-        found = await self.store.get_workspace(ref)
+        found = await self.find_workspace(ref)
         expires = now + (self.ttl if found is not None else self.negative_ttl)
         self._workspaces[ref] = (expires, found)
         if found is not None:
@@ -57,7 +68,7 @@ class Directory:
         hit = self._roles.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        role = await self.store.member_role(workspace_id, user_id)
+        role = await self.find_role(workspace_id, user_id)
         self._roles[key] = (now + (self.ttl if role is not None else self.negative_ttl), role)
         self._trim(self._roles)  # type: ignore[arg-type]
         return role
@@ -77,3 +88,8 @@ class Directory:
         for ref, (_, ws) in list(self._workspaces.items()):
             if ws is None:
                 self._workspaces.pop(ref, None)
+
+    def on_message(self, message: dict[str, Any]) -> None:
+        """The ``directory`` bus message: another node (or this one) changed ``workspace_id``."""
+        workspace_id = message.get("workspace_id")
+        self.invalidate(workspace_id if isinstance(workspace_id, str) else None)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from automatos.kernel.settings import Settings, load_settings
-from automatos.workspaces.service import WorkspaceRecord
+from automatos.workspaces.service import WorkspaceRecord, WorkspaceService
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
@@ -112,7 +112,7 @@ async def create_fixture(kernel: Kernel) -> Fixture:
     if workspace is None:
         raise RuntimeError("the first start created no 'default' workspace")
     record, key = await create_key(kernel, workspace.id, "bench", "owner", created_by="bench")
-    body = await kernel.workspaces.get(workspace.id)
+    body = await WorkspaceService.of(kernel).get(workspace.id)
     body.role = record.role
     return Fixture(
         key=key,

@@ -35,7 +35,7 @@ from automatos.api.dependencies import in_workspace, request_context
 from automatos.api.middleware import DEFAULT_STRATEGY, STRATEGIES, build_middleware, request_pipeline
 from automatos.kernel.core import Kernel
 from automatos.kernel.permissions import Permission
-from automatos.workspaces.service import WorkspaceRecord
+from automatos.workspaces.service import WorkspaceRecord, WorkspaceService
 
 __all__ = ["ENV_OVERRIDES", "cached_workspace", "create"]
 
@@ -52,7 +52,7 @@ async def cached_workspace(request: Request[Any, Any, Any], workspace_id: FromPa
     scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
     row = _rows.get(scoped.workspace.id)
     if row is None:
-        row = _rows[scoped.workspace.id] = await kernel.workspaces.get(scoped.workspace.id)
+        row = _rows[scoped.workspace.id] = await WorkspaceService.of(kernel).get(scoped.workspace.id)
     return msgspec.structs.replace(row, role=next(iter(scoped.ctx.roles), None))
 
 

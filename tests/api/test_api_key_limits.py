@@ -25,6 +25,7 @@ from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from tests.api.test_api_keys_api import URL, app_with_keys, as_key, problem
 from tests.helpers import AppClient, container_of, database_settings, make_container, serve_app
+from tests.workspaces.helpers import new_workspace
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -159,7 +160,7 @@ async def test_a_workspace_holds_at_most_so_many_active_keys(client: AppClient) 
     assert (await client.post(URL, json={"name": "again"}, headers=headers)).status_code == 201  # revoked: room again
     problem(await client.post(URL, json={"name": "full"}, headers=headers), 409)
     # other workspaces are counted apart
-    other = await kernel.create_workspace("other", "Other")
+    other = await new_workspace(kernel, "other", "Other")
     other_headers = {**headers, "X-Workspace-ID": other.id}
     assert (await client.post(URL, json={"name": "x"}, headers=other_headers)).status_code == 201
     assert (await client.get(URL, headers=as_key(first))).status_code == 401  # the revoked one stays revoked
@@ -172,7 +173,7 @@ async def test_the_platform_admins_key_reaches_as_the_docs_say(client: AppClient
     root = await _member(kernel, ws, "root", "owner", platform_admin=True)
     _, admin_key = await create_key(kernel, ws, "admin", "owner", user_id=root, created_by="cli")
     _, narrow_key = await create_key(kernel, ws, "bot", "owner", ["workspace.read"], user_id=root, created_by="cli")
-    other = await kernel.create_workspace("elsewhere", "Elsewhere")
+    other = await new_workspace(kernel, "elsewhere", "Elsewhere")
     key = {"Authorization": f"Bearer {admin_key}"}
     every = await client.get("/api/workspaces", params={"all": "true"}, headers=key)
     assert every.status_code == 200 and {w["slug"] for w in every.json()["items"]} >= {"default", "elsewhere"}

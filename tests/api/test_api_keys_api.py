@@ -22,6 +22,7 @@ from automatos.container import Container
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from tests.helpers import AppClient, make_container, serve_app
+from tests.workspaces.helpers import new_workspace
 
 __all__ = ["app_with_keys"]
 
@@ -168,7 +169,7 @@ async def test_nobody_hands_out_more_than_they_hold(client: AppClient) -> None:
 
 async def test_a_key_of_one_workspace_sees_nothing_of_another(client: AppClient) -> None:
     kernel = kernel_of(client)
-    other = await kernel.create_workspace("other", "Other")
+    other = await new_workspace(kernel, "other", "Other")
     mine = await new_key(client, role="owner", name="mine")
     theirs = await new_key(client, workspace=other.id, role="owner", name="theirs")
     for method, path, body in [

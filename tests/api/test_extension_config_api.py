@@ -18,6 +18,7 @@ from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from tests.helpers import EVERYTHING, AppClient, candidate, container_of, make_container, serve_app
+from tests.workspaces.helpers import new_workspace
 
 OFFLINE = "automatos.llm.offline"
 OPENAI = "automatos.llm.openai"
@@ -126,7 +127,7 @@ async def test_admins_see_the_failure_of_an_extensions_code_in_their_workspace(c
     error = (await _listed(client, workspace_id, "alice"))[FLAKY]["error"]
     assert error == "register_llm_providers: ValueError: region 'mars' has no endpoint"
     assert (await _listed(client, workspace_id, "bob"))[FLAKY]["error"] is None
-    other = await kernel.create_workspace("other", "Other")
+    other = await new_workspace(kernel, "other", "Other")
     providers = container_of(client).llm_providers()
     await providers.llm_providers(other)  # the same code fails there too, but that is theirs to see
     assert (await _listed(client, workspace_id, "alice"))[FLAKY]["error"] == error

@@ -23,6 +23,7 @@ from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
 from automatos.kernel.ratelimit import SlidingWindowCounter
+from automatos.workspaces.service import WorkspaceService
 from tests.api.test_api_keys_api import ADMIN, URL, app_with_keys, as_key, new_key, problem
 from tests.helpers import AppClient, container_of, database_settings, make_container, serve_app
 
@@ -146,7 +147,7 @@ async def test_me_shows_the_authenticating_key_not_one_named_by_another_header(c
         session.add(owner)
         await session.flush()
         owner_id = owner.id
-    await kernel.workspaces.create("other", "Other", owner_id=owner_id)
+    await WorkspaceService.of(kernel).create("other", "Other", owner_id=owner_id)
     mine = await new_key(client, name="mine", role="member")
     theirs = await new_key(client, name="theirs", role="owner", workspace="other")
     forged = f"atk_{theirs['prefix']}_{'x' * 40}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import select, text, update
 
 from automatos.extensions.auth.api_keys import (
     PEPPER_FILE,
@@ -30,7 +30,9 @@ from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError, NotFoundError, ValidationError
 from automatos.kernel.types import Workspace
+from automatos.workspaces.service import WorkspaceService
 from tests.helpers import running_kernel
+from tests.workspaces.helpers import new_workspace
 
 KEY_FORMAT = re.compile(r"atk_[a-z2-7]{12}_[A-Za-z0-9_-]{43}")
 PEPPER = "p" * 40
@@ -211,22 +213,17 @@ async def test_a_user_key_follows_its_users_membership(tmp_path: Path) -> None:
         user = await add_user(kernel, ws.id, "admin")
         _, key = await create_key(kernel, ws.id, "mine", "admin", user_id=user)
         assert (await verify(kernel, {"x-api-key": key})).role == "admin"
-        async with kernel.store.sessionmaker.begin() as session:
-            await session.execute(
-                update(m.WorkspaceMember).where(m.WorkspaceMember.user_id == user).values(role="viewer")
-            )
-        await kernel.directory_changed(ws.id)  # what the members API does after a change
+        workspaces = WorkspaceService.of(kernel)  # its writes publish the change the key cache follows
+        await workspaces.set_role(ws.id, user, "viewer", actor_id="tester")
         await asyncio.sleep(0.05)
         assert (await verify(kernel, {"x-api-key": key})).role == "viewer"  # capped by the demotion
-        async with kernel.store.sessionmaker.begin() as session:
-            await session.execute(delete(m.WorkspaceMember).where(m.WorkspaceMember.user_id == user))
-        await kernel.directory_changed(ws.id)
+        await workspaces.remove_member(ws.id, user, actor_id="tester")
         await asyncio.sleep(0.05)
         assert "no longer a member" in await refused(kernel, key)
         async with kernel.store.sessionmaker.begin() as session:
-            session.add(m.WorkspaceMember(workspace_id=ws.id, user_id=user, role="member"))
+            email = await session.scalar(select(m.User.email).where(m.User.id == user))
             await session.execute(update(m.User).where(m.User.id == user).values(is_active=False))
-        await kernel.directory_changed(ws.id)
+        await workspaces.add_member(ws.id, str(email), "member", actor_id="tester")
         await asyncio.sleep(0.05)
         assert "deactivated" in await refused(kernel, key)
 
@@ -315,7 +312,7 @@ async def test_last_used_is_written_in_the_background_at_most_once_a_minute(tmp_
 async def test_management_validates_and_is_scoped_to_the_workspace(tmp_path: Path) -> None:
     async with running_kernel(tmp_path) as kernel:
         a = await default_ws(kernel)
-        b = await kernel.create_workspace("bee", "B")
+        b = await new_workspace(kernel, "bee", "B")
         ra, _ = await create_key(kernel, a.id, "a-key")
         rb, kb = await create_key(kernel, b.id, "b-key")
         items, total = await list_keys(kernel, a.id)

@@ -26,6 +26,7 @@ from automatos.extensions.auth.jwt import JWTAuth, UnverifiedEmailError
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
+from automatos.workspaces.service import WorkspaceService
 from tests.api.test_api_keys_api import app_with_keys
 from tests.helpers import make_container, running_kernel, serve_app
 
@@ -152,7 +153,7 @@ async def test_rs256_and_es256_tokens_log_in_and_provision_once(
     assert not first.is_platform_admin and first.default_workspace_id
     workspace = await kernel.store.get_workspace(first.default_workspace_id)
     assert workspace is not None and workspace.slug == "ann-lee" and workspace.name == "Ann's workspace"
-    assert await kernel.store.member_role(workspace.id, first.id) == "owner"
+    assert await WorkspaceService.of(kernel).member_role(workspace.id, first.id) == "owner"
     again = await login(kernel, sign(claims(), ec_key, kid="ec-1", alg="ES256"))
     assert again == first
     method_of(kernel).forget()  # even after the process forgets, the database answers the same
@@ -295,7 +296,7 @@ async def test_an_invited_user_is_linked_by_email(kernel: Kernel, rsa_key: Any) 
         invited_id = invited.id
     principal = await login(kernel, sign(claims("user_bo", email="BO@example.com", email_verified=True), rsa_key))
     assert principal.id == invited_id and principal.default_workspace_id != ws.id  # a personal one, owned
-    assert await kernel.store.member_role(ws.id, invited_id) == "member"
+    assert await WorkspaceService.of(kernel).member_role(ws.id, invited_id) == "member"
     # another identity presenting the same address is not given that account
     taken = await refusal(kernel, sign(claims("user_bo_2", email="bo@example.com", email_verified=True), rsa_key))
     assert "belongs to another account" in taken

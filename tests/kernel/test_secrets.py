@@ -31,6 +31,7 @@ from automatos.kernel.settings import Secret, load_settings
 from automatos.kernel.types import Workspace
 from tests.extensions.test_llm_providers import CONVERSATION, KEY, FakeOpenAI, LocalServer
 from tests.helpers import make_container, running_kernel, serve_app
+from tests.workspaces.helpers import new_workspace
 
 OLD = secrets.token_hex(24)
 NEW = secrets.token_hex(24)
@@ -59,7 +60,7 @@ def token_of(raw: str) -> str:
 
 async def workspace(kernel: Kernel, slug: str = "acme") -> Workspace:
     found = await kernel.store.get_workspace(slug)
-    return found if found is not None else await kernel.store.create_workspace(slug, slug.title())
+    return found if found is not None else await new_workspace(kernel, slug, slug.title())
 
 
 async def config_seen(kernel: Kernel, ws: Workspace, name: str = OPENAI) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from automatos.kernel.errors import ConflictError, NotFoundError
 from automatos.kernel.types import ChatMessage
 from tests.helpers import running_kernel
 from tests.plugins import everything
+from tests.workspaces.helpers import new_workspace
 
 
 async def _wait_for(predicate: object, deadline_s: float = 5.0) -> None:
@@ -27,8 +28,8 @@ async def _wait_for(predicate: object, deadline_s: float = 5.0) -> None:
 
 async def test_disable_hides_an_extension_from_that_workspace_only(tmp_path: Path) -> None:
     async with running_kernel(tmp_path) as kernel:
-        one = await kernel.store.create_workspace("one", "One")
-        two = await kernel.store.create_workspace("two", "Two")
+        one = await new_workspace(kernel, "one", "One")
+        two = await new_workspace(kernel, "two", "Two")
         view_one = await kernel.view_for(one)
         assert "tests.everything" in view_one.plugins("register_llm_providers")
         assert kernel.views.cached(one.id) is view_one  # cached: same object
@@ -49,7 +50,7 @@ async def test_disable_hides_an_extension_from_that_workspace_only(tmp_path: Pat
 
 async def test_essential_and_unknown_extensions_are_refused(tmp_path: Path) -> None:
     async with running_kernel(tmp_path) as kernel:
-        ws = await kernel.store.create_workspace("ws", "WS")
+        ws = await new_workspace(kernel, "ws", "WS")
         with pytest.raises(ConflictError, match="essential"):
             await kernel.set_extension(ws, "automatos.storage.local", enabled=False)
         with pytest.raises(NotFoundError):
@@ -61,7 +62,7 @@ async def test_essential_and_unknown_extensions_are_refused(tmp_path: Path) -> N
 async def test_events_reach_enabled_extensions_with_their_config(tmp_path: Path) -> None:
     everything.EVENTS.clear()
     async with running_kernel(tmp_path) as kernel:
-        ws = await kernel.store.create_workspace("ev", "Events")
+        ws = await new_workspace(kernel, "ev", "Events")
         await kernel.set_extension(ws, "tests.everything", enabled=True, config={"k": "v"})
         await _wait_for(lambda: ("extension.enabled", ws.id, {"k": "v"}) in everything.EVENTS)
         await kernel.set_extension(ws, "tests.everything", enabled=False)
@@ -79,7 +80,9 @@ async def test_lifecycle_hooks_run(tmp_path: Path) -> None:
 
 async def test_concurrent_misses_build_one_view(tmp_path: Path) -> None:
     async with running_kernel(tmp_path) as kernel:
-        ws = await kernel.store.create_workspace("many", "Many")
+        ws = await new_workspace(kernel, "many", "Many")
+        await kernel.view_for(ws)  # extensions were told of the new workspace (workspace.created): built
+        kernel.views.forget(ws.id)
         before = kernel.views.builds
         views = await asyncio.gather(*(kernel.views.get(ws.id) for _ in range(50)))
         assert kernel.views.builds == before + 1
@@ -97,7 +100,7 @@ async def test_invalidation_reaches_another_node_through_redis(tmp_path: Path, r
     node_a, node_b, ctx_a, ctx_b = await _two_nodes(tmp_path, redis_url)
     try:
         assert node_a.backends.pubsub.name == "redis"
-        ws = await node_a.store.create_workspace("shared", "Shared")
+        ws = await new_workspace(node_a, "shared", "Shared")
         before_b = await node_b.view_for(ws)
         assert "tests.everything" in before_b.plugins("on_event")
         await node_a.set_extension(ws, "tests.everything", enabled=False)
@@ -115,7 +118,7 @@ async def test_recheck_catches_a_lost_invalidation(tmp_path: Path) -> None:
         running_kernel(tmp_path / "b", database_url=db) as node_b,
     ):
         # separate in-process buses: node_b never hears node_a, like a dropped pub/sub message
-        ws = await node_a.store.create_workspace("lost", "Lost")
+        ws = await new_workspace(node_a, "lost", "Lost")
         await node_b.view_for(ws)
         await node_a.set_extension(ws, "tests.everything", enabled=False)
         assert node_b.views.cached(ws.id).version == 0  # type: ignore[union-attr]
@@ -136,7 +139,7 @@ async def test_the_bus_journal_carries_messages_without_pubsub(tmp_path: Path) -
     db = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
     fast = {"database_url": db, "bus_poll_seconds": 0.05, "recheck_seconds": 3600.0, "api_key_pepper": "p"}
     async with running_kernel(tmp_path / "a", **fast) as node_a, running_kernel(tmp_path / "b", **fast) as node_b:
-        ws = await node_a.store.create_workspace("journal", "Journal")
+        ws = await new_workspace(node_a, "journal", "Journal")
         await node_b.view_for(ws)
         await node_a.set_extension(ws, "tests.everything", enabled=False)
         await _wait_for(lambda: node_b.views.cached(ws.id).version == 1)  # type: ignore[union-attr]

@@ -15,12 +15,13 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, get
 
-from automatos.api.dependencies import request_context
+from automatos.api.dependencies import request_context, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.types import Principal
+from automatos.workspaces.service import WorkspaceService
 
 __all__ = ["KeyInfo", "MeController", "MeRecord", "Membership"]
 
@@ -90,12 +91,12 @@ async def _user(kernel: Kernel, principal: Principal) -> m.User | None:
         return await session.get(m.User, principal.id)
 
 
-async def _memberships(kernel: Kernel, principal: Principal, offset: int, limit: int) -> Page[Membership]:
+async def _memberships(workspaces: WorkspaceService, principal: Principal, offset: int, limit: int) -> Page[Membership]:
     if principal.workspace_id is not None:
-        record = await kernel.workspaces.get(principal.workspace_id)
+        record = await workspaces.get(principal.workspace_id)
         items = [Membership(workspace_id=record.id, slug=record.slug, name=record.name, role=principal.role)]
         return Page(items=items[offset : offset + limit], total=1, offset=offset, limit=limit)
-    records, total = await kernel.workspaces.list_for_user(principal.id, offset=offset, limit=limit)
+    records, total = await workspaces.list_for_user(principal.id, offset=offset, limit=limit)
     items = [Membership(workspace_id=r.id, slug=r.slug, name=r.name, role=r.role) for r in records]
     return Page(items=items, total=total, offset=offset, limit=limit)
 
@@ -130,5 +131,5 @@ class MeController(Controller):
             auth_method=principal.auth_method,
             key=key,
             workspace=current,
-            memberships=await _memberships(kernel, principal, offset, limit),
+            memberships=await _memberships(services(request).workspaces(), principal, offset, limit),
         )

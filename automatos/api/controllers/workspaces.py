@@ -3,7 +3,9 @@
 Every handler checks a permission from :mod:`automatos.kernel.permissions` in the workspace the
 path names (``in_workspace``), so a member of one workspace gets 403 in another and an unknown one
 404. A credential bound to one workspace (an ordinary API key) cannot create workspaces; users and
-platform admins' keys can.
+platform admins' keys can. The writes and their rules are the container's
+:class:`~automatos.workspaces.service.WorkspaceService` (``services(request).workspaces()``), which
+also publishes every change to the other nodes and to extensions: handlers check permissions and call it.
 """
 
 from __future__ import annotations
@@ -14,15 +16,14 @@ import msgspec
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from automatos.api.dependencies import Scoped, in_workspace, request_context, require
+from automatos.api.dependencies import Scoped, in_workspace, request_context, require, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.value_size import check_value_size
 from automatos.kernel.core import Kernel
 from automatos.kernel.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role, highest_role, role_at_least
-from automatos.kernel.types import Event, Principal, RequestContext
-from automatos.workspaces.archive import WorkspaceArchive
-from automatos.workspaces.service import AuditEntry, Member, WorkspaceRecord
+from automatos.kernel.types import Principal, RequestContext
+from automatos.workspaces.service import AuditEntry, Member, WorkspaceRecord, WorkspaceService
 
 __all__ = ["AuditController", "MembersController", "WorkspacesController"]
 
@@ -64,17 +65,14 @@ class WorkspacesController(Controller):
     async def create_workspace(
         self, request: Request[Any, Any, Any], data: JSONBody[WorkspaceCreate]
     ) -> WorkspaceRecord:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
         principal = ctx.principal
         if principal is None:
             raise AuthenticationError("credentials are required to create a workspace")
         if principal.workspace_id is not None:
             raise PermissionDeniedError("a credential bound to one workspace cannot create workspaces")
-        await WorkspaceArchive(kernel.store.sessionmaker).refuse_archived_slug(data.slug)
-        record = await kernel.workspaces.create(data.slug, data.name, owner_id=principal.id, request_id=ctx.request_id)
-        await kernel.directory_changed(record.id)
-        await kernel.emit(Event(name="workspace.created", workspace_id=record.id, data={"slug": record.slug}))
-        return record
+        workspaces = services(request).workspaces()
+        return await workspaces.create(data.slug, data.name, owner_id=principal.id, request_id=ctx.request_id)
 
     @get("/", summary="Workspaces the caller belongs to (platform admins: ?all=true for every one)")
     async def list_workspaces(
@@ -89,38 +87,39 @@ class WorkspacesController(Controller):
             bool, QueryParameter(description="Archived workspaces too (``status: archived``), which owners can restore")
         ] = False,
     ) -> Page[WorkspaceRecord]:
-        kernel, ctx = await request_context(request)
+        _, ctx = await request_context(request)
+        workspaces = services(request).workspaces()
         principal = ctx.principal
         if principal is None:
             raise AuthenticationError("credentials are required")
         if principal.workspace_id is not None:
-            record = await kernel.workspaces.get(principal.workspace_id)
+            record = await workspaces.get(principal.workspace_id)
             record.role = principal.role
             items = [record][offset : offset + limit]
             return Page(items=items, total=1, offset=offset, limit=limit)
         if include_all and not principal.is_platform_admin:
             raise PermissionDeniedError("?all=true is for platform admins", field="all")
         if include_archived:
-            archive = WorkspaceArchive(kernel.store.sessionmaker)
             user = None if include_all else principal.id
-            records, total = await archive.list_for_user(user, offset=offset, limit=limit)
+            records, total = await workspaces.archives.list_for_user(user, offset=offset, limit=limit)
         elif include_all:
-            records, total = await kernel.workspaces.list_all(offset=offset, limit=limit)
+            records, total = await workspaces.list_all(offset=offset, limit=limit)
         else:
-            records, total = await kernel.workspaces.list_for_user(principal.id, offset=offset, limit=limit)
+            records, total = await workspaces.list_for_user(principal.id, offset=offset, limit=limit)
         return Page(items=records, total=total, offset=offset, limit=limit)
 
     @get("/{workspace_id:str}", summary="One workspace (an archived one too, to its members: status archived)")
     async def get_workspace(self, request: Request[Any, Any, Any], workspace_id: FromPath[str]) -> WorkspaceRecord:
         kernel, ctx = await request_context(request)
+        workspaces = services(request).workspaces()
         try:
             scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
         except NotFoundError:
-            found = await _archived(kernel, ctx, workspace_id)
+            found = await _archived(workspaces, ctx, workspace_id)
             if found is None:
                 raise
             return found[0]
-        record = await kernel.workspaces.get(scoped.workspace.id)
+        record = await workspaces.get(scoped.workspace.id)
         record.role = next(iter(scoped.ctx.roles), None)
         return record
 
@@ -131,7 +130,8 @@ class WorkspacesController(Controller):
     )
     async def restore_workspace(self, request: Request[Any, Any, Any], workspace_id: FromPath[str]) -> WorkspaceRecord:
         kernel, ctx = await request_context(request)
-        found = await _archived(kernel, ctx, workspace_id)
+        workspaces = services(request).workspaces()
+        found = await _archived(workspaces, ctx, workspace_id)
         if found is None:
             # not archived, or not this caller's to see: an active one is a conflict only to those who see it
             await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
@@ -141,11 +141,7 @@ class WorkspacesController(Controller):
             raise PermissionDeniedError(
                 "only the workspace's owners or a platform admin restore it", field="permission"
             )
-        restored = await WorkspaceArchive(kernel.store.sessionmaker).restore(
-            record.id, actor_id=principal.id, request_id=ctx.request_id
-        )
-        await kernel.directory_changed(restored.id)
-        await kernel.emit(Event(name="workspace.restored", workspace_id=restored.id, data={"slug": restored.slug}))
+        restored = await workspaces.restore(record.id, actor_id=principal.id, request_id=ctx.request_id)
         restored.role = record.role
         return restored
 
@@ -160,14 +156,17 @@ class WorkspacesController(Controller):
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_UPDATE)
         if data.settings is not None:
             check_value_size(kernel, data.settings, field="settings")
-        record = await kernel.workspaces.update(
-            scoped.workspace.id,
-            name=data.name,
-            settings=data.settings,
-            actor_id=scoped.principal.id,
-            request_id=ctx.request_id,
+        record = (
+            await services(request)
+            .workspaces()
+            .update(
+                scoped.workspace.id,
+                name=data.name,
+                settings=data.settings,
+                actor_id=scoped.principal.id,
+                request_id=ctx.request_id,
+            )
         )
-        await kernel.directory_changed(record.id)
         record.role = next(iter(scoped.ctx.roles), None)  # the caller's, as GET answers
         return record
 
@@ -175,11 +174,16 @@ class WorkspacesController(Controller):
     async def archive_workspace(self, request: Request[Any, Any, Any], workspace_id: FromPath[str]) -> None:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_ARCHIVE)
-        await kernel.workspaces.archive(scoped.workspace.id, actor_id=scoped.principal.id, request_id=ctx.request_id)
-        await kernel.directory_changed(scoped.workspace.id)
+        await (
+            services(request)
+            .workspaces()
+            .archive(scoped.workspace.id, actor_id=scoped.principal.id, request_id=ctx.request_id)
+        )
 
 
-async def _archived(kernel: Kernel, ctx: RequestContext, ref: str) -> tuple[WorkspaceRecord, Principal] | None:
+async def _archived(
+    workspaces: WorkspaceService, ctx: RequestContext, ref: str
+) -> tuple[WorkspaceRecord, Principal] | None:
     """The archived workspace ``ref`` names with the caller's role, if the caller may see it.
 
     Its members see it (a key bound to it, with the key's role), and platform admins; to anyone
@@ -188,7 +192,7 @@ async def _archived(kernel: Kernel, ctx: RequestContext, ref: str) -> tuple[Work
     principal = ctx.principal
     if principal is None:
         raise AuthenticationError("credentials are required")
-    found = await WorkspaceArchive(kernel.store.sessionmaker).archived(ref)
+    found = await workspaces.archives.archived(ref)
     if found is None:
         return None
     record, roles = found
@@ -223,7 +227,7 @@ class MembersController(Controller):
     ) -> Page[Member]:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_READ)
-        members, total = await kernel.workspaces.members(scoped.workspace.id, offset=offset, limit=limit)
+        members, total = await services(request).workspaces().members(scoped.workspace.id, offset=offset, limit=limit)
         return Page(items=members, total=total, offset=offset, limit=limit)
 
     @post("/", summary="Add (invite) a member by e-mail")
@@ -236,11 +240,17 @@ class MembersController(Controller):
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
         _owner_change(scoped, data.role.value)
-        member = await kernel.workspaces.add_member(
-            scoped.workspace.id, data.email, data.role.value, actor_id=scoped.principal.id, request_id=ctx.request_id
+        return (
+            await services(request)
+            .workspaces()
+            .add_member(
+                scoped.workspace.id,
+                data.email,
+                data.role.value,
+                actor_id=scoped.principal.id,
+                request_id=ctx.request_id,
+            )
         )
-        await kernel.directory_changed(scoped.workspace.id)
-        return member
 
     @patch("/{user_id:str}", summary="Change a member's role")
     async def update_member(
@@ -252,12 +262,12 @@ class MembersController(Controller):
     ) -> dict[str, str]:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
-        current = await kernel.workspaces.member_role(scoped.workspace.id, user_id)
+        workspaces = services(request).workspaces()
+        current = await workspaces.member_role(scoped.workspace.id, user_id)
         _owner_change(scoped, current, data.role.value)
-        previous = await kernel.workspaces.set_role(
+        previous = await workspaces.set_role(
             scoped.workspace.id, user_id, data.role.value, actor_id=scoped.principal.id, request_id=ctx.request_id
         )
-        await kernel.directory_changed(scoped.workspace.id)
         return {"user_id": user_id, "role": data.role.value, "previous_role": previous}
 
     @delete("/{user_id:str}", summary="Remove a member", status_code=204)
@@ -269,11 +279,11 @@ class MembersController(Controller):
     ) -> None:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.MEMBERS_MANAGE)
-        _owner_change(scoped, await kernel.workspaces.member_role(scoped.workspace.id, user_id))
-        await kernel.workspaces.remove_member(
+        workspaces = services(request).workspaces()
+        _owner_change(scoped, await workspaces.member_role(scoped.workspace.id, user_id))
+        await workspaces.remove_member(
             scoped.workspace.id, user_id, actor_id=scoped.principal.id, request_id=ctx.request_id
         )
-        await kernel.directory_changed(scoped.workspace.id)
 
 
 class AuditController(Controller):
@@ -291,7 +301,8 @@ class AuditController(Controller):
     ) -> Page[AuditEntry]:
         kernel, ctx = await request_context(request)
         scoped = await in_workspace(kernel, ctx, workspace_id, Permission.AUDIT_READ)
-        entries, total = await kernel.workspaces.audit(scoped.workspace.id, action=action, offset=offset, limit=limit)
+        workspaces = services(request).workspaces()
+        entries, total = await workspaces.audit(scoped.workspace.id, action=action, offset=offset, limit=limit)
         return Page(items=await _keys_within_rank(kernel, scoped, entries), total=total, offset=offset, limit=limit)
 
 

@@ -35,7 +35,7 @@ Decisions:
 - Minting is bounded (:class:`KeyCaps`, read from platform settings by the API): a key's
   ``expires_at`` lies in the future and within the maximum lifetime, its ``rate_limit`` is no faster
   than the maximum, and a workspace holds at most so many active keys (counted under the
-  workspace's lock, :func:`~automatos.workspaces.service.lock_workspace`, so concurrent creations
+  workspace's lock, :func:`~automatos.kernel.store.lock_workspace`, so concurrent creations
   cannot overshoot). A time that cannot be expressed in UTC (year 9999 west of Greenwich) is a
   422, not an ``OverflowError``.
 - Keys have a rank, the rank of the principal behind them: a key acting for a platform admin
@@ -76,9 +76,8 @@ from automatos.kernel.errors import (
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.permissions import Permission, Role, role_at_least
 from automatos.kernel.secrets import read_or_create_key_file
-from automatos.kernel.store import KernelStore
+from automatos.kernel.store import KernelStore, lock_workspace
 from automatos.kernel.types import AuthMethod, Principal
-from automatos.workspaces.service import lock_workspace
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel

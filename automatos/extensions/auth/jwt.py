@@ -13,12 +13,14 @@ Decisions:
 - Claims: ``exp`` and ``sub`` are required; ``exp``/``nbf``/``iat`` are checked with 10 s of
   leeway; ``iss`` must equal ``JWT_ISSUER`` and ``aud`` contain ``JWT_AUDIENCE`` when those are set.
 - ``sub`` is ``users.external_id``. On first login the user row and a personal workspace (owner)
-  are created in ONE transaction, audited as ``user.provisioned`` and ``workspace.created`` — not
-  through ``kernel.create_workspace``, whose transaction is its own: two nodes racing on one
-  first login must not be able to leave a user without a workspace, or give it two. The unique
-  ``external_id`` decides the race; the loser re-reads. After the commit every node hears of the
-  workspace (``directory`` message) and extensions get ``workspace.created``. Within one process,
-  concurrent first logins of one ``sub`` share one provisioning.
+  are created in ONE transaction, audited as ``user.provisioned`` and ``workspace.created``: two
+  nodes racing on one first login must not be able to leave a user without a workspace, or give it
+  two. The transaction is the workspace owner's (``kernel.workspace_owner.provisioning()``, see
+  :mod:`automatos.kernel.workspace_owner`; an extension does not import the workspaces package):
+  the user row is ours, the workspace is created by the owner's rules, and after the commit the
+  owner tells every node (``directory`` message) and extensions (``workspace.created``). The
+  unique ``external_id`` decides the race; the loser re-reads. Within one process, concurrent
+  first logins of one ``sub`` share one provisioning.
 - A user row that an admin created beforehand by e-mail (an invitation) and that has no
   ``external_id`` yet is linked to the first token carrying that e-mail only when the token says
   ``email_verified: true``. Anyone can put any address in an identity provider account, so an
@@ -54,11 +56,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from automatos.kernel.db import models as m
-from automatos.kernel.errors import AuthenticationError
+from automatos.kernel.errors import AuthenticationError, ConflictError
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.permissions import Role
 from automatos.kernel.store import KernelStore
-from automatos.kernel.types import AuthMethod, Event, Principal
+from automatos.kernel.types import AuthMethod, Principal
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
@@ -287,9 +289,9 @@ class JWTAuth:
                 return found
             try:
                 return await self._provision(sub, claims, attempt)
-            except (IntegrityError, OperationalError, _Raced) as exc:
-                # another node provisioned this sub (re-read finds it), or took the slug or the
-                # SQLite write lock first (try again)
+            except (IntegrityError, OperationalError, ConflictError, _Raced) as exc:
+                # another node provisioned this sub (re-read finds it), or took the slug (a unique
+                # violation, or the workspace owner's check) or the SQLite write lock first (try again)
                 log.info("first login of a user raced (%s); re-reading", type(exc).__name__)
                 await asyncio.sleep(0.02 * (attempt + 1))
         raise AuthenticationError("could not provision the user on first login; try again")
@@ -321,19 +323,16 @@ class JWTAuth:
         name = claims.get("name") if isinstance(claims.get("name"), str) else None
         verified = claims.get("email_verified")
         trusted = verified is True or (self.trust_unverified_email and verified is not False)
-        async with self._sessions.begin() as session:
+        # the workspace owner's transaction: the user row and the workspace commit together, and the
+        # owner publishes the new workspace (directory message, workspace.created) after the commit
+        async with self._kernel.workspace_owner.provisioning() as transaction:
+            session = transaction.session
             user, linked = await self._user_row(session, sub, email, name, trusted=trusted)
             slug = await _free_slug(session, _slug_base(email, sub), random_suffix=attempt > 0)
             owner = name or (email.split("@")[0] if email else "Personal")
-            workspace = m.Workspace(slug=slug, name=f"{owner}'s workspace"[:255], settings={})
-            session.add(workspace)
-            await session.flush()
-            session.add(m.WorkspaceMember(workspace_id=workspace.id, user_id=user.id, role=Role.OWNER.value))
+            workspace = await transaction.create_workspace(slug, f"{owner}'s workspace"[:255], owner_id=user.id)
             data = {"workspace_id": workspace.id, "linked_by_email": linked, "auth_method": self.name}
             KernelStore._audit(session, workspace.id, user.id, "user.provisioned", "user", user.id, data)
-            KernelStore._audit(
-                session, workspace.id, user.id, "workspace.created", "workspace", workspace.id, {"slug": slug}
-            )
             await session.flush()
             identity = _Identity(
                 user_id=user.id,
@@ -342,8 +341,6 @@ class JWTAuth:
                 is_platform_admin=user.is_platform_admin,
             )
         log.info("provisioned user %s with personal workspace %s", identity.user_id, slug)
-        await self._kernel.directory_changed(workspace.id)
-        await self._kernel.emit(Event(name="workspace.created", workspace_id=workspace.id, data={"slug": slug}))
         return identity
 
     @staticmethod
