@@ -422,6 +422,8 @@ class RequestPipeline:
         self.kernel = kernel
         self.overrides = kernel.overrides
         self.stats = stats
+        self.requests = kernel.metrics.requests
+        """The kernel's request table for ``/metrics`` (:mod:`automatos.kernel.metrics`)."""
         base = list(_SECURITY_HEADERS)
         if settings.environment == "production":
             base.append(_HSTS)
@@ -792,7 +794,7 @@ class RequestMiddleware:
             HOOK_TIMES.reset(hooks_token)
             elapsed = _now() - started
             add_call(route.cell, elapsed, status >= 500)
-            observe_request(pipeline.kernel, route.key, elapsed, status)  # /metrics (kernel/metrics.py)
+            observe_request(pipeline.requests, route.key, elapsed, status)  # /metrics (kernel/metrics.py)
 
     async def _route_limited(
         self, route: _Route, settings: Settings, client: str

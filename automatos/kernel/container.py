@@ -20,6 +20,7 @@ from dependency_injector import containers, providers
 from automatos.kernel.core import Kernel
 from automatos.kernel.db.session import create_engine, make_sessionmaker
 from automatos.kernel.hooks import Hooks
+from automatos.kernel.metrics import KernelMetrics
 from automatos.kernel.registry import Candidate, Registry
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.settings import Settings, load_settings
@@ -44,6 +45,7 @@ class KernelContainer(containers.DeclarativeContainer):
     engine = providers.Singleton(create_engine, settings)
     sessionmaker = providers.Singleton(make_sessionmaker, engine)
     secret_box = providers.Singleton(SecretBox.from_settings, settings)
+    metrics = providers.Singleton(KernelMetrics)
     workspace_owner: providers.Provider[Any] = providers.Object(None)
     """The owner of workspace writes the kernel attaches (:mod:`automatos.kernel.workspace_owner`):
     :class:`automatos.container.Container` overrides it with the workspaces package's service."""
@@ -55,5 +57,6 @@ class KernelContainer(containers.DeclarativeContainer):
         engine=engine,
         sessionmaker=sessionmaker,
         secret_box=secret_box,
+        metrics=metrics,
         workspaces=workspace_owner,
     )

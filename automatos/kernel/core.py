@@ -37,6 +37,7 @@ from automatos.kernel.bus import Handler, KernelBus
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
+from automatos.kernel.metrics import KernelMetrics
 from automatos.kernel.overrides import SettingsOverrides
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.store import KernelStore
@@ -79,6 +80,7 @@ class Kernel:
         engine: AsyncEngine,
         sessionmaker: async_sessionmaker[AsyncSession],
         secret_box: SecretBox | None = None,
+        metrics: KernelMetrics | None = None,
         workspaces: WorkspaceOwner | None = None,
     ) -> None:
         self.settings = settings
@@ -86,6 +88,8 @@ class Kernel:
         self.hooks = hooks
         self.engine = engine
         self.secret_box = secret_box if secret_box is not None else SecretBox.from_settings(settings)
+        self.metrics = metrics if metrics is not None else KernelMetrics()
+        """What ``/metrics`` reports of this kernel: requests per route, LLM usage (kernel/metrics.py)."""
         """Encrypts workspace extension configuration at rest (``AUTOMATOS_SECRET_KEY``)."""
         self.store = KernelStore(sessionmaker, secret_box=self.secret_box)
         self.views = WorkspaceViews(

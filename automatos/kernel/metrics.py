@@ -21,12 +21,13 @@ request middleware puts its route's :data:`HookTimes` in :data:`HOOK_TIMES` for 
 the hook facade adds each hook call's duration there with :func:`add_hook_time` (one
 ``perf_counter`` pair per hook call, not per implementation; nothing outside a request).
 
-The numbers are this process's own since it started (see docs/operations.md, "Metrics").
+The numbers are this process's own since it started (see docs/operations.md, "Metrics"). The
+request and LLM tables of a kernel are its :class:`KernelMetrics` (``kernel.metrics``, the
+container's ``metrics`` provider): the request middleware holds its table, nothing looks it up.
 """
 
 from __future__ import annotations
 
-import weakref
 from bisect import bisect_left
 from collections import Counter
 from contextvars import ContextVar
@@ -47,7 +48,6 @@ __all__ = [
     "LLMUsageTable",
     "RequestTable",
     "add_hook_time",
-    "kernel_metrics",
     "observe_request",
     "record_llm_usage",
 ]
@@ -155,32 +155,16 @@ class LLMUsageTable:
 
 
 class KernelMetrics:
-    """Everything counted for one kernel (one per process in production)."""
+    """Everything counted for one kernel (``kernel.metrics``; one per process in production)."""
 
     def __init__(self) -> None:
         self.requests = RequestTable()
         self.llm = LLMUsageTable()
 
 
-_metrics: dict[int, KernelMetrics] = {}
-"""By ``id(kernel)``: a plain dict lookup on the hot path (a weak mapping costs a weakref per call);
-each entry is dropped by a finalizer when its kernel is collected."""
-
-
-def kernel_metrics(kernel: Kernel) -> KernelMetrics:
-    """The kernel's counters (created on first use; they go away with the kernel)."""
-    found = _metrics.get(id(kernel))
-    if found is None:
-        found = _metrics[id(kernel)] = KernelMetrics()
-        weakref.finalize(kernel, _metrics.pop, id(kernel), None)
-    return found
-
-
-def observe_request(kernel: Kernel, key: str, seconds: float, status: int) -> None:
+def observe_request(table: RequestTable, key: str, seconds: float, status: int) -> None:
     """One request answered by the middleware: ``key`` is ``"METHOD /route/template"`` (the hot path:
-    about 0.3 µs, one lookup per table, one ``bisect``, two increments)."""
-    found = _metrics.get(id(kernel))
-    table = (found if found is not None else kernel_metrics(kernel)).requests
+    about 0.3 µs, one lookup, one ``bisect``, two increments)."""
     entry = table.routes.get(key)
     if entry is None:
         key, entry = table._entry(key)
@@ -198,4 +182,4 @@ def record_llm_usage(
     kernel: Kernel, provider: str, model: str, prompt_tokens: int, completion_tokens: int, cost: float
 ) -> None:
     """One LLM call's usage, as chat records it in ``llm_usage`` (never per workspace here: cardinality)."""
-    kernel_metrics(kernel).llm.record(provider, model, prompt_tokens, completion_tokens, cost)
+    kernel.metrics.llm.record(provider, model, prompt_tokens, completion_tokens, cost)

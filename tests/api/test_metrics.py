@@ -14,7 +14,7 @@ import automatos
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.errors import SettingsError
-from automatos.kernel.metrics import MAX_MODELS, LLMUsageTable, RequestTable, kernel_metrics
+from automatos.kernel.metrics import MAX_MODELS, LLMUsageTable, RequestTable
 from automatos.kernel.settings import load_settings
 from tests.agents.test_chat import World, as_user, build_world
 from tests.helpers import AppClient, make_container, serve_app
@@ -206,15 +206,10 @@ def test_latency_lands_in_the_right_bucket() -> None:
     assert cell[-1] == pytest.approx(0.0005 + 0.001 + 0.0011 + 7.0 + 1000.0)
 
 
-def test_metrics_go_away_with_their_kernel(tmp_path: Path) -> None:
-    import gc
-
-    from automatos.kernel import metrics as module
-
-    kernel = make_container(tmp_path).kernel()
-    kernel_metrics(kernel).requests.observe("GET /x", 0.1, 200)
-    assert id(kernel) in module._metrics
-    key = id(kernel)
-    del kernel
-    gc.collect()
-    assert key not in module._metrics
+def test_each_kernel_counts_its_own(tmp_path: Path) -> None:
+    """The counters belong to the kernel the container built (no registry keyed by kernel)."""
+    container, other = make_container(tmp_path / "a"), make_container(tmp_path / "b")
+    kernel = container.kernel()
+    assert kernel.metrics is container.metrics()
+    kernel.metrics.requests.observe("GET /x", 0.1, 200)
+    assert kernel.metrics.requests.rows() and not other.kernel().metrics.requests.rows()

@@ -35,7 +35,7 @@ from litestar import Controller, Request, Response, get
 import automatos
 from automatos.api.dependencies import authenticate, kernel_of, services
 from automatos.kernel.errors import AuthenticationError, NotFoundError, PermissionDeniedError
-from automatos.kernel.metrics import HOOK_CALLS, LATENCY_BUCKETS, kernel_metrics
+from automatos.kernel.metrics import HOOK_CALLS, LATENCY_BUCKETS
 
 if TYPE_CHECKING:
     from prometheus_client.registry import Collector
@@ -80,7 +80,7 @@ class _AutomatosCollector:
         )
 
         kernel = self.kernel
-        metrics = kernel_metrics(kernel)
+        metrics = kernel.metrics
         info = GaugeMetricFamily("automatos_info", "Version and environment of this process.",
                                  labels=["version", "environment"])
         info.add_metric([automatos.__version__, kernel.settings.environment], 1)
@@ -148,7 +148,7 @@ class _AutomatosCollector:
         tokens = counter("automatos_llm_tokens", "LLM tokens, prompt and completion.", labels=[*labels, "kind"])
         cost = counter("automatos_llm_cost_usd", "LLM cost in US dollars at the model catalog's prices.",
                        labels=labels)
-        for (provider, model), cell in sorted(kernel_metrics(self.kernel).llm.models.items()):
+        for (provider, model), cell in sorted(self.kernel.metrics.llm.models.items()):
             calls.add_metric([provider, model], cell[0])
             tokens.add_metric([provider, model, "prompt"], cell[1])
             tokens.add_metric([provider, model, "completion"], cell[2])
