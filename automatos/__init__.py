@@ -1,7 +1,8 @@
 """Automatos: a multi-tenant platform for orchestrating AI agents, built on a small pluggy kernel.
 
-An extension author needs only this module: ``hookimpl`` to mark implementations, and the types
-hooks exchange.
+An extension author needs only this module: ``hookimpl`` to mark implementations, the types
+hooks exchange, and what an extension declares its parts with (``SettingsGroup``/``setting`` for
+its settings, ``Declared`` for its platform/workspace settings, ``MigrationSource`` for its tables).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from automatos.kernel.backends import (
     VectorMatch,
 )
 from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.parts import MigrationSource
 from automatos.kernel.request_context import current_context
+from automatos.kernel.settings import Secret, SettingsGroup, setting
+from automatos.kernel.settings_registry import Declared
 from automatos.kernel.types import (
     AuthMethod,
     ChatMessage,
@@ -49,10 +53,12 @@ __all__ = [
     "BlobInfo",
     "ChatMessage",
     "Completion",
+    "Declared",
     "EmbeddingProvider",
     "Event",
     "KVBackend",
     "LLMProvider",
+    "MigrationSource",
     "Principal",
     "PubSubBackend",
     "QueueBackend",
@@ -62,6 +68,8 @@ __all__ = [
     "RoutingTier",
     "ScanFinding",
     "ScanRule",
+    "Secret",
+    "SettingsGroup",
     "Severity",
     "StreamEvent",
     "Subscription",
@@ -73,4 +81,5 @@ __all__ = [
     "__version__",
     "current_context",
     "hookimpl",
+    "setting",
 ]

@@ -33,14 +33,21 @@ from automatos.chat.openai_compat import OpenAICompatService
 from automatos.chat.prompts import PromptRegistry
 from automatos.chat.service import ChatService
 from automatos.kernel.container import KernelContainer, build_registry
+from automatos.kernel.parts import Parts
 from automatos.llm.catalog import ModelCatalog
 from automatos.llm.providers import ProviderResolver
+from automatos.llm.settings import LLMSettings
 from automatos.marketplace.categories import PluginCategories
+from automatos.routing.settings import RoutingSettings
 from automatos.sandbox.service import SandboxService
 from automatos.tools.credential_types import CredentialTypes
 from automatos.workspaces.service import WorkspaceService
 
 __all__ = ["Container", "build_registry"]
+
+
+PACKAGE_PARTS = Parts(settings=(LLMSettings, RoutingSettings))
+"""What the feature packages hand the kernel: settings structs, declared settings, migrations."""
 
 
 class Container(KernelContainer):
@@ -89,4 +96,5 @@ class Container(KernelContainer):
         """
         container: Container = super().__new__(cls, **overriding)
         container.workspace_owner.override(container.workspaces)
+        container.package_parts.override(providers.Object(PACKAGE_PARTS))  # the same way, for the parts
         return container

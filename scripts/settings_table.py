@@ -1,46 +1,40 @@
-"""Print the README's two settings tables: environment settings (automatos.kernel.settings) and the
-seeded platform settings (automatos.agents.seed_data). Run with --write after adding either."""
+"""Print the README's two settings tables: environment settings (every settings struct: the kernel's
+``automatos.kernel.settings.Settings``, the feature packages' from the composition root, the built-in
+extensions' from ``register_settings``) and the platform settings (the seeded ones). Run with
+--write after adding either."""
 
 from __future__ import annotations
 
 import ast
+import inspect
+import json
+import textwrap
 from pathlib import Path
 
-import json
+from dependency_injector import providers
 
 from automatos.agents.seed_data import PLATFORM_SETTINGS, PlatformSettingSeed
-from automatos.kernel.settings import FIELDS, load_settings
-
-EXTRA = {
-    "host": "Interface `automatos serve` binds.",
-    "port": "Port `automatos serve` listens on.",
-    "workers": "Server processes (more than one needs `REDIS_URL`).",
-    "log_level": "Log level.",
-    "database_pool_size": "Connection pool size (PostgreSQL).",
-    "s3_bucket": "Bucket for blobs; setting it selects the `s3` blob backend.",
-    "s3_endpoint_url": "S3-compatible endpoint (MinIO, moto…); empty for AWS.",
-    "aws_access_key_id": "S3 credentials (never logged).",
-    "aws_secret_access_key": "S3 credentials (never logged).",
-    "aws_region": "S3 region.",
-    "openai_api_key": "Platform OpenAI key (never logged).",
-    "anthropic_api_key": "Platform Anthropic key (never logged).",
-    "llm_provider": "Default LLM provider.",
-    "llm_model": "Default model.",
-    "routing_cache_ttl_hours": "How long routing decisions are cached.",
-    "routing_llm_confidence_threshold": "Minimum confidence for the LLM routing tier.",
-    "cors_allow_origins": "Origins allowed by CORS.",
-    "log_format": "Log line format.",
-    "feature_marketplace": "Passed to extensions in their `settings`; nothing built-in reads it (no marketplace yet).",
-    "feature_sandbox": "Sandbox runs: false at start, the sandbox is not started; false at run time, runs answer 503.",
-    "feature_semantic_routing": "Passed to routing extensions in `settings`; nothing built-in reads it.",
-}
+from automatos.container import Container
+from automatos.kernel.settings import Settings, SettingsGroup, load_settings
 
 
-def attribute_docs() -> dict[str, str]:
-    source = Path(__file__).parents[1].joinpath("automatos/kernel/settings.py").read_text()
+def settings_groups() -> list[type[SettingsGroup]]:
+    """The kernel's struct, the packages' (in the composition root's order), then the built-in
+    extensions' (by owner): what a deployment with no third-party extension reads."""
+    container = Container()
+    container.settings.override(providers.Object(load_settings({})))
+    parts = container.parts()
+    packages = [g for g in container.package_parts().settings]
+    extensions = sorted((g for g in parts.settings if g not in packages), key=lambda g: (g.OWNER, g.__name__))
+    return [Settings, *packages, *extensions]
+
+
+def attribute_docs(cls: type[SettingsGroup]) -> dict[str, str]:
+    """Field -> the docstring under it in the class body."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
     docs: dict[str, str] = {}
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ClassDef) and node.name == "Settings":
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == cls.__name__:
             for stmt, nxt in zip(node.body, node.body[1:], strict=False):
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                     if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
@@ -51,17 +45,22 @@ def attribute_docs() -> dict[str, str]:
 def table() -> str:
     """The Markdown table, header included."""
     defaults = load_settings({})
-    docs = attribute_docs()
-    lines = ["| Variable | Default | Form | Run-time override | Meaning |", "|---|---|---|---|---|"]
-    for f in FIELDS:
-        value = getattr(defaults, f.field)
-        if isinstance(value, tuple):
-            value = ",".join(value)
-        shown = f"`{value}`" if value not in (None, "") else "(empty)"
-        meaning = docs.get(f.field) or EXTRA.get(f.field, "")
-        lines.append(
-            f"| `{f.env}` | {shown} | {f.form.replace('|', ' or ')} | {'yes' if f.runtime else 'no'} | {meaning} |"
-        )
+    lines = [
+        "| Variable | Default | Form | Run-time override | Read by | Meaning |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group in settings_groups():
+        docs = attribute_docs(group)
+        values = defaults.group(group)
+        for f in group.FIELDS:
+            value = getattr(values, f.field)
+            if isinstance(value, tuple):
+                value = ",".join(value)
+            shown = f"`{value}`" if value not in (None, "") else "(empty)"
+            lines.append(
+                f"| `{f.env}` | {shown} | {f.form.replace('|', ' or ')} | {'yes' if f.runtime else 'no'} "
+                f"| {group.OWNER} | {docs.get(f.field, '')} |"
+            )
     return "\n".join(lines)
 
 
@@ -74,9 +73,10 @@ def platform_table() -> str:
 
 
 def _accepts(seed: PlatformSettingSeed) -> str:
-    """What a new value must be, as the API checks it (``automatos.agents.catalog.check_setting_value``)."""
+    """What a new value must be, as the API checks it (``automatos.agents.platform_settings.check_setting_value``)."""
     if seed.kind == "string":
         return " or ".join(f"`{json.dumps(c)}`" for c in seed.choices) or "a string"
+
     def shown(bound: float | None) -> str:
         return "?" if bound is None else str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 

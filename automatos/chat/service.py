@@ -41,6 +41,7 @@ from automatos.kernel.db.queries import from_row
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.hooks import Collected
 from automatos.kernel.types import ChatMessage, LLMProvider, Workspace
+from automatos.llm.settings import LLMSettings
 
 if TYPE_CHECKING:
     from automatos.agents.service import AgentService
@@ -322,7 +323,7 @@ class ChatService:
         knobs: TurnSettings,
         overrides: dict[str, Any],
     ) -> tuple[str, LLMProvider | None, str, dict[str, Any]]:
-        current = self.kernel.current_settings
+        current = self.kernel.current_settings.group(LLMSettings)
         name = settings.provider or current.llm_provider
         model = settings.model or (current.llm_model if name == current.llm_provider else None)
         if model is None:

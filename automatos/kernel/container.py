@@ -21,6 +21,7 @@ from automatos.kernel.core import Kernel
 from automatos.kernel.db.session import create_engine, make_sessionmaker
 from automatos.kernel.hooks import Hooks
 from automatos.kernel.metrics import KernelMetrics
+from automatos.kernel.parts import Parts, collect_parts
 from automatos.kernel.registry import Candidate, Registry
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.settings import Settings, load_settings
@@ -49,6 +50,11 @@ class KernelContainer(containers.DeclarativeContainer):
     workspace_owner: providers.Provider[Any] = providers.Object(None)
     """The owner of workspace writes the kernel attaches (:mod:`automatos.kernel.workspace_owner`):
     :class:`automatos.container.Container` overrides it with the workspaces package's service."""
+    package_parts: providers.Provider[Parts] = providers.Object(Parts())
+    """What the feature packages hand the kernel (settings structs, declared settings, migrations):
+    :class:`automatos.container.Container` lists them; none here."""
+    parts = providers.Singleton(collect_parts, hooks=hooks, packages=package_parts)
+    """The packages' parts and every loaded extension's (``register_settings``, ``register_migrations``)."""
     kernel = providers.Singleton(
         Kernel,
         settings=settings,
@@ -59,4 +65,5 @@ class KernelContainer(containers.DeclarativeContainer):
         secret_box=secret_box,
         metrics=metrics,
         workspaces=workspace_owner,
+        parts=parts,
     )

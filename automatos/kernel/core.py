@@ -39,6 +39,7 @@ from automatos.kernel.errors import ConflictError, NotFoundError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
 from automatos.kernel.metrics import KernelMetrics
 from automatos.kernel.overrides import SettingsOverrides
+from automatos.kernel.parts import Parts, collect_parts
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
@@ -82,6 +83,7 @@ class Kernel:
         secret_box: SecretBox | None = None,
         metrics: KernelMetrics | None = None,
         workspaces: WorkspaceOwner | None = None,
+        parts: Parts | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -98,7 +100,9 @@ class Kernel:
             versions=self.store.extension_versions,
             enabled_by_default=settings.extensions_enabled_by_default,
         )
-        self.overrides = SettingsOverrides(settings, self.store)
+        self.parts = parts if parts is not None else collect_parts(hooks)
+        """Settings structs, declared settings and migrations of the packages and extensions."""
+        self.overrides = SettingsOverrides(settings, self.store, self.parts.settings)
         self._backends: Backends | None = None
         self._bus: KernelBus | None = None
         self.auth_methods: list[AuthMethod] = []

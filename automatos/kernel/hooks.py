@@ -427,16 +427,77 @@ class Hooks:
         """Route handlers from ``register_routes``. Synchronous because Litestar builds the app
         synchronously, so implementations of this one hook must be plain functions."""
         handlers: list[Any] = []
-        for impl in self.global_view().plans.get("register_routes", ()):
-            args = {"register": handlers.append, "settings": self.settings}
+        self._call_plain("register_routes", lambda plugin: {"register": handlers.append, "settings": self.settings})
+        return handlers
+
+    def settings_declarations(self) -> Collected[Any]:
+        """What ``register_settings`` declares: settings structs (by qualified name) and declared
+        platform/workspace settings (by key). Synchronous: the kernel needs them when it is built."""
+        from automatos.kernel.settings import SettingsGroup
+        from automatos.kernel.settings_registry import Declared
+
+        def check(item: Any) -> str | None:
+            if isinstance(item, Declared) or (isinstance(item, type) and issubclass(item, SettingsGroup)):
+                return None
+            return f"{item!r} is neither a SettingsGroup subclass nor a Declared setting (see docs/hooks.md)"
+
+        def key(item: Any) -> str:
+            return item.key if isinstance(item, Declared) else f"{item.__module__}.{item.__qualname__}"
+
+        return self._collect_plain("register_settings", check, key)
+
+    def migration_sources(self) -> Collected[Any]:
+        """What ``register_migrations`` contributes (:class:`~automatos.kernel.parts.MigrationSource`
+        by name). Synchronous: ``automatos db upgrade`` runs without an event loop of its own."""
+        from automatos.kernel.parts import MigrationSource
+
+        def check(item: Any) -> str | None:
+            return None if isinstance(item, MigrationSource) else f"{item!r} is not a MigrationSource"
+
+        return self._collect_plain("register_migrations", check, lambda item: item.name)
+
+    def _collect_plain(
+        self, hook: str, check: Callable[[Any], str | None], key: Callable[[Any], str]
+    ) -> Collected[Any]:
+        """:meth:`collect` for a hook of plain functions, called once when the kernel is built.
+        The very object registered twice (by two modules of one package) is kept once, silently."""
+        collected: Collected[Any] = Collected()
+
+        def per_plugin(plugin: str) -> Mapping[str, Any]:
+            def register(item: Any) -> None:
+                problem = check(item)
+                if problem:
+                    raise TypeError(f"{hook}: {problem}")
+                name = key(item)
+                if name in collected.items:
+                    if collected.items[name] is not item:
+                        message = f"{name!r} already registered by {collected.sources[name]}"
+                        collected.errors.append(PluginError(plugin, hook, message))
+                        self.errors.record(plugin, hook, message)
+                        log.warning("extension %s: %s %s", plugin, hook, message)
+                    return
+                collected.items[name] = item
+                collected.sources[name] = plugin
+
+            return {"register": register}
+
+        collected.errors.extend(self._call_plain(hook, per_plugin).errors)
+        return collected
+
+    def _call_plain(self, hook: str, args_of: Callable[[str], Mapping[str, Any]]) -> CallResult:
+        """Call the plain-function implementations of ``hook`` (every loaded extension), containing
+        failures; an ``async def`` implementation is refused (contained as an error)."""
+        out = CallResult()
+        for impl in self.global_view().plans.get(hook, ()):
+            args = args_of(impl.plugin)
             try:
                 value = impl.function(*[args[a] for a in impl.argnames])
                 if hasattr(value, "__await__"):
                     value.close()
-                    raise TypeError("register_routes must be a plain function, not async")
+                    raise TypeError(f"{hook} must be a plain function, not async")
             except Exception as exc:
-                self._contain(impl.plugin, "register_routes", exc, CallResult())
-        return handlers
+                self._contain(impl.plugin, hook, exc, out)
+        return out
 
     async def startup(self, kernel: Kernel) -> CallResult:
         return await self.call(self.global_view(), "startup", {"kernel": kernel})

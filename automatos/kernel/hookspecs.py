@@ -222,3 +222,33 @@ def extension_config_schema() -> type | None:
     JSON object is accepted. The per-workspace hooks still receive ``config`` as a read-only
     mapping of what was stored, already checked against the schema.
     """
+
+
+@hookspec
+def register_settings(register: Callable[[Any], None]) -> None:
+    """Declare this extension's settings (the one settings registry; see ``docs/extensions.md``).
+
+    ``register(XxxSettings)`` takes a subclass of :class:`~automatos.kernel.settings.SettingsGroup`:
+    the extension's settings read from the environment (each field's variable, form and run-time
+    flag in its ``FIELDS``). The kernel reads it when it is built (a malformed variable stops
+    startup naming it), lists it in the README table and ``/api/settings``, and lets its run-time
+    fields be overridden; the extension reads it with ``settings.group(XxxSettings)``.
+    ``register(Declared(...))`` (:mod:`automatos.kernel.settings_registry`) declares a platform- or
+    workspace-scoped setting stored in the database, with its type, bounds, default and description.
+    Called once when the kernel is built; a plain function (not ``async``). Registering the same
+    object twice (two modules of one package) is not an error.
+    """
+
+
+@hookspec
+def register_migrations(register: Callable[[Any], None]) -> None:
+    """Contribute this extension's tables: ``register(MigrationSource(name, versions, metadata))``.
+
+    (:class:`~automatos.kernel.parts.MigrationSource`). ``versions`` is a directory of Alembic
+    revision files that join the one revision graph (a new extension starts its own branch:
+    ``branch_labels=("<name>",)``, ``depends_on`` the kernel revision it needs); ``metadata``
+    (optional) is the ``MetaData`` of its models, for ``alembic revision --autogenerate``.
+    ``automatos db upgrade`` and the kernel's start run them with the kernel's own
+    (:mod:`automatos.kernel.db.migrate`). Called once when the kernel is built; a plain function
+    (not ``async``).
+    """

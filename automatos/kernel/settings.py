@@ -1,32 +1,63 @@
-"""Settings: one msgspec Struct read from the environment.
+"""Settings from the environment: the kernel's :class:`Settings`, and the mechanism every owner of
+settings uses for its own struct (:class:`SettingsGroup`).
 
 Decisions:
+- One mechanism, many owners. The kernel's :class:`Settings` holds only what the kernel itself
+  reads (database, backends, HTTP limits, CORS, rate limits, logging, secret keys, extensions
+  allow/deny, bus, features, metrics, tracing). An extension or a feature package declares its own
+  ``XxxSettings(SettingsGroup)``: its fields, and in ``FIELDS`` each field's environment variable,
+  expected form and whether it may be overridden at run time. Extensions hand theirs to the kernel
+  with the ``register_settings`` hook; feature packages (``llm``, ``routing``, ``sandbox``…)
+  through the composition root (``automatos/container.py``, ``package_settings``). The README table
+  (``scripts/settings_table.py --write``) and ``/api/settings`` list them all.
+- Same rules everywhere: one parser (:meth:`SettingsGroup.read`) turns a variable into its field's
+  type, a malformed or out-of-range value raises :class:`SettingsError` naming the variable and the
+  form it expects, ``Secret`` fields never show their value. The kernel checks every registered
+  struct when it is built (:func:`check_settings`), so a bad ``OPENAI_BASE_URL`` still stops
+  startup; an unknown ``AUTOMATOS_*`` variable is not an error (extensions read their own).
+- A struct is read from the environment the kernel's settings were read from:
+  ``settings.group(OpenAISettings)`` (cached per settings object, so it costs a dict lookup). Hooks
+  receive the kernel's ``settings``; the run-time overrides (:mod:`automatos.kernel.overrides`)
+  produce new settings whose environment carries the overridden values, so every struct follows.
+- The keyword overrides of :func:`load_settings` (what tests and the CLI pass) use field names; a
+  name the kernel does not have is kept for the struct that declares it. Field names are therefore
+  unique across every struct: prefix them with the owner's name (``openai_base_url``).
 - The seed's variable names are accepted as they are (``DATABASE_URL`` or ``POSTGRES_*``,
   ``REDIS_URL`` or ``REDIS_*``, ``AWS_*``…), so an existing deployment's environment works unchanged.
 - The embedded default needs nothing: SQLite file, in-process cache and pub/sub, local storage,
   all under ``AUTOMATOS_DATA_DIR`` (``./automatos-data``).
-- A malformed value stops startup with a :class:`SettingsError` naming the variable and the form
-  it expects; an unknown ``AUTOMATOS_*`` variable is not an error (extensions read their own).
-- Settings marked ``runtime`` in :data:`FIELDS` may be overridden at run time from the
-  ``system_settings`` table (see :mod:`automatos.kernel.overrides`); the rest need a restart.
 - Secrets are :class:`Secret` values whose ``repr`` never shows the value, so a logged settings
-  object leaks nothing.
+  object leaks nothing; a struct's secrets are handed to the log redaction when it is read.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
-from collections.abc import Mapping
+import types
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar, Union, get_args, get_origin
 from urllib.parse import quote
 
 import msgspec
 
 from automatos.kernel.errors import SettingsError
 
-__all__ = ["FIELDS", "FieldDoc", "Secret", "Settings", "load_settings"]
+__all__ = [
+    "FIELDS",
+    "Environ",
+    "FieldDoc",
+    "Secret",
+    "Settings",
+    "SettingsGroup",
+    "check_settings",
+    "load_settings",
+    "setting",
+]
+
+G = TypeVar("G", bound="SettingsGroup")
 
 
 class Secret(str):
@@ -39,17 +70,277 @@ class Secret(str):
         return str.__str__(self)
 
 
-class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Every setting of the kernel and its built-in extensions; see the README table."""
+class FieldDoc(msgspec.Struct, frozen=True):
+    """One setting: its environment variable, its field, the form a value must have."""
+
+    env: str
+    field: str
+    form: str
+    runtime: bool = False
+    """May be overridden from ``system_settings`` without a restart."""
+    valid: Callable[[Any], bool] | None = None
+    """A range check of the parsed value; ``False`` is reported as out of range, naming ``form``."""
+
+
+def setting(
+    env: str, field: str, form: str, *, runtime: bool = False, valid: Callable[[Any], bool] | None = None
+) -> FieldDoc:
+    """Declare a setting (an item of a struct's ``FIELDS``)."""
+    return FieldDoc(env, field, form, runtime, valid)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class SettingsGroup(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of every settings struct: subclass it, declare fields with defaults and ``FIELDS``.
+
+    Fields are typed ``str``, ``int``, ``float``, ``bool``, ``Path``, ``tuple[str, ...]`` (a
+    comma-separated variable) or ``Secret`` (optionally ``| None``); an attribute docstring under a
+    field is its documentation (the README table shows it). Cross-field rules go in
+    :meth:`validate`.
+    """
+
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = ()
+    """Every field's environment variable, form and run-time flag."""
+    OWNER: ClassVar[str] = ""
+    """Who reads these settings, as the README names it (``kernel``, ``automatos.llm.openai``…)."""
+
+    @classmethod
+    def compose(cls, env: Mapping[str, str], values: dict[str, Any]) -> None:
+        """Derive values from other variables before keyword overrides apply (the seed's names)."""
+
+    @classmethod
+    def validate(cls, values: dict[str, Any], settings: Settings | None) -> None:
+        """Check the given values (not the defaults); raise :class:`SettingsError` naming the variable.
+
+        The default runs each field's ``valid``; override it (calling ``super()``) for rules across
+        fields. ``settings`` is the kernel's, for rules that involve them (``None`` for the kernel's own).
+        """
+        for doc in cls.FIELDS:
+            if doc.valid is not None and doc.field in values and not doc.valid(values[doc.field]):
+                raise SettingsError(f"{doc.env}={values[doc.field]!r} is out of range: expected {doc.form}")
+
+    @classmethod
+    def read(
+        cls: type[G],
+        env: Mapping[str, str],
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        settings: Settings | None = None,
+        fixed: Mapping[str, Any] | None = None,
+    ) -> G:
+        """Parse this struct from ``env``; ``overrides`` (by field name) win; ``fixed`` is passed as is."""
+        values: dict[str, Any] = {}
+        for doc in cls.FIELDS:
+            if doc.env in env:
+                values[doc.field] = _parse(cls, doc, env[doc.env])
+        cls.compose(env, values)
+        values.update(overrides or {})
+        for name, kind in _kinds(cls).items():
+            if values.get(name) is not None:
+                if kind == "secret":
+                    values[name] = Secret(values[name]) if values[name] else None
+                elif kind == "path":
+                    values[name] = Path(values[name])
+        cls.validate(values, settings)
+        return cls(**values, **(fixed or {}))
+
+    def secrets(self) -> Iterator[str]:
+        """The values of this struct's ``Secret`` fields that are set."""
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if isinstance(value, Secret) and value:
+                yield value.reveal()
+
+
+@functools.cache
+def _kinds(cls: type[SettingsGroup]) -> dict[str, str]:
+    """Field name -> how a variable is parsed: ``bool``, ``int``, ``float``, ``tuple``, ``path``,
+    ``secret`` or ``str``."""
+    kinds: dict[str, str] = {}
+    for info in msgspec.structs.fields(cls):
+        kind: Any = info.type
+        if get_origin(kind) in (Union, types.UnionType):
+            kind = next((a for a in get_args(kind) if a is not type(None)), str)
+        if get_origin(kind) is tuple:
+            kinds[info.name] = "tuple"
+        elif kind in (bool, int, float):
+            kinds[info.name] = kind.__name__
+        elif isinstance(kind, type) and issubclass(kind, Secret):
+            kinds[info.name] = "secret"
+        elif isinstance(kind, type) and issubclass(kind, Path):
+            kinds[info.name] = "path"
+        else:
+            kinds[info.name] = "str"
+    return kinds
+
+
+def _parse(cls: type[SettingsGroup], doc: FieldDoc, raw: str) -> Any:
+    """Turn one raw string into the field's type, or raise naming the variable."""
+    kind = _kinds(cls)[doc.field]
+    text = raw.strip()
+    try:
+        if kind == "tuple":
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        if kind == "bool":
+            low = text.lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            number = float(text)
+            if not math.isfinite(number):  # "inf", "nan", "1e309" would be stored and served as null
+                raise ValueError
+            return number
+    except ValueError:
+        raise SettingsError(f"{doc.env}={raw!r} is malformed: expected {doc.form}") from None
+    return text
+
+
+class Environ(Mapping[str, str]):
+    """The environment a :class:`Settings` was read from, kept for the structs read later.
+
+    ``fields`` are the keyword overrides of :func:`load_settings` the kernel does not have (by field
+    name, for the struct that declares them). ``repr`` shows no value: it may hold secrets.
+    """
+
+    __slots__ = ("_env", "_groups", "fields")
+
+    def __init__(self, env: Mapping[str, str] | None = None, fields: Mapping[str, Any] | None = None) -> None:
+        self._env: dict[str, str] = dict(env or {})
+        self.fields: dict[str, Any] = dict(fields or {})
+        self._groups: dict[type[SettingsGroup], SettingsGroup] = {}
+
+    def __getitem__(self, key: str) -> str:
+        return self._env[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+    def __repr__(self) -> str:
+        return f"Environ({len(self._env)} variables, fields={sorted(self.fields)})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Environ) and self._env == other._env and self.fields == other.fields
+
+    def __hash__(self) -> int:
+        return hash((frozenset(self._env.items()), frozenset(self.fields)))
+
+    def overridden(self, values: Mapping[str, str], fields: Iterable[str] = ()) -> Environ:
+        """A copy with ``values`` set and the keyword overrides of ``fields`` dropped (they lose to
+        a run-time override of the same setting)."""
+        dropped = set(fields)
+        return Environ({**self._env, **values}, {k: v for k, v in self.fields.items() if k not in dropped})
+
+    def given(self, env: str, field: str) -> bool:
+        """Whether a setting has a non-empty value, by variable or keyword override."""
+        return bool(self.fields.get(field) or self._env.get(env, "").strip())
+
+
+def _port(value: Any) -> bool:
+    return 1 <= value <= 65535
+
+
+# Environment variable -> field of the kernel's Settings. The README table is checked against
+# every struct's FIELDS in tests (scripts/settings_table.py --write brings it up to date).
+FIELDS: tuple[FieldDoc, ...] = (
+    setting(
+        "AUTOMATOS_ENV", "environment", "development|production", valid=lambda v: v in ("development", "production")
+    ),
+    setting("AUTOMATOS_DATA_DIR", "data_dir", "path"),
+    setting("AUTOMATOS_HOST", "host", "host name or IP"),
+    setting("AUTOMATOS_PORT", "port", "integer 1-65535", valid=_port),
+    setting("AUTOMATOS_WORKERS", "workers", "integer >= 1", valid=lambda v: v >= 1),
+    setting(
+        "LOG_LEVEL",
+        "log_level",
+        "DEBUG|INFO|WARNING|ERROR",
+        runtime=True,
+        valid=lambda v: str(v).upper() in ("DEBUG", "INFO", "WARNING", "ERROR"),
+    ),
+    setting("DATABASE_URL", "database_url", "SQLAlchemy URL, e.g. postgresql+asyncpg://u:p@h/db"),
+    setting("DATABASE_POOL_SIZE", "database_pool_size", "integer >= 1", valid=lambda v: v >= 1),
+    setting("DATABASE_POOL_TIMEOUT", "database_pool_timeout", "number > 0", valid=lambda v: v > 0),
+    setting("DATABASE_WORKSPACE_SHARE", "database_workspace_share", "integer >= 0", valid=lambda v: v >= 0),
+    setting("AUTOMATOS_AUTO_MIGRATE", "auto_migrate", "true|false"),
+    setting("REDIS_URL", "redis_url", "redis://[:password@]host:port/db"),
+    setting("BLOB_BACKEND", "blob_backend", "local|s3|a name an extension registers"),
+    setting("KV_BACKEND", "kv_backend", "memory|redis|a name an extension registers"),
+    setting("PUBSUB_BACKEND", "pubsub_backend", "memory|redis|a name an extension registers"),
+    setting("VECTOR_BACKEND", "vector_backend", "exact|pgvector|a name an extension registers"),
+    setting("CORS_ALLOW_ORIGINS", "cors_allow_origins", "comma-separated origins", runtime=True),
+    setting("RATE_LIMIT_DEFAULT", "rate_limit_default", "N/[M ]second|minute|hour|day", runtime=True),
+    setting("RATE_LIMIT_ROUTES", "rate_limit_routes", "comma-separated METHOD /path=N/period", runtime=True),
+    setting("TRUSTED_PROXIES", "trusted_proxies", "comma-separated IPs or CIDRs"),
+    setting("HTTP_MAX_HEADER_BYTES", "http_max_header_bytes", "integer >= 1024"),
+    setting("HTTP_MAX_HEADERS", "http_max_headers", "integer >= 10"),
+    setting("HTTP_HEADER_TIMEOUT_SECONDS", "http_header_timeout_seconds", "number > 0"),
+    setting("HTTP_BODY_TIMEOUT_SECONDS", "http_body_timeout_seconds", "number > 0"),
+    setting("HTTP_KEEP_ALIVE_SECONDS", "http_keep_alive_seconds", "number > 0"),
+    setting("JSON_MAX_DEPTH", "json_max_depth", "integer 2-1000"),
+    setting(
+        "SETTINGS_VALUE_MAX_BYTES",
+        "settings_value_max_bytes",
+        "integer 256-16777216",
+        runtime=True,
+        valid=lambda v: 256 <= v <= 16 * 1024 * 1024,
+    ),
+    setting("LOG_FORMAT", "log_format", "auto|json|text", valid=lambda v: v in ("auto", "json", "text")),
+    setting("AUTOMATOS_SECRET_KEY", "secret_key", "Fernet key or string of 32+ characters (secret)"),
+    setting("AUTOMATOS_SECRET_KEY_PREVIOUS", "secret_key_previous", "comma-separated keys (secret)"),
+    setting("AUTOMATOS_EXTENSIONS_ALLOW", "extensions_allow", "comma-separated name globs"),
+    setting("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
+    setting("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
+    setting("AUTOMATOS_RECHECK_SECONDS", "recheck_seconds", "number > 0", valid=lambda v: v > 0),
+    setting("AUTOMATOS_BUS_POLL_SECONDS", "bus_poll_seconds", "number > 0", valid=lambda v: v > 0),
+    setting("SANDBOX_MODE", "sandbox_mode", "local|queue", valid=lambda v: v in ("local", "queue")),
+    setting("SANDBOX_POOL_SIZE", "sandbox_pool_size", "integer 1-64", valid=lambda v: 1 <= v <= 64),
+    setting("SANDBOX_QUEUE_NAME", "sandbox_queue_name", "queue name"),
+    setting(
+        "SANDBOX_WORKSPACE_MAX_SHARE", "sandbox_workspace_max_share", "number in (0, 1]", valid=lambda v: 0 < v <= 1
+    ),
+    setting("SANDBOX_HTTP_ALLOW_PRIVATE", "sandbox_http_allow_private", "true|false"),
+    setting("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
+    setting("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
+    setting("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
+    setting(
+        "METRICS_ENABLED",
+        "metrics_enabled",
+        "auto|true|false",
+        valid=lambda v: str(v).lower() in ("auto", "true", "false"),
+    ),
+    setting("METRICS_TOKEN", "metrics_token", "string (secret)"),
+    setting("OTEL_ENABLED", "otel_enabled", "true|false"),
+)
+
+
+class Settings(SettingsGroup, frozen=True, kw_only=True):
+    """The kernel's settings; extensions and feature packages read theirs with :meth:`group`."""
+
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = FIELDS
+    OWNER: ClassVar[str] = "kernel"
 
     environment: str = "development"
     """``development`` or ``production``; reported by ``/health/ready``; production adds HSTS."""
     data_dir: Path = Path("automatos-data")
     """Where the embedded default keeps its SQLite file and local blob storage."""
     host: str = "127.0.0.1"
+    """Interface ``automatos serve`` binds."""
     port: int = 8000
+    """Port ``automatos serve`` listens on."""
     workers: int = 1
+    """Server processes (more than one needs ``REDIS_URL``)."""
     log_level: str = "INFO"
+    """Log level."""
 
     database_url: str = ""
     """SQLAlchemy async URL; empty means ``sqlite+aiosqlite:///<data_dir>/automatos.db``."""
@@ -67,36 +358,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """When set, cache/kv, pub/sub and rate limits live in Redis (shared by every node)."""
 
     blob_backend: str = ""
-    """``local`` or ``s3``; empty picks ``s3`` when ``S3_BUCKET`` is set, else ``local``."""
+    """``local`` or ``s3``; empty picks ``s3`` when ``S3_BUCKET`` (the S3 extension's bucket) is set,
+    else ``local``."""
     kv_backend: str = ""
     """``memory`` or ``redis``; empty picks ``redis`` when ``REDIS_URL`` is set."""
     pubsub_backend: str = ""
     """``memory`` or ``redis``; empty picks ``redis`` when ``REDIS_URL`` is set."""
     vector_backend: str = ""
     """``exact`` or ``pgvector``; empty picks ``pgvector`` on PostgreSQL, else ``exact``."""
-    s3_bucket: str | None = None
-    s3_endpoint_url: str | None = None
-    s3_presign_endpoint_url: str | None = None
-    """Public endpoint used in pre-signed URLs when it differs from the one the API reaches."""
-    aws_access_key_id: Secret | None = None
-    aws_secret_access_key: Secret | None = None
-    aws_region: str = "us-east-1"
 
-    openai_api_key: Secret | None = None
-    openai_base_url: str | None = None
-    """OpenAI endpoint (or an OpenAI-compatible server) the platform key is sent to; empty for
-    ``https://api.openai.com/v1``."""
-    anthropic_api_key: Secret | None = None
-    anthropic_base_url: str | None = None
-    """Anthropic endpoint the platform key is sent to; empty for ``https://api.anthropic.com``."""
-    llm_allow_private_base_url: bool = False
-    """Let a workspace's LLM ``base_url`` reach loopback, private, link-local (cloud metadata) and other
-    non-public addresses. Off: such a ``base_url`` is refused when written (422) and when connecting."""
-    llm_provider: str = "offline"
-    llm_model: str = "offline-echo"
-    routing_cache_ttl_hours: float = 24.0
-    routing_llm_confidence_threshold: float = 0.7
     cors_allow_origins: tuple[str, ...] = ()
+    """Origins allowed by CORS."""
 
     rate_limit_default: str = "60/minute"
     """Requests per client (API key, user, or IP when anonymous), in ``limits`` notation."""
@@ -125,25 +397,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     human line with the same ids), or ``auto``: text on a terminal when ``AUTOMATOS_ENV`` is
     ``development``, JSON otherwise."""
 
-    clerk_jwks_url: str | None = None
-    """JWKS URL of the identity provider (Clerk-compatible); unset disables JWT auth."""
-    jwt_issuer: str | None = None
-    """The ``iss`` accepted JWTs must carry (unchecked when unset)."""
-    jwt_audience: str | None = None
-    """Required ``aud`` of accepted JWTs (unchecked when unset)."""
-    jwt_trust_unverified_email: bool = False
-    """Link a first JWT login to a user invited by e-mail even when the token lacks
-    ``email_verified: true`` (for providers that verify addresses but do not send the claim). Off:
-    an unverified address can be typed by anyone, and would take over the invited account."""
-    jwks_cache_seconds: float = 600.0
-    """How long fetched signing keys are trusted before the JWKS is fetched again."""
-    api_key_cache_seconds: float = 60.0
-    """How long a node trusts a verified API key without asking the database (revocation is pushed
-    to every node at once through the kernel bus; this bounds the damage of a lost message)."""
-    api_key_pepper: Secret | None = None
-    """Secret mixed into every stored API-key hash. Unset: generated once into
-    ``<data_dir>/.api-key-pepper`` (mode 0600). Nodes that do not share a data directory must share
-    this value; changing it invalidates every key."""
     secret_key: Secret | None = None
     """Key that encrypts workspace extension configuration (provider keys) at rest: a Fernet key, or
     a random string of at least 32 characters (stretched with HKDF-SHA256). Unset: generated once
@@ -184,8 +437,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     workspace's host allow list never opens the platform's network or a cloud metadata endpoint."""
 
     feature_marketplace: bool = True
+    """Passed to extensions in their ``settings``; nothing built-in reads it (no marketplace yet)."""
     feature_sandbox: bool = True
+    """Sandbox runs: false at start, the sandbox is not started; false at run time, runs answer 503."""
     feature_semantic_routing: bool = True
+    """Passed to routing extensions in ``settings``; nothing built-in reads it."""
 
     metrics_enabled: str = "auto"
     """Whether ``GET /metrics`` (Prometheus format) is served: ``true``, ``false``, or ``auto`` — on in
@@ -196,6 +452,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     otel_enabled: bool = False
     """Trace every request with OpenTelemetry (needs the ``otel`` extra). Spans go to the OTLP
     endpoint of the standard ``OTEL_EXPORTER_OTLP_*`` variables; off, tracing costs nothing."""
+
+    environ: Environ = msgspec.field(default_factory=Environ)
+    """The environment these settings were read from: what :meth:`group` reads the other structs from."""
 
     @property
     def resolved_database_url(self) -> str:
@@ -208,166 +467,62 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.resolved_database_url.startswith("postgresql")
 
     def pick(self, family: str) -> str:
-        """The backend name used for ``family`` (``blob``, ``kv``, ``pubsub``, ``vector``)."""
+        """The backend name used for ``family`` (``blob``, ``kv``, ``pubsub``, ``vector``).
+
+        The defaults are the seed's: ``s3`` once ``S3_BUCKET`` is given (the variable of the S3
+        extension's struct, looked at here by name only), ``redis`` once ``REDIS_URL`` is.
+        """
         explicit = getattr(self, f"{family}_backend")
         if explicit:
             return str(explicit)
         if family == "blob":
-            return "s3" if self.s3_bucket else "local"
+            return "s3" if self.environ.given("S3_BUCKET", "s3_bucket") else "local"
         if family in ("kv", "pubsub"):
             return "redis" if self.redis_url else "memory"
         return "pgvector" if self.is_postgres else "exact"
 
+    def group(self, cls: type[G]) -> G:
+        """The settings struct ``cls`` read from the same environment (cached; a malformed variable
+        raises :class:`SettingsError`). Its secrets are masked in logs from then on."""
+        if isinstance(self, cls):
+            return self
+        cache = self.environ._groups
+        got = cache.get(cls)
+        if got is None:
+            names = cls.__struct_fields__
+            got = cls.read(self.environ, {k: v for k, v in self.environ.fields.items() if k in names}, settings=self)
+            cache[cls] = got
+            _mask(got)
+        return got  # type: ignore[return-value]
 
-class FieldDoc(msgspec.Struct, frozen=True):
-    env: str
-    field: str
-    form: str
-    runtime: bool = False
-    """May be overridden from ``system_settings`` without a restart."""
+    @classmethod
+    def compose(cls, env: Mapping[str, str], values: dict[str, Any]) -> None:
+        _compose_seed_urls(env, values)
 
-
-def _field(env: str, field: str, form: str, runtime: bool = False) -> FieldDoc:
-    return FieldDoc(env, field, form, runtime)
-
-
-# Environment variable -> field. The README settings table is checked against this list in tests.
-FIELDS: tuple[FieldDoc, ...] = (
-    _field("AUTOMATOS_ENV", "environment", "development|production"),
-    _field("AUTOMATOS_DATA_DIR", "data_dir", "path"),
-    _field("AUTOMATOS_HOST", "host", "host name or IP"),
-    _field("AUTOMATOS_PORT", "port", "integer 1-65535"),
-    _field("AUTOMATOS_WORKERS", "workers", "integer >= 1"),
-    _field("LOG_LEVEL", "log_level", "DEBUG|INFO|WARNING|ERROR", runtime=True),
-    _field("DATABASE_URL", "database_url", "SQLAlchemy URL, e.g. postgresql+asyncpg://u:p@h/db"),
-    _field("DATABASE_POOL_SIZE", "database_pool_size", "integer >= 1"),
-    _field("DATABASE_POOL_TIMEOUT", "database_pool_timeout", "number > 0"),
-    _field("DATABASE_WORKSPACE_SHARE", "database_workspace_share", "integer >= 0"),
-    _field("AUTOMATOS_AUTO_MIGRATE", "auto_migrate", "true|false"),
-    _field("REDIS_URL", "redis_url", "redis://[:password@]host:port/db"),
-    _field("BLOB_BACKEND", "blob_backend", "local|s3|a name an extension registers"),
-    _field("KV_BACKEND", "kv_backend", "memory|redis|a name an extension registers"),
-    _field("PUBSUB_BACKEND", "pubsub_backend", "memory|redis|a name an extension registers"),
-    _field("VECTOR_BACKEND", "vector_backend", "exact|pgvector|a name an extension registers"),
-    _field("S3_BUCKET", "s3_bucket", "bucket name"),
-    _field("S3_ENDPOINT_URL", "s3_endpoint_url", "URL"),
-    _field("S3_PRESIGN_ENDPOINT_URL", "s3_presign_endpoint_url", "URL"),
-    _field("AWS_ACCESS_KEY_ID", "aws_access_key_id", "string (secret)"),
-    _field("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "string (secret)"),
-    _field("AWS_REGION", "aws_region", "AWS region name"),
-    _field("OPENAI_API_KEY", "openai_api_key", "string (secret)"),
-    _field("OPENAI_BASE_URL", "openai_base_url", "http(s) URL"),
-    _field("ANTHROPIC_API_KEY", "anthropic_api_key", "string (secret)"),
-    _field("ANTHROPIC_BASE_URL", "anthropic_base_url", "http(s) URL"),
-    _field("LLM_ALLOW_PRIVATE_BASE_URL", "llm_allow_private_base_url", "true|false"),
-    _field("LLM_PROVIDER", "llm_provider", "provider name", runtime=True),
-    _field("LLM_MODEL", "llm_model", "model name", runtime=True),
-    _field("ROUTING_CACHE_TTL_HOURS", "routing_cache_ttl_hours", "number > 0", runtime=True),
-    _field("ROUTING_LLM_CONFIDENCE_THRESHOLD", "routing_llm_confidence_threshold", "number 0-1", runtime=True),
-    _field("CORS_ALLOW_ORIGINS", "cors_allow_origins", "comma-separated origins", runtime=True),
-    _field("RATE_LIMIT_DEFAULT", "rate_limit_default", "N/[M ]second|minute|hour|day", runtime=True),
-    _field("RATE_LIMIT_ROUTES", "rate_limit_routes", "comma-separated METHOD /path=N/period", runtime=True),
-    _field("TRUSTED_PROXIES", "trusted_proxies", "comma-separated IPs or CIDRs"),
-    _field("HTTP_MAX_HEADER_BYTES", "http_max_header_bytes", "integer >= 1024"),
-    _field("HTTP_MAX_HEADERS", "http_max_headers", "integer >= 10"),
-    _field("HTTP_HEADER_TIMEOUT_SECONDS", "http_header_timeout_seconds", "number > 0"),
-    _field("HTTP_BODY_TIMEOUT_SECONDS", "http_body_timeout_seconds", "number > 0"),
-    _field("HTTP_KEEP_ALIVE_SECONDS", "http_keep_alive_seconds", "number > 0"),
-    _field("JSON_MAX_DEPTH", "json_max_depth", "integer 2-1000"),
-    _field("SETTINGS_VALUE_MAX_BYTES", "settings_value_max_bytes", "integer 256-16777216", runtime=True),
-    _field("LOG_FORMAT", "log_format", "auto|json|text"),
-    _field("CLERK_JWKS_URL", "clerk_jwks_url", "URL"),
-    _field("JWT_ISSUER", "jwt_issuer", "issuer string"),
-    _field("JWT_AUDIENCE", "jwt_audience", "audience string"),
-    _field("JWT_TRUST_UNVERIFIED_EMAIL", "jwt_trust_unverified_email", "true|false"),
-    _field("JWKS_CACHE_SECONDS", "jwks_cache_seconds", "number > 0"),
-    _field("API_KEY_CACHE_SECONDS", "api_key_cache_seconds", "number > 0"),
-    _field("AUTOMATOS_API_KEY_PEPPER", "api_key_pepper", "string (secret)"),
-    _field("AUTOMATOS_SECRET_KEY", "secret_key", "Fernet key or string of 32+ characters (secret)"),
-    _field("AUTOMATOS_SECRET_KEY_PREVIOUS", "secret_key_previous", "comma-separated keys (secret)"),
-    _field("AUTOMATOS_EXTENSIONS_ALLOW", "extensions_allow", "comma-separated name globs"),
-    _field("AUTOMATOS_EXTENSIONS_DENY", "extensions_deny", "comma-separated name globs"),
-    _field("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
-    _field("AUTOMATOS_RECHECK_SECONDS", "recheck_seconds", "number > 0"),
-    _field("AUTOMATOS_BUS_POLL_SECONDS", "bus_poll_seconds", "number > 0"),
-    _field("SANDBOX_MODE", "sandbox_mode", "local|queue"),
-    _field("SANDBOX_POOL_SIZE", "sandbox_pool_size", "integer 1-64"),
-    _field("SANDBOX_QUEUE_NAME", "sandbox_queue_name", "queue name"),
-    _field("SANDBOX_WORKSPACE_MAX_SHARE", "sandbox_workspace_max_share", "number in (0, 1]"),
-    _field("SANDBOX_HTTP_ALLOW_PRIVATE", "sandbox_http_allow_private", "true|false"),
-    _field("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
-    _field("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
-    _field("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
-    _field("METRICS_ENABLED", "metrics_enabled", "auto|true|false"),
-    _field("METRICS_TOKEN", "metrics_token", "string (secret)"),
-    _field("OTEL_ENABLED", "otel_enabled", "true|false"),
-)
-_BY_FIELD = {f.field: f for f in FIELDS}
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+    @classmethod
+    def validate(cls, values: dict[str, Any], settings: Settings | None) -> None:
+        if "log_level" in values:
+            values["log_level"] = str(values["log_level"]).upper()
+        super().validate(values, settings)
+        _validate_rate_limits(values)
+        _validate_secret_keys(values)
+        if values.get("sandbox_mode") == "queue" and not values.get("redis_url"):
+            raise SettingsError("SANDBOX_MODE=queue needs REDIS_URL (the job queue lives in Redis)")
+        url = values.get("database_url", "")
+        if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
+            raise SettingsError(
+                f"DATABASE_URL={url.split('://')[0]}://… is not supported: expected sqlite or postgresql"
+            )
 
 
-def _parse(doc: FieldDoc, raw: str) -> Any:
-    """Turn one raw string into the field's type, or raise naming the variable."""
-    annotation = Settings.__annotations__[doc.field]
-    text = raw.strip()
-    try:
-        if "tuple" in annotation:
-            return tuple(part.strip() for part in text.split(",") if part.strip())
-        if annotation == "bool":
-            low = text.lower()
-            if low in _TRUE:
-                return True
-            if low in _FALSE:
-                return False
-            raise ValueError
-        if annotation == "int":
-            return int(text)
-        if annotation == "float":
-            number = float(text)
-            if not math.isfinite(number):  # "inf", "nan", "1e309" would be stored and served as null
-                raise ValueError
-            return number
-    except ValueError:
-        raise SettingsError(f"{doc.env}={raw!r} is malformed: expected {doc.form}") from None
-    return text
+_KERNEL_FIELDS = frozenset(Settings.__struct_fields__) - {"environ"}
 
 
-def _validate(values: dict[str, Any]) -> None:
-    checks: list[tuple[str, bool]] = [
-        ("port", 1 <= values.get("port", 8000) <= 65535),
-        ("workers", values.get("workers", 1) >= 1),
-        ("database_pool_size", values.get("database_pool_size", 10) >= 1),
-        ("database_pool_timeout", values.get("database_pool_timeout", 10.0) > 0),
-        ("database_workspace_share", values.get("database_workspace_share", 0) >= 0),
-        ("routing_cache_ttl_hours", values.get("routing_cache_ttl_hours", 24.0) > 0),
-        ("routing_llm_confidence_threshold", 0 <= values.get("routing_llm_confidence_threshold", 0.7) <= 1),
-        ("recheck_seconds", values.get("recheck_seconds", 5.0) > 0),
-        ("bus_poll_seconds", values.get("bus_poll_seconds", 1.0) > 0),
-        ("jwks_cache_seconds", values.get("jwks_cache_seconds", 600.0) > 0),
-        ("api_key_cache_seconds", values.get("api_key_cache_seconds", 60.0) > 0),
-        ("log_format", values.get("log_format", "auto") in ("auto", "json", "text")),
-        ("settings_value_max_bytes", 256 <= values.get("settings_value_max_bytes", 65536) <= 16 * 1024 * 1024),
-        ("sandbox_mode", values.get("sandbox_mode", "local") in ("local", "queue")),
-        ("metrics_enabled", str(values.get("metrics_enabled", "auto")).lower() in ("auto", "true", "false")),
-        ("sandbox_pool_size", 1 <= values.get("sandbox_pool_size", 2) <= 64),
-        ("sandbox_workspace_max_share", 0 < values.get("sandbox_workspace_max_share", 0.5) <= 1),
-        ("openai_base_url", str(values.get("openai_base_url") or "https://").startswith(("https://", "http://"))),
-        ("anthropic_base_url", str(values.get("anthropic_base_url") or "https://").startswith(("https://", "http://"))),
-        ("environment", values.get("environment", "development") in ("development", "production")),
-        ("log_level", str(values.get("log_level", "INFO")).upper() in ("DEBUG", "INFO", "WARNING", "ERROR")),
-    ]
-    for name, ok in checks:
-        if not ok:
-            doc = _BY_FIELD[name]
-            raise SettingsError(f"{doc.env}={values[name]!r} is out of range: expected {doc.form}")
-    _validate_rate_limits(values)
-    _validate_secret_keys(values)
-    if values.get("sandbox_mode") == "queue" and not values.get("redis_url"):
-        raise SettingsError("SANDBOX_MODE=queue needs REDIS_URL (the job queue lives in Redis)")
-    url = values.get("database_url", "")
-    if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
-        raise SettingsError(f"DATABASE_URL={url.split('://')[0]}://… is not supported: expected sqlite or postgresql")
+def _mask(group: SettingsGroup) -> None:
+    from automatos.kernel.logging import add_secret  # logging imports this module
+
+    for secret in group.secrets():
+        add_secret(secret)
 
 
 def _validate_secret_keys(values: dict[str, Any]) -> None:
@@ -435,30 +590,45 @@ def _compose_seed_urls(env: Mapping[str, str], values: dict[str, Any]) -> None:
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Read :class:`Settings` from ``env`` (default ``os.environ``); ``overrides`` win."""
+    """Read the kernel's :class:`Settings` from ``env`` (default ``os.environ``); ``overrides`` win.
+
+    An override the kernel has no field for is kept for the struct that declares it
+    (``load_settings(openai_base_url=...)``); :func:`check_settings` refuses one nobody declares.
+    """
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
-    for doc in FIELDS:
-        if doc.env in env:
-            values[doc.field] = _parse(doc, env[doc.env])
-    _compose_seed_urls(env, values)
-    values.update(overrides)
-    secrets = (
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "openai_api_key",
-        "anthropic_api_key",
-        "api_key_pepper",
-        "secret_key",
-        "secret_key_previous",
-        "metrics_token",
-    )
-    for secret in secrets:
-        if values.get(secret) is not None:
-            values[secret] = Secret(values[secret]) if values[secret] else None
-    if "log_level" in values:
-        values["log_level"] = str(values["log_level"]).upper()
-    _validate(values)
-    if "data_dir" in values:
-        values["data_dir"] = Path(values["data_dir"])
-    return Settings(**values)
+    own = {k: v for k, v in overrides.items() if k in _KERNEL_FIELDS}
+    others = {k: v for k, v in overrides.items() if k not in _KERNEL_FIELDS}
+    return Settings.read(env, own, fixed={"environ": Environ(env, others)})
+
+
+def check_settings(settings: Settings, groups: Sequence[type[SettingsGroup]]) -> tuple[type[SettingsGroup], ...]:
+    """Read every struct of ``groups`` from ``settings``: the kernel calls it when it is built, so a
+    malformed variable of any owner stops startup. Also refused: a variable or field two structs
+    declare, and a keyword override no struct declares (a typo, or its extension is not loaded).
+
+    Returns the kernel's :class:`Settings` followed by ``groups``, each once.
+    """
+    envs: dict[str, type[SettingsGroup]] = {doc.env: Settings for doc in Settings.FIELDS}
+    names: dict[str, type[SettingsGroup]] = {name: Settings for name in _KERNEL_FIELDS}
+    seen: list[type[SettingsGroup]] = [Settings]
+    for group in groups:
+        if group in seen:
+            continue
+        for doc in group.FIELDS:
+            if doc.env in envs:
+                raise SettingsError(f"{doc.env} is declared by both {envs[doc.env].__name__} and {group.__name__}")
+            envs[doc.env] = group
+        for name in group.__struct_fields__:
+            if name in names:
+                raise SettingsError(
+                    f"setting field {name!r} is declared by both {names[name].__name__} and {group.__name__}"
+                )
+            names[name] = group
+        settings.group(group)
+        seen.append(group)
+    unknown = sorted(set(settings.environ.fields) - set(names))
+    if unknown:
+        raise SettingsError(
+            f"unknown setting {unknown[0]!r}: no settings struct declares it (a typo, or its extension is not loaded)"
+        )
+    return tuple(seen)

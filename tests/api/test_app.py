@@ -11,6 +11,7 @@ import pytest
 
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
+from automatos.llm.settings import LLMSettings
 from tests.helpers import AppClient, make_container, serve_app
 
 ADMIN = {"X-Test-User": "root;admin", "X-Admin-Override": "true"}
@@ -140,7 +141,7 @@ async def test_settings_endpoints_are_for_platform_admins(client: AppClient) -> 
     response = await client.put("/api/settings/LLM_MODEL", json={"value": "m2"}, headers=ADMIN)
     assert response.status_code == 200
     assert response.json()["key"] == "LLM_MODEL" and response.json()["value"] == "m2"  # the setting changed
-    assert _kernel(client).current_settings.llm_model == "m2"
+    assert _kernel(client).current_settings.group(LLMSettings).llm_model == "m2"
     body = _is_problem(await client.put("/api/settings/AUTOMATOS_PORT", json={"value": "1"}, headers=ADMIN), 422)
     assert body["field"] == "key"
     body = _is_problem(await client.put("/api/settings/LOG_LEVEL", json={"value": "LOUD"}, headers=ADMIN), 422)

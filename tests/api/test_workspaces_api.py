@@ -11,6 +11,7 @@ import pytest
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
+from automatos.llm.settings import LLMSettings
 from tests.helpers import AppClient, make_container, serve_app
 
 
@@ -219,7 +220,7 @@ async def test_setting_values_are_bounded(client: AppClient) -> None:
         await client.put("/api/platform-settings/usage.currency", json={"value": "x" * 70_000}, headers=root), 422
     )
     assert body["field"] == "value" and "SETTINGS_VALUE_MAX_BYTES" in body["detail"]
-    assert kernel.current_settings.llm_model != "m" * 70_000
+    assert kernel.current_settings.group(LLMSettings).llm_model != "m" * 70_000
 
 
 async def test_an_archived_workspace_keeps_its_slug_says_so_and_is_restored(client: AppClient) -> None:

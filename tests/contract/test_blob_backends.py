@@ -30,7 +30,7 @@ from automatos.kernel.backends import (
     RangeNotSatisfiableError,
 )
 from automatos.kernel.errors import SettingsError, ValidationError
-from automatos.kernel.settings import Secret, Settings
+from automatos.kernel.settings import Secret, Settings, load_settings
 from tests.helpers import backend_factories
 from tests.services import unique_name
 
@@ -43,12 +43,13 @@ FACTORIES = backend_factories("blob", local_module, s3_module)
 
 
 def _s3_settings(endpoint: str, **extra: object) -> Settings:
-    return Settings(
+    return load_settings(
+        {},
         s3_bucket=unique_name("contract-"),
         s3_endpoint_url=endpoint,
         aws_access_key_id=Secret("testing"),
         aws_secret_access_key=Secret("testing"),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -412,7 +413,7 @@ async def test_s3_presigns_for_the_public_endpoint(s3_endpoint_url: str) -> None
         url = await backend.presigned_url("a/b.txt", expires_in=120)
         parts = urlsplit(url)
         assert (parts.scheme, parts.netloc) == ("https", "files.example.test")
-        assert parts.path == f"/{settings.s3_bucket}/a/b.txt"
+        assert parts.path == f"/{settings.group(s3_module.S3Settings).s3_bucket}/a/b.txt"
         assert "X-Amz-Signature=" in parts.query and "X-Amz-Expires=120" in parts.query
     finally:
         await backend.close()

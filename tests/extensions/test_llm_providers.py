@@ -885,7 +885,8 @@ def test_offline_is_essential_and_the_sdk_providers_are_not() -> None:
 
 def test_settings_read_the_base_urls() -> None:
     settings = load_settings({"OPENAI_BASE_URL": "http://proxy:8080/v1", "ANTHROPIC_BASE_URL": "https://a.example"})
-    assert (settings.openai_base_url, settings.anthropic_base_url) == ("http://proxy:8080/v1", "https://a.example")
+    assert settings.group(openai_ext.OpenAISettings).openai_base_url == "http://proxy:8080/v1"
+    assert settings.group(anthropic_ext.AnthropicSettings).anthropic_base_url == "https://a.example"
     assert openai_ext.resolve_connection(settings, {"api_key": "k"}).base_url == "http://proxy:8080/v1"  # type: ignore[union-attr]
     assert anthropic_ext.resolve_connection(load_settings({}), {"api_key": "k"}).base_url == (  # type: ignore[union-attr]
         anthropic_ext.DEFAULT_BASE_URL

@@ -147,6 +147,8 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
         "shutdown",
         "on_event",  # on_event(), and events from the kernel in test_workspace_views.py
         "extension_config_schema",  # collected by the registry: test_extension_config.py
+        "register_settings",  # settings_declarations(); the kernel's use: test_settings.py
+        "register_migrations",  # migration_sources(); the runner's use: test_migrations.py
     }
     hooks = Hooks(registry, load_settings({}, data_dir=tmp_path))
     view = HookView(registry.pm, configs={"tests.everything": {"prefix": ">"}}, workspace_id=WS.id)
@@ -168,6 +170,12 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
     for family in ("kv", "pubsub", "vector", "queue"):
         assert "everything" in (await hooks.backend_factories(family)).items
     assert [r.paths for r in hooks.routes()] == [{"/api/test-everything/ping"}]
+    from tests.plugins.everything import GREETING_LIMIT, MIGRATIONS, EverythingSettings
+
+    declared = hooks.settings_declarations()
+    assert declared.items["tests.plugins.everything.EverythingSettings"] is EverythingSettings
+    assert declared.items["everything.greeting_limit"] is GREETING_LIMIT
+    assert hooks.migration_sources().items == {"tests.everything": MIGRATIONS}
 
 
 def _msg(text: str) -> Any:

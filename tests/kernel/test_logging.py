@@ -45,8 +45,14 @@ def _restore_logging() -> Iterator[None]:
 
 
 def _configure(**settings: Any) -> io.StringIO:
+    from automatos.extensions.llm.openai import OpenAISettings
+    from automatos.extensions.storage.s3 import S3Settings
+    from automatos.kernel.settings import check_settings
+
     stream = io.StringIO()
-    configure_logging(load_settings({}, **settings), stream=stream)
+    loaded = load_settings({}, **settings)
+    check_settings(loaded, (OpenAISettings, S3Settings))  # what building the kernel does: reads every struct
+    configure_logging(loaded, stream=stream)
     return stream
 
 

@@ -1,15 +1,24 @@
-"""Settings from the environment (seed names included) and run-time overrides from system_settings."""
+"""Settings from the environment (seed names included), the structs of packages and extensions, and
+run-time overrides from system_settings."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
+import msgspec
 import pytest
+from dependency_injector import providers
 
+from automatos.extensions.llm._common import LLMEndpointSettings
+from automatos.extensions.llm.anthropic import AnthropicSettings
+from automatos.extensions.llm.openai import OpenAISettings
 from automatos.kernel.errors import SettingsError, ValidationError
-from automatos.kernel.settings import FIELDS, Secret, load_settings
-from tests.helpers import running_kernel
+from automatos.kernel.settings import Secret, Settings, SettingsGroup, check_settings, load_settings, setting
+from automatos.llm.settings import LLMSettings
+from automatos.routing.settings import RoutingSettings
+from tests.helpers import make_container, running_kernel
+from tests.plugins.everything import EverythingSettings
 
 
 def test_embedded_defaults_need_nothing() -> None:
@@ -39,9 +48,10 @@ def test_seed_names_compose_urls() -> None:
     assert s.redis_url == "redis://:r@cache:6379/0"
     assert [s.pick(f) for f in ("blob", "kv", "pubsub", "vector")] == ["s3", "redis", "redis", "pgvector"]
     assert s.cors_allow_origins == ("https://a.example", "https://b.example")
-    assert s.routing_llm_confidence_threshold == 0.8 and s.feature_sandbox is False
-    assert isinstance(s.openai_api_key, Secret) and s.openai_api_key.reveal() == "sk-secret"
-    assert "sk-secret" not in repr(s)
+    assert s.group(RoutingSettings).routing_llm_confidence_threshold == 0.8 and s.feature_sandbox is False
+    key = s.group(OpenAISettings).openai_api_key
+    assert isinstance(key, Secret) and key.reveal() == "sk-secret"
+    assert "sk-secret" not in repr(s) and "sk-secret" not in repr(s.group(OpenAISettings))
 
 
 def test_plain_postgres_url_gets_the_async_driver() -> None:
@@ -61,14 +71,86 @@ def test_plain_postgres_url_gets_the_async_driver() -> None:
 )
 def test_malformed_settings_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as info:
-        load_settings(env)
+        check_settings(load_settings(env), (LLMSettings, RoutingSettings, OpenAISettings))
     assert message in str(info.value)
 
 
-def test_every_setting_is_in_the_readme_table() -> None:
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OPENAI_BASE_URL": "ftp://proxy"}, "OPENAI_BASE_URL='ftp://proxy' is out of range: expected http(s) URL"),
+        ({"ANTHROPIC_BASE_URL": "x"}, "ANTHROPIC_BASE_URL='x' is out of range: expected http(s) URL"),
+        ({"LLM_ALLOW_PRIVATE_BASE_URL": "perhaps"}, "LLM_ALLOW_PRIVATE_BASE_URL='perhaps' is malformed"),
+        ({"JWKS_CACHE_SECONDS": "0"}, "JWKS_CACHE_SECONDS=0.0 is out of range: expected number > 0"),
+        ({"API_KEY_CACHE_SECONDS": "soon"}, "API_KEY_CACHE_SECONDS='soon' is malformed: expected number > 0"),
+        ({"ROUTING_CACHE_TTL_HOURS": "-1"}, "ROUTING_CACHE_TTL_HOURS=-1.0 is out of range"),
+    ],
+)
+def test_a_malformed_variable_of_any_struct_stops_the_kernel_from_being_built(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    from automatos.kernel.settings import Environ
+
+    settings = load_settings({}, data_dir=tmp_path)
+    bad = msgspec.structs.replace(settings, environ=Environ(env))
+    container = make_container(tmp_path)
+    container.settings.override(providers.Object(bad))
+    with pytest.raises(SettingsError) as info:
+        container.kernel()
+    assert message in str(info.value)
+
+
+def test_an_extension_struct_is_read_from_the_kernel_settings_environment() -> None:
+    s = load_settings({"OPENAI_BASE_URL": "http://proxy:8080/v1", "EVERYTHING_GREETING": "hi"})
+    assert s.group(OpenAISettings).openai_base_url == "http://proxy:8080/v1"
+    assert s.group(OpenAISettings) is s.group(OpenAISettings)  # cached per settings object
+    assert s.group(EverythingSettings).everything_greeting == "hi"
+    assert s.group(AnthropicSettings).anthropic_base_url is None
+    assert s.group(Settings) is s
+    # keyword overrides (what tests and the CLI pass) reach the struct that declares the field
+    t = load_settings({"OPENAI_BASE_URL": "http://env"}, openai_base_url="http://kw", llm_model="m")
+    assert t.group(OpenAISettings).openai_base_url == "http://kw" and t.group(LLMSettings).llm_model == "m"
+
+
+def test_a_keyword_override_nobody_declares_is_refused() -> None:
+    with pytest.raises(SettingsError) as info:
+        check_settings(load_settings({}, openai_bse_url="http://typo"), (OpenAISettings,))
+    assert "unknown setting 'openai_bse_url'" in str(info.value)
+
+
+def test_two_structs_cannot_declare_one_variable() -> None:
+    class Clash(SettingsGroup, frozen=True, kw_only=True):
+        FIELDS = (setting("OPENAI_BASE_URL", "clash_url", "URL"),)
+        clash_url: str = ""
+
+    with pytest.raises(SettingsError) as info:
+        check_settings(load_settings({}), (OpenAISettings, Clash))
+    assert "OPENAI_BASE_URL is declared by both OpenAISettings and Clash" in str(info.value)
+
+
+def test_an_extension_struct_secret_is_masked_in_logs_once_read() -> None:
+    from automatos.kernel.logging import redact
+
+    s = load_settings({"ANTHROPIC_API_KEY": "sk-ant-the-platform-key"})
+    s.group(AnthropicSettings)
+    assert "sk-ant-the-platform-key" not in redact("sent sk-ant-the-platform-key upstream")
+
+
+def test_the_kernel_lists_every_struct_once(tmp_path: Path) -> None:
+    """Packages' structs come from the composition root, extensions' from register_settings."""
+    kernel = make_container(tmp_path).kernel()
+    groups = kernel.overrides.groups
+    assert groups[:3] == (Settings, LLMSettings, RoutingSettings)  # the kernel's, then the packages'
+    assert EverythingSettings in groups and OpenAISettings in groups and AnthropicSettings in groups
+    assert groups.count(LLMEndpointSettings) == 1  # registered by both LLM extensions, listed once
+    assert kernel.hooks.errors.total("automatos.llm.anthropic") == 0
+
+
+def test_every_setting_is_in_the_readme_table(tmp_path: Path) -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    missing = [f.env for f in FIELDS if f"| `{f.env}` |" not in readme]
-    assert missing == []
+    groups = make_container(tmp_path, plugins=()).kernel().overrides.groups
+    missing = [f.env for group in groups for f in group.FIELDS if f"| `{f.env}` |" not in readme]
+    assert missing == []  # scripts/settings_table.py --write brings the table up to date
 
 
 def test_every_seeded_platform_setting_is_in_the_readme_table() -> None:
@@ -81,13 +163,22 @@ def test_every_seeded_platform_setting_is_in_the_readme_table() -> None:
 
 async def test_runtime_override_applies_without_restart(tmp_path: Path) -> None:
     async with running_kernel(tmp_path) as kernel:
-        assert kernel.current_settings.llm_model == "offline-echo"
+        assert kernel.current_settings.group(LLMSettings).llm_model == "offline-echo"
         await kernel.set_setting("LLM_MODEL", "gpt-test", actor_id="admin")
-        assert kernel.current_settings.llm_model == "gpt-test"
+        assert kernel.current_settings.group(LLMSettings).llm_model == "gpt-test"
         rows = {r["key"]: r for r in kernel.overrides.describe()}
-        assert rows["LLM_MODEL"]["source"] == "system_settings"
+        assert rows["LLM_MODEL"]["source"] == "system_settings" and rows["LLM_MODEL"]["value"] == "gpt-test"
         await kernel.set_setting("LLM_MODEL", None)
-        assert kernel.current_settings.llm_model == "offline-echo"
+        assert kernel.current_settings.group(LLMSettings).llm_model == "offline-echo"
+
+
+async def test_a_runtime_override_wins_over_a_keyword_override(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path, llm_model="from-test") as kernel:
+        assert kernel.current_settings.group(LLMSettings).llm_model == "from-test"
+        await kernel.set_setting("LLM_MODEL", "from-admin")
+        assert kernel.current_settings.group(LLMSettings).llm_model == "from-admin"
+        await kernel.set_setting("LLM_MODEL", None)
+        assert kernel.current_settings.group(LLMSettings).llm_model == "from-test"
 
 
 async def test_override_is_validated_like_the_environment(tmp_path: Path) -> None:
@@ -98,7 +189,10 @@ async def test_override_is_validated_like_the_environment(tmp_path: Path) -> Non
         with pytest.raises(ValidationError) as not_runtime:
             await kernel.set_setting("DATABASE_URL", "sqlite:///x")
         assert not_runtime.value.field == "key"
-        assert kernel.current_settings.routing_cache_ttl_hours == 24.0
+        with pytest.raises(ValidationError) as out_of_range:
+            await kernel.set_setting("ROUTING_LLM_CONFIDENCE_THRESHOLD", "2")
+        assert out_of_range.value.field == "value" and "expected number 0-1" in out_of_range.value.detail
+        assert kernel.current_settings.group(RoutingSettings).routing_cache_ttl_hours == 24.0
 
 
 async def test_override_reaches_another_node(tmp_path: Path, redis_url: str) -> None:
@@ -141,6 +235,6 @@ async def test_overrides_reach_the_settings_hooks_receive(tmp_path: Path) -> Non
     async with running_kernel(tmp_path) as kernel:
         await kernel.set_setting("LLM_PROVIDER", "test-echo")
         await kernel.set_setting("LOG_LEVEL", "warning")
-        assert kernel.hooks.settings.llm_provider == "test-echo"
+        assert kernel.hooks.settings.group(LLMSettings).llm_provider == "test-echo"
         assert logging.getLogger("automatos").level == logging.WARNING
         await kernel.set_setting("LOG_LEVEL", None)

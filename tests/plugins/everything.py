@@ -8,7 +8,8 @@ add an auth method next to the built-in API-key and JWT ones.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 import msgspec
 from litestar import get
@@ -16,18 +17,22 @@ from litestar import get
 from automatos import (
     ChatMessage,
     Completion,
+    Declared,
     Event,
+    MigrationSource,
     Principal,
     RequestContext,
     RouteDecision,
     RoutingRequest,
     ScanFinding,
+    SettingsGroup,
     Severity,
     StreamEvent,
     ToolSpec,
     Workspace,
     current_context,
     hookimpl,
+    setting,
 )
 from automatos.extensions.cache.memory import MemoryKV, MemoryPubSub
 
@@ -200,6 +205,42 @@ class EverythingConfig(msgspec.Struct):
 @hookimpl
 def extension_config_schema() -> type[EverythingConfig]:
     return EverythingConfig
+
+
+class EverythingSettings(SettingsGroup, frozen=True, kw_only=True):
+    """Its settings from the environment (``EVERYTHING_GREETING``), read by no code: tests look."""
+
+    OWNER: ClassVar[str] = NAME
+    FIELDS: ClassVar[tuple[Any, ...]] = (setting("EVERYTHING_GREETING", "everything_greeting", "any text"),)
+
+    everything_greeting: str = "hello"
+    """A greeting nobody reads."""
+
+
+GREETING_LIMIT = Declared(
+    key="everything.greeting_limit",
+    scope="platform",
+    kind="integer",
+    default=3,
+    description="How many greetings the everything extension would send (nothing reads it).",
+    minimum=0,
+    maximum=10,
+)
+
+
+@hookimpl
+def register_settings(register: Callable[[Any], None]) -> None:
+    register(EverythingSettings)
+    register(GREETING_LIMIT)
+
+
+MIGRATIONS = MigrationSource(name=NAME, versions=Path(__file__).parent / "everything_migrations")
+"""No revision yet (an empty directory): its tables would join the graph from there."""
+
+
+@hookimpl
+def register_migrations(register: Callable[[Any], None]) -> None:
+    register(MIGRATIONS)
 
 
 @hookimpl

@@ -58,7 +58,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 from sqlalchemy import and_, false, func, or_, select, update
@@ -76,6 +76,7 @@ from automatos.kernel.errors import (
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.permissions import Permission, Role, role_at_least
 from automatos.kernel.secrets import read_or_create_key_file
+from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
 from automatos.kernel.store import KernelStore, lock_workspace
 from automatos.kernel.types import AuthMethod, Principal
 
@@ -91,6 +92,7 @@ __all__ = [
     "REVOKED_MESSAGE",
     "ApiKeyAuth",
     "ApiKeyRecord",
+    "ApiKeySettings",
     "InvalidAPIKey",
     "KeyCaps",
     "create_key",
@@ -100,6 +102,7 @@ __all__ = [
     "list_keys",
     "load_pepper",
     "register_auth_methods",
+    "register_settings",
     "revoke_key",
     "visible_keys",
 ]
@@ -140,10 +143,29 @@ class InvalidAPIKey(AuthenticationError):
 _PEPPERS: dict[str, bytes] = {}
 
 
+class ApiKeySettings(SettingsGroup, frozen=True, kw_only=True):
+    """How keys are hashed and how long a verified key is trusted from memory."""
+
+    OWNER: ClassVar[str] = "automatos.auth.api_keys"
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("API_KEY_CACHE_SECONDS", "api_key_cache_seconds", "number > 0", valid=lambda v: v > 0),
+        setting("AUTOMATOS_API_KEY_PEPPER", "api_key_pepper", "string (secret)"),
+    )
+
+    api_key_cache_seconds: float = 60.0
+    """How long a node trusts a verified API key without asking the database (revocation is pushed
+    to every node at once through the kernel bus; this bounds the damage of a lost message)."""
+    api_key_pepper: Secret | None = None
+    """Secret mixed into every stored API-key hash. Unset: generated once into
+    ``<data_dir>/.api-key-pepper`` (mode 0600). Nodes that do not share a data directory must share
+    this value; changing it invalidates every key."""
+
+
 def load_pepper(settings: Settings) -> bytes:
     """The deployment's pepper: the setting when given, else the data directory's file (made once)."""
-    if settings.api_key_pepper:
-        return settings.api_key_pepper.reveal().encode()
+    pepper_setting = settings.group(ApiKeySettings).api_key_pepper
+    if pepper_setting:
+        return pepper_setting.reveal().encode()
     path = (settings.data_dir / PEPPER_FILE).resolve()
     pepper = _PEPPERS.get(str(path))
     if pepper is None:
@@ -426,8 +448,13 @@ class ApiKeyAuth:
 
 
 @hookimpl
+def register_settings(register: Callable[[type[SettingsGroup]], None]) -> None:
+    register(ApiKeySettings)
+
+
+@hookimpl
 def register_auth_methods(register: Callable[[AuthMethod], None], settings: Settings, kernel: Kernel) -> None:
-    method = ApiKeyAuth(kernel, load_pepper(settings), ttl=settings.api_key_cache_seconds)
+    method = ApiKeyAuth(kernel, load_pepper(settings), ttl=settings.group(ApiKeySettings).api_key_cache_seconds)
     kernel.bus.on(REVOKED_MESSAGE, method.on_revoked)
     kernel.bus.on("directory", method.on_directory)
     register(method)

@@ -48,7 +48,7 @@ import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import jwt
 from sqlalchemy import case, select, update
@@ -59,6 +59,7 @@ from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError, ConflictError
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.permissions import Role
+from automatos.kernel.settings import FieldDoc, SettingsGroup, setting
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Principal
 
@@ -66,7 +67,15 @@ if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.kernel.settings import Settings
 
-__all__ = ["ALGORITHMS", "JWKSCache", "JWTAuth", "UnverifiedEmailError", "register_auth_methods"]
+__all__ = [
+    "ALGORITHMS",
+    "JWKSCache",
+    "JWTAuth",
+    "JwtSettings",
+    "UnverifiedEmailError",
+    "register_auth_methods",
+    "register_settings",
+]
 
 log = logging.getLogger("automatos.auth.jwt")
 
@@ -178,6 +187,32 @@ class _Identity:
     is_platform_admin: bool
 
 
+class JwtSettings(SettingsGroup, frozen=True, kw_only=True):
+    """Where the identity provider's keys are, and what an accepted token must say."""
+
+    OWNER: ClassVar[str] = "automatos.auth.jwt"
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("CLERK_JWKS_URL", "clerk_jwks_url", "URL"),
+        setting("JWT_ISSUER", "jwt_issuer", "issuer string"),
+        setting("JWT_AUDIENCE", "jwt_audience", "audience string"),
+        setting("JWT_TRUST_UNVERIFIED_EMAIL", "jwt_trust_unverified_email", "true|false"),
+        setting("JWKS_CACHE_SECONDS", "jwks_cache_seconds", "number > 0", valid=lambda v: v > 0),
+    )
+
+    clerk_jwks_url: str | None = None
+    """JWKS URL of the identity provider (Clerk-compatible); unset disables JWT auth."""
+    jwt_issuer: str | None = None
+    """The ``iss`` accepted JWTs must carry (unchecked when unset)."""
+    jwt_audience: str | None = None
+    """Required ``aud`` of accepted JWTs (unchecked when unset)."""
+    jwt_trust_unverified_email: bool = False
+    """Link a first JWT login to a user invited by e-mail even when the token lacks
+    ``email_verified: true`` (for providers that verify addresses but do not send the claim). Off:
+    an unverified address can be typed by anyone, and would take over the invited account."""
+    jwks_cache_seconds: float = 600.0
+    """How long fetched signing keys are trusted before the JWKS is fetched again."""
+
+
 class JWTAuth:
     """``Authorization: Bearer <jwt>`` → the user, provisioned on first login."""
 
@@ -185,13 +220,14 @@ class JWTAuth:
     priority = 20
 
     def __init__(self, kernel: Kernel, settings: Settings) -> None:
-        assert settings.clerk_jwks_url
+        own = settings.group(JwtSettings)
+        assert own.clerk_jwks_url
         self._kernel = kernel
         self._sessions = kernel.store.sessionmaker
-        self.jwks = JWKSCache(settings.clerk_jwks_url, settings.jwks_cache_seconds)
-        self.issuer = settings.jwt_issuer or None
-        self.audience = settings.jwt_audience or None
-        self.trust_unverified_email = settings.jwt_trust_unverified_email
+        self.jwks = JWKSCache(own.clerk_jwks_url, own.jwks_cache_seconds)
+        self.issuer = own.jwt_issuer or None
+        self.audience = own.jwt_audience or None
+        self.trust_unverified_email = own.jwt_trust_unverified_email
         self._identities: dict[str, tuple[float, _Identity]] = {}
         self._inflight: dict[str, asyncio.Task[_Identity]] = {}
 
@@ -412,8 +448,13 @@ async def _free_slug(session: AsyncSession, base: str, *, random_suffix: bool) -
 
 
 @hookimpl
+def register_settings(register: Callable[[type[SettingsGroup]], None]) -> None:
+    register(JwtSettings)
+
+
+@hookimpl
 def register_auth_methods(register: Callable[[AuthMethod], None], settings: Settings, kernel: Kernel) -> None:
-    if not settings.clerk_jwks_url:
+    if not settings.group(JwtSettings).clerk_jwks_url:
         return
     method = JWTAuth(kernel, settings)
     kernel.bus.on("directory", method.forget)

@@ -17,15 +17,17 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 import msgspec
 
 from automatos.kernel.addresses import PublicOnlyBackend, public_address
 from automatos.kernel.errors import ProviderError
+from automatos.kernel.settings import FieldDoc, SettingsGroup, setting
 
 __all__ = [
+    "LLMEndpointSettings",
     "LoopPool",
     "SDKConfig",
     "SDKConnection",
@@ -34,6 +36,7 @@ __all__ = [
     "config_key_and_url",
     "config_seconds",
     "host",
+    "http_url",
     "looks_too_long",
     "message_of",
     "never_connected",
@@ -47,6 +50,24 @@ _KEY_LIKE = re.compile(r"\b(?:sk|rk|pk)-[\w\-*.]{4,}")
 _TOO_LONG = re.compile(
     r"context.length|maximum context|context window|too many tokens|prompt is too long|input is too long", re.I
 )
+
+
+class LLMEndpointSettings(SettingsGroup, frozen=True, kw_only=True):
+    """What the OpenAI and Anthropic extensions both read (each registers it; it is listed once)."""
+
+    OWNER: ClassVar[str] = "automatos.llm.openai, automatos.llm.anthropic"
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("LLM_ALLOW_PRIVATE_BASE_URL", "llm_allow_private_base_url", "true|false"),
+    )
+
+    llm_allow_private_base_url: bool = False
+    """Let a workspace's LLM ``base_url`` reach loopback, private, link-local (cloud metadata) and other
+    non-public addresses. Off: such a ``base_url`` is refused when written (422) and when connecting."""
+
+
+def http_url(value: object) -> bool:
+    """Whether a setting's value is an http(s) URL (empty counts: the default endpoint)."""
+    return str(value or "https://").startswith(("https://", "http://"))
 
 
 class LoopPool:
@@ -155,7 +176,7 @@ class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         """
         if self.base_url is None:
             return None
-        allowed = bool(getattr(settings, "llm_allow_private_base_url", False))
+        allowed = settings.group(LLMEndpointSettings).llm_allow_private_base_url
         problem = base_url_problem(self.base_url, allow_private=allowed)
         return f"base_url: {problem}" if problem is not None else None
 

@@ -36,17 +36,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import msgspec
 
 from automatos.extensions.llm._common import (
+    LLMEndpointSettings,
     LoopPool,
     SDKConfig,
     SDKConnection,
     config_int,
     config_key_and_url,
     config_seconds,
+    http_url,
     looks_too_long,
     message_of,
     public_only_client,
@@ -56,6 +58,7 @@ from automatos.extensions.llm._common import (
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
 from automatos.kernel.types import ChatMessage, Completion, LLMProvider, StreamEvent
 
 if TYPE_CHECKING:
@@ -68,8 +71,10 @@ __all__ = [
     "AnthropicConfig",
     "AnthropicConnection",
     "AnthropicProvider",
+    "AnthropicSettings",
     "extension_config_schema",
     "register_llm_providers",
+    "register_settings",
     "resolve_connection",
 ]
 
@@ -276,12 +281,34 @@ def _prompt_tokens(usage: Any) -> int:
     )
 
 
+class AnthropicSettings(SettingsGroup, frozen=True, kw_only=True):
+    """The platform's Anthropic key and endpoint (a workspace may bring its own in its configuration)."""
+
+    OWNER: ClassVar[str] = "automatos.llm.anthropic"
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("ANTHROPIC_API_KEY", "anthropic_api_key", "string (secret)"),
+        setting("ANTHROPIC_BASE_URL", "anthropic_base_url", "http(s) URL", valid=http_url),
+    )
+
+    anthropic_api_key: Secret | None = None
+    """Platform Anthropic key (never logged)."""
+    anthropic_base_url: str | None = None
+    """Anthropic endpoint the platform key is sent to; empty for ``https://api.anthropic.com``."""
+
+
+@hookimpl
+def register_settings(register: Callable[[type[SettingsGroup]], None]) -> None:
+    register(AnthropicSettings)
+    register(LLMEndpointSettings)
+
+
 def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> AnthropicConnection | None:
     """The connection a workspace gets, or ``None`` when there is no key to use."""
-    platform_key = settings.anthropic_api_key.reveal() if settings.anthropic_api_key else ""
-    allow_private = settings.llm_allow_private_base_url
+    own = settings.group(AnthropicSettings)
+    platform_key = own.anthropic_api_key.reveal() if own.anthropic_api_key else ""
+    allow_private = settings.group(LLMEndpointSettings).llm_allow_private_base_url
     found = config_key_and_url(
-        NAME, config, platform_key, settings.anthropic_base_url or DEFAULT_BASE_URL, allow_private=allow_private
+        NAME, config, platform_key, own.anthropic_base_url or DEFAULT_BASE_URL, allow_private=allow_private
     )
     if found is None:
         return None

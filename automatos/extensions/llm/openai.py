@@ -41,17 +41,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import msgspec
 
 from automatos.extensions.llm._common import (
+    LLMEndpointSettings,
     LoopPool,
     SDKConfig,
     SDKConnection,
     config_int,
     config_key_and_url,
     config_seconds,
+    http_url,
     looks_too_long,
     message_of,
     public_only_client,
@@ -61,6 +63,7 @@ from automatos.extensions.llm._common import (
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
 from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent
 
 if TYPE_CHECKING:
@@ -75,9 +78,11 @@ __all__ = [
     "OpenAIConnection",
     "OpenAIEmbeddingProvider",
     "OpenAIProvider",
+    "OpenAISettings",
     "extension_config_schema",
     "register_embedding_providers",
     "register_llm_providers",
+    "register_settings",
     "resolve_connection",
 ]
 
@@ -310,12 +315,35 @@ class OpenAIEmbeddingProvider:
 # --- registration -------------------------------------------------------------------------------
 
 
+class OpenAISettings(SettingsGroup, frozen=True, kw_only=True):
+    """The platform's OpenAI key and endpoint (a workspace may bring its own in its configuration)."""
+
+    OWNER: ClassVar[str] = "automatos.llm.openai"
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("OPENAI_API_KEY", "openai_api_key", "string (secret)"),
+        setting("OPENAI_BASE_URL", "openai_base_url", "http(s) URL", valid=http_url),
+    )
+
+    openai_api_key: Secret | None = None
+    """Platform OpenAI key (never logged)."""
+    openai_base_url: str | None = None
+    """OpenAI endpoint (or an OpenAI-compatible server) the platform key is sent to; empty for
+    ``https://api.openai.com/v1``."""
+
+
+@hookimpl
+def register_settings(register: Callable[[type[SettingsGroup]], None]) -> None:
+    register(OpenAISettings)
+    register(LLMEndpointSettings)
+
+
 def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> OpenAIConnection | None:
     """The connection a workspace gets, or ``None`` when there is no key to use."""
-    platform_key = settings.openai_api_key.reveal() if settings.openai_api_key else ""
-    allow_private = settings.llm_allow_private_base_url
+    own = settings.group(OpenAISettings)
+    platform_key = own.openai_api_key.reveal() if own.openai_api_key else ""
+    allow_private = settings.group(LLMEndpointSettings).llm_allow_private_base_url
     found = config_key_and_url(
-        NAME, config, platform_key, settings.openai_base_url or DEFAULT_BASE_URL, allow_private=allow_private
+        NAME, config, platform_key, own.openai_base_url or DEFAULT_BASE_URL, allow_private=allow_private
     )
     if found is None:
         return None

@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncGenerator, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import boto3
 from botocore.config import Config
@@ -51,12 +51,13 @@ from automatos.kernel.backends import (
 )
 from automatos.kernel.errors import SettingsError
 from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
 from automatos.kernel.types import BackendFactory
 
 if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
 
-__all__ = ["S3BlobBackend", "register_blob_backends"]
+__all__ = ["S3BlobBackend", "S3Settings", "register_blob_backends", "register_settings"]
 
 _MISSING = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket"})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
@@ -74,6 +75,33 @@ def _stored_type(stored: object) -> str | None:
 def _range_header(byte_range: ByteRange) -> str:
     first, last = byte_range
     return f"bytes={'' if first is None else first}-{'' if last is None else last}"
+
+
+class S3Settings(SettingsGroup, frozen=True, kw_only=True):
+    """The bucket and credentials of the ``s3`` blob backend (AWS or any S3-compatible store)."""
+
+    OWNER: ClassVar[str] = "automatos.storage.s3"
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("S3_BUCKET", "s3_bucket", "bucket name"),
+        setting("S3_ENDPOINT_URL", "s3_endpoint_url", "URL"),
+        setting("S3_PRESIGN_ENDPOINT_URL", "s3_presign_endpoint_url", "URL"),
+        setting("AWS_ACCESS_KEY_ID", "aws_access_key_id", "string (secret)"),
+        setting("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key", "string (secret)"),
+        setting("AWS_REGION", "aws_region", "AWS region name"),
+    )
+
+    s3_bucket: str | None = None
+    """Bucket for blobs; setting it selects the ``s3`` blob backend (when ``BLOB_BACKEND`` is empty)."""
+    s3_endpoint_url: str | None = None
+    """S3-compatible endpoint (MinIO, moto…); empty for AWS."""
+    s3_presign_endpoint_url: str | None = None
+    """Public endpoint used in pre-signed URLs when it differs from the one the API reaches."""
+    aws_access_key_id: Secret | None = None
+    """S3 credentials (never logged)."""
+    aws_secret_access_key: Secret | None = None
+    """S3 credentials (never logged)."""
+    aws_region: str = "us-east-1"
+    """S3 region."""
 
 
 class S3BlobBackend(BlobBackend):
@@ -120,14 +148,15 @@ class S3BlobBackend(BlobBackend):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3BlobBackend:
-        if not settings.s3_bucket:
+        own = settings.group(S3Settings)
+        if not own.s3_bucket:
             raise SettingsError("BLOB_BACKEND=s3 needs S3_BUCKET (bucket name)")
-        key_id, secret = settings.aws_access_key_id, settings.aws_secret_access_key
+        key_id, secret = own.aws_access_key_id, own.aws_secret_access_key
         return cls(
-            settings.s3_bucket,
-            endpoint_url=settings.s3_endpoint_url or None,
-            presign_endpoint_url=settings.s3_presign_endpoint_url or None,
-            region=settings.aws_region,
+            own.s3_bucket,
+            endpoint_url=own.s3_endpoint_url or None,
+            presign_endpoint_url=own.s3_presign_endpoint_url or None,
+            region=own.aws_region,
             access_key_id=key_id.reveal() if key_id else None,
             secret_access_key=secret.reveal() if secret else None,
         )
@@ -319,6 +348,11 @@ class S3BlobBackend(BlobBackend):
 
 def _factory(ctx: BackendContext) -> S3BlobBackend:
     return S3BlobBackend.from_settings(ctx.settings)
+
+
+@hookimpl
+def register_settings(register: Callable[[type[SettingsGroup]], None]) -> None:
+    register(S3Settings)
 
 
 @hookimpl

@@ -26,8 +26,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from automatos.kernel.db.session import engine_from_url
+from automatos.kernel.parts import MigrationSource
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current", "head", "upgrade", "upgrade_sync"]
+__all__ = ["MIGRATIONS_DIR", "MigrationSource", "alembic_config", "current", "head", "upgrade", "upgrade_sync"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
