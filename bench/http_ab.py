@@ -26,8 +26,9 @@ import time
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from common import BENCH, ROOT, fmt, header, median, table, verdict
+from common import ROOT, fmt, header, median, table, verdict
 
 from tests.services import free_port
 
@@ -104,15 +105,17 @@ class Server:
     """``taskset -c 0 python -m uvicorn …`` on 127.0.0.1:``port``; stderr kept in a file (a pipe nobody
     reads could fill up and stall the server)."""
 
-    def __init__(self, target: list[str], port: int, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, target: list[str], port: int, env: Mapping[str, str] | None = None, root: Path = ROOT) -> None:
+        """``root``: the checkout served (its ``automatos`` and its ``bench/apps``), this one by default.
+        It is also the working directory: ``python -m`` puts that first on ``sys.path``."""
         self.port = port
         self._log = tempfile.TemporaryFile()
         cmd = [
-            "taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), *target,
+            "taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--app-dir", str(root / "bench"), *target,
             "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--no-access-log", "--log-level", "warning",
         ]  # fmt: skip
-        full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._log)
+        full_env = {**os.environ, "PYTHONPATH": str(root), **(env or {})}
+        self.proc = subprocess.Popen(cmd, cwd=root, env=full_env, stdout=subprocess.DEVNULL, stderr=self._log)
 
     def stderr(self, tail: int = 4000) -> str:
         """The last ``tail`` characters the server wrote to stderr."""

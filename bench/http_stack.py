@@ -26,9 +26,12 @@ ours / FastAPI >= 2.0 in req/s, paired per round, medians.
 
 ``--variant NAME=JSON`` (repeatable) adds a full-stack target with those settings on top (field
 names, e.g. ``nosandbox='{"feature_sandbox": false}'``), compared with bare like ``sliding``: a
-what-if measured in the same interleaved run. ``--tree NAME=DIR`` adds a full-stack target whose
-``automatos`` package is imported from another checkout (``git archive <commit> | tar -x -C DIR``):
-before and after a change in one interleaved run. ``--apps`` keeps only some of the targets.
+what-if measured in the same interleaved run. ``--tree NAME=DIR`` adds a full-stack target served
+from another checkout (``git worktree add DIR <commit>``): its own ``automatos`` and its own
+``bench/apps/fullstack.py`` (run from DIR, so nothing of this checkout is imported), on its own data
+directory prepared by its own ``bench/apps/fixture.py`` (its own key, workspace and expected body;
+the two trees may differ in schema and key storage): before and after a change in one interleaved
+run. ``--apps`` keeps only some of the targets.
 
 Run: .venv/bin/python bench/http_stack.py [--rounds 3] [--duration S] [--tiers cached,row]
      [--apps bare,sliding,fixed,fastapi] [--variant NAME=JSON ...] [--tree NAME=DIR ...]
@@ -39,7 +42,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,15 +93,29 @@ def _normal(value: Any) -> Any:
     return value
 
 
+def prepare_tree(tree: Path, data_dir: Path) -> tuple[Path, dict[str, str], str, Any]:
+    """``data_dir`` prepared by ``tree``'s own fixture code, run from ``tree`` (its ``automatos``):
+    the data directory, the request headers, the workspace id and the body every request must get."""
+    data_dir.mkdir()
+    code = (
+        "import asyncio, sys; from pathlib import Path; from apps import fixture; "
+        "asyncio.run(fixture.prepare(Path(sys.argv[1])))"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tree}:{tree / 'bench'}"}
+    subprocess.run([sys.executable, "-c", code, str(data_dir)], cwd=tree, env=env, check=True, capture_output=True)
+    saved = json.loads((data_dir / fixture.FIXTURE_FILE).read_bytes())  # plain JSON: the tree's record may differ
+    return data_dir, {"Authorization": f"Bearer {saved['key']}"}, saved["workspace_id"], saved["record"]
+
+
 def check_answers(targets: list[Target], expected: dict[str, Any]) -> list[list[str]]:
-    """One request per target: 200 and the fixture's JSON body, else raise. Rows for a table."""
+    """One request per target: 200 and its expected JSON body (by target name), else raise. Rows for a table."""
     rows = []
     for t in targets:
         request = urllib.request.Request(f"http://127.0.0.1:{t.port}{t.path}", headers=dict(t.headers))
         with urllib.request.urlopen(request, timeout=10) as response:
             body = response.read()
             status, count = response.status, len(response.headers)
-        if status != 200 or _normal(json.loads(body)) != _normal(expected):
+        if status != 200 or _normal(json.loads(body)) != _normal(expected[t.name]):
             raise RuntimeError(f"{t.name}: unexpected answer {status} {body[:300]!r}")
         rows.append([t.name, str(status), str(count), str(len(body))])
     return rows
@@ -114,13 +133,16 @@ def main() -> int:
         "--tree", action="append", default=[], help="NAME=DIR: one more full-stack target, automatos from DIR"
     )
     args = parser.parse_args()
-    for spec in args.tree:  # before/after in one interleaved run: the other tree's package first on the path
+    trees: dict[str, Path] = {}
+    for spec in args.tree:  # before/after in one interleaved run: the other tree served from its own checkout
         name, _, tree = spec.partition("=")
         if not (Path(tree) / "automatos" / "__init__.py").is_file():
             parser.error(f"--tree {spec!r}: {tree}/automatos is not a package")
-        pythonpath = f"{Path(tree).resolve()}:{ROOT}"
-        APPS[name] = ("apps.fullstack:create", {fixture.ENV_STRATEGY: DEFAULT_STRATEGY, "PYTHONPATH": pythonpath})
-        DESCRIPTIONS[name] = f"full stack (sliding), automatos from {tree}"
+        if not (Path(tree) / "bench" / "apps" / "fullstack.py").is_file():
+            parser.error(f"--tree {spec!r}: {tree}/bench/apps/fullstack.py is missing")
+        trees[name] = Path(tree).resolve()
+        APPS[name] = ("apps.fullstack:create", {fixture.ENV_STRATEGY: DEFAULT_STRATEGY})
+        DESCRIPTIONS[name] = f"full stack (sliding), automatos and bench/apps from {tree}"
     for spec in args.variant:
         name, _, settings = spec.partition("=")
         json.loads(settings)  # fail early on a typo
@@ -160,17 +182,20 @@ def main() -> int:
     try:
         fx = asyncio.run(fixture.prepare(data_dir))
         quiet()  # a kernel start sets the automatos loggers' level again
-        env = {fixture.ENV_DATA_DIR: str(data_dir)}
-        auth = fx.headers()
+        # per app: data directory, credentials, workspace and expected body (another tree has its own)
+        own = (data_dir, fx.headers(), fx.workspace_id, msgspec.to_builtins(fx.record))
+        setups = {name: prepare_tree(trees[name], data_dir / name) if name in trees else own for name in APPS}
         for name, (target, extra) in APPS.items():  # one after another: no two first starts race on the file
-            servers[name] = server = Server(["--factory", target], free_port(), {**env, **extra})
-            server.wait_ready(fixture.CACHED_PATH.format(fx.workspace_id), auth)
+            app_dir, auth, workspace_id, _ = setups[name]
+            env = {fixture.ENV_DATA_DIR: str(app_dir), **extra}
+            servers[name] = server = Server(["--factory", target], free_port(), env, root=trees.get(name, ROOT))
+            server.wait_ready(fixture.CACHED_PATH.format(workspace_id), auth)
         targets = [
-            Target(f"{app} {tier}", servers[app].port, TIERS[tier].format(fx.workspace_id), auth)
+            Target(f"{app} {tier}", servers[app].port, TIERS[tier].format(setups[app][2]), setups[app][1])
             for tier in tiers
             for app in APPS
         ]
-        checked = check_answers(targets, msgspec.to_builtins(fx.record))
+        checked = check_answers(targets, {f"{app} {tier}": setups[app][3] for tier in tiers for app in APPS})
         runs = interleave(targets, args.rounds, duration, args.connections)
     finally:
         for server in servers.values():

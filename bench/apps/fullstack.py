@@ -31,11 +31,11 @@ from litestar import Litestar, Request, get
 from litestar.params import FromPath
 
 from apps import automatos_app, fixture
-from automatos.api.dependencies import in_workspace, request_context
-from automatos.api.middleware import DEFAULT_STRATEGY, STRATEGIES, build_middleware, request_pipeline
-from automatos.kernel.core import Kernel
+from automatos.api.dependencies import in_workspace, request_context, services
+from automatos.api.middleware import DEFAULT_STRATEGY, STRATEGIES
+from automatos.container import Container
 from automatos.kernel.permissions import Permission
-from automatos.workspaces.service import WorkspaceRecord, WorkspaceService
+from automatos.workspaces.service import WorkspaceRecord
 
 __all__ = ["ENV_OVERRIDES", "cached_workspace", "create"]
 
@@ -52,7 +52,7 @@ async def cached_workspace(request: Request[Any, Any, Any], workspace_id: FromPa
     scoped = await in_workspace(kernel, ctx, workspace_id, Permission.WORKSPACE_READ)
     row = _rows.get(scoped.workspace.id)
     if row is None:
-        row = _rows[scoped.workspace.id] = await WorkspaceService.of(kernel).get(scoped.workspace.id)
+        row = _rows[scoped.workspace.id] = await services(request).workspaces().get(scoped.workspace.id)
     return msgspec.structs.replace(row, role=next(iter(scoped.ctx.roles), None))
 
 
@@ -62,11 +62,12 @@ def create(data_dir: Path | None = None, strategy: str | None = None) -> Litesta
     # what-if runs (bench/http_stack.py --variant): settings on top of the benchmark's, as JSON
     overrides = json.loads(os.environ.get(ENV_OVERRIDES) or "{}")
     app = automatos_app.create(data_dir, **{**fixture.SETTINGS, **overrides})
-    kernel: Kernel = app.state["kernel"]
-    # The app's middleware (added by KernelPlugin) shares the kernel's one RequestPipeline: asking for
+    container: Container = app.state["container"]
+    # The app's middleware (added by KernelPlugin) uses the container's one RequestPipeline: asking for
     # another strategy switches that pipeline, before any request has built its limiter.
-    build_middleware(kernel, strategy=strategy)
-    if request_pipeline(kernel).strategy is not STRATEGIES[strategy]:
+    pipeline = container.pipeline()
+    pipeline.use_strategy(strategy)
+    if pipeline.strategy is not STRATEGIES[strategy]:
         raise RuntimeError(f"the rate-limit strategy did not switch to {strategy!r}")
     app.register(cached_workspace)
     return app
