@@ -28,10 +28,14 @@ __all__ = ["sandbox", "worker"]
 
 
 def _sandbox_settings(**overrides: Any) -> Settings:
+    from automatos.sandbox.settings import SandboxSettings
+
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
+        settings.group(SandboxSettings)  # the sandbox's own variables: a malformed one is a usage error too
     except SettingsError as exc:
         raise UsageExit(f"settings: {exc}") from None
+    return settings
 
 
 def _hooks(settings: Settings) -> Hooks:

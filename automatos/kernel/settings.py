@@ -302,13 +302,6 @@ FIELDS: tuple[FieldDoc, ...] = (
     setting("AUTOMATOS_EXTENSIONS_ENABLED_BY_DEFAULT", "extensions_enabled_by_default", "true|false"),
     setting("AUTOMATOS_RECHECK_SECONDS", "recheck_seconds", "number > 0", valid=lambda v: v > 0),
     setting("AUTOMATOS_BUS_POLL_SECONDS", "bus_poll_seconds", "number > 0", valid=lambda v: v > 0),
-    setting("SANDBOX_MODE", "sandbox_mode", "local|queue", valid=lambda v: v in ("local", "queue")),
-    setting("SANDBOX_POOL_SIZE", "sandbox_pool_size", "integer 1-64", valid=lambda v: 1 <= v <= 64),
-    setting("SANDBOX_QUEUE_NAME", "sandbox_queue_name", "queue name"),
-    setting(
-        "SANDBOX_WORKSPACE_MAX_SHARE", "sandbox_workspace_max_share", "number in (0, 1]", valid=lambda v: 0 < v <= 1
-    ),
-    setting("SANDBOX_HTTP_ALLOW_PRIVATE", "sandbox_http_allow_private", "true|false"),
     setting("FEATURE_MARKETPLACE", "feature_marketplace", "true|false", runtime=True),
     setting("FEATURE_SANDBOX", "feature_sandbox", "true|false", runtime=True),
     setting("FEATURE_SEMANTIC_ROUTING", "feature_semantic_routing", "true|false", runtime=True),
@@ -419,23 +412,6 @@ class Settings(SettingsGroup, frozen=True, kw_only=True):
     """How often a node re-checks cached views and settings against the database, in case a
     pub/sub invalidation was lost (Redis pub/sub is at-most-once)."""
 
-    sandbox_mode: str = "local"
-    """``local``: runs go to this process's own pool of sandbox worker processes. ``queue``: runs
-    go to the Redis job queue (``REDIS_URL``) served by ``automatos worker`` processes, possibly on
-    other machines."""
-    sandbox_pool_size: int = 2
-    """Warm sandbox worker processes per API process (local mode) or per ``automatos worker``."""
-    sandbox_queue_name: str = "automatos-sandbox"
-    """Name of the Redis job queue of sandbox runs (queue mode)."""
-    sandbox_workspace_max_share: float = 0.5
-    """Fraction of the sandbox workers one workspace's runs may hold at once (at least one worker):
-    its further runs wait in line for their share, so a flooding workspace never starves another.
-    In queue mode it bounds each submitting process (share of ``SANDBOX_POOL_SIZE``). 1 disables it."""
-    sandbox_http_allow_private: bool = False
-    """Whether the sandbox's ``http`` capability may reach loopback, private, link-local and other
-    non-public addresses (for a deployment whose allowed services live on its own network). Off, a
-    workspace's host allow list never opens the platform's network or a cloud metadata endpoint."""
-
     feature_marketplace: bool = True
     """Passed to extensions in their ``settings``; nothing built-in reads it (no marketplace yet)."""
     feature_sandbox: bool = True
@@ -506,8 +482,6 @@ class Settings(SettingsGroup, frozen=True, kw_only=True):
         super().validate(values, settings)
         _validate_rate_limits(values)
         _validate_secret_keys(values)
-        if values.get("sandbox_mode") == "queue" and not values.get("redis_url"):
-            raise SettingsError("SANDBOX_MODE=queue needs REDIS_URL (the job queue lives in Redis)")
         url = values.get("database_url", "")
         if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise SettingsError(

@@ -78,19 +78,24 @@ class Sandbox(Protocol):
 
 def sandbox_from_settings(settings: Settings, queue_backend: QueueBackend | None = None) -> Sandbox:
     """The sandbox ``SANDBOX_MODE`` asks for (not started yet); queue mode submits to ``queue_backend``."""
-    if settings.sandbox_mode == "queue":
+    from automatos.sandbox.settings import SandboxSettings
+
+    own = settings.group(SandboxSettings)
+    if own.sandbox_mode == "queue":
         from automatos.sandbox.queue import QueueSandbox
 
         if queue_backend is None:
             raise ValueError("SANDBOX_MODE=queue needs the job queue's backend (see build_sandbox)")
         return QueueSandbox.from_settings(settings, queue_backend)
-    return LocalSandbox(WorkerPool(settings.sandbox_pool_size, workspace_share=settings.sandbox_workspace_max_share))
+    return LocalSandbox(WorkerPool(own.sandbox_pool_size, workspace_share=own.sandbox_workspace_max_share))
 
 
 async def build_sandbox(settings: Settings, hooks: Hooks) -> Sandbox:
     """The sandbox ``SANDBOX_MODE`` asks for (not started yet), its queue backend found through ``hooks``."""
+    from automatos.sandbox.settings import SandboxSettings
+
     backend = None
-    if settings.sandbox_mode == "queue":
+    if settings.group(SandboxSettings).sandbox_mode == "queue":
         from automatos.jobs.backend import queue_backend
 
         backend = await queue_backend(hooks, settings)

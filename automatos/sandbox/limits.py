@@ -16,17 +16,17 @@ from typing import Annotated, Protocol
 import msgspec
 
 from automatos.kernel.errors import ValidationError
+from automatos.sandbox.settings import SANDBOX_DECLARED
 from automatos.sandbox.types import Limits
 
 __all__ = ["MAXIMUMS", "PlatformLimits", "RunLimits", "resolve_limits"]
 
-MAXIMUMS: tuple[tuple[str, int, int, int], ...] = (
-    ("sandbox.timeout_seconds", 30, 1, 600),
-    ("sandbox.memory_mb", 256, 16, 8192),
-    ("sandbox.max_output_bytes", 1_048_576, 0, 16 * 1024 * 1024),
-)
-"""The platform settings that bound a run: ``(key, default, lowest, highest)``; an out-of-range
-stored value reads as the default."""
+MAXIMUMS: dict[str, tuple[str, int, int, int]] = {
+    d.key: (d.key, int(d.default), int(d.minimum or 0), int(d.maximum or 0)) for d in SANDBOX_DECLARED
+}
+"""The platform settings that bound a run, as :data:`~automatos.sandbox.settings.SANDBOX_DECLARED`
+declares them: ``key -> (key, default, lowest, highest)``; an out-of-range stored value reads as
+the default."""
 
 
 class PlatformLimits(Protocol):
@@ -54,7 +54,10 @@ def _over(field: str, value: float, maximum: float, setting: str, unit: str) -> 
 
 async def resolve_limits(platform: PlatformLimits, asked: RunLimits | None) -> Limits:
     """The :class:`Limits` of a run that asked for ``asked``; :class:`ValidationError` beyond a maximum."""
-    timeout, memory, output = [await platform.int_setting(*bound) for bound in MAXIMUMS]
+    timeout, memory, output = [
+        await platform.int_setting(*MAXIMUMS[key])
+        for key in ("sandbox.timeout_seconds", "sandbox.memory_mb", "sandbox.max_output_bytes")
+    ]
     asked = asked or RunLimits()
     checks: list[tuple[str, float | None, float, str, str]] = [
         ("cpu_seconds", asked.cpu_seconds, timeout, "sandbox.timeout_seconds", " s"),

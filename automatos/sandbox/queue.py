@@ -36,6 +36,7 @@ import msgspec
 from automatos.jobs.queue import POLL_INTERVAL, JobOutcome, JobQueue
 from automatos.jobs.worker import GRACE, JobFunction, JobRun, JobWorker
 from automatos.sandbox.pool import WorkerPool, WorkspaceShares, workspace_limit
+from automatos.sandbox.settings import SandboxSettings
 from automatos.sandbox.types import Capability, Limits, SandboxError, SandboxResult
 
 if TYPE_CHECKING:
@@ -104,9 +105,10 @@ class QueueSandbox:
 
     @classmethod
     def from_settings(cls, settings: Settings, backend: QueueBackend) -> QueueSandbox:
-        share = settings.sandbox_workspace_max_share
-        limit = workspace_limit(settings.sandbox_pool_size, share) if share < 1 else None
-        return cls(backend, settings.sandbox_queue_name, workspace_limit=limit)
+        own = settings.group(SandboxSettings)
+        share = own.sandbox_workspace_max_share
+        limit = workspace_limit(own.sandbox_pool_size, share) if share < 1 else None
+        return cls(backend, own.sandbox_queue_name, workspace_limit=limit)
 
     def status(self) -> dict[str, Any]:
         """What ``/health/ready`` shows platform admins; the workers' own state is on the worker nodes."""
@@ -305,7 +307,8 @@ def sandbox_function(
     settings: Settings, backend: QueueBackend, *, rebuild: Rebuild | None = None, kv: KVBackend | None = None
 ) -> tuple[JobFunction, _SandboxRuns]:
     """The ``sandbox.run`` job function a worker serves, and what it runs on (``running()``, ``metadata()``)."""
-    runs = _SandboxRuns(settings.sandbox_pool_size, backend, rebuild=rebuild or _default_rebuild, kv=kv)
+    size = settings.group(SandboxSettings).sandbox_pool_size
+    runs = _SandboxRuns(size, backend, rebuild=rebuild or _default_rebuild, kv=kv)
     return runs.function(), runs
 
 
@@ -319,9 +322,9 @@ async def serve(
     grace_seconds: float = GRACE,
     ready: asyncio.Event | None = None,
 ) -> None:
-    """Serve sandbox runs from ``settings.sandbox_queue_name`` on ``backend`` until ``stop_event`` is set.
+    """Serve sandbox runs from ``SANDBOX_QUEUE_NAME`` on ``backend`` until ``stop_event`` is set.
 
-    Starts a local pool of ``settings.sandbox_pool_size`` sandbox processes and as many job slots
+    Starts a local pool of ``SANDBOX_POOL_SIZE`` sandbox processes and as many job slots
     (:class:`automatos.jobs.worker.JobWorker`). ``rebuild(spec, kv=...)`` turns a capability spec
     back into a capability (default :func:`automatos.sandbox.capabilities.capability_from_spec`);
     ``kv`` is the key-value backend handed to it (default: the queue server's, closed at the end).
@@ -329,12 +332,13 @@ async def serve(
     finish, then are aborted (their callers get a ``worker`` error); cancelling aborts them at once.
     Installs no signal handler: the caller decides what stops it.
     """
+    own = settings.group(SandboxSettings)
     function, runs = sandbox_function(settings, backend, rebuild=rebuild, kv=kv)
     worker = JobWorker(
         backend,
-        settings.sandbox_queue_name,
+        own.sandbox_queue_name,
         [function],
-        concurrency=settings.sandbox_pool_size,
+        concurrency=own.sandbox_pool_size,
         label="sandbox",
         grace_seconds=grace_seconds,
         setup=runs.running,

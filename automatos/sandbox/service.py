@@ -31,6 +31,7 @@ import msgspec
 from automatos.kernel.errors import AutomatosError
 from automatos.sandbox.grants import CapabilityGrants, grant_capabilities, grants_summary
 from automatos.sandbox.limits import PlatformLimits, RunLimits, resolve_limits
+from automatos.sandbox.settings import SandboxSettings
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
@@ -132,7 +133,7 @@ class SandboxService:
             workspace_settings=settings,
             limits=limits,
             kv=self.kernel.backends.kv,
-            allow_private=self.kernel.current_settings.sandbox_http_allow_private,
+            allow_private=self.kernel.current_settings.group(SandboxSettings).sandbox_http_allow_private,
         )
 
     async def run(

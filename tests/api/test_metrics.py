@@ -16,6 +16,7 @@ from automatos.kernel.core import Kernel
 from automatos.kernel.errors import SettingsError
 from automatos.kernel.metrics import MAX_MODELS, LLMUsageTable, RequestTable
 from automatos.kernel.settings import load_settings
+from automatos.sandbox.settings import SandboxSettings
 from tests.agents.test_chat import World, as_user, build_world
 from tests.helpers import AppClient, make_container, serve_app
 from tests.sandbox.waiting import until
@@ -109,7 +110,8 @@ async def test_hooks_sandbox_and_process_series(world: World) -> None:
     # the pool's workers start in the background: scrape once they are all up (bounded wait on the
     # pool's own state, not on time), so a loaded machine cannot read the gauge early
     sandbox = world.client.app.state["container"].sandbox()
-    await until(lambda: sandbox.status()["live_workers"] == kernel.settings.sandbox_pool_size,
+    size = kernel.settings.group(SandboxSettings).sandbox_pool_size
+    await until(lambda: sandbox.status()["live_workers"] == size,
                 "every sandbox worker is live")
     samples = await scrape(world.client)
     assert value(samples, "automatos_hook_calls_total", extension="tests.everything", hook="startup") >= 1
@@ -117,8 +119,8 @@ async def test_hooks_sandbox_and_process_series(world: World) -> None:
     kernel.hooks.record_failure("tests.everything", "on_event", RuntimeError("boom"))
     samples = await scrape(world.client)
     assert value(samples, "automatos_hook_failures_total", extension="tests.everything", hook="on_event") == 2
-    assert value(samples, "automatos_sandbox_pool_size") == kernel.settings.sandbox_pool_size
-    assert value(samples, "automatos_sandbox_workers", state="live") == kernel.settings.sandbox_pool_size
+    assert value(samples, "automatos_sandbox_pool_size") == size
+    assert value(samples, "automatos_sandbox_workers", state="live") == size
     assert value(samples, "automatos_sandbox_workers", state="busy") == 0
     assert ("automatos_sandbox_workers_replaced_total", frozenset()) in samples
     assert value(samples, "process_resident_memory_bytes") > 0  # prometheus-client's process collector (Linux)

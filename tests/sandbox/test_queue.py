@@ -27,6 +27,7 @@ from automatos.kernel.errors import SettingsError
 from automatos.kernel.settings import Settings, load_settings
 from automatos.sandbox import Limits, build_sandbox, sandbox_from_settings
 from automatos.sandbox.queue import QueueSandbox, serve
+from automatos.sandbox.settings import SandboxSettings
 from tests.helpers import make_container
 from tests.sandbox.waiting import BOUND, GATED, Gates, GateSpec, until_async
 
@@ -35,6 +36,10 @@ pytestmark = [
     # SAQ 0.26 calls SETEX, which the redis 8 client deprecates (it still works)
     pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning"),
 ]
+
+
+def queue_name(settings: Settings) -> str:
+    return settings.group(SandboxSettings).sandbox_queue_name
 
 
 def server(settings: Settings) -> RedisQueueServer:
@@ -109,7 +114,7 @@ async def serving(settings: Settings, **options: Any) -> AsyncIterator[asyncio.T
 
 @asynccontextmanager
 async def caller(settings: Settings, **options: Any) -> AsyncIterator[QueueSandbox]:
-    sandbox = QueueSandbox(server(settings), settings.sandbox_queue_name, **options)
+    sandbox = QueueSandbox(server(settings), queue_name(settings), **options)
     await sandbox.start()
     try:
         yield sandbox
@@ -119,7 +124,7 @@ async def caller(settings: Settings, **options: Any) -> AsyncIterator[QueueSandb
 
 @asynccontextmanager
 async def inspect(settings: Settings) -> AsyncIterator[RedisQueue]:
-    queue = saq_queue(server(settings), settings.sandbox_queue_name, socket_timeout=10)
+    queue = saq_queue(server(settings), queue_name(settings), socket_timeout=10)
     await queue.connect()
     try:
         yield queue
@@ -130,7 +135,7 @@ async def inspect(settings: Settings) -> AsyncIterator[RedisQueue]:
 async def test_sandbox_from_settings_picks_the_queue(redis_url: str) -> None:
     settings = _settings(redis_url)
     sandbox = sandbox_from_settings(settings, server(settings))
-    assert isinstance(sandbox, QueueSandbox) and sandbox.queue_name == settings.sandbox_queue_name
+    assert isinstance(sandbox, QueueSandbox) and sandbox.queue_name == queue_name(settings)
     with pytest.raises(ValueError, match="queue's backend"):
         sandbox_from_settings(settings)
 
@@ -400,7 +405,7 @@ async def test_only_a_job_taken_while_stopping_is_handed_back_everything_else_is
 
     settings = _settings(redis_url, pool_size=1)
     function, _ = sandbox_function(settings, server(settings), rebuild=Rebuilder(), kv=MemoryKV())
-    worker = JobWorker(server(settings), settings.sandbox_queue_name, [function], concurrency=1, label="sandbox")
+    worker = JobWorker(server(settings), queue_name(settings), [function], concurrency=1, label="sandbox")
     worker.stopping = True
     with pytest.raises(HandBack):
         await worker.handle(FUNCTION, {}, code="result = 1")
