@@ -17,14 +17,15 @@ instead of patching modules::
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from dependency_injector import providers
 
+import automatos.agents as agents_package
 from automatos.agents.personas import Personas
-from automatos.agents.platform_settings import PlatformSettingsService
+from automatos.agents.platform_settings import SEEDED_DECLARED
 from automatos.agents.service import AgentService
-from automatos.agents.setting_values import PlatformSettingValues
 from automatos.agents.skills import Skills
 from automatos.api.middleware import RequestPipeline
 from automatos.api.readiness import ReadinessCache
@@ -33,7 +34,8 @@ from automatos.chat.openai_compat import OpenAICompatService
 from automatos.chat.prompts import PromptRegistry
 from automatos.chat.service import ChatService
 from automatos.kernel.container import KernelContainer, build_registry
-from automatos.kernel.parts import Parts
+from automatos.kernel.db.base import Base
+from automatos.kernel.parts import MigrationSource, Parts
 from automatos.llm.catalog import ModelCatalog
 from automatos.llm.providers import ProviderResolver
 from automatos.llm.settings import LLMSettings
@@ -47,15 +49,27 @@ from automatos.workspaces.service import WorkspaceService
 __all__ = ["Container", "build_registry"]
 
 
-PACKAGE_PARTS = Parts(settings=(LLMSettings, RoutingSettings, SandboxSettings), declared=SANDBOX_DECLARED)
+AGENTS_MIGRATIONS = MigrationSource(
+    name="automatos.agents",
+    versions=Path(agents_package.__file__).parent / "migrations",
+    metadata=Base.metadata,  # with the models of agents, chat, llm, tools and marketplace, imported above
+)
+"""The feature packages' tables: the agents schema's revision (0004: agents, personas, skills, the model
+catalogue, prompts, chat, usage, reference catalogs, platform settings), in the agents package."""
+
+PACKAGE_PARTS = Parts(
+    settings=(LLMSettings, RoutingSettings, SandboxSettings),
+    declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
+    migrations=(AGENTS_MIGRATIONS,),
+)
 """What the feature packages hand the kernel: settings structs, declared settings, migrations."""
 
 
 class Container(KernelContainer):
     # the one owner of workspace and membership writes: handed to the kernel, which attaches it (__new__)
     workspaces = providers.Singleton(WorkspaceService, KernelContainer.sessionmaker)
-    platform_settings = providers.Singleton(PlatformSettingsService, KernelContainer.sessionmaker)
-    setting_values = providers.Singleton(PlatformSettingValues, KernelContainer.sessionmaker)
+    # the one settings registry (kernel.settings_registry): run-time overrides, platform and workspace settings
+    settings_registry = KernelContainer.kernel.provided.settings_registry
     # agents, personas, skills (agents/); the model catalogue and providers (llm/); reference catalogs
     personas = providers.Singleton(Personas, KernelContainer.sessionmaker)
     skills = providers.Singleton(Skills, KernelContainer.sessionmaker)
@@ -65,12 +79,12 @@ class Container(KernelContainer):
     credential_types = providers.Singleton(CredentialTypes, KernelContainer.sessionmaker)
     plugin_categories = providers.Singleton(PluginCategories, KernelContainer.sessionmaker)
     # chat (chat/): prompts, sessions and turns, the OpenAI-compatible service
-    prompts = providers.Singleton(PromptRegistry, KernelContainer.kernel, setting_values)
+    prompts = providers.Singleton(PromptRegistry, KernelContainer.kernel, settings_registry)
     chat = providers.Singleton(
         ChatService,
         KernelContainer.kernel,
         agents=agents,
-        settings=setting_values,
+        settings=settings_registry,
         prompts=prompts,
         models=llm_catalog,
         providers=llm_providers,
@@ -80,7 +94,7 @@ class Container(KernelContainer):
     sandbox = providers.Singleton(
         SandboxService,
         KernelContainer.kernel,
-        platform=setting_values,  # the platform settings that bound a run (int_setting)
+        platform=settings_registry,  # the platform settings that bound a run (int_setting)
         workspaces=workspaces,  # the workspace's http policy (settings)
     )
     # the request path (api/): built once, fetched by the plugin when the app is built

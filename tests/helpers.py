@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from dependency_injector import providers
 
 from automatos.container import Container
 from automatos.kernel.core import Kernel
+from automatos.kernel.parts import MigrationSource
 from automatos.kernel.registry import Candidate
 from automatos.kernel.settings import load_settings
 
@@ -27,6 +29,7 @@ __all__ = [
     "database_settings",
     "database_url",
     "make_container",
+    "migrations",
     "running_kernel",
     "serve_app",
     "serve_http",
@@ -53,6 +56,15 @@ def make_container(data_dir: Path, *, plugins: tuple[Candidate, ...] = (EVERYTHI
     container.settings.override(providers.Object(load_settings({}, data_dir=data_dir, **settings)))
     container.extra_plugins.override(providers.Object(plugins))
     return container
+
+
+@functools.cache
+def migrations() -> tuple[MigrationSource, ...]:
+    """Every revision directory besides the kernel's, as the default deployment has them (the agents
+    package's through the composition root, the built-in extensions' through ``register_migrations``)."""
+    container = Container()
+    container.settings.override(providers.Object(load_settings({})))
+    return tuple(container.parts().migrations)
 
 
 @asynccontextmanager

@@ -39,9 +39,10 @@ def test_db_upgrade_creates_the_embedded_database_only_when_asked(tmp_path: Path
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700  # the data files are private
     assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in data_dir.iterdir()} == {"automatos.db": 0o600}
     from automatos.kernel.db.migrate import head
+    from tests.helpers import migrations
 
     current = _run(["db", "current"], tmp_path)
-    assert current.stdout.strip() == head()
+    assert current.stdout.strip() == head(migrations())
 
 
 def test_extensions_list_json(tmp_path: Path) -> None:

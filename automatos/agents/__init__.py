@@ -6,11 +6,13 @@
   (platform rows read-only to workspaces), declared for :mod:`~automatos.agents.personas` and
   :mod:`~automatos.agents.skills`;
 - :mod:`automatos.agents.records`: an agent's model settings and lookup, shared with chat;
-- :mod:`automatos.agents.platform_settings` and :mod:`automatos.agents.setting_values`: the
-  platform's tuning knobs, and their cached values for the code that reads them;
+- :mod:`automatos.agents.platform_settings`: the seeded platform settings (tuning knobs) declared
+  for the kernel's one settings registry, which reads, checks and sets them;
 - :mod:`automatos.agents.seed` and :mod:`automatos.agents.seed_data`: the idempotent seed of the
   platform's reference data (models, personas, credential types, categories, prompts, settings);
-- :mod:`automatos.agents.models`: the tables of agents, personas, skills and platform settings.
+- :mod:`automatos.agents.models`: the tables of agents, personas and skills; ``migrations/``: the
+  agents schema's revision (0004, with the tables of its neighbours), handed to the migration runner
+  by the composition root.
 
 Its neighbours: the model catalogue and a workspace's providers are ``llm/``; sessions, turns,
 usage and prompts are ``chat/``; credential types ``tools/``; plugin categories ``marketplace/``.

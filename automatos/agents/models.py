@@ -1,4 +1,4 @@
-"""Tables of agents, personas, skills and platform settings (migration ``0004_agents``).
+"""Tables of agents, personas and skills (migration ``0004_agents``).
 
 Decisions:
 - Personas and skills are either the platform's (``workspace_id IS NULL``, seeded, read-only to
@@ -15,7 +15,8 @@ Decisions:
 The other tables of the same migration live with the packages that own them:
 ``llm_models`` in :mod:`automatos.llm.models`; ``prompts``, ``chat_sessions``, ``chat_messages`` and
 ``llm_usage`` in :mod:`automatos.chat.models`; ``credential_types`` in :mod:`automatos.tools.models`;
-``plugin_categories`` in :mod:`automatos.marketplace.models`.
+``plugin_categories`` in :mod:`automatos.marketplace.models`; ``platform_settings`` in
+:mod:`automatos.kernel.db.models` (the settings registry's, re-exported here for the seed).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from automatos.kernel.db.base import Base, JSONType, created_at_column, updated_at_column, uuid_pk
+from automatos.kernel.db.models import PlatformSetting  # the settings registry's table, re-exported for the seed
 
 __all__ = ["Agent", "OwnedRow", "Persona", "PlatformSetting", "Skill"]
 
@@ -106,22 +108,5 @@ class Agent(Base):
     plugins: Mapped[list[str]] = mapped_column(JSONType, default=list)
     status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     created_by: Mapped[str | None] = mapped_column(String(36))
-    created_at: Mapped[datetime] = created_at_column()
-    updated_at: Mapped[datetime] = updated_at_column()
-
-
-class PlatformSetting(Base):
-    """A product default platform admins tune (chat history length, agent defaults, …).
-
-    Not the environment's settings (those are ``system_settings``, keyed by variable name and
-    parsed like the environment): these are the product's own knobs, typed JSON values.
-    """
-
-    __tablename__ = "platform_settings"
-
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[Any] = mapped_column(JSONType, nullable=False)
-    description: Mapped[str] = mapped_column(Text, default="")
-    updated_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -15,7 +15,6 @@ request is written to the audit log.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -29,11 +28,11 @@ from automatos.kernel.errors import (
     NotFoundError,
     PermissionDeniedError,
     ServiceUnavailableError,
-    ValidationError,
     echo,
 )
+from automatos.kernel.http import Scoped, require, require_platform_admin, scoped  # shared with extensions' routes
 from automatos.kernel.logging import bind
-from automatos.kernel.permissions import Permission, Role, allowed
+from automatos.kernel.permissions import Permission, Role
 from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.types import Principal, RequestContext, Workspace
 from automatos.workspaces.service import WorkspaceService
@@ -204,19 +203,6 @@ async def provide_context(request: Request[Any, Any, Any], kernel: NamedDependen
     return ctx
 
 
-@dataclass(frozen=True, slots=True)
-class Scoped:
-    """A request resolved to a workspace the caller may act in, with the permission checked."""
-
-    ctx: RequestContext
-    workspace: Workspace
-    principal: Principal
-
-    @property
-    def request_id(self) -> str:
-        return self.ctx.request_id
-
-
 async def in_workspace(kernel: Kernel, ctx: RequestContext, workspace_ref: str, permission: Permission) -> Scoped:
     """For routes that name their workspace in the path: resolve it, check ``permission``."""
     workspace, roles = await workspace_context(
@@ -227,31 +213,3 @@ async def in_workspace(kernel: Kernel, ctx: RequestContext, workspace_ref: str, 
     CURRENT_CONTEXT.set(scoped)
     principal = require(scoped, permission)
     return Scoped(ctx=scoped, workspace=workspace, principal=principal)
-
-
-def scoped(ctx: RequestContext, permission: Permission) -> Scoped:
-    """For routes on the request's workspace (header, key or default): it must be known, and the
-    caller must hold ``permission`` there. 401 without credentials, 422 naming ``X-Workspace-ID``
-    when no workspace could be worked out."""
-    if ctx.principal is None:
-        raise AuthenticationError("credentials are required")
-    if ctx.workspace is None:
-        raise ValidationError("name the workspace with the X-Workspace-ID header", field="X-Workspace-ID")
-    return Scoped(ctx=ctx, workspace=ctx.workspace, principal=require(ctx, permission))
-
-
-def require(ctx: RequestContext, permission: Permission) -> Principal:
-    """The caller must hold ``permission`` in the context's workspace; 401/403 otherwise."""
-    if ctx.principal is None:
-        raise AuthenticationError("credentials are required")
-    if any(allowed(role, permission, ctx.principal.scopes) for role in ctx.roles):
-        return ctx.principal
-    raise PermissionDeniedError(f"permission {permission.value} is required", field="permission")
-
-
-def require_platform_admin(ctx: RequestContext) -> Principal:
-    if ctx.principal is None:
-        raise AuthenticationError("credentials are required")
-    if not ctx.principal.is_platform_admin:
-        raise PermissionDeniedError("this is for platform admins only")
-    return ctx.principal

@@ -22,7 +22,6 @@ from litestar.plugins import InitPluginProtocol
 
 from automatos.agents.seed import ensure_seeded
 from automatos.api.controllers.agents import AgentsController, PersonasController, SkillsController
-from automatos.api.controllers.api_keys import ApiKeysController
 from automatos.api.controllers.blobs import BlobsController
 from automatos.api.controllers.catalog import (
     CredentialTypesController,
@@ -62,7 +61,6 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     WorkspacesController,
     MembersController,
     AuditController,
-    ApiKeysController,
     StatsController,
     MetricsController,
     AgentsController,

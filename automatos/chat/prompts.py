@@ -26,8 +26,8 @@ from automatos.kernel.errors import NotFoundError
 from automatos.kernel.faults import FailOpen
 
 if TYPE_CHECKING:
-    from automatos.agents.setting_values import PlatformSettingValues
     from automatos.kernel.core import Kernel
+    from automatos.kernel.settings_registry import SettingsRegistry
 
 __all__ = ["PROMPT_TTL", "PromptRecord", "PromptRegistry"]
 
@@ -47,7 +47,7 @@ class PromptRecord(msgspec.Struct, kw_only=True):
 class PromptRegistry:
     """The ``prompts`` rows of the kernel's database, cached in its key-value backend."""
 
-    def __init__(self, kernel: Kernel, settings: PlatformSettingValues) -> None:
+    def __init__(self, kernel: Kernel, settings: SettingsRegistry) -> None:
         self.kernel = kernel
         self.settings = settings
         self.cache = FailOpen("the prompt cache", log, then="reading prompts from the database")

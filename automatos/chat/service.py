@@ -45,9 +45,9 @@ from automatos.llm.settings import LLMSettings
 
 if TYPE_CHECKING:
     from automatos.agents.service import AgentService
-    from automatos.agents.setting_values import PlatformSettingValues
     from automatos.chat.prompts import PromptRegistry
     from automatos.kernel.core import Kernel
+    from automatos.kernel.settings_registry import SettingsRegistry
     from automatos.llm.catalog import ModelCatalog
     from automatos.llm.providers import ProviderResolver
 
@@ -82,7 +82,7 @@ class ChatService:
         kernel: Kernel,
         *,
         agents: AgentService,
-        settings: PlatformSettingValues,
+        settings: SettingsRegistry,
         prompts: PromptRegistry,
         models: ModelCatalog,
         providers: ProviderResolver,

@@ -24,7 +24,7 @@ def admin() -> None:
 @init_option
 def admin_create(email: str, as_json: bool, init: bool) -> None:
     """Make a platform admin, an owner of the default workspace, and print a key for them."""
-    from automatos.extensions.auth.api_keys import create_key
+    from automatos.extensions.auth.api_keys.service import create_key  # the extension's public service
     from automatos.workspaces.service import DEFAULT_WORKSPACE_SLUG, WorkspaceService
 
     address = email.strip().lower()

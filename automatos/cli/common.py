@@ -17,18 +17,22 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from automatos.kernel.errors import AutomatosError, SettingsError
 from automatos.kernel.settings import Settings, load_settings
 
+if TYPE_CHECKING:
+    from automatos.kernel.parts import MigrationSource
+
 __all__ = [
     "UsageExit",
     "command_settings",
     "data_settings",
     "init_option",
+    "migration_sources",
     "quiet",
     "with_kernel",
     "workspace_or_exit",
@@ -42,6 +46,16 @@ def command_settings(**overrides: Any) -> Settings:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
         raise click.ClickException(f"settings: {exc}") from None
+
+
+def migration_sources(settings: Settings) -> tuple[MigrationSource, ...]:
+    """Every revision directory besides the kernel's: the feature packages' (the composition root's)
+    and the loaded extensions' (``register_migrations``), as the kernel itself would run them."""
+    from automatos.container import Container
+
+    container = Container()
+    container.settings.override(settings)
+    return tuple(container.parts().migrations)
 
 
 class UsageExit(click.ClickException):

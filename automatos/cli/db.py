@@ -7,7 +7,7 @@ import json
 
 import click
 
-from automatos.cli.common import data_settings, init_option, quiet
+from automatos.cli.common import data_settings, init_option, migration_sources, quiet
 
 __all__ = ["db", "seed"]
 
@@ -18,14 +18,14 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True, help="A revision id, or heads: every branch's newest.")
 @init_option
 def db_upgrade(revision: str, init: bool) -> None:
     """Apply migrations (SQLite or PostgreSQL; enables pgvector on PostgreSQL)."""
     from automatos.kernel.db.migrate import upgrade_sync
 
     settings = data_settings(init)
-    upgrade_sync(settings.resolved_database_url, revision)
+    upgrade_sync(settings.resolved_database_url, revision, sources=migration_sources(settings))
     click.echo(f"database at {revision}")
 
 
@@ -51,13 +51,14 @@ def seed(as_json: bool, init: bool) -> None:
 
     settings = data_settings(init)
     url = settings.resolved_database_url
+    sources = migration_sources(settings)
 
     async def run() -> SeedReport:
         if settings.auto_migrate:
-            await upgrade(url)
-        elif (revision := await current(url)) != head():
+            await upgrade(url, sources=sources)
+        elif (revision := await current(url)) != (newest := head(sources)):
             raise click.ClickException(
-                f"the database is at {revision or '(empty)'}, not {head()}: run 'automatos db upgrade' first"
+                f"the database is at {revision or '(empty)'}, not {newest}: run 'automatos db upgrade' first"
             )
         engine = engine_from_url(url, poolclass=pool.NullPool)
         try:

@@ -1,4 +1,5 @@
-"""``automatos keys …``: a workspace's API keys (create, list, revoke)."""
+"""``automatos keys …``: a workspace's API keys (create, list, revoke), through the API-key extension's
+public service (:mod:`automatos.extensions.auth.api_keys.service`)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def keys() -> None:
 @init_option
 def keys_create(workspace: str, name: str, role: str, scopes: tuple[str, ...], as_json: bool, init: bool) -> None:
     """Create an API key; use it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'."""
-    from automatos.extensions.auth.api_keys import create_key
+    from automatos.extensions.auth.api_keys.service import create_key  # the extension's public service
 
     async def run(kernel: Any) -> tuple[Any, Any, str]:
         ws = await workspace_or_exit(kernel, workspace)
@@ -55,7 +56,7 @@ def keys_create(workspace: str, name: str, role: str, scopes: tuple[str, ...], a
 @init_option
 def keys_list(workspace: str, include_revoked: bool, as_json: bool, init: bool) -> None:
     """The workspace's keys (prefixes, never secrets)."""
-    from automatos.extensions.auth.api_keys import list_keys
+    from automatos.extensions.auth.api_keys.service import list_keys  # the extension's public service
 
     async def run(kernel: Any) -> list[Any]:
         ws = await workspace_or_exit(kernel, workspace)
@@ -79,7 +80,7 @@ def keys_list(workspace: str, include_revoked: bool, as_json: bool, init: bool) 
 @init_option
 def keys_revoke(workspace: str, key_id: str, init: bool) -> None:
     """Revoke KEY_ID (the key's id or prefix) on every node at once."""
-    from automatos.extensions.auth.api_keys import revoke_key
+    from automatos.extensions.auth.api_keys.service import revoke_key  # the extension's public service
 
     async def run(kernel: Any) -> Any:
         ws = await workspace_or_exit(kernel, workspace)

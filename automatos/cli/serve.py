@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from automatos.cli.common import command_settings
+from automatos.cli.common import command_settings, migration_sources
 from automatos.kernel.logging import configure_logging
 
 __all__ = ["serve"]
@@ -31,7 +31,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     if settings.auto_migrate:
         from automatos.kernel.db.migrate import upgrade_sync
 
-        upgrade_sync(settings.resolved_database_url)  # once, before workers race for it
+        upgrade_sync(settings.resolved_database_url, sources=migration_sources(settings))  # once, before workers race
     click.echo(
         f"Automatos listening on http://{settings.host}:{settings.port} "
         f"(database {settings.resolved_database_url.split('@')[-1]}, data in {settings.data_dir.resolve()})"

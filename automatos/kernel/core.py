@@ -41,6 +41,7 @@ from automatos.kernel.metrics import KernelMetrics
 from automatos.kernel.overrides import SettingsOverrides
 from automatos.kernel.parts import Parts, collect_parts
 from automatos.kernel.secrets import SecretBox
+from automatos.kernel.settings_registry import SettingsRegistry
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
 from automatos.kernel.views import WorkspaceViews
@@ -103,6 +104,13 @@ class Kernel:
         self.parts = parts if parts is not None else collect_parts(hooks)
         """Settings structs, declared settings and migrations of the packages and extensions."""
         self.overrides = SettingsOverrides(settings, self.store, self.parts.settings)
+        self.settings_registry = SettingsRegistry(
+            sessionmaker,
+            self.overrides,
+            self.parts.declared,
+            set_runtime=lambda key, raw, actor: self.set_setting(key, raw, actor_id=actor),
+        )
+        """The one settings registry: run-time overrides and declared platform/workspace settings."""
         self._backends: Backends | None = None
         self._bus: KernelBus | None = None
         self.auth_methods: list[AuthMethod] = []
@@ -165,7 +173,7 @@ class Kernel:
         if self.settings.auto_migrate:
             from automatos.kernel.db.migrate import upgrade
 
-            await upgrade(self.settings.resolved_database_url)
+            await upgrade(self.settings.resolved_database_url, sources=self.parts.migrations)
         self._backends = await self._build_backends()
         self._bus = KernelBus(self._backends.pubsub, journal=self.store)
         self._bus.on("extensions", self._on_extensions_message)

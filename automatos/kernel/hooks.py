@@ -354,6 +354,21 @@ class Hooks:
         extension that tried it, not a crash.
         """
         collected: Collected[Any] = Collected()
+        result = await self.call(view, hook, kwargs, per_plugin=self._registrar(collected, hook, check, key))
+        collected.errors.extend(result.errors)
+        return collected
+
+    def _registrar(
+        self,
+        collected: Collected[Any],
+        hook: str,
+        check: Callable[[Any], str | None],
+        key: Callable[[Any], str],
+        *,
+        allow_same: bool = False,
+    ) -> Callable[[str], Mapping[str, Any]]:
+        """Each extension's ``register`` for a collector: validates, de-duplicates, stamps the source.
+        With ``allow_same``, the very object registered again is kept once, silently."""
 
         def per_plugin(plugin: str) -> Mapping[str, Any]:
             def register(*item: Any) -> None:
@@ -363,6 +378,8 @@ class Hooks:
                     raise TypeError(f"{hook}: {problem}")
                 name = key(value)
                 if name in collected.items:
+                    if allow_same and collected.items[name] is value:
+                        return
                     message = f"{name!r} already registered by {collected.sources[name]}"
                     collected.errors.append(PluginError(plugin, hook, message))
                     self.errors.record(plugin, hook, message)
@@ -373,9 +390,7 @@ class Hooks:
 
             return {"register": register}
 
-        result = await self.call(view, hook, kwargs, per_plugin=per_plugin)
-        collected.errors.extend(result.errors)
-        return collected
+        return per_plugin
 
     # -- typed hooks -----------------------------------------------------------------------------
 
@@ -462,25 +477,7 @@ class Hooks:
         """:meth:`collect` for a hook of plain functions, called once when the kernel is built.
         The very object registered twice (by two modules of one package) is kept once, silently."""
         collected: Collected[Any] = Collected()
-
-        def per_plugin(plugin: str) -> Mapping[str, Any]:
-            def register(item: Any) -> None:
-                problem = check(item)
-                if problem:
-                    raise TypeError(f"{hook}: {problem}")
-                name = key(item)
-                if name in collected.items:
-                    if collected.items[name] is not item:
-                        message = f"{name!r} already registered by {collected.sources[name]}"
-                        collected.errors.append(PluginError(plugin, hook, message))
-                        self.errors.record(plugin, hook, message)
-                        log.warning("extension %s: %s %s", plugin, hook, message)
-                    return
-                collected.items[name] = item
-                collected.sources[name] = plugin
-
-            return {"register": register}
-
+        per_plugin = self._registrar(collected, hook, check, key, allow_same=True)
         collected.errors.extend(self._call_plain(hook, per_plugin).errors)
         return collected
 

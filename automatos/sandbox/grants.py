@@ -26,6 +26,7 @@ import msgspec
 
 from automatos.kernel.errors import PermissionDeniedError, ValidationError
 from automatos.sandbox.capabilities import HttpCapability, KVCapability, host_allowed, normalize_host
+from automatos.sandbox.settings import HOSTS_SETTING, METHODS_SETTING
 
 if TYPE_CHECKING:
     from automatos.kernel.backends import KVBackend
@@ -46,10 +47,6 @@ __all__ = [
 
 log = logging.getLogger("automatos.sandbox.api")
 
-HOSTS_SETTING = "sandbox_http_allow_hosts"
-"""Workspace setting: the hosts a run in this workspace may be granted ``http`` to."""
-METHODS_SETTING = "sandbox_http_allow_methods"
-"""Workspace setting (optional): the HTTP methods such a grant may include."""
 HTTP_TIMEOUT = 10.0
 """Seconds one ``http`` call may take (at most the run's wall limit)."""
 HTTP_MAX_RESPONSE_BYTES = 1_000_000

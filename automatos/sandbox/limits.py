@@ -22,7 +22,9 @@ from automatos.sandbox.types import Limits
 __all__ = ["MAXIMUMS", "PlatformLimits", "RunLimits", "resolve_limits"]
 
 MAXIMUMS: dict[str, tuple[str, int, int, int]] = {
-    d.key: (d.key, int(d.default), int(d.minimum or 0), int(d.maximum or 0)) for d in SANDBOX_DECLARED
+    d.key: (d.key, int(d.default), int(d.minimum or 0), int(d.maximum or 0))
+    for d in SANDBOX_DECLARED
+    if d.scope == "platform"
 }
 """The platform settings that bound a run, as :data:`~automatos.sandbox.settings.SANDBOX_DECLARED`
 declares them: ``key -> (key, default, lowest, highest)``; an out-of-range stored value reads as

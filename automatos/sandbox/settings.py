@@ -20,7 +20,12 @@ from automatos.kernel.errors import SettingsError
 from automatos.kernel.settings import FieldDoc, Settings, SettingsGroup, setting
 from automatos.kernel.settings_registry import Declared
 
-__all__ = ["SANDBOX_DECLARED", "SandboxSettings"]
+__all__ = ["HOSTS_SETTING", "METHODS_SETTING", "SANDBOX_DECLARED", "SandboxSettings"]
+
+HOSTS_SETTING = "sandbox_http_allow_hosts"
+"""Workspace setting: the hosts a run in this workspace may be granted ``http`` to."""
+METHODS_SETTING = "sandbox_http_allow_methods"
+"""Workspace setting (optional): the HTTP methods such a grant may include."""
 
 
 class SandboxSettings(SettingsGroup, frozen=True, kw_only=True):
@@ -90,5 +95,23 @@ SANDBOX_DECLARED: tuple[Declared, ...] = (
         minimum=0,
         maximum=16_777_216,
     ),
+    Declared(
+        key=HOSTS_SETTING,
+        scope="workspace",
+        kind="string_list",
+        default=[],
+        description="Hosts a run in this workspace may be granted http to (exact names, or *.domain).",
+    ),
+    Declared(
+        key=METHODS_SETTING,
+        scope="workspace",
+        kind="string_list",
+        default=None,
+        description="HTTP methods an http grant in this workspace may include (absent: any standard method).",
+        choices=("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"),
+    ),
 )
-"""The platform settings that bound one run (``GET /api/platform-settings``; platform admins change them)."""
+"""The platform settings that bound one run (``GET /api/platform-settings``; platform admins change
+them) and the workspace settings of the ``http`` grant (a workspace's admins set them;
+:mod:`automatos.sandbox.grants` reads them itself, so that a malformed list closes the grant rather
+than falling back to a default)."""

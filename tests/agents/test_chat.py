@@ -202,7 +202,7 @@ async def test_history_is_limited_by_the_platform_setting(world: World) -> None:
     kernel, alpha = world.kernel, world.ids["alpha"]
     async with kernel.store.sessionmaker.begin() as session:
         await session.merge(am.PlatformSetting(key="chat.history_limit", value=2))
-    container_of(world.client).setting_values().forget()
+    container_of(world.client).settings_registry().forget()
     service = container_of(world.client).chat()
     workspace = await kernel.directory.workspace(alpha)
     assert workspace is not None
@@ -242,7 +242,7 @@ async def test_bad_input_is_named(world: World) -> None:
     assert body["field"] == "agent" and "another agent" in body["detail"]
     async with world.kernel.store.sessionmaker.begin() as session:
         await session.merge(am.PlatformSetting(key="chat.max_message_chars", value=5))
-    container_of(world.client).setting_values().forget()
+    container_of(world.client).settings_registry().forget()
     body = problem(
         await client.post("/api/chat", json={"agent": "helper", "content": "too long"}, headers=headers), 422
     )

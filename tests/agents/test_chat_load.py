@@ -66,7 +66,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 async def cool_down(client: AppClient, kernel: Kernel, workspace_id: str) -> None:
     """Empty every cache a turn reads: platform settings and prices, the prompt cache, the hook view."""
     container = container_of(client)
-    container.setting_values().forget()
+    container.settings_registry().forget()
     container.llm_catalog().forget_prices()
     await kernel.backends.kv.with_namespace("prompts:").delete("agent.base")
     kernel.views.forget(workspace_id)

@@ -27,6 +27,7 @@ from automatos.kernel.db import Workspace, engine_from_url, make_sessionmaker, u
 from automatos.llm.models import LLMModel
 from automatos.marketplace.models import PluginCategory
 from automatos.tools.models import CredentialType
+from tests.helpers import migrations
 from tests.services import fresh_database
 from tests.test_cli_keys import one_json_object, run
 
@@ -100,11 +101,11 @@ async def db_url(server: str, tmp_path: Path) -> AsyncIterator[str]:
     """A migrated, empty database of its own."""
     if server == "sqlite":
         url = f"sqlite+aiosqlite:///{(tmp_path / 'seed.db').as_posix()}"
-        await upgrade(url)
+        await upgrade(url, sources=migrations())
         yield url
         return
     async with fresh_database(server, "automatos_seed_") as url:
-        await upgrade(url)
+        await upgrade(url, sources=migrations())
         yield url
 
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from automatos.agents import models as am
-from automatos.agents.setting_values import PlatformSettingValues
 from automatos.api.app import create_app
 from automatos.api.controllers.agents import PersonasController, SkillsController
 from automatos.container import Container
+from automatos.kernel.settings_registry import SettingsRegistry
 from automatos.kernel.ttl_cache import TTLCache
 from automatos.llm.catalog import ModelCatalog
 from automatos.llm.models import LLMModel
@@ -126,7 +126,7 @@ async def container(tmp_path: Path) -> AsyncIterator[Container]:
 
 async def test_setting_values_follow_the_table_after_their_ttl(container: Container) -> None:
     clock = Clock()
-    values = PlatformSettingValues(container.sessionmaker(), clock=clock)
+    values = SettingsRegistry(container.sessionmaker(), clock=clock)  # the registry's cached reads
     assert await values.setting("test.knob", "default") == "default"
     assert await values.int_setting("test.number", 7, 1, 10) == 7
     async with container.sessionmaker().begin() as session:
@@ -177,7 +177,7 @@ def test_every_service_is_one_instance_per_container(tmp_path: Path) -> None:
         "llm_providers",
         "credential_types",
         "plugin_categories",
-        "setting_values",
+        "settings_registry",
         "prompts",
         "chat",
         "openai_compat",
@@ -185,7 +185,7 @@ def test_every_service_is_one_instance_per_container(tmp_path: Path) -> None:
         provider = getattr(container, name)
         assert provider() is provider(), name
     assert container.agents().personas is container.personas()
-    assert container.chat().settings is container.setting_values()
+    assert container.chat().settings is container.settings_registry() is container.kernel().settings_registry
     assert container.openai_compat().chat is container.chat()
 
 

@@ -57,7 +57,7 @@ async def _platform_setting(client: AppClient, key: str, value: Any) -> None:
             session.add(am.PlatformSetting(key=key, value=value, description="test"))
         else:
             row.value = value
-    container_of(client).setting_values().forget()
+    container_of(client).settings_registry().forget()
 
 
 async def _default_id(kernel: Kernel) -> str:
@@ -193,6 +193,7 @@ async def test_a_key_that_cannot_be_stored_is_a_409_and_its_hash_is_never_logged
     """Three prefix collisions in a row used to re-raise the driver's IntegrityError: a 500 whose
     logged statement carried the INSERT's parameters, key_hash among them."""
     from automatos.extensions.auth import api_keys
+    from automatos.extensions.auth.api_keys import service
 
     kernel = kernel_of(client)
     headers = {"X-Test-User": "root;admin", "X-Admin-Override": "true", "X-Workspace-ID": "default"}
@@ -206,7 +207,7 @@ async def test_a_key_that_cannot_be_stored_is_a_409_and_its_hash_is_never_logged
         attempts.append(api_keys.hash_key(api_keys.load_pepper(kernel.settings), key))
         return taken, key
 
-    monkeypatch.setattr(api_keys, "_new_key", colliding)
+    monkeypatch.setattr(service, "_new_key", colliding)
     caplog.set_level("INFO")  # the application's logs and the libraries' warnings and errors
     caplog.set_level("DEBUG", logger="automatos")
     body = problem(await client.post(URL, json={"name": "second"}, headers=headers), 409)

@@ -17,8 +17,9 @@ from litestar import Litestar
 from sqlalchemy import select
 
 from automatos.api.app import create_app
-from automatos.api.controllers.api_keys import ApiKeysController
 from automatos.container import Container
+from automatos.extensions.auth.api_keys.models import ApiKey
+from automatos.extensions.auth.api_keys.routes import ApiKeysController
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from tests.helpers import AppClient, make_container, serve_app
@@ -111,7 +112,7 @@ async def test_bad_credentials_are_401_problems_with_a_challenge(client: AppClie
     problem(await client.get(URL, headers={"Authorization": "Bearer not.a.jwt"}), 401)  # no JWT method here
     expiring = await new_key(client, role="admin", expires_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat())
     async with kernel_of(client).store.sessionmaker.begin() as session:
-        row = await session.scalar(select(m.ApiKey).where(m.ApiKey.id == expiring["id"]))
+        row = await session.scalar(select(ApiKey).where(ApiKey.id == expiring["id"]))
         assert row is not None
         row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     assert "expired" in problem(await client.get(URL, headers=as_key(expiring)), 401)["detail"]

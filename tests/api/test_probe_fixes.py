@@ -19,6 +19,7 @@ from limits import RateLimitItemPerDay
 from sqlalchemy import update
 
 from automatos.extensions.auth.api_keys import create_key
+from automatos.extensions.auth.api_keys.models import ApiKey
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
@@ -116,7 +117,7 @@ async def test_settings_refuse_unservable_values(client: AppClient, key: str, va
 async def test_a_stored_unservable_key_limit_is_ignored_not_a_500(client: AppClient, stored: str) -> None:
     created = await new_key(client, role="member")
     async with kernel_of(client).store.sessionmaker.begin() as session:  # written before the grammar existed
-        await session.execute(update(m.ApiKey).where(m.ApiKey.id == created["id"]).values(rate_limit=stored))
+        await session.execute(update(ApiKey).where(ApiKey.id == created["id"]).values(rate_limit=stored))
     for _ in range(3):
         response = await client.get("/api/me", headers=as_key(created))
         assert response.status_code == 200, response.text

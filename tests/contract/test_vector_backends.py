@@ -24,7 +24,7 @@ from automatos.kernel.backends import BackendContext, VectorBackend
 from automatos.kernel.db import create_engine, upgrade
 from automatos.kernel.errors import ValidationError
 from automatos.kernel.settings import load_settings
-from tests.helpers import backend_factories
+from tests.helpers import backend_factories, migrations
 from tests.services import fresh_database
 
 __all__: list[str] = []
@@ -44,7 +44,7 @@ def _factories(module: ModuleType) -> dict[str, Callable[[BackendContext], Vecto
 @pytest.fixture(scope="module")
 async def postgres_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
     async with fresh_database(postgres_url, "automatos_vec_") as url:
-        await upgrade(url)
+        await upgrade(url, sources=migrations())
         engine = create_engine(load_settings({}, database_url=url))
         try:
             yield engine
@@ -55,7 +55,7 @@ async def postgres_engine(postgres_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(scope="module")
 async def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncEngine]:
     url = f"sqlite+aiosqlite:///{(tmp_path_factory.mktemp('vectors') / 'v.db').as_posix()}"
-    await upgrade(url)
+    await upgrade(url, sources=migrations())
     engine = create_engine(load_settings({}, database_url=url))
     try:
         yield engine

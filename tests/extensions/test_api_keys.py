@@ -19,13 +19,14 @@ from sqlalchemy import select, text, update
 from automatos.extensions.auth.api_keys import (
     PEPPER_FILE,
     ApiKeyAuth,
-    _read_or_create,
     create_key,
     hash_key,
     list_keys,
     load_pepper,
     revoke_key,
 )
+from automatos.extensions.auth.api_keys.models import ApiKey
+from automatos.extensions.auth.api_keys.settings import _read_or_create
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError, NotFoundError, ValidationError
@@ -90,7 +91,7 @@ async def test_keys_are_stored_only_as_peppered_hashes(tmp_path: Path) -> None:
         pepper = pepper_file.read_bytes().strip()
         secret = key.split("_", 2)[2]
         async with kernel.store.sessionmaker() as session:
-            row = await session.scalar(select(m.ApiKey).where(m.ApiKey.id == record.id))
+            row = await session.scalar(select(ApiKey).where(ApiKey.id == record.id))
             assert row is not None
             assert row.key_hash == hmac.new(pepper, key.encode(), hashlib.sha256).hexdigest()
             dump: list[str] = []
@@ -110,7 +111,7 @@ async def test_pepper_setting_overrides_the_file(tmp_path: Path) -> None:
         ws = await default_ws(kernel)
         record, key = await create_key(kernel, ws.id, "ci")
         async with kernel.store.sessionmaker() as session:
-            stored = await session.scalar(select(m.ApiKey.key_hash).where(m.ApiKey.id == record.id))
+            stored = await session.scalar(select(ApiKey.key_hash).where(ApiKey.id == record.id))
         assert stored == hash_key(PEPPER.encode(), key)
         assert not (tmp_path / PEPPER_FILE).exists()
         assert PEPPER not in repr(kernel.settings)
@@ -175,7 +176,7 @@ async def test_expired_keys_are_refused_even_from_a_warm_cache(tmp_path: Path) -
         _, old = await create_key(kernel, ws.id, "old", expires_at=datetime.now(UTC) + timedelta(hours=1))
         async with kernel.store.sessionmaker.begin() as session:
             await session.execute(
-                update(m.ApiKey).where(m.ApiKey.name == "old").values(expires_at=datetime.now(UTC) - timedelta(1))
+                update(ApiKey).where(ApiKey.name == "old").values(expires_at=datetime.now(UTC) - timedelta(1))
             )
         assert "expired at" in await refused(kernel, old)
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from automatos.agents import models as agent_models  # noqa: F401 - their tables are in the chain too
 from automatos.chat import models as chat_models  # noqa: F401 - likewise
+from automatos.extensions.auth.api_keys import models as api_key_models  # noqa: F401 - the extension's table
 from automatos.kernel.db import (
     AuditLogEntry,
     Base,
@@ -43,6 +44,7 @@ from automatos.kernel.settings import load_settings
 from automatos.llm import models as llm_models  # noqa: F401 - likewise
 from automatos.marketplace import models as marketplace_models  # noqa: F401 - likewise
 from automatos.tools import models as tool_models  # noqa: F401 - likewise
+from tests.helpers import migrations
 from tests.services import fresh_database
 
 __all__: list[str] = []
@@ -69,7 +71,7 @@ async def postgres_db_url(postgres_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def postgres_migrated(postgres_db_url: str) -> str:
-    await upgrade(postgres_db_url)
+    await upgrade(postgres_db_url, sources=migrations())
     return postgres_db_url
 
 
@@ -82,7 +84,7 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 async def sqlite_migrated(sqlite_url: str) -> str:
-    await upgrade(sqlite_url)
+    await upgrade(sqlite_url, sources=migrations())
     return sqlite_url
 
 
@@ -117,24 +119,24 @@ def _tables(connection: Connection) -> set[str]:
 async def test_sqlite_upgrade_creates_schema_and_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{(tmp_path / 'fresh' / 'a.db').as_posix()}"
     assert await current(url) is None
-    await upgrade(url)
-    assert await current(url) == head()
-    await upgrade(url)  # second run: nothing to do, nothing fails
-    assert await current(url) == head()
+    await upgrade(url, sources=migrations())
+    assert await current(url) == head(migrations())
+    await upgrade(url, sources=migrations())  # second run: nothing to do, nothing fails
+    assert await current(url) == head(migrations())
     engine = create_engine(load_settings({}, database_url=url))
     try:
         async with engine.connect() as connection:
             assert KERNEL_TABLES <= await connection.run_sync(_tables)
             versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
-            assert versions == [(head(),)]
+            assert versions == [(head(migrations()),)]
     finally:
         await engine.dispose()
 
 
 @pytest.mark.postgres
 async def test_postgres_upgrade_enables_vector_and_uses_jsonb(postgres_migrated: str) -> None:
-    await upgrade(postgres_migrated)  # idempotent
-    assert await current(postgres_migrated) == head()
+    await upgrade(postgres_migrated, sources=migrations())  # idempotent
+    assert await current(postgres_migrated) == head(migrations())
     engine = create_async_engine(postgres_migrated)
     try:
         async with engine.connect() as connection:
@@ -171,8 +173,8 @@ def test_upgrade_sync_runs_without_an_event_loop(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{(tmp_path / 'cli.db').as_posix()}"
 
     def run() -> str | None:
-        upgrade_sync(url)
-        upgrade_sync(url)
+        upgrade_sync(url, sources=migrations())
+        upgrade_sync(url, sources=migrations())
         return asyncio.run(current(url))
 
     # A thread of its own: asyncio.run must not touch the test session's event loop.
@@ -180,14 +182,14 @@ def test_upgrade_sync_runs_without_an_event_loop(tmp_path: Path) -> None:
     thread = threading.Thread(target=lambda: result.append(run()))
     thread.start()
     thread.join(60)
-    assert result == [head()]
+    assert result == [head(migrations())]
 
 
 async def test_concurrent_upgrades_run_once_on_sqlite(tmp_path: Path) -> None:
     """Several nodes starting together: the lock makes the others find the schema at head."""
     url = f"sqlite+aiosqlite:///{(tmp_path / 'race.db').as_posix()}"
-    await asyncio.gather(*(upgrade(url) for _ in range(3)))
-    assert await current(url) == head()
+    await asyncio.gather(*(upgrade(url, sources=migrations()) for _ in range(3)))
+    assert await current(url) == head(migrations())
 
 
 async def test_a_new_sqlite_file_opened_by_many_at_once(tmp_path: Path) -> None:
@@ -211,8 +213,8 @@ async def test_a_new_sqlite_file_opened_by_many_at_once(tmp_path: Path) -> None:
 @pytest.mark.postgres
 async def test_concurrent_upgrades_run_once_on_postgres(postgres_url: str) -> None:
     async with fresh_database(postgres_url) as url:
-        await asyncio.gather(*(upgrade(url) for _ in range(3)))
-        assert await current(url) == head()
+        await asyncio.gather(*(upgrade(url, sources=migrations()) for _ in range(3)))
+        assert await current(url) == head(migrations())
 
 
 def _check_constraints(connection: Connection) -> dict[str, set[str | None]]:

@@ -18,6 +18,7 @@ from litestar import Controller, Request, get
 from automatos.api.dependencies import request_context, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.kernel.core import Kernel
+from automatos.kernel.credentials import credential_issuer
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.types import Principal
@@ -69,19 +70,9 @@ async def _key(kernel: Kernel, principal: Principal) -> KeyInfo | None:
     # may carry a valid X-API-Key and another workspace's prefix in Authorization
     if principal.credential_id is None:
         return None
-    async with kernel.store.sessionmaker() as session:
-        row = await session.get(m.ApiKey, principal.credential_id)
-    if row is None:
-        return None
-    return KeyInfo(
-        id=row.id,
-        name=row.name,
-        prefix=row.prefix,
-        workspace_id=row.workspace_id,
-        role=row.role,
-        scopes=list(row.scopes or []),
-        expires_at=row.expires_at,
-    )
+    issuer = credential_issuer(kernel.auth_methods, name=principal.auth_method)  # the API-key extension
+    info = None if issuer is None else await issuer.describe_credential(principal.credential_id)
+    return None if info is None else msgspec.convert(info, KeyInfo, from_attributes=True)
 
 
 async def _user(kernel: Kernel, principal: Principal) -> m.User | None:

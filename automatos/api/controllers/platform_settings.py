@@ -1,7 +1,8 @@
 """``/api/platform-settings``: the product's platform settings, read and set by platform admins.
 
-Every change is audited with ``workspace_id`` empty. The rules are
-:mod:`automatos.agents.platform_settings`'s.
+Every change is audited with ``workspace_id`` empty. The one settings registry
+(:mod:`automatos.kernel.settings_registry`, ``kernel.settings_registry``) lists, checks and sets
+them against their declarations; ``/api/settings`` serves its run-time environment settings.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from litestar import Controller, Request, get, put
 from litestar.params import FromPath, JSONBody
 from msgspec import UNSET, UnsetType
 
-from automatos.agents.platform_settings import PlatformSettingRecord
-from automatos.api.dependencies import request_context, require_platform_admin, services
+from automatos.api.dependencies import request_context, require_platform_admin
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.value_size import check_value_size
+from automatos.kernel.settings_registry import PlatformSettingRecord
 
 __all__ = ["PlatformSettingsController"]
 
@@ -36,16 +37,16 @@ class PlatformSettingsController(Controller):
     async def list_platform_settings(
         self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[PlatformSettingRecord]:
-        _, ctx = await request_context(request)
+        kernel, ctx = await request_context(request)
         require_platform_admin(ctx)
-        items, total = await services(request).platform_settings().list_platform_settings(offset=offset, limit=limit)
+        items, total = await kernel.settings_registry.list_platform(offset=offset, limit=limit)
         return Page(items=items, total=total, offset=offset, limit=limit)
 
     @get("/{key:str}", summary="One platform setting (platform admins)")
     async def get_platform_setting(self, request: Request[Any, Any, Any], key: FromPath[str]) -> PlatformSettingRecord:
-        _, ctx = await request_context(request)
+        kernel, ctx = await request_context(request)
         require_platform_admin(ctx)
-        return await services(request).platform_settings().get_platform_setting(key)
+        return await kernel.settings_registry.get_platform(key)
 
     @put("/{key:str}", summary="Set a platform setting to a JSON value (platform admins; audited)")
     async def set_platform_setting(
@@ -54,10 +55,6 @@ class PlatformSettingsController(Controller):
         kernel, ctx = await request_context(request)
         principal = require_platform_admin(ctx)
         check_value_size(kernel, data.value, field="value")
-        return (
-            await services(request)
-            .platform_settings()
-            .set_platform_setting(
-                key, data.value, description=data.description, actor_id=principal.id, request_id=ctx.request_id
-            )
+        return await kernel.settings_registry.set_platform(
+            key, data.value, description=data.description, actor_id=principal.id, request_id=ctx.request_id
         )

@@ -1,4 +1,6 @@
-"""Run-time settings: read and override (platform admins only).
+"""Run-time settings: read and override (platform admins only). The one settings registry's
+(:mod:`automatos.kernel.settings_registry`) run-time environment settings; ``/api/platform-settings``
+serves its platform settings.
 
 ``GET /api/settings`` is a page like every other list (``items``, ``total``, ``offset``,
 ``limit``); ``GET``/``PUT /api/settings/{key}`` read and change one setting and answer that
@@ -18,8 +20,7 @@ from litestar.params import FromPath, JSONBody
 from automatos.api.dependencies import request_context, require_platform_admin
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page, paginate
 from automatos.api.value_size import check_value_size
-from automatos.kernel.core import Kernel
-from automatos.kernel.errors import NotFoundError
+from automatos.kernel.settings_registry import RuntimeSetting
 
 __all__ = ["RuntimeSetting", "SettingsController"]
 
@@ -27,28 +28,6 @@ __all__ = ["RuntimeSetting", "SettingsController"]
 class SettingValue(msgspec.Struct, forbid_unknown_fields=True):
     value: str | None
     """The raw value, parsed like the environment variable; ``null`` removes the override."""
-
-
-class RuntimeSetting(msgspec.Struct, kw_only=True):
-    key: str
-    """The environment variable's name."""
-    value: Any
-    """The value in force."""
-    source: str
-    """``system_settings`` (overridden at run time) or ``environment``."""
-    form: str
-    """What a value must look like."""
-
-
-def _described(kernel: Kernel) -> list[RuntimeSetting]:
-    return [msgspec.convert(item, RuntimeSetting) for item in kernel.overrides.describe()]
-
-
-def _one(kernel: Kernel, key: str) -> RuntimeSetting:
-    for item in _described(kernel):
-        if item.key == key:
-            return item
-    raise NotFoundError(f"{key[:100]!r} is not a run-time setting", field="key")
 
 
 class SettingsController(Controller):
@@ -61,13 +40,13 @@ class SettingsController(Controller):
     ) -> Page[RuntimeSetting]:
         kernel, ctx = await request_context(request)
         require_platform_admin(ctx)
-        return paginate(_described(kernel), offset=offset, limit=limit)
+        return paginate(kernel.settings_registry.runtime(), offset=offset, limit=limit)
 
     @get("/{key:str}", summary="One run-time setting")
     async def get_setting(self, request: Request[Any, Any, Any], key: FromPath[str]) -> RuntimeSetting:
         kernel, ctx = await request_context(request)
         require_platform_admin(ctx)
-        return _one(kernel, key)
+        return kernel.settings_registry.runtime_setting(key)
 
     @put("/{key:str}", summary="Override a run-time setting on every node")
     async def set_setting(
@@ -80,5 +59,4 @@ class SettingsController(Controller):
         principal = require_platform_admin(ctx)
         if data.value is not None:
             check_value_size(kernel, data.value, field="value")
-        await kernel.set_setting(key, data.value, actor_id=principal.id)
-        return _one(kernel, key)
+        return await kernel.settings_registry.set_runtime(key, data.value, actor_id=principal.id)

@@ -20,6 +20,7 @@ from automatos.api.dependencies import Scoped, in_workspace, request_context, re
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.value_size import check_value_size
 from automatos.kernel.core import Kernel
+from automatos.kernel.credentials import credential_issuer
 from automatos.kernel.errors import AuthenticationError, ConflictError, NotFoundError, PermissionDeniedError
 from automatos.kernel.permissions import Permission, Role, highest_role, role_at_least
 from automatos.kernel.types import Principal, RequestContext
@@ -318,9 +319,9 @@ async def _keys_within_rank(kernel: Kernel, scoped: Scoped, entries: list[AuditE
     key_ids = [e.target_id for e in entries if e.target_type == "api_key"]
     if not key_ids:
         return entries
-    from automatos.extensions.auth.api_keys import visible_keys
-
-    seen = await visible_keys(kernel, scoped.workspace.id, key_ids, highest_role(roles) or Role.VIEWER)
+    issuer = credential_issuer(kernel.auth_methods, credential_type="api_key")  # the API-key extension
+    ceiling = highest_role(roles) or Role.VIEWER
+    seen = set() if issuer is None else await issuer.visible_credentials(scoped.workspace.id, key_ids, ceiling)
     return [
         msgspec.structs.replace(e, data={"hidden": "a key ranked above your role"})
         if e.target_type == "api_key" and e.target_id not in seen

@@ -1,4 +1,5 @@
-"""What the SDK-backed providers (OpenAI, Anthropic) share: config checks, error text, pools.
+"""What the SDK-backed providers (OpenAI, Anthropic) share: settings, config checks, error text, pools
+(the connection and provider shape on top of these: :mod:`._sdk`).
 
 Private to :mod:`automatos.extensions.llm`; importing it imports no SDK.
 """
@@ -16,21 +17,18 @@ import sys
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar
 from urllib.parse import urlsplit
 
 import msgspec
 
 from automatos.kernel.addresses import PublicOnlyBackend, public_address
-from automatos.kernel.errors import ProviderError
 from automatos.kernel.settings import FieldDoc, SettingsGroup, setting
 
 __all__ = [
     "LLMEndpointSettings",
     "LoopPool",
     "SDKConfig",
-    "SDKConnection",
     "base_url_problem",
     "config_int",
     "config_key_and_url",
@@ -88,54 +86,6 @@ class LoopPool:
         if pool is None or pool.is_closed:
             pool = self._pools[loop] = self._factory()
         return pool
-
-
-@dataclass(frozen=True)
-class SDKConnection:
-    """Where and how to call a Stainless-generated SDK (openai, anthropic): key, endpoint, timeouts.
-
-    Subclasses name their SDK client and map its status errors; what the two SDKs share — the
-    client built on this loop's shared pool, and what a timeout or an unreachable server means — is here.
-    """
-
-    api_key: str = field(repr=False)
-    base_url: str
-    timeout: float
-    max_retries: int
-    source: str
-    """``workspace`` (the workspace's own key) or ``platform`` (the platform's key setting)."""
-    workspace_url: bool = False
-    """``base_url`` came from the workspace's config: its hosts are checked when connecting (unless
-    ``allow_private``) and its error bodies are logged, never shown to the caller (a member must not
-    read what a server on the platform's network answered)."""
-    allow_private: bool = True
-    """``LLM_ALLOW_PRIVATE_BASE_URL``: a workspace ``base_url`` may reach private addresses."""
-
-    def shown(self, message: str) -> str:
-        """What of an upstream error ``message`` (already redacted) the caller may read."""
-        if not self.workspace_url or not message:
-            return message
-        log.warning("%s answered an error: %s", host(self.base_url), message)
-        return ""
-
-    def _client(self, client_class: Any, pool: LoopPool) -> Any:
-        return client_class(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            http_client=pool.get(),
-        )
-
-    def _transport_error(self, provider: str, sdk: Any, exc: Exception) -> ProviderError | None:
-        """A timeout or an unreachable server, after the SDK's own retries; ``None`` for anything else."""
-        tries = f"{self.max_retries + 1} attempt{'s' if self.max_retries else ''}"
-        sent = not never_connected(exc)  # refused, unresolvable, connect timeout: nothing is owed
-        if isinstance(exc, sdk.APITimeoutError):
-            return ProviderError(provider, "timeout", f"no answer within {self.timeout:g} s ({tries})", sent=sent)
-        if isinstance(exc, sdk.APIConnectionError):
-            return ProviderError(provider, "unavailable", f"could not reach {host(self.base_url)} ({tries})", sent=sent)
-        return None
 
 
 class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -42,19 +42,11 @@ import msgspec
 
 from automatos.extensions.llm._common import (
     LLMEndpointSettings,
-    LoopPool,
     SDKConfig,
-    SDKConnection,
     config_int,
-    config_key_and_url,
-    config_seconds,
     http_url,
-    looks_too_long,
-    message_of,
-    public_only_client,
-    redact,
-    retry_after,
 )
+from automatos.extensions.llm._sdk import SDKConnection, SDKPools, SDKProvider
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
@@ -62,8 +54,6 @@ from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
 from automatos.kernel.types import ChatMessage, Completion, LLMProvider, StreamEvent
 
 if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
-
     from automatos.kernel.settings import Settings
 
 __all__ = [
@@ -82,8 +72,6 @@ require("anthropic")  # the SDK is imported on first use; without it, quarantine
 
 NAME = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_TOKENS = 1024
 STOP_REASONS = {
     "end_turn": "stop",
@@ -109,74 +97,51 @@ _KINDS_BY_TYPE = {
 """Error ``type`` → the HTTP status it comes with, to classify an ``error`` event inside a stream."""
 
 
-def _new_pool() -> Any:
-    import anthropic
+class AnthropicSettings(SettingsGroup, frozen=True, kw_only=True):
+    """The platform's Anthropic key and endpoint (a workspace may bring its own in its configuration)."""
 
-    return anthropic.DefaultAsyncHttpxClient()
+    OWNER: ClassVar[str] = "automatos.llm.anthropic"
+    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("ANTHROPIC_API_KEY", "anthropic_api_key", "string (secret)"),
+        setting("ANTHROPIC_BASE_URL", "anthropic_base_url", "http(s) URL", valid=http_url),
+    )
 
-
-_POOL = LoopPool(_new_pool)
-_PUBLIC_POOL = LoopPool(lambda: public_only_client(_default_client_class()))
-"""For a workspace's own ``base_url`` while ``LLM_ALLOW_PRIVATE_BASE_URL`` is off: public addresses only."""
-
-
-def _default_client_class() -> Any:
-    import anthropic
-
-    return anthropic.DefaultAsyncHttpxClient
+    anthropic_api_key: Secret | None = None
+    """Platform Anthropic key (never logged)."""
+    anthropic_base_url: str | None = None
+    """Anthropic endpoint the platform key is sent to; empty for ``https://api.anthropic.com``."""
 
 
 @dataclass(frozen=True)
 class AnthropicConnection(SDKConnection):
-    """Where and how to call the API, resolved from the workspace config and the settings
-    (``source`` ``platform`` means ``ANTHROPIC_API_KEY``)."""
+    """Where and how to call the API (``source`` ``platform`` means ``ANTHROPIC_API_KEY``)."""
 
-    def client(self) -> AsyncAnthropic:
+    PROVIDER = NAME
+    SDK = "anthropic"
+    CLIENT = "AsyncAnthropic"
+    ERROR = "AnthropicError"
+    KEY_VARIABLE = "ANTHROPIC_API_KEY"
+    TITLE = "Anthropic"
+    DEFAULT_URL = DEFAULT_BASE_URL
+    SETTINGS = AnthropicSettings
+    POOLS = SDKPools("anthropic")
+
+    def status_error(self, exc: Exception) -> ProviderError | None:
         import anthropic
 
-        pool = _PUBLIC_POOL if self.workspace_url and not self.allow_private else _POOL
-        client: AsyncAnthropic = self._client(anthropic.AsyncAnthropic, pool)
-        return client
-
-    def error(self, exc: Exception) -> ProviderError:
-        """The :class:`ProviderError` for an SDK exception; its text never holds the key."""
-        import anthropic
-
-        transport = self._transport_error(NAME, anthropic, exc)
-        if transport is not None:
-            return transport
-        if isinstance(exc, anthropic.APIStatusError):
-            in_stream = exc.status_code < 400  # an ``error`` event in a 200 stream
-            status = _KINDS_BY_TYPE.get(str(exc.type), 500) if in_stream else exc.status_code
-            return self._status_error(status, exc, in_stream=in_stream)
-        return ProviderError(NAME, "unavailable", f"unexpected failure of the Anthropic client: {type(exc).__name__}")
-
-    def _status_error(self, status: int, exc: Any, *, in_stream: bool) -> ProviderError:
-        upstream = redact(message_of(exc.body), self.api_key)
-        message = self.shown(upstream)  # a workspace's own endpoint: logged, not shown
-        kind_of_error = redact(str(exc.type or ""), self.api_key)
-        where = "in the stream" if in_stream else f"HTTP {status}"
-        request_id = f" [request {exc.request_id}]" if exc.request_id else ""
-        suffix = (f": {message}" if message else "") + request_id
-        if status in (401, 402, 403):
-            whose = "the workspace's key (config api_key)" if self.source == "workspace" else "ANTHROPIC_API_KEY"
-            label = f", {kind_of_error}" if kind_of_error else ""
-            return ProviderError(NAME, "auth", f"the API key was refused ({where}{label}); check {whose}{request_id}")
-        if status == 429:
-            wait = None if in_stream else retry_after(exc.response.headers)
-            hint = f"; retry after {wait:g} s" if wait is not None else ""
-            detail = f"rate limited ({where}, after up to {self.max_retries} retries){hint}{suffix}"
-            return ProviderError(NAME, "rate_limit", detail, retry_after=wait)
-        if status in (408, 504):
-            return ProviderError(NAME, "timeout", f"the API timed out ({where}){suffix}")
-        if status == 413 or (status == 400 and looks_too_long(upstream)):
-            return ProviderError(
-                NAME, "context_length", f"the conversation is too long for the model ({where}){suffix}"
-            )
-        if status in (400, 404, 422):
-            return ProviderError(NAME, "bad_request", f"the request was refused ({where}){suffix}")
-        what = "the API is overloaded" if status == 529 else "the API failed"
-        return ProviderError(NAME, "unavailable", f"{what} ({where}, after up to {self.max_retries} retries){suffix}")
+        if not isinstance(exc, anthropic.APIStatusError):
+            return None
+        in_stream = exc.status_code < 400  # an ``error`` event in a 200 stream
+        status = _KINDS_BY_TYPE.get(str(exc.type), 500) if in_stream else exc.status_code
+        return self.refusal(
+            status,
+            exc.body,
+            label=str(exc.type or ""),
+            headers=exc.response.headers,
+            request_id=exc.request_id,
+            in_stream=in_stream,
+            failure="the API is overloaded" if status == 529 else "the API failed",
+        )
 
 
 def _conversation(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict[str, str]]]:
@@ -196,20 +161,14 @@ def _conversation(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dic
     return ("\n\n".join(system) if system else None), turns
 
 
-class AnthropicProvider:
+class AnthropicProvider(SDKProvider):
     """The Messages API (``complete`` and ``stream``) through the ``anthropic`` SDK."""
 
     name = NAME
 
     def __init__(self, connection: AnthropicConnection, *, default_max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
-        self.connection = connection
+        super().__init__(connection)
         self.default_max_tokens = default_max_tokens
-        self._client: AsyncAnthropic | None = None
-
-    def _sdk(self) -> AsyncAnthropic:
-        if self._client is None:
-            self._client = self.connection.client()
-        return self._client
 
     def _params(self, messages: Sequence[ChatMessage], model: str, options: Mapping[str, Any]) -> dict[str, Any]:
         system, turns = _conversation(messages)
@@ -224,13 +183,9 @@ class AnthropicProvider:
         return params
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
-        import anthropic
-
         params = self._params(messages, model, options)
-        try:
+        with self.connection.errors():
             response: Any = await self._sdk().messages.create(**params)
-        except anthropic.AnthropicError as exc:
-            raise self.connection.error(exc) from None
         usage = response.usage
         return Completion(
             text="".join(block.text for block in response.content if block.type == "text"),
@@ -243,13 +198,11 @@ class AnthropicProvider:
     async def stream(
         self, messages: Sequence[ChatMessage], *, model: str, **options: Any
     ) -> AsyncIterator[StreamEvent]:
-        import anthropic
-
         params = self._params(messages, model, options)
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
         stop_reason: str | None = None
-        try:
+        with self.connection.errors():
             events: Any = await self._sdk().messages.create(**params, stream=True)
             async with events:  # closes the response if our consumer stops early
                 async for event in events:
@@ -264,8 +217,6 @@ class AnthropicProvider:
                         completion_tokens = event.usage.output_tokens
                         if event.usage.input_tokens is not None:
                             prompt_tokens = _prompt_tokens(event.usage)
-        except anthropic.AnthropicError as exc:
-            raise self.connection.error(exc) from None
         yield StreamEvent(
             finish_reason=STOP_REASONS.get(stop_reason or "end_turn", "stop"),
             prompt_tokens=prompt_tokens,
@@ -281,47 +232,14 @@ def _prompt_tokens(usage: Any) -> int:
     )
 
 
-class AnthropicSettings(SettingsGroup, frozen=True, kw_only=True):
-    """The platform's Anthropic key and endpoint (a workspace may bring its own in its configuration)."""
-
-    OWNER: ClassVar[str] = "automatos.llm.anthropic"
-    FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
-        setting("ANTHROPIC_API_KEY", "anthropic_api_key", "string (secret)"),
-        setting("ANTHROPIC_BASE_URL", "anthropic_base_url", "http(s) URL", valid=http_url),
-    )
-
-    anthropic_api_key: Secret | None = None
-    """Platform Anthropic key (never logged)."""
-    anthropic_base_url: str | None = None
-    """Anthropic endpoint the platform key is sent to; empty for ``https://api.anthropic.com``."""
-
-
 @hookimpl
 def register_settings(register: Callable[[type[SettingsGroup]], None]) -> None:
     register(AnthropicSettings)
     register(LLMEndpointSettings)
 
 
-def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> AnthropicConnection | None:
-    """The connection a workspace gets, or ``None`` when there is no key to use."""
-    own = settings.group(AnthropicSettings)
-    platform_key = own.anthropic_api_key.reveal() if own.anthropic_api_key else ""
-    allow_private = settings.group(LLMEndpointSettings).llm_allow_private_base_url
-    found = config_key_and_url(
-        NAME, config, platform_key, own.anthropic_base_url or DEFAULT_BASE_URL, allow_private=allow_private
-    )
-    if found is None:
-        return None
-    key, base_url, source = found
-    return AnthropicConnection(
-        api_key=key,
-        base_url=base_url,
-        timeout=config_seconds(NAME, config, "timeout", DEFAULT_TIMEOUT, 600),
-        max_retries=config_int(NAME, config, "max_retries", DEFAULT_MAX_RETRIES, 0, 10),
-        source=source,
-        workspace_url=bool(config.get("base_url")),
-        allow_private=allow_private,
-    )
+resolve_connection = AnthropicConnection.for_workspace
+"""The connection a workspace gets (``resolve_connection(settings, config)``), or ``None`` without a key."""
 
 
 class AnthropicConfig(SDKConfig, kw_only=True):

@@ -47,19 +47,11 @@ import msgspec
 
 from automatos.extensions.llm._common import (
     LLMEndpointSettings,
-    LoopPool,
     SDKConfig,
-    SDKConnection,
     config_int,
-    config_key_and_url,
-    config_seconds,
     http_url,
-    looks_too_long,
-    message_of,
-    public_only_client,
-    redact,
-    retry_after,
 )
+from automatos.extensions.llm._sdk import SDKConnection, SDKPools, SDKProvider
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
@@ -67,8 +59,6 @@ from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
 from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent
 
 if TYPE_CHECKING:
-    from openai import AsyncOpenAI
-
     from automatos.kernel.settings import Settings
 
 __all__ = [
@@ -90,8 +80,6 @@ require("openai")  # the SDK is imported on first use; without it, quarantine no
 
 NAME = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_TIMEOUT = 120.0
-DEFAULT_MAX_RETRIES = 2
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
 EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
 """Native vector length of OpenAI's embedding models."""
@@ -99,220 +87,7 @@ SHORTENABLE = frozenset({"text-embedding-3-small", "text-embedding-3-large"})
 """Models that accept the ``dimensions`` parameter."""
 
 
-def _new_pool() -> Any:
-    import openai
-
-    return openai.DefaultAsyncHttpxClient()
-
-
-_POOL = LoopPool(_new_pool)
-_PUBLIC_POOL = LoopPool(lambda: public_only_client(_default_client_class()))
-"""For a workspace's own ``base_url`` while ``LLM_ALLOW_PRIVATE_BASE_URL`` is off: public addresses only."""
-
-
-def _default_client_class() -> Any:
-    import openai
-
-    return openai.DefaultAsyncHttpxClient
-
-
-# --- connection ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpenAIConnection(SDKConnection):
-    """Where and how to call the API, resolved from the workspace config and the settings
-    (``source`` ``platform`` means ``OPENAI_API_KEY``)."""
-
-    def client(self) -> AsyncOpenAI:
-        import openai
-
-        pool = _PUBLIC_POOL if self.workspace_url and not self.allow_private else _POOL
-        client: AsyncOpenAI = self._client(openai.AsyncOpenAI, pool)
-        return client
-
-    def error(self, exc: Exception) -> ProviderError:
-        """The :class:`ProviderError` for an SDK exception; its text never holds the key."""
-        import openai
-
-        transport = self._transport_error(NAME, openai, exc)
-        if transport is not None:
-            return transport
-        if isinstance(exc, openai.APIStatusError):
-            return self._status_error(exc.status_code, exc.code, exc.body, exc.response.headers, exc.request_id)
-        if isinstance(exc, openai.APIError):
-            # An error event inside a stream (HTTP 200): classify it by its code.
-            code = str(exc.code or exc.type or "")
-            status = 429 if "rate" in code else 400 if "context" in code or "invalid" in code else 500
-            return self._status_error(status, exc.code, exc.body, {}, None, in_stream=True)
-        return ProviderError(NAME, "unavailable", f"unexpected failure of the OpenAI client: {type(exc).__name__}")
-
-    def _status_error(
-        self,
-        status: int,
-        code: str | None,
-        body: object,
-        headers: Mapping[str, str],
-        request_id: str | None,
-        *,
-        in_stream: bool = False,
-    ) -> ProviderError:
-        upstream = redact(message_of(body), self.api_key)
-        message = self.shown(upstream)  # a workspace's own endpoint: logged, not shown
-        code = redact(code, self.api_key) if code else None
-        where = "in the stream" if in_stream else f"HTTP {status}"
-        suffix = (f": {message}" if message else "") + (f" [request {request_id}]" if request_id else "")
-        if status in (401, 402, 403):
-            whose = "the workspace's key (config api_key)" if self.source == "workspace" else "OPENAI_API_KEY"
-            detail = f"the API key was refused ({where}{', ' + code if code else ''}); check {whose}"
-            return ProviderError(NAME, "auth", detail + (f" [request {request_id}]" if request_id else ""))
-        if status == 429:
-            wait = retry_after(headers)
-            what = "quota exhausted" if code == "insufficient_quota" else "rate limited"
-            hint = f"; retry after {wait:g} s" if wait is not None else ""
-            detail = f"{what} ({where}, after up to {self.max_retries} retries){hint}{suffix}"
-            return ProviderError(NAME, "rate_limit", detail, retry_after=wait)
-        if status in (408, 504):
-            return ProviderError(NAME, "timeout", f"the API timed out ({where}){suffix}")
-        if status == 413 or (status == 400 and (code == "context_length_exceeded" or looks_too_long(upstream))):
-            return ProviderError(
-                NAME, "context_length", f"the conversation is too long for the model ({where}){suffix}"
-            )
-        if status in (400, 404, 422):
-            return ProviderError(NAME, "bad_request", f"the request was refused ({where}){suffix}")
-        return ProviderError(
-            NAME, "unavailable", f"the API failed ({where}, after up to {self.max_retries} retries){suffix}"
-        )
-
-
-# --- providers ----------------------------------------------------------------------------------
-
-
-class OpenAIProvider:
-    """Chat completions (``complete`` and ``stream``) through the ``openai`` SDK."""
-
-    name = NAME
-
-    def __init__(self, connection: OpenAIConnection, *, max_tokens_param: str = "max_completion_tokens") -> None:
-        self.connection = connection
-        self.max_tokens_param = max_tokens_param
-        self._client: AsyncOpenAI | None = None
-
-    def _sdk(self) -> AsyncOpenAI:
-        if self._client is None:
-            self._client = self.connection.client()
-        return self._client
-
-    def _params(self, messages: Sequence[ChatMessage], model: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        if not messages:
-            raise ProviderError(NAME, "bad_request", "the conversation has no messages")
-        params: dict[str, Any] = {
-            "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-        }
-        if options.get("temperature") is not None:
-            params["temperature"] = options["temperature"]
-        if options.get("max_tokens") is not None:
-            params[self.max_tokens_param] = options["max_tokens"]
-        return params
-
-    async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
-        import openai
-
-        params = self._params(messages, model, options)
-        try:
-            response: Any = await self._sdk().chat.completions.create(**params)
-        except openai.OpenAIError as exc:
-            raise self.connection.error(exc) from None
-        if not response.choices:
-            raise ProviderError(NAME, "unavailable", "the answer had no choices")
-        choice = response.choices[0]
-        usage = response.usage
-        return Completion(
-            text=choice.message.content or choice.message.refusal or "",
-            model=response.model or model,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
-            finish_reason=choice.finish_reason or "stop",
-        )
-
-    async def stream(
-        self, messages: Sequence[ChatMessage], *, model: str, **options: Any
-    ) -> AsyncIterator[StreamEvent]:
-        import openai
-
-        params = self._params(messages, model, options)
-        finish: str | None = None
-        usage: Any = None
-        try:
-            chunks: Any = await self._sdk().chat.completions.create(
-                **params, stream=True, stream_options={"include_usage": True}
-            )
-            async with chunks:  # closes the response if our consumer stops early
-                async for chunk in chunks:
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                    for choice in chunk.choices:
-                        if choice.index != 0:
-                            continue
-                        if choice.delta is not None and choice.delta.content:
-                            yield StreamEvent(delta=choice.delta.content)
-                        if choice.finish_reason:
-                            finish = choice.finish_reason
-        except openai.OpenAIError as exc:
-            raise self.connection.error(exc) from None
-        yield StreamEvent(
-            finish_reason=finish or "stop",
-            prompt_tokens=usage.prompt_tokens if usage is not None else None,
-            completion_tokens=usage.completion_tokens if usage is not None else None,
-        )
-
-
-class OpenAIEmbeddingProvider:
-    """``embeddings.create`` in batches; every vector is checked to have ``dimensions`` values."""
-
-    name = NAME
-
-    def __init__(
-        self, connection: OpenAIConnection, *, model: str, dimensions: int, shorten: bool, batch_size: int
-    ) -> None:
-        self.connection = connection
-        self.model = model
-        self.dimensions = dimensions
-        self.shorten = shorten
-        """Send ``dimensions`` to the API (shortened ``text-embedding-3-*`` vectors)."""
-        self.batch_size = batch_size
-        self._client: AsyncOpenAI | None = None
-
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        import openai
-
-        if self._client is None:
-            self._client = self.connection.client()
-        extra: dict[str, Any] = {"dimensions": self.dimensions} if self.shorten else {}
-        vectors: list[list[float]] = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            try:
-                response = await self._client.embeddings.create(model=self.model, input=batch, **extra)
-            except openai.OpenAIError as exc:
-                raise self.connection.error(exc) from None
-            items = sorted(response.data, key=lambda item: item.index)
-            if len(items) != len(batch):
-                raise ProviderError(NAME, "unavailable", f"{len(items)} vectors came back for {len(batch)} texts")
-            for item in items:
-                if len(item.embedding) != self.dimensions:
-                    raise ProviderError(
-                        NAME,
-                        "bad_request",
-                        f"model {self.model!r} returned vectors of length {len(item.embedding)}, expected "
-                        f"{self.dimensions} (config embedding_dimensions)",
-                    )
-                vectors.append([float(x) for x in item.embedding])
-        return vectors
-
-
-# --- registration -------------------------------------------------------------------------------
+# --- settings and connection --------------------------------------------------------------------
 
 
 class OpenAISettings(SettingsGroup, frozen=True, kw_only=True):
@@ -331,32 +106,172 @@ class OpenAISettings(SettingsGroup, frozen=True, kw_only=True):
     ``https://api.openai.com/v1``."""
 
 
+@dataclass(frozen=True)
+class OpenAIConnection(SDKConnection):
+    """Where and how to call the API (``source`` ``platform`` means ``OPENAI_API_KEY``)."""
+
+    PROVIDER = NAME
+    SDK = "openai"
+    CLIENT = "AsyncOpenAI"
+    ERROR = "OpenAIError"
+    KEY_VARIABLE = "OPENAI_API_KEY"
+    TITLE = "OpenAI"
+    DEFAULT_URL = DEFAULT_BASE_URL
+    SETTINGS = OpenAISettings
+    POOLS = SDKPools("openai")
+
+    def status_error(self, exc: Exception) -> ProviderError | None:
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            return self._refusal(exc.status_code, exc.code, exc.body, exc.response.headers, exc.request_id)
+        if isinstance(exc, openai.APIError):
+            # An error event inside a stream (HTTP 200): classify it by its code.
+            code = str(exc.code or exc.type or "")
+            status = 429 if "rate" in code else 400 if "context" in code or "invalid" in code else 500
+            return self._refusal(status, exc.code, exc.body, {}, None, in_stream=True)
+        return None
+
+    def _refusal(
+        self,
+        status: int,
+        code: str | None,
+        body: object,
+        headers: Mapping[str, str],
+        request_id: str | None,
+        *,
+        in_stream: bool = False,
+    ) -> ProviderError:
+        return self.refusal(
+            status,
+            body,
+            label=code,
+            headers=headers,
+            request_id=request_id,
+            in_stream=in_stream,
+            rate="quota exhausted" if code == "insufficient_quota" else "rate limited",
+            too_long=code == "context_length_exceeded",
+        )
+
+
+# --- providers ----------------------------------------------------------------------------------
+
+
+class OpenAIProvider(SDKProvider):
+    """Chat completions (``complete`` and ``stream``) through the ``openai`` SDK."""
+
+    name = NAME
+
+    def __init__(self, connection: OpenAIConnection, *, max_tokens_param: str = "max_completion_tokens") -> None:
+        super().__init__(connection)
+        self.max_tokens_param = max_tokens_param
+
+    def _params(self, messages: Sequence[ChatMessage], model: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        if not messages:
+            raise ProviderError(NAME, "bad_request", "the conversation has no messages")
+        params: dict[str, Any] = {
+            "model": model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        if options.get("temperature") is not None:
+            params["temperature"] = options["temperature"]
+        if options.get("max_tokens") is not None:
+            params[self.max_tokens_param] = options["max_tokens"]
+        return params
+
+    async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
+        params = self._params(messages, model, options)
+        with self.connection.errors():
+            response: Any = await self._sdk().chat.completions.create(**params)
+        if not response.choices:
+            raise ProviderError(NAME, "unavailable", "the answer had no choices")
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            text=choice.message.content or choice.message.refusal or "",
+            model=response.model or model,
+            prompt_tokens=usage.prompt_tokens if usage else 0,
+            completion_tokens=usage.completion_tokens if usage else 0,
+            finish_reason=choice.finish_reason or "stop",
+        )
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, model: str, **options: Any
+    ) -> AsyncIterator[StreamEvent]:
+        params = self._params(messages, model, options)
+        finish: str | None = None
+        usage: Any = None
+        with self.connection.errors():
+            chunks: Any = await self._sdk().chat.completions.create(
+                **params, stream=True, stream_options={"include_usage": True}
+            )
+            async with chunks:  # closes the response if our consumer stops early
+                async for chunk in chunks:
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices:
+                        if choice.index != 0:
+                            continue
+                        if choice.delta is not None and choice.delta.content:
+                            yield StreamEvent(delta=choice.delta.content)
+                        if choice.finish_reason:
+                            finish = choice.finish_reason
+        yield StreamEvent(
+            finish_reason=finish or "stop",
+            prompt_tokens=usage.prompt_tokens if usage is not None else None,
+            completion_tokens=usage.completion_tokens if usage is not None else None,
+        )
+
+
+class OpenAIEmbeddingProvider(SDKProvider):
+    """``embeddings.create`` in batches; every vector is checked to have ``dimensions`` values."""
+
+    name = NAME
+
+    def __init__(
+        self, connection: OpenAIConnection, *, model: str, dimensions: int, shorten: bool, batch_size: int
+    ) -> None:
+        super().__init__(connection)
+        self.model = model
+        self.dimensions = dimensions
+        self.shorten = shorten
+        """Send ``dimensions`` to the API (shortened ``text-embedding-3-*`` vectors)."""
+        self.batch_size = batch_size
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        client = self._sdk()
+        extra: dict[str, Any] = {"dimensions": self.dimensions} if self.shorten else {}
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch_size):
+            batch = list(texts[start : start + self.batch_size])
+            with self.connection.errors():
+                response = await client.embeddings.create(model=self.model, input=batch, **extra)
+            items = sorted(response.data, key=lambda item: item.index)
+            if len(items) != len(batch):
+                raise ProviderError(NAME, "unavailable", f"{len(items)} vectors came back for {len(batch)} texts")
+            for item in items:
+                if len(item.embedding) != self.dimensions:
+                    raise ProviderError(
+                        NAME,
+                        "bad_request",
+                        f"model {self.model!r} returned vectors of length {len(item.embedding)}, expected "
+                        f"{self.dimensions} (config embedding_dimensions)",
+                    )
+                vectors.append([float(x) for x in item.embedding])
+        return vectors
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
 @hookimpl
 def register_settings(register: Callable[[type[SettingsGroup]], None]) -> None:
     register(OpenAISettings)
     register(LLMEndpointSettings)
 
 
-def resolve_connection(settings: Settings, config: Mapping[str, Any]) -> OpenAIConnection | None:
-    """The connection a workspace gets, or ``None`` when there is no key to use."""
-    own = settings.group(OpenAISettings)
-    platform_key = own.openai_api_key.reveal() if own.openai_api_key else ""
-    allow_private = settings.group(LLMEndpointSettings).llm_allow_private_base_url
-    found = config_key_and_url(
-        NAME, config, platform_key, own.openai_base_url or DEFAULT_BASE_URL, allow_private=allow_private
-    )
-    if found is None:
-        return None
-    key, base_url, source = found
-    return OpenAIConnection(
-        api_key=key,
-        base_url=base_url,
-        timeout=config_seconds(NAME, config, "timeout", DEFAULT_TIMEOUT, 600),
-        max_retries=config_int(NAME, config, "max_retries", DEFAULT_MAX_RETRIES, 0, 10),
-        source=source,
-        workspace_url=bool(config.get("base_url")),
-        allow_private=allow_private,
-    )
+resolve_connection = OpenAIConnection.for_workspace
+"""The connection a workspace gets (``resolve_connection(settings, config)``), or ``None`` without a key."""
 
 
 class OpenAIConfig(SDKConfig, kw_only=True):

@@ -19,22 +19,22 @@ Decisions:
   vectors of different lengths), and a collection keeps one length. Because the column has no
   fixed dimension there is no HNSW/IVFFlat index in the kernel schema; the pgvector backend scans
   one workspace's collection, which the primary key already narrows.
-- ``api_keys`` holds only an HMAC-SHA256 of each key (keyed by a pepper kept outside the
-  database), never the key. Its id is a UUID4 in 32-hex form (no dashes), so the principal id of a
-  key without a user, ``key:<id>``, still fits the 36-character actor columns. Keys are revoked
-  (``revoked_at``), never deleted, so the audit trail can name them; ``user_id`` becomes ``NULL``
-  when the user row goes, and the key then acts for itself.
+- ``platform_settings`` holds the declared platform settings' values (typed JSON; the one settings
+  registry, :mod:`automatos.kernel.settings_registry`, checks them), ``system_settings`` the
+  run-time overrides of environment settings (raw strings).
+- Tables of extensions and feature packages are theirs (``api_keys`` is the API-key extension's,
+  :mod:`automatos.extensions.auth.api_keys.models`): they share :class:`~automatos.kernel.db.base.Base`
+  and reach the migration runner through ``register_migrations`` or the composition root.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql import expression, text
 
@@ -50,8 +50,8 @@ from automatos.kernel.db.base import (
 
 __all__ = [
     "MEMBER_ROLES",
-    "ApiKey",
     "AuditLogEntry",
+    "PlatformSetting",
     "SystemSetting",
     "User",
     "VectorItem",
@@ -187,31 +187,19 @@ class VectorItem(Base):
     """Set by the writer, to the microsecond: the exact backend uses it to notice other processes' writes."""
 
 
-def _hex_id() -> str:
-    return uuid.uuid4().hex
+class PlatformSetting(Base):
+    """A declared platform setting's value (chat history length, API-key caps, …): the product's
+    own knobs, typed JSON values, checked against their declaration by the settings registry.
 
+    Not the environment's settings (those are ``system_settings``, keyed by variable name and
+    parsed like the environment). Created by the agents schema's revision (0004), whose seed fills it.
+    """
 
-class ApiKey(Base):
-    """A workspace's API key: its public prefix and the HMAC of the whole key, never the key."""
+    __tablename__ = "platform_settings"
 
-    __tablename__ = "api_keys"
-    __table_args__ = (CheckConstraint(f"role IN ({', '.join(repr(r) for r in MEMBER_ROLES)})", name="role"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_hex_id)
-    workspace_id: Mapped[str] = mapped_column(String(36), ForeignKey("workspaces.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    """The user the key acts for; ``None`` for a key of the workspace itself (CLI, automation)."""
-    name: Mapped[str] = mapped_column(String(200))
-    prefix: Mapped[str] = mapped_column(String(32), unique=True)
-    """The public part of the key (``atk_<prefix>_…``): how a presented key finds its row."""
-    key_hash: Mapped[str] = mapped_column(String(64))
-    """Hex HMAC-SHA256 of the whole key under the deployment's pepper."""
-    role: Mapped[str] = mapped_column(String(20), default="member", server_default="member")
-    scopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
-    """Permission names the key is narrowed to; empty means everything its role allows."""
-    rate_limit: Mapped[str | None] = mapped_column(String(64))
-    created_by: Mapped[str | None] = mapped_column(String(36))
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONType, nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    updated_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = created_at_column()
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = updated_at_column()

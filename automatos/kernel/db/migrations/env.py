@@ -1,4 +1,4 @@
-"""Alembic environment: runs the kernel's migrations on an async engine.
+"""Alembic environment: runs the one revision graph (the kernel's and its sources') on an async engine.
 
 Three ways in, one path: :mod:`automatos.kernel.db.migrate` hands over an open connection in
 ``config.attributes["connection"]`` (its caller already runs an event loop); otherwise the URL comes
@@ -15,19 +15,16 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 
-from automatos.agents import models as agent_models  # noqa: F401 - the agents' tables share the chain
-from automatos.chat import models as chat_models  # noqa: F401 - so do chat's (0004_agents)
 from automatos.kernel.db import models  # noqa: F401 - registers the kernel tables on Base.metadata
 from automatos.kernel.db.base import Base
 from automatos.kernel.db.session import engine_from_url
-from automatos.llm import models as llm_models  # noqa: F401 - and the model catalogue's
-from automatos.marketplace import models as marketplace_models  # noqa: F401 - and the categories'
-from automatos.tools import models as tool_models  # noqa: F401 - and the credential types'
 
 __all__: list[str] = []
 
 config = context.config
-target_metadata = Base.metadata
+# the kernel's MetaData and every migration source's (automatos.kernel.db.migrate.alembic_config): the
+# kernel imports no feature package or extension; whoever runs the migrations hands their models over
+target_metadata = config.attributes.get("metadata") or Base.metadata
 
 
 def _url() -> str:

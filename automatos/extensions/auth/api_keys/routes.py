@@ -1,4 +1,8 @@
-"""API keys of the caller's workspace: create (the secret is shown once), list, revoke.
+"""``/api/api-keys``: the caller's workspace's API keys — create (the secret is shown once), list, revoke.
+
+Mounted by the extension's ``register_routes``; the handlers take the ``kernel`` and ``ctx``
+dependencies the API provides to extensions' routes (not a hot path) and call the public service
+(:mod:`.service`). Same URLs, shapes and permissions as when this was a kernel controller.
 
 The workspace is the request's (``X-Workspace-ID``, the key's own workspace, or the principal's
 default). Nobody hands out more than they hold: the new key's role may not exceed the caller's role
@@ -8,10 +12,9 @@ workspace); a key made by a key without a user, by a platform admin through the 
 the CLI acts for itself.
 
 Nobody below owner sees or revokes a key of a principal ranked above them (platform admin > owner >
-admin > member > viewer; a key ranks as the principal behind it, see
-:mod:`automatos.extensions.auth.api_keys`): a workspace admin's list leaves out the owners' and
-the platform admins' keys and revoking one is a 403. Owners and platform admins see every key of
-the workspace.
+admin > member > viewer; a key ranks as the principal behind it, see :mod:`.service`): a workspace
+admin's list leaves out the owners' and the platform admins' keys and revoking one is a 403. Owners
+and platform admins see every key of the workspace.
 
 What a new key may be given is capped by platform settings (``api_keys.max_lifetime_days``,
 ``api_keys.max_requests_per_minute``, ``api_keys.max_per_workspace``): 422 naming ``expires_at`` or
@@ -20,46 +23,29 @@ What a new key may be given is capped by platform settings (``api_keys.max_lifet
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 import msgspec
-from litestar import Controller, Request, delete, get, post
+from litestar import Controller, delete, get, post
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from automatos.agents.setting_values import PlatformSettingValues
-from automatos.api.dependencies import request_context, scoped, services
-from automatos.api.pagination import Limit, Offset, Page
-from automatos.extensions.auth.api_keys import (
+from automatos.extensions.auth.api_keys.service import (
     NO_CEILING,
     ApiKeyRecord,
-    KeyCaps,
     create_key,
+    key_caps,
     list_keys,
     revoke_key,
 )
 from automatos.kernel.core import Kernel
 from automatos.kernel.errors import PermissionDeniedError
+from automatos.kernel.http import Limit, Offset, Page, scoped
 from automatos.kernel.permissions import Permission, Role, highest_role, role_at_least
 from automatos.kernel.types import Principal, RequestContext, Workspace
 
-__all__ = [
-    "DEFAULT_MAX_LIFETIME_DAYS",
-    "DEFAULT_MAX_PER_WORKSPACE",
-    "DEFAULT_MAX_REQUESTS_PER_MINUTE",
-    "ApiKeyCreate",
-    "ApiKeyCreated",
-    "ApiKeyInfo",
-    "ApiKeysController",
-    "key_caps",
-]
-
-DEFAULT_MAX_LIFETIME_DAYS = 3650
-"""``api_keys.max_lifetime_days`` when the platform setting is missing or out of range."""
-DEFAULT_MAX_REQUESTS_PER_MINUTE = 6000
-"""``api_keys.max_requests_per_minute`` when the platform setting is missing or out of range (100/second)."""
-DEFAULT_MAX_PER_WORKSPACE = 1000
-"""``api_keys.max_per_workspace`` when the platform setting is missing or out of range."""
+__all__ = ["ApiKeyCreate", "ApiKeyCreated", "ApiKeyInfo", "ApiKeysController"]
 
 RoleName = Annotated[str, msgspec.Meta(pattern="^(owner|admin|member|viewer)$", description="A workspace role.")]
 
@@ -105,20 +91,8 @@ class ApiKeyInfo(msgspec.Struct):
 
 
 def _info(record: ApiKeyRecord) -> ApiKeyInfo:
-    return ApiKeyInfo(
-        id=record.id,
-        prefix=record.prefix,
-        name=record.name,
-        role=record.role,
-        scopes=record.scopes,
-        rate_limit=record.rate_limit,
-        user_id=record.user_id,
-        created_by=record.created_by,
-        created_at=record.created_at,
-        last_used_at=record.last_used_at,
-        expires_at=record.expires_at,
-        revoked_at=record.revoked_at,
-    )
+    """The record as the API shows it: every field but ``workspace_id`` (the request's own)."""
+    return msgspec.convert(record, ApiKeyInfo, from_attributes=True)
 
 
 def _scoped(ctx: RequestContext, permission: Permission) -> tuple[Principal, Workspace]:
@@ -149,29 +123,6 @@ def _ceiling(ctx: RequestContext, principal: Principal) -> Role | None:
     return highest_role(ctx.roles) or Role.VIEWER
 
 
-async def key_caps(settings: PlatformSettingValues) -> KeyCaps:
-    """What a new key may be given, from the platform settings (cached like every platform setting).
-
-    The rate cap is an integer setting (requests per minute) rather than a ``limits`` string, so the
-    platform settings' own type and range checks cover it.
-    """
-    days = await settings.int_setting("api_keys.max_lifetime_days", DEFAULT_MAX_LIFETIME_DAYS, 1, 36_500)
-    count = await settings.int_setting("api_keys.max_per_workspace", DEFAULT_MAX_PER_WORKSPACE, 1, 1_000_000)
-    per_minute = await settings.int_setting(
-        "api_keys.max_requests_per_minute", DEFAULT_MAX_REQUESTS_PER_MINUTE, 1, 100_000_000
-    )
-    return KeyCaps(
-        max_lifetime=timedelta(days=days),
-        max_rate_limit=f"{per_minute}/minute",
-        max_per_workspace=count,
-        setting_names={
-            "max_lifetime": "api_keys.max_lifetime_days",
-            "max_rate_limit": "api_keys.max_requests_per_minute",
-            "max_per_workspace": "api_keys.max_per_workspace",
-        },
-    )
-
-
 async def _acting_user(kernel: Kernel, principal: Principal, workspace: Workspace) -> str | None:
     """The user a new key acts for: the caller, when they are a member here (a user key must be).
 
@@ -187,8 +138,9 @@ class ApiKeysController(Controller):
     tags = ["api-keys"]
 
     @post("/", summary="Create an API key in the workspace; the key is shown once")
-    async def create_api_key(self, request: Request[Any, Any, Any], data: JSONBody[ApiKeyCreate]) -> ApiKeyCreated:
-        kernel, ctx = await request_context(request)
+    async def create_api_key(
+        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], data: JSONBody[ApiKeyCreate]
+    ) -> ApiKeyCreated:
         principal, workspace = _scoped(ctx, Permission.KEYS_MANAGE)
         _check_ceiling(ctx, principal, data)
         record, key = await create_key(
@@ -202,7 +154,7 @@ class ApiKeysController(Controller):
             user_id=await _acting_user(kernel, principal, workspace),
             created_by=principal.id,
             request_id=ctx.request_id,
-            caps=await key_caps(services(request).setting_values()),
+            caps=await key_caps(kernel),
         )
         return ApiKeyCreated(
             key=key,
@@ -220,12 +172,12 @@ class ApiKeysController(Controller):
     @get("/", summary="The workspace's API keys (never their secrets)")
     async def list_api_keys(
         self,
-        request: Request[Any, Any, Any],
+        kernel: NamedDependency[Kernel],
+        ctx: NamedDependency[RequestContext],
         include_revoked: Annotated[bool, QueryParameter(description="Include revoked keys.")] = False,
         offset: Offset = 0,
         limit: Limit = 100,
     ) -> Page[ApiKeyInfo]:
-        kernel, ctx = await request_context(request)
         principal, workspace = _scoped(ctx, Permission.KEYS_READ)
         records, total = await list_keys(
             kernel, workspace.id, offset, limit, include_revoked=include_revoked, ceiling=_ceiling(ctx, principal)
@@ -233,8 +185,9 @@ class ApiKeysController(Controller):
         return Page(items=[_info(r) for r in records], total=total, offset=offset, limit=limit)
 
     @delete("/{key_id:str}", summary="Revoke an API key on every node at once")
-    async def revoke_api_key(self, request: Request[Any, Any, Any], key_id: FromPath[str]) -> None:
-        kernel, ctx = await request_context(request)
+    async def revoke_api_key(
+        self, kernel: NamedDependency[Kernel], ctx: NamedDependency[RequestContext], key_id: FromPath[str]
+    ) -> None:
         principal, workspace = _scoped(ctx, Permission.KEYS_MANAGE)
         await revoke_key(
             kernel, workspace.id, key_id, principal.id, request_id=ctx.request_id, ceiling=_ceiling(ctx, principal)
