@@ -1,4 +1,5 @@
-"""``automatos settings …``: the run-time settings stored in system_settings."""
+"""``automatos settings …``: the run-time settings stored in system_settings, through the one settings
+registry (``kernel.settings_registry``), as ``/api/settings`` does."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ def settings_group() -> None:
 def settings_list(init: bool) -> None:
     """Every run-time setting, its value and where the value comes from."""
 
-    async def run(kernel: Any) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = kernel.overrides.describe()
+    async def run(kernel: Any) -> list[Any]:
+        rows: list[Any] = kernel.settings_registry.runtime()
         return rows
 
     for row in with_kernel(run, data_settings(init)):
-        click.echo(f"{row['key']:<36} {row['value']!s:<24} ({row['source']})")
+        click.echo(f"{row.key:<36} {row.value!s:<24} ({row.source})")
 
 
 @settings_group.command("set")
@@ -37,7 +38,7 @@ def settings_set(key: str, value: str, init: bool) -> None:
     """Override KEY (an environment variable name, e.g. LLM_MODEL) with VALUE."""
 
     async def run(kernel: Any) -> None:
-        await kernel.set_setting(key, value, actor_id="cli")
+        await kernel.settings_registry.set_runtime(key, value, actor_id="cli")
 
     with_kernel(run, data_settings(init))
     click.echo(f"{key} set")
@@ -50,7 +51,7 @@ def settings_unset(key: str, init: bool) -> None:
     """Remove the override of KEY: the environment's value applies again."""
 
     async def run(kernel: Any) -> None:
-        await kernel.set_setting(key, None, actor_id="cli")
+        await kernel.settings_registry.set_runtime(key, None, actor_id="cli")
 
     with_kernel(run, data_settings(init))
     click.echo(f"{key} unset")
