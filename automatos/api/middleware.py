@@ -44,7 +44,7 @@ Per HTTP request, in order:
    a route listed in ``RATE_LIMIT_ROUTES`` has, in addition, its own counter per client, checked
    first (an expensive route stays protected whatever a key's general quota; the second round trip
    happens only on those routes). Over a limit: 429 problem+json with ``Retry-After``. Without
-   Redis the counts live in :class:`automatos.kernel.ratelimit.SlidingWindowCounter` (the same
+   Redis the counts live in :class:`automatos.kernel.memory_limiter.SlidingWindowCounter` (the same
    algorithm as ``limits``' sliding-window counter at a fraction of its cost); with Redis, in
    ``limits`` so that every node shares them. The health endpoints bypass the middleware entirely
    (no authentication, no limit, no added headers: probes must stay as cheap as bare Litestar).
@@ -105,9 +105,9 @@ from automatos.api.problems import PROBLEM_JSON, TYPE_BASE
 from automatos.api.stats import RouteStats, add_call
 from automatos.kernel.errors import AuthenticationError
 from automatos.kernel.logging import PRINCIPAL_ID, REQUEST_ID, WORKSPACE_ID
+from automatos.kernel.memory_limiter import SlidingWindowCounter
 from automatos.kernel.metrics import HOOK_TIMES, observe_request
-from automatos.kernel.rate_limits import parse_rate_limit
-from automatos.kernel.ratelimit import SlidingWindowCounter
+from automatos.kernel.rate_limit_syntax import parse_rate_limit
 
 if TYPE_CHECKING:
     from limits import RateLimitItem

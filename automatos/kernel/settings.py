@@ -328,7 +328,7 @@ def _validate_secret_keys(values: dict[str, Any]) -> None:
 
 
 def _validate_rate_limits(values: dict[str, Any]) -> None:
-    from automatos.kernel.rate_limits import parse_rate_limit
+    from automatos.kernel.rate_limit_syntax import parse_rate_limit
 
     def check(env: str, text: str) -> None:
         try:

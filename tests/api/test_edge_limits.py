@@ -214,7 +214,7 @@ async def test_a_body_that_stops_arriving_is_408(tmp_path: Path) -> None:
 
 async def test_per_route_and_per_client_state_stays_bounded(tmp_path: Path) -> None:
     """Many paths of one route and many clients: one statistics row, and idle clients' counters swept."""
-    from automatos.kernel.ratelimit import SlidingWindowCounter
+    from automatos.kernel.memory_limiter import SlidingWindowCounter
 
     class Clock:
         now = 0.0

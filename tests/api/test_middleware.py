@@ -325,7 +325,7 @@ class FakeClock:
 
 
 def test_the_in_process_counter_slides_and_says_when_to_retry() -> None:
-    from automatos.kernel.ratelimit import SlidingWindowCounter
+    from automatos.kernel.memory_limiter import SlidingWindowCounter
 
     clock = FakeClock()
     counter = SlidingWindowCounter(clock=clock)
@@ -348,7 +348,7 @@ def test_the_counter_sweeps_on_its_own_clock_from_zero() -> None:
     On a machine up for less than ~8 minutes the sweep then ran (or not) depending on the uptime.
     Here the one injected clock starts at 0: the sweep runs exactly when that clock says so.
     """
-    from automatos.kernel.ratelimit import SlidingWindowCounter
+    from automatos.kernel.memory_limiter import SlidingWindowCounter
 
     clock = FakeClock()
     counter = SlidingWindowCounter(clock=clock, sweep_seconds=10.0)

@@ -1,6 +1,6 @@
 """Defects an adversarial tester found by probing a running server (issue 9), each pinned here.
 
-- Rate-limit strings have one strict grammar (:mod:`automatos.kernel.rate_limits`): API keys and the
+- Rate-limit strings have one strict grammar (:mod:`automatos.kernel.rate_limit_syntax`): API keys and the
   run-time settings refuse anything else with a 422 naming the field, a key stored before the
   grammar existed is ignored (not a 500), the in-process counter never divides by zero, and one
   limit Redis cannot count does not switch limiting off for every client.
@@ -22,8 +22,8 @@ from automatos.extensions.auth.api_keys import create_key
 from automatos.extensions.auth.api_keys.models import ApiKey
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.rate_limits import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
-from automatos.kernel.ratelimit import SlidingWindowCounter
+from automatos.kernel.memory_limiter import SlidingWindowCounter
+from automatos.kernel.rate_limit_syntax import MAX_WINDOW_SECONDS, parse_rate_limit, per_second
 from automatos.workspaces.service import WorkspaceService
 from tests.api.test_api_keys_api import ADMIN, URL, app_with_keys, as_key, new_key, problem
 from tests.helpers import AppClient, container_of, database_settings, make_container, serve_app

@@ -139,8 +139,8 @@ async def key_caps(kernel: Kernel) -> KeyCaps:
     )
 
 def _per_second(text: str) -> float:
-    """How many requests per second ``text`` allows (strict grammar, :mod:`automatos.kernel.rate_limits`)."""
-    from automatos.kernel.rate_limits import per_second
+    """How many requests per second ``text`` allows (strict grammar, :mod:`automatos.kernel.rate_limit_syntax`)."""
+    from automatos.kernel.rate_limit_syntax import per_second
 
     return per_second(text)
 
@@ -201,7 +201,7 @@ def _validated(
             f"unknown scope {unknown[0]!r}; scopes are permission names: {', '.join(sorted(known))}", field="scopes"
         )
     if rate_limit is not None:
-        from automatos.kernel.rate_limits import parse_rate_limit
+        from automatos.kernel.rate_limit_syntax import parse_rate_limit
 
         try:  # the grammar the middleware reads keys' limits with: what is stored is what is enforced
             parse_rate_limit(rate_limit)
