@@ -22,6 +22,7 @@ Private to :mod:`automatos.extensions.llm`; importing it imports no SDK (they ar
 
 from __future__ import annotations
 
+import abc
 import importlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -68,7 +69,7 @@ class SDKPools:
 
 
 @dataclass(frozen=True)
-class SDKConnection:
+class SDKConnection(abc.ABC):
     """Where and how to call the API, resolved from the workspace's config and the settings
     (``source`` ``platform`` means the platform's key, :attr:`KEY_VARIABLE`)."""
 
@@ -167,10 +168,10 @@ class SDKConnection:
             self.PROVIDER, "unavailable", f"unexpected failure of the {self.TITLE} client: {type(exc).__name__}"
         )
 
+    @abc.abstractmethod
     def status_error(self, exc: Exception) -> ProviderError | None:
         """The subclass's reading of an HTTP error (or an error event in a stream) of its SDK, through
         :meth:`refusal`; ``None`` for any other exception."""
-        raise NotImplementedError
 
     @contextmanager
     def errors(self) -> Iterator[None]:
