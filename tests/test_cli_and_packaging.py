@@ -72,6 +72,27 @@ def test_malformed_setting_stops_with_the_variable_named(tmp_path: Path) -> None
     assert "AUTOMATOS_PORT='http' is malformed: expected integer 1-65535" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "variable", "message"),
+    [
+        (["serve", "--port", "1"], "SANDBOX_POOL_SIZE=0", "SANDBOX_POOL_SIZE=0 is out of range: expected integer 1-64"),
+        (["db", "current"], "OPENAI_BASE_URL=not-a-url", "OPENAI_BASE_URL='not-a-url' is out of range"),
+        (["db", "upgrade", "--init"], "JWKS_CACHE_SECONDS=-1", "JWKS_CACHE_SECONDS"),
+    ],
+)
+def test_a_malformed_setting_of_any_owner_stops_a_command_before_it_starts(
+    tmp_path: Path, args: list[str], variable: str, message: str
+) -> None:
+    # the settings of feature packages and extensions live in their own structs; every command
+    # still checks them all first: one line naming the variable, nothing created, nothing migrated
+    name, _, value = variable.partition("=")
+    result = _run(args, tmp_path, {name: value})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "listening" not in result.stdout
+    assert not (tmp_path / "automatos-data").exists()
+
+
 def _docker_healthcheck() -> str:
     """The shell command of the Dockerfile's HEALTHCHECK."""
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from automatos.kernel.errors import AutomatosError, SettingsError
-from automatos.kernel.settings import Settings, load_settings
+from automatos.kernel.settings import Settings, check_settings, load_settings
 
 if TYPE_CHECKING:
     from automatos.kernel.parts import MigrationSource
@@ -42,10 +42,19 @@ T = TypeVar("T")
 
 
 def command_settings(**overrides: Any) -> Settings:
+    """The kernel's settings with every owner's struct checked too (feature packages' and loaded
+    extensions'): a malformed variable of any owner stops the command here, in one line naming it,
+    before anything is created or migrated — as the flat settings did before they were split."""
+    from automatos.container import Container
+
     try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
+        container = Container()
+        container.settings.override(settings)
+        check_settings(settings, container.parts().settings)
     except SettingsError as exc:
         raise click.ClickException(f"settings: {exc}") from None
+    return settings
 
 
 def migration_sources(settings: Settings) -> tuple[MigrationSource, ...]:
