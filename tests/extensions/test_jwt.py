@@ -19,7 +19,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import func, select
 
 from automatos.extensions.auth.jwt import JWTAuth, UnverifiedEmailError
@@ -32,6 +32,21 @@ from tests.helpers import make_container, running_kernel, serve_app
 
 ISSUER = "https://clerk.example.test"
 AUDIENCE = "automatos"
+
+
+def _ec_jwk(public: ec.EllipticCurvePublicKey) -> dict[str, Any]:
+    """The JWK of a P-256 key as RFC 7518 §6.2.1 has it: x and y always 32 bytes.
+
+    Not ``ECAlgorithm.to_jwk``: up to PyJWT 2.9 (our floor) it drops a coordinate's leading zero
+    bytes, and its own reader then refuses that key ("Coords should be 32 bytes"), so about one
+    random key in 160 made the ES256 tests fail at the lowest versions.
+    """
+    numbers = public.public_numbers()
+
+    def b64(n: int) -> str:
+        return base64.urlsafe_b64encode(n.to_bytes(32, "big")).rstrip(b"=").decode()
+
+    return {"kty": "EC", "crv": "P-256", "x": b64(numbers.x), "y": b64(numbers.y), "alg": "ES256"}
 
 
 class JWKSServer:
@@ -65,8 +80,7 @@ class JWKSServer:
             jwk = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
             jwk["alg"] = "RS256"
         else:
-            jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
-            jwk["alg"] = "ES256"
+            jwk = _ec_jwk(private.public_key())
         self.keys.append({**jwk, "kid": kid, "use": "sig"})
 
     def stop(self) -> None:
