@@ -23,6 +23,9 @@ Why the facade runs the implementations itself instead of calling ``pm.hook.x(..
 A :class:`HookView` is a frozen call plan: for every hook, the implementations of the extensions
 visible in one scope, in pluggy's call order (taken from ``subset_hook_caller``, the way pytest scopes
 conftest plugins). Building one costs microseconds per hook; calling through it costs a tight loop.
+
+Size (~520 lines): the call loop, the views it runs over and the typed collectors are one job — the
+only place pluggy is touched — and the loop is the hot path ``bench/hooks.py`` measures.
 """
 
 from __future__ import annotations
