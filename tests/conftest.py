@@ -64,3 +64,37 @@ def _event_loop_policy_kept() -> Iterator[None]:
 def _default_policy() -> None:
     if type(asyncio.get_event_loop_policy()) is not asyncio.DefaultEventLoopPolicy:
         asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test that times out also shows what every asyncio task of its loop was waiting on.
+
+    pytest-timeout dumps thread stacks only; for an async test that hangs, the main thread is just
+    "in select()". Its dump function is wrapped (a private name of the plugin, checked here) so the
+    next hang in CI names the task and the line it is stuck on.
+    """
+    import pytest_timeout
+
+    dump = getattr(pytest_timeout, "dump_stacks", None)
+    if dump is None or getattr(dump, "with_tasks", False):
+        return
+
+    def dump_stacks(terminal: object) -> None:
+        dump(terminal)
+        _dump_tasks(terminal)
+
+    dump_stacks.with_tasks = True  # type: ignore[attr-defined]
+    pytest_timeout.dump_stacks = dump_stacks
+
+
+def _dump_tasks(terminal: object) -> None:
+    import io
+
+    loop = asyncio.events._get_running_loop()
+    if loop is None:
+        return
+    write = terminal.write  # type: ignore[attr-defined]
+    for task in asyncio.all_tasks(loop):
+        out = io.StringIO()
+        task.print_stack(limit=30, file=out)
+        write(f"~~~~~~ asyncio task {task.get_name()} ~~~~~~\n{out.getvalue()}")

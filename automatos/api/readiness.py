@@ -30,7 +30,8 @@ READY_CACHE_SECONDS = 1.0
 async def _timed(name: str, probe: Any) -> tuple[str, dict[str, Any]]:
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(probe, CHECK_TIMEOUT)
+        async with asyncio.timeout(CHECK_TIMEOUT):  # not wait_for: it can swallow a cancel on 3.11
+            await probe
         status: dict[str, Any] = {"ok": True}
     except TimeoutError:
         status = {"ok": False, "error": f"no answer within {CHECK_TIMEOUT}s"}

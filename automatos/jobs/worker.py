@@ -48,6 +48,7 @@ from redis.exceptions import RedisError
 from saq import Job, Worker
 
 from automatos.jobs.queue import close_saq_queue, saq_queue
+from automatos.kernel.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from saq.queue.redis import RedisQueue
@@ -141,9 +142,7 @@ class JobRun:
         finally:
             aborted.cancel()
             if not task.done():  # aborted (shutdown, the caller gave up, the backstop): stop the work
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await cancel_and_wait(task)
             worker.inflight.discard(task)
 
 
@@ -270,12 +269,9 @@ class JobWorker:
         if pending:  # cancelled, or a slot stuck on the server: give finishing jobs a moment first
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait(pending, timeout=DEQUEUE_TIMEOUT + 2)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*(cancel_and_wait(task) for task in pending))
         if self.upkeep is not None:
-            self.upkeep.cancel()
-            await asyncio.gather(self.upkeep, return_exceptions=True)
+            await cancel_and_wait(self.upkeep)
         if worker is not None:
             with contextlib.suppress(Exception):
                 await worker.stop()  # shuts its thread pool down

@@ -36,6 +36,7 @@ import msgspec
 
 from automatos.kernel.backends import PubSubBackend
 from automatos.kernel.faults import FailOpen
+from automatos.kernel.tasks import cancel_and_wait
 
 __all__ = ["CHANNEL", "Journal", "KernelBus"]
 
@@ -71,6 +72,7 @@ class KernelBus:
         self.overlap = timedelta(seconds=overlap_seconds)
         self._handlers: dict[str, list[Handler]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._ready = asyncio.Event()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._polled_until: datetime | None = None
@@ -109,14 +111,14 @@ class KernelBus:
         """Subscribe, and return once the subscription is live; journal polling starts from ``now``."""
         self._polled_until = now
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._listen(), name="automatos-kernel-bus")
             await self._ready.wait()
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+            self._stopping = True
+            await cancel_and_wait(self._task)
             self._task = None
             self._ready.clear()
 
@@ -151,7 +153,7 @@ class KernelBus:
         return True
 
     async def _listen(self) -> None:
-        while True:
+        while not self._stopping:  # a cancel that a client turned into an error still ends it
             try:
                 subscription: Any = self.pubsub.subscribe(self.channel)
                 if hasattr(subscription, "__await__"):

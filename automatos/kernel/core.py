@@ -17,7 +17,6 @@ attaches itself through two generic hook points, :meth:`Kernel.subscribe` (a bus
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -43,6 +42,7 @@ from automatos.kernel.parts import Parts, collect_parts
 from automatos.kernel.secrets import SecretBox
 from automatos.kernel.settings_registry import SettingsRegistry
 from automatos.kernel.store import KernelStore
+from automatos.kernel.tasks import cancel_and_wait
 from automatos.kernel.types import AuthMethod, Event, ExtensionState, Workspace
 from automatos.kernel.views import WorkspaceViews
 from automatos.kernel.workspace_owner import WorkspaceDirectory, WorkspaceOwner
@@ -205,9 +205,7 @@ class Kernel:
     async def _release(self) -> None:
         for loop in (self._recheck, self._poller):
             if loop is not None:
-                loop.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loop
+                await cancel_and_wait(loop)
         self._recheck = self._poller = None
         for task in list(self._tasks):
             task.cancel()
@@ -251,7 +249,7 @@ class Kernel:
 
     async def _recheck_loop(self) -> None:
         """Fallback for lost invalidations: compare versions with the database now and then."""
-        while True:
+        while self.started:  # not ``True``: a cancel that comes back as an error still ends it
             await asyncio.sleep(self.settings.recheck_seconds)
             try:
                 await self.views.recheck()
@@ -262,7 +260,7 @@ class Kernel:
     async def _poll_loop(self) -> None:
         """Catch up on bus messages from the journal; prune it now and then."""
         pruned_at = 0.0
-        while True:
+        while self.started:
             await asyncio.sleep(self.settings.bus_poll_seconds)
             try:
                 await self.bus.poll(utcnow())

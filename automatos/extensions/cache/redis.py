@@ -46,6 +46,7 @@ from automatos.kernel.backends import BackendContext, KVBackend, PubSubBackend, 
 from automatos.kernel.errors import SettingsError, ValidationError
 from automatos.kernel.faults import FailOpen
 from automatos.kernel.hookspecs import hookimpl
+from automatos.kernel.tasks import cancel_and_wait
 from automatos.kernel.types import BackendFactory
 
 __all__ = [
@@ -211,7 +212,9 @@ class RedisPubSub(PubSubBackend):
         else:
             state.subscribers.add(subscription)
         try:
-            await asyncio.wait_for(asyncio.shield(state.ready), self._subscribe_timeout)
+            # not ``wait_for``: on Python 3.11 it swallows a cancel that arrives as ``ready`` completes
+            async with asyncio.timeout(self._subscribe_timeout):
+                await asyncio.shield(state.ready)
         except BaseException:
             await subscription.aclose()
             raise
@@ -260,7 +263,7 @@ class RedisPubSub(PubSubBackend):
 
     async def _read_loop(self, pubsub: PubSub) -> None:
         failures = 0
-        while True:
+        while not self._closed:  # a cancel that redis-py turned into an error still ends it
             try:
                 message = await pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
@@ -305,9 +308,7 @@ class RedisPubSub(PubSubBackend):
         """Stop the reader, end every subscription (after what is queued), release the pool."""
         self._closed = True
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await cancel_and_wait(self._reader)
             self._reader = None
         channels, self._channels = self._channels, {}
         for state in channels.values():
