@@ -49,7 +49,7 @@ async def test_a_task_that_never_stops_is_left_with_an_error(caplog: pytest.LogC
         await cancel_and_wait(task, retry_every=0.001, limit=0.005)  # returns: shutdown must finish
     assert not task.done()
     assert "stubborn did not stop" in caplog.text
-    task.get_coro().close()  # type: ignore[union-attr]  # end it without another cancel round
+    task.get_coro().close()  # end it without another cancel round
 
 
 async def test_an_error_the_task_ends_with_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
