@@ -26,6 +26,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
+    from automatos.kernel.scanning import TargetRule
     from automatos.kernel.settings import Settings
     from automatos.kernel.types import (
         AuthMethod,
@@ -158,12 +159,14 @@ def register_tool_providers(
 
 
 @hookspec
-def register_scan_rules(register: Callable[[ScanRule], None]) -> None:
-    """Register static checks run over third-party code before it is imported.
+def register_scan_rules(register: Callable[[ScanRule | TargetRule], None]) -> None:
+    """Register static checks run over third-party code before it is imported or approved.
 
-    ``register(rule)`` takes an object with ``id``, ``severity`` and ``check(source, path)``
-    returning findings. Rules come only from built-in extensions: they are collected before any
-    third-party code loads.
+    ``register(rule)`` takes an object with ``id``, ``severity`` and either
+    ``check_target(target)`` (a :class:`~automatos.kernel.scanning.ScanTarget`: every file of a
+    marketplace bundle or an installed distribution, its manifest and entry module) or the
+    per-file ``check(source, path)``, returning findings. Rules come only from built-in
+    extensions: they are collected before any third-party code loads.
     """
 
 

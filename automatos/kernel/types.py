@@ -122,6 +122,11 @@ class ScanFinding(msgspec.Struct, frozen=True, kw_only=True):
     message: str
     path: str
     line: int = 0
+    reachable: bool = True
+    """False when nothing reachable from the entry module (or run at import or install time) runs
+    this code: the finding weighs half (``automatos.kernel.scanning.score``)."""
+    declared: bool = False
+    """True when the capability used is declared in the manifest's ``[permissions]``: weighs half."""
 
 
 @runtime_checkable
