@@ -149,9 +149,15 @@ def verdict_for(risk: int, *, scanner_error: bool = False) -> Verdict:
     return Verdict.SAFE
 
 
-def run_rules(rules: Sequence[ScanRule | TargetRule], target: ScanTarget) -> ScanReport:
-    """Run every rule over ``target``; a rule that raises is a ``rule-failed`` finding (high)."""
-    findings: list[ScanFinding] = []
+def run_rules(
+    rules: Sequence[ScanRule | TargetRule], target: ScanTarget, *, extra: Iterable[ScanFinding] = ()
+) -> ScanReport:
+    """Run every rule over ``target``; a rule that raises is a ``rule-failed`` finding (high).
+
+    ``extra``: findings made before the rules ran (the archive's binary files, the signature),
+    scored with the rest.
+    """
+    findings: list[ScanFinding] = list(extra)
     errors: list[str] = []
 
     def failed(rule_id: str, exc: Exception, path: str = "") -> None:
