@@ -23,6 +23,7 @@ from typing import Any
 from dependency_injector import providers
 
 import automatos.agents as agents_package
+import automatos.marketplace as marketplace_package
 from automatos.agents.personas import Personas
 from automatos.agents.platform_settings import SEEDED_DECLARED
 from automatos.agents.service import AgentService
@@ -57,10 +58,17 @@ AGENTS_MIGRATIONS = MigrationSource(
 """The feature packages' tables: the agents schema's revision (0004: agents, personas, skills, the model
 catalogue, prompts, chat, usage, reference catalogs, platform settings), in the agents package."""
 
+MARKETPLACE_MIGRATIONS = MigrationSource(
+    name="automatos.marketplace",
+    versions=Path(marketplace_package.__file__).parent / "migrations",
+    metadata=Base.metadata,  # automatos.marketplace.models, imported with the marketplace service
+)
+"""The marketplace's tables (0005: plugins, their versions, their scan findings), in its package."""
+
 PACKAGE_PARTS = Parts(
     settings=(LLMSettings, RoutingSettings, SandboxSettings),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
-    migrations=(AGENTS_MIGRATIONS,),
+    migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS),
 )
 """What the feature packages hand the kernel: settings structs, declared settings, migrations."""
 
