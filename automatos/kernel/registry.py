@@ -2,11 +2,15 @@
 
 Discovery never imports: entry points of the ``automatos.extensions`` group are listed from
 distribution metadata, checked against the allow/deny settings, and — for third-party ones —
-their source files are located through the distribution's file list and scanned by the built-in
-scan rules before anything of theirs runs. Only then is the module imported and registered, one
-extension at a time. An extension that fails to import, that implements a hook that does not exist,
-whose implementation does not match its spec, or whose scan has a critical finding is quarantined
-with its reason, and the kernel carries on.
+every file their distribution lists (``RECORD``: code, data, ``.pth`` files, scripts; sizes capped)
+is scanned by the built-in scan rules (:func:`automatos.kernel.scanning.run_rules`, the same
+pipeline as marketplace bundles) before anything of theirs runs. The scan's verdict gates the
+import: ``blocked`` is quarantined with its heaviest finding as the reason; ``review`` loads only
+when the operator lists the extension by name in ``AUTOMATOS_EXTENSIONS_ALLOW`` (quarantined
+otherwise, the reason says so); ``safe`` loads. Only then is the module imported and registered,
+one extension at a time. An extension that fails to import, that implements a hook that does not
+exist, or whose implementation does not match its spec is quarantined with its reason, and the
+kernel carries on.
 
 Order: built-ins are registered first, third-party ones after. This departs from Datasette (which
 registers its defaults last) for one reason: the scan rules that gate third-party code are
@@ -38,14 +42,21 @@ import pluggy
 from automatos.kernel import hookspecs
 from automatos.kernel.extension_config import ConfigProblem, config_problem, schema_problem
 from automatos.kernel.extras import reason_for
+from automatos.kernel.scanning import ScanReport, ScanTarget, TargetRule, Verdict, run_rules
 from automatos.kernel.types import ExtensionInfo, ExtensionState, ScanFinding, ScanRule, Severity
 
-__all__ = ["ENTRY_POINT_GROUP", "ESSENTIAL", "Candidate", "Registry"]
+__all__ = ["ENTRY_POINT_GROUP", "ESSENTIAL", "MAX_FILES", "MAX_FILE_BYTES", "MAX_TOTAL_BYTES", "Candidate", "Registry"]
 
 log = logging.getLogger("automatos.registry")
 
 ENTRY_POINT_GROUP = "automatos.extensions"
 BUILTIN_DISTRIBUTION = "automatos"
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""A distribution's file larger than this is not read by the scan (an ``unreadable`` finding)."""
+MAX_TOTAL_BYTES = 32 * 1024 * 1024
+"""At most this much of one distribution is read by the scan; past it, files are ``unreadable``."""
+MAX_FILES = 5000
 
 # Built-ins a workspace cannot disable: without them the kernel cannot store or find anything, and
 # without the offline LLM and embedding providers (the embedded default) no agent could answer.
@@ -74,7 +85,9 @@ class Candidate:
     version: str | None
     builtin: bool
     files: tuple[Path, ...] = ()
-    """Source files of the module, located without importing it (empty when unknown)."""
+    """Every file of the distribution, located without importing it (empty when unknown)."""
+    root: Path | None = None
+    """What ``files`` are named relative to in scan findings (the distribution's install root)."""
     attr: str | None = None
     """The ``:attr`` part of ``module:attr`` entry points: the plugin is that attribute of the module."""
     loader: Callable[[], Any] | None = None
@@ -85,6 +98,7 @@ class Candidate:
         dist = ep.dist
         dist_name = dist.metadata["Name"] if dist is not None else None
         builtin = dist_name is not None and dist_name.lower() == BUILTIN_DISTRIBUTION
+        files, root = ((), None) if builtin else _distribution_files(ep)
         return cls(
             name=ep.name,
             module=ep.module,
@@ -92,22 +106,30 @@ class Candidate:
             distribution=dist_name,
             version=dist.version if dist is not None else None,
             builtin=builtin,
-            files=() if builtin else _module_files(ep),
+            files=files,
+            root=root,
         )
 
 
-def _module_files(ep: EntryPoint) -> tuple[Path, ...]:
-    """The ``.py`` files of ``ep.module`` listed in its distribution's RECORD, without importing."""
+def _distribution_files(ep: EntryPoint) -> tuple[tuple[Path, ...], Path | None]:
+    """Every file ``ep``'s distribution lists in its ``RECORD``, and the root they are relative to.
+
+    Not only the module's ``.py`` files: data files, ``.pth`` files and scripts are where attackers
+    hide. Left out: ``.pyc`` files the installer compiled (listed without a hash; a ``.pyc`` the
+    wheel itself ships has one and is scanned). An editable install lists a ``.pth`` pointing at a
+    source directory: the module's files there are added.
+    """
     dist = ep.dist
     if dist is None or not dist.files:
-        return ()
-    rel = ep.module.replace(".", "/")
+        return (), None
+    root = Path(str(dist.locate_file("")))
     found: list[Path] = []
     for f in dist.files:
-        posix = f.as_posix()
-        if posix == f"{rel}.py" or (posix.startswith(f"{rel}/") and posix.endswith(".py")):
-            found.append(Path(str(dist.locate_file(f))))
-    if not found:
+        if f.suffix == ".pyc" and f.hash is None:
+            continue
+        found.append(Path(str(dist.locate_file(f))))
+    rel = ep.module.replace(".", "/")
+    if not any(p.as_posix().endswith((f"/{rel}.py", f"/{rel}/__init__.py")) for p in found):
         # An editable install lists a .pth or finder file, not the module: look where it points.
         for f in dist.files:
             if f.suffix == ".pth":
@@ -116,10 +138,10 @@ def _module_files(ep: EntryPoint) -> tuple[Path, ...]:
                 except OSError:
                     continue
                 for line in text.splitlines():
-                    root = Path(line.strip())
-                    if line.strip() and not line.startswith("import") and root.is_dir():
-                        found.extend(_files_under(root, rel))
-    return tuple(found)
+                    source_root = Path(line.strip())
+                    if line.strip() and not line.startswith("import") and source_root.is_dir():
+                        found.extend(_files_under(source_root, rel))
+    return tuple(found), root
 
 
 def _files_under(root: Path, rel: str) -> list[Path]:
@@ -127,7 +149,18 @@ def _files_under(root: Path, rel: str) -> list[Path]:
     if single.is_file():
         return [single]
     pkg = root / rel
-    return sorted(pkg.rglob("*.py")) if pkg.is_dir() else []
+    if not pkg.is_dir():
+        return []
+    return sorted(p for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
 
 
 def _matches(name: str, patterns: Iterable[str]) -> bool:
@@ -149,9 +182,11 @@ class Registry:
     deny: Sequence[str] = ()
     pm: pluggy.PluginManager = field(init=False)
     extensions: dict[str, ExtensionInfo] = field(init=False, default_factory=dict)
-    scan_rules: list[ScanRule] = field(init=False, default_factory=list)
+    scan_rules: list[ScanRule | TargetRule] = field(init=False, default_factory=list)
     scan_errors: list[tuple[str, str]] = field(init=False, default_factory=list)
     """(extension, error) for scan-rule collectors that failed."""
+    _scanned: dict[str, tuple[int, str]] = field(init=False, default_factory=dict, repr=False)
+    """Extension name -> (risk score, verdict) of a third-party extension the gate let through."""
     config_schemas: dict[str, Any] = field(init=False, default_factory=dict)
     """Extension name -> the type its per-workspace configuration must convert to
     (``extension_config_schema``); extensions without one accept any object."""
@@ -188,6 +223,7 @@ class Registry:
             return clash
         gated, findings = self._gate(candidate)
         info = gated if gated is not None else self._import_and_register(candidate, findings)
+        self._scanned.pop(candidate.name, None)
         self.extensions[candidate.name] = info
         if info.state is ExtensionState.LOADED and self.pm.get_plugin(candidate.name) is not None:
             self._collect_scan_rules(candidate.name)
@@ -201,6 +237,8 @@ class Registry:
         return info
 
     def _info(self, c: Candidate, state: ExtensionState, **kw: Any) -> ExtensionInfo:
+        if "risk_score" not in kw and c.name in self._scanned:
+            kw["risk_score"], kw["verdict"] = self._scanned[c.name]
         return ExtensionInfo(
             name=c.name,
             module=c.module,
@@ -213,7 +251,7 @@ class Registry:
         )
 
     def _gate(self, c: Candidate) -> tuple[ExtensionInfo | None, tuple[ScanFinding, ...]]:
-        """What stops an extension before import: deny/allow lists and the static scan."""
+        """What stops an extension before import: deny/allow lists and the static scan's verdict."""
         essential = c.builtin and c.name in ESSENTIAL
         denied = _matches(c.name, self.deny) and not essential
         if denied or (self.allow and not c.builtin and not _matches(c.name, self.allow)):
@@ -221,35 +259,65 @@ class Registry:
             return self._info(c, ExtensionState.DENIED, reason=reason), ()
         if c.builtin:
             return None, ()
-        findings = tuple(self.scan(c.files))
-        critical = [f for f in findings if f.severity is Severity.CRITICAL]
-        if critical:
-            first = critical[0]
-            reason = f"scan rule {first.rule} ({first.severity.value}): {first.message} at {first.path}:{first.line}"
-            return self._info(c, ExtensionState.QUARANTINED, reason=reason, findings=findings), findings
+        report = self.scan_target(self.target_for(c))
+        findings = report.findings
+        scanned = {"findings": findings, "risk_score": report.risk_score, "verdict": report.verdict.value}
+        if report.verdict is Verdict.BLOCKED:
+            top = findings[0]
+            reason = (
+                f"scan verdict blocked (score {report.risk_score}): {top.rule} ({top.severity.value}): "
+                f"{top.message} at {top.path}:{top.line}"
+            )
+            return self._info(c, ExtensionState.QUARANTINED, reason=reason, **scanned), findings
+        if report.verdict is Verdict.REVIEW and c.name not in self.allow:
+            reason = (
+                f"scan verdict review (score {report.risk_score}): list it in AUTOMATOS_EXTENSIONS_ALLOW to load it"
+            )
+            return self._info(c, ExtensionState.QUARANTINED, reason=reason, **scanned), findings
+        self._scanned[c.name] = (report.risk_score, report.verdict.value)
         return None, findings
 
-    def scan(self, files: Iterable[Path]) -> list[ScanFinding]:
-        """Run every registered scan rule over ``files``; a rule that raises is itself a finding."""
-        findings: list[ScanFinding] = []
-        for path in files:
-            try:
-                source = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                findings.append(
-                    ScanFinding(rule="unreadable", severity=Severity.HIGH, message=str(exc), path=str(path))
-                )
+    def target_for(self, c: Candidate) -> ScanTarget:
+        """The candidate's files as a :class:`ScanTarget` (``kind="distribution"``), sizes capped.
+
+        A file over :data:`MAX_FILE_BYTES`, or past :data:`MAX_FILES` files or
+        :data:`MAX_TOTAL_BYTES` in all, is not read: it is an ``unreadable`` finding (the verdict is
+        then at least ``review``), kept in ``target.cache["unreadable"]``.
+        """
+        files: dict[str, bytes] = {}
+        unreadable: list[ScanFinding] = []
+        total = 0
+        for path in c.files:
+            name = _relative(path, c.root)
+            if name in files:
                 continue
-            for rule in self.scan_rules:
-                try:
-                    findings.extend(rule.check(source, str(path)))
-                except Exception as exc:
-                    findings.append(
-                        ScanFinding(
-                            rule=rule.id, severity=Severity.HIGH, message=f"rule failed: {exc}", path=str(path)
-                        )
+            try:
+                size = path.stat().st_size
+                if len(files) >= MAX_FILES or size > MAX_FILE_BYTES or total + size > MAX_TOTAL_BYTES:
+                    raise OSError(
+                        f"not scanned: {size} bytes (caps: {MAX_FILE_BYTES} per file, {MAX_TOTAL_BYTES} "
+                        f"in all, {MAX_FILES} files)"
                     )
-        return findings
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue  # listed in RECORD but gone: nothing there to import either
+            except OSError as exc:
+                unreadable.append(ScanFinding(rule="unreadable", severity=Severity.HIGH, message=str(exc), path=name))
+                continue
+            total += len(data)
+            files[name] = data
+        target = ScanTarget(files=files, manifest=None, entry=c.module, kind="distribution")
+        target.cache["unreadable"] = tuple(unreadable)
+        return target
+
+    def scan_target(self, target: ScanTarget) -> ScanReport:
+        """Run every registered scan rule over ``target`` (a rule that raises is itself a finding)."""
+        return run_rules(self.scan_rules, target, extra=target.cache.get("unreadable", ()))
+
+    def scan(self, files: Iterable[Path]) -> list[ScanFinding]:
+        """The findings of every registered scan rule over ``files`` (named by their full path)."""
+        candidate = Candidate("scan", "scan", None, None, False, files=tuple(files))
+        return list(self.scan_target(self.target_for(candidate)).findings)
 
     def _import_and_register(self, c: Candidate, findings: tuple[ScanFinding, ...]) -> ExtensionInfo:
         try:
@@ -296,9 +364,9 @@ class Registry:
             log.warning("extension %s: register_scan_rules ignored; scan rules come only from built-ins", name)
             return
 
-        def register(rule: ScanRule) -> None:
-            if not isinstance(rule, ScanRule):
-                raise TypeError(f"{name}: register_scan_rules got {rule!r}, which is not a ScanRule")
+        def register(rule: ScanRule | TargetRule) -> None:
+            if not isinstance(rule, TargetRule | ScanRule):
+                raise TypeError(f"{name}: register_scan_rules got {rule!r}, neither a TargetRule nor a ScanRule")
             self.scan_rules.append(rule)
 
         try:

@@ -106,6 +106,10 @@ class ExtensionInfo(msgspec.Struct, frozen=True, kw_only=True):
     """Why it was quarantined or denied: the exception and the step that failed."""
     hooks: tuple[str, ...] = ()
     findings: tuple[ScanFinding, ...] = ()
+    risk_score: int | None = None
+    """The static scan's score, 0-100 (``automatos.kernel.scanning``); ``None`` for built-ins (not scanned)."""
+    verdict: str | None = None
+    """The static scan's verdict: ``safe``, ``review`` or ``blocked``; ``None`` for built-ins."""
 
 
 class Severity(enum.StrEnum):

@@ -131,12 +131,15 @@ def test_critical_scan_finding_quarantines_before_import(tmp_path: Path) -> None
     assert imported == []  # never imported
 
 
-def test_high_findings_are_recorded_but_do_not_block(tmp_path: Path) -> None:
+def test_a_review_verdict_loads_only_when_the_operator_lists_it(tmp_path: Path) -> None:
     path = _write(tmp_path, "import subprocess\nsubprocess.run(['ls'])\n")
     cand = Candidate("spawner", "spawner", "d", "1", False, files=(path,), loader=lambda: object())
-    info = _load(cand).extensions["spawner"]
-    assert info.state is ExtensionState.LOADED
-    assert [(f.rule, f.severity) for f in info.findings] == [("process-spawn", Severity.HIGH)]
+    held = _load(cand).extensions["spawner"]
+    assert held.state is ExtensionState.QUARANTINED and held.verdict == "review"
+    assert "list it in AUTOMATOS_EXTENSIONS_ALLOW" in (held.reason or "")
+    info = _load(cand, allow=["spawner"]).extensions["spawner"]
+    assert info.state is ExtensionState.LOADED and info.verdict == "review"
+    assert ("process-spawn", Severity.HIGH) in [(f.rule, f.severity) for f in info.findings]
 
 
 def test_unparsable_source_is_critical(tmp_path: Path) -> None:

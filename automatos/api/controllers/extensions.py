@@ -52,7 +52,8 @@ _PUBLIC = ("name", "distribution", "version", "builtin", "essential", "state")
 
 
 def _describe(kernel: Kernel, info: ExtensionInfo, *, detailed: bool) -> dict[str, Any]:
-    """Anyone may see what is installed; reasons, findings (file paths) and errors are for admins."""
+    """Anyone may see what is installed; reasons, scan findings (file paths), the scan's
+    ``risk_score`` and ``verdict``, and errors are for platform admins."""
     out: dict[str, Any] = msgspec.to_builtins(info)
     if not detailed:
         return {k: out[k] for k in _PUBLIC}
