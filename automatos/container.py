@@ -41,6 +41,7 @@ from automatos.llm.catalog import ModelCatalog
 from automatos.llm.providers import ProviderResolver
 from automatos.llm.settings import LLMSettings
 from automatos.marketplace.categories import PluginCategories
+from automatos.marketplace.settings import MarketplaceSettings
 from automatos.routing.settings import RoutingSettings
 from automatos.sandbox.service import SandboxService
 from automatos.sandbox.settings import SANDBOX_DECLARED, SandboxSettings
@@ -66,7 +67,7 @@ MARKETPLACE_MIGRATIONS = MigrationSource(
 """The marketplace's tables (0005: plugins, their versions, their scan findings), in its package."""
 
 PACKAGE_PARTS = Parts(
-    settings=(LLMSettings, RoutingSettings, SandboxSettings),
+    settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
     migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS),
 )
