@@ -41,6 +41,7 @@ from automatos.llm.catalog import ModelCatalog
 from automatos.llm.providers import ProviderResolver
 from automatos.llm.settings import LLMSettings
 from automatos.marketplace.categories import PluginCategories
+from automatos.marketplace.service import MarketplaceService
 from automatos.marketplace.settings import MarketplaceSettings
 from automatos.routing.settings import RoutingSettings
 from automatos.sandbox.service import SandboxService
@@ -87,6 +88,8 @@ class Container(KernelContainer):
     llm_providers = providers.Singleton(ProviderResolver, KernelContainer.kernel)
     credential_types = providers.Singleton(CredentialTypes, KernelContainer.sessionmaker)
     plugin_categories = providers.Singleton(PluginCategories, KernelContainer.sessionmaker)
+    # the marketplace (marketplace/): submissions, stored bundles, scans in a process of their own, review
+    marketplace = providers.Singleton(MarketplaceService, KernelContainer.kernel, plugin_categories)
     # chat (chat/): prompts, sessions and turns, the OpenAI-compatible service
     prompts = providers.Singleton(PromptRegistry, KernelContainer.kernel, settings_registry)
     chat = providers.Singleton(

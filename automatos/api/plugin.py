@@ -31,6 +31,7 @@ from automatos.api.controllers.catalog import (
 from automatos.api.controllers.chat import ChatController, UsageController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
+from automatos.api.controllers.marketplace import AdminPluginsController, SubmissionsController
 from automatos.api.controllers.me import MeController
 from automatos.api.controllers.metrics import MetricsController
 from automatos.api.controllers.openai_compat import OpenAIController
@@ -71,6 +72,8 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     PluginCategoriesController,
     PlatformSettingsController,
     SandboxController,
+    SubmissionsController,
+    AdminPluginsController,
 )
 
 CHAT_CONTROLLERS: tuple[Any, ...] = (ChatController, UsageController, PromptsController, OpenAIController)
@@ -90,11 +93,13 @@ class KernelPlugin(InitPluginProtocol):
         try:
             await ensure_seeded(self.kernel.store.sessionmaker)  # a new seed only; else one SELECT
             await sandbox.start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
+            await self.container.marketplace().start()  # queues again the scans a stopped process left
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
             yield
         finally:
+            await self.container.marketplace().stop()  # scans in flight stay queued for the next start
             await sandbox.stop()  # runs answer 503 from here on
             await self.container.pipeline().aclose()  # the limiter's Redis connections
             await self.kernel.stop()

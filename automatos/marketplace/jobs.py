@@ -1,0 +1,114 @@
+"""The scan of a stored version, out of the API's request path and out of its process.
+
+A bundle is hostile input: the scanner parses every file of it (ASTs, decoders, archives), so it
+runs in a separate process — :class:`ScanProcess`, one ``spawn``-ed worker process of a
+:class:`~concurrent.futures.ProcessPoolExecutor`, reused between scans — under a time limit. A scan
+that overruns it, or a worker that dies (out of memory, a crash in a C extension), kills the
+process, a fresh one serves the next scan, and the version's scan is ``failed`` (verdict
+``review``, never ``safe``): never a hung or poisoned API process.
+
+:func:`scan_in_child` is what runs there: it reads the bundle from its bytes with the platform's
+limits (:mod:`automatos.marketplace.bundle`), runs :func:`~automatos.marketplace.scan.scan_bundle`
+with the built-in rules, and returns the report as JSON builtins. The service
+(:mod:`automatos.marketplace.service`) decides when a scan runs and writes its result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from automatos.marketplace.bundle import Bundle
+    from automatos.marketplace.settings import MarketplaceSettings
+
+__all__ = ["DEFAULT_SCAN_TIMEOUT", "ScanFailed", "ScanProcess", "load_bundle", "scan_in_child"]
+
+log = logging.getLogger("automatos.marketplace")
+
+DEFAULT_SCAN_TIMEOUT = 120.0
+"""Seconds one scan may take when the settings do not say (``PLUGINS_SCAN_TIMEOUT_SECONDS``)."""
+
+
+class ScanFailed(Exception):
+    """The scan did not finish: timed out, its process died, or the scanner raised."""
+
+
+def load_bundle(data: bytes, settings: MarketplaceSettings) -> Bundle:
+    """The bundle in ``data``, read with the settings' limits and signature policy.
+
+    Raises :class:`automatos.marketplace.archive.BundleError` (a ``ValidationError``) naming the
+    limit or rule it broke, or the signature's state when signatures are required.
+    """
+    from automatos.marketplace import bundle as bundles
+
+    return bundles.load_bundle(data, settings=settings)
+
+
+def scan_in_child(data: bytes, settings: MarketplaceSettings, allowed_dependencies: list[str] | None) -> dict[str, Any]:
+    """Run in the scan process: read the bundle from ``data``, scan it, answer the report as builtins."""
+    from automatos.marketplace.scan import scan_bundle
+
+    bundle = load_bundle(data, settings)
+    report = scan_bundle(bundle, allowed_dependencies=allowed_dependencies)
+    answer: dict[str, Any] = msgspec.to_builtins(report)
+    return answer
+
+
+class ScanProcess:
+    """One scan at a time in a worker process of its own, under a time limit."""
+
+    def __init__(self, timeout: float = DEFAULT_SCAN_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._executor: ProcessPoolExecutor | None = None
+        self._lock = asyncio.Lock()
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: the API process has threads (a forked child would inherit their locks)
+            self._executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return self._executor
+
+    async def scan(
+        self, data: bytes, settings: MarketplaceSettings, allowed_dependencies: list[str] | None
+    ) -> dict[str, Any]:
+        """The report of ``data``'s scan; :class:`ScanFailed` when it did not finish."""
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            pool = self._pool()
+            future = loop.run_in_executor(pool, scan_in_child, data, settings, allowed_dependencies)
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await future
+            except TimeoutError:
+                self._kill()
+                raise ScanFailed(f"the scan took longer than {self.timeout:g} s and was stopped") from None
+            except BrokenProcessPool:
+                self._kill()
+                raise ScanFailed("the scan process died (out of memory, or a crash)") from None
+            except asyncio.CancelledError:
+                self._kill()
+                raise
+            except Exception as exc:  # the scanner (or the bundle reader) raised in the child
+                raise ScanFailed(f"{type(exc).__name__}: {exc}"[:1000]) from exc
+
+    def _kill(self) -> None:
+        """Stop the worker process now (a scan in it is abandoned); the next scan starts a new one."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        # ProcessPoolExecutor has no public "kill": its processes are terminated directly
+        for process in list(getattr(executor, "_processes", {}).values()):
+            with contextlib.suppress(Exception):
+                process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._kill()
