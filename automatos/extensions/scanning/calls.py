@@ -1,0 +1,464 @@
+"""What one resolved call means: the capability rules, checked where the walker meets a call.
+
+:func:`check_call` gets the walker (its facts, folder, taint and the manifest's permissions), the
+call node and its resolved dotted name, and records hits: process execution, network access,
+exec/eval/compile, dynamic import and ``getattr``, deserialisation, native code, file writes and
+persistence, environment reads, credential-file reads, and secrets reaching a sink.
+"""
+
+from __future__ import annotations
+
+import ast
+import shlex
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from automatos.extensions.scanning import patterns as P
+from automatos.extensions.scanning.facts import Resolution
+from automatos.kernel.types import Severity
+
+if TYPE_CHECKING:
+    from automatos.extensions.scanning.walker import Ctx, Walker
+
+__all__ = ["check_call", "env_read"]
+
+C, H, M, L, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+_DECODE_HINTS = (
+    "b64decode",
+    "b32decode",
+    "b85decode",
+    "a85decode",
+    "decodebytes",
+    "unhexlify",
+    "fromhex",
+    "decompress",
+    "codecs.decode",
+    "a2b_",
+)
+_LOADERS = (
+    "ctypes.CDLL",
+    "ctypes.cdll.LoadLibrary",
+    "ctypes.WinDLL",
+    "ctypes.PyDLL",
+    "ctypes.OleDLL",
+    "ctypes.windll.LoadLibrary",
+    "cffi.FFI().dlopen",
+    "ctypes.LibraryLoader",
+)
+_PERSIST_CMDS = ("crontab", "systemctl enable", "schtasks", "launchctl load", "reg add", "update-rc.d", "chkconfig")
+
+
+def _last(name: str) -> str:
+    return name.rsplit(".", 1)[-1].removesuffix("()")
+
+
+def _host_of(text: str) -> str | None:
+    text = text.strip()
+    if "://" in text:
+        try:
+            return urlsplit(text).hostname
+        except ValueError:
+            return None
+    head = text.split("/", 1)[0].split(":", 1)[0]
+    return head if (head and "." in head) or head == "localhost" else None
+
+
+def _host(w: Walker, node: ast.Call) -> str | None:
+    candidates: list[ast.expr] = list(node.args[:1]) + [
+        kw.value for kw in node.keywords if kw.arg in {"url", "host", "address"}
+    ]
+    for expr in candidates:
+        if isinstance(expr, ast.Tuple) and expr.elts:
+            expr = expr.elts[0]
+        folded = w.facts.folder.fold(expr)
+        if folded is None:
+            continue
+        value = folded.value
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str):
+            return _host_of(value)
+    return None
+
+
+def _args_taint(w: Walker, node: ast.Call, ctx: Ctx, skip: frozenset[str] = frozenset()) -> frozenset[str]:
+    labels: frozenset[str] = frozenset()
+    for arg in node.args:
+        labels |= w._taint(arg, ctx)
+    for kw in node.keywords:
+        if kw.arg not in skip:
+            labels |= w._taint(kw.value, ctx)
+    return labels
+
+
+def _classify(w: Walker, labels: frozenset[str]) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(secrets, declared env vars, other env vars, host information) among taint labels."""
+    secrets, declared, other, hostinfo = [], [], [], []
+    for label in sorted(labels):
+        if label == "environ" or label.startswith("file:"):
+            secrets.append("the whole environment" if label == "environ" else label[5:])
+        elif label.startswith("env:"):
+            var = label[4:]
+            if w.perms.env_declared(var):
+                declared.append(var)
+            elif var in P.BENIGN_ENV or var in {"USER", "USERNAME", "LOGNAME", "HOSTNAME"}:
+                hostinfo.append(var)
+            elif P.SECRET_ENV_RE.search(var):
+                secrets.append(f"${var}")
+            else:
+                other.append(var)
+        elif label == "host":
+            hostinfo.append("host/user information")
+    return secrets, declared, other, hostinfo
+
+
+def _flow(w: Walker, node: ast.Call, ctx: Ctx, sink: str, host: str | None, command: str = "") -> None:
+    labels = _args_taint(w, node, ctx, skip=frozenset({"env"}))
+    if not labels:
+        return
+    secrets, declared, other, hostinfo = _classify(w, labels)
+    line = node.lineno
+    if sink in {"network", "DNS"}:
+        where = f" to {host}" if host else ""
+        if secrets:
+            w._hit("exfiltration", C, f"sends {', '.join(secrets)} over the {sink}{where}", line, ctx)
+        elif declared and host and not w.perms.host_declared(host):
+            w._hit("exfiltration", H, f"sends declared ${declared[0]} to undeclared host {host}", line, ctx)
+        elif hostinfo:
+            w._hit("exfiltration", H, f"sends {', '.join(hostinfo)} over the {sink}{where}", line, ctx)
+        elif other:
+            w._hit(
+                "exfiltration", M, f"sends undeclared environment variable {other[0]} over the {sink}{where}", line, ctx
+            )
+    elif sink == "process" and secrets:
+        loud = any(tool in command for tool in ("curl", "wget", "nc ", "http"))
+        w._hit("exfiltration", C if loud else H, f"passes {', '.join(secrets)} to a process", line, ctx)
+    elif sink == "file" and (secrets or hostinfo):
+        w._hit("exfiltration", H, f"writes {', '.join(secrets or hostinfo)} to a file", line, ctx)
+
+
+def env_read(w: Walker, key: str | None, line: int, ctx: Ctx) -> None:
+    if key is None or key in P.BENIGN_ENV or P.ANTI_ANALYSIS_RE.search(key):
+        return
+    if w.perms.env_declared(key):
+        w._hit("env-access", INFO, f"reads declared environment variable {key}", line, ctx, declared=True)
+    elif P.SECRET_ENV_RE.search(key):
+        w._hit("env-access", H, f"reads environment variable {key}, not declared in [permissions] env", line, ctx)
+    else:
+        w._hit("env-access", M, f"reads environment variable {key}, not declared in [permissions] env", line, ctx)
+
+
+def _escalate(w: Walker, ctx: Ctx) -> tuple[Severity | None, str]:
+    if (w.install_root and ctx.module_level) or ctx.install:
+        return C, " at install time"
+    if ctx.module_level and w.test_root:
+        return None, " at test collection time"
+    if ctx.module_level:
+        return None, " at import time"
+    return None, ""
+
+
+def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
+    """(executable, whole command text) of a process call, as far as folding recovers them."""
+    if not node.args:
+        return None, ""
+    folded = w.facts.folder.fold(node.args[0])
+    value = folded.value if folded is not None else None
+    if isinstance(value, list):
+        parts = [v.decode() if isinstance(v, bytes) else str(v) for v in value]
+        return (parts[0].rsplit("/", 1)[-1] if parts else None), " ".join(parts)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        try:
+            first = shlex.split(value)[:1]
+        except ValueError:
+            first = value.split()[:1]
+        return (first[0].rsplit("/", 1)[-1] if first else None), value
+    if name.startswith(("os.exec", "os.spawn")) and len(node.args) > 1:
+        return _command(w, ast.Call(func=node.func, args=node.args[1:], keywords=[]), "")
+    return None, ""
+
+
+def _process(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    line = node.lineno
+    exe, command = _command(w, node, name)
+    bump, when = _escalate(w, ctx)
+    if exe and w.perms.exe_declared(exe):
+        w._hit("process-spawn", bump or M, f"runs declared executable {exe}{when}", line, ctx, declared=True)
+    else:
+        what = f"runs {exe}" if exe else f"starts a process ({name})"
+        w._hit("process-spawn", bump or H, f"{what}, not declared in [permissions] subprocess{when}", line, ctx)
+    if when == " at import time":
+        w._hit("import-time-side-effect", H, f"starts a process at import time ({name})", line, ctx)
+    if command and P.SHELL_DOWNLOAD_RE.search(command):
+        reverse = any(k in command for k in ("/dev/tcp", "mkfifo")) or " -e " in command
+        rule = "reverse-shell" if reverse else "download-exec"
+        w._hit(rule, C, f"shell command fetches and runs code or opens a remote shell: {command[:80]!r}", line, ctx)
+    if command and any(c in command for c in _PERSIST_CMDS):
+        w._hit("persistence", C, f"installs itself to run again: {command[:80]!r}", line, ctx)
+    if exe and exe.startswith("python") and " -c " in f" {command} ":
+        code = command.split(" -c ", 1)[1] if " -c " in command else ""
+        if isinstance(w.facts.folder.fold(node.args[0]), object) and code and w.payload is not None:
+            w.payload(code.strip("'\""), line, ctx, "a python -c command")
+    for kw in node.keywords:
+        if kw.arg in {"stdin", "stdout", "stderr"}:
+            target = w.facts.resolve(kw.value.func if isinstance(kw.value, ast.Call) else kw.value).name
+            if target.startswith("socket."):
+                w._hit("reverse-shell", C, "process with its standard streams bound to a socket", line, ctx)
+    if "download" in _args_taint(w, node, ctx):
+        w._hit("download-exec", C, "runs a command built from downloaded data", line, ctx)
+    if name == "pty.spawn":
+        w._shell_lines.append(line)
+    w._runs_files = True
+    _flow(w, node, ctx, "process", None, command)
+
+
+def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    line = node.lineno
+    last = _last(name)
+    dns = name in P.DNS_CALLS
+    if last in P.NET_REQUESTS or dns:
+        host = _host(w, node)
+        bump, when = _escalate(w, ctx)
+        if host and w.perms.host_declared(host):
+            w._hit("network-access", bump or L, f"connects to declared host {host}{when}", line, ctx, declared=True)
+        elif host:
+            w._hit(
+                "network-access",
+                bump or H,
+                f"connects to {host}, not declared in [permissions] network{when}",
+                line,
+                ctx,
+            )
+        elif w.perms.network:
+            w._hit(
+                "network-access",
+                bump or L,
+                f"connects to a host computed at run time ({name}){when}",
+                line,
+                ctx,
+                declared=True,
+            )
+        else:
+            w._hit(
+                "network-access",
+                bump or H,
+                f"uses the network ({name}) without a [permissions] network entry{when}",
+                line,
+                ctx,
+            )
+        if when == " at import time":
+            w._hit("import-time-side-effect", H, f"opens a network connection at import time ({name})", line, ctx)
+        if last in {"connect", "create_connection", "open_connection"}:
+            w._sock_lines.append(line)
+        if last == "urlretrieve":
+            w._downloads_written.append(line)
+        _flow(w, node, ctx, "DNS" if dns else "network", host)
+    else:
+        _flow(w, node, ctx, "network", None)
+
+
+def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
+    line = node.lineno
+    if not node.args:
+        return
+    arg = node.args[0]
+    if "download" in w._taint(arg, ctx):
+        w._hit("download-exec", C, f"{name}() of data read from the network", line, ctx)
+        return
+    folded = w.facts.folder.fold(arg)
+    inner = [w.facts.resolve(n.func).name for n in ast.walk(arg) if isinstance(n, ast.Call)]
+    decodes = any(any(h in n for h in _DECODE_HINTS) for n in inner)
+    if folded is not None and isinstance(folded.value, str | bytes):
+        text = folded.value.decode("utf-8", "replace") if isinstance(folded.value, bytes) else folded.value
+        if folded.decoded or folded.hidden or decodes:
+            w._hit("obfuscated-exec", C, f"{name}() of code hidden by encoding or string building", line, ctx)
+        else:
+            w._hit("dynamic-exec", M, f"{name}() of a constant string", line, ctx)
+        if w.payload is not None:
+            w.payload(text, line, ctx, f"code passed to {name}()")
+    elif decodes:
+        w._hit("obfuscated-exec", C, f"{name}() of decoded or decompressed data", line, ctx)
+    else:
+        w._hit("dynamic-exec", H, f"{name}() of a value computed at run time", line, ctx)
+
+
+def _native(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    line = node.lineno
+    parts = set(name.replace("()", "").split("."))
+    if parts & P_SHELLCODE or (
+        name.startswith("mmap.mmap")
+        and any("PROT_EXEC" in ast.unparse(a) for a in node.args + [k.value for k in node.keywords])
+    ):
+        w._hit("native-code", C, f"shellcode pattern: {name}", line, ctx)
+        return
+    if name.startswith("ctypes.") and _last(name) in {"system", "execv", "execve", "popen", "fork", "execl"}:
+        w._hit("process-spawn", C, f"starts a process through native code ({name})", line, ctx)
+        return
+    if name.startswith(_LOADERS) and name.count("()") == (1 if "FFI()" in name else 0):
+        lib = w.facts.folder.text(node.args[0]) if node.args else None
+        if node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is None:
+            lib = "c"
+        inner = node.args[0] if node.args else None
+        if isinstance(inner, ast.Call) and w.facts.resolve(inner.func).name == "ctypes.util.find_library":
+            lib = w.facts.folder.text(inner.args[0]) if inner.args else None
+        if lib is None:
+            w._hit("native-code", M, f"loads a native library computed at run time ({name})", line, ctx)
+        elif _LIBC_RE(lib):
+            w._hit("native-code", H, f"loads the system C library or a system DLL ({lib})", line, ctx)
+        elif lib.rsplit("/", 1)[-1] in w.bundle_files:
+            w._hit("native-code", L, f"loads its own native library {lib}", line, ctx)
+        else:
+            w._hit("native-code", M, f"loads native library {lib}", line, ctx)
+    elif name.startswith("ctypes.windll.") or name.startswith("ctypes.cdll."):
+        w._hit("native-code", H, f"calls a system DLL function ({name})", line, ctx)
+
+
+def _LIBC_RE(lib: str) -> bool:
+    from automatos.extensions.scanning.walker import _LIBC
+
+    return bool(_LIBC.search(lib.rsplit("/", 1)[-1])) or "libc" in lib
+
+
+P_SHELLCODE = frozenset(
+    {
+        "VirtualAlloc",
+        "VirtualProtect",
+        "CreateThread",
+        "RtlMoveMemory",
+        "WriteProcessMemory",
+        "CreateRemoteThread",
+        "mprotect",
+        "VirtualAllocEx",
+        "NtAllocateVirtualMemory",
+    }
+)
+
+
+def _writes(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    line = node.lineno
+    targets: list[ast.expr] = []
+    if name in {"open", "io.open", "codecs.open"} and node.args:
+        mode_expr = (
+            node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+        )
+        mode = w.facts.folder.text(mode_expr) if mode_expr is not None else "r"
+        if mode and any(c in mode for c in "wax+"):
+            targets.append(node.args[0])
+    elif name.endswith(_WRITERS) and isinstance(node.func, ast.Attribute):
+        targets.append(node.func.value)
+    elif name in _MOVERS and len(node.args) > 1:
+        targets.append(node.args[1])
+    elif name.startswith("winreg.") and _last(name) in {
+        "SetValueEx",
+        "SetValue",
+        "CreateKey",
+        "CreateKeyEx",
+        "OpenKey",
+    }:
+        targets.extend(node.args)
+    for target in targets:
+        for text in w._strings(target):
+            if (
+                P.PERSISTENCE_RE.search(text)
+                or "authorized_keys" in text
+                or ("Run" in text and name.startswith("winreg."))
+            ):
+                w._hit("persistence", C, f"writes to {text[:80]!r}, a place that runs code again later", line, ctx)
+                return
+
+
+_WRITERS = (".write_text", ".write_bytes")
+_MOVERS = frozenset(
+    {
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copyfile",
+        "shutil.move",
+        "os.rename",
+        "os.replace",
+        "os.symlink",
+        "os.link",
+    }
+)
+
+
+def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
+    if not name:
+        return
+    line = node.lineno
+    bare = name.removesuffix("()")
+    dangerous = (
+        bare in P.EXEC_CALLS or P.is_process(bare) or bare in P.DESERIALISERS or bare in {"os.system", "os.popen"}
+    )
+    if (res.hidden or res.indirect) and (dangerous or P.is_network(bare)):
+        how = "a name built at run time" if res.hidden else "getattr/__import__ or a namespace lookup"
+        w._hit("obfuscated-call", C if res.hidden else H, f"calls {bare} through {how}", line, ctx)
+    if bare in P.EXEC_CALLS:
+        _exec(w, node, bare, res, ctx)
+    elif bare in P.IMPORT_CALLS and node.args:
+        module = w.facts.folder.fold(node.args[0])
+        if module is None or not isinstance(module.value, str):
+            w._hit("dynamic-import", H, f"imports a module whose name is computed at run time ({bare})", line, ctx)
+        else:
+            w.imports.append((module.value, line))
+            if module.hidden:
+                w._hit("obfuscated-call", C, f"imports {module.value} under a name built at run time", line, ctx)
+    elif bare == "getattr" and len(node.args) >= 2 and w.facts.folder.fold(node.args[1]) is None:
+        target = w.facts.resolve(node.args[0]).name
+        if target and (target in w.facts.aliases.values() or target in {"builtins", "__builtins__", "sys.modules"}):
+            w._hit("dynamic-getattr", H, f"getattr on module {target} with a name computed at run time", line, ctx)
+    if (
+        P.is_process(bare)
+        and bare not in {"subprocess.Popen().communicate", "subprocess.Popen().wait"}
+        and "()." not in name
+    ):
+        _process(w, node, bare, ctx)
+    elif (P.is_network(bare) and not bare.startswith("socket.socket")) or bare.startswith("socket.socket()."):
+        _network(w, node, bare, ctx)
+    if bare in P.THREAD_CALLS and ctx.module_level and not ctx.install:
+        bump, when = _escalate(w, ctx)
+        w._hit("import-time-side-effect", bump or H, f"starts a thread or process{when} ({bare})", line, ctx)
+    if bare in P.DESERIALISERS and node.args:
+        arg = node.args[0]
+        if "download" in w._taint(arg, ctx):
+            w._hit("download-exec", C, f"{bare}() of data read from the network", line, ctx)
+        else:
+            folded = w.facts.folder.fold(arg)
+            if folded is not None and isinstance(folded.value, bytes | str):
+                kind = P.DESERIALISERS[bare]
+                severity = C if kind == "marshal" or folded.decoded else H
+                w._hit(
+                    "embedded-deserialise",
+                    severity,
+                    f"{kind} data embedded in the code is deserialised ({bare})",
+                    line,
+                    ctx,
+                )
+    if bare.startswith(("ctypes.", "cffi.", "_ctypes.", "mmap.mmap")):
+        _native(w, node, bare, ctx)
+    if bare == "os.dup2":
+        w._shell_lines.append(line)
+    if bare in {"os.chmod", "os.startfile", "os.execv", "os.execl"} or bare.endswith(".chmod"):
+        w._runs_files = True
+    _writes(w, node, bare, ctx)
+    if bare in {"os.getenv", "os.getenvb", "os.environ.get", "os.environ.pop", "os.environ.setdefault"} and node.args:
+        env_read(w, w.facts.folder.text(node.args[0]), line, ctx)
+    elif bare in {"os.environ.copy", "os.environ.items", "os.environ.values"} or (
+        bare == "dict" and node.args and w.facts.resolve(node.args[0]).name == "os.environ"
+    ):
+        w._hit("env-harvest", L, "reads the whole environment", line, ctx)
+    path = w._sensitive_path(node, bare)
+    if path:
+        w._hit("credential-read", C, f"reads {path[:80]!r} (credentials, keys, history or account data)", line, ctx)
+    if bare.endswith((".write", ".writelines", ".write_text", ".write_bytes", ".dump")) or bare in {
+        "json.dump",
+        "pickle.dump",
+    }:
+        labels = _args_taint(w, node, ctx)
+        if "download" in labels:
+            w._downloads_written.append(line)
+        _flow(w, node, ctx, "file", None)

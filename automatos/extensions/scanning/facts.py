@@ -1,0 +1,210 @@
+"""Per-module facts: names, aliases, single assignments, and how a dotted call name is resolved.
+
+:class:`ModuleFacts` is built once per parsed module (one pre-pass over the tree) and answers two
+questions for the walker (``walker.py``): what dotted name does this callee expression stand for
+(``import subprocess as sp`` → ``sp.run`` is ``subprocess.run``; ``getattr(os, "sys" + "tem")`` is
+``os.system``; ``__builtins__["ev" + "al"]`` is ``eval``; a variable assigned ``socket.socket()``
+makes ``s.send`` ``socket.socket().send``), and what expression a name was assigned (so folding
+sees through ``cmd = "cu" + "rl"``). Whether a resolution needed folding is remembered
+(``hidden``), which is what obfuscation looks like.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from dataclasses import dataclass, field
+
+from automatos.extensions.scanning.fold import Folder
+
+__all__ = ["ModuleFacts", "Resolution", "normalise"]
+
+_BUILTIN_PREFIXES = ("builtins.", "__builtins__.", "__builtin__.", "__builtins__.__dict__.", "builtins.__dict__.")
+_NAMESPACES = frozenset(
+    {
+        "__builtins__",
+        "__builtins__.__dict__",
+        "builtins.__dict__",
+        "builtins",
+        "globals()",
+        "locals()",
+        "vars()",
+        "vars(builtins)",
+        "sys.modules",
+        "__import__(builtins).__dict__",
+    }
+)
+_STAR_MODULES = frozenset({"os", "subprocess", "socket", "ctypes", "base64", "pickle", "marshal", "urllib.request"})
+
+
+def normalise(name: str) -> str:
+    """``builtins.eval`` and ``__builtins__.exec`` are ``eval`` and ``exec``."""
+    for prefix in _BUILTIN_PREFIXES:
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+@dataclass
+class Resolution:
+    name: str
+    hidden: bool = False
+    """The name was recovered by folding a built string (``getattr(os, "sys" + "tem")``)."""
+    indirect: bool = False
+    """Reached through ``getattr``/``__import__``/a namespace lookup with a literal name."""
+
+
+@dataclass
+class ModuleFacts:
+    """Aliases and assignments of one module, and the resolver and folder built on them."""
+
+    tree: ast.Module
+    aliases: dict[str, str] = field(default_factory=dict)
+    star_modules: list[str] = field(default_factory=list)
+    assigns: dict[int, dict[str, list[ast.expr]]] = field(default_factory=dict)
+    """scope (0 = module, else id of the function node) -> name -> assigned expressions."""
+    objects: dict[tuple[int, str], Resolution] = field(default_factory=dict)
+    """(scope, name) -> resolved type of the value last bound (``socket.socket()``), flow-sensitive."""
+    scope: int = 0
+    folder: Folder = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.folder = Folder(lambda node: self.resolve(node).name, self._lookup)
+        self._collect(self.tree, 0)
+
+    # -- pre-pass ------------------------------------------------------------------------------------
+
+    def _collect(self, root: ast.AST, scope: int) -> None:
+        stack: list[tuple[ast.AST, int]] = [(root, scope)]
+        while stack:
+            node, sc = stack.pop()
+            for child in ast.iter_child_nodes(node):
+                child_scope = sc
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                    child_scope = id(child)
+                if isinstance(child, ast.Import):
+                    for alias in child.names:
+                        if alias.asname:
+                            self.aliases[alias.asname] = alias.name
+                        else:
+                            top = alias.name.split(".")[0]
+                            self.aliases.setdefault(top, top)
+                elif isinstance(child, ast.ImportFrom) and child.module is not None and child.level == 0:
+                    for alias in child.names:
+                        if alias.name == "*":
+                            self.star_modules.append(child.module)
+                        else:
+                            self.aliases[alias.asname or alias.name] = f"{child.module}.{alias.name}"
+                elif isinstance(child, ast.Assign):
+                    for target in child.targets:
+                        self._bind(target, child.value, sc)
+                elif isinstance(child, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+                    if isinstance(child.target, ast.Name):
+                        value = child.value if not isinstance(child, ast.AugAssign) else None
+                        self._add(sc, child.target.id, value)
+                elif isinstance(child, ast.For | ast.AsyncFor | ast.comprehension):
+                    for name in ast.walk(child.target):
+                        if isinstance(name, ast.Name):
+                            self._add(sc, name.id, None)
+                stack.append((child, child_scope))
+
+    def _bind(self, target: ast.expr, value: ast.expr, scope: int) -> None:
+        if isinstance(target, ast.Name):
+            self._add(scope, target.id, value)
+        elif isinstance(target, ast.Tuple | ast.List):
+            values = value.elts if isinstance(value, ast.Tuple | ast.List) else None
+            for i, element in enumerate(target.elts):
+                if isinstance(element, ast.Name):
+                    same = values is not None and len(values) == len(target.elts)
+                    self._add(scope, element.id, values[i] if same and values is not None else None)
+
+    def _add(self, scope: int, name: str, value: ast.expr | None) -> None:
+        entries = self.assigns.setdefault(scope, {}).setdefault(name, [])
+        entries.append(value if value is not None else ast.Constant(value=None))
+        if value is None:
+            entries.append(ast.Constant(value=None))  # never single
+
+    def bound(self, name: str) -> ast.expr | None:
+        """The one expression ``name`` was assigned in the current scope, else in the module."""
+        for scope in (self.scope, 0) if self.scope else (0,):
+            entries = self.assigns.get(scope, {}).get(name)
+            if entries is not None:
+                return entries[0] if len(entries) == 1 else None
+        return None
+
+    def _lookup(self, name: str, node: ast.AST) -> ast.expr | None:
+        return self.bound(name)
+
+    # -- resolution ------------------------------------------------------------------------------
+
+    def resolve(self, node: ast.expr, depth: int = 0) -> Resolution:
+        if depth > 20:
+            return Resolution("")
+        try:
+            return self._resolve(node, depth + 1)
+        except RecursionError:
+            return Resolution("")
+
+    def _resolve(self, node: ast.expr, depth: int) -> Resolution:
+        if isinstance(node, ast.Name):
+            return self._resolve_name(node.id, depth)
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value, depth)
+            if not base.name:
+                return Resolution("")
+            return Resolution(normalise(f"{base.name}.{node.attr}"), base.hidden, base.indirect)
+        if isinstance(node, ast.Call):
+            return self._resolve_call(node, depth)
+        if isinstance(node, ast.Subscript):
+            base = self.resolve(node.value, depth)
+            if base.name in _NAMESPACES:
+                key = self.folder.fold(node.slice)
+                if key is not None and isinstance(key.value, str):
+                    return Resolution(normalise(key.value), key.hidden or base.hidden, True)
+            return Resolution("")
+        if isinstance(node, ast.Await):
+            return self.resolve(node.value, depth)
+        return Resolution("")
+
+    def _resolve_name(self, name: str, depth: int) -> Resolution:
+        if name in self.aliases:
+            return Resolution(self.aliases[name])
+        for scope in (self.scope, 0):
+            known = self.objects.get((scope, name))
+            if known is not None:
+                return known
+        bound = self.bound(name)
+        if isinstance(bound, ast.Attribute | ast.Subscript | ast.Call | ast.Name) and not (
+            isinstance(bound, ast.Name) and bound.id == name
+        ):
+            resolved = self.resolve(bound, depth)
+            if resolved.name:
+                return resolved
+        for module in self.star_modules:
+            if module in _STAR_MODULES and hasattr(importlib.import_module(module), name):
+                return Resolution(f"{module}.{name}")
+        return Resolution(name)
+
+    def _resolve_call(self, node: ast.Call, depth: int) -> Resolution:
+        func = self.resolve(node.func, depth)
+        name = normalise(func.name)
+        args = node.args
+        if name in {"__import__", "importlib.import_module", "importlib.__import__"} and args:
+            module = self.folder.fold(args[0])
+            if module is not None and isinstance(module.value, str):
+                return Resolution(module.value, module.hidden, True)
+            return Resolution("")
+        if name == "getattr" and len(args) >= 2:
+            base = self.resolve(args[0], depth)
+            attr = self.folder.fold(args[1])
+            if base.name and attr is not None and isinstance(attr.value, str):
+                return Resolution(normalise(f"{base.name}.{attr.value}"), attr.hidden or base.hidden, True)
+            return Resolution("")
+        if name in {"globals", "locals", "vars"} and not args:
+            return Resolution(f"{name}()")
+        if name == "vars" and args:
+            inner = self.resolve(args[0], depth)
+            return Resolution(f"{inner.name}.__dict__" if inner.name else "", inner.hidden, True)
+        if not name:
+            return Resolution("")
+        return Resolution(f"{name}()", func.hidden, func.indirect)

@@ -1,0 +1,263 @@
+"""What the engine looks for: dotted names of capabilities, secret locations, suspicious strings.
+
+Data only (no logic beyond small predicates), so a rule change is a reviewable diff of names.
+Names are the *resolved* dotted names the analysis produces (``import subprocess as sp`` then
+``sp.run`` is ``subprocess.run``; a variable bound to ``socket.socket()`` makes ``s.send``
+``socket.socket().send``).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "ANTI_ANALYSIS_RE",
+    "BENIGN_ENV",
+    "DESERIALISERS",
+    "DNS_CALLS",
+    "EXEC_CALLS",
+    "HOSTINFO_CALLS",
+    "IMPORT_CALLS",
+    "MINER_RE",
+    "NET_PREFIXES",
+    "NET_REQUESTS",
+    "PERSISTENCE_RE",
+    "PROCESS_CALLS",
+    "SECRET_ENV_RE",
+    "SENSITIVE_PATH_RE",
+    "SHELL_DOWNLOAD_RE",
+    "THREAD_CALLS",
+    "TIME_NAMES",
+    "is_network",
+    "is_process",
+]
+
+EXEC_CALLS = frozenset({"eval", "exec", "compile", "builtins.eval", "builtins.exec", "builtins.compile"})
+IMPORT_CALLS = frozenset({"__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__"})
+
+PROCESS_CALLS = frozenset(
+    {
+        "os.system",
+        "os.popen",
+        "os.posix_spawn",
+        "os.posix_spawnp",
+        "os.fork",
+        "os.forkpty",
+        "pty.spawn",
+        "pty.fork",
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+        "commands.getoutput",
+        "platform.popen",
+    }
+)
+_PROCESS_PREFIXES = ("subprocess.", "os.exec", "os.spawn", "multiprocessing.Process", "sh.", "plumbum.", "pexpect.")
+
+
+def is_process(name: str) -> bool:
+    if name in PROCESS_CALLS or name.startswith(_PROCESS_PREFIXES):
+        # subprocess helpers that start nothing
+        return not name.startswith(("subprocess.PIPE", "subprocess.DEVNULL", "subprocess.CalledProcessError"))
+    return False
+
+
+NET_PREFIXES = (
+    "requests.",
+    "httpx.",
+    "urllib.request.",
+    "urllib3.",
+    "http.client.",
+    "aiohttp.",
+    "socket.",
+    "smtplib.",
+    "ftplib.",
+    "telnetlib.",
+    "websocket.",
+    "websockets.",
+    "paramiko.",
+    "dns.resolver.",
+    "pycurl.",
+    "xmlrpc.client.",
+    "asyncio.open_connection",
+    "ssl.wrap_socket",
+)
+NET_REQUESTS = frozenset(
+    {
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "request",
+        "urlopen",
+        "urlretrieve",
+        "Request",
+        "connect",
+        "connect_ex",
+        "create_connection",
+        "HTTPConnection",
+        "HTTPSConnection",
+        "SMTP",
+        "SMTP_SSL",
+        "FTP",
+        "FTP_TLS",
+        "stream",
+        "open_connection",
+        "sendto",
+        "ServerProxy",
+        "PoolManager",
+    }
+)
+"""Last components of network calls that name a destination (the host is read from their arguments)."""
+
+DNS_CALLS = frozenset(
+    {
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.getaddrinfo",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "dns.resolver.Resolver().resolve",
+        "dns.resolver.Resolver().query",
+    }
+)
+
+
+def is_network(name: str) -> bool:
+    return name.startswith(NET_PREFIXES) and not name.startswith(
+        ("socket.gethostname", "socket.AF_", "socket.SOCK_", "socket.timeout", "urllib.request.pathname2url")
+    )
+
+
+HOSTINFO_CALLS = frozenset(
+    {
+        "socket.gethostname",
+        "socket.getfqdn",
+        "getpass.getuser",
+        "os.getlogin",
+        "os.uname",
+        "platform.node",
+        "platform.uname",
+        "platform.platform",
+        "uuid.getnode",
+        "os.getcwd",
+        "pwd.getpwuid",
+    }
+)
+
+THREAD_CALLS = frozenset(
+    {
+        "threading.Thread",
+        "threading.Timer",
+        "_thread.start_new_thread",
+        "thread.start_new_thread",
+        "multiprocessing.Process",
+        "concurrent.futures.ThreadPoolExecutor",
+    }
+)
+
+DESERIALISERS = {
+    "pickle.loads": "pickle",
+    "pickle.load": "pickle",
+    "_pickle.loads": "pickle",
+    "cPickle.loads": "pickle",
+    "dill.loads": "dill",
+    "dill.load": "dill",
+    "cloudpickle.loads": "cloudpickle",
+    "marshal.loads": "marshal",
+    "marshal.load": "marshal",
+    "joblib.load": "joblib",
+    "shelve.open": "shelve",
+    "yaml.unsafe_load": "yaml",
+    "jsonpickle.decode": "jsonpickle",
+}
+
+SENSITIVE_PATH_RE = re.compile(
+    r"(^|[/\\~])\.ssh([/\\]|$)|id_rsa|id_dsa|id_ed25519|id_ecdsa|authorized_keys|known_hosts"
+    r"|\.aws[/\\](credentials|config)|\.aws$|\.netrc|\.git-credentials|\.pypirc|\.npmrc|\.docker[/\\]config"
+    r"|\.kube[/\\]config|gcloud|application_default_credentials|\.azure[/\\]|\.gnupg"
+    r"|/etc/passwd|/etc/shadow|/etc/sudoers|_history\b|\.bash_history|\.zsh_history|\.python_history"
+    r"|Login Data|Local State|Cookies|\.mozilla|Google[/\\]Chrome|Chrome[/\\]User Data|BraveSoftware"
+    r"|Keychains|\.keychain|keyring|leveldb|wallet\.dat|\.electrum|Exodus|\.bitcoin|\.ethereum|metamask"
+    r"|discord[/\\]|Telegram Desktop|\.vault-token|\.terraformrc|credentials\.json|\.boto\b|/proc/self/environ",
+    re.IGNORECASE,
+)
+"""Credential, key, history, account, browser and wallet locations."""
+
+SECRET_ENV_RE = re.compile(
+    r"TOKEN|SECRET|PASS|KEY|CRED|AUTH|SESSION|COOKIE|PRIVATE|^AWS_|^GH_|^GITHUB_|^NPM_|API", re.I
+)
+BENIGN_ENV = frozenset(
+    {
+        "HOME",
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "TERM",
+        "PWD",
+        "SHELL",
+        "USERPROFILE",
+        "APPDATA",
+        "LOCALAPPDATA",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
+        "NO_COLOR",
+        "DEBUG",
+        "LOG_LEVEL",
+        "PYTHONPATH",
+    }
+)
+
+PERSISTENCE_RE = re.compile(
+    r"\.bashrc|\.bash_profile|\.zshrc|\.profile\b|\.zprofile|/etc/profile|/etc/rc\.local|crontab|/etc/cron"
+    r"|/var/spool/cron|systemd[/\\]|\.service$|autostart|LaunchAgents|LaunchDaemons|sitecustomize|usercustomize"
+    r"|\.pth$|CurrentVersion\\\\?Run|Start Menu\\\\?Programs\\\\?Startup|\.config/fish/config",
+    re.IGNORECASE,
+)
+
+MINER_RE = re.compile(
+    r"stratum\+(tcp|ssl)://|xmrig|cryptonight|randomx|--donate-level|minergate|nicehash|monero|coinhive"
+    r"|nanopool|supportxmr|moneroocean|ethermine|\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"
+    r"|\b(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}\b.*wallet|wallet.*\b(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}\b",
+    re.IGNORECASE,
+)
+
+SHELL_DOWNLOAD_RE = re.compile(
+    r"(curl|wget|fetch|Invoke-WebRequest|iwr|DownloadString|DownloadFile|certutil)\b.*"
+    r"(\|\s*(ba|z|da)?sh\b|\|\s*python|&&\s*(chmod|\./|sh |bash |python)|;\s*(chmod|\./|sh |bash )|-o\s*/tmp|IEX|iex)"
+    r"|powershell.*-e(nc(odedcommand)?)?\s+[A-Za-z0-9+/=]{20,}|base64\s+(-d|--decode)\s*\|\s*(ba)?sh"
+    r"|/dev/tcp/|\bnc\b.*-e\s|ncat\b.*-e\s|mkfifo",
+    re.IGNORECASE | re.DOTALL,
+)
+"""Shell one-liners that fetch and run, or open a shell to a remote end."""
+
+ANTI_ANALYSIS_RE = re.compile(
+    r"^(CI|GITHUB_ACTIONS|GITLAB_CI|TRAVIS|JENKINS_URL|BUILDKITE|CIRCLECI|TF_BUILD|CODEBUILD_BUILD_ID|"
+    r"SANDBOX|VIRUSTOTAL|CUCKOO|ANALYSIS|DEBUG(GER)?|PYCHARM_HOSTED|VBOX|VMWARE|QEMU|DOCKER|KUBERNETES_SERVICE_HOST)$"
+    r"|sandbox|virtualbox|vmware|qemu|cuckoo|malware|analysis|debugger|wireshark|procmon|ida64|x64dbg|ollydbg",
+    re.IGNORECASE,
+)
+
+TIME_NAMES = frozenset(
+    {
+        "datetime.datetime.now",
+        "datetime.datetime.utcnow",
+        "datetime.datetime.today",
+        "datetime.date.today",
+        "datetime.now",
+        "datetime.today",
+        "datetime.utcnow",
+        "date.today",
+        "time.time",
+        "time.localtime",
+        "time.gmtime",
+        "time.strftime",
+    }
+)

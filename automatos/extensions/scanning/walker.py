@@ -1,0 +1,570 @@
+"""One walk over a module: every call resolved, every string folded, secrets followed to sinks.
+
+:func:`walk_module` turns a parsed module into :class:`Hit` s — candidate findings with the rule
+id, the severity when undeclared and when declared, the capability used (a host, an environment
+variable, an executable) and whether the code runs at import time. ``analysis.py`` then weighs
+them against the import graph and the manifest.
+
+Taint is intra-procedural plus module globals: module-level statements are walked first, function
+bodies after (so a function sees the globals a module assigned), and a function that returns a
+secret makes its calls a source. Decoded payloads that parse as Python are walked again
+(``payload``), their hits pointing at the outer line.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from automatos.extensions.scanning import patterns as P
+from automatos.extensions.scanning.facts import ModuleFacts, Resolution, normalise
+from automatos.extensions.scanning.permissions import Permissions
+from automatos.kernel.types import Severity
+
+__all__ = ["Ctx", "Hit", "Walker"]
+
+C, H, M, L, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+_CMD_BASES = re.compile(
+    r"(^|\.)(install|develop|egg_info|build|build_py|build_ext|sdist|bdist_wheel|bdist_egg|easy_install)$"
+)
+_SAFE_CMD_CALLS = re.compile(
+    r"(^|\.)(run|initialize_options|finalize_options|run_command|announce|__init__)$|^super\(\)"
+)
+_FILE_WRITERS = (".write_text", ".write_bytes")
+_FILE_MOVERS = frozenset(
+    {"shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.move", "os.rename", "os.replace", "os.symlink"}
+)
+_READERS = frozenset(
+    {"open", "io.open", "codecs.open", "os.open", "glob.glob", "glob.iglob", "os.listdir", "os.walk", "os.scandir"}
+)
+_SHELLCODE = frozenset(
+    {
+        "VirtualAlloc",
+        "VirtualProtect",
+        "CreateThread",
+        "RtlMoveMemory",
+        "WriteProcessMemory",
+        "CreateRemoteThread",
+        "mprotect",
+        "VirtualAllocEx",
+        "NtAllocateVirtualMemory",
+    }
+)
+_LIBC = re.compile(
+    r"^(c|libc(\.so(\.\d+)?)?|msvcrt|kernel32|ntdll|user32|advapi32|libSystem(\.B)?\.dylib|libdl.*)$|/libc\.so", re.I
+)
+_DANGER_RULES = frozenset(
+    {
+        "process-spawn",
+        "network-access",
+        "dynamic-exec",
+        "obfuscated-exec",
+        "obfuscated-call",
+        "embedded-deserialise",
+        "native-code",
+        "persistence",
+        "download-exec",
+        "exfiltration",
+        "credential-read",
+        "reverse-shell",
+        "file-write",
+    }
+)
+_B64ISH = re.compile(r"^[A-Za-z0-9+/=_\-\s]{40,}$")
+_HEXISH = re.compile(r"^([0-9a-fA-F]{2}){20,}$")
+
+
+@dataclass(frozen=True)
+class Ctx:
+    scope: int = 0
+    module_level: bool = True
+    guards: frozenset[str] = frozenset()
+    install: bool = False
+
+
+@dataclass
+class Hit:
+    rule: str
+    severity: Severity
+    message: str
+    line: int
+    module_level: bool = False
+    declared: bool = False
+    install: bool = False
+
+
+@dataclass
+class Walker:
+    tree: ast.Module
+    perms: Permissions
+    is_setup: bool = False
+    install_root: bool = False
+    """setup.py, a .pth line, sitecustomize: module-level code runs when the package is installed or Python starts."""
+    test_root: bool = False
+    bundle_files: frozenset[str] = frozenset()
+    """Base names of the bundle's files (a library loading its own shared object)."""
+    line_of: Callable[[int], int] = lambda line: line
+    payload: Callable[[str, int, Ctx, str], None] | None = None
+    hits: list[Hit] = field(default_factory=list)
+    imports: list[tuple[str, int]] = field(default_factory=list)
+    """(absolute or dotted-relative module name, line) for the import graph; relative ones start with dots."""
+    facts: ModuleFacts = field(init=False)
+    taint: dict[tuple[int, str], frozenset[str]] = field(default_factory=dict)
+    returns: dict[str, frozenset[str]] = field(default_factory=dict)
+    _emit: bool = True
+    _downloads_written: list[int] = field(default_factory=list)
+    _runs_files: bool = False
+    _names: dict[int, str] = field(default_factory=dict)
+    _sock_lines: list[int] = field(default_factory=list)
+    _shell_lines: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.facts = ModuleFacts(self.tree)
+
+    # -- driving -------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Ctx]] = []
+        self._emit = False
+        for _ in range(2):  # which functions return secrets (a chain of two is enough)
+            functions.clear()
+            self._block(self.tree.body, Ctx(), functions)
+            self._functions(functions)
+        self.taint = {k: v for k, v in self.taint.items() if k[0] == 0}
+        self.facts.objects.clear()
+        self._emit = True
+        functions.clear()
+        self._block(self.tree.body, Ctx(), functions)
+        self._functions(functions)
+        if self._downloads_written and self._runs_files:
+            for line in self._downloads_written:
+                self._hit(
+                    "download-exec",
+                    C,
+                    "writes downloaded data to a file and makes it executable or runs it",
+                    line,
+                    Ctx(module_level=False),
+                )
+        if self._sock_lines and self._shell_lines:
+            for line in sorted(set(self._shell_lines)):
+                self._hit(
+                    "reverse-shell",
+                    C,
+                    "connects a socket and hands it a shell (dup2/pty.spawn)",
+                    line,
+                    Ctx(module_level=False),
+                )
+
+    def _functions(self, functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Ctx]]) -> None:
+        while functions:
+            node, ctx = functions.pop(0)
+            self.facts.scope = ctx.scope
+            self._block(node.body, ctx, functions)
+            self.facts.scope = 0
+
+    def _hit(self, rule: str, severity: Severity, message: str, line: int, ctx: Ctx, declared: bool = False) -> None:
+        if not self._emit:
+            return
+        for guard in sorted(ctx.guards - {"main"}):
+            if rule in _DANGER_RULES:
+                gate = "time-gate" if guard == "time" else "anti-analysis"
+                why = (
+                    "only after a date or time check"
+                    if guard == "time"
+                    else "only when no CI, sandbox or debugger is seen"
+                )
+                self.hits.append(
+                    Hit(gate, H, f"runs {rule} {why}", self.line_of(line), ctx.module_level, install=ctx.install)
+                )
+        self.hits.append(Hit(rule, severity, message, self.line_of(line), ctx.module_level, declared, ctx.install))
+
+    # -- statements ------------------------------------------------------------------------------
+
+    def _block(
+        self, body: list[ast.stmt], ctx: Ctx, functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Ctx]]
+    ) -> None:
+        for stmt in body:
+            extra = self._stmt(stmt, ctx, functions)
+            if extra:
+                ctx = Ctx(ctx.scope, ctx.module_level, ctx.guards | extra, ctx.install)
+
+    def _stmt(
+        self, stmt: ast.stmt, ctx: Ctx, functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Ctx]]
+    ) -> frozenset[str]:
+        """Walk one statement; returns guards that hold for the rest of the block (``if CI: return``)."""
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            for deco in stmt.decorator_list:
+                self._expr(deco, ctx)
+            body_ctx = Ctx(id(stmt), ctx.install, ctx.guards, ctx.install)
+            self._names[id(stmt)] = stmt.name
+            functions.append((stmt, body_ctx))
+            return frozenset()
+        if isinstance(stmt, ast.ClassDef):
+            for expr in [*stmt.bases, *stmt.decorator_list]:
+                self._expr(expr, ctx)
+            install = ctx.install or (self.is_setup and self._is_command(stmt))
+            self._block(stmt.body, Ctx(ctx.scope, ctx.module_level, ctx.guards, install), functions)
+            return frozenset()
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            self._import(stmt, ctx)
+            return frozenset()
+        if isinstance(stmt, ast.If | ast.While):
+            self._expr(stmt.test, ctx)
+            guards = self._guards(stmt.test)
+            inner = ctx
+            if "main" in guards:
+                inner = Ctx(ctx.scope, False, ctx.guards, ctx.install)
+            elif guards:
+                inner = Ctx(ctx.scope, ctx.module_level, ctx.guards | guards, ctx.install)
+            self._block(stmt.body, inner, functions)
+            self._block(stmt.orelse, inner if guards - {"main"} else ctx, functions)
+            if (guards - {"main"} and stmt.body and isinstance(stmt.body[-1], ast.Return | ast.Raise)) or (
+                guards - {"main"} and self._exits(stmt.body)
+            ):
+                return guards - {"main"}
+            return frozenset()
+        if isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            value = stmt.value
+            if value is None:
+                return frozenset()
+            self._expr(value, ctx)
+            labels = self._taint(value, ctx)
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                self._assign(target, value, labels, ctx, augment=isinstance(stmt, ast.AugAssign))
+            return frozenset()
+        if isinstance(stmt, ast.With | ast.AsyncWith):
+            for item in stmt.items:
+                self._expr(item.context_expr, ctx)
+                if item.optional_vars is not None:
+                    self._assign(item.optional_vars, item.context_expr, self._taint(item.context_expr, ctx), ctx)
+            self._block(stmt.body, ctx, functions)
+            return frozenset()
+        if isinstance(stmt, ast.For | ast.AsyncFor):
+            self._expr(stmt.iter, ctx)
+            self._assign(stmt.target, None, self._taint(stmt.iter, ctx), ctx)
+            self._block(stmt.body, ctx, functions)
+            self._block(stmt.orelse, ctx, functions)
+            return frozenset()
+        if isinstance(stmt, ast.Try | ast.TryStar):
+            for block in (stmt.body, *[h.body for h in stmt.handlers], stmt.orelse, stmt.finalbody):
+                self._block(block, ctx, functions)
+            return frozenset()
+        if isinstance(stmt, ast.Return) and stmt.value is not None:
+            self._expr(stmt.value, ctx)
+            labels = self._taint(stmt.value, ctx)
+            fname = self._names.get(ctx.scope)
+            if labels and fname:
+                self.returns[fname] = self.returns.get(fname, frozenset()) | labels
+            return frozenset()
+        if isinstance(stmt, ast.Match):
+            self._expr(stmt.subject, ctx)
+            for case in stmt.cases:
+                self._block(case.body, ctx, functions)
+            return frozenset()
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                self._expr(child, ctx)
+        return frozenset()
+
+    def _exits(self, body: list[ast.stmt]) -> bool:
+        last = body[-1] if body else None
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call):
+            return self.facts.resolve(last.value.func).name in {"sys.exit", "exit", "quit", "os._exit"}
+        return False
+
+    def _is_command(self, node: ast.ClassDef) -> bool:
+        return any(_CMD_BASES.search(self.facts.resolve(b).name or "") for b in node.bases) and self._has_code(node)
+
+    def _has_code(self, node: ast.ClassDef) -> bool:
+        """Whether a setup.py command class does anything beyond calling its base's methods."""
+        for item in node.body:
+            if not isinstance(item, ast.FunctionDef):
+                continue
+            for sub in ast.walk(item):
+                if isinstance(sub, ast.Call):
+                    name = self.facts.resolve(sub.func).name
+                    if not _SAFE_CMD_CALLS.search(name or "super()"):
+                        self._hit(
+                            "install-hook",
+                            C,
+                            f"setup.py command class {node.name} runs code at install time ({name or 'a call'})",
+                            node.lineno,
+                            Ctx(install=True),
+                        )
+                        return True
+        return False
+
+    def _assign(
+        self, target: ast.expr, value: ast.expr | None, labels: frozenset[str], ctx: Ctx, augment: bool = False
+    ) -> None:
+        names: list[str] = []
+        if isinstance(target, ast.Name):
+            names = [target.id]
+            if value is not None and not augment:
+                resolved = (
+                    self.facts.resolve(value) if isinstance(value, ast.Call | ast.Attribute | ast.Subscript) else None
+                )
+                key = (ctx.scope, target.id)
+                if resolved is not None and resolved.name:
+                    self.facts.objects[key] = resolved
+                else:
+                    self.facts.objects.pop(key, None)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+            names = [f"{target.value.id}.{target.attr}"]
+        elif isinstance(target, ast.Tuple | ast.List | ast.Starred):
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    names.append(sub.id)
+        elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            names = [target.value.id]
+            augment = True
+        for name in names:
+            key = (ctx.scope, name) if "." not in name else (0, name)
+            old = self.taint.get(key, frozenset()) if augment else frozenset()
+            if labels or old:
+                self.taint[key] = old | labels
+            else:
+                self.taint.pop(key, None)
+
+    def _import(self, stmt: ast.Import | ast.ImportFrom, ctx: Ctx) -> None:
+        if isinstance(stmt, ast.Import):
+            modules = [alias.name for alias in stmt.names]
+            for name in modules:
+                self.imports.append((name, stmt.lineno))
+        else:
+            base = "." * stmt.level + (stmt.module or "")
+            modules = [base]
+            for alias in stmt.names:
+                self.imports.append((f"{base}.{alias.name}" if base.strip(".") else base + alias.name, stmt.lineno))
+            self.imports.append((base, stmt.lineno))
+        for name in modules:
+            if name.startswith(("automatos.kernel.registry", "automatos.kernel.hooks", "automatos.kernel.container")):
+                self._hit(
+                    "kernel-internals",
+                    M,
+                    f"imports kernel internals ({name}); use automatos.hookimpl and hook arguments",
+                    stmt.lineno,
+                    ctx,
+                )
+
+    # -- guards ----------------------------------------------------------------------------------
+
+    def _guards(self, test: ast.expr) -> frozenset[str]:
+        found: set[str] = set()
+        for node in ast.walk(test):
+            if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "__name__":
+                found.add("main")
+            if isinstance(node, ast.Call | ast.Attribute | ast.Name):
+                name = self.facts.resolve(node.func if isinstance(node, ast.Call) else node).name
+                if name.rstrip("()").rsplit("()", 1)[0] in P.TIME_NAMES or name.startswith(
+                    tuple(f"{t}()" for t in P.TIME_NAMES)
+                ):
+                    if any(isinstance(n, ast.Compare) for n in ast.walk(test)):
+                        found.add("time")
+                if name in {
+                    "sys.gettrace",
+                    "sys.getprofile",
+                    "ctypes.windll.kernel32.IsDebuggerPresent",
+                    "os.cpu_count",
+                    "psutil.cpu_count",
+                    "multiprocessing.cpu_count",
+                }:
+                    found.add("anti")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and P.ANTI_ANALYSIS_RE.search(node.value):
+                found.add("anti")
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and node.value in {"/.dockerenv", "pydevd"}
+            ):
+                found.add("anti")
+        return frozenset(found)
+
+    # -- expressions -----------------------------------------------------------------------------
+
+    def _expr(self, expr: ast.expr, ctx: Ctx) -> None:
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Call):
+                self._call(node, ctx)
+            elif isinstance(node, ast.Subscript):
+                self._namespace_lookup(node, ctx)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= 8:
+                self._string(node.value, node.lineno, ctx)
+            elif isinstance(node, ast.Name) and node.id == "__builtins__":
+                self._hit("builtins-access", M, "touches __builtins__", node.lineno, ctx)
+
+    def _string(self, text: str, line: int, ctx: Ctx) -> None:
+        if P.MINER_RE.search(text[:10000]):
+            self._hit("crypto-miner", C, f"crypto-miner or wallet string: {text[:60]!r}", line, ctx)
+        if self.payload is None or len(text) < 40:
+            return
+        stripped = "".join(text.split())
+        decoders: list[Callable[[str], bytes]] = []
+        if _HEXISH.match(stripped):
+            decoders.append(bytes.fromhex)
+        elif _B64ISH.match(text):
+            import base64
+
+            decoders.append(
+                lambda s: base64.b64decode(s + "=" * (-len(s) % 4), altchars=b"-_" if "-" in s or "_" in s else None)
+            )
+        for decode in decoders:
+            try:
+                data = decode(stripped)
+            except ValueError:
+                continue
+            if data[:2] in {b"x\x9c", b"x\xda", b"x\x01"}:
+                import zlib
+
+                try:
+                    data = zlib.decompress(data)
+                except zlib.error:
+                    continue
+            try:
+                decoded = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            self.payload(decoded, line, ctx, "an encoded string")
+
+    def _namespace_lookup(self, node: ast.Subscript, ctx: Ctx) -> None:
+        base = self.facts.resolve(node.value).name
+        if base == "os.environ" and isinstance(node.ctx, ast.Load):
+            from automatos.extensions.scanning.calls import env_read
+
+            env_read(self, self.facts.folder.text(node.slice), node.lineno, ctx)
+            return
+        if base not in {
+            "__builtins__",
+            "__builtins__.__dict__",
+            "builtins.__dict__",
+            "globals()",
+            "locals()",
+            "vars()",
+            "sys.modules",
+        }:
+            return
+        key = self.facts.folder.fold(node.slice)
+        if key is None or not isinstance(key.value, str):
+            self._hit("builtins-access", H, f"looks up a computed name in {base}", node.lineno, ctx)
+        elif normalise(key.value) in P.EXEC_CALLS | P.IMPORT_CALLS | {"open", "getattr", "os", "subprocess", "socket"}:
+            self._hit(
+                "obfuscated-call", C if key.hidden else H, f"reaches {key.value} through {base}", node.lineno, ctx
+            )
+
+    # -- taint -----------------------------------------------------------------------------------
+
+    def _taint(self, expr: ast.expr, ctx: Ctx) -> frozenset[str]:
+        labels: set[str] = set()
+        stack: list[ast.AST] = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                labels |= self.taint.get((ctx.scope, node.id), frozenset()) | self.taint.get((0, node.id), frozenset())
+                if self.facts.resolve(node).name == "os.environ":
+                    labels.add("environ")
+                continue
+            if isinstance(node, ast.Attribute):
+                if isinstance(node.value, ast.Name):
+                    labels |= self.taint.get((0, f"{node.value.id}.{node.attr}"), frozenset())
+                name = self.facts.resolve(node).name
+                if name == "os.environ":
+                    labels.add("environ")
+                    continue
+                if name.startswith("os.environ."):
+                    continue
+            if isinstance(node, ast.Subscript) and self.facts.resolve(node.value).name == "os.environ":
+                key = self.facts.folder.text(node.slice)
+                labels.add(f"env:{key}" if key else "environ")
+                continue
+            if isinstance(node, ast.Call):
+                labels |= self._source(node)
+                name = self.facts.resolve(node.func).name
+                if name.startswith("os.environ.") or name in {"os.getenv", "os.getenvb"}:
+                    for arg in node.args[1:]:
+                        stack.append(arg)
+                    continue
+            stack.extend(ast.iter_child_nodes(node))
+        return frozenset(labels)
+
+    def _source(self, node: ast.Call) -> set[str]:
+        name = self.facts.resolve(node.func).name
+        if name in {"os.getenv", "os.getenvb", "os.environ.get", "os.environ.pop", "os.environ.setdefault"}:
+            key = self.facts.folder.text(node.args[0]) if node.args else None
+            return {f"env:{key}" if key else "environ"}
+        if name in {
+            "os.environ.copy",
+            "os.environ.items",
+            "os.environ.keys",
+            "os.environ.values",
+            "dict",
+            "os.environ.__iter__",
+        } and (name != "dict" or (node.args and self.facts.resolve(node.args[0]).name == "os.environ")):
+            return {"environ"}
+        if name in P.HOSTINFO_CALLS:
+            return {"host"}
+        out: set[str] = set()
+        path = self._sensitive_path(node, name)
+        if path:
+            out.add(f"file:{path}")
+        if P.is_network(name) and name.rsplit(".", 1)[-1] in P.NET_REQUESTS | {
+            "read",
+            "recv",
+            "json",
+            "text",
+            "content",
+        }:
+            out.add("download")
+        last = name.rsplit(".", 1)[-1].rstrip("()")
+        if last in self.returns:
+            out |= self.returns[last]
+        return out
+
+    def _sensitive_path(self, node: ast.Call, name: str) -> str | None:
+        reads = (
+            name in _READERS
+            or name.endswith((".read_text", ".read_bytes", ".open", ".iterdir", ".glob", ".rglob"))
+            or name in _FILE_MOVERS
+        )
+        reads = reads or name in {
+            "shutil.make_archive",
+            "shutil.copytree",
+            "tarfile.open",
+            "zipfile.ZipFile().write",
+            "sqlite3.connect",
+        }
+        if not reads:
+            return None
+        exprs: list[ast.expr] = list(node.args[:2]) + [kw.value for kw in node.keywords]
+        if isinstance(node.func, ast.Attribute):
+            exprs.append(node.func.value)
+        for expr in exprs:
+            for text in self._strings(expr):
+                if P.SENSITIVE_PATH_RE.search(text):
+                    return text
+        return None
+
+    def _strings(self, expr: ast.expr, depth: int = 0) -> list[str]:
+        """The folded value of ``expr`` and every string constant in it (and in names it uses)."""
+        out: list[str] = []
+        folded = self.facts.folder.text(expr)
+        if folded:
+            out.append(folded)
+        for node in ast.walk(expr):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                out.append(node.value)
+            elif isinstance(node, ast.Name) and depth < 2:
+                bound = self.facts.bound(node.id)
+                if bound is not None:
+                    out.extend(self._strings(bound, depth + 1))
+        return out
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def _call(self, node: ast.Call, ctx: Ctx) -> None:
+        from automatos.extensions.scanning.calls import check_call
+
+        res: Resolution = self.facts.resolve(node.func)
+        check_call(self, node, normalise(res.name), res, ctx)
