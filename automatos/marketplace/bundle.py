@@ -235,7 +235,7 @@ _EXECUTABLE_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\xca\xfe\xba\xbe", "a universal Mach-O binary or Java class"),
     (b"\x00asm", "a WebAssembly module"),
 )
-_EXECUTABLE_SUFFIXES = (".so", ".dll", ".dylib", ".pyd", ".exe", ".pyc", ".pyo", ".class", ".wasm", ".bin", ".com")
+_EXECUTABLE_SUFFIXES = (".so", ".dll", ".dylib", ".pyd", ".exe", ".pyc", ".pyo", ".class", ".wasm")
 _ARCHIVE_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "zip"),
     (b"PK\x05\x06", "zip"),
