@@ -10,6 +10,7 @@ started kernel for one command, ``--json`` output discipline) is in :mod:`automa
 ``automatos extensions …``    :mod:`automatos.cli.extensions`
 ``automatos settings …``      :mod:`automatos.cli.settings`
 ``automatos keys …``          :mod:`automatos.cli.keys`
+``automatos plugin …``        :mod:`automatos.cli.plugin`
 ``automatos admin …``         :mod:`automatos.cli.admin`
 ``automatos worker``,         :mod:`automatos.cli.worker`
 ``automatos sandbox …``
@@ -26,6 +27,7 @@ from automatos.cli.admin import admin
 from automatos.cli.db import db, seed
 from automatos.cli.extensions import extensions
 from automatos.cli.keys import keys
+from automatos.cli.plugin import plugin
 from automatos.cli.serve import serve
 from automatos.cli.settings import settings_group
 from automatos.cli.worker import sandbox, worker
@@ -39,7 +41,7 @@ def main() -> None:
     """Automatos: orchestrate AI agents for many teams at once."""
 
 
-for _command in (serve, db, seed, extensions, settings_group, keys, admin, worker, sandbox):
+for _command in (serve, db, seed, extensions, settings_group, keys, plugin, admin, worker, sandbox):
     main.add_command(_command)
 
 
