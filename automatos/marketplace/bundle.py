@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import tomllib
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from automatos.marketplace.archive import (
     open_zip,
 )
 from automatos.marketplace.manifest import MANIFEST_NAME, Manifest, ManifestError, line_of, parse_manifest
-from automatos.marketplace.signing import SignatureCheck, check_signature, verify
+from automatos.marketplace.signing import SignatureCheck, check_signature, signature_finding, verify
 
 if TYPE_CHECKING:
     from automatos.marketplace.settings import MarketplaceSettings
@@ -148,20 +149,13 @@ def _bundle(contents: ArchiveContents, sha256: str, size: int, settings: Marketp
         findings=classify(files, contents.executable),
         executable=contents.executable,
     )
-    if settings is not None:
-        finding = check_signature(bundle, settings)
-    else:
-        from automatos.marketplace.signing import signature_finding
-
-        finding = signature_finding(bundle.signature)
+    finding = check_signature(bundle, settings) if settings is not None else signature_finding(bundle.signature)
     if finding is not None:
         bundle.findings.append(finding)
     return bundle
 
 
 def _raw_manifest(text: str) -> dict[str, Any]:
-    import tomllib
-
     return tomllib.loads(text)
 
 
