@@ -176,7 +176,8 @@ def _reached(modules: list[_Module], entry: str | None) -> set[str] | None:
     start = [m for m in modules if m.root]
     if entry is None or entry not in by_name:
         return None
-    start.append(by_name[entry])
+    parts = entry.split(".")
+    start.extend(by_name[".".join(parts[:i])] for i in range(1, len(parts) + 1) if ".".join(parts[:i]) in by_name)
     seen: set[str] = set()
     queue = list(start)
     while queue:

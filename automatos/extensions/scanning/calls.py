@@ -164,6 +164,10 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
     """(executable, whole command text) of a process call, as far as folding recovers them."""
     if not node.args:
         return None, ""
+    if isinstance(node.args[0], ast.List | ast.Tuple):
+        parts = [w.facts.folder.text(e) for e in node.args[0].elts]
+        first = parts[0] if parts else None
+        return (first.rsplit("/", 1)[-1] if first else None), " ".join(p or "?" for p in parts)
     folded = w.facts.folder.fold(node.args[0])
     value = folded.value if folded is not None else None
     if isinstance(value, list):

@@ -63,6 +63,10 @@ class ModuleFacts:
     star_modules: list[str] = field(default_factory=list)
     assigns: dict[int, dict[str, list[ast.expr]]] = field(default_factory=dict)
     """scope (0 = module, else id of the function node) -> name -> assigned expressions."""
+    loops: dict[str, ast.expr] = field(default_factory=dict)
+    """Loop variable -> the iterable it runs over (its strings are what the variable may hold)."""
+    returns: dict[str, list[ast.expr]] = field(default_factory=dict)
+    """Function name -> the expressions it returns (strings a helper hands back)."""
     objects: dict[tuple[int, str], Resolution] = field(default_factory=dict)
     """(scope, name) -> resolved type of the value last bound (``socket.socket()``), flow-sensitive."""
     scope: int = 0
@@ -82,6 +86,10 @@ class ModuleFacts:
                 child_scope = sc
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                     child_scope = id(child)
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                    for sub in ast.walk(child):
+                        if isinstance(sub, ast.Return) and sub.value is not None:
+                            self.returns.setdefault(child.name, []).append(sub.value)
                 if isinstance(child, ast.Import):
                     for alias in child.names:
                         if alias.asname:
@@ -106,6 +114,7 @@ class ModuleFacts:
                     for name in ast.walk(child.target):
                         if isinstance(name, ast.Name):
                             self._add(sc, name.id, None)
+                            self.loops[name.id] = child.iter
                 stack.append((child, child_scope))
 
     def _bind(self, target: ast.expr, value: ast.expr, scope: int) -> None:

@@ -150,6 +150,13 @@ class Folder:
             return NO if any(i is NO for i in items) else items
         if isinstance(node, ast.BinOp):
             return self._binop(node, d)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Invert):
+            operand = self._f(node.operand, d)
+            if not isinstance(operand, int):
+                return NO
+            return (
+                -operand if isinstance(node.op, ast.USub) else ~operand if isinstance(node.op, ast.Invert) else operand
+            )
         if isinstance(node, ast.Subscript):
             return self._subscript(node, d)
         if isinstance(node, ast.Call):
@@ -236,6 +243,8 @@ class Folder:
 
     def _call(self, node: ast.Call, d: int) -> Any:
         func = node.func
+        if isinstance(func, ast.Name) and func.id == "map" and len(node.args) == 2:
+            return self._map(node, d)
         args = [self._f(a, d) for a in node.args[:3]]
         if any(a is NO for a in args) or any(isinstance(a, ast.Starred) for a in node.args):
             return NO

@@ -108,6 +108,7 @@ NET_REQUESTS = frozenset(
         "sendto",
         "ServerProxy",
         "PoolManager",
+        "bind",
     }
 )
 """Last components of network calls that name a destination (the host is read from their arguments)."""

@@ -72,6 +72,24 @@ _DANGER_RULES = frozenset(
         "file-write",
     }
 )
+_NET_READS = frozenset(
+    {
+        "read",
+        "recv",
+        "recvfrom",
+        "accept",
+        "makefile",
+        "readline",
+        "readlines",
+        "json",
+        "text",
+        "content",
+        "iter_lines",
+        "iter_content",
+        "aread",
+    }
+)
+_COLLECTORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write", "put"})
 _B64ISH = re.compile(r"^[A-Za-z0-9+/=_\-\s]{40,}$")
 _HEXISH = re.compile(r"^([0-9a-fA-F]{2}){20,}$")
 
@@ -117,6 +135,9 @@ class Walker:
     _downloads_written: list[int] = field(default_factory=list)
     _runs_files: bool = False
     _names: dict[int, str] = field(default_factory=dict)
+    _defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    _params: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    """Function name -> parameter -> labels of what callers pass (a secret handed to a helper)."""
     _sock_lines: list[int] = field(default_factory=list)
     _shell_lines: list[int] = field(default_factory=list)
 
@@ -161,6 +182,8 @@ class Walker:
         while functions:
             node, ctx = functions.pop(0)
             self.facts.scope = ctx.scope
+            for param, labels in self._params.get(node.name, {}).items():
+                self.taint[(ctx.scope, param)] = labels
             self._block(node.body, ctx, functions)
             self.facts.scope = 0
 
@@ -199,6 +222,7 @@ class Walker:
                 self._expr(deco, ctx)
             body_ctx = Ctx(id(stmt), ctx.install, ctx.guards, ctx.install)
             self._names[id(stmt)] = stmt.name
+            self._defs[stmt.name] = stmt
             functions.append((stmt, body_ctx))
             return frozenset()
         if isinstance(stmt, ast.ClassDef):
@@ -389,12 +413,44 @@ class Walker:
         for node in ast.walk(expr):
             if isinstance(node, ast.Call):
                 self._call(node, ctx)
+                func = node.func
+                if isinstance(func, ast.Name | ast.Attribute):
+                    self._pass_params(node, func, ctx)
+                receiver = (
+                    func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else None
+                )
+                if receiver is not None and receiver not in self.facts.aliases and receiver != "self":
+                    labels = frozenset().union(
+                        *(self._taint(a, ctx) for a in [*node.args, *(k.value for k in node.keywords)])
+                    )
+                    if labels:
+                        key = (ctx.scope, receiver)
+                        self.taint[key] = self.taint.get(key, frozenset()) | labels
             elif isinstance(node, ast.Subscript):
                 self._namespace_lookup(node, ctx)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= 8:
                 self._string(node.value, node.lineno, ctx)
             elif isinstance(node, ast.Name) and node.id == "__builtins__":
                 self._hit("builtins-access", M, "touches __builtins__", node.lineno, ctx)
+
+    def _pass_params(self, node: ast.Call, func: ast.Name | ast.Attribute, ctx: Ctx) -> None:
+        name = func.id if isinstance(func, ast.Name) else func.attr
+        target = self._defs.get(name)
+        if target is None:
+            return
+        params = [a.arg for a in target.args.posonlyargs + target.args.args]
+        if params and params[0] in {"self", "cls"} and isinstance(func, ast.Attribute):
+            params = params[1:]
+        slots = self._params.setdefault(name, {})
+        for param, arg in zip(params, node.args, strict=False):
+            labels = self._taint(arg, ctx)
+            if labels:
+                slots[param] = slots.get(param, frozenset()) | labels
+        for kw in node.keywords:
+            if kw.arg in params:
+                labels = self._taint(kw.value, ctx)
+                if labels:
+                    slots[kw.arg] = slots.get(kw.arg, frozenset()) | labels
 
     def _string(self, text: str, line: int, ctx: Ctx) -> None:
         if P.MINER_RE.search(text[:10000]):
@@ -555,8 +611,11 @@ class Walker:
         for node in ast.walk(expr):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 out.append(node.value)
-            elif isinstance(node, ast.Name) and depth < 2:
-                bound = self.facts.bound(node.id)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and depth < 3:
+                for ret in self.facts.returns.get(node.func.id, []):
+                    out.extend(self._strings(ret, depth + 1))
+            elif isinstance(node, ast.Name) and depth < 3:
+                bound = self.facts.bound(node.id) or self.facts.loops.get(node.id)
                 if bound is not None:
                     out.extend(self._strings(bound, depth + 1))
         return out
