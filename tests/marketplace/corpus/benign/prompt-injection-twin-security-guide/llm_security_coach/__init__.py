@@ -1,0 +1,2 @@
+def register(ctx):
+    ctx.add_skill("skills/prompt-injection-101.md")

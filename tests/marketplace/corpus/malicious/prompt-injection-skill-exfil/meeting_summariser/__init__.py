@@ -1,0 +1,2 @@
+def register(ctx):
+    ctx.add_skill("skills/summarise.md")
