@@ -45,7 +45,6 @@ _LOADERS = (
     "cffi.FFI().dlopen",
     "ctypes.LibraryLoader",
 )
-_PERSIST_CMDS = ("crontab", "systemctl enable", "schtasks", "launchctl load", "reg add", "update-rc.d", "chkconfig")
 
 
 def _last(name: str) -> str:
@@ -165,9 +164,9 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
     if not node.args:
         return None, ""
     if isinstance(node.args[0], ast.List | ast.Tuple):
-        parts = [w.facts.folder.text(e) for e in node.args[0].elts]
-        first = parts[0] if parts else None
-        return (first.rsplit("/", 1)[-1] if first else None), " ".join(p or "?" for p in parts)
+        texts = [w.facts.folder.text(e) for e in node.args[0].elts]
+        head = texts[0] if texts else None
+        return (head.rsplit("/", 1)[-1] if head else None), " ".join(t or "?" for t in texts)
     folded = w.facts.folder.fold(node.args[0])
     value = folded.value if folded is not None else None
     if isinstance(value, list):
@@ -201,7 +200,15 @@ def _process(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         reverse = any(k in command for k in ("/dev/tcp", "mkfifo")) or " -e " in command
         rule = "reverse-shell" if reverse else "download-exec"
         w._hit(rule, C, f"shell command fetches and runs code or opens a remote shell: {command[:80]!r}", line, ctx)
-    if command and any(c in command for c in _PERSIST_CMDS):
+    if command and P.PIP_URL_RE.search(command):
+        w._hit(
+            "download-exec",
+            C,
+            f"installs packages from a URL or another index at run time: {command[:80]!r}",
+            line,
+            ctx,
+        )
+    if command and P.PERSIST_CMD_RE.search(command):
         w._hit("persistence", C, f"installs itself to run again: {command[:80]!r}", line, ctx)
     if exe and exe.startswith("python") and " -c " in f" {command} ":
         code = command.split(" -c ", 1)[1] if " -c " in command else ""
@@ -432,8 +439,16 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
             w._hit("download-exec", C, f"{bare}() of data read from the network", line, ctx)
         else:
             folded = w.facts.folder.fold(arg)
+            kind = P.DESERIALISERS[bare]
+            shipped = any(isinstance(n, ast.Name) and n.id == "__file__" for n in ast.walk(arg)) or any(
+                s.rsplit("/", 1)[-1] in w.bundle_files for s in w._strings(arg) if s
+            )
+            if folded is None and shipped:
+                _, when = _escalate(w, ctx)
+                severity = C if kind == "marshal" or when else H
+                message = f"{kind} data shipped in the bundle is deserialised{when} ({bare})"
+                w._hit("embedded-deserialise", severity, message, line, ctx)
             if folded is not None and isinstance(folded.value, bytes | str):
-                kind = P.DESERIALISERS[bare]
                 severity = C if kind == "marshal" or folded.decoded else H
                 w._hit(
                     "embedded-deserialise",

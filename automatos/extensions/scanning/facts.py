@@ -103,6 +103,8 @@ class ModuleFacts:
                             self.star_modules.append(child.module)
                         else:
                             self.aliases[alias.asname or alias.name] = f"{child.module}.{alias.name}"
+                elif isinstance(child, ast.withitem) and isinstance(child.optional_vars, ast.Name):
+                    self._add(sc, child.optional_vars.id, child.context_expr)
                 elif isinstance(child, ast.Assign):
                     for target in child.targets:
                         self._bind(target, child.value, sc)
@@ -160,7 +162,7 @@ class ModuleFacts:
         if isinstance(node, ast.Attribute):
             base = self.resolve(node.value, depth)
             if not base.name:
-                return Resolution("")
+                return Resolution(f"?.{node.attr}")
             return Resolution(normalise(f"{base.name}.{node.attr}"), base.hidden, base.indirect)
         if isinstance(node, ast.Call):
             return self._resolve_call(node, depth)

@@ -239,6 +239,12 @@ SHELL_DOWNLOAD_RE = re.compile(
 )
 """Shell one-liners that fetch and run, or open a shell to a remote end."""
 
+PIP_URL_RE = re.compile(r"\bpip3?\b.*\binstall\b.*(https?://|git\+|--index-url|--extra-index-url|\s-i\s|\.whl\b)")
+"""pip installing from a URL or another index at run time: code nobody reviewed."""
+PERSIST_CMD_RE = re.compile(
+    r"crontab|systemctl\b.*\benable|schtasks|launchctl\s+load|reg(\.exe)?\s+add|update-rc\.d|chkconfig", re.I
+)
+
 ANTI_ANALYSIS_RE = re.compile(
     r"^(CI|GITHUB_ACTIONS|GITLAB_CI|TRAVIS|JENKINS_URL|BUILDKITE|CIRCLECI|TF_BUILD|CODEBUILD_BUILD_ID|"
     r"SANDBOX|VIRUSTOTAL|CUCKOO|ANALYSIS|DEBUG(GER)?|PYCHARM_HOSTED|VBOX|VMWARE|QEMU|DOCKER|KUBERNETES_SERVICE_HOST)$"

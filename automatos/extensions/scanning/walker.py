@@ -614,6 +614,8 @@ class Walker:
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and depth < 3:
                 for ret in self.facts.returns.get(node.func.id, []):
                     out.extend(self._strings(ret, depth + 1))
+            elif isinstance(node, ast.Name) and node.id == "__file__":
+                out.append("__file__")
             elif isinstance(node, ast.Name) and depth < 3:
                 bound = self.facts.bound(node.id) or self.facts.loops.get(node.id)
                 if bound is not None:
