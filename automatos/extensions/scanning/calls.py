@@ -9,6 +9,7 @@ persistence, environment reads, credential-file reads, and secrets reaching a si
 from __future__ import annotations
 
 import ast
+import re
 import shlex
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -320,12 +321,17 @@ def _native(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             w._hit("native-code", M, f"loads a native library computed at run time ({name})", line, ctx)
         elif _LIBC_RE(lib):
             w._hit("native-code", H, f"loads the system C library or a system DLL ({lib})", line, ctx)
-        elif lib.rsplit("/", 1)[-1] in w.bundle_files:
+        elif lib.rsplit("/", 1)[-1] in w.bundle_files or _MATHS.match(lib.rsplit("/", 1)[-1]):
             w._hit("native-code", L, f"loads its own native library {lib}", line, ctx)
         else:
             w._hit("native-code", M, f"loads native library {lib}", line, ctx)
     elif name.startswith("ctypes.windll.") or name.startswith("ctypes.cdll."):
         w._hit("native-code", H, f"calls a system DLL function ({name})", line, ctx)
+
+
+_MATHS = re.compile(
+    r"^(lib)?(m|gomp|openblas|blas|cblas|lapack|fftw3f?|gmp|mpfr|quadmath|gfortran)(\.so[.\d]*|\.dylib|\.dll)?$"
+)
 
 
 def _LIBC_RE(lib: str) -> bool:

@@ -79,17 +79,16 @@ class ModuleFacts:
     # -- pre-pass ------------------------------------------------------------------------------------
 
     def _collect(self, root: ast.AST, scope: int) -> None:
-        stack: list[tuple[ast.AST, int]] = [(root, scope)]
+        stack: list[tuple[ast.AST, int, str]] = [(root, scope, "")]
         while stack:
-            node, sc = stack.pop()
+            node, sc, fname = stack.pop()
             for child in ast.iter_child_nodes(node):
-                child_scope = sc
+                child_scope, child_name = sc, fname
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                     child_scope = id(child)
-                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                    for sub in ast.walk(child):
-                        if isinstance(sub, ast.Return) and sub.value is not None:
-                            self.returns.setdefault(child.name, []).append(sub.value)
+                    child_name = child.name if not isinstance(child, ast.Lambda) else ""
+                if isinstance(child, ast.Return) and child.value is not None and fname:
+                    self.returns.setdefault(fname, []).append(child.value)
                 if isinstance(child, ast.Import):
                     for alias in child.names:
                         if alias.asname:
@@ -117,7 +116,7 @@ class ModuleFacts:
                         if isinstance(name, ast.Name):
                             self._add(sc, name.id, None)
                             self.loops[name.id] = child.iter
-                stack.append((child, child_scope))
+                stack.append((child, child_scope, child_name))
 
     def _bind(self, target: ast.expr, value: ast.expr, scope: int) -> None:
         if isinstance(target, ast.Name):

@@ -256,6 +256,8 @@ class Folder:
         if name in _DECODERS and args:
             self._hidden = self._decoded = True
             data = args[0].encode() if isinstance(args[0], str) else args[0]
+            if name.endswith("fromhex"):
+                data = data.decode("ascii", "replace") if isinstance(data, bytes) else data
             return _small(_DECODERS[name](bytes(data) if isinstance(data, list) else data))
         if name == "codecs.decode" and args:
             encoding = args[1] if len(args) > 1 else self._keyword(node, "encoding", d)

@@ -149,7 +149,7 @@ class Walker:
     def run(self) -> None:
         functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Ctx]] = []
         self._emit = False
-        for _ in range(2):  # which functions return secrets (a chain of two is enough)
+        for _ in range(1):  # which functions return secrets and which parameters receive them
             functions.clear()
             self._block(self.tree.body, Ctx(), functions)
             self._functions(functions)
@@ -412,7 +412,8 @@ class Walker:
     def _expr(self, expr: ast.expr, ctx: Ctx) -> None:
         for node in ast.walk(expr):
             if isinstance(node, ast.Call):
-                self._call(node, ctx)
+                if self._emit:
+                    self._call(node, ctx)
                 func = node.func
                 if isinstance(func, ast.Name | ast.Attribute):
                     self._pass_params(node, func, ctx)
@@ -426,6 +427,8 @@ class Walker:
                     if labels:
                         key = (ctx.scope, receiver)
                         self.taint[key] = self.taint.get(key, frozenset()) | labels
+            elif not self._emit:
+                continue
             elif isinstance(node, ast.Subscript):
                 self._namespace_lookup(node, ctx)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= 8:
