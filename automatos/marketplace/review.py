@@ -37,7 +37,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
-from automatos.kernel.scanning import ScanReport, Verdict, score, verdict_for
+from automatos.kernel.scanning import ScanReport, Verdict, score, verdict_for, weight
 from automatos.kernel.types import ChatMessage, ScanFinding, Severity, Workspace
 
 __all__ = [
@@ -260,14 +260,19 @@ def apply_answer(report: ScanReport, answer: ReviewAnswer) -> ScanReport:
         message=f"LLM review: {answer.verdict}, risk {answer.risk}{moved}: {reasons}"[:2000],
         path="",
     )
-    return msgspec.structs.replace(report, verdict=verdict, findings=(*report.findings, finding))
+    return msgspec.structs.replace(report, verdict=verdict, findings=_ordered(*report.findings, finding))
+
+
+def _ordered(*findings: ScanFinding) -> tuple[ScanFinding, ...]:
+    """Heaviest first, as :func:`automatos.kernel.scanning.run_rules` orders them."""
+    return tuple(sorted(findings, key=lambda f: (-weight(f), f.path, f.line, f.rule)))
 
 
 def _unusable(report: ScanReport, problem: str) -> tuple[ScanReport, ScanFinding]:
     finding = ScanFinding(
         rule=RULE, severity=Severity.MEDIUM, message=f"the LLM review gave no usable answer: {problem}"[:2000], path=""
     )
-    findings = (*report.findings, finding)
+    findings = _ordered(*report.findings, finding)
     risk = max(report.risk_score, score(findings))
     verdict = max(report.verdict, verdict_for(risk), Verdict.REVIEW, key=_ORDER.__getitem__)
     return msgspec.structs.replace(report, risk_score=risk, verdict=verdict, findings=findings), finding
@@ -299,7 +304,8 @@ async def llm_review(
         reviewed, finding = _unusable(report, str(exc))
         return ReviewOutcome(report=reviewed, findings=(finding,), raw=raw)
     reviewed = apply_answer(report, answer)
-    return ReviewOutcome(report=reviewed, findings=reviewed.findings[-1:], raw=raw, answer=answer)
+    added = tuple(f for f in reviewed.findings if f.rule == RULE and f not in report.findings)
+    return ReviewOutcome(report=reviewed, findings=added, raw=raw, answer=answer)
 
 
 # -- the completion function from the platform's provider -----------------------------------------

@@ -175,3 +175,14 @@ def test_keygen_sign_verify(tmp_path: Path) -> None:
     assert renamed.exit_code == 1 and "skills/renamed.md is not covered" in renamed.stderr
     bad_key = _cli("plugin", "verify", str(target), "--trusted-key", "rsa:nope")
     assert bad_key.exit_code == 2 and "--trusted-key" in bad_key.stderr
+
+
+def test_scan_llm_asks_the_platform_provider(tmp_path: Path) -> None:
+    """--llm: the embedded default's offline provider echoes text, an unusable answer: a finding, review."""
+    target = _new(tmp_path)
+    proc = _run(["plugin", "scan", str(target), "--json", "--llm", "--init"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["verdict"] == "review"
+    (review,) = [f for f in report["findings"] if f["rule"] == "llm-review"]
+    assert review["severity"] == "medium" and "no usable answer" in review["message"]
