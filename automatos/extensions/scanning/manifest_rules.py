@@ -1,0 +1,102 @@
+"""Scan rules over the manifest: dependencies outside the platform's allow-list, dependencies that
+bypass the package index, and ``[provides]`` paths the bundle does not contain.
+
+- ``dependency-not-allowed`` (medium, one finding each): a dependency whose (PEP 503 normalised)
+  name is not on the platform's allow-list. The marketplace's scan puts the deployment's
+  ``PLUGINS_ALLOWED_DEPENDENCIES`` into ``target.cache["allowed_dependencies"]``; without it the
+  built-in :data:`DEFAULT_ALLOWED_DEPENDENCIES` apply.
+- ``dependency-url`` (high; critical for plain ``http://``): a requirement that installs from a
+  URL, a VCS, a local path or another index (``pkg @ https://…``, ``git+…``, ``--index-url``) —
+  code no index and no review has seen, fetched at install time; over plain http anyone on the
+  path can swap it.
+- ``provides-missing`` (medium): a ``[provides]`` path with no file behind it.
+
+``plugin.toml``'s own validation already refuses most of these for a marketplace upload; the rules
+keep the scan honest for every other way a target is built (a directory, a pip distribution).
+Binaries and executables inside a bundle are reported when the bundle is read
+(``automatos.marketplace.bundle``); disguised ones by ``data-disguised-file``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from automatos.extensions.scanning.content import ContentRule, cached
+from automatos.extensions.scanning.typosquat import normalise, requirement_name
+from automatos.kernel.scanning import ScanTarget
+from automatos.kernel.types import ScanFinding, Severity
+
+__all__ = ["DEFAULT_ALLOWED_DEPENDENCIES", "RULES", "analyse"]
+
+CACHE_KEY = "content.manifest"
+DEFAULT_ALLOWED_DEPENDENCIES = frozenset(
+    normalise(name)
+    for name in (
+        "requests", "httpx", "pydantic", "pyyaml", "jinja2", "python-dateutil", "markdown", "beautifulsoup4",
+        "tenacity", "attrs", "pytz", "tzdata",
+    )
+)  # fmt: skip
+"""The allow-list when the deployment gives none (mirrors ``MarketplaceSettings``' default)."""
+
+_URL = re.compile(r"(?:\s@\s*|^|\s)((?:git|hg|svn|bzr)\+[a-z]+://\S+|[a-z][a-z0-9+.-]*://\S+)", re.IGNORECASE)
+_PATH = re.compile(r"(?:\s@\s*|^)(?:\.{1,2}/|/|~/|file:)", re.IGNORECASE)
+_INDEX_OPTION = re.compile(
+    r"(?:^|\s)(?:--(?:extra-)?index-url|--find-links|--trusted-host|-i|-f)(?:\s|=)", re.IGNORECASE
+)
+
+
+def _dependencies(manifest: Mapping[str, Any]) -> Iterable[str]:
+    value = manifest.get("dependencies")
+    return [d for d in value if isinstance(d, str)] if isinstance(value, list) else []
+
+
+def _provided(manifest: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    provides = manifest.get("provides")
+    if not isinstance(provides, Mapping):
+        return []
+    return [
+        (str(kind), path)
+        for kind, paths in provides.items()
+        for path in (paths if isinstance(paths, list) else [paths])
+        if isinstance(path, str)
+    ]
+
+
+def analyse(target: ScanTarget) -> list[ScanFinding]:
+    manifest: Mapping[str, Any] = target.manifest or {}
+    allowed = target.cache.get("allowed_dependencies")
+    allowed = DEFAULT_ALLOWED_DEPENDENCIES if allowed is None else allowed
+    findings: list[ScanFinding] = []
+
+    def add(rule: str, severity: Severity, message: str) -> None:
+        findings.append(ScanFinding(rule=rule, severity=severity, message=message, path="plugin.toml"))
+
+    for requirement in _dependencies(manifest):
+        name = normalise(requirement_name(requirement))
+        url = _URL.search(requirement)
+        if url or _PATH.search(requirement) or _INDEX_OPTION.search(requirement):
+            where = url.group(1) if url else requirement.strip()
+            plain = bool(url) and re.match(r"(?:[a-z]+\+)?http://", where, re.IGNORECASE) is not None
+            severity = Severity.CRITICAL if plain else Severity.HIGH
+            how = "over plain http, which anyone on the path can replace" if plain else "from outside the package index"
+            add("dependency-url", severity, f"dependency {requirement.strip()!r} installs {how}")
+        if name and name not in allowed:
+            add("dependency-not-allowed", Severity.MEDIUM, f"dependency {name!r} is not on the platform's allow-list")
+    for kind, path in _provided(manifest):
+        if path.removeprefix("./") not in target.files:
+            message = f"[provides] {kind} lists {path!r}, which the bundle does not contain"
+            add("provides-missing", Severity.MEDIUM, message)
+    return findings
+
+
+def _analysis(target: ScanTarget) -> list[ScanFinding]:
+    return cached(target, CACHE_KEY, analyse)
+
+
+RULES: tuple[ContentRule, ...] = (
+    ContentRule("dependency-not-allowed", Severity.MEDIUM, "a dependency outside the allow-list", _analysis),
+    ContentRule("dependency-url", Severity.CRITICAL, "a dependency installed from a URL, VCS or path", _analysis),
+    ContentRule("provides-missing", Severity.MEDIUM, "a [provides] path with no file", _analysis),
+)
