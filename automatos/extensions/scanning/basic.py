@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from automatos.extensions.scanning.content_rules import CONTENT_RULES
 from automatos.extensions.scanning.rules import RULES
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.scanning import TargetRule
@@ -19,5 +20,5 @@ __all__ = ["RULES", "register_scan_rules"]
 
 @hookimpl
 def register_scan_rules(register: Callable[[ScanRule | TargetRule], None]) -> None:
-    for rule in RULES:
+    for rule in (*RULES, *CONTENT_RULES):
         register(rule)

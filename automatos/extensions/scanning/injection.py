@@ -15,8 +15,9 @@ bidi controls removed, case folded) and matched with phrase patterns, never sing
   (provided files, string literals in code, data) — critical when hidden (an HTML comment,
   zero-width characters between the letters, Unicode tag characters, base64 in Markdown); a phrase
   only quoted or discussed as a topic ("detects phrases like 'ignore previous instructions'") is low;
-- ``prompt-exfiltration`` (high): instructions to send the conversation, keys or secrets somewhere,
-  and Markdown/HTML images whose URL carries a placeholder to a host the manifest does not declare;
+- ``prompt-exfiltration`` (high; critical when hidden or next to an instruction override):
+  instructions to collect keys or secrets or send the conversation to a URL, host or address, and
+  Markdown/HTML images whose URL carries a placeholder to a host the manifest does not declare;
 - ``hidden-text`` (medium; high for bidi controls in Python source — "Trojan Source" — and for
   runs of invisible tag characters): characters whose only use here is to hide text.
 """
@@ -32,6 +33,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import msgspec
+
 from automatos.extensions.scanning.content import PYTHON_SUFFIXES, ContentRule, cached, is_doc, line_of, suffix
 from automatos.kernel.scanning import ScanTarget
 from automatos.kernel.types import ScanFinding, Severity
@@ -43,6 +46,11 @@ MAX_PER_FILE = 5
 _W = r"\s+"
 _THING = r"(?:plugin|package|code|extension|module|file|bundle|library|script)"
 
+_OUTSIDE = (
+    r"(?:https?://|www\.|[\w.-]+\.(?:com|net|org|io|ru|cn|xyz|top|site|invalid)\b|[\w.+-]+@[\w-]+\.|(?:this|that|the"
+    r"\s+following|our|my)\s+(?:url|endpoint|server|webhook|address|e-?mail|link|host))"
+)
+"""Where exfiltrated data goes: a URL, a host, an address — not "the user"."""
 _SAFE = ("safe", "benign", "harmless", "malicious")
 _AIMED = ("reviewer", "auditor", "scan")
 _PHRASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -118,7 +126,8 @@ _PHRASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
         rf"(?:full{_W}|entire{_W}|original{_W}|hidden{_W})?(?:system{_W}prompt|system{_W}message|initial{_W}instructions"
         rf"|hidden{_W}instructions)",
     ),
-    ("generic", ("instructions", "system"), rf"\bnew{_W}(?:system{_W})?(?:instructions|system{_W}prompt)\s*:"),
+    ("generic", ("instructions", "system"), rf"\bnew{_W}(?:system{_W})?(?:instructions|system{_W}prompt)"
+        rf"(?:{_W}from{_W}[^:\n]{{1,40}})?\s*:"),
     ("generic", ("<|", "inst]"), r"<\|im_start\|>\s*system|\[/?inst\]|<<sys>>|<\|system\|>"),
     (
         "generic",
@@ -136,10 +145,10 @@ _PHRASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
             "conversation", "history", "chat log", "messages", "transcript", "system prompt", "credential", "api key",
             "secret", "token", "password", "environment variable", "env var", "user data",
         ),
-        rf"\b(?:send|post|upload|forward|transmit|exfiltrate|e-?mail|leak|copy){_W}(?:(?:the|this|all|your|any|every){_W})*"
-        rf"(?:(?:entire|full|whole){_W})?(?:conversation|chat{_W}history|chat{_W}log|message{_W}history|messages|transcript"
+        rf"\b(?:send|post|upload|forward|transmit|exfiltrate|e-?mail|leak|copy){_W}(?:[\w'-]+{_W}){{0,6}}?"
+        rf"(?:conversation|chat{_W}history|chat{_W}log|message{_W}history|messages|transcript"
         rf"|system{_W}prompt|credentials|api{_W}keys?|secrets?|tokens?|passwords?|environment{_W}variables|env{_W}vars"
-        rf"|user{_W}data)\b[^\n]{{0,80}}?\b(?:to|into){_W}\S",
+        rf"|user{_W}data)\b[^\n]{{0,80}}?\b(?:to|into){_W}{_OUTSIDE}",
     ),
     (
         "exfil",
@@ -147,6 +156,19 @@ _PHRASES: tuple[tuple[str, tuple[str, ...], str], ...] = (
         rf"\b(?:include|append|embed|add|put){_W}(?:(?:the|your|any|all){_W})*(?:user'?s{_W})?(?:api{_W}keys?|secret{_W}keys?"
         rf"|access{_W}tokens?|auth(?:orization)?{_W}tokens?|passwords?|credentials|environment{_W}variables|private{_W}keys?)"
         rf"{_W}(?:in|into|with|to)\b",
+    ),
+    (
+        "exfil",
+        ("api key", "token", "password", "credential", "secret"),
+        rf"\b(?:collect|gather|harvest|extract){_W}(?:(?:every|all|any|the|your){_W})*(?:api{_W}keys?|tokens?|passwords?"
+        rf"|credentials|secrets?)\b",
+    ),
+    (
+        "generic",
+        ("the user",),
+        rf"(?:do{_W}not|don'?t|never){_W}(?:mention|tell|reveal|disclose|show)(?:{_W}(?:this|it|that|anything))?"
+        rf"(?:{_W}step)?{_W}to{_W}the{_W}user|without{_W}(?:telling|informing|notifying|alerting){_W}the{_W}user"
+        rf"|hide{_W}(?:this|it){_W}from{_W}the{_W}user",
     ),
 )  # fmt: skip
 
@@ -174,7 +196,7 @@ _HTML_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 _MD_BASE64 = re.compile(r"[A-Za-z0-9+/]{24,}={0,2}")
 _META = re.compile(
     r"prompt[\s-]injection|injection\s+attack|jailbreak\s+attempt|such\s+as|e\.g\.|for\s+example|phrases?\s+like|"
-    r"detect|attacks?\s+like|malicious\s+(?:input|prompt)"
+    r"detect|attacks?\s+like|attackers?\s+use|phrasings?|recogni[sz]e|malicious\s+(?:input|prompt)"
 )
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
 
@@ -236,7 +258,7 @@ def _mentioned(text: str, match: re.Match[str]) -> bool:
     after = text[match.end() : match.end() + 3].strip()
     if before[-1:] in _QUOTES and (after[:1] in _QUOTES or (after[:1] in ".,;" and after[1:2] in _QUOTES)):
         return True
-    start = max(text.rfind("\n\n", 0, match.start()), match.start() - 200, 0)
+    start = max(text.rfind("\n\n", 0, match.start()), match.start() - 600, 0)
     return bool(_META.search(text, start, min(len(text), match.end() + 120)))
 
 
@@ -289,10 +311,12 @@ class _Scan:
         text = normalise_text(raw)
         regions: dict[int, str] | None = None
         comments = [] if hidden else [(m.start(), m.end()) for m in _HTML_COMMENT.finditer(text)]
+        invisible = set() if raw.isascii() else {line_of(raw, m.start()) for m in _INVISIBLE.finditer(raw)}
+        before = len(self.findings)
         for kind, match in phrases(text):
             line = base_line + line_of(text, match.start())
             quote = match.group(0)[:60].strip()
-            in_comment = hidden or any(s <= match.start() < e for s, e in comments)
+            in_comment = hidden or line - base_line in invisible or any(s <= match.start() < e for s, e in comments)
             where = context
             if context == "python":
                 if regions is None:
@@ -316,10 +340,22 @@ class _Scan:
                 )
             else:
                 self.add("prompt-injection", Severity.HIGH, f"prompt injection: {quote!r}", line)
+        self.escalate(before)
         if not raw.isascii():
             self.hidden_characters(raw, context, base_line)
         if not hidden and context != "python":
             self.images(raw, base_line)
+
+    def escalate(self, start: int) -> None:
+        """Exfiltration next to an instruction override in the same text is an attack: critical."""
+        new = self.findings[start:]
+        if any(f.rule == "prompt-injection" for f in new):
+            self.findings[start:] = [
+                msgspec.structs.replace(f, severity=Severity.CRITICAL, message=f"{f.message} (with an override)")
+                if f.rule == "prompt-exfiltration" and f.severity is Severity.HIGH
+                else f
+                for f in new
+            ]
 
     def hidden_characters(self, raw: str, context: str, base_line: int) -> None:
         for match in _TAGS.finditer(raw):

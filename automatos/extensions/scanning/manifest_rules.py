@@ -11,6 +11,10 @@ bypass the package index, and ``[provides]`` paths the bundle does not contain.
   path can swap it.
 - ``provides-missing`` (medium): a ``[provides]`` path with no file behind it.
 
+Pip requirement files the bundle ships (``requirements*.txt``, ``constraints*.txt``, ``*.in``) are
+dependencies too: code that runs ``pip install -r`` installs them, so their lines (and their
+``--extra-index-url`` options) go through the same two dependency rules.
+
 ``plugin.toml``'s own validation already refuses most of these for a marketplace upload; the rules
 keep the scan honest for every other way a target is built (a directory, a pip distribution).
 Binaries and executables inside a bundle are reported when the bundle is read
@@ -42,6 +46,7 @@ DEFAULT_ALLOWED_DEPENDENCIES = frozenset(
 
 _URL = re.compile(r"(?:\s@\s*|^|\s)((?:git|hg|svn|bzr)\+[a-z]+://\S+|[a-z][a-z0-9+.-]*://\S+)", re.IGNORECASE)
 _PATH = re.compile(r"(?:\s@\s*|^)(?:\.{1,2}/|/|~/|file:)", re.IGNORECASE)
+_REQUIREMENT_FILE = re.compile(r"(?:requirements|constraints)[\w.-]*\.(?:txt|in)")
 _INDEX_OPTION = re.compile(
     r"(?:^|\s)(?:--(?:extra-)?index-url|--find-links|--trusted-host|-i|-f)(?:\s|=)", re.IGNORECASE
 )
@@ -64,26 +69,46 @@ def _provided(manifest: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
     ]
 
 
+def _requirement_files(target: ScanTarget) -> Iterable[tuple[str, int, str]]:
+    """(path, line, requirement or option) of every line of the pip requirement files shipped."""
+    for path in target.files:
+        name = path.rsplit("/", 1)[-1].lower()
+        if not _REQUIREMENT_FILE.fullmatch(name):
+            continue
+        for number, raw in enumerate((target.text(path) or "").splitlines(), 1):
+            line = re.sub(r"(?:^|\s)#.*", "", raw).strip()
+            if line and not re.match(r"-[rc]\s|--(?:requirement|constraint)\b", line):
+                yield path, number, line
+
+
+def _check(requirement: str, allowed: frozenset[str] | set[str]) -> Iterable[tuple[str, Severity, str]]:
+    url = _URL.search(requirement)
+    if url or _PATH.search(requirement) or _INDEX_OPTION.search(requirement):
+        where = url.group(1) if url else requirement
+        plain = bool(url) and re.match(r"(?:[a-z]+\+)?http://", where, re.IGNORECASE) is not None
+        severity = Severity.CRITICAL if plain else Severity.HIGH
+        how = "over plain http, which anyone on the path can replace" if plain else "from outside the package index"
+        yield "dependency-url", severity, f"dependency {requirement!r} installs {how}"
+    name = "" if requirement.startswith("-") else normalise(requirement_name(requirement))
+    if name and name not in allowed:
+        yield "dependency-not-allowed", Severity.MEDIUM, f"dependency {name!r} is not on the platform's allow-list"
+
+
 def analyse(target: ScanTarget) -> list[ScanFinding]:
     manifest: Mapping[str, Any] = target.manifest or {}
     allowed = target.cache.get("allowed_dependencies")
     allowed = DEFAULT_ALLOWED_DEPENDENCIES if allowed is None else allowed
     findings: list[ScanFinding] = []
 
-    def add(rule: str, severity: Severity, message: str) -> None:
-        findings.append(ScanFinding(rule=rule, severity=severity, message=message, path="plugin.toml"))
+    def add(rule: str, severity: Severity, message: str, path: str = "plugin.toml", line: int = 0) -> None:
+        findings.append(ScanFinding(rule=rule, severity=severity, message=message, path=path, line=line))
 
     for requirement in _dependencies(manifest):
-        name = normalise(requirement_name(requirement))
-        url = _URL.search(requirement)
-        if url or _PATH.search(requirement) or _INDEX_OPTION.search(requirement):
-            where = url.group(1) if url else requirement.strip()
-            plain = bool(url) and re.match(r"(?:[a-z]+\+)?http://", where, re.IGNORECASE) is not None
-            severity = Severity.CRITICAL if plain else Severity.HIGH
-            how = "over plain http, which anyone on the path can replace" if plain else "from outside the package index"
-            add("dependency-url", severity, f"dependency {requirement.strip()!r} installs {how}")
-        if name and name not in allowed:
-            add("dependency-not-allowed", Severity.MEDIUM, f"dependency {name!r} is not on the platform's allow-list")
+        for rule, severity, message in _check(requirement.strip(), allowed):
+            add(rule, severity, message)
+    for path, line, requirement in _requirement_files(target):
+        for rule, severity, message in _check(requirement, allowed):
+            add(rule, severity, message, path, line)
     for kind, path in _provided(manifest):
         if path.removeprefix("./") not in target.files:
             message = f"[provides] {kind} lists {path!r}, which the bundle does not contain"

@@ -13,7 +13,8 @@ projects (``data/popular_packages.txt``) and their import names:
 
 A popular name itself is never a squat, nor is a pair known to be legitimate (``pyyaml``/``yaml``).
 
-Rules: ``typosquat-dependency`` and ``typosquat-import`` (high), ``typosquat-name`` (medium),
+Rules: ``typosquat-dependency`` (high; critical when the code imports the look-alike) and
+``typosquat-import`` (high), ``typosquat-name`` (medium),
 ``metadata-impersonation`` (high: a homepage, author or e-mail claiming a popular project the
 plugin is not). The popular names are indexed once per process by length and set of letters, so a
 name is compared by edit distance only with the few popular names it could be one or two edits from.
@@ -153,7 +154,9 @@ _OFFICIAL_DOMAINS: Mapping[str, str] = {
     "aws.amazon.com": "boto3",
 }
 """Domains of famous projects: a homepage or e-mail there claims that project."""
-_TEAM_WORDS = r"(?:team|developers|devs|maintainers|project|foundation|contributors|authors|core team)"
+_TEAM_WORDS = (
+    r"(?:(?:development |dev |core )?team|developers|devs|maintainers|project|foundation|contributors|authors)"
+)
 
 
 def normalise(name: str) -> str:
@@ -328,6 +331,10 @@ def _claimed_projects(author: str) -> Iterable[str]:
         yield match.group(1).replace(" ", "-")
 
 
+def _finding(rule: str, severity: Severity, message: str, path: str = "plugin.toml", line: int = 0) -> ScanFinding:
+    return ScanFinding(rule=rule, severity=severity, message=message, path=path, line=line)
+
+
 def analyse(target: ScanTarget) -> list[ScanFinding]:
     findings: list[ScanFinding] = []
     manifest: Mapping[str, Any] = target.manifest or {}
@@ -337,23 +344,25 @@ def analyse(target: ScanTarget) -> list[ScanFinding]:
         found = close_to_popular(name)
         if found:
             message = f"the plugin's name {name!r} imitates the popular project {found[0]!r} ({found[1]})"
-            findings.append(
-                ScanFinding(rule="typosquat-name", severity=Severity.MEDIUM, message=message, path="plugin.toml")
-            )
+            findings.append(_finding("typosquat-name", Severity.MEDIUM, message))
     dependencies = manifest.get("dependencies")
     declared: set[str] = set()
+    imports = list(_imports(target))
+    imported = {normalise(module) for module, _, _ in imports}
     for requirement in dependencies if isinstance(dependencies, list) else ():
         name = normalise(requirement_name(requirement)) if isinstance(requirement, str) else ""
         declared.add(name)
         found = close_to_popular(name) if name and name not in allowed else None
         if found:
+            # imported, the look-alike package's code runs inside the plugin: as bad as the code itself
+            used = name in imported
+            severity = Severity.CRITICAL if used else Severity.HIGH
             message = f"dependency {name!r} imitates the popular project {found[0]!r} ({found[1]})"
-            findings.append(
-                ScanFinding(rule="typosquat-dependency", severity=Severity.HIGH, message=message, path="plugin.toml")
-            )
+            message += ", and the code imports it" if used else ""
+            findings.append(_finding("typosquat-dependency", severity, message))
     skip = _own_modules(target) | set(sys.stdlib_module_names) | declared | {"__future__"}
     seen: set[str] = set()
-    for module, path, line in _imports(target):
+    for module, path, line in imports:
         key = module.lower()
         if key in skip or key in seen or normalise(key) in declared:
             continue
@@ -361,13 +370,9 @@ def analyse(target: ScanTarget) -> list[ScanFinding]:
         found = close_to_popular(key)
         if found:
             message = f"imports {module!r}, which imitates the popular project {found[0]!r} ({found[1]})"
-            findings.append(
-                ScanFinding(rule="typosquat-import", severity=Severity.HIGH, message=message, path=path, line=line)
-            )
+            findings.append(_finding("typosquat-import", Severity.HIGH, message, path, line))
     for message in dict.fromkeys(_impersonation(manifest, own_names)):
-        findings.append(
-            ScanFinding(rule="metadata-impersonation", severity=Severity.HIGH, message=message, path="plugin.toml")
-        )
+        findings.append(_finding("metadata-impersonation", Severity.HIGH, message))
     return findings
 
 
@@ -376,7 +381,7 @@ def _analysis(target: ScanTarget) -> list[ScanFinding]:
 
 
 RULES: tuple[ContentRule, ...] = (
-    ContentRule("typosquat-dependency", Severity.HIGH, "a dependency named like a popular project", _analysis),
+    ContentRule("typosquat-dependency", Severity.CRITICAL, "a dependency named like a popular project", _analysis),
     ContentRule("typosquat-import", Severity.HIGH, "an import named like a popular project", _analysis),
     ContentRule("typosquat-name", Severity.MEDIUM, "the plugin named like a popular project", _analysis),
     ContentRule("metadata-impersonation", Severity.HIGH, "metadata claiming a popular project", _analysis),
