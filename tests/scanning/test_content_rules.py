@@ -11,6 +11,7 @@ import json
 import zipfile
 import zlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +46,15 @@ def test_every_content_rule_is_a_target_rule_with_a_unique_id() -> None:
     ids = [rule.id for rule in CONTENT_RULES]
     assert len(ids) == len(set(ids)) == 16
     assert all(isinstance(rule, TargetRule) for rule in CONTENT_RULES)
+
+
+def test_every_content_rule_is_documented_with_its_severity() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "scanning.md").read_text("utf-8")
+    section = docs.split("\n## Content rules\n", 1)[1]
+    for rule in CONTENT_RULES:
+        assert f"\n### {rule.id} — " in section, rule.id
+        heading = section.split(f"\n### {rule.id} — ", 1)[1].split("\n", 1)[0]
+        assert rule.severity.value in heading, (rule.id, heading)
 
 
 # ---- data files ---------------------------------------------------------------------------------
