@@ -26,6 +26,9 @@ CACHE_KEY = "automatos.scanning.static"
 MAX_PAYLOAD_DEPTH = 4
 _PATH_SETUP = ("sys.path.insert", "sys.path.append", "sys.path.extend", "site.addsitedir", "os.path.")
 _INSTALL_ROOTS = {"setup.py", "sitecustomize.py", "usercustomize.py"}
+_TOOL_ROOTS = {"conftest.py", "noxfile.py", "fabfile.py", "dodo.py"}
+"""Files a developer tool runs without the package importing them (pytest, nox, fabric, doit)."""
+_DOCS_DIRS = {"docs", "doc"}
 
 
 @dataclass
@@ -57,6 +60,8 @@ class _Analyser:
         self.target = target
         self.perms = Permissions.from_manifest(target.permissions())
         self.bundle_files = frozenset(posixpath.basename(p) for p in target.files)
+        names = (module_name(p)[0].split(".") for p in target.python_files())
+        self.own_packages = frozenset(n[1] if n[0] == "src" and len(n) > 1 else n[0] for n in names if n and n[0])
 
     def walk(
         self, source: str, path: str, *, install_root: bool, test_root: bool, line_of: object = None, depth: int = 0
@@ -74,6 +79,7 @@ class _Analyser:
             install_root=install_root,
             test_root=test_root,
             bundle_files=self.bundle_files,
+            own_packages=self.own_packages,
         )
         if line_of is not None:
             walker.line_of = line_of  # type: ignore[assignment]
@@ -123,7 +129,8 @@ class _Analyser:
             name, is_package = module_name(path)
             base = posixpath.basename(path)
             install = base in _INSTALL_ROOTS
-            test = base == "conftest.py"
+            parts = path.split("/")
+            test = base in _TOOL_ROOTS or (base == "conf.py" and len(parts) > 1 and parts[-2] in _DOCS_DIRS)
             module = _Module(path, name, is_package, root=install or test)
             result = self.walk(source, path, install_root=install, test_root=test)
             if isinstance(result, Hit):

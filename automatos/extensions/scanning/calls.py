@@ -63,8 +63,9 @@ def _host_of(text: str) -> str | None:
     return head if (head and "." in head) or head == "localhost" else None
 
 
-def _host(w: Walker, node: ast.Call) -> str | None:
-    candidates: list[ast.expr] = list(node.args[:1]) + [
+def _host(w: Walker, node: ast.Call, name: str = "") -> str | None:
+    first = node.args[1:2] if _last(name) == "sendto" else node.args[:1]
+    candidates: list[ast.expr] = list(first) + [
         kw.value for kw in node.keywords if kw.arg in {"url", "host", "address"}
     ]
     for expr in candidates:
@@ -135,8 +136,8 @@ def _flow(w: Walker, node: ast.Call, ctx: Ctx, sink: str, host: str | None, comm
     elif sink == "process" and secrets:
         loud = any(tool in command for tool in ("curl", "wget", "nc ", "http"))
         w._hit("exfiltration", C if loud else H, f"passes {', '.join(secrets)} to a process", line, ctx)
-    elif sink == "file" and (secrets or hostinfo):
-        w._hit("exfiltration", H, f"writes {', '.join(secrets or hostinfo)} to a file", line, ctx)
+    elif sink == "file" and secrets:
+        w._hit("exfiltration", H, f"writes {', '.join(secrets)} to a file", line, ctx)
 
 
 def env_read(w: Walker, key: str | None, line: int, ctx: Ctx) -> None:
@@ -154,7 +155,7 @@ def _escalate(w: Walker, ctx: Ctx) -> tuple[Severity | None, str]:
     if (w.install_root and ctx.module_level) or ctx.install:
         return C, " at install time"
     if ctx.module_level and w.test_root:
-        return None, " at test collection time"
+        return None, " when a test, docs or task tool loads it"
     if ctx.module_level:
         return None, " at import time"
     return None, ""
@@ -186,10 +187,29 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
     return None, ""
 
 
+def _build_probe(w: Walker, node: ast.Call, name: str, exe: str | None, command: str) -> bool:
+    """``git describe``-style: a constant command of a well-known build tool whose output is captured."""
+    if exe not in P.SETUP_TOOLS_EXE or not command or "?" in command.split() or _BUILD_UNSAFE.search(command):
+        return False
+    captured = name in {"subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput"} or any(
+        (kw.arg == "capture_output" and isinstance(kw.value, ast.Constant) and kw.value.value is True)
+        or (kw.arg == "stdout" and w.facts.resolve(kw.value).name in {"subprocess.PIPE", "subprocess.DEVNULL"})
+        for kw in node.keywords
+    )
+    return captured
+
+
+_PIP_INSTALL = re.compile(r"\b(pip3?|uv\s+pip|ensurepip)\b.*\binstall\b|\beasy_install\s")
+"""``pip install`` (any source) at run time: packages the manifest's reviewed dependencies do not list."""
+_BUILD_UNSAFE = re.compile(r"://|[|;&`$<>]|\b(clone|fetch|pull|push|submodule|remote|config|archive)\b|(^|\s)-c\b|@")
+
+
 def _process(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     line = node.lineno
     exe, command = _command(w, node, name)
     bump, when = _escalate(w, ctx)
+    if bump is C and _build_probe(w, node, name, exe, command):
+        bump = H  # setup.py reading its version from git: install-time, but a constant, local, read-only probe
     if exe and w.perms.exe_declared(exe):
         w._hit("process-spawn", bump or M, f"runs declared executable {exe}{when}", line, ctx, declared=True)
     else:
@@ -209,6 +229,14 @@ def _process(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             line,
             ctx,
         )
+    elif command and _PIP_INSTALL.search(command):
+        w._hit(
+            "download-exec",
+            C,
+            f"installs packages at run time, outside the manifest's reviewed dependencies: {command[:80]!r}",
+            line,
+            ctx,
+        )
     if command and P.PERSIST_CMD_RE.search(command):
         w._hit("persistence", C, f"installs itself to run again: {command[:80]!r}", line, ctx)
     if exe and exe.startswith("python") and " -c " in f" {command} ":
@@ -220,7 +248,8 @@ def _process(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             target = w.facts.resolve(kw.value.func if isinstance(kw.value, ast.Call) else kw.value).name
             if target.startswith("socket."):
                 w._hit("reverse-shell", C, "process with its standard streams bound to a socket", line, ctx)
-    if "download" in _args_taint(w, node, ctx):
+    command_exprs = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"args", "cmd", "command"}]
+    if any("download" in w._taint(e, ctx) for e in command_exprs):
         w._hit("download-exec", C, "runs a command built from downloaded data", line, ctx)
     if name == "pty.spawn":
         w._shell_lines.append(line)
@@ -233,7 +262,7 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     last = _last(name)
     dns = name in P.DNS_CALLS
     if last in P.NET_REQUESTS or dns:
-        host = _host(w, node)
+        host = _host(w, node, name)
         bump, when = _escalate(w, ctx)
         if host and w.perms.host_declared(host):
             w._hit("network-access", bump or L, f"connects to declared host {host}{when}", line, ctx, declared=True)
@@ -403,6 +432,50 @@ _MOVERS = frozenset(
 )
 
 
+def _yaml_safe(w: Walker, node: ast.Call) -> bool:
+    """``yaml.load`` with a safe loader (or none given: PyYAML ≥ 6 then refuses to run)."""
+    positional = node.args[1] if len(node.args) > 1 else None
+    loader = next((kw.value for kw in node.keywords if kw.arg == "Loader"), positional)
+    if loader is None:
+        return True
+    return _last(w.facts.resolve(loader).name) in P.YAML_SAFE_LOADERS
+
+
+def _dynamic_import(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    """A computed module name: from a table of its own modules, inside its own package, or anything."""
+    arg, line = node.args[0], node.lineno
+    table = arg.value if isinstance(arg, ast.Subscript) else None
+    bound = w.facts.bound(table.id) if isinstance(table, ast.Name) else None
+    candidates: list[str] = []
+    if isinstance(bound, ast.Dict):
+        candidates = [w.facts.folder.text(v) or "" for v in bound.values]
+    elif isinstance(bound, ast.List | ast.Tuple | ast.Set):
+        candidates = [w.facts.folder.text(v) or "" for v in bound.elts]
+    if candidates and all(candidates):
+        w.imports.extend((c, line) for c in candidates)
+        own = all(c.startswith(".") or c.split(".", 1)[0] in w.own_packages for c in candidates)
+        if own:
+            return  # one of its own modules, picked from a constant table: ordinary plugin dispatch
+        shown = ", ".join(sorted(set(candidates))[:3])
+        w._hit("dynamic-import", M, f"imports one of a constant table of modules ({shown}) ({name})", line, ctx)
+        return
+    positional = node.args[1] if len(node.args) > 1 else None
+    package = next((kw.value for kw in node.keywords if kw.arg == "package"), positional)
+    relative = isinstance(arg, ast.JoinedStr | ast.BinOp) and (w.facts.folder.text(_head(arg)) or "").startswith(".")
+    if package is not None and relative:
+        w._hit("dynamic-import", M, f"imports a computed module inside its own package ({name})", line, ctx)
+        return
+    w._hit("dynamic-import", H, f"imports a module whose name is computed at run time ({name})", line, ctx)
+
+
+def _head(node: ast.expr) -> ast.expr | None:
+    if isinstance(node, ast.JoinedStr):
+        return node.values[0] if node.values else None
+    if isinstance(node, ast.BinOp):
+        return _head(node.left) if isinstance(node.left, ast.BinOp | ast.JoinedStr) else node.left
+    return None
+
+
 def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
     if not name:
         return
@@ -419,7 +492,7 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
     elif bare in P.IMPORT_CALLS and node.args:
         module = w.facts.folder.fold(node.args[0])
         if module is None or not isinstance(module.value, str):
-            w._hit("dynamic-import", H, f"imports a module whose name is computed at run time ({bare})", line, ctx)
+            _dynamic_import(w, node, bare, ctx)
         else:
             w.imports.append((module.value, line))
             if module.hidden:
@@ -439,7 +512,21 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
     if bare in P.THREAD_CALLS and ctx.module_level and not ctx.install:
         bump, when = _escalate(w, ctx)
         w._hit("import-time-side-effect", bump or H, f"starts a thread or process{when} ({bare})", line, ctx)
-    if bare in P.DESERIALISERS and node.args:
+    if bare in P.CODE_BUILDERS and node.args:
+        w._hit("dynamic-exec", H, f"builds a callable from a code object ({bare}): exec by another name", line, ctx)
+    if bare in P.CLIPBOARD_READS or _last(bare) in P.CLIPBOARD_METHODS_READ:
+        w._clip_reads.append(line)
+    if (bare in P.CLIPBOARD_WRITES or _last(bare) in P.CLIPBOARD_METHODS_WRITE) and node.args:
+        address = next((t for t in w._strings(node.args[0]) if P.WALLET_ADDRESS_RE.match(t)), None)
+        if address is not None:
+            w._clip_writes.append((line, address.strip()))
+    if bare in {"sys.path.insert", "sys.path.append", "zipimport.zipimporter", "runpy.run_path"} or bare.startswith(
+        "importlib.util.spec_from_file_location"
+    ):
+        w._runs_files = True  # a written file put on the import path or loaded as code runs
+    if bare in {"yaml.load", "yaml.load_all"} and _yaml_safe(w, node):
+        pass
+    elif bare in P.DESERIALISERS and node.args:
         arg = node.args[0]
         if "download" in w._taint(arg, ctx):
             w._hit("download-exec", C, f"{bare}() of data read from the network", line, ctx)
@@ -454,6 +541,8 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
                 severity = C if kind == "marshal" or when else H
                 message = f"{kind} data shipped in the bundle is deserialised{when} ({bare})"
                 w._hit("embedded-deserialise", severity, message, line, ctx)
+            if folded is None and not shipped and kind == "yaml":
+                w._hit("embedded-deserialise", M, f"yaml with an object-building loader ({bare})", line, ctx)
             if folded is not None and isinstance(folded.value, bytes | str):
                 severity = C if kind == "marshal" or folded.decoded else H
                 w._hit(

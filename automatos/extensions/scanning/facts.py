@@ -67,6 +67,8 @@ class ModuleFacts:
     """Loop variable -> the iterable it runs over (its strings are what the variable may hold)."""
     returns: dict[str, list[ast.expr]] = field(default_factory=dict)
     """Function name -> the expressions it returns (strings a helper hands back)."""
+    self_attrs: dict[str, list[ast.expr]] = field(default_factory=dict)
+    """``self.<attr>`` -> values assigned to it in any method (one value: ``self.sock.send`` resolves)."""
     objects: dict[tuple[int, str], Resolution] = field(default_factory=dict)
     """(scope, name) -> resolved type of the value last bound (``socket.socket()``), flow-sensitive."""
     scope: int = 0
@@ -107,6 +109,16 @@ class ModuleFacts:
                 elif isinstance(child, ast.Assign):
                     for target in child.targets:
                         self._bind(target, child.value, sc)
+                elif (
+                    isinstance(child, ast.AugAssign)
+                    and isinstance(child.op, ast.Add)
+                    and isinstance(child.target, ast.Name)
+                    and isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef)
+                    and len(self.assigns.get(sc, {}).get(child.target.id, [])) == 1
+                ):  # straight-line ``s += "..."``: fold as ``s = <previous> + "..."``
+                    entries = self.assigns[sc][child.target.id]
+                    joined = ast.BinOp(left=entries[0], op=ast.Add(), right=child.value)
+                    entries[0] = ast.copy_location(joined, child)
                 elif isinstance(child, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
                     if isinstance(child.target, ast.Name):
                         value = child.value if not isinstance(child, ast.AugAssign) else None
@@ -121,6 +133,8 @@ class ModuleFacts:
     def _bind(self, target: ast.expr, value: ast.expr, scope: int) -> None:
         if isinstance(target, ast.Name):
             self._add(scope, target.id, value)
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
+            self.self_attrs.setdefault(target.attr, []).append(value)
         elif isinstance(target, ast.Tuple | ast.List):
             values = value.elts if isinstance(value, ast.Tuple | ast.List) else None
             for i, element in enumerate(target.elts):
@@ -159,6 +173,12 @@ class ModuleFacts:
         if isinstance(node, ast.Name):
             return self._resolve_name(node.id, depth)
         if isinstance(node, ast.Attribute):
+            if isinstance(node.value, ast.Name) and node.value.id == "self":
+                values = self.self_attrs.get(node.attr, [])
+                if len(values) == 1 and isinstance(values[0], ast.Call | ast.Attribute | ast.Name | ast.Subscript):
+                    resolved = self.resolve(values[0], depth)
+                    if resolved.name:
+                        return resolved
             base = self.resolve(node.value, depth)
             if not base.name:
                 return Resolution(f"?.{node.attr}")
@@ -174,6 +194,9 @@ class ModuleFacts:
             return Resolution("")
         if isinstance(node, ast.Await):
             return self.resolve(node.value, depth)
+        if isinstance(node, ast.IfExp):  # ``b = __builtins__ if ... else vars(__builtins__)``: either branch
+            first = self.resolve(node.body, depth)
+            return first if first.name else self.resolve(node.orelse, depth)
         return Resolution("")
 
     def _resolve_name(self, name: str, depth: int) -> Resolution:
@@ -184,7 +207,7 @@ class ModuleFacts:
             if known is not None:
                 return known
         bound = self.bound(name)
-        if isinstance(bound, ast.Attribute | ast.Subscript | ast.Call | ast.Name) and not (
+        if isinstance(bound, ast.Attribute | ast.Subscript | ast.Call | ast.Name | ast.IfExp) and not (
             isinstance(bound, ast.Name) and bound.id == name
         ):
             resolved = self.resolve(bound, depth)

@@ -173,7 +173,32 @@ DESERIALISERS = {
     "shelve.open": "shelve",
     "yaml.unsafe_load": "yaml",
     "jsonpickle.decode": "jsonpickle",
+    "yaml.load": "yaml",
+    "yaml.load_all": "yaml",
+    "yaml.unsafe_load_all": "yaml",
+    "torch.load": "pickle",
+    "pandas.read_pickle": "pickle",
 }
+YAML_SAFE_LOADERS = frozenset({"SafeLoader", "CSafeLoader", "BaseLoader", "CBaseLoader"})
+"""``yaml.load(..., Loader=X)`` with one of these builds plain data; any other loader can build objects."""
+
+CODE_BUILDERS = frozenset({"types.FunctionType", "types.CodeType", "types.LambdaType"})
+"""Calls that turn a code object into something callable: ``exec`` by another name."""
+
+CLIPBOARD_READS = frozenset(
+    {"pyperclip.paste", "clipboard.paste", "win32clipboard.GetClipboardData", "pandas.read_clipboard"}
+)
+CLIPBOARD_WRITES = frozenset(
+    {"pyperclip.copy", "clipboard.copy", "win32clipboard.SetClipboardData", "win32clipboard.SetClipboardText"}
+)
+CLIPBOARD_METHODS_READ = frozenset({"clipboard_get", "GetClipboardData"})
+CLIPBOARD_METHODS_WRITE = frozenset({"clipboard_append", "SetClipboardData", "SetClipboardText"})
+WALLET_ADDRESS_RE = re.compile(
+    r"^\s*(0x[a-fA-F0-9]{40}|(bc1|[13])[a-km-zA-HJ-NP-Z1-9]{25,39}|T[1-9A-HJ-NP-Za-km-z]{33})\s*$"
+)
+"""A wallet address (Ethereum, Bitcoin, Tron) as a whole string: what a clipboard hijacker pastes in."""
+SETUP_TOOLS_EXE = frozenset({"git", "hg", "svn", "pkg-config", "pkgconf", "cmake", "gcc", "cc", "nvcc", "xcrun"})
+"""Build tools a setup.py may run to learn its version or flags (a constant command, output captured)."""
 
 SENSITIVE_PATH_RE = re.compile(
     r"(^|[/\\~])\.ssh([/\\]|$)|id_rsa|id_dsa|id_ed25519|id_ecdsa|authorized_keys|known_hosts"
@@ -219,7 +244,8 @@ BENIGN_ENV = frozenset(
 PERSISTENCE_RE = re.compile(
     r"\.bashrc|\.bash_profile|\.zshrc|\.profile\b|\.zprofile|/etc/profile|/etc/rc\.local|crontab|/etc/cron"
     r"|/var/spool/cron|systemd[/\\]|\.service$|autostart|LaunchAgents|LaunchDaemons|sitecustomize|usercustomize"
-    r"|\.pth$|CurrentVersion\\\\?Run|Start Menu\\\\?Programs\\\\?Startup|\.config/fish/config",
+    r"|\.pth$|CurrentVersion\\\\?Run|Start Menu\\\\?Programs\\\\?Startup|\.config/fish/config"
+    r"|(^|[/\\])pip\.(conf|ini)$|\.pydistutils\.cfg|(^|[/\\])\.condarc$",
     re.IGNORECASE,
 )
 

@@ -66,6 +66,7 @@ RULES: tuple[StaticRule, ...] = (
         "persistence", _C, "writes where code runs again later (shell rc files, cron, systemd, autostart, .pth)"
     ),
     StaticRule("crypto-miner", _C, "crypto-miner, mining-pool or wallet strings"),
+    StaticRule("clipboard-hijack", _C, "reads the clipboard and writes back wallet addresses"),
     StaticRule("process-spawn", _H, "starts processes (undeclared executables weigh more)"),
     StaticRule("network-access", _H, "uses the network (undeclared hosts weigh more)"),
     StaticRule("import-time-side-effect", _H, "threads, processes or connections started at import time"),

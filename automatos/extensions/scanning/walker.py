@@ -89,6 +89,11 @@ _NET_READS = frozenset(
         "aread",
     }
 )
+_GATE_WHY = {
+    "time": "only after a date or time check",
+    "host": "only on chosen hosts or users (a hostname or user name check)",
+    "anti": "only when no CI, sandbox or debugger is seen",
+}
 _COLLECTORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write", "put"})
 _B64ISH = re.compile(r"^[A-Za-z0-9+/=_\-\s]{40,}$")
 _HEXISH = re.compile(r"^([0-9a-fA-F]{2}){20,}$")
@@ -123,6 +128,8 @@ class Walker:
     test_root: bool = False
     bundle_files: frozenset[str] = frozenset()
     """Base names of the bundle's files (a library loading its own shared object)."""
+    own_packages: frozenset[str] = frozenset()
+    """Top-level package and module names of the bundle's Python files (its own imports)."""
     line_of: Callable[[int], int] = lambda line: line
     payload: Callable[[str, int, Ctx, str], None] | None = None
     hits: list[Hit] = field(default_factory=list)
@@ -140,6 +147,9 @@ class Walker:
     """Function name -> parameter -> labels of what callers pass (a secret handed to a helper)."""
     _sock_lines: list[int] = field(default_factory=list)
     _shell_lines: list[int] = field(default_factory=list)
+    _clip_reads: list[int] = field(default_factory=list)
+    _clip_writes: list[tuple[int, str]] = field(default_factory=list)
+    """Clipboard writes of a value built with a wallet address (line, the address)."""
 
     def __post_init__(self) -> None:
         self.facts = ModuleFacts(self.tree)
@@ -177,6 +187,15 @@ class Walker:
                     line,
                     Ctx(module_level=False),
                 )
+        if self._clip_reads:
+            for line, address in sorted(set(self._clip_writes)):
+                self._hit(
+                    "clipboard-hijack",
+                    C,
+                    f"reads the clipboard and writes back a value built with the wallet address {address!r}",
+                    line,
+                    Ctx(module_level=False),
+                )
 
     def _functions(self, functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Ctx]]) -> None:
         while functions:
@@ -192,14 +211,13 @@ class Walker:
             return
         for guard in sorted(ctx.guards - {"main"}):
             if rule in _DANGER_RULES:
-                gate = "time-gate" if guard == "time" else "anti-analysis"
-                why = (
-                    "only after a date or time check"
-                    if guard == "time"
-                    else "only when no CI, sandbox or debugger is seen"
-                )
+                gate = "anti-analysis" if guard == "anti" else "time-gate"
+                why = _GATE_WHY[guard]
+                # a date or chosen-host trigger in front of undeclared serious behaviour is a logic bomb
+                serious = severity is C or (severity is H and not declared)
+                level = C if guard in {"time", "host"} and serious else H
                 self.hits.append(
-                    Hit(gate, H, f"runs {rule} {why}", self.line_of(line), ctx.module_level, install=ctx.install)
+                    Hit(gate, level, f"runs {rule} {why}", self.line_of(line), ctx.module_level, install=ctx.install)
                 )
         self.hits.append(Hit(rule, severity, message, self.line_of(line), ctx.module_level, declared, ctx.install))
 
@@ -388,6 +406,16 @@ class Walker:
                 ):
                     if any(isinstance(n, ast.Compare) for n in ast.walk(test)):
                         found.add("time")
+                if name.removesuffix("()").split("().", 1)[0] in P.HOSTINFO_CALLS - {"os.getcwd"} and any(
+                    isinstance(n, ast.Compare)
+                    or (
+                        isinstance(n, ast.Call)
+                        and isinstance(n.func, ast.Attribute)
+                        and n.func.attr in {"startswith", "endswith", "__contains__"}
+                    )
+                    for n in ast.walk(test)
+                ):
+                    found.add("host")
                 if name in {
                     "sys.gettrace",
                     "sys.getprofile",
@@ -411,6 +439,8 @@ class Walker:
 
     def _expr(self, expr: ast.expr, ctx: Ctx) -> None:
         for node in ast.walk(expr):
+            if isinstance(node, ast.NamedExpr):  # ``while line := reader.readline()``
+                self._assign(node.target, node.value, self._taint(node.value, ctx), ctx)
             if isinstance(node, ast.Call):
                 if self._emit:
                     self._call(node, ctx)
@@ -568,13 +598,7 @@ class Walker:
         path = self._sensitive_path(node, name)
         if path:
             out.add(f"file:{path}")
-        if P.is_network(name) and name.rsplit(".", 1)[-1] in P.NET_REQUESTS | {
-            "read",
-            "recv",
-            "json",
-            "text",
-            "content",
-        }:
+        if P.is_network(name) and name.rsplit(".", 1)[-1].removesuffix("()") in P.NET_REQUESTS | _NET_READS:
             out.add("download")
         last = name.rsplit(".", 1)[-1].rstrip("()")
         if last in self.returns:
