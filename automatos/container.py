@@ -75,6 +75,18 @@ PACKAGE_PARTS = Parts(
 """What the feature packages hand the kernel: settings structs, declared settings, migrations."""
 
 
+class PlatformModel:
+    """``() -> (LLM_PROVIDER, LLM_MODEL)`` as set now (run-time overrides included): the marketplace's
+    LLM review asks the platform's default (the marketplace package does not import ``llm/``)."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+
+    def __call__(self) -> tuple[str, str]:
+        own = self.kernel.current_settings.group(LLMSettings)
+        return str(own.llm_provider), str(own.llm_model)
+
+
 class Container(KernelContainer):
     # the one owner of workspace and membership writes: handed to the kernel, which attaches it (__new__)
     workspaces = providers.Singleton(WorkspaceService, KernelContainer.sessionmaker)
@@ -89,7 +101,14 @@ class Container(KernelContainer):
     credential_types = providers.Singleton(CredentialTypes, KernelContainer.sessionmaker)
     plugin_categories = providers.Singleton(PluginCategories, KernelContainer.sessionmaker)
     # the marketplace (marketplace/): submissions, stored bundles, scans in a process of their own, review
-    marketplace = providers.Singleton(MarketplaceService, KernelContainer.kernel, plugin_categories)
+    # the LLM review after a scan runs as the platform: its default provider and model (PlatformModel)
+    marketplace = providers.Singleton(
+        MarketplaceService,
+        KernelContainer.kernel,
+        plugin_categories,
+        providers=llm_providers,
+        platform_model=providers.Factory(PlatformModel, KernelContainer.kernel),
+    )
     # chat (chat/): prompts, sessions and turns, the OpenAI-compatible service
     prompts = providers.Singleton(PromptRegistry, KernelContainer.kernel, settings_registry)
     chat = providers.Singleton(

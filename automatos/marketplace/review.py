@@ -50,7 +50,9 @@ __all__ = [
     "build_messages",
     "completion_from_providers",
     "llm_review",
+    "noted",
     "parse_answer",
+    "unusable",
 ]
 
 log = logging.getLogger("automatos.marketplace.review")
@@ -276,6 +278,17 @@ def _unusable(report: ScanReport, problem: str) -> tuple[ScanReport, ScanFinding
     risk = max(report.risk_score, score(findings))
     verdict = max(report.verdict, verdict_for(risk), Verdict.REVIEW, key=_ORDER.__getitem__)
     return msgspec.structs.replace(report, risk_score=risk, verdict=verdict, findings=findings), finding
+
+
+def unusable(report: ScanReport, problem: str) -> ScanReport:
+    """``report`` with an unusable review recorded (a ``medium`` finding; verdict at least ``review``)."""
+    return _unusable(report, problem)[0]
+
+
+def noted(report: ScanReport, message: str) -> ScanReport:
+    """``report`` with an ``info`` ``llm-review`` finding (a review that did not happen, and why)."""
+    note = ScanFinding(rule=RULE, severity=Severity.INFO, message=message[:2000], path="")
+    return msgspec.structs.replace(report, findings=_ordered(*report.findings, note))
 
 
 async def llm_review(

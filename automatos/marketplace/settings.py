@@ -59,6 +59,14 @@ class MarketplaceSettings(SettingsGroup, frozen=True, kw_only=True):
             "integer 500-200000",
             valid=lambda v: 500 <= v <= 200_000,
         ),
+        setting("PLUGINS_SCAN_MODE", "plugins_scan_mode", "local|queue", valid=lambda v: v in ("local", "queue")),
+        setting("PLUGINS_SCAN_QUEUE_NAME", "plugins_scan_queue_name", "queue name"),
+        setting(
+            "PLUGINS_SCAN_TIMEOUT_SECONDS",
+            "plugins_scan_timeout_seconds",
+            "number 1-3600",
+            valid=lambda v: 1 <= v <= 3600,
+        ),
     )
 
     plugins_max_bundle_bytes: int = 10 * MiB
@@ -85,6 +93,15 @@ class MarketplaceSettings(SettingsGroup, frozen=True, kw_only=True):
     """Model of the LLM review; empty: the platform's default model."""
     plugins_review_token_budget: int = 8000
     """Most tokens of manifest, findings and code excerpts sent to the LLM review."""
+    plugins_scan_mode: str = "local"
+    """``local``: each API node scans in a spawned process of its own. ``queue``: scans are
+    ``marketplace.scan`` jobs on the Redis job queue (``REDIS_URL``), served by ``automatos worker``."""
+    plugins_scan_queue_name: str = "automatos-marketplace"
+    """Name of the Redis job queue of plugin scans (``PLUGINS_SCAN_MODE=queue``)."""
+    plugins_scan_timeout_seconds: float = 120.0
+    """Longest one scan may take (in its child process); past it the scan is ``failed`` (verdict
+    ``review``). A version left ``pending``/``scanning`` longer than this (plus a margin) by a
+    node or worker that went away is scanned again."""
 
     @classmethod
     def validate(cls, values: dict[str, Any], settings: Settings | None) -> None:
@@ -96,6 +113,8 @@ class MarketplaceSettings(SettingsGroup, frozen=True, kw_only=True):
                 parse_public_key(key)
             except ValueError as exc:
                 raise SettingsError(f"PLUGINS_TRUSTED_KEYS item {key[:40]!r} is malformed: {exc}") from None
+        if values.get("plugins_scan_mode") == "queue" and settings is not None and not settings.redis_url:
+            raise SettingsError("PLUGINS_SCAN_MODE=queue needs REDIS_URL (the job queue lives in Redis)")
 
     def archive_limits(self) -> ArchiveLimits:
         """The :class:`ArchiveLimits` these settings give."""

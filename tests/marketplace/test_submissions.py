@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from sqlalchemy import func, select
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
+from automatos.kernel.db.base import utcnow
 from automatos.marketplace.models import PluginScanResult, PluginVersion
+from automatos.marketplace.queue import MARGIN
 from tests.helpers import AppClient, container_of, make_container, serve_app
 
 ROOT = {"X-Test-User": "root;admin"}
@@ -145,7 +148,11 @@ async def test_a_malicious_bundle_is_scanned_blocked_with_findings_rows(client: 
     await container_of(client).marketplace().idle()
     seen = (await client.get(f"{URL}/{made.json()['id']}", headers=ALICE)).json()
     assert seen["status"] == "scanned" and seen["verdict"] == "blocked", seen
-    assert seen["findings"] and all(f["file"] and f["rule"] for f in seen["findings"])
+    static = [f for f in seen["findings"] if f["rule"] != "llm-review"]
+    assert static and all(f["file"] and f["rule"] for f in static)
+    # the embedded default's provider is 'offline' (an echo): the LLM review is skipped, and says so
+    (note,) = [f for f in seen["findings"] if f["rule"] == "llm-review"]
+    assert note["severity"] == "info" and "skipped" in note["message"]
     async with kernel_of(client).store.sessionmaker() as session:
         rows = int(await session.scalar(select(func.count()).select_from(PluginScanResult)) or 0)
     assert rows == len(seen["findings"])
@@ -263,13 +270,24 @@ async def test_a_failed_scan_is_review_never_safe_and_writes_no_findings(client:
 
 async def test_versions_left_pending_are_scanned_after_a_restart(client: AppClient) -> None:
     made = (await upload(client, make_bundle(), ALICE)).json()
+    fresh = (await upload(client, make_bundle(version="2.0.0"), ALICE)).json()
     service = container_of(client).marketplace()
     await service.stop()  # the process stops before (or while) scanning: the row stays pending/scanning
+    limit = service.scans.timeout + MARGIN
     async with kernel_of(client).store.sessionmaker.begin() as session:
         row = await session.get(PluginVersion, made["id"])
-        assert row is not None
-        row.status, row.verdict = "scanning", None
+        other = await session.get(PluginVersion, fresh["id"])
+        assert row is not None and other is not None
+        row.status, row.verdict, scans = "scanning", None, row.scans
+        row.updated_at = utcnow() - timedelta(seconds=limit + 1)  # left longer than the time limit
+        # another node's scan in flight (updated just now): not taken away from it
+        other.status, other.verdict, other.updated_at = "scanning", None, utcnow()
     await service.start()
     await service.idle()
     seen = (await client.get(f"{URL}/{made['id']}", headers=ALICE)).json()
     assert seen["status"] == "scanned" and seen["verdict"] is not None
+    untouched = (await client.get(f"{URL}/{fresh['id']}", headers=ALICE)).json()
+    assert untouched["status"] == "scanning"
+    async with kernel_of(client).store.sessionmaker() as session:
+        row = await session.get(PluginVersion, made["id"])
+        assert row is not None and row.scans == scans + 1  # re-queued under a new scan number

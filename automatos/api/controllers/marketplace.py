@@ -13,7 +13,8 @@ the one that applies, and it names itself.
 
 Everything else is the service's (:mod:`automatos.marketplace.service`): validation, storage, scans,
 the review's rules and audit. A submission is visible to its submitter and platform admins only (404
-to anyone else).
+to anyone else). With ``FEATURE_MARKETPLACE`` off the submission routes answer 503
+(``marketplace-unavailable``, after authentication); the admin's routes keep working.
 """
 
 from __future__ import annotations
@@ -104,8 +105,7 @@ def _service(request: Request[Any, Any, Any]) -> MarketplaceService:
 
 
 def _cap(service: MarketplaceService) -> int:
-    limits = service._limits(service._settings())
-    return int(getattr(limits, "max_compressed", 10 * 1024 * 1024))
+    return int(service.limits().max_compressed)
 
 
 async def _bundle_part(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
@@ -181,6 +181,9 @@ class SubmissionsController(Controller):
         responses=SAME_BUNDLE,
     )
     async def submit(self, request: Request[Any, Any, Any]) -> Response[SubmissionRecord]:
+        _, ctx = await request_context(request)
+        _principal(ctx)
+        _service(request).require_enabled()
         return await _upload(request)
 
     @get("/", summary="Your submissions, newest first")
@@ -188,12 +191,14 @@ class SubmissionsController(Controller):
         self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[VersionSummary]:
         _, ctx = await request_context(request)
+        _service(request).require_enabled()
         found = await _service(request).submissions(_principal(ctx), offset=offset, limit=limit)
         return _page(found, offset, limit)
 
     @get("/{submission_id:str}", summary="One of your submissions: status, verdict and findings")
     async def get_submission(self, request: Request[Any, Any, Any], submission_id: FromPath[str]) -> SubmissionRecord:
         _, ctx = await request_context(request)
+        _service(request).require_enabled()
         return await _service(request).submission(submission_id, _principal(ctx))
 
 
