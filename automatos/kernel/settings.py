@@ -213,7 +213,8 @@ class Settings(SettingsGroup, frozen=True, kw_only=True):
     (a row is re-encrypted under the current key when it is next written)."""
 
     extensions_allow: tuple[str, ...] = ()
-    """Entry-point names (glob patterns) allowed to load; empty allows all."""
+    """Entry-point names (glob patterns) allowed to load; empty allows all. A third-party extension
+    whose scan verdict is ``review`` loads only when listed here by its exact name."""
     extensions_deny: tuple[str, ...] = ()
     """Entry-point names (glob patterns) never loaded; wins over the allow list."""
     extensions_enabled_by_default: bool = True

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from automatos.kernel.registry import Registry
 from automatos.kernel.scanning import ScanReport, TargetRule, run_rules
 from automatos.kernel.types import ScanRule
+from automatos.marketplace.settings import DEFAULT_ALLOWED_DEPENDENCIES
 
 if TYPE_CHECKING:
     from automatos.marketplace.bundle import Bundle
@@ -51,10 +52,11 @@ def scan_bundle(
 ) -> ScanReport:
     """Scan every file of ``bundle`` with ``rules`` (default: the built-in ones).
 
-    ``allowed_dependencies`` is the platform's allow-list (``PLUGINS_ALLOWED_DEPENDENCIES``); the
-    manifest rule reads it from ``target.cache["allowed_dependencies"]`` (normalised names).
+    ``allowed_dependencies`` is the platform's allow-list (``PLUGINS_ALLOWED_DEPENDENCIES``; its
+    default when not given); the manifest rule reads it from ``target.cache["allowed_dependencies"]``
+    (normalised names).
     """
     target = bundle.target()
-    if allowed_dependencies is not None:
-        target.cache["allowed_dependencies"] = frozenset(normalise_dependency(n) for n in allowed_dependencies)
+    allowed = DEFAULT_ALLOWED_DEPENDENCIES if allowed_dependencies is None else allowed_dependencies
+    target.cache["allowed_dependencies"] = frozenset(normalise_dependency(n) for n in allowed)
     return run_rules(builtin_scan_rules() if rules is None else rules, target, extra=bundle.findings)

@@ -392,8 +392,11 @@ def test_benign_twin_emoji_and_translations() -> None:
 # ---- manifest -----------------------------------------------------------------------------------
 
 
+ALLOWED = {"allowed_dependencies": frozenset({"httpx", "requests"})}
+
+
 def test_dependencies_off_the_allow_list_are_medium_each() -> None:
-    report = scan({}, manifest={"dependencies": ["httpx>=0.27", "leftpad", "colorful[extra]>=1"]})
+    report = scan({}, manifest={"dependencies": ["httpx>=0.27", "leftpad", "colorful[extra]>=1"]}, cache=ALLOWED)
     assert sorted(f.message.split("'")[1] for f in of(report, "dependency-not-allowed")) == ["colorful", "leftpad"]
     assert all(f.severity is Severity.MEDIUM for f in of(report, "dependency-not-allowed"))
 
@@ -422,7 +425,8 @@ def test_dependencies_from_outside_the_index(requirement: str, severity: Severit
 
 def test_requirement_files_shipped_in_the_bundle_are_dependencies_too() -> None:
     report = scan(
-        {"requirements.txt": "--extra-index-url http://127.0.0.1:8000/simple/\ncorp-client>=0.1  # internal\n"}
+        {"requirements.txt": "--extra-index-url http://127.0.0.1:8000/simple/\ncorp-client>=0.1  # internal\n"},
+        cache=ALLOWED,
     )
     [url] = of(report, "dependency-url")
     assert (url.severity, url.path, url.line) == (Severity.CRITICAL, "requirements.txt", 1)
@@ -430,8 +434,13 @@ def test_requirement_files_shipped_in_the_bundle_are_dependencies_too() -> None:
     assert (name.path, name.line) == ("requirements.txt", 2)
 
 
+def test_without_an_allow_list_names_are_not_checked_only_how_they_install() -> None:
+    report = scan({}, manifest={"dependencies": ["leftpad", "evil @ https://example.invalid/e.whl"]})
+    assert not of(report, "dependency-not-allowed") and of(report, "dependency-url")
+
+
 def test_benign_twin_index_dependency_with_markers() -> None:
-    report = scan({}, manifest={"dependencies": ["requests[socks]>=2.31 ; python_version >= '3.11'"]})
+    report = scan({}, manifest={"dependencies": ["requests[socks]>=2.31 ; python_version >= '3.11'"]}, cache=ALLOWED)
     assert not of(report, "dependency-url") and not of(report, "dependency-not-allowed")
 
 

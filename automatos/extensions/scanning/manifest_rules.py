@@ -3,8 +3,9 @@ bypass the package index, and ``[provides]`` paths the bundle does not contain.
 
 - ``dependency-not-allowed`` (medium, one finding each): a dependency whose (PEP 503 normalised)
   name is not on the platform's allow-list. The marketplace's scan puts the deployment's
-  ``PLUGINS_ALLOWED_DEPENDENCIES`` into ``target.cache["allowed_dependencies"]``; without it the
-  built-in :data:`DEFAULT_ALLOWED_DEPENDENCIES` apply.
+  ``PLUGINS_ALLOWED_DEPENDENCIES`` into ``target.cache["allowed_dependencies"]`` (always: its
+  default list when the deployment sets none). Without it — an installed distribution, whose
+  dependencies the operator's pip resolved — names are not checked, only how they install.
 - ``dependency-url`` (high; critical for plain ``http://``): a requirement that installs from a
   URL, a VCS, a local path or another index (``pkg @ https://…``, ``git+…``, ``--index-url``) —
   code no index and no review has seen, fetched at install time; over plain http anyone on the
@@ -32,18 +33,9 @@ from automatos.extensions.scanning.typosquat import normalise, requirement_name
 from automatos.kernel.scanning import ScanTarget
 from automatos.kernel.types import ScanFinding, Severity
 
-__all__ = ["DEFAULT_ALLOWED_DEPENDENCIES", "RULES", "analyse"]
+__all__ = ["RULES", "analyse"]
 
 CACHE_KEY = "content.manifest"
-DEFAULT_ALLOWED_DEPENDENCIES = frozenset(
-    normalise(name)
-    for name in (
-        "requests", "httpx", "pydantic", "pyyaml", "jinja2", "python-dateutil", "markdown", "beautifulsoup4",
-        "tenacity", "attrs", "pytz", "tzdata",
-    )
-)  # fmt: skip
-"""The allow-list when the deployment gives none (mirrors ``MarketplaceSettings``' default)."""
-
 _URL = re.compile(r"(?:\s@\s*|^|\s)((?:git|hg|svn|bzr)\+[a-z]+://\S+|[a-z][a-z0-9+.-]*://\S+)", re.IGNORECASE)
 _PATH = re.compile(r"(?:\s@\s*|^)(?:\.{1,2}/|/|~/|file:)", re.IGNORECASE)
 _REQUIREMENT_FILE = re.compile(r"(?:requirements|constraints)[\w.-]*\.(?:txt|in)")
@@ -81,7 +73,7 @@ def _requirement_files(target: ScanTarget) -> Iterable[tuple[str, int, str]]:
                 yield path, number, line
 
 
-def _check(requirement: str, allowed: frozenset[str] | set[str]) -> Iterable[tuple[str, Severity, str]]:
+def _check(requirement: str, allowed: frozenset[str] | set[str] | None) -> Iterable[tuple[str, Severity, str]]:
     url = _URL.search(requirement)
     if url or _PATH.search(requirement) or _INDEX_OPTION.search(requirement):
         where = url.group(1) if url else requirement
@@ -90,14 +82,13 @@ def _check(requirement: str, allowed: frozenset[str] | set[str]) -> Iterable[tup
         how = "over plain http, which anyone on the path can replace" if plain else "from outside the package index"
         yield "dependency-url", severity, f"dependency {requirement!r} installs {how}"
     name = "" if requirement.startswith("-") else normalise(requirement_name(requirement))
-    if name and name not in allowed:
+    if name and allowed is not None and name not in allowed:
         yield "dependency-not-allowed", Severity.MEDIUM, f"dependency {name!r} is not on the platform's allow-list"
 
 
 def analyse(target: ScanTarget) -> list[ScanFinding]:
     manifest: Mapping[str, Any] = target.manifest or {}
-    allowed = target.cache.get("allowed_dependencies")
-    allowed = DEFAULT_ALLOWED_DEPENDENCIES if allowed is None else allowed
+    allowed: frozenset[str] | None = target.cache.get("allowed_dependencies")
     findings: list[ScanFinding] = []
 
     def add(rule: str, severity: Severity, message: str, path: str = "plugin.toml", line: int = 0) -> None:
