@@ -1,7 +1,9 @@
-"""The sandbox's commands: ``automatos worker`` (serve queued runs) and ``automatos sandbox run``.
+"""``automatos worker`` (serve the job queues: sandbox runs, plugin scans) and ``automatos sandbox run``.
 
 Neither starts a kernel: each builds the container's hook facade only, through which queue mode
-finds the job queue's backend (``register_queue_backends``, :mod:`automatos.jobs.backend`).
+finds the job queue's backend (``register_queue_backends``, :mod:`automatos.jobs.backend`) and the
+worker the blob backend where plugin bundles are stored (``register_blob_backends``). A scan worker
+needs no database: it answers the report, the API node that submitted the scan writes it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from automatos.kernel.logging import configure_logging
 from automatos.kernel.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from automatos.kernel.backends import BlobBackend, QueueBackend
     from automatos.kernel.hooks import Hooks
 
 __all__ = ["sandbox", "worker"]
@@ -48,6 +51,37 @@ def _hooks(settings: Settings) -> Hooks:
     return hooks
 
 
+async def _blob_backend(hooks: Hooks, settings: Settings) -> BlobBackend:
+    """The blob backend the settings name (``BLOB_BACKEND``, as the API's kernel picks it): where bundles are."""
+    from automatos.kernel.backends import BackendContext, BlobBackend
+
+    wanted = settings.pick("blob")
+    factories = await hooks.backend_factories("blob")
+    pair = factories.items.get(wanted)
+    if pair is None:
+        available = ", ".join(sorted(factories.items)) or "none"
+        raise SettingsError(f"BLOB_BACKEND={wanted!r}: no loaded extension registers it (available: {available})")
+    backend = pair[1](BackendContext(settings=settings))
+    if not isinstance(backend, BlobBackend):
+        raise TypeError(f"the {wanted!r} blob backend of {factories.sources[wanted]} is not a BlobBackend")
+    await backend.open()
+    return backend
+
+
+async def _serve_marketplace(
+    settings: Settings, hooks: Hooks, backend: QueueBackend, stop: asyncio.Event, grace: float
+) -> None:
+    from automatos.marketplace.queue import serve
+    from automatos.marketplace.settings import MarketplaceSettings
+
+    blob = await _blob_backend(hooks, settings)
+    try:
+        await serve(settings.group(MarketplaceSettings), backend, blob, stop_event=stop, grace_seconds=grace)
+    finally:
+        with contextlib.suppress(Exception):
+            await blob.close()
+
+
 @click.command()
 @click.option(
     "--grace",
@@ -56,13 +90,23 @@ def _hooks(settings: Settings) -> Hooks:
     show_default=True,
     help="Seconds runs in flight may take to finish on SIGTERM before they are aborted.",
 )
-def worker(grace: float) -> None:
-    """Serve sandbox runs from the Redis job queue (SANDBOX_MODE=queue) until SIGTERM or SIGINT.
+@click.option(
+    "--queue",
+    "queues",
+    type=click.Choice(["sandbox", "marketplace"]),
+    multiple=True,
+    help="Serve only this queue (repeatable). Default: both, sandbox runs and plugin scans.",
+)
+def worker(grace: float, queues: tuple[str, ...]) -> None:
+    """Serve the Redis job queues until SIGTERM or SIGINT: sandbox runs and plugin scans.
 
-    Runs SANDBOX_POOL_SIZE isolated sandbox processes and takes that many jobs at a time from the
-    queue SANDBOX_QUEUE_NAME on REDIS_URL. On SIGTERM/SIGINT it takes no new job, lets runs in
-    flight finish for --grace seconds, aborts the rest (their callers are told), and exits 0; a
-    second signal aborts at once.
+    Sandbox runs (SANDBOX_MODE=queue): SANDBOX_POOL_SIZE isolated sandbox processes take that many
+    jobs at a time from SANDBOX_QUEUE_NAME. Plugin scans (PLUGINS_SCAN_MODE=queue): one scan at a
+    time from PLUGINS_SCAN_QUEUE_NAME, in a spawned scan process under PLUGINS_SCAN_TIMEOUT_SECONDS,
+    the bundle read from the blob backend (BLOB_BACKEND: the API's). Both on REDIS_URL; --queue
+    picks one. On SIGTERM/SIGINT it takes no new job, lets jobs in flight finish for --grace seconds,
+    aborts the rest (runs' callers are told; scans are submitted again to another worker), and
+    exits 0; a second signal aborts at once.
     """
     import signal
 
@@ -82,6 +126,14 @@ def worker(grace: float) -> None:
         raise UsageExit(
             "automatos worker needs REDIS_URL (redis://[:password@]host:port/db): the job queue lives there"
         )
+    wanted = set(queues or ("sandbox", "marketplace"))
+    if "marketplace" in wanted:
+        from automatos.marketplace.settings import MarketplaceSettings
+
+        try:
+            settings.group(MarketplaceSettings)
+        except SettingsError as exc:
+            raise UsageExit(f"settings: {exc}") from None
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -90,17 +142,23 @@ def worker(grace: float) -> None:
 
         def on_signal(signum: int) -> None:
             if stop.is_set() and task is not None:
-                click.echo(f"{signal.Signals(signum).name} again: aborting the runs in flight now", err=True)
+                click.echo(f"{signal.Signals(signum).name} again: aborting the jobs in flight now", err=True)
                 task.cancel()
                 return
-            click.echo(f"{signal.Signals(signum).name}: finishing the runs in flight, then stopping", err=True)
+            click.echo(f"{signal.Signals(signum).name}: finishing the jobs in flight, then stopping", err=True)
             stop.set()
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_signal, signum)
         try:
-            backend = await queue_backend(_hooks(settings), settings)
-            await serve(settings, backend, stop_event=stop, grace_seconds=grace)
+            hooks = _hooks(settings)
+            backend = await queue_backend(hooks, settings)
+            served = []
+            if "sandbox" in wanted:
+                served.append(serve(settings, backend, stop_event=stop, grace_seconds=grace))
+            if "marketplace" in wanted:
+                served.append(_serve_marketplace(settings, hooks, backend, stop, grace))
+            await asyncio.gather(*served)
         except asyncio.CancelledError:
             if not stop.is_set():
                 raise
@@ -111,8 +169,8 @@ def worker(grace: float) -> None:
     try:
         asyncio.run(run())
     except (RedisError, OSError) as exc:
-        raise click.ClickException(f"the sandbox job queue is unreachable: {type(exc).__name__}: {exc}") from None
-    except (RuntimeError, SettingsError) as exc:
+        raise click.ClickException(f"the job queue is unreachable: {type(exc).__name__}: {exc}") from None
+    except (RuntimeError, SettingsError, TypeError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -227,7 +227,8 @@ class Settings(SettingsGroup, frozen=True, kw_only=True):
     pub/sub invalidation was lost (Redis pub/sub is at-most-once)."""
 
     feature_marketplace: bool = True
-    """Passed to extensions in their ``settings``; nothing built-in reads it (no marketplace yet)."""
+    """Plugin submissions: false at run time, ``/api/marketplace/submissions`` answers 503; the admin's
+    ``/api/admin/plugins`` routes keep working (review, reject, deactivate) and queued scans finish."""
     feature_sandbox: bool = True
     """Sandbox runs: false at start, the sandbox is not started; false at run time, runs answer 503."""
     feature_semantic_routing: bool = True

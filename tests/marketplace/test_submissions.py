@@ -291,3 +291,23 @@ async def test_versions_left_pending_are_scanned_after_a_restart(client: AppClie
     async with kernel_of(client).store.sessionmaker() as session:
         row = await session.get(PluginVersion, made["id"])
         assert row is not None and row.scans == scans + 1  # re-queued under a new scan number
+
+
+async def test_feature_marketplace_off_closes_submissions_but_not_the_admin_routes(client: AppClient) -> None:
+    made = (await upload(client, make_bundle(), ALICE)).json()
+    await container_of(client).marketplace().idle()
+    switched = await client.put("/api/settings/FEATURE_MARKETPLACE", json={"value": "false"}, headers=ROOT)
+    assert switched.status_code == 200, switched.text
+    body = problem(await upload(client, make_bundle(version="2.0.0"), ALICE), 503)
+    assert "FEATURE_MARKETPLACE" in body["detail"]
+    problem(await client.get(URL, headers=ALICE), 503)
+    problem(await client.get(f"{URL}/{made['id']}", headers=ALICE), 503)
+    assert (await client.get(URL)).status_code == 401  # authentication first
+    assert (await stored(client))[0] == 1  # nothing stored
+    # admins can still review and pull the kill switch
+    assert (await client.get("/api/admin/plugins/versions", headers=ROOT)).status_code == 200
+    off = await client.post(f"/api/admin/plugins/{made['slug']}/deactivate", json={"reason": "closed"}, headers=ROOT)
+    assert off.status_code == 200 and off.json()["status"] == "deactivated"
+    back = await client.put("/api/settings/FEATURE_MARKETPLACE", json={"value": "true"}, headers=ROOT)
+    assert back.status_code == 200, back.text
+    assert (await client.get(URL, headers=ALICE)).status_code == 200

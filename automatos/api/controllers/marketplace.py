@@ -191,15 +191,17 @@ class SubmissionsController(Controller):
         self, request: Request[Any, Any, Any], offset: Offset = 0, limit: Limit = DEFAULT_LIMIT
     ) -> Page[VersionSummary]:
         _, ctx = await request_context(request)
+        principal = _principal(ctx)
         _service(request).require_enabled()
-        found = await _service(request).submissions(_principal(ctx), offset=offset, limit=limit)
+        found = await _service(request).submissions(principal, offset=offset, limit=limit)
         return _page(found, offset, limit)
 
     @get("/{submission_id:str}", summary="One of your submissions: status, verdict and findings")
     async def get_submission(self, request: Request[Any, Any, Any], submission_id: FromPath[str]) -> SubmissionRecord:
         _, ctx = await request_context(request)
+        principal = _principal(ctx)
         _service(request).require_enabled()
-        return await _service(request).submission(submission_id, _principal(ctx))
+        return await _service(request).submission(submission_id, principal)
 
 
 class AdminPluginsController(Controller):
