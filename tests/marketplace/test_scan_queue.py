@@ -165,3 +165,44 @@ async def test_a_superseded_scan_writes_nothing(client: AppClient) -> None:
     seen = (await client.get(f"{URL}/{made['id']}", headers=ALICE)).json()
     assert seen["status"] == "scanning" and seen["verdict"] is None and seen["findings"] == []
     assert await scanned_audits(client, made["id"]) == 0
+
+
+async def test_automatos_worker_serves_plugin_scans(client: AppClient, tmp_path: Path) -> None:
+    """The real command: ``automatos worker --queue marketplace`` on the API's data dir and queue."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    kernel: Kernel = client.app.state["kernel"]
+    own = kernel.settings.group(MarketplaceSettings)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "S3_", "AUTOMATOS_", "SANDBOX_", "LOG_", "PLUGINS_"))
+    }
+    env |= {
+        "AUTOMATOS_DATA_DIR": str(kernel.settings.data_dir),
+        "REDIS_URL": str(kernel.settings.redis_url),
+        "PLUGINS_SCAN_QUEUE_NAME": own.plugins_scan_queue_name,
+        "LOG_FORMAT": "text",
+    }
+    command = str(Path(sys.executable).parent / "automatos")
+    worker = await asyncio.create_subprocess_exec(
+        command, "worker", "--queue", "marketplace", cwd=tmp_path, env=env, stderr=subprocess.PIPE
+    )
+    try:
+        made = (await upload(client, make_bundle("Evil Tools", code=EVIL), ALICE)).json()
+        async with asyncio.timeout(90):
+            await container_of(client).marketplace().idle()
+        worker.send_signal(signal.SIGTERM)
+        _, raw = await asyncio.wait_for(worker.communicate(), 30)
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    err = raw.decode()
+    assert worker.returncode == 0, err
+    assert "marketplace scan worker serving queue" in err and "sandbox worker" not in err
+    seen = (await client.get(f"{URL}/{made['id']}", headers=ALICE)).json()
+    assert seen["status"] == "scanned" and seen["verdict"] == "blocked", seen
