@@ -1,8 +1,16 @@
-"""The marketplace: today its categories; next bundles, the scan pipeline, verdicts, enablement and
-the runtime proxy into the sandbox (issues: marketplace).
+"""The marketplace: plugin bundles, the scan pipeline, signatures, the LLM review, submissions and the
+admin's review; next, enablement and the runtime proxy into the sandbox (issues: marketplace).
 
-- :mod:`automatos.marketplace.models`: the ``plugin_categories`` table (seeded reference data).
-- :mod:`automatos.marketplace.categories`: its read-only service.
+- bundles: :mod:`~automatos.marketplace.manifest`, :mod:`~automatos.marketplace.archive`,
+  :mod:`~automatos.marketplace.bundle`, :mod:`~automatos.marketplace.signing`,
+  :mod:`~automatos.marketplace.settings`;
+- scanning: :mod:`~automatos.marketplace.scan` (one scan), :mod:`~automatos.marketplace.jobs` (the
+  scan process), :mod:`~automatos.marketplace.queue` (scans as job-queue jobs),
+  :mod:`~automatos.marketplace.review` (the LLM review);
+- the service (:mod:`~automatos.marketplace.service`, a façade): :mod:`~automatos.marketplace.submissions`,
+  :mod:`~automatos.marketplace.scans`, :mod:`~automatos.marketplace.admin`, sharing
+  :mod:`~automatos.marketplace.queries`; tables in :mod:`~automatos.marketplace.models`
+  (``plugin_categories``, ``marketplace_plugins``, ``plugin_versions``, ``plugin_scan_results``).
 
 It may import the kernel, ``sandbox/``, ``jobs/`` and ``tools/`` (docs/architecture.md).
 """

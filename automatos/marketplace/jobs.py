@@ -9,8 +9,9 @@ process, a fresh one serves the next scan, and the version's scan is ``failed`` 
 
 :func:`scan_in_child` is what runs there: it reads the bundle from its bytes with the platform's
 limits (:mod:`automatos.marketplace.bundle`), runs :func:`~automatos.marketplace.scan.scan_bundle`
-with the built-in rules, and returns the report as JSON builtins. The service
-(:mod:`automatos.marketplace.service`) decides when a scan runs and writes its result.
+with the built-in rules, and returns the report as JSON builtins. :mod:`automatos.marketplace.scans`
+decides when a scan runs and writes its result; in queue mode an ``automatos worker`` holds the
+scan process (:mod:`automatos.marketplace.queue`).
 """
 
 from __future__ import annotations
