@@ -15,6 +15,7 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from automatos.extensions.scanning.correlate import Mark, correlate
 from automatos.extensions.scanning.permissions import Permissions
 from automatos.extensions.scanning.walker import Ctx, Hit, Walker
 from automatos.kernel.scanning import ScanTarget
@@ -51,6 +52,17 @@ def module_name(path: str) -> tuple[str, bool]:
     return ".".join(parts), is_package
 
 
+def _is_test(path: str) -> bool:
+    parts = path.split("/")
+    base = parts[-1]
+    return (
+        any(p in {"tests", "test"} for p in parts[:-1])
+        or base.startswith("test_")
+        or base.endswith("_test.py")
+        or base == "conftest.py"
+    )
+
+
 def _unparsable(path: str, line: int, why: str) -> Hit:
     return Hit("unparsable", Severity.CRITICAL, why, line, module_level=True)
 
@@ -80,6 +92,7 @@ class _Analyser:
             test_root=test_root,
             bundle_files=self.bundle_files,
             own_packages=self.own_packages,
+            is_test=_is_test(path),
         )
         if line_of is not None:
             walker.line_of = line_of  # type: ignore[assignment]
@@ -223,9 +236,13 @@ def analyse(target: ScanTarget) -> list[ScanFinding]:
     modules = analyser.modules()
     reached = _reached(modules, target.entry)
     findings: dict[tuple[str, str, int, str], ScanFinding] = {}
+    marks: list[Mark] = []
     for module in modules:
         reachable = reached is None or module.path in reached
         for hit in module.hits:
+            if hit.rule.startswith("~"):
+                marks.append(Mark(hit.rule[1:], hit.message, module.path, hit.line, reachable or hit.install))
+                continue
             key = (hit.rule, module.path, hit.line, hit.message.split(" (in ", 1)[0])
             findings.setdefault(
                 key,
@@ -239,6 +256,6 @@ def analyse(target: ScanTarget) -> list[ScanFinding]:
                     declared=hit.declared,
                 ),
             )
-    result = list(findings.values())
+    result = correlate(list(findings.values()), marks)
     target.cache[CACHE_KEY] = result
     return list(result)

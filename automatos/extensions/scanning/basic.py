@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from automatos.extensions.scanning.content_rules import CONTENT_RULES
 from automatos.extensions.scanning.rules import RULES
+from automatos.extensions.scanning.templates import TEMPLATE_RULE
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.scanning import TargetRule
 from automatos.kernel.types import ScanRule
@@ -20,5 +21,6 @@ __all__ = ["RULES", "register_scan_rules"]
 
 @hookimpl
 def register_scan_rules(register: Callable[[ScanRule | TargetRule], None]) -> None:
-    for rule in (*RULES, *CONTENT_RULES):
+    rules: tuple[ScanRule | TargetRule, ...] = (*RULES, TEMPLATE_RULE, *CONTENT_RULES)
+    for rule in rules:
         register(rule)

@@ -63,8 +63,15 @@ def _host_of(text: str) -> str | None:
     return head if (head and "." in head) or head == "localhost" else None
 
 
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
 def _host(w: Walker, node: ast.Call, name: str = "") -> str | None:
     first = node.args[1:2] if _last(name) == "sendto" else node.args[:1]
+    if _last(name) in {"request", "Request"} and len(node.args) > 1:  # ``Request("POST", url)``
+        method = w.facts.folder.text(node.args[0])
+        if method and method.upper() in _METHODS:
+            first = node.args[1:2]
     candidates: list[ast.expr] = list(first) + [
         kw.value for kw in node.keywords if kw.arg in {"url", "host", "address"}
     ]
@@ -147,6 +154,7 @@ def env_read(w: Walker, key: str | None, line: int, ctx: Ctx) -> None:
         w._hit("env-access", INFO, f"reads declared environment variable {key}", line, ctx, declared=True)
     elif P.SECRET_ENV_RE.search(key):
         w._hit("env-access", H, f"reads environment variable {key}, not declared in [permissions] env", line, ctx)
+        w.mark("source", f"secret environment variable {key}", line, ctx)
     else:
         w._hit("env-access", M, f"reads environment variable {key}, not declared in [permissions] env", line, ctx)
 
@@ -168,6 +176,9 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
     if isinstance(node.args[0], ast.List | ast.Tuple):
         texts = [w.facts.folder.text(e) for e in node.args[0].elts]
         head = texts[0] if texts else None
+        if head is None and node.args[0].elts:
+            head = _which(w, node.args[0].elts[0])
+            texts[0] = head
         return (head.rsplit("/", 1)[-1] if head else None), " ".join(t or "?" for t in texts)
     folded = w.facts.folder.fold(node.args[0])
     value = folded.value if folded is not None else None
@@ -185,6 +196,16 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
     if name.startswith(("os.exec", "os.spawn")) and len(node.args) > 1:
         return _command(w, ast.Call(func=node.func, args=node.args[1:], keywords=[]), "")
     return None, ""
+
+
+def _which(w: Walker, expr: ast.expr) -> str | None:
+    """``git = shutil.which("git")`` then ``[git, ...]``: the executable is the constant looked up."""
+    bound = w.facts.bound(expr.id) if isinstance(expr, ast.Name) else expr
+    if isinstance(bound, ast.BoolOp):  # ``shutil.which("git") or "git"``
+        bound = bound.values[0]
+    if isinstance(bound, ast.Call) and w.facts.resolve(bound.func).name == "shutil.which" and bound.args:
+        return w.facts.folder.text(bound.args[0])
+    return None
 
 
 def _build_probe(w: Walker, node: ast.Call, name: str, exe: str | None, command: str) -> bool:
@@ -274,6 +295,7 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
                 line,
                 ctx,
             )
+            w.mark("sink", f"undeclared host {host} ({name})", line, ctx)
         elif w.perms.network:
             w._hit(
                 "network-access",
@@ -291,6 +313,7 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
                 line,
                 ctx,
             )
+            w.mark("sink", f"an undeclared destination ({name})", line, ctx)
         if when == " at import time":
             w._hit("import-time-side-effect", H, f"opens a network connection at import time ({name})", line, ctx)
         if last in {"connect", "create_connection", "open_connection"}:
@@ -307,8 +330,18 @@ def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> No
     if not node.args:
         return
     arg = node.args[0]
-    if "download" in w._taint(arg, ctx):
+    labels = w._taint(arg, ctx)
+    if "download" in labels:
         w._hit("download-exec", C, f"{name}() of data read from the network", line, ctx)
+        return
+    if "bundled" in labels:
+        w._hit(
+            "obfuscated-exec",
+            C,
+            f"{name}() of data read from a file shipped in the bundle: code a reviewer never sees as source",
+            line,
+            ctx,
+        )
         return
     folded = w.facts.folder.fold(arg)
     inner = [w.facts.resolve(n.func).name for n in ast.walk(arg) if isinstance(n, ast.Call)]
@@ -447,10 +480,15 @@ def _dynamic_import(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     table = arg.value if isinstance(arg, ast.Subscript) else None
     bound = w.facts.bound(table.id) if isinstance(table, ast.Name) else None
     candidates: list[str] = []
+    loop = w.facts.loops.get(arg.id) if isinstance(arg, ast.Name) else None
+    if loop is not None:  # ``for name, (module, attr) in _TOOLS.items(): import_module(module)``
+        candidates = _loop_strings(w, loop)
     if isinstance(bound, ast.Dict):
         candidates = [w.facts.folder.text(v) or "" for v in bound.values]
     elif isinstance(bound, ast.List | ast.Tuple | ast.Set):
         candidates = [w.facts.folder.text(v) or "" for v in bound.elts]
+    if loop is not None and candidates:  # the table's dotted names (its keys and attribute names are not modules)
+        candidates = [c for c in candidates if _MODULE_NAME.match(c) and _module_like(c, w.own_packages)]
     if candidates and all(candidates):
         w.imports.extend((c, line) for c in candidates)
         own = all(c.startswith(".") or c.split(".", 1)[0] in w.own_packages for c in candidates)
@@ -468,12 +506,96 @@ def _dynamic_import(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     w._hit("dynamic-import", H, f"imports a module whose name is computed at run time ({name})", line, ctx)
 
 
+_MODULE_NAME = re.compile(r"^\.*[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def _module_like(text: str, own: frozenset[str]) -> bool:
+    return "." in text.strip(".") or text.startswith(".") or text in own
+
+
+def _loop_strings(w: Walker, loop: ast.expr) -> list[str]:
+    """Every string of the constant table a loop runs over (``TABLE``, ``TABLE.items()``/``values()``)."""
+    if isinstance(loop, ast.Call) and isinstance(loop.func, ast.Attribute) and loop.func.attr in {"items", "values"}:
+        loop = loop.func.value
+    table = w.facts.bound(loop.id) if isinstance(loop, ast.Name) else loop
+    if not isinstance(table, ast.Dict | ast.List | ast.Tuple | ast.Set):
+        return []
+    out: list[str] = []
+    for node in ast.walk(table):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.append(node.value)
+        elif isinstance(node, ast.Name | ast.Call | ast.BinOp | ast.JoinedStr):
+            return []  # not a table of constants
+    return out
+
+
 def _head(node: ast.expr) -> ast.expr | None:
     if isinstance(node, ast.JoinedStr):
         return node.values[0] if node.values else None
     if isinstance(node, ast.BinOp):
         return _head(node.left) if isinstance(node.left, ast.BinOp | ast.JoinedStr) else node.left
     return None
+
+
+_ITERATORS = frozenset({"os.walk", "os.listdir", "os.scandir", "glob.glob", "glob.iglob", "os.fwalk"})
+_ITER_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
+
+
+def _anchor(w: Walker, expr: ast.expr, depth: int = 0) -> str | None:
+    """``expr`` names a precious directory itself: the home directory, ``/``, ``~/Documents``…"""
+    folded = w.facts.folder.text(expr)
+    if folded is not None:
+        return folded if P.PRECIOUS_DIR_RE.search(folded.strip()) else None
+    if isinstance(expr, ast.Call):
+        called = w.facts.resolve(expr.func).name
+        home_arg = bool(expr.args) and (w.facts.folder.text(expr.args[0]) or "") in {"HOME", "USERPROFILE", "~"}
+        if called in {"pathlib.Path.home", "Path.home"} or (called in P.HOME_CALLS and home_arg):
+            return "the home directory"
+    if isinstance(expr, ast.Name) and depth < 2:
+        bound = w.facts.bound(expr.id)
+        if bound is not None:
+            return _anchor(w, bound, depth + 1)
+    return None
+
+
+def _precious(w: Walker, expr: ast.expr) -> str | None:
+    """A home, root or personal directory ``expr`` names, joins a personal folder to, or iterates under."""
+    found = _anchor(w, expr)
+    if found or w.facts.folder.text(expr) is not None:
+        return found
+    anchored = any(isinstance(n, ast.expr) and _anchor(w, n) for n in ast.walk(expr) if n is not expr)
+    if anchored:
+        for text in w._strings(expr):
+            if P.PRECIOUS_DIR_RE.search(text.strip()):
+                return text
+    for node in ast.walk(expr):  # a loop over everything under a precious directory
+        source = w.facts.loops.get(node.id) if isinstance(node, ast.Name) else None
+        if isinstance(source, ast.Call):
+            called = w.facts.resolve(source.func).name
+            if called in _ITERATORS and source.args:
+                under = _anchor(w, source.args[0])
+            elif isinstance(source.func, ast.Attribute) and source.func.attr in _ITER_METHODS:
+                under = _anchor(w, source.func.value)
+            else:
+                under = None
+            if under:
+                return f"everything under {under}"
+    return None
+
+
+def _destructive(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    """Deleting a home, root or personal directory (or everything under one): a wiper."""
+    targets = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"path", "src"}]
+    if isinstance(node.func, ast.Attribute) and not name.startswith(("os.", "shutil.")):
+        targets.append(node.func.value)
+    for target in targets:
+        where = _precious(w, target)
+        if where:
+            gated = ctx.guards & {"time", "host", "anti"}
+            severity = C if gated else H
+            why = " behind a date, host or CI check" if gated else ""
+            w._hit("destructive", severity, f"deletes {where[:60]!r} ({name}){why}", node.lineno, ctx)
+            return
 
 
 def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
@@ -533,13 +655,16 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         else:
             folded = w.facts.folder.fold(arg)
             kind = P.DESERIALISERS[bare]
-            shipped = any(isinstance(n, ast.Name) and n.id == "__file__" for n in ast.walk(arg)) or any(
-                s.rsplit("/", 1)[-1] in w.bundle_files for s in w._strings(arg) if s
+            shipped = (
+                any(isinstance(n, ast.Name) and n.id == "__file__" for n in ast.walk(arg))
+                or any(s.rsplit("/", 1)[-1] in w.bundle_files for s in w._strings(arg) if s)
+                or "bundled" in w._taint(arg, ctx)
             )
             if folded is None and shipped:
                 _, when = _escalate(w, ctx)
-                severity = C if kind == "marshal" or when else H
-                message = f"{kind} data shipped in the bundle is deserialised{when} ({bare})"
+                # an object graph shipped as data runs code on load that no reviewer reads as source
+                severity = C
+                message = f"{kind} data shipped in the bundle is deserialised{when} ({bare}): opaque code"
                 w._hit("embedded-deserialise", severity, message, line, ctx)
             if folded is None and not shipped and kind == "yaml":
                 w._hit("embedded-deserialise", M, f"yaml with an object-building loader ({bare})", line, ctx)
@@ -565,9 +690,22 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         bare == "dict" and node.args and w.facts.resolve(node.args[0]).name == "os.environ"
     ):
         w._hit("env-harvest", L, "reads the whole environment", line, ctx)
+        if id(node) not in w._child_env:
+            w.mark("source", "the whole environment", line, ctx)
     path = w._sensitive_path(node, bare)
     if path:
         w._hit("credential-read", C, f"reads {path[:80]!r} (credentials, keys, history or account data)", line, ctx)
+        w.mark("source", repr(path[:60]), line, ctx)
+    what = P.sensitive_call(bare)
+    if what is None and (bare in P.CLIPBOARD_READS or _last(bare) in P.CLIPBOARD_METHODS_READ):
+        what = "the clipboard"
+    if what is not None:
+        w.mark("source", what, line, ctx)
+    if bare == "setattr" and len(node.args) >= 3:
+        attr = w.facts.folder.text(node.args[1])
+        w.patch(node.args[0], node.args[2], line, ctx, attr)
+    if bare in P.DESTRUCTIVE_CALLS or (_last(bare) in P.DESTRUCTIVE_METHODS and "." in bare):
+        _destructive(w, node, bare, ctx)
     if bare.endswith((".write", ".writelines", ".write_text", ".write_bytes", ".dump")) or bare in {
         "json.dump",
         "pickle.dump",

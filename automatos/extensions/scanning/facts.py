@@ -37,6 +37,10 @@ _NAMESPACES = frozenset(
 _STAR_MODULES = frozenset({"os", "subprocess", "socket", "ctypes", "base64", "pickle", "marshal", "urllib.request"})
 
 
+def _docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
 def normalise(name: str) -> str:
     """``builtins.eval`` and ``__builtins__.exec`` are ``eval`` and ``exec``."""
     for prefix in _BUILTIN_PREFIXES:
@@ -74,9 +78,28 @@ class ModuleFacts:
     scope: int = 0
     folder: Folder = field(init=False)
 
+    helpers: dict[str, tuple[ast.arguments, ast.expr]] = field(default_factory=dict)
+    """Module-level one-expression functions and lambdas (name -> parameters, returned expression)."""
+
     def __post_init__(self) -> None:
-        self.folder = Folder(lambda node: self.resolve(node).name, self._lookup)
+        self.folder = Folder(lambda node: self.resolve(node).name, self._lookup, self.helpers.get)
         self._collect(self.tree, 0)
+        self._helpers()
+
+    def _helpers(self) -> None:
+        defined: dict[str, int] = {}
+        for stmt in self.tree.body:
+            if isinstance(stmt, ast.FunctionDef):
+                defined[stmt.name] = defined.get(stmt.name, 0) + 1
+                body = stmt.body[1:] if _docstring(stmt.body[0]) and len(stmt.body) > 1 else stmt.body
+                if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+                    self.helpers[stmt.name] = (stmt.args, body[0].value)
+        for name, entries in self.assigns.get(0, {}).items():
+            if len(entries) == 1 and isinstance(entries[0], ast.Lambda) and name not in defined:
+                self.helpers[name] = (entries[0].args, entries[0].body)
+        for name, count in defined.items():
+            if count > 1 or name in self.assigns.get(0, {}):
+                self.helpers.pop(name, None)
 
     # -- pre-pass ------------------------------------------------------------------------------------
 

@@ -89,9 +89,17 @@ def _codec(data: Any, encoding: str) -> Any:
 class Folder:
     """Folds expressions of one module; ``resolve`` names callees, ``lookup`` binds names."""
 
-    def __init__(self, resolve: Callable[[ast.expr], str], lookup: Callable[[str, ast.AST], ast.expr | None]):
+    def __init__(
+        self,
+        resolve: Callable[[ast.expr], str],
+        lookup: Callable[[str, ast.AST], ast.expr | None],
+        function: Callable[[str], tuple[ast.arguments, ast.expr] | None] | None = None,
+    ):
         self.resolve = resolve
         self.lookup = lookup
+        self.function = function
+        """Name -> (parameters, returned expression) of a module's one-expression helpers and lambdas."""
+        self._inlined = 0
         self._hidden = False
         self._decoded = False
         self._bound: dict[str, Any] = {}
@@ -245,6 +253,10 @@ class Folder:
         func = node.func
         if isinstance(func, ast.Name) and func.id == "map" and len(node.args) == 2:
             return self._map(node, d)
+        if isinstance(func, ast.Name) and self.function is not None and func.id not in self._bound:
+            helper = self.function(func.id)
+            if helper is not None:
+                return self._inline(helper, node, d)
         args = [self._f(a, d) for a in node.args[:3]]
         if any(a is NO for a in args) or any(isinstance(a, ast.Starred) for a in node.args):
             return NO
@@ -294,6 +306,57 @@ class Folder:
         if name in {"pathlib.Path.home", "Path.home", "os.path.expanduser", "pathlib.Path.cwd"}:
             return "~"
         return NO
+
+    def _inline(self, helper: tuple[ast.arguments, ast.expr], node: ast.Call, d: int) -> Any:
+        """Fold a call of a one-expression helper (``def rot(s): return codecs.decode(s, "rot13")``,
+        ``_g = lambda *p: "".join(p)``) by folding its returned expression over the folded arguments."""
+        params, body = helper
+        if self._inlined >= 8:
+            return NO
+        values: list[Any] = []
+        for arg in node.args:
+            if isinstance(arg, ast.Starred):
+                spread = self._f(arg.value, d)
+                if not isinstance(spread, list | str | bytes):
+                    return NO
+                values.extend(spread)
+            else:
+                value = self._f(arg, d)
+                if value is NO:
+                    return NO
+                values.append(value)
+        names = [a.arg for a in params.posonlyargs + params.args]
+        binding: dict[str, Any] = dict(zip(names, values, strict=False))
+        if len(values) > len(names):
+            if params.vararg is None:
+                return NO
+            binding[params.vararg.arg] = values[len(names) :]
+        elif params.vararg is not None:
+            binding[params.vararg.arg] = []
+        for kw in node.keywords:
+            if kw.arg is None:
+                return NO
+            binding[kw.arg] = self._f(kw.value, d)
+        missing = [n for n in names if n not in binding]
+        defaults = dict(zip(names[len(names) - len(params.defaults) :], params.defaults, strict=False))
+        for name in missing:
+            if name not in defaults:
+                return NO
+            binding[name] = self._f(defaults[name], d)
+        if any(v is NO for v in binding.values()):
+            return NO
+        saved = {name: self._bound.get(name, NO) for name in binding}
+        self._bound.update(binding)
+        self._inlined += 1
+        try:
+            return self._f(body, d)
+        finally:
+            self._inlined -= 1
+            for name, old in saved.items():
+                if old is NO:
+                    self._bound.pop(name, None)
+                else:
+                    self._bound[name] = old
 
     def _all_args(self, node: ast.Call, d: int) -> list[Any]:
         values = [self._f(a, d) for a in node.args]

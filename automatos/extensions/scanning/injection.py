@@ -324,6 +324,8 @@ class _Scan:
                 where = "reviewer" if line - base_line in regions else "agent"
             if kind == "reviewer":
                 self.add("prompt-injection-reviewer", Severity.CRITICAL, f"text aimed at the reviewer: {quote!r}", line)
+            elif kind == "exfil" and not in_comment and _mentioned(text, match):
+                self.mentions += 1  # quoted or discussed as an example of an attack, not an instruction
             elif kind == "exfil":
                 severity = Severity.CRITICAL if in_comment else Severity.HIGH
                 self.add("prompt-exfiltration", severity, f"exfiltration instruction: {quote!r}", line)

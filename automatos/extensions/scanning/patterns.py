@@ -30,6 +30,7 @@ __all__ = [
     "TIME_NAMES",
     "is_network",
     "is_process",
+    "sensitive_call",
 ]
 
 EXEC_CALLS = frozenset({"eval", "exec", "compile", "builtins.eval", "builtins.exec", "builtins.compile"})
@@ -207,7 +208,7 @@ SENSITIVE_PATH_RE = re.compile(
     r"|/etc/passwd|/etc/shadow|/etc/sudoers|_history\b|\.bash_history|\.zsh_history|\.python_history"
     r"|Login Data|Local State|Cookies|\.mozilla|Google[/\\]Chrome|Chrome[/\\]User Data|BraveSoftware"
     r"|Keychains|\.keychain|keyring|leveldb|wallet\.dat|\.electrum|Exodus|\.bitcoin|\.ethereum|metamask"
-    r"|discord[/\\]|Telegram Desktop|\.vault-token|\.terraformrc|credentials\.json|\.boto\b|/proc/self/environ",
+    r"|discord[/\\]|Telegram Desktop|\.vault-token|\.terraformrc|credentials\.json|\.boto\b|/proc/[^/]+/environ",
     re.IGNORECASE,
 )
 """Credential, key, history, account, browser and wallet locations."""
@@ -294,3 +295,75 @@ TIME_NAMES = frozenset(
         "time.strftime",
     }
 )
+
+SENSITIVE_CALLS = {
+    "keyring.get_password": "the system keyring",
+    "keyring.get_credential": "the system keyring",
+    "win32cred.CredRead": "the Windows credential store",
+    "win32cred.CredEnumerate": "the Windows credential store",
+    "secretstorage.get_all_collections": "the desktop secret store",
+    "secretstorage.get_default_collection": "the desktop secret store",
+    "pynput.keyboard.Listener": "keystrokes",
+    "keyboard.on_press": "keystrokes",
+    "keyboard.on_release": "keystrokes",
+    "keyboard.hook": "keystrokes",
+    "keyboard.read_key": "keystrokes",
+    "keyboard.read_event": "keystrokes",
+    "keyboard.record": "keystrokes",
+    "pyxhook.HookManager": "keystrokes",
+    "pyHook.HookManager": "keystrokes",
+    "PIL.ImageGrab.grab": "screenshots",
+    "PIL.ImageGrab.grabclipboard": "the clipboard",
+    "pyautogui.screenshot": "screenshots",
+    "pyscreenshot.grab": "screenshots",
+    "mss.mss": "screenshots",
+    "mss.mss().grab": "screenshots",
+    "mss.mss().shot": "screenshots",
+}
+"""Calls that read what a user never meant to share: keyrings, keystrokes, the screen."""
+SENSITIVE_PREFIXES = {
+    "browser_cookie3.": "browser cookies",
+    "pycookiecheat.": "browser cookies",
+    "browsercookie.": "browser cookies",
+}
+SENSITIVE_SUFFIXES = {
+    "GetAsyncKeyState": "keystrokes",
+    "SetWindowsHookExA": "keystrokes",
+    "SetWindowsHookExW": "keystrokes",
+}
+
+
+def sensitive_call(name: str) -> str | None:
+    """What a call reads that is sensitive (keyring, keystrokes, screenshots, browser cookies), else None."""
+    if name in SENSITIVE_CALLS:
+        return SENSITIVE_CALLS[name]
+    for prefix, what in SENSITIVE_PREFIXES.items():
+        if name.startswith(prefix):
+            return what
+    return SENSITIVE_SUFFIXES.get(name.rsplit(".", 1)[-1])
+
+
+PATCH_HOOKS = frozenset(
+    {
+        "sys.excepthook",
+        "sys.displayhook",
+        "sys.unraisablehook",
+        "sys.breakpointhook",
+        "threading.excepthook",
+        "warnings.showwarning",
+        "warnings.formatwarning",
+    }
+)
+"""Attributes a library offers for replacing: assigning them is configuration, not monkeypatching."""
+
+DESTRUCTIVE_CALLS = frozenset(
+    {"shutil.rmtree", "os.remove", "os.unlink", "os.rmdir", "os.removedirs", "os.truncate", "shutil.move"}
+)
+DESTRUCTIVE_METHODS = frozenset({"unlink", "rmdir"})
+PRECIOUS_DIR_RE = re.compile(
+    r"^(~|/|/home|/Users|/root|/etc|/var|/usr|[A-Za-z]:\\?)/?$"
+    r"|(^|[/\\])(Documents|Desktop|Pictures|Downloads|Music|Videos|projects|src|\.ssh|\.gnupg|\.aws|\.config"
+    r"|\.local)[/\\]?$",
+)
+"""Directories whose deletion (or a loop deleting what is under them) is a wiper's work."""
+HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home", "os.path.expanduser", "os.getenv", "os.environ.get"})

@@ -65,6 +65,14 @@ RULES: tuple[StaticRule, ...] = (
     StaticRule(
         "persistence", _C, "writes where code runs again later (shell rc files, cron, systemd, autostart, .pth)"
     ),
+    StaticRule(
+        "exfiltration-capable",
+        _C,
+        "reads a sensitive source and sends to an undeclared destination, even with no visible flow between them",
+    ),
+    StaticRule("obfuscated-capability", _C, "names hidden from analysis next to exec, network or process use"),
+    StaticRule("destructive", _C, "deletes home, root or personal directories (critical behind a date/host/CI check)"),
+    StaticRule("monkeypatch", _C, "replaces library functions (critical with an undeclared destination)"),
     StaticRule("crypto-miner", _C, "crypto-miner, mining-pool or wallet strings"),
     StaticRule("clipboard-hijack", _C, "reads the clipboard and writes back wallet addresses"),
     StaticRule("process-spawn", _H, "starts processes (undeclared executables weigh more)"),

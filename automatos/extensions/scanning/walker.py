@@ -70,6 +70,8 @@ _DANGER_RULES = frozenset(
         "credential-read",
         "reverse-shell",
         "file-write",
+        "destructive",
+        "monkeypatch",
     }
 )
 _NET_READS = frozenset(
@@ -97,6 +99,17 @@ _GATE_WHY = {
 _COLLECTORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write", "put"})
 _B64ISH = re.compile(r"^[A-Za-z0-9+/=_\-\s]{40,}$")
 _HEXISH = re.compile(r"^([0-9a-fA-F]{2}){20,}$")
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
 
 
 @dataclass(frozen=True)
@@ -150,13 +163,50 @@ class Walker:
     _clip_reads: list[int] = field(default_factory=list)
     _clip_writes: list[tuple[int, str]] = field(default_factory=list)
     """Clipboard writes of a value built with a wallet address (line, the address)."""
+    _child_env: set[int] = field(default_factory=set)
+    """ids of nodes that build a child process's ``env=`` (an environment copy handed on, not harvested)."""
+    _callables: set[str] = field(default_factory=set)
+    _loaded: set[str] = field(default_factory=set)
+    """Dotted texts of attributes the module reads (``requests.Session.send`` kept as the original)."""
+    is_test: bool = False
+    """A test module (``tests/``, ``test_*.py``, ``conftest.py``): replacing library functions is mocking."""
+    """Names of the module's functions and classes (what a monkeypatch assigns)."""
 
     def __post_init__(self) -> None:
         self.facts = ModuleFacts(self.tree)
 
     # -- driving -------------------------------------------------------------------------------
 
+    def _prepass(self) -> None:
+        env_names: set[str] = set()
+        assigns: list[ast.Assign] = []
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self._callables.add(node.name)
+            elif isinstance(node, ast.Call):
+                for kw in node.keywords:
+                    if kw.arg == "env":
+                        if isinstance(kw.value, ast.Name):
+                            env_names.add(kw.value.id)
+                        self._child_env.update(id(n) for n in ast.walk(kw.value))
+            elif isinstance(node, ast.Assign):
+                assigns.append(node)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
+                dotted = _dotted(node)
+                if dotted:
+                    self._loaded.add(dotted)
+        for node in assigns:
+            if any(isinstance(t, ast.Name) and t.id in env_names for t in node.targets):
+                self._child_env.update(id(n) for n in ast.walk(node.value))
+
+    def mark(self, kind: str, what: str, line: int, ctx: Ctx) -> None:
+        """Record a sensitive source (``kind="source"``) or an undeclared destination (``"sink"``) for
+        the bundle-wide correlation in ``analysis.py`` (not a finding by itself)."""
+        if self._emit:
+            self.hits.append(Hit(f"~{kind}", INFO, what, self.line_of(line), ctx.module_level, install=ctx.install))
+
     def run(self) -> None:
+        self._prepass()
         functions: list[tuple[ast.FunctionDef | ast.AsyncFunctionDef, Ctx]] = []
         self._emit = False
         for _ in range(1):  # which functions return secrets and which parameters receive them
@@ -203,6 +253,11 @@ class Walker:
             self.facts.scope = ctx.scope
             for param, labels in self._params.get(node.name, {}).items():
                 self.taint[(ctx.scope, param)] = labels
+            for arg in node.args.posonlyargs + node.args.args + node.args.kwonlyargs:
+                if isinstance(arg.annotation, ast.Name | ast.Attribute):  # ``s: requests.Session``
+                    typed = self.facts.resolve(arg.annotation).name
+                    if typed and "()" not in typed and self._imported(typed):
+                        self.facts.objects[(ctx.scope, arg.arg)] = Resolution(f"{typed}()")
             self._block(node.body, ctx, functions)
             self.facts.scope = 0
 
@@ -276,6 +331,12 @@ class Walker:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for target in targets:
                 self._assign(target, value, labels, ctx, augment=isinstance(stmt, ast.AugAssign))
+                if isinstance(target, ast.Attribute) and isinstance(stmt, ast.Assign):
+                    self.patch(target.value, value, stmt.lineno, ctx, target.attr)
+                elif isinstance(target, ast.Subscript) and isinstance(stmt, ast.Assign):
+                    key = self.facts.folder.text(target.slice)
+                    if key and self.facts.resolve(target.value).name in {"__builtins__", "builtins.__dict__"}:
+                        self.patch(target.value, value, stmt.lineno, ctx, key)
             return frozenset()
         if isinstance(stmt, ast.With | ast.AsyncWith):
             for item in stmt.items:
@@ -310,6 +371,47 @@ class Walker:
             if isinstance(child, ast.expr):
                 self._expr(child, ctx)
         return frozenset()
+
+    def _imported(self, name: str) -> bool:
+        """``name`` comes from a module the code imports that is not one of the bundle's own."""
+        root = name.split(".", 1)[0]
+        return root not in self.own_packages and any(v.split(".", 1)[0] == root for v in self.facts.aliases.values())
+
+    def patch(self, target: ast.expr, value: ast.expr | None, line: int, ctx: Ctx, attr: str | None = None) -> None:
+        """``requests.Session.send = _send`` / ``setattr(Keypair, name, wrap(...))``: replacing a library's
+        function changes what every caller of it runs."""
+        base = self.facts.resolve(target).name
+        if base in {"builtins", "__builtins__", "builtins.__dict__", "__builtins__.__dict__"}:
+            base = "builtins"
+        elif not base or "()" in base or not self._imported(base):
+            return
+        name = f"{base}.{attr}" if attr else f"{base}.<computed>"
+        if name in P.PATCH_HOOKS or (attr and attr.isupper()):
+            return
+        callable_value = value is None or (
+            isinstance(value, ast.Lambda | ast.Call) or (isinstance(value, ast.Name) and value.id in self._callables)
+        )
+        if not callable_value:
+            return
+        # replacing (not adding): the original is kept/wrapped, or the library is one whose calls carry data
+        here = _dotted(target)
+        keeps = (attr is not None and here is not None and f"{here}.{attr}" in self._loaded) or any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr"
+            for n in ast.walk(value or ast.Constant(None))
+        )
+        sensitive = (
+            base == "builtins"
+            or P.is_network(base + ".")
+            or P.is_process(base + ".")
+            or base.split(".")[0]
+            in {"os", "io", "ssl", "importlib", "subprocess", "builtins", "http", "urllib", "hashlib", "hmac", "json"}
+        )
+        if not (keeps or sensitive):
+            return
+        if self.is_test:
+            self._hit("monkeypatch", L, f"test code replaces {name} (mocking)", line, ctx)
+        else:
+            self._hit("monkeypatch", H, f"replaces the library function {name} (monkeypatching)", line, ctx)
 
     def _exits(self, body: list[ast.stmt]) -> bool:
         last = body[-1] if body else None
@@ -598,6 +700,8 @@ class Walker:
         path = self._sensitive_path(node, name)
         if path:
             out.add(f"file:{path}")
+        if self._bundled_read(node, name):
+            out.add("bundled")
         if P.is_network(name) and name.rsplit(".", 1)[-1].removesuffix("()") in P.NET_REQUESTS | _NET_READS:
             out.add("download")
         last = name.rsplit(".", 1)[-1].rstrip("()")
@@ -628,6 +732,29 @@ class Walker:
                 if P.SENSITIVE_PATH_RE.search(text):
                     return text
         return None
+
+    def _bundled_read(self, node: ast.Call, name: str) -> bool:
+        """Reads a data file shipped in the bundle (next to ``__file__``, a bundled name, package resources).
+
+        A read of one of the bundle's own ``.py`` files (``exec(open("version.py").read())`` in a
+        setup.py) is reviewable code, not opaque data, and does not count."""
+        if name.startswith(("pkgutil.get_data", "pkg_resources.resource_string", "pkg_resources.resource_stream")):
+            return True
+        reads = name in _READERS or name.endswith((".read_text", ".read_bytes", ".open", ".read"))
+        if not reads:
+            return False
+        exprs: list[ast.expr] = list(node.args[:2]) + [kw.value for kw in node.keywords]
+        if isinstance(node.func, ast.Attribute):
+            exprs.append(node.func.value)
+        texts = [t for e in exprs for t in self._strings(e)]
+        if any(t.endswith((".py", ".pyw")) and t.rsplit("/", 1)[-1] in self.bundle_files for t in texts):
+            return False
+        resources = any(
+            isinstance(n, ast.Call) and self.facts.resolve(n.func).name.startswith("importlib.resources.")
+            for e in exprs
+            for n in ast.walk(e)
+        )
+        return resources or any(t == "__file__" or t.rsplit("/", 1)[-1] in self.bundle_files for t in texts)
 
     def _strings(self, expr: ast.expr, depth: int = 0) -> list[str]:
         """The folded value of ``expr`` and every string constant in it (and in names it uses)."""
