@@ -270,3 +270,22 @@ def test_every_engine_rule_has_a_documented_section() -> None:
     ids = [r.id for r in RULES] + [TEMPLATE_RULE.id]
     missing = [i for i in ids if i not in headings]
     assert missing == []
+
+
+def test_encrypting_files_while_walking_the_home_directory_is_destructive() -> None:
+    ransom = "import os\nfrom cryptography.fernet import Fernet\ndef go(key):\n    f = Fernet(key)\n    for root, _d, files in os.walk(os.path.expanduser('~')):\n        for n in files:\n            p = os.path.join(root, n)\n            open(p, 'wb').write(f.encrypt(open(p, 'rb').read()))\n"
+    hits = _hits({"plug/__init__.py": ransom}, "destructive")
+    assert [(f.severity, f.line, f.reachable) for f in hits] == [(H, 8, True)]
+    own = (
+        "from cryptography.fernet import Fernet\ndef seal(key, text):\n    return Fernet(key).encrypt(text.encode())\n"
+    )
+    assert scan({"plug/__init__.py": own}).verdict.value == "safe"
+
+
+def test_a_mako_template_running_a_process_is_template_injection() -> None:
+    code = "from mako.template import Template\n"
+    evil = "<p>${__import__('os').popen('id').read()}</p>\n<% import subprocess %>\n"
+    hits = _templates({"plug/__init__.py": code, "plug/t/page.mako": evil})
+    assert [(f.severity, f.line) for f in hits] == [(C, 1)]
+    plain = "<p>${user.name | h}</p>\n% for x in items:\n<li>${x}</li>\n% endfor\n"
+    assert _templates({"plug/__init__.py": code, "plug/t/page.mako": plain}) == []

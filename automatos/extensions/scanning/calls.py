@@ -3,7 +3,10 @@
 :func:`check_call` gets the walker (its facts, folder, taint and the manifest's permissions), the
 call node and its resolved dotted name, and records hits: process execution, network access,
 exec/eval/compile, dynamic import and ``getattr``, deserialisation, native code, file writes and
-persistence, environment reads, credential-file reads, and secrets reaching a sink.
+persistence, environment reads, credential-file reads, secrets reaching a sink, monkeypatching via
+``setattr``, destructive deletes, and the sensitive-source / undeclared-destination marks that
+``correlate.py`` pairs up. Over 500 lines because every capability shares the same small helpers
+(folding, hosts, executables); splitting it would scatter one decision table across modules.
 """
 
 from __future__ import annotations
@@ -558,6 +561,18 @@ def _anchor(w: Walker, expr: ast.expr, depth: int = 0) -> str | None:
     return None
 
 
+def swept(w: Walker, source: ast.expr) -> str | None:
+    """The precious directory a loop's iterable walks (``os.walk(home)``, ``Path.home().rglob("*")``)."""
+    if not isinstance(source, ast.Call):
+        return None
+    called = w.facts.resolve(source.func).name
+    if called in _ITERATORS and source.args:
+        return _anchor(w, source.args[0])
+    if isinstance(source.func, ast.Attribute) and source.func.attr in _ITER_METHODS:
+        return _anchor(w, source.func.value)
+    return None
+
+
 def _precious(w: Walker, expr: ast.expr) -> str | None:
     """A home, root or personal directory ``expr`` names, joins a personal folder to, or iterates under."""
     found = _anchor(w, expr)
@@ -570,16 +585,9 @@ def _precious(w: Walker, expr: ast.expr) -> str | None:
                 return text
     for node in ast.walk(expr):  # a loop over everything under a precious directory
         source = w.facts.loops.get(node.id) if isinstance(node, ast.Name) else None
-        if isinstance(source, ast.Call):
-            called = w.facts.resolve(source.func).name
-            if called in _ITERATORS and source.args:
-                under = _anchor(w, source.args[0])
-            elif isinstance(source.func, ast.Attribute) and source.func.attr in _ITER_METHODS:
-                under = _anchor(w, source.func.value)
-            else:
-                under = None
-            if under:
-                return f"everything under {under}"
+        under = swept(w, source) if source is not None else None
+        if under:
+            return f"everything under {under}"
     return None
 
 
@@ -706,6 +714,8 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         w.patch(node.args[0], node.args[2], line, ctx, attr)
     if bare in P.DESTRUCTIVE_CALLS or (_last(bare) in P.DESTRUCTIVE_METHODS and "." in bare):
         _destructive(w, node, bare, ctx)
+    if _last(bare) == "encrypt" and "." in bare:
+        w._encrypts.append((line, ctx))
     if bare.endswith((".write", ".writelines", ".write_text", ".write_bytes", ".dump")) or bare in {
         "json.dump",
         "pickle.dump",

@@ -29,6 +29,8 @@ _EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{.*?\}|<%.*?%>", re.DOTALL)
 _INTERNALS = re.compile(
     r"__(globals|subclasses|class|mro|base|bases|builtins|import|getattribute|code|func_globals|loader|spec)__"
     r"|\|\s*attr\s*\(\s*['\"]__|\bself\._TemplateReference__context\b"
+    r"|\bos\.(system|popen|exec\w*|spawn\w*)\s*\(|\bsubprocess\.\w+\s*\(|\beval\s*\(|\bexec\s*\("
+    r"|<%!?\s*import\s|^\s*%\s*import\s"
 )
 _MAX_TEXT = 2_000_000
 _BINARY = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".so", ".dll", ".pyd", ".zip", ".whl", ".gz"}

@@ -8,7 +8,9 @@ them against the import graph and the manifest.
 Taint is intra-procedural plus module globals: module-level statements are walked first, function
 bodies after (so a function sees the globals a module assigned), and a function that returns a
 secret makes its calls a source. Decoded payloads that parse as Python are walked again
-(``payload``), their hits pointing at the outer line.
+(``payload``), their hits pointing at the outer line. Over 500 lines: the statement walk, guards,
+taint and the module-wide pairings (reverse shells, clipboard swaps, encrypt-while-sweeping) share
+the walker's state, which one class keeps in one place.
 """
 
 from __future__ import annotations
@@ -168,6 +170,9 @@ class Walker:
     _callables: set[str] = field(default_factory=set)
     _loaded: set[str] = field(default_factory=set)
     """Dotted texts of attributes the module reads (``requests.Session.send`` kept as the original)."""
+    _sweeps: list[str] = field(default_factory=list)
+    """Precious directories a loop walks (``os.walk(home)``, ``Path.home().rglob("*")``)."""
+    _encrypts: list[tuple[int, Ctx]] = field(default_factory=list)
     is_test: bool = False
     """A test module (``tests/``, ``test_*.py``, ``conftest.py``): replacing library functions is mocking."""
     """Names of the module's functions and classes (what a monkeypatch assigns)."""
@@ -236,6 +241,17 @@ class Walker:
                     "connects a socket and hands it a shell (dup2/pty.spawn)",
                     line,
                     Ctx(module_level=False),
+                )
+        if self._sweeps:
+            for line, ctx in self._encrypts:
+                gated = bool(ctx.guards & {"time", "host", "anti"})
+                why = " behind a date, host or CI check" if gated else ""
+                self._hit(
+                    "destructive",
+                    C if gated else H,
+                    f"encrypts files while walking {self._sweeps[0][:60]!r} (ransomware pattern){why}",
+                    line,
+                    ctx,
                 )
         if self._clip_reads:
             for line, address in sorted(set(self._clip_writes)):
@@ -347,6 +363,12 @@ class Walker:
             return frozenset()
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._expr(stmt.iter, ctx)
+            if self._emit:
+                from automatos.extensions.scanning.calls import swept
+
+                under = swept(self, stmt.iter)
+                if under:
+                    self._sweeps.append(under)
             self._assign(stmt.target, None, self._taint(stmt.iter, ctx), ctx)
             self._block(stmt.body, ctx, functions)
             self._block(stmt.orelse, ctx, functions)
