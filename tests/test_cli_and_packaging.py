@@ -150,10 +150,16 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_one() -> None:
 def test_docker_compose_is_valid_and_has_the_production_shape() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"api", "worker", "postgres", "redis", "minio"} <= set(services)
+    assert {"api", "worker", "scanner", "postgres", "redis", "minio"} <= set(services)
     assert "pgvector" in services["postgres"]["image"]
-    assert services["worker"]["command"] == ["automatos", "worker"] and "profiles" not in services["worker"]
+    assert services["worker"]["command"] == ["automatos", "worker", "--queue", "sandbox"]
+    assert services["scanner"]["command"] == ["automatos", "worker", "--queue", "marketplace"]
+    assert "profiles" not in services["worker"] and "profiles" not in services["scanner"]
     assert services["api"]["environment"]["SANDBOX_MODE"] == "queue"
+    assert services["api"]["environment"]["PLUGINS_SCAN_MODE"] == "queue"
+    scanner_env = services["scanner"]["environment"]
+    assert scanner_env["PLUGINS_SCAN_QUEUE_NAME"] == services["api"]["environment"]["PLUGINS_SCAN_QUEUE_NAME"]
+    assert "S3_BUCKET" in scanner_env and not any(name.startswith(("DATABASE", "POSTGRES")) for name in scanner_env)
     worker_env = {k: str(v) for k, v in services["worker"]["environment"].items()}
     assert not any(name.startswith(("AWS_", "DATABASE", "POSTGRES")) for name in worker_env)  # no credentials
     env = services["api"]["environment"]
@@ -179,7 +185,7 @@ def test_docker_image_is_built_from_the_lock_with_every_extra_and_checks_health(
     for extra_package in ("boto3==", "redis==", "saq==", "openai==", "anthropic=="):
         assert extra_package in lock
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    for no_http in ("worker", "migrate"):  # same image, no /health to answer
+    for no_http in ("worker", "scanner", "migrate"):  # same image, no /health to answer
         assert services[no_http]["healthcheck"] == {"disable": True}
 
 
