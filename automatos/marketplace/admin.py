@@ -33,9 +33,11 @@ from automatos.kernel.db.queries import page
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.store import KernelStore
 from automatos.marketplace.diff import diff_files, numbered
+from automatos.marketplace.manifest import Permissions
 from automatos.marketplace.models import MarketplacePlugin, PluginVersion
 from automatos.marketplace.queries import (
     load_record,
+    lock_for_write,
     page_pairs,
     plugin_record,
     plugin_row,
@@ -179,6 +181,7 @@ class AdminReview:
         self, version_id: str, data: ApproveRequest, *, actor_id: str, request_id: str | None = None
     ) -> SubmissionRecord:
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             row, plugin = await version_row(session, version_id, lock=True)
             _transition(row, plugin, "approve", APPROVABLE)
             if data.sha256 != row.sha256:
@@ -222,6 +225,7 @@ class AdminReview:
         self, version_id: str, reason: str, *, actor_id: str, request_id: str | None = None
     ) -> SubmissionRecord:
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             row, plugin = await version_row(session, version_id, lock=True)
             _transition(row, plugin, "reject", REJECTABLE)
             row.scans += 1  # a scan still in flight for it is dropped when it finishes
@@ -234,6 +238,7 @@ class AdminReview:
 
     async def rescan(self, version_id: str, *, actor_id: str, request_id: str | None = None) -> SubmissionRecord:
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             row, plugin = await version_row(session, version_id, lock=True)
             _transition(row, plugin, "re-scan", RESCANNABLE)
             was = row.status
@@ -255,6 +260,7 @@ class AdminReview:
     ) -> PluginRecord:
         """``deactivated`` (the kill switch, with a reason) or ``active`` again; 409 when it already is."""
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             plugin = await plugin_row(session, ref, lock=True)
             if plugin.status == status:
                 raise ConflictError(
@@ -303,6 +309,11 @@ def _granted(manifest: Mapping[str, Any], wanted: Mapping[str, Sequence[str]] | 
         return declared
     granted: dict[str, list[str]] = {}
     for kind, values in wanted.items():
+        if kind not in Permissions.__struct_fields__:
+            raise ValidationError(
+                f"{kind[:100]!r} is not a kind of permission (one of {', '.join(Permissions.__struct_fields__)})",
+                field=f"granted_permissions.{kind[:100]}",
+            )
         for value in values:
             if value not in declared.get(kind, []):
                 raise ValidationError(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tomllib
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -33,7 +32,14 @@ from automatos.marketplace.archive import (
     open_dir,
     open_zip,
 )
-from automatos.marketplace.manifest import MANIFEST_NAME, Manifest, ManifestError, line_of, parse_manifest
+from automatos.marketplace.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    ManifestError,
+    line_of,
+    load_toml,
+    parse_manifest,
+)
 from automatos.marketplace.signing import SignatureCheck, check_signature, signature_finding, verify
 
 if TYPE_CHECKING:
@@ -156,7 +162,7 @@ def _bundle(contents: ArchiveContents, sha256: str, size: int, settings: Marketp
 
 
 def _raw_manifest(text: str) -> dict[str, Any]:
-    return tomllib.loads(text)
+    return load_toml(text)
 
 
 def _manifest_text(files: dict[str, bytes]) -> str:

@@ -160,12 +160,59 @@ def normalise_slug(name: str) -> str:
 
 def parse_manifest(text: str) -> Manifest:
     """Parse and validate the text of ``plugin.toml``; raise :class:`ManifestError` naming line and field."""
+    data = load_toml(text)
+    return manifest_from_data(data, text)
+
+
+def load_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads`` with every failure a :class:`ManifestError`: bad TOML names its line; nesting
+    too deep for the parser (``a = [[[[…`` thousands deep) and integers too long to convert are
+    refused as such, not left to escape as ``RecursionError``/``ValueError``. A leading UTF-8 byte
+    order mark (Windows editors write one) is not part of the TOML."""
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"line (\d+)", str(exc))
         raise ManifestError(f"invalid TOML: {exc}", line=int(found.group(1)) if found else 1, field_path="") from None
-    return manifest_from_data(data, text)
+    except RecursionError:
+        raise ManifestError(
+            "invalid TOML: arrays or inline tables are nested too deeply", line=1, field_path="", rule="manifest.depth"
+        ) from None
+    except ValueError as exc:  # int("9" * 5000): past Python's integer-string limit
+        raise ManifestError(f"invalid TOML: a value cannot be read ({exc})", line=1, field_path="") from None
+    _check_strings(data, [], text)
+    return data
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_strings(value: Any, path: list[str | int], text: str) -> None:
+    """Refuse control characters (NUL above all: PostgreSQL cannot store it in JSON) in any string
+    or key of the manifest, naming the field; tabs and line breaks are text."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            field_path = _dotted(path)
+            raise ManifestError(
+                "a string holds a control character (NUL or another C0 character other than tab or line breaks)",
+                line=line_of(text, path),
+                field_path=field_path or "manifest",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, [*path, key], text)
+            _check_strings(item, [*path, key], text)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_strings(item, [*path, index], text)
+
+
+def _dotted(path: list[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def manifest_from_data(data: dict[str, Any], text: str = "") -> Manifest:

@@ -20,6 +20,7 @@ from automatos.marketplace.records import FindingRecord, PluginRecord, Submissio
 
 __all__ = [
     "load_record",
+    "lock_for_write",
     "page_pairs",
     "plugin_record",
     "plugin_row",
@@ -27,6 +28,19 @@ __all__ = [
     "summary",
     "version_row",
 ]
+
+
+async def lock_for_write(session: AsyncSession) -> None:
+    """Make this transaction a writer before it reads what it will decide on (run it first).
+
+    PostgreSQL serialises the review's read-then-write decisions with ``FOR UPDATE`` on the rows;
+    SQLite ignores ``FOR UPDATE``, so two concurrent approvals (or deactivations) would both read
+    the old state and both succeed. There ``BEGIN IMMEDIATE`` takes the database's write lock first,
+    as :func:`automatos.kernel.store.lock_workspace` does.
+    """
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def slug_version(plugin: MarketplacePlugin, version: PluginVersion) -> str:

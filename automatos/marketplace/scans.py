@@ -49,6 +49,7 @@ from automatos.kernel.store import KernelStore
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.marketplace.jobs import ScanProcess
 from automatos.marketplace.models import PluginScanResult, PluginVersion
+from automatos.marketplace.queries import lock_for_write
 from automatos.marketplace.queue import MARGIN, MAX_LOSSES, QueueScanner, ScanAnswer, answer, scan_stored
 from automatos.marketplace.review import ProviderSource, completion_from_providers, llm_review, noted, unusable
 
@@ -154,6 +155,7 @@ class Scans:
         ours = set(self._tasks.values())
         taken: list[tuple[str, int]] = []
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             rows = await session.scalars(
                 select(PluginVersion)
                 .where(PluginVersion.status.in_(("pending", "scanning")), PluginVersion.updated_at < cutoff)
@@ -176,6 +178,7 @@ class Scans:
     async def _claim(self, version_id: str, scan: int) -> tuple[str, str] | None:
         """Mark the version ``scanning`` (and fresh) if scan ``scan`` is still its current one."""
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             row = await session.get(PluginVersion, version_id, with_for_update=True)
             if row is None or row.scans != scan or row.status not in ("pending", "scanning"):
                 return None
@@ -271,6 +274,7 @@ class Scans:
     async def _write_result(self, version_id: str, scan: int, report: dict[str, Any] | None, error: str | None) -> None:
         """The scan's verdict, score and findings, in one transaction; dropped if a newer scan was queued."""
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             row = await session.get(PluginVersion, version_id, with_for_update=True)
             if row is None or row.scans != scan or row.status != "scanning":
                 return

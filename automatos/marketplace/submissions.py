@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -29,12 +30,18 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from automatos.kernel.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+    ValidationError,
+)
 from automatos.kernel.store import KernelStore
 from automatos.marketplace.diff import as_text
 from automatos.marketplace.jobs import load_bundle
 from automatos.marketplace.models import MarketplacePlugin, PluginVersion
-from automatos.marketplace.queries import load_record, page_pairs, summary
+from automatos.marketplace.queries import load_record, lock_for_write, page_pairs, summary
 from automatos.marketplace.records import SubmissionRecord, VersionSummary
 
 if TYPE_CHECKING:
@@ -42,6 +49,8 @@ if TYPE_CHECKING:
     from automatos.kernel.types import Principal
     from automatos.marketplace.categories import PluginCategories
     from automatos.marketplace.settings import MarketplaceSettings
+
+log = logging.getLogger("automatos.marketplace")
 
 __all__ = ["Submissions", "Submitted"]
 
@@ -101,7 +110,15 @@ class Submissions:
             return Submitted(existing, created=False)
         blob = self.kernel.backends.blob
         key = f"plugins/{slug}/{version}/{sha256}.zip"
-        await blob.put(key, data, content_type="application/zip")
+        try:
+            await blob.put(key, data, content_type="application/zip")
+        except Exception as exc:
+            log.warning("storing plugin bundle %s failed: %s: %s", key, type(exc).__name__, exc)
+            await self._drop_unreferenced(key)
+            raise ServiceUnavailableError(
+                f"the bundle could not be stored (blob storage: {type(exc).__name__}); nothing was kept, retry later",
+                retry_after=5,
+            ) from None
         try:
             version_id = await self._insert(
                 slug=slug,
@@ -116,20 +133,42 @@ class Submissions:
                 request_id=request_id,
             )
         except BaseException as exc:
-            found = None
-            if isinstance(exc, IntegrityError | ConflictError):
-                with contextlib.suppress(Exception):
-                    found = await self._existing(slug, version, sha256, principal)
-            if found is not None:  # a concurrent identical upload won: its row names this blob
-                return Submitted(found, created=False)
-            with contextlib.suppress(Exception):
-                await blob.delete(key)
+            # the blob goes only when no stored row names it: an identical upload by someone else
+            # (or a concurrent one of ours) may have stored the same key, and its row needs it.
+            await self._drop_unreferenced(key)
             if isinstance(exc, IntegrityError):
+                # a concurrent upload of this slug@version won: the same bytes are its submission
+                # (403 when the plugin is another publisher's), other bytes a 409
+                found = await self._existing(slug, version, sha256, principal)
+                if found is not None:
+                    return Submitted(found, created=False)
                 raise ConflictError(f"{slug}@{version} was submitted at the same time with other content") from None
             raise
+        await self._ensure_blob(key, data)
         self.queue_scan(version_id, 1)
         async with self.kernel.store.sessionmaker() as session:
             return Submitted(await load_record(session, version_id), created=True)
+
+    async def _drop_unreferenced(self, key: str) -> None:
+        """Delete a just-written bundle blob unless a stored version names it (or that cannot be told)."""
+        try:
+            async with self.kernel.store.sessionmaker() as session:
+                used = await session.scalar(select(PluginVersion.id).where(PluginVersion.blob_key == key).limit(1))
+        except Exception:
+            return  # cannot tell: an orphaned blob is better than a stored version without its bundle
+        if used is None:
+            with contextlib.suppress(Exception):
+                await self.kernel.backends.blob.delete(key)
+
+    async def _ensure_blob(self, key: str, data: bytes) -> None:
+        """After the row is stored: its blob is there (a concurrent refused upload of the same bytes
+        may have deleted it between its check and ours); written again when not."""
+        blob = self.kernel.backends.blob
+        try:
+            if not await blob.exists(key):
+                await blob.put(key, data, content_type="application/zip")
+        except Exception as exc:  # the row is stored; the scan reports a missing bundle as failed
+            log.warning("checking plugin bundle %s after storing it failed: %s: %s", key, type(exc).__name__, exc)
 
     async def _existing(self, slug: str, version: str, sha256: str, principal: Principal) -> SubmissionRecord | None:
         """The stored submission of ``slug@version`` when it holds the same bytes; 409 for other bytes."""
@@ -169,6 +208,7 @@ class Submissions:
         request_id: str | None,
     ) -> str:
         async with self.kernel.store.sessionmaker.begin() as session:
+            await lock_for_write(session)
             plugin = await session.scalar(select(MarketplacePlugin).where(MarketplacePlugin.slug == slug))
             if plugin is None:
                 plugin = MarketplacePlugin(slug=slug, name=name, owner_id=principal.id)

@@ -108,35 +108,64 @@ def _cap(service: MarketplaceService) -> int:
     return int(service.limits().max_compressed)
 
 
-async def _bundle_part(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
-    """The bytes of the ``bundle`` part of a streamed ``multipart/form-data`` body, as they arrive."""
+async def _bundle_part(request: Request[Any, Any, Any], cap: int) -> AsyncIterator[bytes]:
+    """The bytes of the ``bundle`` part of a streamed ``multipart/form-data`` body, as they arrive.
+
+    The whole body is read (other parts are dropped) so that a second ``bundle`` part is refused
+    rather than silently ignored; the body as a whole may not pass the cap plus :data:`FRAMING`, so
+    a large part under another name costs no more than a large bundle.
+    """
     content_type, options = request.content_type
     boundary = options.get("boundary")
     if content_type != "multipart/form-data" or not boundary:
         raise ValidationError("send the bundle as multipart/form-data in the field 'bundle'", field="bundle")
     parser = PushMultipartParser(boundary, max_segment_count=16)
-    found = False
+    bundles = 0
+    complete = False
+    received = 0
     try:
         current: MultipartSegment | None = None
         async for chunk in request.stream():
+            received += len(chunk)
+            if received > cap + FRAMING:
+                raise _too_large(cap, received)
             for part in parser.parse(chunk):
                 if isinstance(part, MultipartSegment):
                     current = part
-                    found = found or part.name == "bundle"
+                    if part.name == "bundle":
+                        bundles += 1
+                        if bundles > 1:
+                            raise ValidationError(
+                                "the multipart body holds the field 'bundle' more than once; send one bundle",
+                                field="bundle",
+                            )
                 elif part:
                     if current is not None and current.name == "bundle":
                         yield bytes(part)
-                elif current is not None and current.name == "bundle":
-                    return  # the bundle is complete: the rest of the body is not read
                 else:
+                    if current is not None and current.name == "bundle":
+                        complete = True
                     current = None
     except (ParserError, ParserLimitReached) as exc:
         raise ValidationError(f"the multipart body is malformed: {exc}", field="bundle") from None
     finally:
         parser.close(check_complete=False)
-    if found:
+    if complete:
+        return
+    if bundles:
         raise ValidationError("the multipart body ended inside the field 'bundle'", field="bundle")
     raise ValidationError("the multipart body has no field 'bundle'", field="bundle")
+
+
+def _too_large(cap: int, value: int) -> ValidationError:
+    from automatos.marketplace.archive import ArchiveError
+
+    return ArchiveError(
+        f"the upload is larger than {cap:,} bytes (read {value:,}); the limit is {cap:,} bytes",
+        "archive.compressed-size",
+        cap,
+        value,
+    )
 
 
 async def _upload(request: Request[Any, Any, Any]) -> Response[SubmissionRecord]:
@@ -147,14 +176,14 @@ async def _upload(request: Request[Any, Any, Any]) -> Response[SubmissionRecord]
     service = _service(request)
     cap = _cap(service)
     announced = request.headers.get("content-length")
-    if announced is not None and announced.isdigit() and int(announced) > cap + FRAMING:
+    if announced is not None and announced.isascii() and announced.isdigit() and int(announced) > cap + FRAMING:
         raise ArchiveError(
             f"the upload is {int(announced):,} bytes; the limit is {cap:,} bytes",
             "archive.compressed-size",
             cap,
             int(announced),
         )
-    spool = await spool_upload(_bundle_part(request), cap)
+    spool = await spool_upload(_bundle_part(request, cap), cap)
     try:
         if spool.seek(0, 2) == 0:
             raise ValidationError("the field 'bundle' is empty", field="bundle")
