@@ -104,9 +104,12 @@ class _Analyser:
         return walker
 
     def _payload_handler(self, outer: Walker, path: str, install_root: bool, test_root: bool, depth: int):  # type: ignore[no-untyped-def]
+        seen: set[tuple[int, str]] = set()
+
         def handle(text: str, line: int, ctx: Ctx, origin: str) -> None:
-            if depth >= MAX_PAYLOAD_DEPTH or not outer._emit or len(text) > 2_000_000:
+            if depth >= MAX_PAYLOAD_DEPTH or not outer._emit or len(text) > 2_000_000 or (line, text) in seen:
                 return
+            seen.add((line, text))
             try:
                 tree = ast.parse(text)
             except (SyntaxError, ValueError, RecursionError, MemoryError):

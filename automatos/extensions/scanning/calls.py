@@ -241,10 +241,15 @@ def _process(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         w._hit("process-spawn", bump or H, f"{what}, not declared in [permissions] subprocess{when}", line, ctx)
     if when == " at import time":
         w._hit("import-time-side-effect", H, f"starts a process at import time ({name})", line, ctx)
-    if command and P.SHELL_DOWNLOAD_RE.search(command):
-        reverse = any(k in command for k in ("/dev/tcp", "mkfifo")) or " -e " in command
-        rule = "reverse-shell" if reverse else "download-exec"
-        w._hit(rule, C, f"shell command fetches and runs code or opens a remote shell: {command[:80]!r}", line, ctx)
+    clip = P.clipboard_command(exe, command)
+    if clip == "read":
+        w._clip_reads.append(line)
+        w.mark("source", "the clipboard", line, ctx)
+    elif clip == "write":
+        w._clip_writes.append((line, ""))
+    shell = P.shell_payload(command) if command else None
+    if shell is not None:
+        w._hit(shell[0], C, f"shell command {shell[1]}: {command[:80]!r}", line, ctx)
     if command and P.PIP_URL_RE.search(command):
         w._hit(
             "download-exec",
@@ -288,12 +293,14 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     if last in P.NET_REQUESTS or dns:
         host = _host(w, node, name)
         bump, when = _escalate(w, ctx)
+        # a name lookup that carries no data sends nothing but the name asked for: medium, not high
+        undeclared = M if dns and not _args_taint(w, node, ctx) else H
         if host and w.perms.host_declared(host):
             w._hit("network-access", bump or L, f"connects to declared host {host}{when}", line, ctx, declared=True)
         elif host:
             w._hit(
                 "network-access",
-                bump or H,
+                bump or undeclared,
                 f"connects to {host}, not declared in [permissions] network{when}",
                 line,
                 ctx,
@@ -311,7 +318,7 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         else:
             w._hit(
                 "network-access",
-                bump or H,
+                bump or undeclared,
                 f"uses the network ({name}) without a [permissions] network entry{when}",
                 line,
                 ctx,
@@ -648,8 +655,7 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         w._clip_reads.append(line)
     if (bare in P.CLIPBOARD_WRITES or _last(bare) in P.CLIPBOARD_METHODS_WRITE) and node.args:
         address = next((t for t in w._strings(node.args[0]) if P.WALLET_ADDRESS_RE.match(t)), None)
-        if address is not None:
-            w._clip_writes.append((line, address.strip()))
+        w._clip_writes.append((line, address.strip() if address is not None else ""))
     if bare in {"sys.path.insert", "sys.path.append", "zipimport.zipimporter", "runpy.run_path"} or bare.startswith(
         "importlib.util.spec_from_file_location"
     ):

@@ -209,6 +209,11 @@ class ModuleFacts:
         if isinstance(node, ast.Call):
             return self._resolve_call(node, depth)
         if isinstance(node, ast.Subscript):
+            stored = self.folder.entry(node)  # ``{"run": os.system}["run"]``: the callable stored there
+            if isinstance(stored, ast.Name | ast.Attribute | ast.Call | ast.Subscript):
+                resolved = self.resolve(stored, depth)
+                if resolved.name:
+                    return Resolution(resolved.name, resolved.hidden, True)
             base = self.resolve(node.value, depth)
             if base.name in _NAMESPACES:
                 key = self.folder.fold(node.slice)

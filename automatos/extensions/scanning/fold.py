@@ -82,7 +82,10 @@ def _codec(data: Any, encoding: str) -> Any:
     if enc in {"bz2", "bz2_codec"}:
         return bz2.decompress(data)
     if isinstance(data, bytes):
-        return data.decode(encoding)
+        try:
+            return data.decode(encoding)
+        except LookupError:
+            return NO
     return NO
 
 
@@ -156,6 +159,12 @@ class Folder:
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             items = [self._f(e, d) for e in node.elts]
             return NO if any(i is NO for i in items) else items
+        if isinstance(node, ast.Dict) and len(node.keys) <= 256:
+            keys = [self._f(k, d) if k is not None else NO for k in node.keys]
+            values = [self._f(v, d) for v in node.values]
+            if any(x is NO or isinstance(x, list | dict) for x in keys) or any(v is NO for v in values):
+                return NO
+            return dict(zip(keys, values, strict=True))
         if isinstance(node, ast.BinOp):
             return self._binop(node, d)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd | ast.Invert):
@@ -207,8 +216,35 @@ class Folder:
             return NO
         return NO
 
+    def entry(self, node: ast.Subscript, depth: int = 0) -> ast.expr | None:
+        """``table["k"]`` where ``table`` is bound to a dict literal: the expression stored under the
+        constant key (values need not fold: ``{"run": codecs.decode, "key": "rot13"}``)."""
+        base: ast.AST | None = node.value
+        for _ in range(8):
+            if isinstance(base, ast.Name) and base.id not in self._bound:
+                base = self.lookup(base.id, base)
+            elif isinstance(base, ast.Subscript) and depth < 4:
+                base = self.entry(base, depth + 1)
+            else:
+                break
+        if not isinstance(base, ast.Dict):
+            return None
+        key = self._f(node.slice, 0)
+        if key is NO:
+            return None
+        for k, v in zip(base.keys, base.values, strict=True):
+            if isinstance(k, ast.Constant) and k.value == key:
+                return v
+        return None
+
     def _subscript(self, node: ast.Subscript, d: int) -> Any:
+        stored = self.entry(node)
+        if stored is not None:
+            return self._f(stored, d)
         value = self._f(node.value, d)
+        if isinstance(value, dict):
+            key = self._f(node.slice, d)
+            return value.get(key, NO) if isinstance(key, str | int) else NO
         if value is NO or not isinstance(value, str | bytes | list):
             return NO
         sl = node.slice
@@ -275,7 +311,10 @@ class Folder:
             encoding = args[1] if len(args) > 1 else self._keyword(node, "encoding", d)
             if isinstance(encoding, str):
                 self._hidden = self._decoded = True
-                return _small(_codec(args[0], encoding))
+                value = _codec(args[0], encoding)
+                if value is NO and isinstance(args[0], str):
+                    value = _codec(args[0], "rot13")  # the one str -> str codec: a disguised name for it
+                return _small(value)
             return NO
         if name == "chr" and args and isinstance(args[0], int):
             self._hidden = self._decoded = True

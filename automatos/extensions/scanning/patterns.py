@@ -28,9 +28,12 @@ __all__ = [
     "SHELL_DOWNLOAD_RE",
     "THREAD_CALLS",
     "TIME_NAMES",
+    "clipboard_command",
+    "is_file_reader",
     "is_network",
     "is_process",
     "sensitive_call",
+    "shell_payload",
 ]
 
 EXEC_CALLS = frozenset({"eval", "exec", "compile", "builtins.eval", "builtins.exec", "builtins.compile"})
@@ -194,6 +197,26 @@ CLIPBOARD_WRITES = frozenset(
 )
 CLIPBOARD_METHODS_READ = frozenset({"clipboard_get", "GetClipboardData"})
 CLIPBOARD_METHODS_WRITE = frozenset({"clipboard_append", "SetClipboardData", "SetClipboardText"})
+_CLIP_READERS = frozenset({"pbpaste", "wl-paste", "termux-clipboard-get", "xclip-o"})
+_CLIP_WRITERS = frozenset({"pbcopy", "wl-copy", "termux-clipboard-set", "clip", "clip.exe"})
+
+
+def clipboard_command(exe: str | None, command: str) -> str | None:
+    """``"read"`` / ``"write"`` when a process call is a clipboard tool (xclip, xsel, pbpaste,
+    pbcopy, wl-paste, wl-copy, clip, PowerShell's Get-/Set-Clipboard), else ``None``."""
+    exe = (exe or "").lower()
+    words = command.split()
+    if exe in _CLIP_READERS or re.search(r"\bGet-Clipboard\b", command, re.I):
+        return "read"
+    if exe in _CLIP_WRITERS or re.search(r"\bSet-Clipboard\b", command, re.I):
+        return "write"
+    if exe == "xclip":
+        return "read" if any(w in {"-o", "-out"} for w in words) else "write"
+    if exe == "xsel":
+        return "write" if any(w in {"-i", "--input", "-a", "--append"} for w in words) else "read"
+    return None
+
+
 WALLET_ADDRESS_RE = re.compile(
     r"^\s*(0x[a-fA-F0-9]{40}|(bc1|[13])[a-km-zA-HJ-NP-Z1-9]{25,39}|T[1-9A-HJ-NP-Za-km-z]{33})\s*$"
 )
@@ -212,6 +235,47 @@ SENSITIVE_PATH_RE = re.compile(
     re.IGNORECASE,
 )
 """Credential, key, history, account, browser and wallet locations."""
+
+FILE_READERS = frozenset(
+    {
+        "open",
+        "io.open",
+        "codecs.open",
+        "os.open",
+        "glob.glob",
+        "glob.iglob",
+        "os.listdir",
+        "os.walk",
+        "os.scandir",
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copyfile",
+        "shutil.move",
+        "os.rename",
+        "os.replace",
+        "os.symlink",
+        "shutil.make_archive",
+        "shutil.copytree",
+        "tarfile.open",
+        "zipfile.ZipFile().write",
+        "sqlite3.connect",
+        "netrc.netrc",
+    }
+)
+"""Calls that read (or copy away) the file or directory named in their arguments."""
+FILE_READER_SUFFIXES = (".read_text", ".read_bytes", ".open", ".iterdir", ".glob", ".rglob")
+_PARSER_READERS = ("configparser.", "netrc.", "dotenv.", "ConfigParser")
+IMPLICIT_SENSITIVE = {"netrc.netrc": "~/.netrc", "dotenv.load_dotenv": ".env", "dotenv.dotenv_values": ".env"}
+"""Readers that open a secret file when given no path at all."""
+
+
+def is_file_reader(name: str) -> bool:
+    """One table for every source check: ``open``, pathlib reads, copies and archives of a path,
+    and config parsers whose ``read``/``read_file`` take a path (``configparser``, ``netrc``)."""
+    if name in FILE_READERS or name.endswith(FILE_READER_SUFFIXES):
+        return True
+    return name.startswith(_PARSER_READERS) and name.rsplit(".", 1)[-1] in {"read", "read_file", "netrc"}
+
 
 SECRET_ENV_RE = re.compile(
     r"TOKEN|SECRET|PASS|KEY|CRED|AUTH|SESSION|COOKIE|PRIVATE|^AWS_|^GH_|^GITHUB_|^NPM_|API", re.I
@@ -265,6 +329,25 @@ SHELL_DOWNLOAD_RE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 """Shell one-liners that fetch and run, or open a shell to a remote end."""
+_REMOTE_SHELL_RE = re.compile(
+    r"/dev/(tcp|udp)/|\bn(c|cat|etcat)\b.*\s-[a-z]*[ec]\b|mkfifo|\b(ba|z|da)?sh\s+-i\b.*[<>]&?"
+    r"|\bsocat\b.*\bexec:|\bpython[\d.]*\s+-c\b.*\bsocket\b.*\b(dup2|pty|subprocess)\b"
+    r"|\bperl\b.*-e\b.*\bsocket\b|\bphp\b.*fsockopen|\bruby\b.*TCPSocket",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def shell_payload(text: str) -> tuple[str, str] | None:
+    """(rule, what) when a command line fetches and runs code, opens a remote shell or decodes a
+    script into a shell; ``None`` for an ordinary command. One classifier for every string that
+    reaches a process, ``exec`` or a decoder, however it was built."""
+    head = text[:20000]
+    if _REMOTE_SHELL_RE.search(head):
+        return "reverse-shell", "opens a shell to a remote end"
+    if SHELL_DOWNLOAD_RE.search(head):
+        return "download-exec", "fetches and runs code"
+    return None
+
 
 PIP_URL_RE = re.compile(r"\bpip3?\b.*\binstall\b.*(https?://|git\+|--index-url|--extra-index-url|\s-i\s|\.whl\b)")
 """pip installing from a URL or another index at run time: code nobody reviewed."""

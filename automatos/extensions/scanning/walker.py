@@ -35,12 +35,6 @@ _SAFE_CMD_CALLS = re.compile(
     r"(^|\.)(run|initialize_options|finalize_options|run_command|announce|__init__)$|^super\(\)"
 )
 _FILE_WRITERS = (".write_text", ".write_bytes")
-_FILE_MOVERS = frozenset(
-    {"shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.move", "os.rename", "os.replace", "os.symlink"}
-)
-_READERS = frozenset(
-    {"open", "io.open", "codecs.open", "os.open", "glob.glob", "glob.iglob", "os.listdir", "os.walk", "os.scandir"}
-)
 _SHELLCODE = frozenset(
     {
         "VirtualAlloc",
@@ -99,6 +93,18 @@ _GATE_WHY = {
     "anti": "only when no CI, sandbox or debugger is seen",
 }
 _COLLECTORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write", "put"})
+_DECODE_HINTS = (
+    "b64decode",
+    "b32decode",
+    "b85decode",
+    "a85decode",
+    "decodebytes",
+    "unhexlify",
+    "fromhex",
+    "decompress",
+    "codecs.decode",
+    "a2b_",
+)
 _B64ISH = re.compile(r"^[A-Za-z0-9+/=_\-\s]{40,}$")
 _HEXISH = re.compile(r"^([0-9a-fA-F]{2}){20,}$")
 
@@ -173,6 +179,10 @@ class Walker:
     _sweeps: list[str] = field(default_factory=list)
     """Precious directories a loop walks (``os.walk(home)``, ``Path.home().rglob("*")``)."""
     _encrypts: list[tuple[int, Ctx]] = field(default_factory=list)
+    _decoded_seen: set[tuple[int, str]] = field(default_factory=set)
+    _openers: dict[str, frozenset[int | str]] = field(default_factory=dict)
+    _wallets: list[str] = field(default_factory=list)
+    """Wallet addresses written as literals in the module (what a clipboard hijacker pastes)."""
     is_test: bool = False
     """A test module (``tests/``, ``test_*.py``, ``conftest.py``): replacing library functions is mocking."""
     """Names of the module's functions and classes (what a monkeypatch assigns)."""
@@ -254,11 +264,20 @@ class Walker:
                     ctx,
                 )
         if self._clip_reads:
-            for line, address in sorted(set(self._clip_writes)):
+            # a write traced to a wallet address, or any write in a module that embeds one
+            fallback = self._wallets[0] if self._wallets else ""
+            for line, traced in sorted(set(self._clip_writes)):
+                address = traced or fallback
+                if not address:
+                    continue
                 self._hit(
                     "clipboard-hijack",
                     C,
-                    f"reads the clipboard and writes back a value built with the wallet address {address!r}",
+                    (
+                        f"reads the clipboard and writes back a value built with the wallet address {address!r}"
+                        if traced
+                        else f"reads and writes the clipboard in a module that embeds the wallet address {address!r}"
+                    ),
                     line,
                     Ctx(module_level=False),
                 )
@@ -578,6 +597,8 @@ class Walker:
                     labels = frozenset().union(
                         *(self._taint(a, ctx) for a in [*node.args, *(k.value for k in node.keywords)])
                     )
+                    # ``cfg.read(secret_path)``: the parser object now holds the secret
+                    labels |= {label for label in self._source(node) if label.startswith("file:")}
                     if labels:
                         key = (ctx.scope, receiver)
                         self.taint[key] = self.taint.get(key, frozenset()) | labels
@@ -610,6 +631,8 @@ class Walker:
                     slots[kw.arg] = slots.get(kw.arg, frozenset()) | labels
 
     def _string(self, text: str, line: int, ctx: Ctx) -> None:
+        if len(text) <= 64 and P.WALLET_ADDRESS_RE.match(text):
+            self._wallets.append(text.strip())
         if P.MINER_RE.search(text[:10000]):
             self._hit("crypto-miner", C, f"crypto-miner or wallet string: {text[:60]!r}", line, ctx)
         if self.payload is None or len(text) < 40:
@@ -732,28 +755,54 @@ class Walker:
         return out
 
     def _sensitive_path(self, node: ast.Call, name: str) -> str | None:
-        reads = (
-            name in _READERS
-            or name.endswith((".read_text", ".read_bytes", ".open", ".iterdir", ".glob", ".rglob"))
-            or name in _FILE_MOVERS
-        )
-        reads = reads or name in {
-            "shutil.make_archive",
-            "shutil.copytree",
-            "tarfile.open",
-            "zipfile.ZipFile().write",
-            "sqlite3.connect",
-        }
-        if not reads:
-            return None
-        exprs: list[ast.expr] = list(node.args[:2]) + [kw.value for kw in node.keywords]
-        if isinstance(node.func, ast.Attribute):
-            exprs.append(node.func.value)
+        """The secret location a call reads: a reader (``P.is_file_reader``) given a sensitive path,
+        a reader that opens one by default (``netrc.netrc()``), or a module function that opens its
+        parameter called with one (``_read("/proc/self/environ")``)."""
+        exprs: list[ast.expr]
+        if P.is_file_reader(name):
+            if name in P.IMPLICIT_SENSITIVE and not node.args:
+                return P.IMPLICIT_SENSITIVE[name]
+            exprs = list(node.args[:2]) + [kw.value for kw in node.keywords]
+            if isinstance(node.func, ast.Attribute):
+                exprs.append(node.func.value)
+        else:
+            slots = self._opened_params(name.rsplit(".", 1)[-1])
+            if not slots:
+                return None
+            exprs = [a for i, a in enumerate(node.args) if i in slots]
+            exprs += [kw.value for kw in node.keywords if kw.arg in slots]
         for expr in exprs:
             for text in self._strings(expr):
                 if P.SENSITIVE_PATH_RE.search(text):
                     return text
         return None
+
+    def _opened_params(self, fname: str) -> frozenset[int | str]:
+        """Positions and names of a module function's parameters that it opens or reads as a path."""
+        if fname in self._openers:
+            return self._openers[fname]
+        self._openers[fname] = frozenset()  # recursion guard
+        target = self._defs.get(fname)
+        found: set[int | str] = set()
+        if target is not None:
+            params = [a.arg for a in target.args.posonlyargs + target.args.args]
+            if params and params[0] in {"self", "cls"}:
+                params = params[1:]
+            for node in ast.walk(target):
+                if not isinstance(node, ast.Call):
+                    continue
+                called = normalise(self.facts.resolve(node.func).name)
+                if not P.is_file_reader(called) and not self._opened_params(called.rsplit(".", 1)[-1]):
+                    continue
+                used = list(node.args[:1])
+                if isinstance(node.func, ast.Attribute):
+                    used.append(node.func.value)
+                for expr in used:
+                    for sub in ast.walk(expr):
+                        if isinstance(sub, ast.Name) and sub.id in params:
+                            found.update({params.index(sub.id), sub.id})
+        self._openers[fname] = frozenset(found)
+        return self._openers[fname]
 
     def _bundled_read(self, node: ast.Call, name: str) -> bool:
         """Reads a data file shipped in the bundle (next to ``__file__``, a bundled name, package resources).
@@ -762,7 +811,7 @@ class Walker:
         setup.py) is reviewable code, not opaque data, and does not count."""
         if name.startswith(("pkgutil.get_data", "pkg_resources.resource_string", "pkg_resources.resource_stream")):
             return True
-        reads = name in _READERS or name.endswith((".read_text", ".read_bytes", ".open", ".read"))
+        reads = P.is_file_reader(name) or name.endswith(".read")
         if not reads:
             return False
         exprs: list[ast.expr] = list(node.args[:2]) + [kw.value for kw in node.keywords]
@@ -804,4 +853,24 @@ class Walker:
         from automatos.extensions.scanning.calls import check_call
 
         res: Resolution = self.facts.resolve(node.func)
-        check_call(self, node, normalise(res.name), res, ctx)
+        name = normalise(res.name)
+        check_call(self, node, name, res, ctx)
+        if any(hint in name for hint in _DECODE_HINTS):
+            self._decoded(node, ctx)
+
+    def _decoded(self, node: ast.Call, ctx: Ctx) -> None:
+        """A decoder's output, wherever it goes (a lambda, a dict of callables): hidden shell
+        commands are findings and hidden Python is analysed like the module's own code."""
+        folded = self.facts.folder.fold(node)
+        if folded is None or not folded.decoded or not isinstance(folded.value, str | bytes):
+            return
+        value = folded.value
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        if len(text) < 8 or (node.lineno, text) in self._decoded_seen:
+            return
+        self._decoded_seen.add((node.lineno, text))
+        shell = P.shell_payload(text)
+        if shell is not None:
+            self._hit(shell[0], C, f"decodes a hidden shell command that {shell[1]}: {text[:80]!r}", node.lineno, ctx)
+        if self.payload is not None:
+            self.payload(text, node.lineno, ctx, "a decoded string")
