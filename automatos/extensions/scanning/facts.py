@@ -132,6 +132,8 @@ class ModuleFacts:
                 elif isinstance(child, ast.Assign):
                     for target in child.targets:
                         self._bind(target, child.value, sc)
+                    if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef):
+                        self._grow(child, sc)
                 elif (
                     isinstance(child, ast.AugAssign)
                     and isinstance(child.op, ast.Add)
@@ -142,6 +144,10 @@ class ModuleFacts:
                     entries = self.assigns[sc][child.target.id]
                     joined = ast.BinOp(left=entries[0], op=ast.Add(), right=child.value)
                     entries[0] = ast.copy_location(joined, child)
+                elif isinstance(child, ast.Expr) and isinstance(
+                    node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef
+                ):  # straight-line ``parts.append("…")`` / ``table["k"] = "…"`` on a literal
+                    self._grow(child, sc)
                 elif isinstance(child, ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
                     if isinstance(child.target, ast.Name):
                         value = child.value if not isinstance(child, ast.AugAssign) else None
@@ -152,6 +158,41 @@ class ModuleFacts:
                             self._add(sc, name.id, None)
                             self.loops[name.id] = child.iter
                 stack.append((child, child_scope, child_name))
+
+    def _grow(self, stmt: ast.Expr | ast.Assign, scope: int) -> None:
+        """Fold a list or dict literal built up in straight-line code as the literal it ends as."""
+        if isinstance(stmt, ast.Assign):
+            target = stmt.targets[0] if len(stmt.targets) == 1 else None
+            if not isinstance(target, ast.Subscript) or not isinstance(target.value, ast.Name):
+                return
+            entries = self.assigns.get(scope, {}).get(target.value.id)
+            if not entries or len(entries) != 1 or not isinstance(entries[0], ast.Dict) or len(entries[0].keys) > 256:
+                return
+            table = entries[0]
+            grown = ast.Dict(keys=[*table.keys, target.slice], values=[*table.values, stmt.value])
+            entries[0] = ast.copy_location(grown, table)
+            return
+        call = stmt.value
+        if not (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Name)
+            and call.func.attr in {"append", "extend"}
+            and len(call.args) == 1
+        ):
+            return
+        entries = self.assigns.get(scope, {}).get(call.func.value.id)
+        if not entries or len(entries) != 1 or not isinstance(entries[0], ast.List) or len(entries[0].elts) > 256:
+            return
+        arg = call.args[0]
+        if call.func.attr == "append":
+            extra = [arg]
+        elif isinstance(arg, ast.List | ast.Tuple):
+            extra = list(arg.elts)
+        else:
+            return
+        old_list = entries[0]
+        entries[0] = ast.copy_location(ast.List(elts=[*old_list.elts, *extra], ctx=ast.Load()), old_list)
 
     def _bind(self, target: ast.expr, value: ast.expr, scope: int) -> None:
         if isinstance(target, ast.Name):
