@@ -5,40 +5,28 @@ call node and its resolved dotted name, and records hits: process execution, net
 exec/eval/compile, dynamic import and ``getattr``, deserialisation, native code, file writes and
 persistence, environment reads, credential-file reads, secrets reaching a sink, monkeypatching via
 ``setattr``, destructive deletes, and the sensitive-source / undeclared-destination marks that
-``correlate.py`` pairs up. Over 500 lines because every capability shares the same small helpers
-(folding, hosts, executables); splitting it would scatter one decision table across modules.
+``correlate.py`` pairs up. Process calls are read in ``processes.py``; the helpers every check
+shares (hosts, taint classification, secrets reaching a sink, install/import time) are ``flows.py``.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-import shlex
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from automatos.extensions.scanning import patterns as P
 from automatos.extensions.scanning.facts import Resolution
+from automatos.extensions.scanning.flows import args_taint, env_read, escalate, flow, host_in, last
+from automatos.extensions.scanning.processes import process_call
 from automatos.kernel.types import Severity
 
 if TYPE_CHECKING:
     from automatos.extensions.scanning.walker import Ctx, Walker
 
-__all__ = ["check_call", "env_read"]
+__all__ = ["check_call", "env_read", "swept"]
 
 C, H, M, L, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
-_DECODE_HINTS = (
-    "b64decode",
-    "b32decode",
-    "b85decode",
-    "a85decode",
-    "decodebytes",
-    "unhexlify",
-    "fromhex",
-    "decompress",
-    "codecs.decode",
-    "a2b_",
-)
 _LOADERS = (
     "ctypes.CDLL",
     "ctypes.cdll.LoadLibrary",
@@ -51,250 +39,15 @@ _LOADERS = (
 )
 
 
-def _last(name: str) -> str:
-    return name.rsplit(".", 1)[-1].removesuffix("()")
-
-
-def _host_of(text: str) -> str | None:
-    text = text.strip()
-    if "://" in text:
-        try:
-            return urlsplit(text).hostname
-        except ValueError:
-            return None
-    head = text.split("/", 1)[0].split(":", 1)[0]
-    return head if (head and "." in head) or head == "localhost" else None
-
-
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-
-
-def _host(w: Walker, node: ast.Call, name: str = "") -> str | None:
-    first = node.args[1:2] if _last(name) == "sendto" else node.args[:1]
-    if _last(name) in {"request", "Request"} and len(node.args) > 1:  # ``Request("POST", url)``
-        method = w.facts.folder.text(node.args[0])
-        if method and method.upper() in _METHODS:
-            first = node.args[1:2]
-    candidates: list[ast.expr] = list(first) + [
-        kw.value for kw in node.keywords if kw.arg in {"url", "host", "address"}
-    ]
-    for expr in candidates:
-        if isinstance(expr, ast.Tuple) and expr.elts:
-            expr = expr.elts[0]
-        folded = w.facts.folder.fold(expr)
-        if folded is None:
-            continue
-        value = folded.value
-        if isinstance(value, list) and value:
-            value = value[0]
-        if isinstance(value, bytes):
-            value = value.decode("utf-8", "replace")
-        if isinstance(value, str):
-            return _host_of(value)
-    return None
-
-
-def _args_taint(w: Walker, node: ast.Call, ctx: Ctx, skip: frozenset[str] = frozenset()) -> frozenset[str]:
-    labels: frozenset[str] = frozenset()
-    for arg in node.args:
-        labels |= w._taint(arg, ctx)
-    for kw in node.keywords:
-        if kw.arg not in skip:
-            labels |= w._taint(kw.value, ctx)
-    return labels
-
-
-def _classify(w: Walker, labels: frozenset[str]) -> tuple[list[str], list[str], list[str], list[str]]:
-    """(secrets, declared env vars, other env vars, host information) among taint labels."""
-    secrets, declared, other, hostinfo = [], [], [], []
-    for label in sorted(labels):
-        if label == "environ" or label.startswith("file:"):
-            secrets.append("the whole environment" if label == "environ" else label[5:])
-        elif label.startswith("env:"):
-            var = label[4:]
-            if w.perms.env_declared(var):
-                declared.append(var)
-            elif var in P.BENIGN_ENV or var in {"USER", "USERNAME", "LOGNAME", "HOSTNAME"}:
-                hostinfo.append(var)
-            elif P.SECRET_ENV_RE.search(var):
-                secrets.append(f"${var}")
-            else:
-                other.append(var)
-        elif label == "host":
-            hostinfo.append("host/user information")
-    return secrets, declared, other, hostinfo
-
-
-def _flow(w: Walker, node: ast.Call, ctx: Ctx, sink: str, host: str | None, command: str = "") -> None:
-    labels = _args_taint(w, node, ctx, skip=frozenset({"env"}))
-    if not labels:
-        return
-    secrets, declared, other, hostinfo = _classify(w, labels)
-    line = node.lineno
-    if sink in {"network", "DNS"}:
-        where = f" to {host}" if host else ""
-        if secrets:
-            w._hit("exfiltration", C, f"sends {', '.join(secrets)} over the {sink}{where}", line, ctx)
-        elif declared and host and not w.perms.host_declared(host):
-            w._hit("exfiltration", H, f"sends declared ${declared[0]} to undeclared host {host}", line, ctx)
-        elif hostinfo:
-            w._hit("exfiltration", H, f"sends {', '.join(hostinfo)} over the {sink}{where}", line, ctx)
-        elif other:
-            w._hit(
-                "exfiltration", M, f"sends undeclared environment variable {other[0]} over the {sink}{where}", line, ctx
-            )
-    elif sink == "process" and secrets:
-        loud = any(tool in command for tool in ("curl", "wget", "nc ", "http"))
-        w._hit("exfiltration", C if loud else H, f"passes {', '.join(secrets)} to a process", line, ctx)
-    elif sink == "file" and secrets:
-        w._hit("exfiltration", H, f"writes {', '.join(secrets)} to a file", line, ctx)
-
-
-def env_read(w: Walker, key: str | None, line: int, ctx: Ctx) -> None:
-    if key is None or key in P.BENIGN_ENV or P.ANTI_ANALYSIS_RE.search(key):
-        return
-    if w.perms.env_declared(key):
-        w._hit("env-access", INFO, f"reads declared environment variable {key}", line, ctx, declared=True)
-    elif P.SECRET_ENV_RE.search(key):
-        w._hit("env-access", H, f"reads environment variable {key}, not declared in [permissions] env", line, ctx)
-        w.mark("source", f"secret environment variable {key}", line, ctx)
-    else:
-        w._hit("env-access", M, f"reads environment variable {key}, not declared in [permissions] env", line, ctx)
-
-
-def _escalate(w: Walker, ctx: Ctx) -> tuple[Severity | None, str]:
-    if (w.install_root and ctx.module_level) or ctx.install:
-        return C, " at install time"
-    if ctx.module_level and w.test_root:
-        return None, " when a test, docs or task tool loads it"
-    if ctx.module_level:
-        return None, " at import time"
-    return None, ""
-
-
-def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
-    """(executable, whole command text) of a process call, as far as folding recovers them."""
-    if not node.args:
-        return None, ""
-    if isinstance(node.args[0], ast.List | ast.Tuple):
-        texts = [w.facts.folder.text(e) for e in node.args[0].elts]
-        head = texts[0] if texts else None
-        if head is None and node.args[0].elts:
-            head = _which(w, node.args[0].elts[0])
-            texts[0] = head
-        return (head.rsplit("/", 1)[-1] if head else None), " ".join(t or "?" for t in texts)
-    folded = w.facts.folder.fold(node.args[0])
-    value = folded.value if folded is not None else None
-    if isinstance(value, list):
-        parts = [v.decode() if isinstance(v, bytes) else str(v) for v in value]
-        return (parts[0].rsplit("/", 1)[-1] if parts else None), " ".join(parts)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    if isinstance(value, str):
-        try:
-            first = shlex.split(value)[:1]
-        except ValueError:
-            first = value.split()[:1]
-        return (first[0].rsplit("/", 1)[-1] if first else None), value
-    if name.startswith(("os.exec", "os.spawn")) and len(node.args) > 1:
-        return _command(w, ast.Call(func=node.func, args=node.args[1:], keywords=[]), "")
-    return None, ""
-
-
-def _which(w: Walker, expr: ast.expr) -> str | None:
-    """``git = shutil.which("git")`` then ``[git, ...]``: the executable is the constant looked up."""
-    bound = w.facts.bound(expr.id) if isinstance(expr, ast.Name) else expr
-    if isinstance(bound, ast.BoolOp):  # ``shutil.which("git") or "git"``
-        bound = bound.values[0]
-    if isinstance(bound, ast.Call) and w.facts.resolve(bound.func).name == "shutil.which" and bound.args:
-        return w.facts.folder.text(bound.args[0])
-    return None
-
-
-def _build_probe(w: Walker, node: ast.Call, name: str, exe: str | None, command: str) -> bool:
-    """``git describe``-style: a constant command of a well-known build tool whose output is captured."""
-    if exe not in P.SETUP_TOOLS_EXE or not command or "?" in command.split() or _BUILD_UNSAFE.search(command):
-        return False
-    captured = name in {"subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput"} or any(
-        (kw.arg == "capture_output" and isinstance(kw.value, ast.Constant) and kw.value.value is True)
-        or (kw.arg == "stdout" and w.facts.resolve(kw.value).name in {"subprocess.PIPE", "subprocess.DEVNULL"})
-        for kw in node.keywords
-    )
-    return captured
-
-
-_PIP_INSTALL = re.compile(r"\b(pip3?|uv\s+pip|ensurepip)\b.*\binstall\b|\beasy_install\s")
-"""``pip install`` (any source) at run time: packages the manifest's reviewed dependencies do not list."""
-_BUILD_UNSAFE = re.compile(r"://|[|;&`$<>]|\b(clone|fetch|pull|push|submodule|remote|config|archive)\b|(^|\s)-c\b|@")
-
-
-def _process(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
-    line = node.lineno
-    exe, command = _command(w, node, name)
-    bump, when = _escalate(w, ctx)
-    if bump is C and _build_probe(w, node, name, exe, command):
-        bump = H  # setup.py reading its version from git: install-time, but a constant, local, read-only probe
-    if exe and w.perms.exe_declared(exe):
-        w._hit("process-spawn", bump or M, f"runs declared executable {exe}{when}", line, ctx, declared=True)
-    else:
-        what = f"runs {exe}" if exe else f"starts a process ({name})"
-        w._hit("process-spawn", bump or H, f"{what}, not declared in [permissions] subprocess{when}", line, ctx)
-    if when == " at import time":
-        w._hit("import-time-side-effect", H, f"starts a process at import time ({name})", line, ctx)
-    clip = P.clipboard_command(exe, command)
-    if clip == "read":
-        w._clip_reads.append(line)
-        w.mark("source", "the clipboard", line, ctx)
-    elif clip == "write":
-        w._clip_writes.append((line, ""))
-    shell = P.shell_payload(command) if command else None
-    if shell is not None:
-        w._hit(shell[0], C, f"shell command {shell[1]}: {command[:80]!r}", line, ctx)
-    if command and P.PIP_URL_RE.search(command):
-        w._hit(
-            "download-exec",
-            C,
-            f"installs packages from a URL or another index at run time: {command[:80]!r}",
-            line,
-            ctx,
-        )
-    elif command and _PIP_INSTALL.search(command):
-        w._hit(
-            "download-exec",
-            C,
-            f"installs packages at run time, outside the manifest's reviewed dependencies: {command[:80]!r}",
-            line,
-            ctx,
-        )
-    if command and P.PERSIST_CMD_RE.search(command):
-        w._hit("persistence", C, f"installs itself to run again: {command[:80]!r}", line, ctx)
-    if exe and exe.startswith("python") and " -c " in f" {command} ":
-        code = command.split(" -c ", 1)[1] if " -c " in command else ""
-        if isinstance(w.facts.folder.fold(node.args[0]), object) and code and w.payload is not None:
-            w.payload(code.strip("'\""), line, ctx, "a python -c command")
-    for kw in node.keywords:
-        if kw.arg in {"stdin", "stdout", "stderr"}:
-            target = w.facts.resolve(kw.value.func if isinstance(kw.value, ast.Call) else kw.value).name
-            if target.startswith("socket."):
-                w._hit("reverse-shell", C, "process with its standard streams bound to a socket", line, ctx)
-    command_exprs = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"args", "cmd", "command"}]
-    if any("download" in w._taint(e, ctx) for e in command_exprs):
-        w._hit("download-exec", C, "runs a command built from downloaded data", line, ctx)
-    if name == "pty.spawn":
-        w._shell_lines.append(line)
-    w._runs_files = True
-    _flow(w, node, ctx, "process", None, command)
-
-
 def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     line = node.lineno
-    last = _last(name)
+    method = last(name)
     dns = name in P.DNS_CALLS
-    if last in P.NET_REQUESTS or dns:
-        host = _host(w, node, name)
-        bump, when = _escalate(w, ctx)
+    if method in P.NET_REQUESTS or dns:
+        host = host_in(w, node, name)
+        bump, when = escalate(w, ctx)
         # a name lookup that carries no data sends nothing but the name asked for: medium, not high
-        undeclared = M if dns and not _args_taint(w, node, ctx) else H
+        undeclared = M if dns and not args_taint(w, node, ctx) else H
         if host and w.perms.host_declared(host):
             w._hit("network-access", bump or L, f"connects to declared host {host}{when}", line, ctx, declared=True)
         elif host:
@@ -326,13 +79,13 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             w.mark("sink", f"an undeclared destination ({name})", line, ctx)
         if when == " at import time":
             w._hit("import-time-side-effect", H, f"opens a network connection at import time ({name})", line, ctx)
-        if last in {"connect", "create_connection", "open_connection"}:
+        if method in {"connect", "create_connection", "open_connection"}:
             w._sock_lines.append(line)
-        if last == "urlretrieve":
+        if method == "urlretrieve":
             w._downloads_written.append(line)
-        _flow(w, node, ctx, "DNS" if dns else "network", host)
+        flow(w, node, ctx, "DNS" if dns else "network", host)
     else:
-        _flow(w, node, ctx, "network", None)
+        flow(w, node, ctx, "network", None)
 
 
 def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
@@ -355,7 +108,7 @@ def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> No
         return
     folded = w.facts.folder.fold(arg)
     inner = [w.facts.resolve(n.func).name for n in ast.walk(arg) if isinstance(n, ast.Call)]
-    decodes = any(any(h in n for h in _DECODE_HINTS) for n in inner)
+    decodes = any(any(h in n for h in P.DECODE_HINTS) for n in inner)
     if folded is not None and isinstance(folded.value, str | bytes):
         text = folded.value.decode("utf-8", "replace") if isinstance(folded.value, bytes) else folded.value
         if folded.decoded or folded.hidden or decodes:
@@ -379,7 +132,7 @@ def _native(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     ):
         w._hit("native-code", C, f"shellcode pattern: {name}", line, ctx)
         return
-    if name.startswith("ctypes.") and _last(name) in {"system", "execv", "execve", "popen", "fork", "execl"}:
+    if name.startswith("ctypes.") and last(name) in {"system", "execv", "execve", "popen", "fork", "execl"}:
         w._hit("process-spawn", C, f"starts a process through native code ({name})", line, ctx)
         return
     if name.startswith(_LOADERS) and name.count("()") == (1 if "FFI()" in name else 0):
@@ -441,7 +194,7 @@ def _writes(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         targets.append(node.func.value)
     elif name in _MOVERS and len(node.args) > 1:
         targets.append(node.args[1])
-    elif name.startswith("winreg.") and _last(name) in {
+    elif name.startswith("winreg.") and last(name) in {
         "SetValueEx",
         "SetValue",
         "CreateKey",
@@ -481,7 +234,7 @@ def _yaml_safe(w: Walker, node: ast.Call) -> bool:
     loader = next((kw.value for kw in node.keywords if kw.arg == "Loader"), positional)
     if loader is None:
         return True
-    return _last(w.facts.resolve(loader).name) in P.YAML_SAFE_LOADERS
+    return last(w.facts.resolve(loader).name) in P.YAML_SAFE_LOADERS
 
 
 def _dynamic_import(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
@@ -643,17 +396,17 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         and bare not in {"subprocess.Popen().communicate", "subprocess.Popen().wait"}
         and "()." not in name
     ):
-        _process(w, node, bare, ctx)
+        process_call(w, node, bare, ctx)
     elif (P.is_network(bare) and not bare.startswith("socket.socket")) or bare.startswith("socket.socket()."):
         _network(w, node, bare, ctx)
     if bare in P.THREAD_CALLS and ctx.module_level and not ctx.install:
-        bump, when = _escalate(w, ctx)
+        bump, when = escalate(w, ctx)
         w._hit("import-time-side-effect", bump or H, f"starts a thread or process{when} ({bare})", line, ctx)
     if bare in P.CODE_BUILDERS and node.args:
         w._hit("dynamic-exec", H, f"builds a callable from a code object ({bare}): exec by another name", line, ctx)
-    if bare in P.CLIPBOARD_READS or _last(bare) in P.CLIPBOARD_METHODS_READ:
+    if bare in P.CLIPBOARD_READS or last(bare) in P.CLIPBOARD_METHODS_READ:
         w._clip_reads.append(line)
-    if (bare in P.CLIPBOARD_WRITES or _last(bare) in P.CLIPBOARD_METHODS_WRITE) and node.args:
+    if (bare in P.CLIPBOARD_WRITES or last(bare) in P.CLIPBOARD_METHODS_WRITE) and node.args:
         address = next((t for t in w._strings(node.args[0]) if P.WALLET_ADDRESS_RE.match(t)), None)
         w._clip_writes.append((line, address.strip() if address is not None else ""))
     if bare in {"sys.path.insert", "sys.path.append", "zipimport.zipimporter", "runpy.run_path"} or bare.startswith(
@@ -675,7 +428,7 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
                 or "bundled" in w._taint(arg, ctx)
             )
             if folded is None and shipped:
-                _, when = _escalate(w, ctx)
+                _, when = escalate(w, ctx)
                 # an object graph shipped as data runs code on load that no reviewer reads as source
                 severity = C
                 message = f"{kind} data shipped in the bundle is deserialised{when} ({bare}): opaque code"
@@ -711,22 +464,22 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         w._hit("credential-read", C, f"reads {path[:80]!r} (credentials, keys, history or account data)", line, ctx)
         w.mark("source", repr(path[:60]), line, ctx)
     what = P.sensitive_call(bare)
-    if what is None and (bare in P.CLIPBOARD_READS or _last(bare) in P.CLIPBOARD_METHODS_READ):
+    if what is None and (bare in P.CLIPBOARD_READS or last(bare) in P.CLIPBOARD_METHODS_READ):
         what = "the clipboard"
     if what is not None:
         w.mark("source", what, line, ctx)
     if bare == "setattr" and len(node.args) >= 3:
         attr = w.facts.folder.text(node.args[1])
         w.patch(node.args[0], node.args[2], line, ctx, attr)
-    if bare in P.DESTRUCTIVE_CALLS or (_last(bare) in P.DESTRUCTIVE_METHODS and "." in bare):
+    if bare in P.DESTRUCTIVE_CALLS or (last(bare) in P.DESTRUCTIVE_METHODS and "." in bare):
         _destructive(w, node, bare, ctx)
-    if _last(bare) == "encrypt" and "." in bare:
+    if last(bare) == "encrypt" and "." in bare:
         w._encrypts.append((line, ctx))
     if bare.endswith((".write", ".writelines", ".write_text", ".write_bytes", ".dump")) or bare in {
         "json.dump",
         "pickle.dump",
     }:
-        labels = _args_taint(w, node, ctx)
+        labels = args_taint(w, node, ctx)
         if "download" in labels:
             w._downloads_written.append(line)
-        _flow(w, node, ctx, "file", None)
+        flow(w, node, ctx, "file", None)

@@ -13,6 +13,7 @@ import re
 __all__ = [
     "ANTI_ANALYSIS_RE",
     "BENIGN_ENV",
+    "DECODE_HINTS",
     "DESERIALISERS",
     "DNS_CALLS",
     "EXEC_CALLS",
@@ -36,6 +37,19 @@ __all__ = [
     "shell_payload",
 ]
 
+DECODE_HINTS = (
+    "b64decode",
+    "b32decode",
+    "b85decode",
+    "a85decode",
+    "decodebytes",
+    "unhexlify",
+    "fromhex",
+    "decompress",
+    "codecs.decode",
+    "a2b_",
+)
+"""Parts of decoder names (base64, hex, zlib and friends, ``codecs.decode``): their output is hidden text."""
 EXEC_CALLS = frozenset({"eval", "exec", "compile", "builtins.eval", "builtins.exec", "builtins.compile"})
 IMPORT_CALLS = frozenset({"__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__"})
 

@@ -8,9 +8,11 @@ them against the import graph and the manifest.
 Taint is intra-procedural plus module globals: module-level statements are walked first, function
 bodies after (so a function sees the globals a module assigned), and a function that returns a
 secret makes its calls a source. Decoded payloads that parse as Python are walked again
-(``payload``), their hits pointing at the outer line. Over 500 lines: the statement walk, guards,
-taint and the module-wide pairings (reverse shells, clipboard swaps, encrypt-while-sweeping) share
-the walker's state, which one class keeps in one place.
+(``payload``), their hits pointing at the outer line. What an expression carries (taint labels,
+sensitive reads) is the :class:`~automatos.extensions.scanning.sources.Sources` mixin; what a call
+means is ``calls.py``. Over 500 lines: the statement walk, guards, decoded strings and the
+module-wide pairings (reverse shells, clipboard swaps, encrypt-while-sweeping) read and write the
+same per-module state, which one class keeps in one place.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from automatos.extensions.scanning import patterns as P
 from automatos.extensions.scanning.facts import ModuleFacts, Resolution, normalise
 from automatos.extensions.scanning.permissions import Permissions
+from automatos.extensions.scanning.sources import Sources
 from automatos.kernel.types import Severity
 
 __all__ = ["Ctx", "Hit", "Walker"]
@@ -70,41 +73,12 @@ _DANGER_RULES = frozenset(
         "monkeypatch",
     }
 )
-_NET_READS = frozenset(
-    {
-        "read",
-        "recv",
-        "recvfrom",
-        "accept",
-        "makefile",
-        "readline",
-        "readlines",
-        "json",
-        "text",
-        "content",
-        "iter_lines",
-        "iter_content",
-        "aread",
-    }
-)
 _GATE_WHY = {
     "time": "only after a date or time check",
     "host": "only on chosen hosts or users (a hostname or user name check)",
     "anti": "only when no CI, sandbox or debugger is seen",
 }
 _COLLECTORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write", "put"})
-_DECODE_HINTS = (
-    "b64decode",
-    "b32decode",
-    "b85decode",
-    "a85decode",
-    "decodebytes",
-    "unhexlify",
-    "fromhex",
-    "decompress",
-    "codecs.decode",
-    "a2b_",
-)
 _B64ISH = re.compile(r"^[A-Za-z0-9+/=_\-\s]{40,}$")
 _HEXISH = re.compile(r"^([0-9a-fA-F]{2}){20,}$")
 
@@ -140,7 +114,7 @@ class Hit:
 
 
 @dataclass
-class Walker:
+class Walker(Sources):
     tree: ast.Module
     perms: Permissions
     is_setup: bool = False
@@ -668,7 +642,7 @@ class Walker:
     def _namespace_lookup(self, node: ast.Subscript, ctx: Ctx) -> None:
         base = self.facts.resolve(node.value).name
         if base == "os.environ" and isinstance(node.ctx, ast.Load):
-            from automatos.extensions.scanning.calls import env_read
+            from automatos.extensions.scanning.flows import env_read
 
             env_read(self, self.facts.folder.text(node.slice), node.lineno, ctx)
             return
@@ -690,163 +664,6 @@ class Walker:
                 "obfuscated-call", C if key.hidden else H, f"reaches {key.value} through {base}", node.lineno, ctx
             )
 
-    # -- taint -----------------------------------------------------------------------------------
-
-    def _taint(self, expr: ast.expr, ctx: Ctx) -> frozenset[str]:
-        labels: set[str] = set()
-        stack: list[ast.AST] = [expr]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.Name):
-                labels |= self.taint.get((ctx.scope, node.id), frozenset()) | self.taint.get((0, node.id), frozenset())
-                if self.facts.resolve(node).name == "os.environ":
-                    labels.add("environ")
-                continue
-            if isinstance(node, ast.Attribute):
-                if isinstance(node.value, ast.Name):
-                    labels |= self.taint.get((0, f"{node.value.id}.{node.attr}"), frozenset())
-                name = self.facts.resolve(node).name
-                if name == "os.environ":
-                    labels.add("environ")
-                    continue
-                if name.startswith("os.environ."):
-                    continue
-            if isinstance(node, ast.Subscript) and self.facts.resolve(node.value).name == "os.environ":
-                key = self.facts.folder.text(node.slice)
-                labels.add(f"env:{key}" if key else "environ")
-                continue
-            if isinstance(node, ast.Call):
-                labels |= self._source(node)
-                name = self.facts.resolve(node.func).name
-                if name.startswith("os.environ.") or name in {"os.getenv", "os.getenvb"}:
-                    for arg in node.args[1:]:
-                        stack.append(arg)
-                    continue
-            stack.extend(ast.iter_child_nodes(node))
-        return frozenset(labels)
-
-    def _source(self, node: ast.Call) -> set[str]:
-        name = self.facts.resolve(node.func).name
-        if name in {"os.getenv", "os.getenvb", "os.environ.get", "os.environ.pop", "os.environ.setdefault"}:
-            key = self.facts.folder.text(node.args[0]) if node.args else None
-            return {f"env:{key}" if key else "environ"}
-        if name in {
-            "os.environ.copy",
-            "os.environ.items",
-            "os.environ.keys",
-            "os.environ.values",
-            "dict",
-            "os.environ.__iter__",
-        } and (name != "dict" or (node.args and self.facts.resolve(node.args[0]).name == "os.environ")):
-            return {"environ"}
-        if name in P.HOSTINFO_CALLS:
-            return {"host"}
-        out: set[str] = set()
-        path = self._sensitive_path(node, name)
-        if path:
-            out.add(f"file:{path}")
-        if self._bundled_read(node, name):
-            out.add("bundled")
-        if P.is_network(name) and name.rsplit(".", 1)[-1].removesuffix("()") in P.NET_REQUESTS | _NET_READS:
-            out.add("download")
-        last = name.rsplit(".", 1)[-1].rstrip("()")
-        if last in self.returns:
-            out |= self.returns[last]
-        return out
-
-    def _sensitive_path(self, node: ast.Call, name: str) -> str | None:
-        """The secret location a call reads: a reader (``P.is_file_reader``) given a sensitive path,
-        a reader that opens one by default (``netrc.netrc()``), or a module function that opens its
-        parameter called with one (``_read("/proc/self/environ")``)."""
-        exprs: list[ast.expr]
-        if P.is_file_reader(name):
-            if name in P.IMPLICIT_SENSITIVE and not node.args:
-                return P.IMPLICIT_SENSITIVE[name]
-            exprs = list(node.args[:2]) + [kw.value for kw in node.keywords]
-            if isinstance(node.func, ast.Attribute):
-                exprs.append(node.func.value)
-        else:
-            slots = self._opened_params(name.rsplit(".", 1)[-1])
-            if not slots:
-                return None
-            exprs = [a for i, a in enumerate(node.args) if i in slots]
-            exprs += [kw.value for kw in node.keywords if kw.arg in slots]
-        for expr in exprs:
-            for text in self._strings(expr):
-                if P.SENSITIVE_PATH_RE.search(text):
-                    return text
-        return None
-
-    def _opened_params(self, fname: str) -> frozenset[int | str]:
-        """Positions and names of a module function's parameters that it opens or reads as a path."""
-        if fname in self._openers:
-            return self._openers[fname]
-        self._openers[fname] = frozenset()  # recursion guard
-        target = self._defs.get(fname)
-        found: set[int | str] = set()
-        if target is not None:
-            params = [a.arg for a in target.args.posonlyargs + target.args.args]
-            if params and params[0] in {"self", "cls"}:
-                params = params[1:]
-            for node in ast.walk(target):
-                if not isinstance(node, ast.Call):
-                    continue
-                called = normalise(self.facts.resolve(node.func).name)
-                if not P.is_file_reader(called) and not self._opened_params(called.rsplit(".", 1)[-1]):
-                    continue
-                used = list(node.args[:1])
-                if isinstance(node.func, ast.Attribute):
-                    used.append(node.func.value)
-                for expr in used:
-                    for sub in ast.walk(expr):
-                        if isinstance(sub, ast.Name) and sub.id in params:
-                            found.update({params.index(sub.id), sub.id})
-        self._openers[fname] = frozenset(found)
-        return self._openers[fname]
-
-    def _bundled_read(self, node: ast.Call, name: str) -> bool:
-        """Reads a data file shipped in the bundle (next to ``__file__``, a bundled name, package resources).
-
-        A read of one of the bundle's own ``.py`` files (``exec(open("version.py").read())`` in a
-        setup.py) is reviewable code, not opaque data, and does not count."""
-        if name.startswith(("pkgutil.get_data", "pkg_resources.resource_string", "pkg_resources.resource_stream")):
-            return True
-        reads = P.is_file_reader(name) or name.endswith(".read")
-        if not reads:
-            return False
-        exprs: list[ast.expr] = list(node.args[:2]) + [kw.value for kw in node.keywords]
-        if isinstance(node.func, ast.Attribute):
-            exprs.append(node.func.value)
-        texts = [t for e in exprs for t in self._strings(e)]
-        if any(t.endswith((".py", ".pyw")) and t.rsplit("/", 1)[-1] in self.bundle_files for t in texts):
-            return False
-        resources = any(
-            isinstance(n, ast.Call) and self.facts.resolve(n.func).name.startswith("importlib.resources.")
-            for e in exprs
-            for n in ast.walk(e)
-        )
-        return resources or any(t == "__file__" or t.rsplit("/", 1)[-1] in self.bundle_files for t in texts)
-
-    def _strings(self, expr: ast.expr, depth: int = 0) -> list[str]:
-        """The folded value of ``expr`` and every string constant in it (and in names it uses)."""
-        out: list[str] = []
-        folded = self.facts.folder.text(expr)
-        if folded:
-            out.append(folded)
-        for node in ast.walk(expr):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                out.append(node.value)
-            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and depth < 3:
-                for ret in self.facts.returns.get(node.func.id, []):
-                    out.extend(self._strings(ret, depth + 1))
-            elif isinstance(node, ast.Name) and node.id == "__file__":
-                out.append("__file__")
-            elif isinstance(node, ast.Name) and depth < 3:
-                bound = self.facts.bound(node.id) or self.facts.loops.get(node.id)
-                if bound is not None:
-                    out.extend(self._strings(bound, depth + 1))
-        return out
-
     # -- calls -----------------------------------------------------------------------------------
 
     def _call(self, node: ast.Call, ctx: Ctx) -> None:
@@ -855,7 +672,7 @@ class Walker:
         res: Resolution = self.facts.resolve(node.func)
         name = normalise(res.name)
         check_call(self, node, name, res, ctx)
-        if any(hint in name for hint in _DECODE_HINTS):
+        if any(hint in name for hint in P.DECODE_HINTS):
             self._decoded(node, ctx)
 
     def _decoded(self, node: ast.Call, ctx: Ctx) -> None:

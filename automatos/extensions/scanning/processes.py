@@ -1,0 +1,139 @@
+"""Process calls: the command a call runs, as far as folding recovers it, and what it means.
+
+``process_call`` weighs the executable against ``[permissions] subprocess`` and classifies the
+command line with the shared classifiers in ``patterns.py``: shell payloads (download-and-run,
+remote shells), clipboard tools, run-time ``pip install``, persistence commands, ``python -c``
+code (walked again as a payload), standard streams bound to a socket, and secrets passed on.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shlex
+from typing import TYPE_CHECKING
+
+from automatos.extensions.scanning import patterns as P
+from automatos.extensions.scanning.flows import escalate, flow
+from automatos.kernel.types import Severity
+
+if TYPE_CHECKING:
+    from automatos.extensions.scanning.walker import Ctx, Walker
+
+C, H, M, L, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+
+__all__ = ["process_call"]
+
+
+def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
+    """(executable, whole command text) of a process call, as far as folding recovers them."""
+    if not node.args:
+        return None, ""
+    if isinstance(node.args[0], ast.List | ast.Tuple):
+        texts = [w.facts.folder.text(e) for e in node.args[0].elts]
+        head = texts[0] if texts else None
+        if head is None and node.args[0].elts:
+            head = _which(w, node.args[0].elts[0])
+            texts[0] = head
+        return (head.rsplit("/", 1)[-1] if head else None), " ".join(t or "?" for t in texts)
+    folded = w.facts.folder.fold(node.args[0])
+    value = folded.value if folded is not None else None
+    if isinstance(value, list):
+        parts = [v.decode() if isinstance(v, bytes) else str(v) for v in value]
+        return (parts[0].rsplit("/", 1)[-1] if parts else None), " ".join(parts)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        try:
+            first = shlex.split(value)[:1]
+        except ValueError:
+            first = value.split()[:1]
+        return (first[0].rsplit("/", 1)[-1] if first else None), value
+    if name.startswith(("os.exec", "os.spawn")) and len(node.args) > 1:
+        return _command(w, ast.Call(func=node.func, args=node.args[1:], keywords=[]), "")
+    return None, ""
+
+
+def _which(w: Walker, expr: ast.expr) -> str | None:
+    """``git = shutil.which("git")`` then ``[git, ...]``: the executable is the constant looked up."""
+    bound = w.facts.bound(expr.id) if isinstance(expr, ast.Name) else expr
+    if isinstance(bound, ast.BoolOp):  # ``shutil.which("git") or "git"``
+        bound = bound.values[0]
+    if isinstance(bound, ast.Call) and w.facts.resolve(bound.func).name == "shutil.which" and bound.args:
+        return w.facts.folder.text(bound.args[0])
+    return None
+
+
+def _build_probe(w: Walker, node: ast.Call, name: str, exe: str | None, command: str) -> bool:
+    """``git describe``-style: a constant command of a well-known build tool whose output is captured."""
+    if exe not in P.SETUP_TOOLS_EXE or not command or "?" in command.split() or _BUILD_UNSAFE.search(command):
+        return False
+    captured = name in {"subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput"} or any(
+        (kw.arg == "capture_output" and isinstance(kw.value, ast.Constant) and kw.value.value is True)
+        or (kw.arg == "stdout" and w.facts.resolve(kw.value).name in {"subprocess.PIPE", "subprocess.DEVNULL"})
+        for kw in node.keywords
+    )
+    return captured
+
+
+_PIP_INSTALL = re.compile(r"\b(pip3?|uv\s+pip|ensurepip)\b.*\binstall\b|\beasy_install\s")
+"""``pip install`` (any source) at run time: packages the manifest's reviewed dependencies do not list."""
+_BUILD_UNSAFE = re.compile(r"://|[|;&`$<>]|\b(clone|fetch|pull|push|submodule|remote|config|archive)\b|(^|\s)-c\b|@")
+
+
+def process_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    line = node.lineno
+    exe, command = _command(w, node, name)
+    bump, when = escalate(w, ctx)
+    if bump is C and _build_probe(w, node, name, exe, command):
+        bump = H  # setup.py reading its version from git: install-time, but a constant, local, read-only probe
+    if exe and w.perms.exe_declared(exe):
+        w._hit("process-spawn", bump or M, f"runs declared executable {exe}{when}", line, ctx, declared=True)
+    else:
+        what = f"runs {exe}" if exe else f"starts a process ({name})"
+        w._hit("process-spawn", bump or H, f"{what}, not declared in [permissions] subprocess{when}", line, ctx)
+    if when == " at import time":
+        w._hit("import-time-side-effect", H, f"starts a process at import time ({name})", line, ctx)
+    clip = P.clipboard_command(exe, command)
+    if clip == "read":
+        w._clip_reads.append(line)
+        w.mark("source", "the clipboard", line, ctx)
+    elif clip == "write":
+        w._clip_writes.append((line, ""))
+    shell = P.shell_payload(command) if command else None
+    if shell is not None:
+        w._hit(shell[0], C, f"shell command {shell[1]}: {command[:80]!r}", line, ctx)
+    if command and P.PIP_URL_RE.search(command):
+        w._hit(
+            "download-exec",
+            C,
+            f"installs packages from a URL or another index at run time: {command[:80]!r}",
+            line,
+            ctx,
+        )
+    elif command and _PIP_INSTALL.search(command):
+        w._hit(
+            "download-exec",
+            C,
+            f"installs packages at run time, outside the manifest's reviewed dependencies: {command[:80]!r}",
+            line,
+            ctx,
+        )
+    if command and P.PERSIST_CMD_RE.search(command):
+        w._hit("persistence", C, f"installs itself to run again: {command[:80]!r}", line, ctx)
+    if exe and exe.startswith("python") and " -c " in f" {command} ":
+        code = command.split(" -c ", 1)[1] if " -c " in command else ""
+        if isinstance(w.facts.folder.fold(node.args[0]), object) and code and w.payload is not None:
+            w.payload(code.strip("'\""), line, ctx, "a python -c command")
+    for kw in node.keywords:
+        if kw.arg in {"stdin", "stdout", "stderr"}:
+            target = w.facts.resolve(kw.value.func if isinstance(kw.value, ast.Call) else kw.value).name
+            if target.startswith("socket."):
+                w._hit("reverse-shell", C, "process with its standard streams bound to a socket", line, ctx)
+    command_exprs = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"args", "cmd", "command"}]
+    if any("download" in w._taint(e, ctx) for e in command_exprs):
+        w._hit("download-exec", C, "runs a command built from downloaded data", line, ctx)
+    if name == "pty.spawn":
+        w._shell_lines.append(line)
+    w._runs_files = True
+    flow(w, node, ctx, "process", None, command)
