@@ -89,6 +89,21 @@ def _codec(data: Any, encoding: str) -> Any:
     return NO
 
 
+def _codec_name(encoding: str) -> str:
+    """The codec a name means; a name Python does not know that is another's rot13 (``"ebg13"``)
+    is that codec, disguised."""
+    try:
+        codecs.lookup(encoding)
+        return encoding
+    except LookupError:
+        hidden = codecs.decode(encoding, "rot13")
+        try:
+            codecs.lookup(hidden)
+        except LookupError:
+            return encoding
+        return hidden
+
+
 class Folder:
     """Folds expressions of one module; ``resolve`` names callees, ``lookup`` binds names."""
 
@@ -311,10 +326,7 @@ class Folder:
             encoding = args[1] if len(args) > 1 else self._keyword(node, "encoding", d)
             if isinstance(encoding, str):
                 self._hidden = self._decoded = True
-                value = _codec(args[0], encoding)
-                if value is NO and isinstance(args[0], str):
-                    value = _codec(args[0], "rot13")  # the one str -> str codec: a disguised name for it
-                return _small(value)
+                return _small(_codec(args[0], _codec_name(encoding)))
             return NO
         if name == "chr" and args and isinstance(args[0], int):
             self._hidden = self._decoded = True
