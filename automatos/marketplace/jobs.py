@@ -12,6 +12,10 @@ limits (:mod:`automatos.marketplace.bundle`), runs :func:`~automatos.marketplace
 with the built-in rules, and returns the report as JSON builtins. :mod:`automatos.marketplace.scans`
 decides when a scan runs and writes its result; in queue mode an ``automatos worker`` holds the
 scan process (:mod:`automatos.marketplace.queue`).
+
+A worker process that died while idle (killed by an operator or the OOM killer between scans) is
+replaced before the next scan is handed over: that scan runs, it does not fail for a death it did
+not cause (a ``BrokenProcessPool`` raised on submission is retried once, on a fresh process).
 """
 
 from __future__ import annotations
@@ -83,8 +87,13 @@ class ScanProcess:
         """The report of ``data``'s scan; :class:`ScanFailed` when it did not finish."""
         async with self._lock:
             loop = asyncio.get_running_loop()
-            pool = self._pool()
-            future = loop.run_in_executor(pool, scan_in_child, data, settings, allowed_dependencies)
+            if not self.alive():  # the worker died while idle (killed, OOM): not this bundle's doing
+                self._kill()
+            try:
+                future = loop.run_in_executor(self._pool(), scan_in_child, data, settings, allowed_dependencies)
+            except BrokenProcessPool:  # it died between the check and the submit: a fresh one
+                self._kill()
+                future = loop.run_in_executor(self._pool(), scan_in_child, data, settings, allowed_dependencies)
             try:
                 async with asyncio.timeout(self.timeout):
                     return await future
@@ -99,6 +108,16 @@ class ScanProcess:
                 raise
             except Exception as exc:  # the scanner (or the bundle reader) raised in the child
                 raise ScanFailed(f"{type(exc).__name__}: {exc}"[:1000]) from exc
+
+    def pids(self) -> list[int]:
+        """The worker process's id (none before the first scan or after a kill)."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return [p.pid for p in list(processes.values()) if p.pid is not None]
+
+    def alive(self) -> bool:
+        """False when the pool's worker process has died (its exit code is known)."""
+        processes = getattr(self._executor, "_processes", None) or {}
+        return all(p.exitcode is None for p in list(processes.values()))
 
     def _kill(self) -> None:
         """Stop the worker process now (a scan in it is abandoned); the next scan starts a new one."""

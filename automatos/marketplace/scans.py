@@ -97,6 +97,7 @@ class Scans:
         self._process: ScanProcess | None = None
         self._queue: QueueScanner | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._local = asyncio.Semaphore(1)
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -202,15 +203,24 @@ class Scans:
             return  # another node took the version up
         except asyncio.CancelledError:
             raise
-        except Exception:  # a scan task must not die silently: a sweep takes the version up again
+        except Exception as exc:  # a scan task must not die silently, nor leave its version scanning
             log.exception("plugin scan of version %s failed", version_id)
+            try:  # failed (verdict review); when even that cannot be written, a sweep takes it up again
+                await self._write_result(
+                    version_id, scan, None, f"the scan could not run: {type(exc).__name__}: {exc}"[:1000]
+                )
+            except Exception:
+                log.exception("recording the failed scan of version %s failed", version_id)
 
     async def _static(self, version_id: str, scan: int, key: str, sha256: str) -> ScanAnswer:
         settings = self.settings()
         if settings.plugins_scan_mode != "queue":
-            if self._process is None:
-                self._process = ScanProcess(self.timeout)
-            return await scan_stored(self.kernel.backends.blob, key, sha256, settings, self._process.scan)
+            # one local scan at a time (the scan process serves one): the bundle is read from the
+            # blob backend when its turn comes, so twenty queued scans do not hold twenty bundles
+            async with self._local:
+                if self._process is None:
+                    self._process = ScanProcess(self.timeout)
+                return await scan_stored(self.kernel.backends.blob, key, sha256, settings, self._process.scan)
         losses, delay = 0, self.retry_delay
         while True:
             scanner = await self._scanner(settings)

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("automatos.marketplace")
 
+READING_AT_ONCE = 2
+"""Uploaded bundles read and validated at once per process (memory: see :meth:`Submissions.submit`)."""
+
 __all__ = ["Submissions", "Submitted"]
 
 
@@ -78,9 +81,19 @@ class Submissions:
         self.settings = settings
         self.queue_scan = queue_scan
         """``queue_scan(version_id, scan_number)``: hands a stored version to the scans."""
+        self._reading = asyncio.Semaphore(READING_AT_ONCE)
 
     async def submit(self, source: IO[bytes], *, principal: Principal, request_id: str | None = None) -> Submitted:
-        """Validate and store an uploaded bundle, then queue its scan; see the module docstring."""
+        """Validate and store an uploaded bundle, then queue its scan; see the module docstring.
+
+        At most :data:`READING_AT_ONCE` bundles are read into memory at a time in this process (the
+        others wait, spooled to disk): each holds up to the bundle cap plus its expanded files, so
+        twenty concurrent 10 MB uploads must not cost twenty times that.
+        """
+        async with self._reading:
+            return await self._submit(source, principal=principal, request_id=request_id)
+
+    async def _submit(self, source: IO[bytes], *, principal: Principal, request_id: str | None) -> Submitted:
         settings = self.settings()
         source.seek(0)
         data = source.read()
