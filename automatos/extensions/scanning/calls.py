@@ -39,6 +39,9 @@ _LOADERS = (
 )
 
 
+_LAZY = frozenset({"ServerProxy", "Request", "PoolManager", "HTTPConnection", "HTTPSConnection"})
+
+
 def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     line = node.lineno
     method = last(name)
@@ -46,11 +49,16 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     if method in P.NET_REQUESTS or dns:
         host = host_in(w, node, name)
         bump, when = escalate(w, ctx)
+        if when == " at import time" and method in _LAZY:
+            when = ""  # a proxy, request or pool object built at import connects only when used
         # a name lookup that carries no data sends nothing but the name asked for: medium, not high
         undeclared = M if dns and not args_taint(w, node, ctx) else H
         if host and w.perms.host_declared(host):
             w._hit("network-access", bump or L, f"connects to declared host {host}{when}", line, ctx, declared=True)
         elif host:
+            drop = next((t for a in node.args[:1] for t in w._strings(a) if P.DROP_SERVICE_RE.search(t)), None)
+            if drop is not None:
+                undeclared = C  # a chat webhook, request bin, tunnel or paste site: a collector of stolen data
             w._hit(
                 "network-access",
                 bump or undeclared,
@@ -119,6 +127,8 @@ def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> No
             w.payload(text, line, ctx, f"code passed to {name}()")
     elif decodes:
         w._hit("obfuscated-exec", C, f"{name}() of decoded or decompressed data", line, ctx)
+    elif any(P.STEGO_RE.search(n) for n in inner):
+        w._hit("obfuscated-exec", C, f"{name}() of code revealed from an image (steganography)", line, ctx)
     else:
         w._hit("dynamic-exec", H, f"{name}() of a value computed at run time", line, ctx)
 
@@ -142,7 +152,11 @@ def _native(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         inner = node.args[0] if node.args else None
         if isinstance(inner, ast.Call) and w.facts.resolve(inner.func).name == "ctypes.util.find_library":
             lib = w.facts.folder.text(inner.args[0]) if inner.args else None
-        if lib is None:
+        if lib is None and _planted(w, node.args[0] if node.args else None):
+            w._hit(
+                "native-code", H, f"loads a native library from a temporary or user-writable place ({name})", line, ctx
+            )
+        elif lib is None:
             w._hit("native-code", M, f"loads a native library computed at run time ({name})", line, ctx)
         elif _LIBC_RE(lib):
             w._hit("native-code", H, f"loads the system C library or a system DLL ({lib})", line, ctx)
@@ -152,6 +166,19 @@ def _native(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             w._hit("native-code", M, f"loads native library {lib}", line, ctx)
     elif name.startswith("ctypes.windll.") or name.startswith("ctypes.cdll."):
         w._hit("native-code", H, f"calls a system DLL function ({name})", line, ctx)
+
+
+def _planted(w: Walker, expr: ast.expr | None) -> bool:
+    """A library path under a temporary directory (or one built from temp/app-data variables)."""
+    if expr is None:
+        return False
+    for node in ast.walk(expr):
+        if isinstance(node, ast.Call) and w.facts.resolve(node.func).name.startswith("tempfile."):
+            return True
+    return any(
+        re.search(r"(^|[/\\])(tmp|temp)([/\\]|$)|^(TEMP|TMP|TMPDIR|APPDATA|LOCALAPPDATA)$", t, re.I)
+        for t in w._strings(expr)
+    )
 
 
 _MATHS = re.compile(
@@ -176,6 +203,8 @@ P_SHELLCODE = frozenset(
         "mprotect",
         "VirtualAllocEx",
         "NtAllocateVirtualMemory",
+        "ReadProcessMemory",
+        "MiniDumpWriteDump",
     }
 )
 
@@ -192,6 +221,8 @@ def _writes(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             targets.append(node.args[0])
     elif name.endswith(_WRITERS) and isinstance(node.func, ast.Attribute):
         targets.append(node.func.value)
+    elif name.endswith(".open") and isinstance(node.func, ast.Attribute) and _write_mode(w, node, 0):
+        targets.append(node.func.value)  # ``Path(...).open("a")``
     elif name in _MOVERS and len(node.args) > 1:
         targets.append(node.args[1])
     elif name.startswith("winreg.") and last(name) in {
@@ -214,6 +245,17 @@ def _writes(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
 
 
 _WRITERS = (".write_text", ".write_bytes")
+
+
+def _write_mode(w: Walker, node: ast.Call, slot: int) -> bool:
+    """The call's mode argument (positional ``slot`` or ``mode=``) opens for writing or appending."""
+    mode_expr = (
+        node.args[slot] if len(node.args) > slot else next((k.value for k in node.keywords if k.arg == "mode"), None)
+    )
+    mode = w.facts.folder.text(mode_expr) if mode_expr is not None else None
+    return bool(mode) and any(c in mode for c in "wax+")  # type: ignore[operator]
+
+
 _MOVERS = frozenset(
     {
         "shutil.copy",
@@ -366,6 +408,38 @@ def _destructive(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             return
 
 
+def _overwrites(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    """Writing over every file under a home, root or personal directory: a wiper that keeps the names."""
+    target: ast.expr | None = None
+    if (
+        name in {"open", "io.open"}
+        and node.args
+        and _write_mode(w, node, 1)
+        and "a" not in (w.facts.folder.text(node.args[1] if len(node.args) > 1 else ast.Constant("")) or "")
+    ):
+        target = node.args[0]
+    elif isinstance(node.func, ast.Attribute) and (
+        name.endswith(_WRITERS) or (name.endswith(".open") and _write_mode(w, node, 0))
+    ):
+        target = node.func.value
+    if target is None:
+        return
+    for sub in ast.walk(target):
+        source = w.facts.loops.get(sub.id) if isinstance(sub, ast.Name) else None
+        under = swept(w, source) if source is not None else None
+        if under:
+            gated = ctx.guards & {"time", "host", "anti"}
+            why = " behind a date, host, locale or CI check" if gated else ""
+            w._hit(
+                "destructive",
+                C if gated else H,
+                f"overwrites every file under {under[:60]!r} ({name}){why}",
+                node.lineno,
+                ctx,
+            )
+            return
+
+
 def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
     if not name:
         return
@@ -402,6 +476,16 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
     if bare in P.THREAD_CALLS and ctx.module_level and not ctx.install:
         bump, when = escalate(w, ctx)
         w._hit("import-time-side-effect", bump or H, f"starts a thread or process{when} ({bare})", line, ctx)
+    capture = P.INPUT_CAPTURE.get(bare) or P.INPUT_CAPTURE.get(bare.removesuffix("()"))
+    if capture:
+        w._hit("input-capture", H, f"captures {capture} ({bare})", line, ctx)
+        w.mark("source", capture, line, ctx)
+    if bare.startswith(("crontab.CronTab().", "crontab.CronTab.")) and last(bare) in {"new", "write", "write_to_user"}:
+        w._hit("persistence", C, f"adds a cron job ({bare}): code that runs again later", line, ctx)
+    if bare in P.PYARMOR_NAMES or bare.startswith("pytransform."):
+        w._hit("obfuscated-exec", C, f"runs PyArmor-encrypted code ({bare}): nothing a reviewer can read", line, ctx)
+    if bare.startswith(P.CLOUD_PREFIXES) and last(bare) in P.CLOUD_UPLOADS:
+        flow(w, node, ctx, "network", None)  # a bucket, queue or topic is a network destination
     if bare in P.CODE_BUILDERS and node.args:
         w._hit("dynamic-exec", H, f"builds a callable from a code object ({bare}): exec by another name", line, ctx)
     if bare in P.CLIPBOARD_READS or last(bare) in P.CLIPBOARD_METHODS_READ:
@@ -413,6 +497,7 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         "importlib.util.spec_from_file_location"
     ):
         w._runs_files = True  # a written file put on the import path or loaded as code runs
+        w._loads_files = True
     if bare in {"yaml.load", "yaml.load_all"} and _yaml_safe(w, node):
         pass
     elif bare in P.DESERIALISERS and node.args:
@@ -473,6 +558,8 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         w.patch(node.args[0], node.args[2], line, ctx, attr)
     if bare in P.DESTRUCTIVE_CALLS or (last(bare) in P.DESTRUCTIVE_METHODS and "." in bare):
         _destructive(w, node, bare, ctx)
+    else:
+        _overwrites(w, node, bare, ctx)
     if last(bare) == "encrypt" and "." in bare:
         w._encrypts.append((line, ctx))
     if bare.endswith((".write", ".writelines", ".write_text", ".write_bytes", ".dump")) or bare in {
@@ -482,4 +569,11 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         labels = args_taint(w, node, ctx)
         if "download" in labels:
             w._downloads_written.append(line)
+        if "bundled" in labels:
+            decoded = any(
+                isinstance(n, ast.Call) and any(h in w.facts.resolve(n.func).name for h in P.DECODE_HINTS)
+                for a in node.args
+                for n in ast.walk(a)
+            )
+            w._unpacked_written.append((line, decoded))
         flow(w, node, ctx, "file", None)

@@ -112,7 +112,8 @@ class ModuleFacts:
                 if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                     child_scope = id(child)
                     child_name = child.name if not isinstance(child, ast.Lambda) else ""
-                if isinstance(child, ast.Return) and child.value is not None and fname:
+                if isinstance(child, ast.Return | ast.Yield | ast.YieldFrom) and child.value is not None and fname:
+                    # a generator's yields are what iterating its call hands back
                     self.returns.setdefault(fname, []).append(child.value)
                 if isinstance(child, ast.Import):
                     for alias in child.names:
@@ -132,6 +133,9 @@ class ModuleFacts:
                 elif isinstance(child, ast.Assign):
                     for target in child.targets:
                         self._bind(target, child.value, sc)
+                        if isinstance(node, ast.ClassDef) and isinstance(target, ast.Name):
+                            # a class attribute is what ``self.<name>`` reads in its methods
+                            self.self_attrs.setdefault(target.id, []).append(child.value)
                     if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef):
                         self._grow(child, sc)
                 elif (

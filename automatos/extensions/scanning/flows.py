@@ -111,7 +111,16 @@ def flow(w: Walker, node: ast.Call, ctx: Ctx, sink: str, host: str | None, comma
         elif declared and host and not w.perms.host_declared(host):
             w._hit("exfiltration", H, f"sends declared ${declared[0]} to undeclared host {host}", line, ctx)
         elif hostinfo:
-            w._hit("exfiltration", H, f"sends {', '.join(hostinfo)} over the {sink}{where}", line, ctx)
+            # fingerprinting the machine for an undeclared collector (telemetry at best): high, review;
+            # the same to a declared host is the plugin's own service
+            to_declared = host is not None and w.perms.host_declared(host)
+            w._hit(
+                "exfiltration",
+                M if to_declared else H,
+                f"sends {', '.join(hostinfo)} over the {sink}{where}",
+                line,
+                ctx,
+            )
         elif other:
             w._hit(
                 "exfiltration", M, f"sends undeclared environment variable {other[0]} over the {sink}{where}", line, ctx

@@ -144,7 +144,18 @@ DNS_CALLS = frozenset(
 )
 
 
+_RESPONSE_DATA = frozenset({"json", "text", "content", "read", "decode", "headers", "cookies", "raise_for_status"})
+
+
 def is_network(name: str) -> bool:
+    """A call on a network API — not a method of the data it already handed back
+    (``httpx.get(u).json().get("k")`` is a dict lookup)."""
+    links = name.split("().")
+    if any(
+        link.split(".", 1)[0] in _RESPONSE_DATA and (i < len(links) - 1 or "." in link)
+        for i, link in enumerate(links[1:], 1)
+    ):
+        return False
     return name.startswith(NET_PREFIXES) and not name.startswith(
         ("socket.gethostname", "socket.AF_", "socket.SOCK_", "socket.timeout", "urllib.request.pathname2url")
     )
@@ -245,7 +256,8 @@ SENSITIVE_PATH_RE = re.compile(
     r"|/etc/passwd|/etc/shadow|/etc/sudoers|_history\b|\.bash_history|\.zsh_history|\.python_history"
     r"|Login Data|Local State|Cookies|\.mozilla|Google[/\\]Chrome|Chrome[/\\]User Data|BraveSoftware"
     r"|Keychains|\.keychain|keyring|leveldb|wallet\.dat|\.electrum|Exodus|\.bitcoin|\.ethereum|metamask"
-    r"|discord[/\\]|Telegram Desktop|\.vault-token|\.terraformrc|credentials\.json|\.boto\b|/proc/[^/]+/environ",
+    r"|discord[/\\]|Telegram Desktop|\.vault-token|\.terraformrc|credentials\.json|\.boto\b|/proc/[^/]+/(environ|mem)\b"
+    r"|lsass\.(exe|dmp)",
     re.IGNORECASE,
 )
 """Credential, key, history, account, browser and wallet locations."""
@@ -324,7 +336,12 @@ PERSISTENCE_RE = re.compile(
     r"\.bashrc|\.bash_profile|\.zshrc|\.profile\b|\.zprofile|/etc/profile|/etc/rc\.local|crontab|/etc/cron"
     r"|/var/spool/cron|systemd[/\\]|\.service$|autostart|LaunchAgents|LaunchDaemons|sitecustomize|usercustomize"
     r"|\.pth$|CurrentVersion\\\\?Run|Start Menu\\\\?Programs\\\\?Startup|\.config/fish/config"
-    r"|(^|[/\\])pip\.(conf|ini)$|\.pydistutils\.cfg|(^|[/\\])\.condarc$",
+    r"|(^|[/\\])pip\.(conf|ini)$|\.pydistutils\.cfg|(^|[/\\])\.condarc$"
+    r"|\.git[/\\]hooks[/\\]|(^|[/\\])\.gitconfig$|\.vimrc$|(^|[/\\])\.?vim[/\\](plugin|autoload)[/\\]|nvim[/\\]init\.(vim|lua)$"
+    r"|\.emacs(\.d[/\\]init\.el)?$|\.ipython[/\\]profile_[^/\\]+[/\\](startup|ipython_config)|jupyter_\w*config\.py$"
+    r"|\.xinitrc|\.xprofile|\.xsession|\.bash_login|\.bash_logout|\.zshenv|\.zlogin|\.config[/\\]environment\.d"
+    r"|/etc/init\.d/|/etc/ld\.so\.preload|/etc/update-motd\.d/|/etc/sudoers|\.ssh[/\\]rc$|\.pythonrc|\.tmux\.conf$"
+    r"|\.vscode[/\\]tasks\.json$|Startup[/\\][^/\\]+\.(lnk|bat|cmd|vbs|exe)$",
     re.IGNORECASE,
 )
 
@@ -339,7 +356,8 @@ SHELL_DOWNLOAD_RE = re.compile(
     r"(curl|wget|fetch|Invoke-WebRequest|iwr|DownloadString|DownloadFile|certutil)\b.*"
     r"(\|\s*(ba|z|da)?sh\b|\|\s*python|&&\s*(chmod|\./|sh |bash |python)|;\s*(chmod|\./|sh |bash )|-o\s*/tmp|IEX|iex)"
     r"|powershell.*-e(nc(odedcommand)?)?\s+[A-Za-z0-9+/=]{20,}|base64\s+(-d|--decode)\s*\|\s*(ba)?sh"
-    r"|/dev/tcp/|\bnc\b.*-e\s|ncat\b.*-e\s|mkfifo",
+    r"|/dev/tcp/|\bnc\b.*-e\s|ncat\b.*-e\s|mkfifo"
+    r"|\b(IEX|Invoke-Expression)\b.*\b(DownloadString|DownloadData|Invoke-WebRequest|iwr|Invoke-RestMethod|irm|Net\.WebClient)\b",
     re.IGNORECASE | re.DOTALL,
 )
 """Shell one-liners that fetch and run, or open a shell to a remote end."""
@@ -366,7 +384,9 @@ def shell_payload(text: str) -> tuple[str, str] | None:
 PIP_URL_RE = re.compile(r"\bpip3?\b.*\binstall\b.*(https?://|git\+|--index-url|--extra-index-url|\s-i\s|\.whl\b)")
 """pip installing from a URL or another index at run time: code nobody reviewed."""
 PERSIST_CMD_RE = re.compile(
-    r"crontab|systemctl\b.*\benable|schtasks|launchctl\s+load|reg(\.exe)?\s+add|update-rc\.d|chkconfig", re.I
+    r"crontab|systemctl\b.*\benable|schtasks|launchctl\s+(load|bootstrap|submit)|reg(\.exe)?\s+add|update-rc\.d|chkconfig"
+    r"|(^|[|;&]\s*)at\s+(now|midnight|noon|teatime|tomorrow|\d)|(^|[|;&]\s*)at\s+-f\s|git\s+config\b.*core\.(hooksPath|pager|fsmonitor)",
+    re.I,
 )
 
 ANTI_ANALYSIS_RE = re.compile(
@@ -463,4 +483,74 @@ PRECIOUS_DIR_RE = re.compile(
     r"|\.local)[/\\]?$",
 )
 """Directories whose deletion (or a loop deleting what is under them) is a wiper's work."""
+INPUT_CAPTURE = {
+    "pynput.keyboard.Listener": "keystrokes",
+    "pynput.keyboard.Events": "keystrokes",
+    "keyboard.on_press": "keystrokes",
+    "keyboard.on_release": "keystrokes",
+    "keyboard.hook": "keystrokes",
+    "keyboard.record": "keystrokes",
+    "keyboard.read_event": "keystrokes",
+    "pyHook.HookManager": "keystrokes",
+    "pyWinhook.HookManager": "keystrokes",
+    "evdev.InputDevice": "keystrokes",
+    "Xlib.ext.record": "keystrokes",
+    "ctypes.windll.user32.GetAsyncKeyState": "keystrokes",
+    "ctypes.windll.user32.SetWindowsHookExA": "keystrokes",
+    "ctypes.windll.user32.SetWindowsHookExW": "keystrokes",
+    "PIL.ImageGrab.grab": "the screen",
+    "pyscreenshot.grab": "the screen",
+    "pyautogui.screenshot": "the screen",
+    "mss.mss": "the screen",
+    "mss.mss().grab": "the screen",
+    "mss.mss().shot": "the screen",
+}
+"""Calls that capture what the user types or sees: a tool plugin has no business with either."""
+STEGO_RE = re.compile(r"(^|\.)(stegano|stegpy|steganography|stepic|cryptosteganography)\.|(^|\.)lsb\.reveal$", re.I)
+"""Steganography decoders: what they return was hidden in an image."""
+PYARMOR_NAMES = frozenset({"__pyarmor__", "pyarmor_runtime", "pytransform.pyarmor_runtime", "pytransform.pyarmor"})
+DROP_SERVICE_RE = re.compile(
+    r"discord(app)?\.com/api/webhooks|api\.telegram\.org/bot|hooks\.slack\.com/|webhook\.site|pipedream\.net"
+    r"|requestbin|\bngrok(-free)?\.(io|app|dev)|\binteract\.sh|\boast\.(pro|live|site|online|fun|me)"
+    r"|burpcollaborator\.net|pastebin\.com/api|\btransfer\.sh|\bfile\.io\b|\b0x0\.st|anonfiles|termbin\.com"
+    r"|api\.github\.com/gists|canarytokens|dnslog\.cn|ceye\.io",
+    re.I,
+)
+"""Drop points and collectors (chat webhooks, request bins, tunnels, paste sites): where stolen data goes."""
+CLOUD_UPLOADS = frozenset(
+    {
+        "put_object",
+        "upload_file",
+        "upload_fileobj",
+        "upload_blob",
+        "upload_from_string",
+        "upload_from_filename",
+        "upload_from_file",
+        "send_message",
+        "publish",
+        "put_record",
+        "put_records",
+    }
+)
+CLOUD_PREFIXES = ("boto3.", "botocore.", "aioboto3.", "google.cloud.", "azure.storage.", "azure.servicebus.", "minio.")
+"""Cloud SDK calls that hand data to a bucket, queue or topic: network sinks whose host is the SDK's."""
+DOWNLOADERS = frozenset({"wget", "curl", "aria2c", "axel", "certutil", "bitsadmin", "tftp", "scp", "rsync"})
+"""Executables that fetch files from a remote end."""
+REGION_CALLS = frozenset(
+    {
+        "locale.getlocale",
+        "locale.getdefaultlocale",
+        "locale.getpreferredencoding",
+        "locale.setlocale",
+        "time.tzname",
+        "time.timezone",
+        "time.altzone",
+        "time.localtime().tm_zone",
+        "tzlocal.get_localzone",
+        "tzlocal.get_localzone_name",
+    }
+)
+"""Where the machine is: a guard on these targets a country or language (protestware, geofenced payloads)."""
+REGION_FILES = frozenset({"/etc/localtime", "/etc/timezone", "/etc/locale.conf", "/etc/default/locale"})
+REGION_ENV = frozenset({"LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ"})
 HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home", "os.path.expanduser", "os.getenv", "os.environ.get"})

@@ -29,6 +29,10 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
     """(executable, whole command text) of a process call, as far as folding recovers them."""
     if not node.args:
         return None, ""
+    if isinstance(node.args[0], ast.Name) and w.facts.bound(node.args[0].id) is None:
+        chosen = _alternatives(w, node, name, node.args[0].id)
+        if chosen is not None:
+            return chosen
     if isinstance(node.args[0], ast.List | ast.Tuple):
         texts = [w.facts.folder.text(e) for e in node.args[0].elts]
         head = texts[0] if texts else None
@@ -52,6 +56,19 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
     if name.startswith(("os.exec", "os.spawn")) and len(node.args) > 1:
         return _command(w, ast.Call(func=node.func, args=node.args[1:], keywords=[]), "")
     return None, ""
+
+
+def _alternatives(w: Walker, node: ast.Call, name: str, var: str) -> tuple[str | None, str] | None:
+    """``cmd = ["pbcopy"]`` in one branch, ``cmd = ["xclip", ...]`` in another: every constant
+    command the name may hold; the first undeclared one speaks for the call (else the first)."""
+    values = [v for scope in w.facts.assigns.values() for v in scope.get(var, [])]
+    if not values or len(values) > 8 or not all(isinstance(v, ast.List | ast.Tuple) for v in values):
+        return None
+    found = [_command(w, ast.Call(func=node.func, args=[v], keywords=[]), name) for v in values]
+    if any(exe is None for exe, _ in found):
+        return None
+    undeclared = [f for f in found if not w.perms.exe_declared(f[0] or "")]
+    return (undeclared or found)[0]
 
 
 def _which(w: Walker, expr: ast.expr) -> str | None:
@@ -79,6 +96,48 @@ def _build_probe(w: Walker, node: ast.Call, name: str, exe: str | None, command:
 _PIP_INSTALL = re.compile(r"\b(pip3?|uv\s+pip|ensurepip)\b.*\binstall\b|\beasy_install\s")
 """``pip install`` (any source) at run time: packages the manifest's reviewed dependencies do not list."""
 _BUILD_UNSAFE = re.compile(r"://|[|;&`$<>]|\b(clone|fetch|pull|push|submodule|remote|config|archive)\b|(^|\s)-c\b|@")
+
+
+def _saves(command: str) -> bool:
+    """A downloader command that fetches a URL (or an unknown argument) rather than printing its version."""
+    return (
+        "://" in command or "?" in command.split() or bool(re.search(r"\s-(O|o|-output)\b|urlcache|/transfer", command))
+    )
+
+
+_DETACH_FLAGS = frozenset(
+    {"DETACHED_PROCESS", "CREATE_NEW_PROCESS_GROUP", "CREATE_NO_WINDOW", "CREATE_BREAKAWAY_FROM_JOB"}
+)
+
+
+def _detached(w: Walker, node: ast.Call) -> str:
+    """How a process call cuts the child loose: a new session, a detached Windows process or ``setsid``."""
+    for kw in node.keywords:
+        if kw.arg == "start_new_session" and isinstance(kw.value, ast.Constant) and kw.value.value is True:
+            return "start_new_session=True"
+        if kw.arg == "creationflags":
+            flags = {
+                w.facts.resolve(n).name.rsplit(".", 1)[-1]
+                for n in ast.walk(kw.value)
+                if isinstance(n, ast.Attribute | ast.Name)
+            }
+            folded = w.facts.folder.fold(kw.value)
+            number = folded.value if folded is not None and isinstance(folded.value, int) else 0
+            if flags & _DETACH_FLAGS or number & _DETACH_BITS:
+                return "creationflags detach it"
+        if kw.arg == "preexec_fn" and w.facts.resolve(kw.value).name in {"os.setsid", "os.setpgrp"}:
+            return f"preexec_fn={w.facts.resolve(kw.value).name}"
+    streams = {
+        kw.arg
+        for kw in node.keywords
+        if kw.arg in {"stdin", "stdout", "stderr"} and w.facts.resolve(kw.value).name == "subprocess.DEVNULL"
+    }
+    if len(streams) == 3:
+        return "every standard stream discarded"
+    return ""
+
+
+_DETACH_BITS = 0x00000008 | 0x08000000  # DETACHED_PROCESS | CREATE_NO_WINDOW
 
 
 def process_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
@@ -133,6 +192,17 @@ def process_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     command_exprs = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"args", "cmd", "command"}]
     if any("download" in w._taint(e, ctx) for e in command_exprs):
         w._hit("download-exec", C, "runs a command built from downloaded data", line, ctx)
+    if exe and exe.lower().removesuffix(".exe") in P.DOWNLOADERS and _saves(command):
+        w._downloads_written.append(line)  # ``wget -O file URL``: a download written to disk
+    detached = _detached(w, node)
+    if detached and not (exe and w.perms.exe_declared(exe)):
+        w._hit(
+            "silent-process",
+            C,
+            f"starts {exe or 'a process'} detached ({detached}), not declared in [permissions] subprocess",
+            line,
+            ctx,
+        )
     if name == "pty.spawn":
         w._shell_lines.append(line)
     w._runs_files = True

@@ -75,6 +75,11 @@ RULES: tuple[StaticRule, ...] = (
     StaticRule("monkeypatch", _C, "replaces library functions (critical with an undeclared destination)"),
     StaticRule("crypto-miner", _C, "crypto-miner, mining-pool or wallet strings"),
     StaticRule("clipboard-hijack", _C, "reads the clipboard and writes back wallet addresses"),
+    StaticRule("input-capture", _H, "captures keystrokes or the screen"),
+    StaticRule("dropper", _C, "unpacks data shipped in the bundle to a file, then imports or runs it"),
+    StaticRule(
+        "silent-process", _C, "starts an undeclared process detached from the plugin (new session, DETACHED_PROCESS)"
+    ),
     StaticRule("process-spawn", _H, "starts processes (undeclared executables weigh more)"),
     StaticRule("network-access", _H, "uses the network (undeclared hosts weigh more)"),
     StaticRule("import-time-side-effect", _H, "threads, processes or connections started at import time"),

@@ -186,6 +186,17 @@ class Sources:
         )
         return resources or any(t == "__file__" or t.rsplit("/", 1)[-1] in self.bundle_files for t in texts)
 
+    def _template(self, node: ast.JoinedStr) -> str:
+        """An f-string with ``*`` for each part folding cannot recover."""
+        parts: list[str] = []
+        for value in node.values[:20]:
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                parts.append(value.value)
+            else:
+                inner = value.value if isinstance(value, ast.FormattedValue) else value
+                parts.append(self.facts.folder.text(inner) or "*")
+        return "".join(parts)
+
     def _strings(self, expr: ast.expr, depth: int = 0) -> list[str]:
         """The folded value of ``expr`` and every string constant in it (and in names it uses)."""
         out: list[str] = []
@@ -193,6 +204,8 @@ class Sources:
         if folded:
             out.append(folded)
         for node in ast.walk(expr):
+            if isinstance(node, ast.JoinedStr) and not (node is expr and folded):
+                out.append(self._template(node))  # ``f"/proc/{pid}/environ"`` -> ``/proc/*/environ``
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 out.append(node.value)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and depth < 3:

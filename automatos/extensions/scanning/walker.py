@@ -71,11 +71,13 @@ _DANGER_RULES = frozenset(
         "file-write",
         "destructive",
         "monkeypatch",
+        "silent-process",
+        "dropper",
     }
 )
 _GATE_WHY = {
     "time": "only after a date or time check",
-    "host": "only on chosen hosts or users (a hostname or user name check)",
+    "host": "only on chosen hosts, users or regions (a hostname, user, locale or time-zone check)",
     "anti": "only when no CI, sandbox or debugger is seen",
 }
 _COLLECTORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write", "put"})
@@ -136,6 +138,9 @@ class Walker(Sources):
     _emit: bool = True
     _downloads_written: list[int] = field(default_factory=list)
     _runs_files: bool = False
+    _loads_files: bool = False
+    _unpacked_written: list[tuple[int, bool]] = field(default_factory=list)
+    """(line, decoded) of writes of bundled data: a dropper when the module then loads or runs files."""
     _names: dict[int, str] = field(default_factory=dict)
     _defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     _params: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
@@ -214,6 +219,16 @@ class Walker(Sources):
                     "download-exec",
                     C,
                     "writes downloaded data to a file and makes it executable or runs it",
+                    line,
+                    Ctx(module_level=False),
+                )
+        for line, decoded in self._unpacked_written:
+            if self._loads_files or (decoded and self._runs_files):
+                how = "imports it as code" if self._loads_files else "makes it executable or runs it"
+                self._hit(
+                    "dropper",
+                    C,
+                    f"unpacks {'encoded ' if decoded else ''}data shipped in the bundle to a file and {how}",
                     line,
                     Ctx(module_level=False),
                 )
@@ -511,8 +526,39 @@ class Walker(Sources):
 
     # -- guards ----------------------------------------------------------------------------------
 
+    def _guard_nodes(self, test: ast.expr) -> list[ast.AST]:
+        """The test's nodes plus what the names and helper calls in it stand for (two levels):
+        ``lang = locale.getlocale()[0]`` then ``if lang.startswith(...)`` is a locale check."""
+        nodes: list[ast.AST] = []
+        todo: list[tuple[ast.AST, int]] = [(test, 0)]
+        while todo and len(nodes) < 400:
+            expr, depth = todo.pop()
+            for node in ast.walk(expr):
+                nodes.append(node)
+                if depth >= 2:
+                    continue
+                if isinstance(node, ast.Name):
+                    bound = self.facts.bound(node.id)
+                    if bound is not None:
+                        todo.append((bound, depth + 1))
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                    todo.extend((r, depth + 1) for r in self.facts.returns.get(node.func.id, [])[:4])
+        return nodes
+
     def _guards(self, test: ast.expr) -> frozenset[str]:
         found: set[str] = set()
+        nodes = self._guard_nodes(test)
+        compares = any(
+            isinstance(n, ast.Compare)
+            or (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in {"startswith", "endswith", "__contains__"}
+            )
+            for n in ast.walk(test)
+        )
+        if compares and any(self._region(n) for n in nodes):
+            found.add("host")  # locale, time zone or language: a check of where the machine is
         for node in ast.walk(test):
             if isinstance(node, ast.Compare) and isinstance(node.left, ast.Name) and node.left.id == "__name__":
                 found.add("main")
@@ -551,6 +597,17 @@ class Walker(Sources):
             ):
                 found.add("anti")
         return frozenset(found)
+
+    def _region(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value in P.REGION_FILES
+        if isinstance(node, ast.Call | ast.Attribute):
+            name = self.facts.resolve(node.func if isinstance(node, ast.Call) else node).name.removesuffix("()")
+            if name in P.REGION_CALLS:
+                return True
+            if isinstance(node, ast.Call) and name in P.HOME_CALLS - {"pathlib.Path.home", "Path.home"} and node.args:
+                return (self.facts.folder.text(node.args[0]) or "") in P.REGION_ENV
+        return False
 
     # -- expressions -----------------------------------------------------------------------------
 
@@ -645,6 +702,13 @@ class Walker(Sources):
             from automatos.extensions.scanning.flows import env_read
 
             env_read(self, self.facts.folder.text(node.slice), node.lineno, ctx)
+            return
+        if base.endswith(".__dict__") and base.count(".") >= 1:
+            module = base.removesuffix(".__dict__")
+            key = self.facts.folder.fold(node.slice)
+            full = f"{module}.{key.value}" if key is not None and isinstance(key.value, str) else ""
+            if full and (P.is_process(full) or full in P.EXEC_CALLS or full in {"os.system", "os.popen"}):
+                self._hit("obfuscated-call", H, f"reaches {full} through the module's __dict__", node.lineno, ctx)
             return
         if base not in {
             "__builtins__",
