@@ -18,8 +18,9 @@ Score (documented in docs/plugins.md, "Risk score"): each finding weighs its sev
 import or install time (``reachable=False``), times 0.5 when the capability it uses is declared in
 the manifest's ``[permissions]`` (``declared=True``). Sorted heaviest first, the score is
 ``w1 + w2/2 + (w3 + w4 + …)/4``, rounded, capped at 100. ``< 20`` safe, ``20-69`` review, ``≥ 70``
-blocked. A rule that fails, or a file that cannot be read, makes the verdict at least ``review``:
-a scanner error is never ``safe``.
+blocked. A rule that fails (out of memory included), or a file that cannot be read, makes the
+verdict at least ``review`` — a scanner error is never ``safe`` — and adds nothing to the score:
+it says nothing about the code, so it cannot block it either.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ class ScanReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def weight(finding: ScanFinding) -> float:
+    if finding.rule in SCANNER_ERROR_RULES:
+        return 0.0  # says nothing about the code: it makes the verdict at least review, not the score
     points = POINTS.get(finding.severity, 0.0)
     if not finding.reachable:
         points *= 0.5

@@ -13,6 +13,11 @@ with the built-in rules, and returns the report as JSON builtins. :mod:`automato
 decides when a scan runs and writes its result; in queue mode an ``automatos worker`` holds the
 scan process (:mod:`automatos.marketplace.queue`).
 
+The scan process's address space is capped (``PLUGINS_SCAN_MEMORY_MB``, ``RLIMIT_AS``, set in the
+process before it imports the scanner): a bundle that makes the scanner allocate past it ends the
+scan with a ``MemoryError`` — ``failed``, verdict ``review`` — instead of growing until the OOM
+killer picks a process of the machine. (Linux enforces the limit; on macOS it is advisory.)
+
 A worker process that died while idle (killed by an operator or the OOM killer between scans) is
 replaced before the next scan is handed over: that scan runs, it does not fail for a death it did
 not cause (a ``BrokenProcessPool`` raised on submission is retried once, on a fresh process).
@@ -34,7 +39,7 @@ if TYPE_CHECKING:
     from automatos.marketplace.bundle import Bundle
     from automatos.marketplace.settings import MarketplaceSettings
 
-__all__ = ["DEFAULT_SCAN_TIMEOUT", "ScanFailed", "ScanProcess", "load_bundle", "scan_in_child"]
+__all__ = ["DEFAULT_SCAN_TIMEOUT", "ScanFailed", "ScanProcess", "limit_memory", "load_bundle", "scan_in_child"]
 
 log = logging.getLogger("automatos.marketplace")
 
@@ -67,18 +72,35 @@ def scan_in_child(data: bytes, settings: MarketplaceSettings, allowed_dependenci
     return answer
 
 
-class ScanProcess:
-    """One scan at a time in a worker process of its own, under a time limit."""
+def limit_memory(max_bytes: int | None) -> None:
+    """The scan process's initializer: cap its address space at ``max_bytes`` (``None``: no cap)."""
+    if max_bytes is None:
+        return
+    import resource
 
-    def __init__(self, timeout: float = DEFAULT_SCAN_TIMEOUT) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = max_bytes if hard == resource.RLIM_INFINITY else min(max_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
+class ScanProcess:
+    """One scan at a time in a worker process of its own, under a time limit and a memory cap."""
+
+    def __init__(self, timeout: float = DEFAULT_SCAN_TIMEOUT, memory_bytes: int | None = None) -> None:
         self.timeout = timeout
+        self.memory_bytes = memory_bytes
         self._executor: ProcessPoolExecutor | None = None
         self._lock = asyncio.Lock()
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             # spawn, not fork: the API process has threads (a forked child would inherit their locks)
-            self._executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(
+                1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=limit_memory,
+                initargs=(self.memory_bytes,),
+            )
         return self._executor
 
     async def scan(
@@ -103,11 +125,17 @@ class ScanProcess:
             except BrokenProcessPool:
                 self._kill()
                 raise ScanFailed("the scan process died (out of memory, or a crash)") from None
+            except MemoryError:
+                self._kill()  # a fresh process for the next scan: this one's heap may be fragmented
+                raise ScanFailed(f"the scan needed more than the scan process's {self._cap()} of memory") from None
             except asyncio.CancelledError:
                 self._kill()
                 raise
             except Exception as exc:  # the scanner (or the bundle reader) raised in the child
                 raise ScanFailed(f"{type(exc).__name__}: {exc}"[:1000]) from exc
+
+    def _cap(self) -> str:
+        return "unbounded" if self.memory_bytes is None else f"{self.memory_bytes // (1024 * 1024)} MiB"
 
     def pids(self) -> list[int]:
         """The worker process's id (none before the first scan or after a kill)."""

@@ -144,7 +144,7 @@ class _ScanJobs:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        self.process = ScanProcess(self.timeout)
+        self.process = ScanProcess(self.timeout, self.settings.scan_memory_bytes)
         try:
             yield
         finally:

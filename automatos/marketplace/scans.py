@@ -219,7 +219,7 @@ class Scans:
             # blob backend when its turn comes, so twenty queued scans do not hold twenty bundles
             async with self._local:
                 if self._process is None:
-                    self._process = ScanProcess(self.timeout)
+                    self._process = ScanProcess(self.timeout, settings.scan_memory_bytes)
                 return await scan_stored(self.kernel.backends.blob, key, sha256, settings, self._process.scan)
         losses, delay = 0, self.retry_delay
         while True:

@@ -67,6 +67,12 @@ class MarketplaceSettings(SettingsGroup, frozen=True, kw_only=True):
             "number 1-3600",
             valid=lambda v: 1 <= v <= 3600,
         ),
+        setting(
+            "PLUGINS_SCAN_MEMORY_MB",
+            "plugins_scan_memory_mb",
+            "integer 256-65536",
+            valid=lambda v: 256 <= v <= 65536,
+        ),
     )
 
     plugins_max_bundle_bytes: int = 10 * MiB
@@ -102,6 +108,13 @@ class MarketplaceSettings(SettingsGroup, frozen=True, kw_only=True):
     """Longest one scan may take (in its child process); past it the scan is ``failed`` (verdict
     ``review``). A version left ``pending``/``scanning`` longer than this (plus a margin) by a
     node or worker that went away is scanned again."""
+    plugins_scan_memory_mb: int = 2048
+    """Address-space cap of the scan process, in MiB (Linux ``RLIMIT_AS``): a bundle that makes the
+    scanner allocate past it is ``failed`` (verdict ``review``), never an out-of-memory machine."""
+
+    @property
+    def scan_memory_bytes(self) -> int:
+        return self.plugins_scan_memory_mb * MiB
 
     @classmethod
     def validate(cls, values: dict[str, Any], settings: Settings | None) -> None:
