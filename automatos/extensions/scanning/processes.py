@@ -54,6 +54,12 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
             first = value.split()[:1]
         return (first[0].rsplit("/", 1)[-1] if first else None), value
     if name.startswith(("os.exec", "os.spawn")) and len(node.args) > 1:
+        skip = 2 if name.startswith("os.spawn") else 1  # (mode,) file, then argv
+        variant = name.rsplit(".", 1)[-1].removeprefix("spawn").removeprefix("exec")
+        if variant.startswith("l") and len(node.args) > skip:  # execl*/spawnl*: argv spread out
+            parts = [w.facts.folder.text(a) or "?" for a in node.args[skip:]]
+            head = w.facts.folder.text(node.args[skip - 1])
+            return (head.rsplit("/", 1)[-1] if head else None), " ".join(parts)
         return _command(w, ast.Call(func=node.func, args=node.args[1:], keywords=[]), "")
     return None, ""
 

@@ -139,6 +139,7 @@ class Walker(Sources):
     _downloads_written: list[int] = field(default_factory=list)
     _runs_files: bool = False
     _loads_files: bool = False
+    _forks: bool = False
     _unpacked_written: list[tuple[int, bool]] = field(default_factory=list)
     """(line, decoded) of writes of bundled data: a dropper when the module then loads or runs files."""
     _names: dict[int, str] = field(default_factory=dict)
@@ -372,7 +373,7 @@ class Walker(Sources):
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._expr(stmt.iter, ctx)
             if self._emit:
-                from automatos.extensions.scanning.calls import swept
+                from automatos.extensions.scanning.destructive import swept
 
                 under = swept(self, stmt.iter)
                 if under:

@@ -1,0 +1,122 @@
+"""Wipers: deleting or overwriting home, root and personal directories (or everything under one)."""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING
+
+from automatos.extensions.scanning import patterns as P
+from automatos.kernel.types import Severity
+
+if TYPE_CHECKING:
+    from automatos.extensions.scanning.walker import Ctx, Walker
+
+C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
+
+__all__ = ["destructive_call", "overwrite_call", "swept", "write_mode"]
+
+_ITERATORS = frozenset({"os.walk", "os.listdir", "os.scandir", "glob.glob", "glob.iglob", "os.fwalk"})
+_ITER_METHODS = frozenset({"iterdir", "glob", "rglob", "walk"})
+
+
+def _anchor(w: Walker, expr: ast.expr, depth: int = 0) -> str | None:
+    """``expr`` names a precious directory itself: the home directory, ``/``, ``~/Documents``…"""
+    folded = w.facts.folder.text(expr)
+    if folded is not None:
+        return folded if P.PRECIOUS_DIR_RE.search(folded.strip()) else None
+    if isinstance(expr, ast.Call):
+        called = w.facts.resolve(expr.func).name
+        home_arg = bool(expr.args) and (w.facts.folder.text(expr.args[0]) or "") in {"HOME", "USERPROFILE", "~"}
+        if called in {"pathlib.Path.home", "Path.home"} or (called in P.HOME_CALLS and home_arg):
+            return "the home directory"
+    if isinstance(expr, ast.Name) and depth < 2:
+        bound = w.facts.bound(expr.id)
+        if bound is not None:
+            return _anchor(w, bound, depth + 1)
+    return None
+
+
+def swept(w: Walker, source: ast.expr) -> str | None:
+    """The precious directory a loop's iterable walks (``os.walk(home)``, ``Path.home().rglob("*")``)."""
+    if not isinstance(source, ast.Call):
+        return None
+    called = w.facts.resolve(source.func).name
+    if called in _ITERATORS and source.args:
+        return _anchor(w, source.args[0])
+    if isinstance(source.func, ast.Attribute) and source.func.attr in _ITER_METHODS:
+        return _anchor(w, source.func.value)
+    return None
+
+
+def _precious(w: Walker, expr: ast.expr) -> str | None:
+    """A home, root or personal directory ``expr`` names, joins a personal folder to, or iterates under."""
+    found = _anchor(w, expr)
+    if found or w.facts.folder.text(expr) is not None:
+        return found
+    anchored = any(isinstance(n, ast.expr) and _anchor(w, n) for n in ast.walk(expr) if n is not expr)
+    if anchored:
+        for text in w._strings(expr):
+            if P.PRECIOUS_DIR_RE.search(text.strip()):
+                return text
+    for node in ast.walk(expr):  # a loop over everything under a precious directory
+        source = w.facts.loops.get(node.id) if isinstance(node, ast.Name) else None
+        under = swept(w, source) if source is not None else None
+        if under:
+            return f"everything under {under}"
+    return None
+
+
+def destructive_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    """Deleting a home, root or personal directory (or everything under one): a wiper."""
+    targets = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"path", "src"}]
+    if isinstance(node.func, ast.Attribute) and not name.startswith(("os.", "shutil.")):
+        targets.append(node.func.value)
+    for target in targets:
+        where = _precious(w, target)
+        if where:
+            gated = ctx.guards & {"time", "host", "anti"}
+            severity = C if gated else H
+            why = " behind a date, host or CI check" if gated else ""
+            w._hit("destructive", severity, f"deletes {where[:60]!r} ({name}){why}", node.lineno, ctx)
+            return
+
+
+def overwrite_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    """Writing over every file under a home, root or personal directory: a wiper that keeps the names."""
+    target: ast.expr | None = None
+    if (
+        name in {"open", "io.open"}
+        and node.args
+        and write_mode(w, node, 1)
+        and "a" not in (w.facts.folder.text(node.args[1] if len(node.args) > 1 else ast.Constant("")) or "")
+    ):
+        target = node.args[0]
+    elif isinstance(node.func, ast.Attribute) and (
+        name.endswith((".write_text", ".write_bytes")) or (name.endswith(".open") and write_mode(w, node, 0))
+    ):
+        target = node.func.value
+    if target is None:
+        return
+    for sub in ast.walk(target):
+        source = w.facts.loops.get(sub.id) if isinstance(sub, ast.Name) else None
+        under = swept(w, source) if source is not None else None
+        if under:
+            gated = ctx.guards & {"time", "host", "anti"}
+            why = " behind a date, host, locale or CI check" if gated else ""
+            w._hit(
+                "destructive",
+                C if gated else H,
+                f"overwrites every file under {under[:60]!r} ({name}){why}",
+                node.lineno,
+                ctx,
+            )
+            return
+
+
+def write_mode(w: Walker, node: ast.Call, slot: int) -> bool:
+    """The call's mode argument (positional ``slot`` or ``mode=``) opens for writing or appending."""
+    mode_expr = (
+        node.args[slot] if len(node.args) > slot else next((k.value for k in node.keywords if k.arg == "mode"), None)
+    )
+    mode = w.facts.folder.text(mode_expr) if mode_expr is not None else None
+    return bool(mode) and any(c in mode for c in "wax+")  # type: ignore[operator]
