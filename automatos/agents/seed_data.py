@@ -472,7 +472,10 @@ PLATFORM_SETTINGS: tuple[PlatformSettingSeed, ...] = (
     PlatformSettingSeed(
         key="marketplace.review_risk_threshold",
         value=20,
-        description="Scan risk score (0-100) from which a submitted plugin needs a human review.",
+        description=(
+            "Scan risk score (0-100) from which a marketplace scan's verdict is review "
+            "(the CLI and the extension gate use 20)."
+        ),
         kind="integer",
         minimum=0,
         maximum=100,
@@ -480,7 +483,10 @@ PLATFORM_SETTINGS: tuple[PlatformSettingSeed, ...] = (
     PlatformSettingSeed(
         key="marketplace.block_risk_threshold",
         value=70,
-        description="Scan risk score (0-100) from which a submitted plugin is rejected outright.",
+        description=(
+            "Scan risk score (0-100) from which a marketplace scan's verdict is blocked "
+            "(the CLI and the extension gate use 70)."
+        ),
         kind="integer",
         minimum=0,
         maximum=100,

@@ -39,6 +39,7 @@ __all__ = [
     "BLOCKED_AT",
     "POINTS",
     "REVIEW_AT",
+    "SCANNER_ERROR_RULES",
     "ScanReport",
     "ScanTarget",
     "TargetRule",
@@ -144,10 +145,14 @@ def score(findings: Iterable[ScanFinding]) -> int:
     return min(100, round(total))
 
 
-def verdict_for(risk: int, *, scanner_error: bool = False) -> Verdict:
-    if risk >= BLOCKED_AT:
+def verdict_for(
+    risk: int, *, scanner_error: bool = False, review_at: int = REVIEW_AT, blocked_at: int = BLOCKED_AT
+) -> Verdict:
+    """The verdict of ``risk``; the marketplace passes the platform's thresholds (platform settings
+    ``marketplace.review_risk_threshold`` and ``marketplace.block_risk_threshold``)."""
+    if risk >= blocked_at:
         return Verdict.BLOCKED
-    if risk >= REVIEW_AT or scanner_error:
+    if risk >= min(review_at, blocked_at) or scanner_error:
         return Verdict.REVIEW
     return Verdict.SAFE
 

@@ -44,7 +44,7 @@ import msgspec
 from sqlalchemy import delete, select
 
 from automatos.kernel.db.base import utcnow
-from automatos.kernel.scanning import ScanReport
+from automatos.kernel.scanning import BLOCKED_AT, REVIEW_AT, SCANNER_ERROR_RULES, ScanReport, verdict_for
 from automatos.kernel.store import KernelStore
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.marketplace.jobs import ScanProcess
@@ -197,6 +197,7 @@ class Scans:
             result = await self._static(version_id, scan, key, sha256)
             report, error = result["report"], result["error"]
             if report is not None:
+                report = await self._platform_thresholds(report)
                 report = await self._review(key, report)
             await self._write_result(version_id, scan, report, error)
         except _Requeue:
@@ -211,6 +212,19 @@ class Scans:
                 )
             except Exception:
                 log.exception("recording the failed scan of version %s failed", version_id)
+
+    async def _platform_thresholds(self, report: dict[str, Any]) -> dict[str, Any]:
+        """The static verdict under the platform's thresholds (platform settings
+        ``marketplace.review_risk_threshold``, ``marketplace.block_risk_threshold``; 20 and 70)."""
+        platform = self.kernel.settings_registry
+        review_at = await platform.int_setting("marketplace.review_risk_threshold", REVIEW_AT, 0, 100)
+        blocked_at = await platform.int_setting("marketplace.block_risk_threshold", BLOCKED_AT, 0, 100)
+        findings = report.get("findings") or ()
+        scanner_error = any(f.get("rule") in SCANNER_ERROR_RULES for f in findings if isinstance(f, dict))
+        verdict = verdict_for(
+            int(report["risk_score"]), scanner_error=scanner_error, review_at=review_at, blocked_at=blocked_at
+        )
+        return {**report, "verdict": verdict.value}
 
     async def _static(self, version_id: str, scan: int, key: str, sha256: str) -> ScanAnswer:
         settings = self.settings()

@@ -165,3 +165,24 @@ async def test_admin_routes_are_for_platform_admins_and_missing_ids_are_404(clie
     assert as_admin.status_code == 201 and as_admin.json()["submitted_by"] == "root"
     assert (await upload(client, make_bundle("Other Tools"), ALICE, url=ADMIN)).status_code == 403
     await container_of(client).marketplace().idle()
+
+
+UNDECLARED_HOST = '''\
+import httpx
+
+
+def register(ctx):
+    ctx.tool("ping", lambda: httpx.get("https://telemetry.elsewhere.invalid/ping").status_code)
+'''
+
+
+async def test_the_platform_thresholds_decide_the_marketplace_verdict(client: AppClient) -> None:
+    review = await scanned(client, make_bundle("Pinger", "1.0.0", UNDECLARED_HOST))
+    assert review["verdict"] == "review" and 20 <= review["risk_score"] < 70, review  # the defaults: 20 and 70
+    changed = await client.put(
+        "/api/platform-settings/marketplace.block_risk_threshold", json={"value": review["risk_score"]}, headers=ROOT
+    )
+    assert changed.status_code == 200, changed.text
+    container_of(client).settings_registry().forget()  # an admin's change otherwise arrives within a minute
+    stricter = await scanned(client, make_bundle("Pinger", "1.0.1", UNDECLARED_HOST))
+    assert stricter["risk_score"] == review["risk_score"] and stricter["verdict"] == "blocked", stricter
