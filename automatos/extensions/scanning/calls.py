@@ -294,6 +294,12 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         w._forks = True
     if bare.startswith("webbrowser.open"):
         flow(w, node, ctx, "network", None)  # a URL opened in the browser is a request with its query
+    if bare.endswith("__subclasses__") and isinstance(node.func, ast.Attribute):
+        chain = ast.unparse(node.func.value)
+        if "__base__" in chain or "__mro__" in chain or "__bases__" in chain or chain == "object":
+            w._hit(
+                "builtins-access", H, "walks every subclass of object (reaches Popen and friends unnamed)", line, ctx
+            )
     if bare == "win32crypt.CryptUnprotectData":
         w._hit("credential-read", C, f"decrypts secrets protected for the user ({bare}): saved passwords", line, ctx)
         w.mark("source", "DPAPI-protected secrets", line, ctx)

@@ -291,6 +291,25 @@ class ModuleFacts:
                 return Resolution(f"{module}.{name}")
         return Resolution(name)
 
+    def _getter(self, node: ast.Call, name: str, depth: int) -> Resolution | None:
+        """getattr by another name: ``operator.attrgetter("system")(os)``, ``os.__getattribute__("system")``,
+        ``object.__getattribute__(os, "system")``."""
+        base_expr: ast.expr | None = None
+        attr_expr: ast.expr | None = None
+        if name == "operator.attrgetter()" and isinstance(node.func, ast.Call) and node.func.args and node.args:
+            base_expr, attr_expr = node.args[0], node.func.args[0]
+        elif name in {"object.__getattribute__", "type.__getattribute__"} and len(node.args) >= 2:
+            base_expr, attr_expr = node.args[0], node.args[1]
+        elif name.endswith(".__getattribute__") and isinstance(node.func, ast.Attribute) and node.args:
+            base_expr, attr_expr = node.func.value, node.args[0]
+        if base_expr is None or attr_expr is None:
+            return None
+        base = self.resolve(base_expr, depth)
+        attr = self.folder.fold(attr_expr)
+        if base.name and attr is not None and isinstance(attr.value, str):
+            return Resolution(normalise(f"{base.name}.{attr.value}"), attr.hidden or base.hidden, True)
+        return Resolution("")
+
     def _resolve_call(self, node: ast.Call, depth: int) -> Resolution:
         func = self.resolve(node.func, depth)
         name = normalise(func.name)
@@ -306,6 +325,9 @@ class ModuleFacts:
             if base.name and attr is not None and isinstance(attr.value, str):
                 return Resolution(normalise(f"{base.name}.{attr.value}"), attr.hidden or base.hidden, True)
             return Resolution("")
+        getter = self._getter(node, name, depth)
+        if getter is not None:
+            return getter
         if name in {"globals", "locals", "vars"} and not args:
             return Resolution(f"{name}()")
         if name == "vars" and args:
