@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import multiprocessing
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -36,10 +38,24 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 if TYPE_CHECKING:
+    from automatos.kernel.backends import BlobBackend
     from automatos.marketplace.bundle import Bundle
     from automatos.marketplace.settings import MarketplaceSettings
 
-__all__ = ["DEFAULT_SCAN_TIMEOUT", "ScanFailed", "ScanProcess", "limit_memory", "load_bundle", "scan_in_child"]
+__all__ = [
+    "DEFAULT_SCAN_TIMEOUT",
+    "MARGIN",
+    "MAX_LOSSES",
+    "Scan",
+    "ScanAnswer",
+    "ScanFailed",
+    "ScanProcess",
+    "answer",
+    "limit_memory",
+    "load_bundle",
+    "scan_in_child",
+    "scan_stored",
+]
 
 log = logging.getLogger("automatos.marketplace")
 
@@ -160,3 +176,41 @@ class ScanProcess:
 
     def close(self) -> None:
         self._kill()
+
+
+# --- what a scan answers, wherever it ran (local, or a worker of the job queue) ----------------------
+
+MARGIN = 30.0
+"""Seconds a caller waits beyond the scan time limit (queue wait, reading the blob, the scan process's start)."""
+MAX_LOSSES = 3
+"""Workers lost under one scan (stopped, killed, overdue) before the version's scan is ``failed``."""
+
+ScanAnswer = dict[str, Any]
+"""``{"report": dict | None, "error": str | None, "retry": bool}`` (:mod:`automatos.marketplace.queue`)."""
+Scan = Callable[[bytes, "MarketplaceSettings", "list[str] | None"], Awaitable[dict[str, Any]]]
+"""``scan(data, settings, allowed_dependencies) -> report builtins``; raises :class:`ScanFailed`."""
+
+
+def answer(report: dict[str, Any] | None = None, error: str | None = None, *, retry: bool = False) -> ScanAnswer:
+    return {"report": report, "error": error, "retry": retry}
+
+
+def allowed_dependencies(settings: MarketplaceSettings) -> list[str] | None:
+    allowed = getattr(settings, "plugins_allowed_dependencies", None)
+    return None if allowed is None else list(allowed)
+
+
+async def scan_stored(
+    blob: BlobBackend, key: str, sha256: str, settings: MarketplaceSettings, scan: Scan
+) -> ScanAnswer:
+    """Read the bundle under ``key``, check it is the one submitted, scan it: a :data:`ScanAnswer`."""
+    data = await blob.get(key)
+    if data is None:
+        return answer(error=f"the stored bundle {key!r} is missing")
+    found = hashlib.sha256(data).hexdigest()
+    if found != sha256:
+        return answer(error=f"the stored bundle {key!r} has sha256 {found}, not the submitted {sha256}; not scanned")
+    try:
+        return answer(await scan(data, settings, allowed_dependencies(settings)))
+    except ScanFailed as exc:
+        return answer(error=str(exc))

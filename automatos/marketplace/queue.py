@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from automatos.jobs.queue import POLL_INTERVAL, JobOutcome, JobQueue
 from automatos.jobs.worker import GRACE, JobFunction, JobRun, JobWorker
-from automatos.marketplace.jobs import ScanFailed, ScanProcess
+from automatos.marketplace.jobs import MARGIN, MAX_LOSSES, Scan, ScanAnswer, ScanProcess, answer, scan_stored
 
 if TYPE_CHECKING:
     from automatos.kernel.backends import BlobBackend, QueueBackend
@@ -53,43 +52,8 @@ __all__ = [
 
 FUNCTION = "marketplace.scan"
 """The job queue's function name of a plugin scan."""
-MARGIN = 30.0
-"""Seconds a caller waits beyond the scan time limit (queue wait, reading the blob, the scan process's start)."""
 BACKSTOP = 10.0
 """Seconds beyond the time limit after which a worker gives up on its own scan process."""
-MAX_LOSSES = 3
-"""Workers lost under one scan (stopped, killed, overdue) before the version's scan is ``failed``."""
-
-ScanAnswer = dict[str, Any]
-Scan = Callable[[bytes, "MarketplaceSettings", "list[str] | None"], Awaitable[dict[str, Any]]]
-"""``scan(data, settings, allowed_dependencies) -> report builtins``; raises :class:`ScanFailed`."""
-
-
-def answer(report: dict[str, Any] | None = None, error: str | None = None, *, retry: bool = False) -> ScanAnswer:
-    return {"report": report, "error": error, "retry": retry}
-
-
-def allowed_dependencies(settings: MarketplaceSettings) -> list[str] | None:
-    allowed = getattr(settings, "plugins_allowed_dependencies", None)
-    return None if allowed is None else list(allowed)
-
-
-async def scan_stored(
-    blob: BlobBackend, key: str, sha256: str, settings: MarketplaceSettings, scan: Scan
-) -> ScanAnswer:
-    """Read the bundle under ``key``, check it is the one submitted, scan it: a :data:`ScanAnswer`."""
-    data = await blob.get(key)
-    if data is None:
-        return answer(error=f"the stored bundle {key!r} is missing")
-    found = hashlib.sha256(data).hexdigest()
-    if found != sha256:
-        return answer(error=f"the stored bundle {key!r} has sha256 {found}, not the submitted {sha256}; not scanned")
-    try:
-        return answer(await scan(data, settings, allowed_dependencies(settings)))
-    except ScanFailed as exc:
-        return answer(error=str(exc))
-
-
 class QueueScanner:
     """The API node's side: submit a version's scan as a job and wait for its :data:`ScanAnswer`."""
 

@@ -47,14 +47,14 @@ from automatos.kernel.db.base import utcnow
 from automatos.kernel.scanning import BLOCKED_AT, REVIEW_AT, SCANNER_ERROR_RULES, ScanReport, verdict_for
 from automatos.kernel.store import KernelStore
 from automatos.kernel.tasks import cancel_and_wait
-from automatos.marketplace.jobs import ScanProcess
+from automatos.marketplace.jobs import MARGIN, MAX_LOSSES, ScanAnswer, ScanProcess, answer, scan_stored
 from automatos.marketplace.models import PluginScanResult, PluginVersion
 from automatos.marketplace.queries import lock_for_write
-from automatos.marketplace.queue import MARGIN, MAX_LOSSES, QueueScanner, ScanAnswer, answer, scan_stored
 from automatos.marketplace.review import ProviderSource, completion_from_providers, llm_review, noted, unusable
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
+    from automatos.marketplace.queue import QueueScanner
     from automatos.marketplace.settings import MarketplaceSettings
 
 __all__ = ["PlatformModel", "Scans"]
@@ -253,7 +253,9 @@ class Scans:
 
     async def _scanner(self, settings: MarketplaceSettings) -> QueueScanner:
         if self._queue is None:
+            # imported here: the job queue needs the redis extra, the embedded default has none
             from automatos.jobs.backend import queue_backend
+            from automatos.marketplace.queue import QueueScanner
 
             backend = await queue_backend(self.kernel.hooks, self.kernel.settings)
             self._queue = QueueScanner(backend, settings.plugins_scan_queue_name)

@@ -20,8 +20,8 @@ from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.db.base import utcnow
+from automatos.marketplace.jobs import MARGIN
 from automatos.marketplace.models import PluginScanResult, PluginVersion
-from automatos.marketplace.queue import MARGIN
 from tests.helpers import AppClient, container_of, make_container, serve_app
 
 ROOT = {"X-Test-User": "root;admin"}
