@@ -74,6 +74,7 @@ class _Analyser:
         self.bundle_files = frozenset(posixpath.basename(p) for p in target.files)
         names = (module_name(p)[0].split(".") for p in target.python_files())
         self.own_packages = frozenset(n[1] if n[0] == "src" and len(n) > 1 else n[0] for n in names if n and n[0])
+        self.build_roots = _build_hooks(target)
 
     def walk(
         self, source: str, path: str, *, install_root: bool, test_root: bool, line_of: object = None, depth: int = 0
@@ -144,7 +145,7 @@ class _Analyser:
                 continue  # run_rules reports it as unreadable
             name, is_package = module_name(path)
             base = posixpath.basename(path)
-            install = base in _INSTALL_ROOTS
+            install = base in _INSTALL_ROOTS or path in self.build_roots
             parts = path.split("/")
             test = base in _TOOL_ROOTS or (base == "conf.py" and len(parts) > 1 and parts[-2] in _DOCS_DIRS)
             module = _Module(path, name, is_package, root=install or test)
@@ -186,6 +187,85 @@ class _Analyser:
             module.hits.extend(result.hits)
             module.imports.extend(result.imports)
         return module
+
+
+_SETUPTOOLS_HOOK_GROUPS = (
+    "distutils.commands",
+    "distutils.setup_keywords",
+    "setuptools.finalize_distribution_options",
+    "egg_info.writers",
+    "setuptools.file_finders",
+)
+
+
+def _module_files(target: ScanTarget, module: str, bases: Iterable[str] = ("",)) -> set[str]:
+    """Bundle paths a dotted module name (``pkg.mod`` or ``pkg.mod:attr``) may live at."""
+    stem = module.split(":", 1)[0].strip().replace(".", "/")
+    out: set[str] = set()
+    for base in bases:
+        prefix = f"{base.strip('/')}/" if base.strip("/ .") else ""
+        for candidate in (f"{prefix}{stem}.py", f"{prefix}{stem}/__init__.py"):
+            if stem and candidate in target.files:
+                out.add(candidate)
+    return out
+
+
+def _table(doc: dict[str, object], key: str) -> dict[str, object]:
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _build_hooks(target: ScanTarget) -> frozenset[str]:
+    """Bundle modules a build or install runs without anything importing them: a PEP 517 build
+    backend (``[build-system] build-backend`` + ``backend-path`` in pyproject.toml), setuptools
+    command classes (``[tool.setuptools] cmdclass``, setup.cfg ``cmdclass``) and setuptools hook
+    entry points (``distutils.commands``, ``egg_info.writers``…) declared in either file."""
+    import configparser
+    import tomllib
+
+    found: set[str] = set()
+    for path, data in target.files.items():
+        base = posixpath.basename(path)
+        folder = posixpath.dirname(path)
+        text = data[:200_000].decode("utf-8", "replace")
+        if base == "pyproject.toml":
+            try:
+                doc = tomllib.loads(text)
+            except (tomllib.TOMLDecodeError, ValueError):
+                continue
+            system = _table(doc, "build-system")
+            backend = system.get("build-backend")
+            paths = system.get("backend-path")
+            dirs = [posixpath.join(folder, p) for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+            if isinstance(backend, str):
+                found |= _module_files(target, backend, [*dirs, folder])
+            cmdclass = _table(_table(_table(doc, "tool"), "setuptools"), "cmdclass")
+            groups = _table(_table(doc, "project"), "entry-points")
+            values = [v for v in cmdclass.values() if isinstance(v, str)]
+            if groups:
+                for group in _SETUPTOOLS_HOOK_GROUPS:
+                    entries = groups.get(group)
+                    if isinstance(entries, dict):
+                        values += [v for v in entries.values() if isinstance(v, str)]
+            for value in values:
+                found |= _module_files(target, value.rsplit(".", 1)[0] if ":" not in value else value, [folder])
+        elif base == "setup.cfg":
+            parser = configparser.ConfigParser(interpolation=None, strict=False)
+            try:
+                parser.read_string(text)
+            except configparser.Error:
+                continue
+            values = []
+            if parser.has_option("options", "cmdclass"):
+                values += [v.split("=", 1)[-1].strip() for v in parser.get("options", "cmdclass").splitlines()]
+                values = [v.rsplit(".", 1)[0] for v in values if v]
+            for group in _SETUPTOOLS_HOOK_GROUPS:
+                if parser.has_option("options.entry_points", group):
+                    raw = parser.get("options.entry_points", group).splitlines()
+                    values += [v.split("=", 1)[-1].strip() for v in raw if "=" in v]
+            for value in values:
+                found |= _module_files(target, value, [folder])
+    return frozenset(found)
 
 
 def _reached(modules: list[_Module], entry: str | None) -> set[str] | None:

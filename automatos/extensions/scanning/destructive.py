@@ -58,11 +58,30 @@ def _precious(w: Walker, expr: ast.expr) -> str | None:
         for text in w._strings(expr):
             if P.PRECIOUS_DIR_RE.search(text.strip()):
                 return text
-    for node in ast.walk(expr):  # a loop over everything under a precious directory
-        source = w.facts.loops.get(node.id) if isinstance(node, ast.Name) else None
+    return _looped(w, expr, 0)
+
+
+def _looped(w: Walker, expr: ast.expr, depth: int) -> str | None:
+    """``expr`` uses a loop variable over everything under a precious directory (``os.walk(home)``)
+    or over a literal list naming one (``for d in ("~", "/srv"): rmtree(expanduser(d))``), directly
+    or through names bound once (``p = os.path.join(root, f)``)."""
+    for node in ast.walk(expr):
+        if not isinstance(node, ast.Name):
+            continue
+        source = w.facts.loops.get(node.id)
         under = swept(w, source) if source is not None else None
         if under:
             return f"everything under {under}"
+        if isinstance(source, ast.Tuple | ast.List | ast.Set):
+            for elt in source.elts[:32]:
+                named = _anchor(w, elt)
+                if named:
+                    return named
+        bound = w.facts.bound(node.id) if source is None and depth < 2 else None
+        if bound is not None and bound is not expr:
+            found = _looped(w, bound, depth + 1)
+            if found:
+                return found
     return None
 
 

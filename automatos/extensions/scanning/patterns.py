@@ -343,7 +343,7 @@ PERSISTENCE_RE = re.compile(
     r"|\.emacs(\.d[/\\]init\.el)?$|\.ipython[/\\]profile_[^/\\]+[/\\](startup|ipython_config)|jupyter_\w*config\.py$"
     r"|\.xinitrc|\.xprofile|\.xsession|\.bash_login|\.bash_logout|\.zshenv|\.zlogin|\.config[/\\]environment\.d"
     r"|/etc/init\.d/|/etc/ld\.so\.preload|/etc/update-motd\.d/|/etc/sudoers|\.ssh[/\\]rc$|\.pythonrc|\.tmux\.conf$"
-    r"|\.vscode[/\\]tasks\.json$|Startup[/\\][^/\\]+\.(lnk|bat|cmd|vbs|exe)$",
+    r"|\.vscode[/\\]tasks\.json$|\.idea[/\\]runConfigurations[/\\]|Startup[/\\][^/\\]+\.(lnk|bat|cmd|vbs|exe)$",
     re.IGNORECASE,
 )
 

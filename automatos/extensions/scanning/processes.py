@@ -33,8 +33,10 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
         chosen = _alternatives(w, node, name, node.args[0].id)
         if chosen is not None:
             return chosen
+    if name.endswith("create_subprocess_exec") and len(node.args) > 1:  # argv spread out, like execl
+        node = ast.Call(func=node.func, args=[ast.List(elts=list(node.args), ctx=ast.Load())], keywords=[])
     if isinstance(node.args[0], ast.List | ast.Tuple):
-        texts = [w.facts.folder.text(e) for e in node.args[0].elts]
+        texts = [_arg_text(w, e) for e in node.args[0].elts]
         head = texts[0] if texts else None
         if head is None and node.args[0].elts:
             head = _which(w, node.args[0].elts[0])
@@ -62,6 +64,15 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
             return (head.rsplit("/", 1)[-1] if head else None), " ".join(parts)
         return _command(w, ast.Call(func=node.func, args=node.args[1:], keywords=[]), "")
     return None, ""
+
+
+def _arg_text(w: Walker, expr: ast.expr) -> str | None:
+    """One argument's folded text; an f-string keeps its constant parts (``*`` for the rest) so that
+    ``f"curl -H 'X: {token}' URL | sh"`` still reads as a download piped into a shell."""
+    text = w.facts.folder.text(expr)
+    if text is None and isinstance(expr, ast.JoinedStr):
+        return w._template(expr)
+    return text
 
 
 def _alternatives(w: Walker, node: ast.Call, name: str, var: str) -> tuple[str | None, str] | None:

@@ -41,6 +41,9 @@ _NET_READS = frozenset(
 )
 
 
+_PATH_TYPES = frozenset({"Path", "PurePath", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"})
+
+
 class Sources:
     """Taint and source methods mixed into the walker (state lives on the walker dataclass)."""
 
@@ -197,6 +200,35 @@ class Sources:
                 parts.append(self.facts.folder.text(inner) or "*")
         return "".join(parts)
 
+    def _path_shape(self, expr: ast.expr, depth: int = 0) -> str:
+        """A path built by ``os.path.join``, ``Path(a, b)``, ``a / b`` or ``expanduser``, with ``*`` for
+        each part folding cannot recover (names bound once are followed): ``*/.vscode/tasks.json``."""
+        folded = self.facts.folder.text(expr)
+        if folded is not None:
+            return folded
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
+            return f"{self._path_shape(expr.left, depth + 1)}/{self._path_shape(expr.right, depth + 1)}"
+        if isinstance(expr, ast.JoinedStr):
+            return self._template(expr)
+        if isinstance(expr, ast.Name) and depth < 4:
+            bound = self.facts.bound(expr.id)
+            return self._path_shape(bound, depth + 1) if bound is not None else "*"
+        if isinstance(expr, ast.Call) and depth < 6:
+            called = self.facts.resolve(expr.func).name
+            last = called.rsplit(".", 1)[-1]
+            if called in {"os.path.join", "posixpath.join", "ntpath.join"} or last in _PATH_TYPES:
+                parts = [self._path_shape(a, depth + 1) for a in expr.args[:8]]
+                return "/".join(parts) if parts else "*"
+            if last in {"expanduser", "abspath", "realpath", "normpath", "expandvars", "resolve", "absolute"}:
+                inner = expr.args[0] if expr.args else expr.func.value if isinstance(expr.func, ast.Attribute) else None
+                return self._path_shape(inner, depth + 1) if inner is not None else "*"
+            if last in {"joinpath"} and isinstance(expr.func, ast.Attribute):
+                parts = [self._path_shape(a, depth + 1) for a in [expr.func.value, *expr.args[:8]]]
+                return "/".join(parts)
+            if called in {"pathlib.Path.home", "Path.home"}:
+                return "~"
+        return "*"
+
     def _strings(self, expr: ast.expr, depth: int = 0) -> list[str]:
         """The folded value of ``expr`` and every string constant in it (and in names it uses)."""
         out: list[str] = []
@@ -206,6 +238,10 @@ class Sources:
         for node in ast.walk(expr):
             if isinstance(node, ast.JoinedStr) and not (node is expr and folded):
                 out.append(self._template(node))  # ``f"/proc/{pid}/environ"`` -> ``/proc/*/environ``
+            elif isinstance(node, ast.BinOp | ast.Call) and depth < 3:
+                shape = self._path_shape(node, depth)
+                if "/" in shape and shape.strip("*/") and shape != folded:
+                    out.append(shape)  # ``os.path.join(top, ".git", "hooks", x)`` -> ``*/.git/hooks/*``
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 out.append(node.value)
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and depth < 3:

@@ -540,6 +540,9 @@ class Walker(Sources):
                     continue
                 if isinstance(node, ast.Name):
                     bound = self.facts.bound(node.id)
+                    if bound is None and depth:  # a local of the helper whose return we expanded
+                        held = [v for scope in self.facts.assigns.values() for v in scope.get(node.id, [])]
+                        bound = held[0] if len(held) == 1 else None
                     if bound is not None:
                         todo.append((bound, depth + 1))
                 elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
@@ -556,7 +559,7 @@ class Walker(Sources):
                 and isinstance(n.func, ast.Attribute)
                 and n.func.attr in {"startswith", "endswith", "__contains__"}
             )
-            for n in ast.walk(test)
+            for n in nodes  # the comparison may sit in a helper: ``if not _in_region(): return``
         )
         if compares and any(self._region(n) for n in nodes):
             found.add("host")  # locale, time zone or language: a check of where the machine is
