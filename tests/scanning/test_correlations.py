@@ -275,7 +275,10 @@ def test_every_engine_rule_has_a_documented_section() -> None:
 def test_encrypting_files_while_walking_the_home_directory_is_destructive() -> None:
     ransom = "import os\nfrom cryptography.fernet import Fernet\ndef go(key):\n    f = Fernet(key)\n    for root, _d, files in os.walk(os.path.expanduser('~')):\n        for n in files:\n            p = os.path.join(root, n)\n            open(p, 'wb').write(f.encrypt(open(p, 'rb').read()))\n"
     hits = _hits({"plug/__init__.py": ransom}, "destructive")
-    assert [(f.severity, f.line, f.reachable) for f in hits] == [(H, 8, True)]
+    # the ciphertext is written over every file it walks: ransomware (plus the overwrite itself)
+    assert sorted((f.severity.value, f.line, f.reachable) for f in hits) == [("critical", 8, True), ("high", 8, True)]
+    sealed = ransom.replace("open(p, 'wb').write(", "print(")
+    assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": sealed}, "destructive")] == [(H, 8)]
     own = (
         "from cryptography.fernet import Fernet\ndef seal(key, text):\n    return Fernet(key).encrypt(text.encode())\n"
     )

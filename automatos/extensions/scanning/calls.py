@@ -186,6 +186,51 @@ def _yaml_safe(w: Walker, node: ast.Call) -> bool:
     return last(w.facts.resolve(loader).name) in P.YAML_SAFE_LOADERS
 
 
+def _table_values(w: Walker, expr: ast.expr) -> list[str]:
+    """Every string ``table[key]`` can be when ``table`` is a constant dict, list or tuple."""
+    if not isinstance(expr, ast.Subscript) or not isinstance(expr.value, ast.Name):
+        return []
+    bound = w.facts.bound(expr.value.id)
+    values: list[ast.expr] = []
+    if isinstance(bound, ast.Dict):
+        values = [v for v in bound.values if v is not None]
+    elif isinstance(bound, ast.List | ast.Tuple):
+        values = list(bound.elts)
+    texts = [w.facts.folder.text(v) for v in values[:64]]
+    return [t for t in texts if t is not None] if texts and all(t is not None for t in texts) else []
+
+
+def _templated(w: Walker, arg: ast.expr) -> list[str]:
+    """The module names an f-string or ``+`` template can build when its one computed part is a
+    lookup in a constant table; ``[]`` when any other part is unknown."""
+    parts: list[ast.expr] = []
+    if isinstance(arg, ast.JoinedStr):
+        parts = list(arg.values)
+    elif isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add):
+        parts = [arg.left, arg.right]
+    fixed: list[str | list[str]] = []
+    for part in parts:
+        inner = part.value if isinstance(part, ast.FormattedValue) else part
+        text = w.facts.folder.text(inner)
+        if text is not None:
+            fixed.append(text)
+            continue
+        choices = _table_values(w, inner)
+        if not choices or any(isinstance(f, list) for f in fixed):
+            return []
+        fixed.append(choices)
+    table = next((f for f in fixed if isinstance(f, list)), None)
+    if table is None:
+        return []
+    out = []
+    for choice in table:
+        name = "".join(choice if isinstance(f, list) else f for f in fixed)
+        if not _MODULE_NAME.match(name):
+            return []
+        out.append(name)
+    return out
+
+
 def _dynamic_import(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     """A computed module name: from a table of its own modules, inside its own package, or anything."""
     arg, line = node.args[0], node.lineno
@@ -201,6 +246,8 @@ def _dynamic_import(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         candidates = [w.facts.folder.text(v) or "" for v in bound.elts]
     if loop is not None and candidates:  # the table's dotted names (its keys and attribute names are not modules)
         candidates = [c for c in candidates if _MODULE_NAME.match(c) and _module_like(c, w.own_packages)]
+    if not candidates and isinstance(arg, ast.JoinedStr | ast.BinOp):
+        candidates = _templated(w, arg)  # ``f"pkg.formats.{FORMATS[fmt]}"``: a constant table in a template
     if candidates and all(candidates):
         w.imports.extend((c, line) for c in candidates)
         own = all(c.startswith(".") or c.split(".", 1)[0] in w.own_packages for c in candidates)
@@ -315,6 +362,9 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         w._clip_reads.append(line)
     if (bare in P.CLIPBOARD_WRITES or last(bare) in P.CLIPBOARD_METHODS_WRITE) and node.args:
         address = next((t for t in w._strings(node.args[0]) if P.WALLET_ADDRESS_RE.match(t)), None)
+        constant = w.facts.folder.text(node.args[0])
+        if address is None and constant is not None and P.ADDRESS_LIKE_RE.fullmatch(constant.strip()):
+            address = f"~{constant.strip()}"  # a fixed token: an address only if the module matches wallets
         w._clip_writes.append((line, address.strip() if address is not None else ""))
     if bare in {"sys.path.insert", "sys.path.append", "zipimport.zipimporter", "runpy.run_path"} or bare.startswith(
         "importlib.util.spec_from_file_location"

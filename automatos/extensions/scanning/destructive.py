@@ -96,12 +96,21 @@ def destructive_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             gated = ctx.guards & {"time", "host", "anti"}
             severity = C if gated else H
             why = " behind a date, host or CI check" if gated else ""
+            if where.startswith("everything under"):
+                w._swept["delete"].append(node.lineno)
+                if w._swept["write"]:
+                    severity = C
+                    first = w._swept["write"][0]
+                    why += f"{why and ','} after writing a rewritten copy of each (line {first}): ransomware"
             w._hit("destructive", severity, f"deletes {where[:60]!r} ({name}){why}", node.lineno, ctx)
             return
 
 
 def overwrite_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     """Writing over every file under a home, root or personal directory: a wiper that keeps the names."""
+    if name in _RENAMERS or (name.endswith(".rename") and isinstance(node.func, ast.Attribute)):
+        _renamed(w, node, name, ctx)
+        return
     target: ast.expr | None = None
     if (
         name in {"open", "io.open"}
@@ -116,20 +125,43 @@ def overwrite_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         target = node.func.value
     if target is None:
         return
-    for sub in ast.walk(target):
-        source = w.facts.loops.get(sub.id) if isinstance(sub, ast.Name) else None
-        under = swept(w, source) if source is not None else None
-        if under:
-            gated = ctx.guards & {"time", "host", "anti"}
-            why = " behind a date, host, locale or CI check" if gated else ""
-            w._hit(
-                "destructive",
-                C if gated else H,
-                f"overwrites every file under {under[:60]!r} ({name}){why}",
-                node.lineno,
-                ctx,
-            )
-            return
+    under = _looped(w, target, 0)
+    if under and under.startswith("everything under "):
+        under = under.removeprefix("everything under ")
+        gated = ctx.guards & {"time", "host", "anti"}
+        why = " behind a date, host, locale or CI check" if gated else ""
+        w._swept["write"].append(node.lineno)
+        if w._swept["delete"]:
+            why += f"{why and ','} and deletes the originals (line {w._swept['delete'][0]}): ransomware"
+        w._hit(
+            "destructive",
+            C if gated or w._swept["delete"] else H,
+            f"writes over every file under {under[:60]!r} ({name}){why}",
+            node.lineno,
+            ctx,
+        )
+
+
+_RENAMERS = frozenset({"os.rename", "os.replace", "shutil.move"})
+
+
+def _renamed(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
+    """Renaming every swept file after writing over it (``os.rename(p, p + ".enc")``): on its own a
+    rename loses nothing, after a rewrite of each file it is how ransomware marks its work."""
+    source = node.args[0] if node.args and name in _RENAMERS else getattr(node.func, "value", None)
+    under = _looped(w, source, 0) if isinstance(source, ast.expr) else None
+    if not under or not under.startswith("everything under "):
+        return
+    w._swept["delete"].append(node.lineno)
+    if w._swept["write"]:
+        w._hit(
+            "destructive",
+            C,
+            f"renames every file under {under.removeprefix('everything under ')[:60]!r} ({name}) after "
+            f"writing over each (line {w._swept['write'][0]}): ransomware",
+            node.lineno,
+            ctx,
+        )
 
 
 def write_mode(w: Walker, node: ast.Call, slot: int) -> bool:

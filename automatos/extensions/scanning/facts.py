@@ -12,6 +12,7 @@ sees through ``cmd = "cu" + "rl"``). Whether a resolution needed folding is reme
 from __future__ import annotations
 
 import ast
+import copy
 import importlib
 from dataclasses import dataclass, field
 
@@ -291,6 +292,25 @@ class ModuleFacts:
                 return Resolution(f"{module}.{name}")
         return Resolution(name)
 
+    def _inline_helper(self, name: str, node: ast.Call) -> ast.expr | None:
+        """The helper's returned expression with its parameters replaced by the call's arguments,
+        when that expression looks a name up (``getattr``, a subscript, a conditional of them)."""
+        params, body = self.helpers[name]
+        lookups = isinstance(body, ast.Subscript | ast.IfExp) or (
+            isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "getattr"
+        )
+        names = [a.arg for a in params.posonlyargs + params.args]
+        if not lookups or any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > len(names):
+            return None
+        binding: dict[str, ast.expr] = dict(zip(names, node.args, strict=False))
+        binding.update({kw.arg: kw.value for kw in node.keywords if kw.arg})
+
+        class _Substitute(ast.NodeTransformer):
+            def visit_Name(self, sub: ast.Name) -> ast.expr:
+                return binding.get(sub.id, sub)
+
+        return _Substitute().visit(copy.deepcopy(body))
+
     def _getter(self, node: ast.Call, name: str, depth: int) -> Resolution | None:
         """getattr by another name: ``operator.attrgetter("system")(os)``, ``os.__getattribute__("system")``,
         ``object.__getattribute__(os, "system")``."""
@@ -311,6 +331,12 @@ class ModuleFacts:
         return Resolution("")
 
     def _resolve_call(self, node: ast.Call, depth: int) -> Resolution:
+        if isinstance(node.func, ast.Name) and node.func.id in self.helpers and node.func.id not in self.aliases:
+            inlined = self._inline_helper(node.func.id, node)
+            if inlined is not None:  # ``_g = lambda o, n: getattr(o, n)`` then ``_g(__builtins__, name)``
+                resolved = self.resolve(inlined, depth)
+                if resolved.name and not resolved.name.endswith("()"):
+                    return Resolution(resolved.name, resolved.hidden, True)
         func = self.resolve(node.func, depth)
         name = normalise(func.name)
         args = node.args

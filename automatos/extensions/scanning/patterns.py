@@ -248,6 +248,11 @@ WALLET_ADDRESS_RE = re.compile(
     r"^\s*(0x[a-fA-F0-9]{40}|(bc1|[13])[a-km-zA-HJ-NP-Z1-9]{25,39}|T[1-9A-HJ-NP-Za-km-z]{33})\s*$"
 )
 """A wallet address (Ethereum, Bitcoin, Tron) as a whole string: what a clipboard hijacker pastes in."""
+WALLET_PATTERN_RE = re.compile(r"\(?bc1\|\[13\]|\[13\]\[a-|0x\[a-fA-F0-9\]\{40\}|0x\[0-9a-fA-F\]\{40\}|\^T\[1-9A")
+"""A regular expression that recognises wallet addresses (Bitcoin, Ethereum, Tron): what a clipboard
+hijacker matches the clipboard against before swapping in its own."""
+ADDRESS_LIKE_RE = re.compile(r"[A-Za-z0-9]{20,100}")
+"""A fixed token written to the clipboard: an address when the module also matches wallet addresses."""
 SETUP_TOOLS_EXE = frozenset({"git", "hg", "svn", "pkg-config", "pkgconf", "cmake", "gcc", "cc", "nvcc", "xcrun"})
 """Build tools a setup.py may run to learn its version or flags (a constant command, output captured)."""
 
@@ -259,7 +264,8 @@ SENSITIVE_PATH_RE = re.compile(
     r"|Login Data|Local State|Cookies|\.mozilla|Google[/\\]Chrome|Chrome[/\\]User Data|BraveSoftware"
     r"|Keychains|\.keychain|keyring|leveldb|wallet\.dat|\.electrum|Exodus|\.bitcoin|\.ethereum|metamask"
     r"|discord[/\\]|Telegram Desktop|\.vault-token|\.terraformrc|credentials\.json|\.boto\b|/proc/[^/]+/(environ|mem)\b"
-    r"|lsass\.(exe|dmp)",
+    r"|lsass\.(exe|dmp)|\.kdbx?\b|\.1pux\b|\.1pif\b|\.agilekeychain|\.opvault|bitwarden[^/\\]*\.json|lastpass[^/\\]*\.csv"
+    r"|(^|[/\\*_-])passwords?[^/\\]*\.csv$|\.ovpn\b|\.ppk\b",
     re.IGNORECASE,
 )
 """Credential, key, history, account, browser and wallet locations."""
@@ -286,6 +292,9 @@ FILE_READERS = frozenset(
         "shutil.copytree",
         "tarfile.open",
         "zipfile.ZipFile().write",
+        "tarfile.open().add",
+        "tarfile.TarFile().add",
+        "zipfile.ZipFile().writestr",
         "sqlite3.connect",
         "netrc.netrc",
     }

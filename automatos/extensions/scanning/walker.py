@@ -148,6 +148,8 @@ class Walker(Sources):
     """Function name -> parameter -> labels of what callers pass (a secret handed to a helper)."""
     _sock_lines: list[int] = field(default_factory=list)
     _shell_lines: list[int] = field(default_factory=list)
+    _swept: dict[str, list[int]] = field(default_factory=lambda: {"write": [], "delete": []})
+    """Lines writing / deleting files of a sweep over a precious directory (both: ransomware)."""
     _clip_reads: list[int] = field(default_factory=list)
     _clip_writes: list[tuple[int, str]] = field(default_factory=list)
     """Clipboard writes of a value built with a wallet address (line, the address)."""
@@ -163,6 +165,8 @@ class Walker(Sources):
     _openers: dict[str, frozenset[int | str]] = field(default_factory=dict)
     _wallets: list[str] = field(default_factory=list)
     """Wallet addresses written as literals in the module (what a clipboard hijacker pastes)."""
+    _wallet_patterns: list[str] = field(default_factory=list)
+    """Regular expressions recognising wallet addresses (what a hijacker checks the clipboard against)."""
     is_test: bool = False
     """A test module (``tests/``, ``test_*.py``, ``conftest.py``): replacing library functions is mocking."""
     """Names of the module's functions and classes (what a monkeypatch assigns)."""
@@ -246,9 +250,12 @@ class Walker(Sources):
             for line, ctx in self._encrypts:
                 gated = bool(ctx.guards & {"time", "host", "anti"})
                 why = " behind a date, host or CI check" if gated else ""
+                replaced = bool(self._swept["write"] or self._swept["delete"])
+                if replaced:  # the ciphertext written over (or next to, then deleting) every file
+                    why += f"{why and ','} writing the result over the files it walks"
                 self._hit(
                     "destructive",
-                    C if gated else H,
+                    C if gated or replaced else H,
                     f"encrypts files while walking {self._sweeps[0][:60]!r} (ransomware pattern){why}",
                     line,
                     ctx,
@@ -257,6 +264,18 @@ class Walker(Sources):
             # a write traced to a wallet address, or any write in a module that embeds one
             fallback = self._wallets[0] if self._wallets else ""
             for line, traced in sorted(set(self._clip_writes)):
+                if traced.startswith("~"):
+                    if self._wallet_patterns:
+                        self._hit(
+                            "clipboard-hijack",
+                            C,
+                            f"reads the clipboard, matches it against a wallet-address pattern "
+                            f"({self._wallet_patterns[0]!r}) and writes the fixed value {traced[1:41]!r} back",
+                            line,
+                            Ctx(module_level=False),
+                        )
+                        continue
+                    traced = ""
                 address = traced or fallback
                 if not address:
                     continue
@@ -668,6 +687,8 @@ class Walker(Sources):
     def _string(self, text: str, line: int, ctx: Ctx) -> None:
         if len(text) <= 64 and P.WALLET_ADDRESS_RE.match(text):
             self._wallets.append(text.strip())
+        elif len(text) <= 200 and P.WALLET_PATTERN_RE.search(text):
+            self._wallet_patterns.append(text[:40])
         if P.MINER_RE.search(text[:10000]):
             self._hit("crypto-miner", C, f"crypto-miner or wallet string: {text[:60]!r}", line, ctx)
         if self.payload is None or len(text) < 40:
