@@ -16,6 +16,10 @@ C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
 __all__ = ["native_call"]
 
+_LIBC = re.compile(
+    r"^(c|libc(\.so(\.\d+)?)?|msvcrt|kernel32|ntdll|user32|advapi32|libSystem(\.B)?\.dylib|libdl.*)$|/libc\.so", re.I
+)
+
 _LOADERS = (
     "ctypes.CDLL",
     "ctypes.cdll.LoadLibrary",
@@ -82,7 +86,6 @@ _MATHS = re.compile(
 
 
 def _LIBC_RE(lib: str) -> bool:
-    from automatos.extensions.scanning.walker import _LIBC
 
     return bool(_LIBC.search(lib.rsplit("/", 1)[-1])) or "libc" in lib
 

@@ -158,6 +158,35 @@ def _detached(w: Walker, node: ast.Call) -> str:
     return ""
 
 
+_RUNNERS = re.compile(
+    r"^((ba|z|da|k|c|tc|fi)?sh|python[\d.]*w?|py|pythonw|node|deno|bun|perl|ruby|php|java|lua|osascript|"
+    r"powershell|pwsh|cmd|wscript|cscript|mshta|msiexec|rundll32|regsvr32|installutil|start|open|xdg-open|"
+    r"chmod|env|nohup|setsid|sudo|doas|exec|source|\.)$",
+    re.I,
+)
+"""Programs that run the file they are given (a shell, an interpreter, a loader) or make it runnable."""
+
+
+_RUNNABLE_SUFFIXES = (".sh", ".bin", ".run", ".py", ".pyw", ".bat", ".cmd", ".ps1", ".vbs", ".js", ".msi", ".scr")
+
+
+def _runs_a_file(exe: str | None) -> bool:
+    """Whether a process call may run a file written earlier: a computed program, a path, a file with an
+    executable suffix, or a shell/interpreter/loader. A named tool (``curl``, ``git``, ``ffmpeg``) runs
+    itself: a download it saves is data until something else runs it."""
+    if not exe:
+        return True
+    name = exe.strip().lower()
+    if "/" in name or "\\" in name or name.startswith("."):
+        return True
+    base = name.removesuffix(".exe")
+    if name.endswith(_RUNNABLE_SUFFIXES):
+        return True
+    if name.endswith(".exe") and base not in P.DOWNLOADERS:
+        return True  # a Windows program named by its file: possibly the one just saved
+    return bool(_RUNNERS.match(base))
+
+
 _DETACH_BITS = 0x00000008 | 0x08000000  # DETACHED_PROCESS | CREATE_NO_WINDOW
 
 
@@ -226,5 +255,6 @@ def process_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         )
     if name == "pty.spawn":
         w._shell_lines.append(line)
-    w._runs_files = True
+    if _runs_a_file(exe):
+        w._runs_files = True
     flow(w, node, ctx, "process", None, command)

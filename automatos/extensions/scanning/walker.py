@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from automatos.extensions.scanning import patterns as P
 from automatos.extensions.scanning.facts import ModuleFacts, Resolution, normalise
+from automatos.extensions.scanning.hooks import command_class
 from automatos.extensions.scanning.permissions import Permissions
 from automatos.extensions.scanning.sources import Sources
 from automatos.kernel.types import Severity
@@ -31,29 +32,7 @@ from automatos.kernel.types import Severity
 __all__ = ["Ctx", "Hit", "Walker"]
 
 C, H, M, L, INFO = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
-_CMD_BASES = re.compile(
-    r"(^|\.)(install|develop|egg_info|build|build_py|build_ext|sdist|bdist_wheel|bdist_egg|easy_install)$"
-)
-_SAFE_CMD_CALLS = re.compile(
-    r"(^|\.)(run|initialize_options|finalize_options|run_command|announce|__init__)$|^super\(\)"
-)
 _FILE_WRITERS = (".write_text", ".write_bytes")
-_SHELLCODE = frozenset(
-    {
-        "VirtualAlloc",
-        "VirtualProtect",
-        "CreateThread",
-        "RtlMoveMemory",
-        "WriteProcessMemory",
-        "CreateRemoteThread",
-        "mprotect",
-        "VirtualAllocEx",
-        "NtAllocateVirtualMemory",
-    }
-)
-_LIBC = re.compile(
-    r"^(c|libc(\.so(\.\d+)?)?|msvcrt|kernel32|ntdll|user32|advapi32|libSystem(\.B)?\.dylib|libdl.*)$|/libc\.so", re.I
-)
 _DANGER_RULES = frozenset(
     {
         "process-spawn",
@@ -470,26 +449,13 @@ class Walker(Sources):
         return False
 
     def _is_command(self, node: ast.ClassDef) -> bool:
-        return any(_CMD_BASES.search(self.facts.resolve(b).name or "") for b in node.bases) and self._has_code(node)
-
-    def _has_code(self, node: ast.ClassDef) -> bool:
-        """Whether a setup.py command class does anything beyond calling its base's methods."""
-        for item in node.body:
-            if not isinstance(item, ast.FunctionDef):
-                continue
-            for sub in ast.walk(item):
-                if isinstance(sub, ast.Call):
-                    name = self.facts.resolve(sub.func).name
-                    if not _SAFE_CMD_CALLS.search(name or "super()"):
-                        self._hit(
-                            "install-hook",
-                            C,
-                            f"setup.py command class {node.name} runs code at install time ({name or 'a call'})",
-                            node.lineno,
-                            Ctx(install=True),
-                        )
-                        return True
-        return False
+        hook = command_class(self.facts, self.tree, node)
+        if hook is None:
+            return False
+        severity, why = hook
+        message = f"setup.py command class {node.name} runs code at install time: {why}"
+        self._hit("install-hook", severity, message, node.lineno, Ctx(install=True))
+        return True
 
     def _assign(
         self, target: ast.expr, value: ast.expr | None, labels: frozenset[str], ctx: Ctx, augment: bool = False
