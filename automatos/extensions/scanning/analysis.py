@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from automatos.extensions.scanning.correlate import Mark, correlate
+from automatos.extensions.scanning.dispatch import data_dispatch
 from automatos.extensions.scanning.permissions import Permissions
 from automatos.extensions.scanning.walker import Ctx, Hit, Walker
 from automatos.kernel.scanning import ScanTarget
@@ -340,5 +341,6 @@ def analyse(target: ScanTarget) -> list[ScanFinding]:
                 ),
             )
     result = correlate(list(findings.values()), marks)
+    result += data_dispatch(target, result)
     target.cache[CACHE_KEY] = result
     return list(result)

@@ -88,6 +88,9 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         flow(w, node, ctx, "network", None)
 
 
+_DECRYPTS = frozenset({"decrypt", "decrypt_at_time", "decrypt_and_verify", "decrypt_and_digest"})
+
+
 def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> None:
     line = node.lineno
     if not node.args:
@@ -107,8 +110,13 @@ def _exec(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) -> No
         )
         return
     folded = w.facts.folder.fold(arg)
-    inner = [w.facts.resolve(n.func).name for n in ast.walk(arg) if isinstance(n, ast.Call)]
+    exprs = [arg] + [b for n in ast.walk(arg) if isinstance(n, ast.Name) and (b := w.facts.bound(n.id)) is not None]
+    inner = [w.facts.resolve(n.func).name for e in exprs[:8] for n in ast.walk(e) if isinstance(n, ast.Call)]
     decodes = any(any(h in n for h in P.DECODE_HINTS) for n in inner)
+    if any(last(n) in _DECRYPTS for n in inner):
+        # decrypting shipped ciphertext into exec is encoding with a key: obfuscated exec
+        w._hit("obfuscated-exec", C, f"{name}() of decrypted data: code hidden by encryption", line, ctx)
+        return
     if folded is not None and isinstance(folded.value, str | bytes):
         text = folded.value.decode("utf-8", "replace") if isinstance(folded.value, bytes) else folded.value
         if folded.decoded or folded.hidden or decodes:

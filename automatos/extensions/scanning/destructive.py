@@ -85,6 +85,30 @@ def _looped(w: Walker, expr: ast.expr, depth: int) -> str | None:
     return None
 
 
+def _looped_any(w: Walker, expr: ast.expr, depth: int) -> str | None:
+    """The directory (folded, or its source text) whose every entry ``expr`` names through a loop
+    variable over ``os.walk``/``os.listdir``/``glob``/``iterdir``, whatever directory it is."""
+    for node in ast.walk(expr):
+        if not isinstance(node, ast.Name):
+            continue
+        source = w.facts.loops.get(node.id)
+        if isinstance(source, ast.Call):
+            called = w.facts.resolve(source.func).name
+            root = None
+            if called in _ITERATORS and source.args:
+                root = source.args[0]
+            elif isinstance(source.func, ast.Attribute) and source.func.attr in _ITER_METHODS:
+                root = source.func.value
+            if root is not None:
+                return w.facts.folder.text(root) or ast.unparse(root)[:60]
+        bound = w.facts.bound(node.id) if source is None and depth < 2 else None
+        if bound is not None and bound is not expr:
+            found = _looped_any(w, bound, depth + 1)
+            if found:
+                return found
+    return None
+
+
 def destructive_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     """Deleting a home, root or personal directory (or everything under one): a wiper."""
     targets = node.args[:1] + [kw.value for kw in node.keywords if kw.arg in {"path", "src"}]
@@ -92,6 +116,13 @@ def destructive_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         targets.append(node.func.value)
     for target in targets:
         where = _precious(w, target)
+        if not where and ctx.guards & {"host", "anti"}:
+            root = _looped_any(w, target, 0)
+            where = f"everything under {root}" if root is not None else None
+            if where:
+                message = f"deletes {where[:60]!r} ({name}) behind a locale, host or CI check"
+                w._hit("destructive", C, message, node.lineno, ctx)
+                return
         if where:
             gated = ctx.guards & {"time", "host", "anti"}
             severity = C if gated else H
@@ -126,6 +157,17 @@ def overwrite_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     if target is None:
         return
     under = _looped(w, target, 0)
+    if not (under and under.startswith("everything under ")) and ctx.guards & {"host", "anti"}:
+        root = _looped_any(w, target, 0)
+        if root is not None:  # protestware: any directory's files, overwritten on a locale/host/CI check
+            w._hit(
+                "destructive",
+                C,
+                f"writes over every file under {root[:60]!r} ({name}) behind a locale, host or CI check",
+                node.lineno,
+                ctx,
+            )
+            return
     if under and under.startswith("everything under "):
         under = under.removeprefix("everything under ")
         gated = ctx.guards & {"time", "host", "anti"}

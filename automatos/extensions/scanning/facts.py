@@ -59,6 +59,10 @@ class Resolution:
     """Reached through ``getattr``/``__import__``/a namespace lookup with a literal name."""
 
 
+_LOOKUP_CALLS = frozenset({"getattr", "__import__", "importlib.import_module", "importlib.__import__"})
+"""Calls a one-expression helper may wrap that look a name up (inlined over the call's arguments)."""
+
+
 @dataclass
 class ModuleFacts:
     """Aliases and assignments of one module, and the resolver and folder built on them."""
@@ -116,6 +120,13 @@ class ModuleFacts:
                 if isinstance(child, ast.Return | ast.Yield | ast.YieldFrom) and child.value is not None and fname:
                     # a generator's yields are what iterating its call hands back
                     self.returns.setdefault(fname, []).append(child.value)
+                if isinstance(child, ast.Call) and isinstance(child.func, ast.Lambda):
+                    # ``(lambda o, n: getattr(o, n))(os, "system")``: the parameters are bound like
+                    # assignments in the scope of the call
+                    params = child.func.args.posonlyargs + child.func.args.args
+                    for param, arg in zip(params, child.args, strict=False):
+                        if not isinstance(arg, ast.Starred):
+                            self._add(sc, param.arg, arg)
                 if isinstance(child, ast.Import):
                     for alias in child.names:
                         if alias.asname:
@@ -299,7 +310,7 @@ class ModuleFacts:
         when that expression looks a name up (``getattr``, a subscript, a conditional of them)."""
         params, body = self.helpers[name]
         lookups = isinstance(body, ast.Subscript | ast.IfExp) or (
-            isinstance(body, ast.Call) and isinstance(body.func, ast.Name) and body.func.id == "getattr"
+            isinstance(body, ast.Call) and self.resolve(body.func).name in _LOOKUP_CALLS
         )
         names = [a.arg for a in params.posonlyargs + params.args]
         if not lookups or any(isinstance(a, ast.Starred) for a in node.args) or len(node.args) > len(names):

@@ -9,6 +9,7 @@ code (walked again as a payload), standard streams bound to a socket, and secret
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import shlex
 from typing import TYPE_CHECKING
@@ -253,8 +254,67 @@ def process_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
             line,
             ctx,
         )
-    if name == "pty.spawn":
+    if name == "pty.spawn" or _piped_shell(w, node):
         w._shell_lines.append(line)
+    w._spawns = True
     if _runs_a_file(exe):
         w._runs_files = True
     flow(w, node, ctx, "process", None, command)
+
+
+_SHELL_RE = re.compile(r"^((ba|z|da|k|c|tc|fi)?sh|cmd|powershell|pwsh)(\.exe)?$", re.I)
+
+
+def _piped_shell(w: Walker, node: ast.Call) -> bool:
+    """An interactive shell (no ``-c`` command) whose standard input is a pipe the plugin writes:
+    someone else types into it. Paired with an outbound socket in the module, a reverse shell."""
+    piped = any(kw.arg == "stdin" and w.facts.resolve(kw.value).name == "subprocess.PIPE" for kw in node.keywords)
+    if not piped or not node.args:
+        return False
+    argv = node.args[0]
+    program = argv.elts[0] if isinstance(argv, ast.List | ast.Tuple) and argv.elts else argv
+    rest = argv.elts[1:] if isinstance(argv, ast.List | ast.Tuple) else []
+    if any((w.facts.folder.text(a) or "?").lower() in {"-c", "/c", "-command", "-encodedcommand"} for a in rest):
+        return False
+    names = [t.strip().rsplit("/", 1)[-1].rsplit("\\", 1)[-1] for t in w._strings(program) if t]
+    return any(_SHELL_RE.match(n) for n in names)
+
+
+_UPLOAD_FLAGS = frozenset(
+    {"-T", "--upload-file", "--post-file", "--body-file", "--data-binary", "--data", "-d", "--data-raw", "-F", "--form"}
+)
+"""Flags of network tools (curl, wget, httpie) whose next argument names a file to send."""
+
+
+def upload_argument(w: Walker, node: ast.JoinedStr | ast.BinOp | ast.List | ast.Tuple) -> str | None:
+    """The secret path an expression hands to a network tool as a file to send, if any: curl's
+    ``name=@path`` / ``@path`` form and data arguments, or a path after ``-T``/``--upload-file``/
+    ``--post-file`` in an argument list. Paths are read as shapes (``os.path.join``, ``expanduser``,
+    names bound once), so ``f"sig=@{key}"`` with ``key = expanduser("~/.ssh/id_rsa")`` is one."""
+    if isinstance(node, ast.List | ast.Tuple):
+        items = node.elts[:64]
+        for flag, value in itertools.pairwise(items):
+            if w.facts.folder.text(flag) in _UPLOAD_FLAGS and not isinstance(value, ast.JoinedStr | ast.BinOp):
+                shape = w._path_shape(value)
+                if P.SENSITIVE_PATH_RE.search(shape):
+                    return shape
+        return None
+    if isinstance(node, ast.JoinedStr):
+        values = node.values[:20]
+        for before, value in itertools.pairwise(values):
+            if (
+                isinstance(before, ast.Constant)
+                and str(before.value).endswith("@")
+                and isinstance(value, ast.FormattedValue)
+            ):
+                shape = w._path_shape(value.value)
+                if P.SENSITIVE_PATH_RE.search(shape):
+                    return shape
+        return None
+    if isinstance(node.op, ast.Add):
+        head = w.facts.folder.text(node.left)
+        if head is not None and head.endswith("@"):
+            shape = w._path_shape(node.right)
+            if P.SENSITIVE_PATH_RE.search(shape):
+                return shape
+    return None

@@ -247,6 +247,14 @@ class Sources:
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and depth < 3:
                 for ret in self.facts.returns.get(node.func.id, []):
                     out.extend(self._strings(ret, depth + 1))
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in {"self", "cls"}
+                and depth < 3
+                and len(self.facts.self_attrs.get(node.attr, [])) == 1
+            ):  # ``self._paths``: the class attribute it reads
+                out.extend(self._strings(self.facts.self_attrs[node.attr][0], depth + 1))
             elif isinstance(node, ast.Name) and node.id == "__file__":
                 out.append("__file__")
             elif isinstance(node, ast.Name) and depth < 3:

@@ -26,6 +26,7 @@ from automatos.extensions.scanning import patterns as P
 from automatos.extensions.scanning.facts import ModuleFacts, Resolution, normalise
 from automatos.extensions.scanning.hooks import command_class
 from automatos.extensions.scanning.permissions import Permissions
+from automatos.extensions.scanning.processes import upload_argument
 from automatos.extensions.scanning.sources import Sources
 from automatos.kernel.types import Severity
 
@@ -140,6 +141,9 @@ class Walker(Sources):
     _sweeps: list[str] = field(default_factory=list)
     """Precious directories a loop walks (``os.walk(home)``, ``Path.home().rglob("*")``)."""
     _encrypts: list[tuple[int, Ctx]] = field(default_factory=list)
+    _uploads: list[tuple[int, str, Ctx]] = field(default_factory=list)
+    """Secret files named as upload arguments (``-F x=@~/.ssh/id_rsa``, ``-T``, ``--data-binary @``)."""
+    _spawns: bool = False
     _decoded_seen: set[tuple[int, str]] = field(default_factory=set)
     _openers: dict[str, frozenset[int | str]] = field(default_factory=dict)
     _wallets: list[str] = field(default_factory=list)
@@ -197,6 +201,10 @@ class Walker(Sources):
         functions.clear()
         self._block(self.tree.body, Ctx(), functions)
         self._functions(functions)
+        if self._spawns:
+            for line, path, ctx in self._uploads[:3]:
+                message = f"hands the secret file {path[:60]!r} to a process as an upload argument"
+                self._hit("exfiltration", C, message, line, ctx)
         if self._downloads_written and self._runs_files:
             for line in self._downloads_written:
                 self._hit(
@@ -221,7 +229,7 @@ class Walker(Sources):
                 self._hit(
                     "reverse-shell",
                     C,
-                    "connects a socket and hands it a shell (dup2/pty.spawn)",
+                    "connects a socket and hands it a shell (dup2, pty.spawn, or a shell's piped streams)",
                     line,
                     Ctx(module_level=False),
                 )
@@ -626,6 +634,10 @@ class Walker(Sources):
                 continue
             elif isinstance(node, ast.Subscript):
                 self._namespace_lookup(node, ctx)
+            elif isinstance(node, ast.JoinedStr | ast.BinOp | ast.List | ast.Tuple):
+                path = upload_argument(self, node)
+                if path is not None:
+                    self._uploads.append((node.lineno, path, ctx))
             elif isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) >= 8:
                 self._string(node.value, node.lineno, ctx)
             elif isinstance(node, ast.Name) and node.id == "__builtins__":
