@@ -40,10 +40,9 @@ def _command(w: Walker, node: ast.Call, name: str) -> tuple[str | None, str]:
             return None, ""
     if name.endswith(("create_subprocess_exec", ".subprocess_exec")) and len(node.args) > 1:  # argv spread out
         node = ast.Call(func=node.func, args=[ast.List(elts=list(node.args), ctx=ast.Load())], keywords=[])
-    argv = node.args[0]
-    if isinstance(argv, ast.Name) and isinstance(w.facts.bound(argv.id), ast.List | ast.Tuple):
-        argv = w.facts.bound(argv.id)  # ``args = ["curl", …]; run(args)``
-        node = ast.Call(func=node.func, args=[argv, *node.args[1:]], keywords=node.keywords)
+    bound = w.facts.bound(node.args[0].id) if isinstance(node.args[0], ast.Name) else None
+    if isinstance(bound, ast.List | ast.Tuple):  # ``args = ["curl", …]; run(args)``
+        node = ast.Call(func=node.func, args=[bound, *node.args[1:]], keywords=node.keywords)
     if isinstance(node.args[0], ast.List | ast.Tuple):
         texts = [_arg_text(w, e) for e in node.args[0].elts]
         head = texts[0] if texts else None
