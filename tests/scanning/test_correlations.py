@@ -205,7 +205,7 @@ def test_folding_sees_through_one_expression_helpers_and_lambdas() -> None:
 
 def test_shipped_data_deserialised_or_executed_is_critical_and_run_time_data_is_not() -> None:
     shipped = "import pickle\nfrom pathlib import Path\ndef load():\n    with open(Path(__file__).parent / 'model.pkl', 'rb') as fh:\n        return pickle.load(fh)\n"
-    hits = _hits({"plug/__init__.py": shipped, "plug/model.pkl": "x"}, "embedded-deserialise")
+    hits = _hits({"plug/__init__.py": shipped, "plug/model.pkl": "cposix\nsystem\n(Vid\ntR."}, "embedded-deserialise")
     assert [(f.severity, f.line) for f in hits] == [(C, 5)]
     stego = "from pathlib import Path\nIMG = Path(__file__).with_name('logo.bmp')\ndef go():\n    exec(bytes(b & 1 for b in IMG.read_bytes()))\n"
     hits = _hits({"plug/__init__.py": stego, "plug/logo.bmp": "BM"}, "obfuscated-exec")

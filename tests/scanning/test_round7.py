@@ -271,3 +271,49 @@ def test_token_stores_named_in_a_class_attribute_are_credential_reads() -> None:
 def test_a_settings_folder_in_a_class_attribute_is_not_a_credential_read() -> None:
     twin = TOKENS.replace('"discord", "Local Storage", "leveldb"', '"myplugin", "settings"')
     assert _hits({"plug/__init__.py": twin}, "credential-read") == []
+
+
+# -- shipped pickles: opcodes decide, known_hosts is not a secret ----------------------------------
+
+LOAD_SHIPPED = """\
+import os, pickle
+def load():
+    with open(os.path.join(os.path.dirname(__file__), "words.pkl"), "rb") as f:
+        return pickle.load(f)
+"""
+
+
+def _pickle_hits(blob: bytes) -> list[ScanFinding]:
+    from automatos.extensions.scanning.rules import RULES
+    from automatos.kernel.scanning import ScanTarget, run_rules
+
+    files = {"plug/__init__.py": LOAD_SHIPPED.encode(), "plug/words.pkl": blob}
+    target = ScanTarget(files=files, manifest={"name": "t", "version": "1", "entry": "plug"}, entry="plug")
+    return [f for f in run_rules(RULES, target).findings if f.rule == "embedded-deserialise"]
+
+
+def test_a_shipped_pickle_that_imports_code_is_critical() -> None:
+    import zlib
+
+    evil = b"cposix\nsystem\n(Vid\ntR."
+    for blob in (evil, zlib.compress(evil)):
+        hits = _pickle_hits(blob)
+        assert [(f.severity, f.line) for f in hits] == [(C, 4)] and "posix.system" in hits[0].message
+
+
+def test_a_shipped_pickle_of_data_types_is_medium_and_an_unreadable_one_high() -> None:
+    import collections
+    import pickle
+
+    data = pickle.dumps({"words": ["a", "b"], "seen": {1, 2}, "order": collections.OrderedDict(a=1)})
+    assert [f.severity for f in _pickle_hits(data)] == [M]
+    assert [f.severity for f in _pickle_hits(b"\x00not a pickle")] == [H]
+
+
+def test_reading_known_hosts_is_medium_and_a_private_key_critical() -> None:
+    source = "import os\ndef hosts():\n    return open(os.path.expanduser('~/.ssh/known_hosts')).read()\n"
+    hits = _hits({"plug/__init__.py": source}, "credential-read")
+    assert [(f.severity, f.line) for f in hits] == [(M, 3)]
+    assert scan({"plug/__init__.py": source}).risk_score < 20
+    private = source.replace("known_hosts", "id_ed25519")
+    assert [f.severity for f in _hits({"plug/__init__.py": private}, "credential-read")] == [C]

@@ -73,6 +73,7 @@ class _Analyser:
         self.target = target
         self.perms = Permissions.from_manifest(target.permissions())
         self.bundle_files = frozenset(posixpath.basename(p) for p in target.files)
+        self.bundle_data = {posixpath.basename(p): data for p, data in target.files.items()}
         names = (module_name(p)[0].split(".") for p in target.python_files())
         self.own_packages = frozenset(n[1] if n[0] == "src" and len(n) > 1 else n[0] for n in names if n and n[0])
         self.build_roots = _build_hooks(target)
@@ -93,6 +94,7 @@ class _Analyser:
             install_root=install_root,
             test_root=test_root,
             bundle_files=self.bundle_files,
+            bundle_data=self.bundle_data,
             own_packages=self.own_packages,
             is_test=_is_test(path),
         )

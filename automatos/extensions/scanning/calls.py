@@ -22,6 +22,7 @@ from automatos.extensions.scanning.destructive import destructive_call, overwrit
 from automatos.extensions.scanning.facts import Resolution
 from automatos.extensions.scanning.flows import args_taint, env_read, escalate, flow, host_in, last
 from automatos.extensions.scanning.native import native_call
+from automatos.extensions.scanning.pickles import shipped_pickle
 from automatos.extensions.scanning.processes import process_call
 from automatos.kernel.types import Severity
 
@@ -87,6 +88,9 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     else:
         flow(w, node, ctx, "network", None)
 
+
+_PUBLIC_KEY_DATA = re.compile(r"[/\\](known_hosts|[^/\\*]+\.pub)$")
+"""SSH files clients read routinely and that hold no secret (``~/.ssh/known_hosts``, ``id_ed25519.pub``)."""
 
 _DECRYPTS = frozenset({"decrypt", "decrypt_at_time", "decrypt_and_verify", "decrypt_and_digest"})
 
@@ -395,9 +399,10 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
             )
             if folded is None and shipped:
                 _, when = escalate(w, ctx)
-                # an object graph shipped as data runs code on load that no reviewer reads as source
-                severity = C
-                message = f"{kind} data shipped in the bundle is deserialised{when} ({bare}): opaque code"
+                # an object graph shipped as data runs code on load that no reviewer reads as source;
+                # a pickle whose opcodes import only data types is opaque data, not code
+                severity, loaded = shipped_pickle(w, arg, kind, bare)
+                message = f"{kind} data shipped in the bundle is deserialised{when} ({bare}): {loaded}"
                 w._hit("embedded-deserialise", severity, message, line, ctx)
             if folded is None and not shipped and kind == "yaml":
                 w._hit("embedded-deserialise", M, f"yaml with an object-building loader ({bare})", line, ctx)
@@ -426,7 +431,11 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
         if id(node) not in w._child_env:
             w.mark("source", "the whole environment", line, ctx)
     path = w._sensitive_path(node, bare)
-    if path:
+    if path and _PUBLIC_KEY_DATA.search(path):
+        # known_hosts and public keys are what SSH clients read: not secrets, but still host data to send
+        w._hit("credential-read", M, f"reads {path[:80]!r} (SSH public data: known hosts, public keys)", line, ctx)
+        w.mark("source", repr(path[:60]), line, ctx)
+    elif path:
         w._hit("credential-read", C, f"reads {path[:80]!r} (credentials, keys, history or account data)", line, ctx)
         w.mark("source", repr(path[:60]), line, ctx)
     what = P.sensitive_call(bare)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from automatos.extensions.scanning import patterns as P
@@ -105,6 +105,8 @@ class Walker(Sources):
     test_root: bool = False
     bundle_files: frozenset[str] = frozenset()
     """Base names of the bundle's files (a library loading its own shared object)."""
+    bundle_data: Mapping[str, bytes] = field(default_factory=dict)
+    """The bundle's files by base name (what a shipped pickle holds)."""
     own_packages: frozenset[str] = frozenset()
     """Top-level package and module names of the bundle's Python files (its own imports)."""
     line_of: Callable[[int], int] = lambda line: line
