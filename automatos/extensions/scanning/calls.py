@@ -270,8 +270,11 @@ def _dynamic_import(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
         return
     positional = node.args[1] if len(node.args) > 1 else None
     package = next((kw.value for kw in node.keywords if kw.arg == "package"), positional)
-    relative = isinstance(arg, ast.JoinedStr | ast.BinOp) and (w.facts.folder.text(_head(arg)) or "").startswith(".")
-    if package is not None and relative:
+    head = (w.facts.folder.text(_head(arg)) or "") if isinstance(arg, ast.JoinedStr | ast.BinOp) else ""
+    relative = head.startswith(".")
+    # ``import_module("plug.handlers." + n)``: a computed module confined under one of its own packages
+    own_prefix = "." in head and head.split(".", 1)[0] in w.own_packages
+    if (package is not None and relative) or own_prefix:
         w._hit("dynamic-import", M, f"imports a computed module inside its own package ({name})", line, ctx)
         return
     w._hit("dynamic-import", H, f"imports a module whose name is computed at run time ({name})", line, ctx)

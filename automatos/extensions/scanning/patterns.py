@@ -31,6 +31,7 @@ __all__ = [
     "SHELL_DOWNLOAD_RE",
     "THREAD_CALLS",
     "TIME_NAMES",
+    "WALLET_STRING_RE",
     "clipboard_command",
     "is_file_reader",
     "is_network",
@@ -359,11 +360,19 @@ PERSISTENCE_RE = re.compile(
 )
 
 MINER_RE = re.compile(
-    r"stratum\+(tcp|ssl)://|xmrig|cryptonight|randomx|--donate-level|minergate|nicehash|monero|coinhive"
-    r"|nanopool|supportxmr|moneroocean|ethermine|\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"
+    r"stratum\+(tcp|ssl|tls)://|xmrig|cryptonight|randomx|--donate-level|minergate|coinhive"
+    r"|nanopool|supportxmr|moneroocean|ethermine|nicehash\.com:\d|\bpool\.[a-z0-9.-]+:\d{4}",
+    re.IGNORECASE,
+)
+"""Miner programs, algorithms, pool hosts and the stratum protocol: a crypto-miner (critical). A coin's
+name (``monero``) is not: price trackers say it all the time."""
+WALLET_STRING_RE = re.compile(
+    r"\b4[0-9AB][1-9A-HJ-NP-Za-km-z]{93}\b"
     r"|\b(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}\b.*wallet|wallet.*\b(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}\b",
     re.IGNORECASE,
 )
+"""A Monero address, or a Bitcoin address next to the word wallet: high alone (a donation line looks
+the same); a miner's pool string next to it is the critical finding."""
 
 SHELL_DOWNLOAD_RE = re.compile(
     r"(curl|wget|fetch|Invoke-WebRequest|iwr|DownloadString|DownloadFile|certutil)\b.*"

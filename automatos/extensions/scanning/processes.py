@@ -227,7 +227,7 @@ def process_call(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
     elif command and _PIP_INSTALL.search(command):
         w._hit(
             "download-exec",
-            C,
+            H,  # a package index name: a policy breach to review, not a fetch of unknown code by itself
             f"installs packages at run time, outside the manifest's reviewed dependencies: {command[:80]!r}",
             line,
             ctx,

@@ -670,7 +670,9 @@ class Walker(Sources):
         elif len(text) <= 200 and P.WALLET_PATTERN_RE.search(text):
             self._wallet_patterns.append(text[:40])
         if P.MINER_RE.search(text[:10000]):
-            self._hit("crypto-miner", C, f"crypto-miner or wallet string: {text[:60]!r}", line, ctx)
+            self._hit("crypto-miner", C, f"crypto-miner string: {text[:60]!r}", line, ctx)
+        elif P.WALLET_STRING_RE.search(text[:10000]):
+            self._hit("crypto-miner", H, f"crypto wallet address: {text[:60]!r}", line, ctx)
         if self.payload is None or len(text) < 40:
             return
         stripped = "".join(text.split())
