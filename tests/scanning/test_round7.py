@@ -6,6 +6,8 @@ is critical only when its code does something dangerous (network, processes, cod
 writes outside the build tree). Samples are inert strings; hosts are ``*.invalid`` or 127.0.0.1.
 """
 
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -329,3 +331,14 @@ def test_a_pool_url_or_miner_binary_is_critical_and_a_coin_name_is_not() -> None
     prices = "URL = 'https://api.prices.invalid/simple/price?ids=bitcoin,monero'\n"
     report = scan({"plug/__init__.py": prices})
     assert [f for f in report.findings if f.rule == "crypto-miner"] == [] and report.risk_score < 20
+
+
+# -- persistence needs a place that runs things, not a file suffix ---------------------------------
+
+
+def test_a_service_file_in_systemd_is_persistence_and_one_in_storage_is_not() -> None:
+    bad = "import os\ndef install():\n    open(os.path.expanduser('~/.config/systemd/user/x.service'), 'w').write('[Service]')\n"
+    assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": bad}, "persistence")] == [(C, 3)]
+    twin = "def example(storage):\n    open(storage + '/example.service', 'w').write('[Unit]')\n    open(storage + '/autostart.json', 'w').write('{}')\n"
+    report = scan({"plug/__init__.py": twin}, {"filesystem": ["storage"]})
+    assert [f for f in report.findings if f.rule == "persistence"] == [] and report.risk_score < 20

@@ -348,7 +348,7 @@ BENIGN_ENV = frozenset(
 
 PERSISTENCE_RE = re.compile(
     r"\.bashrc|\.bash_profile|\.zshrc|\.profile\b|\.zprofile|/etc/profile|/etc/rc\.local|crontab|/etc/cron"
-    r"|/var/spool/cron|systemd[/\\]|\.service$|autostart|LaunchAgents|LaunchDaemons|sitecustomize|usercustomize"
+    r"|/var/spool/cron|systemd[/\\]|autostart[/\\]|LaunchAgents|LaunchDaemons|sitecustomize|usercustomize"
     r"|\.pth$|CurrentVersion\\\\?Run|Start Menu\\\\?Programs\\\\?Startup|\.config/fish/config"
     r"|(^|[/\\])pip\.(conf|ini)$|\.pydistutils\.cfg|(^|[/\\])\.condarc$"
     r"|\.git[/\\]hooks[/\\]|(^|[/\\])\.gitconfig$|\.vimrc$|(^|[/\\])\.?vim[/\\](plugin|autoload)[/\\]|nvim[/\\]init\.(vim|lua)$"
