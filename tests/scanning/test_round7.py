@@ -342,3 +342,14 @@ def test_a_service_file_in_systemd_is_persistence_and_one_in_storage_is_not() ->
     twin = "def example(storage):\n    open(storage + '/example.service', 'w').write('[Unit]')\n    open(storage + '/autostart.json', 'w').write('{}')\n"
     report = scan({"plug/__init__.py": twin}, {"filesystem": ["storage"]})
     assert [f for f in report.findings if f.rule == "persistence"] == [] and report.risk_score < 20
+
+
+# -- computed getattr on a module that only computes -----------------------------------------------
+
+
+def test_computed_getattr_on_math_is_medium_and_on_random_or_os_high() -> None:
+    source = "import math\ndef op(name, x):\n    return getattr(math, name)(x)\n"
+    assert [(f.severity, f.line) for f in _hits({"plug/__init__.py": source}, "dynamic-getattr")] == [(M, 3)]
+    for module in ("random", "os"):  # ``random._os`` is os
+        bad = source.replace("math", module)
+        assert [f.severity for f in _hits({"plug/__init__.py": bad}, "dynamic-getattr")] == [H], module

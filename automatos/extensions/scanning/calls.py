@@ -92,6 +92,10 @@ def _network(w: Walker, node: ast.Call, name: str, ctx: Ctx) -> None:
 _PUBLIC_KEY_DATA = re.compile(r"[/\\](known_hosts|[^/\\*]+\.pub)$")
 """SSH files clients read routinely and that hold no secret (``~/.ssh/known_hosts``, ``id_ed25519.pub``)."""
 
+_INERT_MODULES = frozenset({"math", "cmath", "unicodedata", "colorsys"})
+"""Modules whose attributes only compute and that import nothing a name could reach (``random._os``,
+``fractions.sys`` would): a computed ``getattr`` on them is medium (dispatch over arithmetic)."""
+
 _DECRYPTS = frozenset({"decrypt", "decrypt_at_time", "decrypt_and_verify", "decrypt_and_digest"})
 
 
@@ -335,7 +339,11 @@ def check_call(w: Walker, node: ast.Call, name: str, res: Resolution, ctx: Ctx) 
     elif bare == "getattr" and len(node.args) >= 2 and w.facts.folder.fold(node.args[1]) is None:
         target = w.facts.resolve(node.args[0]).name
         if target and (target in w.facts.aliases.values() or target in {"builtins", "__builtins__", "sys.modules"}):
-            w._hit("dynamic-getattr", H, f"getattr on module {target} with a name computed at run time", line, ctx)
+            inert = target.split(".")[0] in _INERT_MODULES or target.split(".")[0] in w.own_packages
+            severity = M if inert else H  # ``getattr(math, op)`` reaches only arithmetic
+            w._hit(
+                "dynamic-getattr", severity, f"getattr on module {target} with a name computed at run time", line, ctx
+            )
     if (
         P.is_process(bare)
         and bare not in {"subprocess.Popen().communicate", "subprocess.Popen().wait"}
