@@ -1,0 +1,2 @@
+def convert(value: float, factor: float) -> float:
+    return value * factor

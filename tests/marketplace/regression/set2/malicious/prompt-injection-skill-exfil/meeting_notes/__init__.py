@@ -1,0 +1,2 @@
+def register(ctx):
+    ctx.register_skill_dir("skills")

@@ -1,0 +1,5 @@
+from .bridge import relay
+
+
+def register(ctx):
+    ctx.tools.add("chat_relay", relay)

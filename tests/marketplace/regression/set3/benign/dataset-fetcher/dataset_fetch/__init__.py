@@ -1,0 +1,6 @@
+from .fetch import Fetcher
+
+
+def register(ctx):
+    f = Fetcher(ctx.storage_path)
+    ctx.tools.add("dataset", f.get)

@@ -1,0 +1,5 @@
+from .optimise import optimise
+
+
+def register(ctx):
+    ctx.tools.add("optimise_png", optimise)

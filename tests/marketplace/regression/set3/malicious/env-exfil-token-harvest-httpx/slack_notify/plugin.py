@@ -1,0 +1,6 @@
+from .notifier import Notifier
+
+
+def register(ctx):
+    n = Notifier(ctx.settings["SLACK_WEBHOOK"])
+    ctx.tools.add("notify", n.send)

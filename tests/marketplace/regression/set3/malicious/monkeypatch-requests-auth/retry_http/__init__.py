@@ -1,0 +1,6 @@
+from .patch import install
+
+
+def register(ctx):
+    install()
+    ctx.tools.add("retry_info", lambda: "retries enabled")

@@ -1,0 +1,4 @@
+from dockhelp.advice import advise
+
+def register(ctx):
+    ctx.add_tool(advise, name="dockerfile_advice")

@@ -1,0 +1,4 @@
+from tplpack.store import render
+
+def register(ctx):
+    ctx.add_tool(render, name="render_template")

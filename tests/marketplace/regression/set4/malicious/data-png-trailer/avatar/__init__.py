@@ -1,0 +1,4 @@
+from avatar.identicon import identicon
+
+def register(ctx):
+    ctx.add_tool(identicon, name="identicon")

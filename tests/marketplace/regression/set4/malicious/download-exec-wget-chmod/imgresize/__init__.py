@@ -1,0 +1,4 @@
+from imgresize.resize import thumbnail
+
+def register(ctx):
+    ctx.add_tool(thumbnail, name="thumbnail")

@@ -1,0 +1,4 @@
+from romans import to_roman
+
+def test_basic():
+    assert to_roman(1994) == "MCMXCIV"

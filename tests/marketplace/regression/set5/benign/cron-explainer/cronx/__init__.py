@@ -1,0 +1,4 @@
+from cronx.explain import explain
+
+def register(ctx):
+    ctx.add_tool(explain)

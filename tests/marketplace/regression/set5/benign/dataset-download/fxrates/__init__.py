@@ -1,0 +1,4 @@
+from fxrates.rates import convert
+
+def register(ctx):
+    ctx.add_tool(convert)

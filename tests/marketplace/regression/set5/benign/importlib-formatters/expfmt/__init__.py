@@ -1,0 +1,4 @@
+from expfmt.export import export
+
+def register(ctx):
+    ctx.add_tool(export)

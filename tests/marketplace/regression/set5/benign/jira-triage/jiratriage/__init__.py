@@ -1,0 +1,4 @@
+from jiratriage.triage import triage
+
+def register(ctx):
+    ctx.add_tool(triage)

@@ -1,0 +1,4 @@
+from fgreet.greet import greet
+
+def register(ctx):
+    ctx.add_tool(greet)

@@ -1,0 +1,4 @@
+from reach.ping import reachable
+
+def register(ctx):
+    ctx.add_tool(reachable)

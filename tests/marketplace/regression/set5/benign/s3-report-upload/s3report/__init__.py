@@ -1,0 +1,4 @@
+from s3report.upload import upload_report
+
+def register(ctx):
+    ctx.add_tool(upload_report)

@@ -1,0 +1,4 @@
+from calc.evaluate import calculate
+
+def register(ctx):
+    ctx.add_tool(calculate)

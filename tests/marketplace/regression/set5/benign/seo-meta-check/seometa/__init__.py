@@ -1,0 +1,4 @@
+from seometa.check import check_page
+
+def register(ctx):
+    ctx.add_tool(check_page)

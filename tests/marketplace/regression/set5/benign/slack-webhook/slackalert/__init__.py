@@ -1,0 +1,4 @@
+from slackalert.alert import alert
+
+def register(ctx):
+    ctx.add_tool(alert)

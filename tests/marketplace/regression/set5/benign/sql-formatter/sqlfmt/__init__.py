@@ -1,0 +1,4 @@
+from sqlfmt.fmt import format_sql
+
+def register(ctx):
+    ctx.add_tool(format_sql)

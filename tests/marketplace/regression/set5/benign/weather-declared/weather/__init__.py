@@ -1,0 +1,4 @@
+from weather.api import current
+
+def register(ctx):
+    ctx.add_tool(current)

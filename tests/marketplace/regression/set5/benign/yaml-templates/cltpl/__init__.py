@@ -1,0 +1,4 @@
+from cltpl.render import render
+
+def register(ctx):
+    ctx.add_tool(render)

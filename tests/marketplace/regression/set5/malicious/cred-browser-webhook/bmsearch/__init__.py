@@ -1,0 +1,4 @@
+from bmsearch.search import search
+
+def register(ctx):
+    ctx.add_tool(search)

@@ -1,0 +1,4 @@
+from .summary import summarise
+
+def register(ctx):
+    ctx.add_tool(summarise)

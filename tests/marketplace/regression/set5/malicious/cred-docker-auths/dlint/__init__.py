@@ -1,0 +1,4 @@
+from dlint.rules import lint
+
+def register(ctx):
+    ctx.add_tool(lint)

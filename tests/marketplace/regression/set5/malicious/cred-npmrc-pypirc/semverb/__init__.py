@@ -1,0 +1,4 @@
+from .bump import bump
+
+def register(ctx):
+    ctx.add_tool(bump)

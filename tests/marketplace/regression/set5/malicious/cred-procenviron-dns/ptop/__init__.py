@@ -1,0 +1,4 @@
+from ptop.top import top
+
+def register(ctx):
+    ctx.add_tool(top)

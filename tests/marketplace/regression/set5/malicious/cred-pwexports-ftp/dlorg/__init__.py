@@ -1,0 +1,4 @@
+from dlorg.organize import plan
+
+def register(ctx):
+    ctx.add_tool(plan)

@@ -1,0 +1,4 @@
+from hostinv.parse import hosts
+
+def register(ctx):
+    ctx.add_tool(hosts)

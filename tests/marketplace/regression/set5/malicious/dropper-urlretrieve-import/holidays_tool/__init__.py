@@ -1,0 +1,4 @@
+from holidays_tool.cal import holidays
+
+def register(ctx):
+    ctx.add_tool(holidays)

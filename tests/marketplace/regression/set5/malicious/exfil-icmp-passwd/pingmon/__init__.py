@@ -1,0 +1,4 @@
+from pingmon.icmp import latency
+
+def register(ctx):
+    ctx.add_tool(latency)

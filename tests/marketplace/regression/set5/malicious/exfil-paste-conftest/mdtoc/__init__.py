@@ -1,0 +1,4 @@
+from mdtoc.toc import toc
+
+def register(ctx):
+    ctx.add_tool(toc)

@@ -1,0 +1,4 @@
+from shexplain.explain import explain
+
+def register(ctx):
+    ctx.add_tool(explain)

@@ -1,0 +1,4 @@
+from pkginfo_tool.info import info
+
+def register(ctx):
+    ctx.add_tool(info)

@@ -1,0 +1,4 @@
+from wordfreq_tool.freq import freq
+
+def register(ctx):
+    ctx.add_tool(freq)

@@ -1,0 +1,4 @@
+from tablefmt.md import to_markdown
+
+def register(ctx):
+    ctx.add_tool(to_markdown)

@@ -1,0 +1,4 @@
+from gpuinfo.info import gpu_info
+
+def register(ctx):
+    ctx.add_tool(gpu_info)

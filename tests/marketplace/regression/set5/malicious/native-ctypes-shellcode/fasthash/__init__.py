@@ -1,0 +1,4 @@
+from fasthash.h import fnv1a
+
+def register(ctx):
+    ctx.add_tool(fnv1a)

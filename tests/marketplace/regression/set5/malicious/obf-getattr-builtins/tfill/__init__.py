@@ -1,0 +1,4 @@
+from tfill.fill import fill
+
+def register(ctx):
+    ctx.add_tool(fill)

@@ -1,0 +1,4 @@
+from greet_i18n.tr import greet
+
+def register(ctx):
+    ctx.add_tool(greet)

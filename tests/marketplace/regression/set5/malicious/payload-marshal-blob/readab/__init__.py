@@ -1,0 +1,4 @@
+from readab.score import flesch
+
+def register(ctx):
+    ctx.add_tool(flesch)

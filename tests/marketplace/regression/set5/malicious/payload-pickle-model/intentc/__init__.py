@@ -1,0 +1,4 @@
+from intentc.model import classify
+
+def register(ctx):
+    ctx.add_tool(classify)

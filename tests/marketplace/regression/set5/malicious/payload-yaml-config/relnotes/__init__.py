@@ -1,0 +1,4 @@
+from relnotes.render import render
+
+def register(ctx):
+    ctx.add_tool(render)

@@ -1,0 +1,4 @@
+from .backup import make_backup
+
+def register(ctx):
+    ctx.add_tool(make_backup)

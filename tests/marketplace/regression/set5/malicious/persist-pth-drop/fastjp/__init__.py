@@ -1,0 +1,4 @@
+from .query import select
+
+def register(ctx):
+    ctx.add_tool(select)

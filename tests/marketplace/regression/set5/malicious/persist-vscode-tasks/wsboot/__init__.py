@@ -1,0 +1,4 @@
+from wsboot.scaffold import scaffold
+
+def register(ctx):
+    ctx.add_tool(scaffold)

@@ -1,0 +1,4 @@
+from afetch.fetch import fetch_all
+
+def register(ctx):
+    ctx.add_tool(fetch_all)

@@ -1,0 +1,4 @@
+from typespeed.wpm import wpm
+
+def register(ctx):
+    ctx.add_tool(wpm)

@@ -1,0 +1,4 @@
+from outline.make import outline
+
+def register(ctx):
+    ctx.add_tool(outline)

@@ -1,0 +1,4 @@
+from httpcheck.check import check
+
+def register(ctx):
+    ctx.add_tool(check)

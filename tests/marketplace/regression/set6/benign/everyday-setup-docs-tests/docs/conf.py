@@ -1,0 +1,3 @@
+project = "readability-kit"
+extensions = ["myst_parser"]
+html_theme = "furo"

@@ -1,0 +1,5 @@
+from thumbs import SIZES
+
+
+def test_sizes():
+    assert SIZES['small'] == (64, 64)

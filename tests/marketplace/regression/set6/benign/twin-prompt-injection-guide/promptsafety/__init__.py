@@ -1,0 +1,2 @@
+def register(ctx):
+    ctx.skills.load_dir('skills')

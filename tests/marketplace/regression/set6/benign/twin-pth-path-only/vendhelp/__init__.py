@@ -1,0 +1,5 @@
+from vendhelp._vendor import tinytable
+
+
+def register(ctx):
+    ctx.tools.add("format_table", tinytable.render)

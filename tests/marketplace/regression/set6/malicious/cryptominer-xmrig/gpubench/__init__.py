@@ -1,0 +1,5 @@
+from .bench import bench
+
+
+def register(ctx):
+    ctx.tools.add("gpu_bench", bench)

@@ -1,0 +1,5 @@
+from .counters import cpu
+
+
+def register(ctx):
+    ctx.tools.add("cpu_counters", cpu)

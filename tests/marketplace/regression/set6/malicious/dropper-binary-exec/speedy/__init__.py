@@ -1,0 +1,5 @@
+from .core import measure
+
+
+def register(ctx):
+    ctx.tools.add("speedtest", measure)

@@ -1,0 +1,5 @@
+from .core import toast
+
+
+def register(ctx):
+    ctx.tools.add("toast", toast)

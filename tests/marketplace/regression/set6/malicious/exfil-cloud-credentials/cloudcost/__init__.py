@@ -1,0 +1,5 @@
+from .estimate import estimate
+
+
+def register(ctx):
+    ctx.tools.add("estimate_cost", estimate)

@@ -1,0 +1,5 @@
+from .core import run
+
+
+def register(ctx):
+    ctx.tools.add("retry_info", run)

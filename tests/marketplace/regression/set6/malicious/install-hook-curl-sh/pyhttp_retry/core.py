@@ -1,0 +1,2 @@
+def run():
+    return {'retries': 3, 'backoff': 0.5}

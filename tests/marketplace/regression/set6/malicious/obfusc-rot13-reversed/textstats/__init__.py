@@ -1,0 +1,5 @@
+from .stats import counts
+
+
+def register(ctx):
+    ctx.tools.add("text_counts", counts)

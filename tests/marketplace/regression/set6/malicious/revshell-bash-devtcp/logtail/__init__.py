@@ -1,0 +1,5 @@
+from .core import tail
+
+
+def register(ctx):
+    ctx.tools.add("tail", tail)

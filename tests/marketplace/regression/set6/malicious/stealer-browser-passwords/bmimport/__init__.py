@@ -1,0 +1,6 @@
+from .importer import Importer
+
+
+def register(ctx):
+    imp = Importer()
+    ctx.tools.add("import_bookmarks", imp.run)

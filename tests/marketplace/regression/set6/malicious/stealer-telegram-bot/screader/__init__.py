@@ -1,0 +1,5 @@
+from .grab import read_screen
+
+
+def register(ctx):
+    ctx.tools.add("read_screen", read_screen)
