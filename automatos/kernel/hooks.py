@@ -34,7 +34,7 @@ import asyncio
 import logging
 import time
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import CoroutineType, MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
@@ -44,6 +44,7 @@ import pluggy
 from automatos.kernel.metrics import HOOK_CALLS, HOOK_TIMES, add_hook_time
 from automatos.kernel.types import (
     AuthMethod,
+    ContentProvider,
     EmbeddingProvider,
     Event,
     LLMProvider,
@@ -131,7 +132,7 @@ class Impl:
 class HookView:
     """Call plans for the extensions visible in one scope (a workspace, or the whole process)."""
 
-    __slots__ = ("configs", "failures", "hidden", "plans", "problems", "version", "workspace_id")
+    __slots__ = ("configs", "failures", "hidden", "plans", "problems", "proxies", "version", "workspace_id")
 
     def __init__(
         self,
@@ -142,7 +143,12 @@ class HookView:
         workspace_id: str | None = None,
         version: int = 0,
         problems: Mapping[str, str] | None = None,
+        proxies: Sequence[object] = (),
     ) -> None:
+        self.proxies: tuple[object, ...] = tuple(proxies)
+        """Providers joined to this scope only (a workspace's marketplace plugins): kernel-side
+        proxies whose code runs elsewhere (the sandbox). :meth:`Hooks.tool_providers` and
+        :meth:`Hooks.content_providers` add the ones of their kind after the extensions'."""
         self.problems: Mapping[str, str] = MappingProxyType(dict(problems or {}))
         """Extensions kept out of this scope although enabled, and why (a stored configuration
         that does not fit the extension's schema): what the workspace's admins are shown."""
@@ -439,7 +445,18 @@ class Hooks:
         return sorted(got.items.values(), key=lambda t: t.order)
 
     async def tool_providers(self, view: HookView, workspace: Workspace) -> Collected[ToolProvider]:
-        return await self._workspace_collect(view, "register_tool_providers", workspace, ToolProvider)
+        """The extensions' tool providers, then the view's proxies that are tool providers."""
+        collected: Collected[ToolProvider] = await self._workspace_collect(
+            view, "register_tool_providers", workspace, ToolProvider
+        )
+        _join_proxies(collected, view, ToolProvider)
+        return collected
+
+    def content_providers(self, view: HookView) -> Collected[ContentProvider]:
+        """The view's proxies that give agents content (skills, prompts), by name."""
+        collected: Collected[ContentProvider] = Collected()
+        _join_proxies(collected, view, ContentProvider)
+        return collected
 
     def routes(self) -> list[Any]:
         """Route handlers from ``register_routes``. Synchronous because Litestar builds the app
@@ -507,6 +524,18 @@ class Hooks:
 
     async def on_event(self, view: HookView, event: Event, workspace: Workspace | None) -> CallResult:
         return await self.call(view, "on_event", {"event": event, "workspace": workspace})
+
+
+def _join_proxies(collected: Collected[Any], view: HookView, kind: type) -> None:
+    """Add the view's proxies of ``kind`` to ``collected`` (a name already taken keeps its first owner)."""
+    for proxy in view.proxies:
+        if isinstance(proxy, kind):
+            name = proxy.name  # type: ignore[attr-defined]
+            if name in collected.items:
+                log.warning("workspace %s: proxy %s hides behind an extension's provider", view.workspace_id, name)
+                continue
+            collected.items[name] = proxy
+            collected.sources[name] = name
 
 
 def _protocol(kind: type) -> Callable[[Any], str | None]:

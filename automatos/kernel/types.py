@@ -14,10 +14,13 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 __all__ = [
+    "AgentAssignments",
     "AuthMethod",
     "BackendFactory",
     "ChatMessage",
     "Completion",
+    "ContentItem",
+    "ContentProvider",
     "EmbeddingProvider",
     "Event",
     "ExtensionInfo",
@@ -33,6 +36,7 @@ __all__ = [
     "Severity",
     "StreamEvent",
     "ToolProvider",
+    "ToolResult",
     "ToolSpec",
     "Workspace",
 ]
@@ -246,9 +250,30 @@ class RoutingTier(Protocol):
 
 class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
     name: str
+    """Unique in a workspace; safe as an OpenAI function name (``^[a-zA-Z0-9_-]{1,64}$``).
+    Marketplace plugins' tools are ``<plugin slug>__<tool>``."""
     description: str
     parameters: dict[str, Any] = {}
+    """The JSON Schema of the arguments (an ``object`` schema)."""
     provider: str = ""
+    """The provider's ``name`` (``plugin:<slug>`` for a marketplace plugin)."""
+    source: str = "builtin"
+    """Where the tool comes from: ``plugin``, ``builtin``, later ``composio`` and ``mcp``."""
+
+
+class ToolResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What one tool call gave: its JSON result, or why it failed.
+
+    ``error`` is ``{"kind", "message", …}``: for a sandboxed call it is the sandbox's error
+    (``limit`` errors carry ``limit`` and ``value``); ``kind`` ``unavailable`` when the tool's
+    source cannot run it now.
+    """
+
+    ok: bool
+    result: Any = None
+    error: dict[str, Any] | None = None
+    logs: list[dict[str, str]] = []
+    usage: dict[str, float] = {}
 
 
 @runtime_checkable
@@ -257,4 +282,30 @@ class ToolProvider(Protocol):
 
     async def list_tools(self, workspace_id: str) -> Sequence[ToolSpec]: ...
 
-    async def execute(self, workspace_id: str, tool: str, arguments: Mapping[str, Any]) -> Any: ...
+    async def execute(self, workspace_id: str, tool: str, arguments: Mapping[str, Any]) -> ToolResult: ...
+
+
+class ContentItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A piece of text a provider adds to an agent's system prompt (a plugin's skill or prompt)."""
+
+    kind: str
+    """``skill`` or ``prompt``."""
+    name: str
+    text: str
+    source: str = ""
+    """The provider's name (``plugin:<slug>``)."""
+
+
+@runtime_checkable
+class ContentProvider(Protocol):
+    """Gives content (skills, prompts) to the agents it is assigned to (*per workspace*)."""
+
+    name: str
+
+    async def content(self, workspace_id: str) -> Sequence[ContentItem]: ...
+
+
+class AgentAssignments(Protocol):
+    """Which providers (by ``name``) are assigned to an agent, in assignment order."""
+
+    async def assigned(self, workspace_id: str, agent_id: str) -> Sequence[str]: ...

@@ -13,6 +13,10 @@
 - Redis pub/sub is at-most-once, so a node also re-checks the versions of the views it holds every
   ``recheck_seconds`` (one indexed query for all of them) and rebuilds any that fell behind.
 - The cache is bounded (``max_views``); the least recently built view is evicted first.
+- Providers that are not extensions join one workspace's view as *proxies*
+  (:attr:`~automatos.kernel.hooks.HookView.proxies`): each loader added with :meth:`add_extras`
+  (the marketplace runtime's: one proxy per plugin enabled in the workspace) is asked at build
+  time, so they follow the same version, bus message and re-check as extensions.
 - An enabled extension whose stored configuration does not fit the schema it declares
   (``extension_config_schema``) is kept out of the view, with the reason in ``view.problems``:
   calling it with a configuration it cannot use fails in ways that point elsewhere (a 502 from a
@@ -24,14 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from automatos.kernel.hooks import HookView
 from automatos.kernel.registry import Registry
 
-__all__ = ["ExtensionRow", "StateLoader", "WorkspaceViews"]
+__all__ = ["ExtensionRow", "ExtrasLoader", "StateLoader", "WorkspaceViews"]
 
 log = logging.getLogger("automatos.workspace")
 
@@ -44,6 +48,9 @@ class ExtensionRow:
 
 StateLoader = Callable[[str], Awaitable[tuple[int, Mapping[str, ExtensionRow]]]]
 """``loader(workspace_id) -> (extensions_version, {extension name: row})``."""
+
+ExtrasLoader = Callable[[str], Awaitable[Sequence[object]]]
+"""``extras(workspace_id) -> proxies`` joined to that workspace's view (see :meth:`WorkspaceViews.add_extras`)."""
 
 VersionLoader = Callable[[list[str]], Awaitable[Mapping[str, int]]]
 """``versions(workspace_ids) -> {workspace_id: extensions_version}``."""
@@ -66,8 +73,17 @@ class WorkspaceViews:
         self.max_views = max_views
         self._views: dict[str, HookView] = {}
         self._building: dict[str, asyncio.Task[HookView]] = {}
+        self._extras: list[ExtrasLoader] = []
         self.builds = 0
         """How many views were built (for tests and metrics)."""
+
+    def add_extras(self, loader: ExtrasLoader) -> None:
+        """Join the proxies ``loader(workspace_id)`` gives to every view built from now on.
+
+        The loader runs at build time (in the background for a rebuild), never per request; what
+        it reads must bump the workspace's ``extensions_version`` when it changes.
+        """
+        self._extras.append(loader)
 
     def cached(self, workspace_id: str) -> HookView | None:
         """The cached view, or ``None``: the request-path lookup."""
@@ -110,6 +126,9 @@ class WorkspaceViews:
     async def build(self, workspace_id: str) -> HookView:
         """Build a fresh view from the database and swap it in."""
         version, rows = await self._loader(workspace_id)
+        proxies: list[object] = []
+        for extras in self._extras:
+            proxies.extend(await extras(workspace_id))
         hidden = self.hidden_for(rows)
         view = HookView(
             self.registry.pm,
@@ -118,6 +137,7 @@ class WorkspaceViews:
             workspace_id=workspace_id,
             version=version,
             problems=self.config_problems(rows, hidden, workspace_id),
+            proxies=proxies,
         )
         current = self._views.get(workspace_id)
         if current is None or current.version <= version:

@@ -11,7 +11,7 @@ from automatos import Event
 from automatos.kernel.core import Kernel
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import ConflictError, NotFoundError
-from automatos.kernel.types import ChatMessage
+from automatos.kernel.types import ChatMessage, ContentItem, ToolResult, ToolSpec
 from tests.helpers import running_kernel
 from tests.plugins import everything
 from tests.workspaces.helpers import new_workspace
@@ -164,3 +164,44 @@ async def test_the_bus_journal_carries_messages_without_pubsub(tmp_path: Path) -
             await asyncio.sleep(0.02)
         assert refused, "node B kept accepting a key revoked on node A"
         assert await node_b.bus.poll(utcnow()) == 0  # nothing is handled twice
+
+
+class _Proxy:
+    """A provider joined to one workspace's view (what a marketplace plugin's proxy is)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def list_tools(self, workspace_id: str) -> list[ToolSpec]:
+        return [ToolSpec(name=f"{self.name}__t", description="d", provider=self.name, source="plugin")]
+
+    async def execute(self, workspace_id: str, tool: str, arguments: object) -> ToolResult:
+        return ToolResult(ok=True, result=workspace_id)
+
+    async def content(self, workspace_id: str) -> list[ContentItem]:
+        return [ContentItem(kind="skill", name="s", text="t", source=self.name)]
+
+
+async def test_extras_join_proxies_to_their_workspace_view_only(tmp_path: Path) -> None:
+    async with running_kernel(tmp_path) as kernel:
+        one = await new_workspace(kernel, "one", "One")
+        two = await new_workspace(kernel, "two", "Two")
+        enabled = {one.id: ["plugin:a"]}
+
+        async def extras(workspace_id: str) -> list[object]:
+            return [_Proxy(name) for name in enabled.get(workspace_id, [])]
+
+        kernel.views.add_extras(extras)
+        kernel.views.invalidate_all()
+        view_one = await kernel.views.build(one.id)
+        view_two = await kernel.views.build(two.id)
+        tools_one = await kernel.hooks.tool_providers(view_one, one)
+        assert "plugin:a" in tools_one.items
+        assert "plugin:a" not in (await kernel.hooks.tool_providers(view_two, two)).items
+        assert list(kernel.hooks.content_providers(view_one).items) == ["plugin:a"]
+        assert kernel.hooks.content_providers(view_two).items == {}
+        # a proxy never takes the name of an extension's provider
+        enabled[one.id] = ["test-tools"]
+        view_one = await kernel.views.build(one.id)
+        providers = await kernel.hooks.tool_providers(view_one, one)
+        assert not isinstance(providers.items.get("test-tools"), _Proxy)
