@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 __all__ = [
-    "AgentAssignments",
+    "Assignable",
     "AuthMethod",
     "BackendFactory",
     "ChatMessage",
@@ -305,7 +305,13 @@ class ContentProvider(Protocol):
     async def content(self, workspace_id: str) -> Sequence[ContentItem]: ...
 
 
-class AgentAssignments(Protocol):
-    """Which providers (by ``name``) are assigned to an agent, in assignment order."""
+@runtime_checkable
+class Assignable(Protocol):
+    """A provider given to some agents only (a marketplace plugin's proxy): agent id → position.
 
-    async def assigned(self, workspace_id: str, agent_id: str) -> Sequence[str]: ...
+    The positions order the agent's providers (its system prompt takes their content in that
+    order). The map is read when the workspace's view is built, so an assignment change bumps the
+    workspace's ``extensions_version`` like any other change of its view.
+    """
+
+    assignments: Mapping[str, int]
