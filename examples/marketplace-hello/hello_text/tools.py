@@ -1,28 +1,34 @@
-"""The tools: two pure text functions and one call to the declared quotes API."""
+"""The tools: two pure text functions and one call to the declared quotes API.
 
-import os
+Each runs in a sandbox worker as ``handler(ctx, **arguments)``; the quote comes through
+``ctx.http`` (only the host granted at approval) with the token the workspace admin configured
+(``ctx.env``, only the variables the manifest declares).
+"""
+
+import json
 import re
-import unicodedata
-
-import httpx
 
 QUOTES_URL = "https://quotes.automatos.invalid/v1/today"
+FOLD = {"à": "a", "á": "a", "â": "a", "ä": "a", "ç": "c", "è": "e", "é": "e", "ê": "e", "ë": "e",
+        "ì": "i", "í": "i", "î": "i", "ï": "i", "ñ": "n", "ò": "o", "ó": "o", "ô": "o", "ö": "o",
+        "ù": "u", "ú": "u", "û": "u", "ü": "u", "ß": "ss"}  # fmt: skip
 
 
-def word_count(text: str) -> int:
+def word_count(ctx, text):
     """How many words ``text`` has."""
     return len(re.findall(r"\w+", text))
 
 
-def slugify(text: str) -> str:
+def slugify(ctx, text):
     """``"Héllo, World!"`` → ``"hello-world"``."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    folded = "".join(FOLD.get(c, c) for c in text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
 
 
-def quote_of_the_day() -> str:
+def quote_of_the_day(ctx):
     """Today's quote, from the API the workspace admin configured a token for."""
-    token = os.environ.get("QUOTES_API_TOKEN", "")
-    response = httpx.get(QUOTES_URL, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    response.raise_for_status()
-    return str(response.json().get("quote", ""))
+    token = ctx.env.get("QUOTES_API_TOKEN", "")
+    response = ctx.http.get(QUOTES_URL, headers={"authorization": "Bearer " + token})
+    if response["status"] >= 400:
+        raise ValueError("the quotes API answered HTTP " + str(response["status"]))
+    return str(json.loads(response["text"]).get("quote", ""))
