@@ -27,7 +27,15 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from automatos.sandbox.pool import WorkerPool
-from automatos.sandbox.types import Capability, CapabilityRefused, Limits, SandboxError, SandboxResult, Usage
+from automatos.sandbox.types import (
+    Capability,
+    CapabilityRefused,
+    Limits,
+    PluginJob,
+    SandboxError,
+    SandboxResult,
+    Usage,
+)
 
 if TYPE_CHECKING:
     from automatos.kernel.backends import QueueBackend
@@ -39,6 +47,7 @@ __all__ = [
     "CapabilityRefused",
     "Limits",
     "LocalSandbox",
+    "PluginJob",
     "Sandbox",
     "SandboxError",
     "SandboxResult",
@@ -55,6 +64,7 @@ class Sandbox(Protocol):
     ``workspace`` names whose run it is: one workspace holds at most its share of the workers
     (``SANDBOX_WORKSPACE_MAX_SHARE``); its further runs wait in line. A run that could not get a
     worker in time is a ``worker`` error with ``stage="queue"`` (nothing ran; the API answers 503).
+    ``plugin``: run a marketplace plugin's code (a :class:`PluginJob`) instead of ``code``.
     """
 
     async def start(self) -> None: ...
@@ -69,6 +79,7 @@ class Sandbox(Protocol):
         capabilities: Sequence[Capability] = (),
         *,
         workspace: str | None = None,
+        plugin: PluginJob | None = None,
     ) -> SandboxResult: ...
 
     def status(self) -> dict[str, Any]:
@@ -122,8 +133,9 @@ class LocalSandbox:
         capabilities: Sequence[Capability] = (),
         *,
         workspace: str | None = None,
+        plugin: PluginJob | None = None,
     ) -> SandboxResult:
-        return await self.pool.run(code, inputs, limits, capabilities, workspace=workspace)
+        return await self.pool.run(code, inputs, limits, capabilities, workspace=workspace, plugin=plugin)
 
     def status(self) -> dict[str, Any]:
         return self.pool.status()

@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 
 from automatos.sandbox.process import MAX_FRAME, WorkerProcess
-from automatos.sandbox.types import Capability, CapabilityRefused, Limits, SandboxError, SandboxResult
+from automatos.sandbox.types import Capability, CapabilityRefused, Limits, PluginJob, SandboxError, SandboxResult
 
 __all__ = ["IDLE_WAIT", "WorkerPool", "WorkspaceShares", "workspace_limit"]
 
@@ -276,8 +276,12 @@ class WorkerPool:
         capabilities: Sequence[Capability] = (),
         *,
         workspace: str | None = None,
+        plugin: PluginJob | None = None,
     ) -> SandboxResult:
         """Run ``code`` in a worker; the result says what happened (this raises only if closed).
+
+        ``plugin``: run that plugin job instead of ``code`` (``docs/sandbox.md``, "Plugin runs"); its
+        handler's ``ctx.workspace_id`` is ``workspace``.
 
         ``workspace`` names whose run it is, for the per-workspace share of the workers. A worker
         that dies before acknowledging the job never ran any of it: the run goes to another worker,
@@ -297,6 +301,9 @@ class WorkerPool:
             "limits": msgspec.to_builtins(limits),
             "capabilities": {name: sorted(cap.methods) for name, cap in granted.items()},
         }
+        if plugin is not None:
+            job["plugin"] = plugin
+            job["workspace"] = workspace
         try:
             data = msgspec.json.encode(job)
         except TypeError as exc:

@@ -7,7 +7,9 @@ live in :mod:`automatos.jobs` and are described there. What is the sandbox's own
 1. The caller (:class:`QueueSandbox`, in an API process or the CLI) holds its workspace's share of
    the workers (its further runs wait in line here, before anything is enqueued), then submits one
    job ``sandbox.run`` carrying the code, the inputs, the limits as builtins and each capability
-   as its JSON ``spec()`` — a capability object itself cannot cross machines.
+   as its JSON ``spec()`` — a capability object itself cannot cross machines. A plugin run also
+   carries its :class:`~automatos.sandbox.types.PluginJob` as builtins (and the workspace's id),
+   checked again on the worker.
 2. An ``automatos worker`` (:func:`serve`) rebuilds the capabilities from their specs
    (:func:`automatos.sandbox.capabilities.capability_from_spec`, with the queue server's key-value
    store), runs the job in its local :class:`~automatos.sandbox.pool.WorkerPool` — the same clean,
@@ -37,7 +39,7 @@ from automatos.jobs.queue import POLL_INTERVAL, JobOutcome, JobQueue
 from automatos.jobs.worker import GRACE, JobFunction, JobRun, JobWorker
 from automatos.sandbox.pool import WorkerPool, WorkspaceShares, workspace_limit
 from automatos.sandbox.settings import SandboxSettings
-from automatos.sandbox.types import Capability, Limits, SandboxError, SandboxResult
+from automatos.sandbox.types import Capability, Limits, PluginJob, SandboxError, SandboxResult
 
 if TYPE_CHECKING:
     from automatos.kernel.backends import KVBackend, QueueBackend
@@ -144,8 +146,9 @@ class QueueSandbox:
         capabilities: Sequence[Capability] = (),
         *,
         workspace: str | None = None,
+        plugin: PluginJob | None = None,
     ) -> SandboxResult:
-        """Run ``code`` on a worker; the result says what happened.
+        """Run ``code`` (or the ``plugin`` job, carried in the job) on a worker; the result says what happened.
 
         Raises only for the caller's own mistakes: ``TypeError`` for a capability without a JSON
         ``spec()``, ``RuntimeError`` once stopped. An unreachable queue, a missing or stopping
@@ -174,6 +177,9 @@ class QueueSandbox:
                 "limits": msgspec.to_builtins(limits),
                 "capabilities": shipped,
             }
+            if plugin is not None:
+                job["plugin"] = msgspec.to_builtins(plugin)
+                job["workspace"] = workspace
             outcome = await self.jobs.submit(FUNCTION, job, deadline=deadline, begun=begun)
             return self._finish(self._result(outcome, deadline), begun)
         raise AssertionError("unreachable")  # pragma: no cover - the exit stack does not swallow
@@ -287,9 +293,18 @@ class _SandboxRuns:
             except Exception as exc:
                 return _failure("capability", f"capability {name!r} cannot be granted on this worker: {exc}")
             granted.append(capability if capability.name == name else _Renamed(capability, name))
+        plugin: PluginJob | None = None
+        workspace = kwargs.get("workspace")
+        if kwargs.get("plugin") is not None:
+            try:
+                plugin = msgspec.convert(kwargs["plugin"], PluginJob)
+            except msgspec.ValidationError as exc:
+                return _failure("worker", f"malformed job: plugin: {exc}")
         if self.pool is None:
             raise RuntimeError("the sandbox worker's pool is not running")
-        work = self.pool.run(code, inputs, parsed, granted)
+        work = self.pool.run(
+            code, inputs, parsed, granted, workspace=workspace if isinstance(workspace, str) else None, plugin=plugin
+        )
         try:
             return await job.guard(work, backstop=parsed.wall_seconds + BACKSTOP)
         except TimeoutError:

@@ -7,11 +7,11 @@ so no caller can ask for the machine.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
-__all__ = ["Capability", "CapabilityRefused", "Limits", "SandboxError", "SandboxResult", "Usage"]
+__all__ = ["Capability", "CapabilityRefused", "Limits", "PluginJob", "SandboxError", "SandboxResult", "Usage"]
 
 
 class Limits(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -82,3 +82,55 @@ class Capability(Protocol):
     methods: frozenset[str]
 
     async def call(self, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any: ...
+
+
+_MODULE = r"^[A-Za-z][A-Za-z0-9_]*(\.(?!__)[A-Za-z_][A-Za-z0-9_]*){0,9}$"
+"""A dotted module name of a bundle (10 parts at most, as the manifest's ``entry``; no dunder parts)."""
+_HANDLER = r"^[A-Za-z][A-Za-z0-9_]*(\.(?!__)[A-Za-z_][A-Za-z0-9_]*){0,9}:[A-Za-z][A-Za-z0-9_]{0,99}$"
+"""``module:function`` — a function defined at the top level of a bundle module."""
+
+ModuleName = Annotated[str, msgspec.Meta(pattern=_MODULE, max_length=200)]
+ModuleSource = Annotated[str, msgspec.Meta(max_length=2 * 1024 * 1024)]
+
+
+class PluginJob(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A run of a marketplace plugin's code in the sandbox (``Sandbox.run(..., plugin=job)``).
+
+    The worker loads the bundle's modules under the sandbox policy (imports between them allowed,
+    the stdlib allow-list otherwise) and either imports ``entry`` and calls its ``register(ctx)``
+    (``action="register"``: the result is the declarations) or imports the handler's module and
+    calls ``fn(ctx, **arguments)`` (``action="call"``: the result is its return value).
+    ``docs/sandbox.md`` ("Plugin runs") and ``docs/plugins.md`` describe both.
+    """
+
+    bundle: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    """The version's sha256 (what the platform approved)."""
+    modules: Annotated[dict[ModuleName, ModuleSource], msgspec.Meta(min_length=1, max_length=500)]
+    """Dotted module name -> source; a package ``pkg/__init__.py`` is module ``pkg``."""
+    entry: ModuleName
+    action: Literal["register", "call"]
+    handler: Annotated[str, msgspec.Meta(pattern=_HANDLER, max_length=300)] | None = None
+    """``module:function`` for ``call`` (the ``handler`` of a declared tool); ``None`` for ``register``."""
+    arguments: Annotated[dict[str, Any], msgspec.Meta(max_length=256)] = {}
+    env: Annotated[
+        dict[Annotated[str, msgspec.Meta(max_length=100)], Annotated[str, msgspec.Meta(max_length=16_384)]],
+        msgspec.Meta(max_length=50),
+    ] = {}
+    """The workspace's configured values of the environment names the plugin declared."""
+    plugin: Annotated[
+        dict[Annotated[str, msgspec.Meta(max_length=32)], Annotated[str, msgspec.Meta(max_length=200)]],
+        msgspec.Meta(max_length=8),
+    ] = {}
+    """``{"slug", "version"}``: what the plugin is told about itself."""
+
+    def __post_init__(self) -> None:
+        if self.entry not in self.modules:
+            raise ValueError(f"entry: module {self.entry!r} is not in the bundle's modules")
+        if self.action == "call":
+            if self.handler is None:
+                raise ValueError("handler: a call names its handler (module:function)")
+            module = self.handler.partition(":")[0]
+            if module not in self.modules:
+                raise ValueError(f"handler: module {module!r} is not in the bundle's modules")
+        elif self.handler is not None:
+            raise ValueError("handler: only a call names a handler")
