@@ -47,6 +47,8 @@ from automatos.routing.settings import RoutingSettings
 from automatos.sandbox.service import SandboxService
 from automatos.sandbox.settings import SANDBOX_DECLARED, SandboxSettings
 from automatos.tools.credential_types import CredentialTypes
+from automatos.tools.registry import ToolRegistry
+from automatos.tools.service import ToolService
 from automatos.workspaces.service import WorkspaceService
 
 __all__ = ["Container", "build_registry"]
@@ -109,6 +111,9 @@ class Container(KernelContainer):
         providers=llm_providers,
         platform_model=providers.Factory(PlatformModel, KernelContainer.kernel),
     )
+    # tools (tools/): every tool of a workspace by name (extensions' and plugin proxies'), the tools API
+    tool_registry = providers.Singleton(ToolRegistry, KernelContainer.kernel)
+    tools = providers.Singleton(ToolService, KernelContainer.kernel, tool_registry)
     # chat (chat/): prompts, sessions and turns, the OpenAI-compatible service
     prompts = providers.Singleton(PromptRegistry, KernelContainer.kernel, settings_registry)
     chat = providers.Singleton(
@@ -119,6 +124,7 @@ class Container(KernelContainer):
         prompts=prompts,
         models=llm_catalog,
         providers=llm_providers,
+        tools=tool_registry,  # the agent's assigned plugins' content in its system prompt
     )
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)

@@ -32,7 +32,7 @@ FEATURES: dict[str, frozenset[str]] = {
     "llm": frozenset(),
     "jobs": frozenset(),
     "agents": frozenset({"llm"}),
-    "chat": frozenset({"agents", "llm", "workspaces"}),
+    "chat": frozenset({"agents", "llm", "tools", "workspaces"}),
     "sandbox": frozenset({"jobs"}),
     "tools": frozenset({"sandbox", "jobs"}),
     "routing": frozenset({"agents", "llm"}),

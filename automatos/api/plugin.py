@@ -40,6 +40,7 @@ from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.sandbox import SandboxController
 from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
+from automatos.api.controllers.tools import AgentToolsController, ToolsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
 from automatos.api.dependencies import provide_context, provide_kernel
 from automatos.api.middleware import build_middleware
@@ -72,6 +73,8 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     PluginCategoriesController,
     PlatformSettingsController,
     SandboxController,
+    ToolsController,
+    AgentToolsController,
     SubmissionsController,
     AdminPluginsController,
 )

@@ -17,7 +17,14 @@ A turn, end to end:
 
 The system prompt is, in order: the registry's ``agent.base`` (placeholders ``{agent_name}`` and
 ``{workspace_name}`` substituted, nothing else interpreted), the persona's prompt, each skill's
-instructions, the agent's own instructions.
+instructions (``## Skill: <name>``), the content of the marketplace plugins assigned to the agent
+in assignment order (each plugin's skills as ``## Skill: <name>`` and prompts as
+``## Prompt: <name>``, in the order the plugin declared them), the agent's own instructions — last,
+so what the agent's owner wrote has the final word over what plugins bring. The plugins' content
+comes from :meth:`automatos.tools.registry.ToolRegistry.agent_content` (the workspace's hook view:
+no database; the proxies read the KV cache or the blob store) and is fetched after the turn's
+transaction, never inside it; a plugin whose content fails is logged and left out, never the
+turn's error.
 
 Stateless turns (:meth:`ChatService.start_stateless`, the OpenAI-compatible endpoint) take the
 conversation from the caller and persist only usage.
@@ -25,6 +32,7 @@ conversation from the caller and persist only usage.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -50,8 +58,11 @@ if TYPE_CHECKING:
     from automatos.kernel.settings_registry import SettingsRegistry
     from automatos.llm.catalog import ModelCatalog
     from automatos.llm.providers import ProviderResolver
+    from automatos.tools.registry import ToolRegistry
 
 __all__ = ["ChatService"]
+
+log = logging.getLogger("automatos.chat")
 
 HISTORY_LIMIT = 50
 MAX_MESSAGE_CHARS = 32_000
@@ -86,6 +97,7 @@ class ChatService:
         prompts: PromptRegistry,
         models: ModelCatalog,
         providers: ProviderResolver,
+        tools: ToolRegistry | None = None,
     ) -> None:
         self.kernel = kernel
         self.sessionmaker = kernel.store.sessionmaker
@@ -95,6 +107,8 @@ class ChatService:
         self.models = models
         """Prices for the usage rows."""
         self.providers = providers
+        self.tools = tools
+        """Where the content of the agent's assigned plugins comes from (``None``: no plugins)."""
 
     async def agent_of(self, workspace_id: str, ref: str) -> am.Agent:
         async with self.sessionmaker() as session:
@@ -283,7 +297,11 @@ class ChatService:
             base_prompt=base.body if base is not None else "",
         )
 
-    async def _system_prompt(self, session: Any, workspace: Workspace, agent: am.Agent, base: str) -> str:
+    async def _system_prompt(
+        self, session: Any, workspace: Workspace, agent: am.Agent, base: str
+    ) -> tuple[list[str], str]:
+        """The system prompt read from the database: its parts up to the skills, and the agent's
+        instructions (the assigned plugins' content goes between them: :meth:`_with_content`)."""
         parts: list[str] = []
         if base.strip():
             parts.append(_fill(base, agent_name=agent.name, workspace_name=workspace.name))
@@ -312,9 +330,27 @@ class ChatService:
             for skill in sorted(skills, key=lambda s: order.get(s.id, 0)):
                 if skill.instructions.strip():
                     parts.append(f"## Skill: {skill.name}\n{skill.instructions.strip()}")
-        if agent.instructions.strip():
-            parts.append(agent.instructions.strip())
-        return "\n\n".join(parts)
+        return parts, agent.instructions.strip()
+
+    async def _with_content(self, workspace: Workspace, agent_id: str, parts: list[str], instructions: str) -> str:
+        """The whole system prompt: ``parts``, the assigned plugins' content, ``instructions``.
+
+        Called outside any database session (the content needs none).
+        """
+        sections = list(parts)
+        if self.tools is not None:
+            try:
+                items = await self.tools.agent_content(workspace, agent_id)
+            except Exception:  # the registry contains each provider; this is for the view itself
+                log.exception("workspace %s: agent %s: its plugins' content could not be read", workspace.id, agent_id)
+                items = []
+            for item in items:
+                if item.text.strip():
+                    heading = "Prompt" if item.kind == "prompt" else "Skill"
+                    sections.append(f"## {heading}: {item.name}\n{item.text.strip()}")
+        if instructions:
+            sections.append(instructions)
+        return "\n\n".join(sections)
 
     def _provider_for(
         self,
@@ -372,7 +408,7 @@ class ChatService:
             _check_active(agent, "agent")
             settings = model_settings_of(agent)
             name, provider, model, options = self._provider_for(providers, settings, knobs, {})
-            system = await self._system_prompt(session, workspace, agent, knobs.base_prompt)
+            parts, instructions = await self._system_prompt(session, workspace, agent, knobs.base_prompt)
             history: list[cm.ChatMessage] = []
             if history_limit:
                 history = list(
@@ -413,6 +449,8 @@ class ChatService:
             chat.updated_at = utcnow()
             await session.flush()
             ids = (chat.id, user.id, answer.id)
+            agent_id = agent.id
+        system = await self._with_content(workspace, agent_id, parts, instructions)  # after the transaction
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += [ChatMessage(role=m.role, content=m.content) for m in history]
         messages.append(ChatMessage(role="user", content=content))
@@ -454,7 +492,9 @@ class ChatService:
             _check_active(agent, agent_field)
             settings = model_settings_of(agent)
             name, provider, model, options = self._provider_for(providers, settings, knobs, overrides)
-            system = await self._system_prompt(session, workspace, agent, knobs.base_prompt)
+            parts, instructions = await self._system_prompt(session, workspace, agent, knobs.base_prompt)
+            agent_id = agent.id
+        system = await self._with_content(workspace, agent_id, parts, instructions)  # the session is closed
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += list(conversation)
         return Turn(

@@ -1,11 +1,11 @@
 """Roles and permissions: one table, checked on every handler.
 
-Roles nest: a viewer reads; a member also uses and builds agents (chat, tools) and runs code in the
-sandbox; an admin also manages the workspace's members, keys, extensions and settings; an owner also
-archives the workspace and manages owners. A principal bound to one workspace (an API key) holds the
-role the key was created with, narrowed further by the key's scopes when it has any. Platform admins
-may act in any workspace, but only with an explicit override (``X-Admin-Override: true``) that is
-written to the audit log.
+Roles nest: a viewer reads; a member also uses and builds agents (chat), invokes the workspace's
+tools and runs code in the sandbox; an admin also manages the workspace's members, keys, extensions
+and settings; an owner also archives the workspace and manages owners. A principal bound to one
+workspace (an API key) holds the role the key was created with, narrowed further by the key's
+scopes when it has any. Platform admins may act in any workspace, but only with an explicit override
+(``X-Admin-Override: true``) that is written to the audit log.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     AGENTS_MANAGE = "agents.manage"
     USAGE_READ = "usage.read"
     SANDBOX_RUN = "sandbox.run"
+    TOOLS_USE = "tools.use"
 
 
 _ORDER = [Role.VIEWER, Role.MEMBER, Role.ADMIN, Role.OWNER]
@@ -50,7 +51,7 @@ _VIEWER = {
     Permission.EXTENSIONS_READ,
     Permission.AGENTS_READ,
 }
-_MEMBER = _VIEWER | {Permission.AGENTS_USE, Permission.AGENTS_MANAGE, Permission.SANDBOX_RUN}
+_MEMBER = _VIEWER | {Permission.AGENTS_USE, Permission.AGENTS_MANAGE, Permission.SANDBOX_RUN, Permission.TOOLS_USE}
 _ADMIN = _MEMBER | {
     Permission.WORKSPACE_UPDATE,
     Permission.MEMBERS_MANAGE,
