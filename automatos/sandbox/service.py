@@ -13,6 +13,9 @@ through the container, and the marketplace runtime will run plugin code through 
   capabilities granted against the workspace's policy (:mod:`automatos.sandbox.grants`), the run,
   then one log line and one audit entry (``sandbox.run``) with the code's sha256 and size — never
   the code or the inputs.
+- **A plugin run** (:meth:`SandboxService.run_plugin`, for the marketplace runtime): limits resolved
+  and held within the platform's maximums, the capabilities its caller built, one log line (plugin,
+  action, outcome) and no audit entry — the tools service audits the invocation.
 
 What it reads comes in through the constructor, as protocols the composition root satisfies: the
 platform settings that bound a run (:class:`~automatos.sandbox.limits.PlatformLimits`) and the
@@ -23,20 +26,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from automatos.kernel.errors import AutomatosError
 from automatos.sandbox.grants import CapabilityGrants, grant_capabilities, grants_summary
-from automatos.sandbox.limits import PlatformLimits, RunLimits, resolve_limits
+from automatos.sandbox.limits import MAXIMUMS, PlatformLimits, RunLimits, resolve_limits
 from automatos.sandbox.settings import SandboxSettings
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.sandbox import Sandbox
-    from automatos.sandbox.types import Capability, Limits, SandboxResult
+    from automatos.sandbox.types import Capability, Limits, PluginJob, SandboxResult
 
 __all__ = ["SandboxService", "SandboxUnavailableError", "WorkspaceSettingsSource"]
 
@@ -198,5 +201,65 @@ class SandboxService:
                 **outcome,
             },
             request_id=request_id,
+        )
+        return result
+
+    async def bounded(self, limits: RunLimits | Limits | None) -> Limits:
+        """``limits`` within the platform's maximums: asked (:class:`RunLimits`) as for a snippet, or given
+        (:class:`Limits`, the platform's own choice) and held to them."""
+        from automatos.sandbox.types import Limits
+
+        if not isinstance(limits, Limits):
+            return await self.limits(limits)
+        timeout, memory, output = [
+            await self.platform.int_setting(*MAXIMUMS[key])
+            for key in ("sandbox.timeout_seconds", "sandbox.memory_mb", "sandbox.max_output_bytes")
+        ]
+        return msgspec.structs.replace(
+            limits,
+            cpu_seconds=min(limits.cpu_seconds, float(timeout)),
+            wall_seconds=min(limits.wall_seconds, float(timeout)),
+            memory_mb=min(limits.memory_mb, memory),
+            output_bytes=min(limits.output_bytes, output),
+        )
+
+    async def run_plugin(
+        self,
+        job: PluginJob,
+        *,
+        workspace_id: str,
+        limits: RunLimits | Limits | None = None,
+        capabilities: Sequence[Capability] = (),
+    ) -> SandboxResult:
+        """Run a plugin's ``register`` or one of its handlers for ``workspace_id`` (``docs/sandbox.md``, "Plugin runs").
+
+        ``capabilities`` are the ones its caller built from the version's granted permissions. Logged
+        (the plugin, the action, the outcome; never the arguments or the env values), not audited.
+        Raises :class:`SandboxUnavailableError` when no sandbox runs here or the sandbox itself
+        failed, and :class:`~automatos.kernel.errors.ValidationError` for limits asked above the
+        platform's maximums; everything the plugin did is in the result.
+        """
+        sandbox = self.running()
+        resolved = await self.bounded(limits)
+        slug = job.plugin.get("slug", "-")
+        try:
+            result = await sandbox.run("", None, resolved, list(capabilities), workspace=workspace_id, plugin=job)
+        except Exception as exc:
+            log.exception("plugin run %s %s failed in the sandbox itself", slug, job.action)
+            raise SandboxUnavailableError(
+                f"the sandbox could not run the plugin ({type(exc).__name__}); try again"
+            ) from None
+        error = result.error
+        log.info(
+            "plugin run slug=%s version=%s action=%s handler=%s ok=%s error=%s limit=%s cpu_ms=%s total_ms=%s",
+            slug,
+            job.plugin.get("version", "-"),
+            job.action,
+            job.handler or "-",
+            result.ok,
+            error.kind if error else None,
+            error.limit if error else None,
+            result.usage.cpu_ms,
+            result.usage.total_ms,
         )
         return result

@@ -1308,7 +1308,9 @@ class RegisterContext:
     """``ctx`` of ``register(ctx)``: collects the plugin's declarations (trusted code; the plugin only calls it).
 
     Each ``add_*`` checks its arguments and raises ``ValueError`` saying what is wrong; what it keeps
-    is plain data copied from them.
+    is plain data copied from them. ``ctx.log`` and ``ctx.plugin`` are answered by ``__getattr__``
+    (no property whose ``fget`` would read ``_`` attributes of any object); the class cannot be
+    derived from, and its methods refuse any other ``self``.
     """
 
     __slots__ = ("_prompts", "_rules", "_run", "_skills", "_tools")
@@ -1322,22 +1324,29 @@ class RegisterContext:
         for slot, value in (("_run", run), ("_tools", []), ("_skills", []), ("_prompts", []), ("_rules", [])):
             object.__setattr__(self, slot, value)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise PolicyViolation("ctx's class cannot be derived from")
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr == "log":
+            return self._run.logger
+        if attr == "plugin":
+            return types.MappingProxyType(dict(self._run.about))
+        raise AttributeError(f"ctx has no attribute {attr!r} in register(ctx)")
+
     def __setattr__(self, attr: str, value: Any) -> None:
         raise PolicyViolation("ctx cannot be modified")
 
     def __delattr__(self, attr: str) -> None:
         raise PolicyViolation("ctx cannot be modified")
 
-    @property
-    def log(self) -> Logger:
-        return self._run.logger
-
-    @property
-    def plugin(self) -> types.MappingProxyType[str, str]:
-        return types.MappingProxyType(dict(self._run.about))
+    def _own(self) -> None:
+        if type(self) is not RegisterContext:
+            raise PolicyViolation("ctx's methods apply to ctx only")
 
     def add_tool(self, fn: Any, name: Any = None, description: Any = None, parameters: Any = None) -> None:
         """Declare ``fn`` (a function at the top level of a bundle module) as a tool."""
+        RegisterContext._own(self)
         if len(self._tools) >= MAX_TOOLS:
             raise ValueError(f"add_tool: a plugin declares at most {MAX_TOOLS} tools")
         handler = self._run.handler_of(fn)
@@ -1359,14 +1368,17 @@ class RegisterContext:
 
     def add_skill(self, path: Any) -> None:
         """Declare a skill: a text file of the bundle, by its path."""
+        RegisterContext._own(self)
         self._content(self._skills, path, "add_skill")
 
     def add_prompt(self, path: Any) -> None:
         """Declare a prompt: a text file of the bundle, by its path."""
+        RegisterContext._own(self)
         self._content(self._prompts, path, "add_prompt")
 
     def add_routing_rule(self, rule: Any) -> None:
         """Declare a routing rule: a JSON object (at most 16 KiB)."""
+        RegisterContext._own(self)
         if len(self._rules) >= MAX_RULES:
             raise ValueError(f"add_routing_rule: a plugin declares at most {MAX_RULES} routing rules")
         if not isinstance(rule, dict):
@@ -1394,7 +1406,9 @@ class CallContext:
     """``ctx`` of a tool handler ``fn(ctx, **arguments)``: the run's capabilities, log, env and identity.
 
     ``ctx.http``/``ctx.kv`` (any capability granted to the run, by its name) exist only when granted;
-    ``ctx.env`` and ``ctx.plugin`` are read-only mappings; nothing on it can be modified.
+    ``ctx.env`` and ``ctx.plugin`` are read-only mappings; nothing on it can be modified. Every
+    attribute is answered by ``__getattr__`` (no property, no method: nothing of the class reads
+    another object's ``_`` attributes), and the class cannot be derived from.
     """
 
     __slots__ = ("_caps", "_env", "_log", "_plugin", "_workspace")
@@ -1408,7 +1422,18 @@ class CallContext:
         object.__setattr__(self, "_plugin", types.MappingProxyType(dict(run.about)))
         object.__setattr__(self, "_workspace", run.workspace)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise PolicyViolation("ctx's class cannot be derived from")
+
     def __getattr__(self, attr: str) -> Any:
+        if attr == "env":
+            return self._env
+        if attr == "log":
+            return self._log
+        if attr == "plugin":
+            return self._plugin
+        if attr == "workspace_id":
+            return self._workspace
         caps = self._caps
         if type(attr) is str and attr in caps:
             return caps[attr]
@@ -1421,22 +1446,6 @@ class CallContext:
 
     def __delattr__(self, attr: str) -> None:
         raise PolicyViolation("ctx cannot be modified")
-
-    @property
-    def env(self) -> types.MappingProxyType[str, str]:
-        return self._env
-
-    @property
-    def log(self) -> Logger:
-        return self._log
-
-    @property
-    def plugin(self) -> types.MappingProxyType[str, str]:
-        return self._plugin
-
-    @property
-    def workspace_id(self) -> str | None:
-        return self._workspace
 
 
 class _PluginRun:
@@ -1619,7 +1628,9 @@ def _place(error: dict[str, Any], exc: BaseException) -> None:
     """A plugin run's error: which module its line is in; never ``stage="compile"`` (other modules may have run)."""
     error.pop("stage", None)
     module = _error_module(exc)
-    if module is not None and error.get("kind") in ("runtime", "policy", "capability"):
+    if module is not None and error.get("kind") in ("runtime", "policy", "capability") and not isinstance(
+        exc, CompileFailure
+    ):
         error["message"] = f"{error.get('message')} (in module {module})"
 
 
