@@ -98,7 +98,13 @@ def sandbox_from_settings(settings: Settings, queue_backend: QueueBackend | None
         if queue_backend is None:
             raise ValueError("SANDBOX_MODE=queue needs the job queue's backend (see build_sandbox)")
         return QueueSandbox.from_settings(settings, queue_backend)
-    return LocalSandbox(WorkerPool(own.sandbox_pool_size, workspace_share=own.sandbox_workspace_max_share))
+    return LocalSandbox(
+        WorkerPool(
+            own.sandbox_pool_size,
+            workspace_share=own.sandbox_workspace_max_share,
+            confinement=own.sandbox_confinement,
+        )
+    )
 
 
 async def build_sandbox(settings: Settings, hooks: Hooks) -> Sandbox:

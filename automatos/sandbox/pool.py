@@ -123,6 +123,7 @@ class WorkerPool:
         python: str | None = None,
         workspace_share: float = 1.0,
         idle_wait: float = IDLE_WAIT,
+        confinement: str = "auto",
     ) -> None:
         if size < 1:
             raise ValueError("a sandbox pool needs at least one worker")
@@ -130,6 +131,13 @@ class WorkerPool:
             raise ValueError("workspace_share must be a fraction in (0, 1]")
         if idle_wait <= 0:
             raise ValueError("idle_wait must be positive")
+        if confinement not in ("auto", "require", "off"):
+            raise ValueError("confinement must be auto, require or off")
+        self.confinement = confinement
+        """``SANDBOX_CONFINEMENT``: the second wall each worker applies (docs/sandbox.md, "Second wall")."""
+        self.worker_confinement: dict[str, str] = {}
+        """What of it holds in the last started worker, layer by layer (see :meth:`status`)."""
+        self._warned_confinement = False
         self.size = size
         self.python = python or sys.executable
         self.workspace_limit = workspace_limit(size, workspace_share)
@@ -180,7 +188,7 @@ class WorkerPool:
         return self.worker_uid == 0
 
     def status(self) -> dict[str, Any]:
-        """What ``/health/ready`` shows platform admins: size, live workers, and whether they run as root."""
+        """What ``/health/ready`` shows platform admins: size, live workers, root or not, what confinement holds."""
         return {
             "mode": "local",
             "pool_size": self.size,
@@ -191,14 +199,24 @@ class WorkerPool:
             "workspace_limit": self.workspace_limit,
             "running_as_root": self.running_as_root,
             "uid": self.worker_uid,
+            "confinement": {"mode": self.confinement, **self.worker_confinement},
         }
 
     async def _add(self) -> None:
-        worker = await WorkerProcess.spawn(self.python)
+        worker = await WorkerProcess.spawn(self.python, confinement=self.confinement)
         if self._closed:
             await worker.stop()
             return
         self.worker_uid = worker.uid
+        self.worker_confinement = worker.confinement
+        absent = {k: v for k, v in worker.confinement.items() if not v.startswith("on")}
+        if self.confinement == "auto" and absent and not self._warned_confinement:
+            self._warned_confinement = True
+            log.warning(
+                "sandbox workers run without part of the OS confinement (SANDBOX_CONFINEMENT=auto): %s; "
+                "see docs/sandbox.md, section 'Second wall', for what still holds",
+                "; ".join(f"{layer} {state}" for layer, state in absent.items()),
+            )
         if worker.uid == 0 and not self._warned_root:
             self._warned_root = True
             log.warning(

@@ -2,8 +2,9 @@
 
 Each worker (:mod:`automatos.sandbox.worker`) is a fresh interpreter started by path with ``-I``,
 an environment holding nothing but ``PATH`` and ``LANG``, an empty working directory it cannot
-write to, no file descriptor but its pipes, and a session of its own (a signal to our process
-group does not reach it). Messages both ways are JSON objects behind a 4-byte big-endian length
+write to, no file descriptor but its pipes, a session of its own (a signal to our process group
+does not reach it), and the OS confinement ``SANDBOX_CONFINEMENT`` asks for (``--confinement=``, see
+:mod:`automatos.sandbox.confine`). Messages both ways are JSON objects behind a 4-byte big-endian length
 (:data:`FRAME`), at most :data:`MAX_FRAME` bytes; a larger one marks the worker ``oversize``
 and reads as end of file. :class:`~automatos.sandbox.pool.WorkerPool` keeps the warm ones.
 """
@@ -16,13 +17,22 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-__all__ = ["FRAME", "MAX_FRAME", "PROBE_TIMEOUT", "START_TIMEOUT", "WORKER_PATH", "WorkerProcess", "clean_env"]
+__all__ = [
+    "FRAME",
+    "MAX_FRAME",
+    "PROBE_TIMEOUT",
+    "START_TIMEOUT",
+    "WORKER_PATH",
+    "WorkerProcess",
+    "WorkerRefused",
+    "clean_env",
+]
 
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 START_TIMEOUT = 30.0
@@ -32,6 +42,10 @@ PROBE_TIMEOUT = 10.0
 FRAME = struct.Struct(">I")
 """The length prefix of every message."""
 MAX_FRAME = 64 * 1024 * 1024
+
+
+class WorkerRefused(RuntimeError):
+    """The worker would not start: ``SANDBOX_CONFINEMENT=require`` and a layer of the second wall is missing."""
 
 
 def clean_env() -> dict[str, str]:
@@ -52,9 +66,20 @@ class WorkerProcess:
         """Taken out of the pool (killed, died or recycled); its replacement is on its way."""
         self.oversize = False
         """It sent a frame over :data:`MAX_FRAME` (a run's output too large to carry)."""
+        self.confinement: dict[str, str] = {}
+        """What of the second wall holds in it, layer by layer (``on``, ``off``, ``unavailable: …``)."""
 
     @classmethod
-    async def spawn(cls, python: str) -> WorkerProcess:
+    async def spawn(
+        cls, python: str, *, confinement: str = "auto", extra_args: Sequence[str] = ()
+    ) -> WorkerProcess:
+        """Start a worker and wait for its ``ready`` frame.
+
+        ``confinement`` is ``SANDBOX_CONFINEMENT`` (``auto``, ``require``, ``off``): the worker's
+        second wall (:mod:`automatos.sandbox.confine`); a worker that cannot hold it under ``require``
+        refuses to start (:class:`WorkerRefused`). ``extra_args`` are for tests only (the test-only
+        ``--unsafe-raw-exec-for-tests`` of the worker): the pool never passes any.
+        """
         home = tempfile.mkdtemp(prefix="automatos-sandbox-")
         proc: asyncio.subprocess.Process | None = None
         try:
@@ -63,6 +88,8 @@ class WorkerProcess:
                 python,
                 "-I",
                 WORKER_PATH,
+                f"--confinement={confinement}",
+                *extra_args,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
@@ -78,10 +105,14 @@ class WorkerProcess:
                     ready = await worker.receive()
             except TimeoutError:
                 ready = None
+            if ready is not None and ready.get("op") == "refused":
+                raise WorkerRefused(f"sandbox worker refused to start: {ready.get('message')}")
             if ready is None or ready.get("op") != "ready":
                 raise RuntimeError(f"sandbox worker did not start (exit status {proc.returncode})")
             uid = ready.get("uid")
             worker.uid = uid if isinstance(uid, int) else None
+            confined = ready.get("confinement")
+            worker.confinement = {str(k): str(v) for k, v in confined.items()} if isinstance(confined, dict) else {}
             return worker
         except BaseException:  # failed, timed out or cancelled (a pool stopping): leave nothing behind
             if proc is not None and proc.returncode is None:

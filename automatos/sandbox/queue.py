@@ -245,6 +245,8 @@ class _SandboxRuns:
         self.rebuild = rebuild
         self.kv = kv
         self.pool: WorkerPool | None = None
+        self.confinement = "auto"
+        """``SANDBOX_CONFINEMENT`` of the pool's workers."""
 
     def function(self) -> JobFunction:
         return JobFunction(FUNCTION, self.run, _worker_failure)
@@ -252,7 +254,7 @@ class _SandboxRuns:
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The pool (and, unless given, the queue server's KV store) for as long as the worker serves."""
-        self.pool = pool = WorkerPool(self.size)
+        self.pool = pool = WorkerPool(self.size, confinement=self.confinement)
         owned: KVBackend | None = None
         try:
             await pool.start()
@@ -268,7 +270,9 @@ class _SandboxRuns:
     def metadata(self) -> dict[str, Any]:
         # queue.info() lists it: admins see which worker nodes run their sandboxes as root
         running_as_root = self.pool.running_as_root if self.pool is not None else False
-        return {"pool_size": self.size, "pid": os.getpid(), "running_as_root": running_as_root}
+        confinement = self.pool.status()["confinement"] if self.pool is not None else {}
+        return {"pool_size": self.size, "pid": os.getpid(), "running_as_root": running_as_root,
+                "confinement": confinement}  # fmt: skip
 
     async def run(self, job: JobRun, kwargs: Mapping[str, Any]) -> dict[str, Any]:
         answer: dict[str, Any] = msgspec.to_builtins(await self._run(job, kwargs))
@@ -322,8 +326,9 @@ def sandbox_function(
     settings: Settings, backend: QueueBackend, *, rebuild: Rebuild | None = None, kv: KVBackend | None = None
 ) -> tuple[JobFunction, _SandboxRuns]:
     """The ``sandbox.run`` job function a worker serves, and what it runs on (``running()``, ``metadata()``)."""
-    size = settings.group(SandboxSettings).sandbox_pool_size
-    runs = _SandboxRuns(size, backend, rebuild=rebuild or _default_rebuild, kv=kv)
+    own = settings.group(SandboxSettings)
+    runs = _SandboxRuns(own.sandbox_pool_size, backend, rebuild=rebuild or _default_rebuild, kv=kv)
+    runs.confinement = own.sandbox_confinement
     return runs.function(), runs
 
 

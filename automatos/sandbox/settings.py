@@ -41,6 +41,12 @@ class SandboxSettings(SettingsGroup, frozen=True, kw_only=True):
             valid=lambda v: 0 < v <= 1,
         ),
         setting("SANDBOX_HTTP_ALLOW_PRIVATE", "sandbox_http_allow_private", "true|false"),
+        setting(
+            "SANDBOX_CONFINEMENT",
+            "sandbox_confinement",
+            "auto|require|off",
+            valid=lambda v: v in ("auto", "require", "off"),
+        ),
     )
 
     sandbox_mode: str = "local"
@@ -59,6 +65,12 @@ class SandboxSettings(SettingsGroup, frozen=True, kw_only=True):
     """Whether the sandbox's ``http`` capability may reach loopback, private, link-local and other
     non-public addresses (for a deployment whose allowed services live on its own network). Off, a
     workspace's host allow list never opens the platform's network or a cloud metadata endpoint."""
+    sandbox_confinement: str = "auto"
+    """The OS confinement of every sandbox worker, behind the policy (docs/sandbox.md, "Second wall"):
+    a network namespace, no new privileges, landlock (no writes, reads only of the interpreter's
+    files) and a seccomp filter (no sockets, exec, fork, ptrace…). ``auto``: every layer the kernel
+    allows, with a warning naming what is missing (``/health/ready`` shows what holds); ``require``: a
+    worker that cannot apply every layer refuses to start, so the sandbox does not start; ``off``: none."""
 
     @classmethod
     def validate(cls, values: dict[str, Any], settings: Settings | None) -> None:

@@ -12,7 +12,8 @@ module of the package, so its policy, guards and protocol cannot live in sibling
 Protocol, over the process's stdin/stdout (the snippet's prints are captured, never written there):
 frames of a 4-byte big-endian length and UTF-8 JSON.
 
-- worker → parent ``{"op": "ready", "pid", "uid", "gid"}`` once, at start (after dropping privileges);
+- worker → parent ``{"op": "ready", "pid", "uid", "gid", "confinement": {layer: state}}`` once, at start
+  (after dropping privileges), or ``{"op": "refused", "message"}`` when ``--confinement=require`` cannot hold;
 - parent → worker ``{"op": "ping"}``; worker → parent ``{"op": "pong"}`` (a liveness probe);
 - parent → worker ``{"op": "run", "id", "code", "inputs", "limits", "capabilities": {name: [methods]}}``;
 - worker → parent ``{"op": "started", "id"}`` at once, before anything of the snippet runs;
@@ -108,7 +109,11 @@ names the advisory or technique it answers, and ``tests/sandbox/test_escapes.py`
    (keys, other tenants' data) stay shut — when every directory it loaded modules from is readable
    by any user (otherwise a lazy import would fail later, and it stays as it is). ``socket``
    refuses to be used even by library code. The pool adds wall time, and kills and replaces a
-   worker that overruns or dies.
+   worker that overruns or dies. Behind all of this, the second wall (``confine.py``, loaded by path;
+   ``--confinement=auto|require|off``, the pool's ``SANDBOX_CONFINEMENT``): a network namespace,
+   no new privileges, landlock (no write anywhere, reads only of the interpreter's files) and a
+   seccomp filter (no socket, exec, fork, ptrace, filesystem change…), as far as the kernel allows;
+   the ``ready`` frame reports what holds.
 
 5. Hygiene between runs: the ``decimal`` context and the ``random`` module's generator are reset
    before and after each run (a snippet's ``setcontext``/``seed`` never reaches the next one), the
@@ -1845,7 +1850,7 @@ def _freeze_shared_state() -> None:
         textwrap.TextWrapper.unicode_whitespace_trans = types.MappingProxyType(dict(trans))  # type: ignore[assignment]
 
 
-def _lock_down() -> None:
+def _lock_down(confinement: str = "auto") -> dict[str, str]:
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # no file can be written
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # …and trying is an OSError, not a dead worker
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -1859,13 +1864,85 @@ def _lock_down() -> None:
             pass
     _freeze_shared_state()
     sys.unraisablehook = _record_unraisable  # an exception in a snippet's finalizer is only counted
+    report = _confine(confinement)  # drops privileges and sets RLIMIT_NPROC between its layers
+    gc.collect()
+    gc.freeze()  # the worker's own objects: never scanned again by the per-run collection
+    return report
+
+
+def _drop_privileges_and_forks() -> None:
     _drop_privileges()
     try:
         resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork (ignored for root)
     except (ValueError, OSError):
         pass
-    gc.collect()
-    gc.freeze()  # the worker's own objects: never scanned again by the per-run collection
+
+
+def _readable_paths() -> list[str]:
+    """What the worker may still read once confined: the interpreter's libraries, its own directory,
+    locale and time zone data, ``/dev/null``, ``/dev/urandom`` and its own ``statm`` (:func:`_vsz`)."""
+    prefixes = dict.fromkeys((sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix))
+    paths = [os.path.join(prefix, lib) for prefix in prefixes for lib in dict.fromkeys(("lib", sys.platlibdir))]
+    paths += [entry for entry in sys.path if entry and os.path.isabs(entry)]
+    loaded = [m.__file__ for m in list(sys.modules.values()) if isinstance(getattr(m, "__file__", None), str)]
+    paths += sorted({os.path.dirname(str(file)) for file in loaded})
+    paths.append(os.path.dirname(os.path.abspath(__file__)))
+    paths += ["/usr/lib/locale", "/usr/share/zoneinfo", "/etc/localtime", os.devnull, "/dev/urandom"]
+    paths.append("/proc/self/statm")
+    return paths
+
+
+def _confine(mode: str) -> dict[str, str]:
+    """The second wall (``confine.py``, loaded by path: this process may not import the package)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confine.py")
+    spec = importlib.util.spec_from_file_location("automatos_sandbox_confine", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    confine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(confine)
+    report: dict[str, str] = confine.confine(
+        mode, readable=_readable_paths(), drop_privileges=_drop_privileges_and_forks
+    )
+    return report
+
+
+RAW_EXEC_FLAG = "--unsafe-raw-exec-for-tests"
+"""TEST ONLY: after the full lock-down, run each job's code with plain ``exec`` (no policy, no limits).
+
+It proves the second wall alone (``tests/sandbox/test_confinement.py``). Only a command-line flag:
+the pool never passes it, and no setting, job field, API or CLI option reaches it."""
+
+
+def _raw_exec(job: dict[str, Any]) -> dict[str, Any]:
+    """TEST ONLY (:data:`RAW_EXEC_FLAG`): the job's code under plain ``exec``; its ``result`` global back."""
+    import builtins
+
+    started = time.perf_counter()
+    glb: dict[str, Any] = {"__builtins__": builtins}
+    answer: dict[str, Any] = {"op": "result", "id": job.get("id"), "ok": True, "result": None, "error": None,
+                              "stdout": "", "logs": [], "recycle": False}  # fmt: skip
+    try:
+        exec(str(job.get("code", "")), glb)
+        answer["result"] = json.loads(json.dumps(glb.get("result"), default=repr))
+    except BaseException as exc:
+        answer.update(ok=False, error={"kind": "runtime", "message": _message(exc)})
+    answer["usage"] = {"cpu_ms": 0.0, "wall_ms": round((time.perf_counter() - started) * 1000, 3)}
+    return answer
+
+
+def _arguments(argv: list[str]) -> tuple[str, bool]:
+    """``--confinement=auto|require|off`` (the pool's ``SANDBOX_CONFINEMENT``) and the test-only flag."""
+    mode, raw = "auto", False
+    for arg in argv:
+        if arg.startswith("--confinement="):
+            mode = arg.partition("=")[2]
+        elif arg == RAW_EXEC_FLAG:
+            raw = True
+        else:
+            raise SystemExit(f"unknown argument {arg!r}")
+    return mode, raw
 
 
 def main() -> None:
@@ -1875,9 +1952,16 @@ def main() -> None:
     os.dup2(devnull, 0)
     os.dup2(devnull, 1)  # a stray write to stdout can never corrupt the protocol
     channel = _Channel(protocol_in, protocol_out)
-    _lock_down()
-    # the uid tells the pool whether dropping privileges worked (it warns when a worker stays root)
-    channel.send({"op": "ready", "pid": os.getpid(), "uid": os.geteuid(), "gid": os.getegid()})
+    mode, raw = _arguments(sys.argv[1:])
+    try:
+        confinement = _lock_down(mode)
+    except (RuntimeError, ValueError) as exc:  # SANDBOX_CONFINEMENT=require and a layer is missing
+        channel.send({"op": "refused", "message": str(exc)})
+        raise SystemExit(3) from None
+    # the uid tells the pool whether dropping privileges worked (it warns when a worker stays root),
+    # confinement which layers of the second wall hold (it warns when one is missing)
+    channel.send({"op": "ready", "pid": os.getpid(), "uid": os.geteuid(), "gid": os.getegid(),
+                  "confinement": confinement})  # fmt: skip
     while True:
         job = channel.receive()
         if job is None or job.get("op") == "stop":
@@ -1890,7 +1974,7 @@ def main() -> None:
         # before anything of the snippet's runs: a worker that dies before this frame never started
         # the run, so the pool may hand it to another worker (never one that started)
         channel.send({"op": "started", "id": job.get("id")})
-        answer = run_snippet(job, channel)
+        answer = _raw_exec(job) if raw else run_snippet(job, channel)
         if channel.broken:
             answer["recycle"] = True
         try:

@@ -691,7 +691,7 @@ spec = importlib.util.spec_from_file_location("sandbox_worker", sys.argv[1])
 worker = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(worker)
 worker._readable_by_anyone = lambda path: True  # as in an image whose interpreter anyone may read
-worker._lock_down()
+worker._lock_down(sys.argv[2])
 out = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
 try:
     pid = os.fork()
@@ -713,13 +713,19 @@ print(json.dumps(out))
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="privileges are dropped only when the pool runs as root")
-def test_dropped_privileges_forbid_fork_and_keep_lazy_imports_working() -> None:
+@pytest.mark.parametrize("confinement", ["off", "auto"])
+def test_dropped_privileges_forbid_fork_and_keep_lazy_imports_working(confinement: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-I", "-c", _DROPPED, WORKER_PATH], capture_output=True, text=True, timeout=60, check=True
+        [sys.executable, "-I", "-c", _DROPPED, WORKER_PATH, confinement],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     out = json.loads(done.stdout)
     assert (out["uid"], out["gid"], out["groups"]) == (65534, 65534, [])
-    assert out["fork"] == errno.EAGAIN  # RLIMIT_NPROC 0 now applies
+    # RLIMIT_NPROC 0 now applies; with the second wall on (tests/sandbox/test_confinement.py), seccomp answers first
+    assert out["fork"] == (errno.EAGAIN if confinement == "off" else errno.EPERM)
     assert out["run"] == [True, [[["a", 2]], "02/01", "fffe7800", 2024], None]
 
 

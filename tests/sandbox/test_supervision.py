@@ -129,6 +129,7 @@ async def test_a_worker_left_as_root_is_logged_once_and_reported(
         private = tmp_path / "private"
         private.mkdir(mode=0o700)
         shutil.copy(process_module.WORKER_PATH, private / "worker.py")
+        shutil.copy(Path(process_module.WORKER_PATH).with_name("confine.py"), private / "confine.py")
         monkeypatch.setattr(process_module, "WORKER_PATH", str(private / "worker.py"))
     caplog.set_level(logging.WARNING, logger="automatos.sandbox")
     async with WorkerPool(1) as one:
