@@ -7,12 +7,18 @@ queue mode (:class:`QueueSandbox` and an in-test ``automatos worker``).
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import logging
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from automatos.extensions.cache.memory import MemoryKV
-from automatos.sandbox import Limits, PluginJob, SandboxResult, WorkerPool
+from automatos.kernel.errors import ValidationError
+from automatos.kernel.settings import load_settings
+from automatos.sandbox import Limits, LocalSandbox, PluginJob, SandboxResult, WorkerPool
+from automatos.sandbox.limits import RunLimits
+from automatos.sandbox.service import SandboxService, SandboxUnavailableError
 from tests.sandbox.test_queue import _settings, caller, serving
 
 BUNDLE: dict[str, str] = {
@@ -453,3 +459,52 @@ async def test_a_plugin_call_through_the_queue(redis_url: str) -> None:
         assert declared.ok and [t["name"] for t in declared.result["tools"]] == ["forecast", "nothing", "boom"]
         failing = await sandbox.run("", plugin=call("weather.tools:boom", arguments={"message": "queued"}))
         assert failed(failing, "runtime") == "ValueError: queued (in module weather.tools)"
+
+
+# --- the service ----------------------------------------------------------------------------------
+
+
+class _Platform:
+    """The platform settings that bound a run: 2 s of time, 128 MiB, 5,000 bytes of output."""
+
+    values = {"sandbox.timeout_seconds": 2, "sandbox.memory_mb": 128, "sandbox.max_output_bytes": 5000}
+
+    async def int_setting(self, key: str, default: int, low: int, high: int) -> int:
+        return self.values[key]
+
+
+class _Broken:
+    async def run(self, *args: Any, **kwargs: Any) -> SandboxResult:
+        raise OSError("the pool is gone")
+
+
+def _service(sandbox: Any) -> SandboxService:
+    kernel = SimpleNamespace(current_settings=load_settings({}, feature_sandbox=True))
+    service = SandboxService(cast(Any, kernel), _Platform(), cast(Any, None))
+    service.sandbox = sandbox
+    return service
+
+
+async def test_the_service_runs_plugins_within_the_platforms_limits(
+    pool: WorkerPool, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = _service(LocalSandbox(pool))
+    held = await service.bounded(Limits(cpu_seconds=30, wall_seconds=60, memory_mb=1024, result_bytes=10))
+    assert (held.cpu_seconds, held.wall_seconds, held.memory_mb, held.output_bytes, held.result_bytes) == (
+        2,
+        2,
+        128,
+        5000,
+        10,
+    )
+    with pytest.raises(ValidationError, match=r"limits\.memory_mb"):
+        await service.run_plugin(call("weather.tools:noop"), workspace_id="ws", limits=RunLimits(memory_mb=512))
+    plugin = call("weather.tools:context", env={"WEATHER_API_KEY": "secret-value"}, arguments={})
+    with caplog.at_level(logging.INFO, logger="automatos.sandbox.api"):
+        result = await service.run_plugin(plugin, workspace_id="ws-9", limits=None, capabilities=[FakeKV()])
+    assert result.ok and result.result["workspace"] == "ws-9" and result.result["kv"] is True
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("plugin run")]
+    assert "slug=weather-tools version=1.2.0 action=call handler=weather.tools:context ok=True" in line
+    assert "secret-value" not in line
+    with pytest.raises(SandboxUnavailableError, match="could not run the plugin"):
+        await _service(_Broken()).run_plugin(plugin, workspace_id="ws-9")
