@@ -1,12 +1,13 @@
 """Tenancy isolation, generated from the OpenAPI schema so new routes are covered automatically.
 
 Alice owns workspace A; Bob owns workspace B, which holds members, audit entries, an API key,
-extension configuration, and an agent, a persona and a skill of its own. For every operation in the
-schema, Alice (and Alice's API key for A) calls it against B — B's id in the path, ``X-Workspace-ID:
-B`` in the headers, B's resource ids for the other path parameters — and must get 401/403/404 (or
-405/422 for a route that cannot take the request at all) and a body that names nothing of B's.
-Routes that are not tenant data are listed in ``GLOBAL`` with the reason; a new route is
-tenant-scoped until someone argues otherwise there.
+extension configuration, an agent, a persona and a skill of its own, and a plugin (a tool assigned
+to its agent). For every operation in the schema, Alice (and Alice's API key for A) calls it against
+B — B's id in the path, ``X-Workspace-ID: B`` in the headers, B's resource ids for the other path
+parameters (``{name}`` of ``/api/tools/…``: B's tool) — and must get 401/403/404 (or 405/422 for a
+route that cannot take the request at all) and a body that names nothing of B's. Routes that are
+not tenant data are listed in ``GLOBAL`` with the reason; a new route is tenant-scoped until someone
+argues otherwise there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from tests.helpers import AppClient, make_container, serve_app
+from tests.tools.fakes import FakePlugin, Plugins
 
 # (method, path template) -> why it is not tenant data
 GLOBAL: dict[tuple[str, str], str] = {
@@ -97,6 +99,10 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[AppClient, dict[str, str]
         )
         assert chat.status_code == 201, chat.text
         ids["b_session"] = chat.json()["session_id"]
+        # a plugin enabled in B only (a fake proxy joined to B's view): its tool, content and assignment
+        ids["b_tool"] = "b-secret__lookup"
+        b_plugin = FakePlugin("b-secret", ["lookup"], assignments={ids["b_agent"]: 0})
+        await Plugins(kernel).set(b["id"], b_plugin)
         yield client, ids
 
 
@@ -109,7 +115,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         "workspace_id": ids["b"],
         "user_id": "bob",
         "key_id": ids.get("b_key_id", "no-key"),
-        "name": "tests.everything",
+        "name": ids["b_tool"] if path.startswith("/api/tools/") else "tests.everything",
         "key": "x",
         "agent": ids["b_agent"],
         "persona": ids["b_persona"],

@@ -1,0 +1,183 @@
+"""An agent's assigned plugins' content in its system prompt: ``/api/chat`` (JSON and SSE) and
+``/v1/chat/completions``, in assignment order, between the agent's own skills and its instructions.
+
+What the model received is read from a recording provider put in front of the offline one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
+from automatos.kernel.db import models as m
+from automatos.kernel.hooks import Collected
+from automatos.kernel.types import ChatMessage, Completion, ContentItem, StreamEvent, Workspace
+from tests.helpers import AppClient, container_of, make_container, serve_app
+from tests.tools.fakes import FakePlugin, Plugins
+
+HEADERS = {"X-Test-User": "alice"}
+
+
+class Recorder:
+    """The offline provider, remembering the messages of each call."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.seen: list[list[ChatMessage]] = []
+
+    async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
+        self.seen.append(list(messages))
+        result: Completion = await self.inner.complete(messages, model=model, **options)
+        return result
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, model: str, **options: Any
+    ) -> AsyncIterator[StreamEvent]:
+        self.seen.append(list(messages))
+        async for event in self.inner.stream(messages, model=model, **options):
+            yield event
+
+    def system(self) -> str:
+        first = self.seen[-1][0]
+        assert first.role == "system"
+        return first.content
+
+
+class World:
+    def __init__(self, client: AppClient, kernel: Kernel, plugins: Plugins, recorder: Recorder) -> None:
+        self.client, self.kernel, self.plugins, self.recorder = client, kernel, plugins, recorder
+        self.ids: dict[str, str] = {}
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    container = make_container(tmp_path, feature_sandbox=False)
+    async with serve_app(create_app(container)) as client:
+        kernel: Kernel = client.app.state["kernel"]
+        async with kernel.store.sessionmaker.begin() as session:
+            session.add(m.User(id="alice", email="alice@example.test", display_name="alice"))
+        made = await client.post("/api/workspaces", json={"slug": "alpha", "name": "Alpha"}, headers=HEADERS)
+        assert made.status_code == 201, made.text
+        alpha = made.json()["id"]
+        resolver = container_of(client).llm_providers()
+        original = resolver.llm_providers
+        recorder: Recorder | None = None
+
+        async def providers(workspace: Workspace) -> Collected[Any]:
+            nonlocal recorder
+            got = await original(workspace)
+            if recorder is None:
+                recorder = Recorder(got.items["offline"])
+            return Collected(items={**got.items, "offline": recorder}, sources=dict(got.sources))
+
+        resolver.llm_providers = providers  # type: ignore[method-assign]
+        await providers(await _workspace(kernel, alpha))
+        assert recorder is not None
+        world = World(client, kernel, Plugins(kernel), recorder)
+        world.ids["alpha"] = alpha
+        in_alpha = {**HEADERS, "X-Workspace-ID": alpha}
+        skill = await client.post(
+            "/api/skills", json={"name": "Brief", "slug": "brief", "instructions": "Answer briefly."}, headers=in_alpha
+        )
+        assert skill.status_code == 201, skill.text
+        agent = await client.post(
+            "/api/agents",
+            json={"name": "Writer", "slug": "writer", "instructions": "Sign as Writer.", "skill_ids": ["brief"]},
+            headers=in_alpha,
+        )
+        assert agent.status_code == 201, agent.text
+        world.ids["writer"] = agent.json()["id"]
+        yield world
+
+
+async def _workspace(kernel: Kernel, ref: str) -> Workspace:
+    workspace = await kernel.directory.workspace(ref)
+    assert workspace is not None
+    return workspace
+
+
+def item(kind: str, name: str, text: str) -> ContentItem:
+    return ContentItem(kind=kind, name=name, text=text)
+
+
+async def assign(world: World, *, failing: bool = False) -> None:
+    writer = world.ids["writer"]
+    plugins = [
+        FakePlugin("second", content=[item("skill", "Cards", "Make cards.")], assignments={writer: 2}),
+        FakePlugin(
+            "first",
+            content=[item("prompt", "Tone", "Be kind."), item("skill", "Links", "Check links.")],
+            assignments={writer: 1},
+        ),
+        FakePlugin("other", content=[item("skill", "Elsewhere", "Not for the writer.")], assignments={"x": 0}),
+    ]
+    if failing:
+        plugins.append(
+            FakePlugin("broken", content=[item("skill", "X", "never")], assignments={writer: 0}, fail_content=True)
+        )
+    await world.plugins.set(world.ids["alpha"], *plugins)
+
+
+EXPECTED_TAIL = (
+    "## Skill: Brief\nAnswer briefly.\n\n"
+    "## Prompt: Tone\nBe kind.\n\n"
+    "## Skill: Links\nCheck links.\n\n"
+    "## Skill: Cards\nMake cards.\n\n"
+    "Sign as Writer."
+)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_chat_carries_the_assigned_content_in_order(world: World, stream: bool) -> None:
+    await assign(world)
+    response = await world.client.post(
+        "/api/chat",
+        json={"agent": "writer", "content": "hello", "stream": stream},
+        headers={**HEADERS, "X-Workspace-ID": world.ids["alpha"]},
+    )
+    assert response.status_code in (200, 201), response.text
+    system = world.recorder.system()
+    assert system.endswith(EXPECTED_TAIL), system
+    assert "Not for the writer" not in system
+
+
+async def test_openai_compatible_completions_carry_it_too(world: World) -> None:
+    await assign(world)
+    response = await world.client.post(
+        "/v1/chat/completions",
+        json={"model": "writer", "messages": [{"role": "user", "content": "hi"}]},
+        headers={**HEADERS, "X-Workspace-ID": world.ids["alpha"]},
+    )
+    assert response.status_code == 200, response.text
+    assert world.recorder.system().endswith(EXPECTED_TAIL)
+
+
+async def test_a_failing_content_provider_never_fails_the_chat(world: World) -> None:
+    await assign(world, failing=True)
+    response = await world.client.post(
+        "/api/chat",
+        json={"agent": "writer", "content": "still there?", "stream": False},
+        headers={**HEADERS, "X-Workspace-ID": world.ids["alpha"]},
+    )
+    assert response.status_code == 201, response.text
+    system = world.recorder.system()
+    assert system.endswith(EXPECTED_TAIL) and "never" not in system
+
+
+async def test_without_plugins_the_prompt_is_unchanged(world: World) -> None:
+    service = container_of(world.client).chat()
+    workspace = await _workspace(world.kernel, world.ids["alpha"])
+    chat = await service.create_session(world.ids["alpha"], "writer", "", actor_id="alice")
+    turn = await service.start_turn(workspace, chat.id, "q", actor_id="alice", request_id=None)
+    await turn.complete()
+    assert turn.messages[0].content.endswith("## Skill: Brief\nAnswer briefly.\n\nSign as Writer.")
+    await assign(world)
+    turn = await service.start_turn(workspace, chat.id, "q", actor_id="alice", request_id=None)
+    await turn.complete()
+    assert turn.messages[0].content.endswith(EXPECTED_TAIL)
