@@ -41,6 +41,7 @@ from automatos.llm.catalog import ModelCatalog
 from automatos.llm.providers import ProviderResolver
 from automatos.llm.settings import LLMSettings
 from automatos.marketplace.categories import PluginCategories
+from automatos.marketplace.runtime.service import PluginsService
 from automatos.marketplace.service import MarketplaceService
 from automatos.marketplace.settings import MarketplaceSettings
 from automatos.routing.settings import RoutingSettings
@@ -67,7 +68,8 @@ MARKETPLACE_MIGRATIONS = MigrationSource(
     versions=Path(marketplace_package.__file__).parent / "migrations",
     metadata=Base.metadata,  # automatos.marketplace.models, imported with the marketplace service
 )
-"""The marketplace's tables (0005: plugins, their versions, their scan findings), in its package."""
+"""The marketplace's tables (0005: plugins, their versions, their scan findings; 0006: the runtime's
+workspace plugins, agents' plugins, cached declarations), in its package."""
 
 PACKAGE_PARTS = Parts(
     settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings),
@@ -134,6 +136,8 @@ class Container(KernelContainer):
         platform=settings_registry,  # the platform settings that bound a run (int_setting)
         workspaces=workspaces,  # the workspace's http policy (settings)
     )
+    # the marketplace runtime (marketplace/runtime/): plugins enabled per workspace, run in the sandbox
+    plugins = providers.Singleton(PluginsService, KernelContainer.kernel, sandbox)
     # the request path (api/): built once, fetched by the plugin when the app is built
     route_stats = providers.Singleton(RouteStats)
     pipeline = providers.Singleton(RequestPipeline, KernelContainer.kernel, route_stats)

@@ -36,6 +36,7 @@ from automatos.api.controllers.me import MeController
 from automatos.api.controllers.metrics import MetricsController
 from automatos.api.controllers.openai_compat import OpenAIController
 from automatos.api.controllers.platform_settings import PlatformSettingsController
+from automatos.api.controllers.plugins import AgentPluginsController, CatalogueController, WorkspacePluginsController
 from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.sandbox import SandboxController
 from automatos.api.controllers.settings import SettingsController
@@ -77,6 +78,9 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     AgentToolsController,
     SubmissionsController,
     AdminPluginsController,
+    CatalogueController,
+    WorkspacePluginsController,
+    AgentPluginsController,
 )
 
 CHAT_CONTROLLERS: tuple[Any, ...] = (ChatController, UsageController, PromptsController, OpenAIController)
@@ -97,11 +101,13 @@ class KernelPlugin(InitPluginProtocol):
             await ensure_seeded(self.kernel.store.sessionmaker)  # a new seed only; else one SELECT
             await sandbox.start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
             await self.container.marketplace().start()  # queues again the scans a stopped process left
+            await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
             yield
         finally:
+            await self.container.plugins().stop()
             await self.container.marketplace().stop()  # scans in flight stay queued for the next start
             await sandbox.stop()  # runs answer 503 from here on
             await self.container.pipeline().aclose()  # the limiter's Redis connections

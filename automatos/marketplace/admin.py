@@ -14,7 +14,10 @@ approved version, and is the one writer of the review's decisions: ``plugin.appr
   unknown ids 404.
 - Reject and re-scan bump the version's scan number (``scans``): a scan still in flight for it
   writes nothing when it finishes (:mod:`~automatos.marketplace.scans`).
-- Deactivate is plugin-level (``marketplace_plugins.status``) and reads nothing of the bundle.
+- Deactivate is plugin-level (``marketplace_plugins.status``) and reads nothing of the bundle; it
+  bumps the version of every workspace that enabled the plugin in its transaction and publishes
+  them after the commit, so the plugin leaves (or rejoins) every view on every node. A re-scan
+  that withdraws an approval does the same for the workspaces running that version.
   Approving a later version does not reactivate a deactivated plugin: only ``activate`` does, so
   a kill switch is never undone as a side effect.
 """
@@ -54,6 +57,7 @@ from automatos.marketplace.records import (
     VersionDiff,
     VersionSummary,
 )
+from automatos.marketplace.runtime.enablement import bump_plugin_workspaces, publish_versions
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -252,6 +256,9 @@ class AdminReview:
             KernelStore._audit(session, None, actor_id, "plugin.rescan", "plugin_version", row.id, details, request_id)
             scan = row.scans
             record = await load_record(session, row.id)
+            # a withdrawn approval stops the version wherever it runs
+            bumped = await bump_plugin_workspaces(session, version_id=row.id) if was == "approved" else []
+        await publish_versions(self.kernel, bumped)
         self.queue_scan(version_id, scan)
         return record
 
@@ -272,8 +279,12 @@ class AdminReview:
             action = "plugin.deactivated" if status == "deactivated" else "plugin.activated"
             details = {"slug": plugin.slug, "reason": reason}
             KernelStore._audit(session, None, actor_id, action, "plugin", plugin.id, details, request_id)
+            # every workspace that enabled it sees the switch: its version bumped here, published below
+            bumped = await bump_plugin_workspaces(session, plugin_id=plugin.id)
             await session.flush()
-            return plugin_record(plugin)
+            record = plugin_record(plugin)
+        await publish_versions(self.kernel, bumped)
+        return record
 
 
 async def _latest(session: AsyncSession, plugin: MarketplacePlugin, *, without: str) -> None:

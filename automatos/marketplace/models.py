@@ -128,6 +128,11 @@ class PluginVersion(Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     rejected_by: Mapped[str | None] = mapped_column(String(64))
     rejected_reason: Mapped[str | None] = mapped_column(Text)
+    declarations: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """What ``register(ctx)`` declared (tools, skills, prompts, routing rules), run once per version
+    in the sandbox and cached here (migration ``0006``; :mod:`automatos.marketplace.runtime.declarations`)."""
+    declarations_error: Mapped[str | None] = mapped_column(Text)
+    """Why the last ``register`` of this version failed (it is run again on the next enable or restore)."""
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()
 

@@ -73,6 +73,12 @@ class MarketplaceSettings(SettingsGroup, frozen=True, kw_only=True):
             "integer 256-65536",
             valid=lambda v: 256 <= v <= 65536,
         ),
+        setting(
+            "PLUGINS_QUARANTINE_AFTER",
+            "plugins_quarantine_after",
+            "integer 1-1000",
+            valid=lambda v: 1 <= v <= 1000,
+        ),
     )
 
     plugins_max_bundle_bytes: int = 10 * MiB
@@ -111,6 +117,9 @@ class MarketplaceSettings(SettingsGroup, frozen=True, kw_only=True):
     plugins_scan_memory_mb: int = 2048
     """Address-space cap of the scan process, in MiB (Linux ``RLIMIT_AS``): a bundle that makes the
     scanner allocate past it is ``failed`` (verdict ``review``), never an out-of-memory machine."""
+    plugins_quarantine_after: int = 5
+    """Consecutive failed calls of an enabled plugin after which it is quarantined in that workspace
+    (a success resets the count; a workspace admin restores it)."""
 
     @property
     def scan_memory_bytes(self) -> int:

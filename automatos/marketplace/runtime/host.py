@@ -1,0 +1,309 @@
+"""The runtime's part in each API process: proxies for the views, calls into the sandbox, content,
+failure counting and the pre-warm.
+
+- :meth:`PluginHost.proxies` is the extras loader added to the kernel's views
+  (:meth:`WorkspaceViews.add_extras <automatos.kernel.views.WorkspaceViews.add_extras>`) at start:
+  one query (``workspace_plugins`` ⋈ ``plugin_versions`` ⋈ ``marketplace_plugins``, outer-joined to
+  the workspace's ``agent_plugins``) gives one :class:`~automatos.marketplace.runtime.proxy.PluginProxy`
+  per plugin that is active here, active on the platform, and runs an approved version whose
+  declarations are cached. Quarantined and deactivated plugins are left out. Every change of those
+  rows bumps the workspace's ``extensions_version``, so views follow on every node.
+- A call (:meth:`PluginHost.call`): the version's modules (blob → zip → ``{module: source}``, cached
+  by sha256), a ``call`` plugin job with the handler, the arguments and ``env`` (the workspace's
+  values of the environment names that were declared and granted), run by the sandbox with
+  capabilities from the **approval**: ``http`` only to the granted ``network`` hosts (any standard
+  method; non-public addresses only with ``SANDBOX_HTTP_ALLOW_PRIVATE``), ``kv`` in the namespace
+  ``plugin:<workspace>:<slug>``; ``log`` is the worker's own. Limits are the sandbox's defaults
+  bounded by the platform's settings.
+- Failures: consecutive failed calls are counted per (workspace, plugin) — in this process, and in
+  the KV backend (``plugin-failures:<workspace>:<plugin>``, shared by the nodes) when it answers.
+  After ``PLUGINS_QUARANTINE_AFTER`` in a row the plugin is quarantined in that workspace with the
+  last reason; a success resets the count. A sandbox that cannot run (503) is not the plugin's
+  failure and is not counted.
+- Pre-warm: at start the views of workspaces with enabled plugins are built in the background (at
+  most :data:`PREWARM_MAX`), so a large view is not first built on a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import and_, select
+
+from automatos.kernel.errors import AutomatosError
+from automatos.kernel.tasks import cancel_and_wait
+from automatos.kernel.types import ContentItem, ToolResult
+from automatos.marketplace.models import MarketplacePlugin, PluginVersion
+from automatos.marketplace.runtime.bundles import BundleCache
+from automatos.marketplace.runtime.content import ContentCache
+from automatos.marketplace.runtime.declarations import PluginRunner, VersionRef, plugin_job, sandbox_failure
+from automatos.marketplace.runtime.models import AgentPlugin, WorkspacePlugin
+from automatos.marketplace.runtime.proxy import PluginProxy
+
+if TYPE_CHECKING:
+    from automatos.kernel.core import Kernel
+    from automatos.marketplace.archive import ArchiveLimits
+    from automatos.marketplace.runtime.enablement import Enablement
+    from automatos.sandbox.types import Capability, SandboxResult
+
+__all__ = ["PREWARM_MAX", "PluginHost", "kv_namespace"]
+
+log = logging.getLogger("automatos.marketplace.runtime")
+
+PREWARM_MAX = 500
+"""Most workspace views built at start."""
+NOT_COUNTED = frozenset({"worker"})
+"""Failures that are the sandbox's, not the plugin's."""
+FAILURES_TTL = 24 * 3600.0
+
+
+def kv_namespace(workspace_id: str, slug: str) -> str:
+    """The namespace of a plugin's ``kv`` capability in a workspace."""
+    return f"plugin:{workspace_id}:{slug}"
+
+
+class PluginHost:
+    """Proxies, calls, content, failures and the pre-warm of this process; see the module docstring."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        runner: Callable[[], PluginRunner],
+        enablement: Enablement,
+        limits: Callable[[], ArchiveLimits],
+        quarantine_after: Callable[[], int],
+        bundles: BundleCache,
+    ) -> None:
+        self.kernel = kernel
+        self.runner = runner
+        self.enablement = enablement
+        self.limits = limits
+        self.quarantine_after = quarantine_after
+        self.bundles = bundles
+        self.contents = ContentCache(kernel, limits)
+        self.failures: dict[tuple[str, str], int] = {}
+        """Consecutive failed calls per (workspace, plugin) seen by this process."""
+        self._attached = False
+        self._prewarm: asyncio.Task[int] | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join the proxies to every view from now on (views built before are rebuilt), pre-warm."""
+        if not self._attached:
+            self.kernel.views.add_extras(self.proxies)
+            self._attached = True
+            for task in self.kernel.views.invalidate_all():
+                await task
+        if self._prewarm is None or self._prewarm.done():
+            self._prewarm = asyncio.create_task(self.prewarm(), name="automatos-plugins-prewarm")
+
+    async def stop(self) -> None:
+        task, self._prewarm = self._prewarm, None
+        if task is not None:
+            await cancel_and_wait(task)
+
+    async def prewarm(self, limit: int = PREWARM_MAX) -> int:
+        """Build the views of (at most ``limit``) workspaces with active plugins; returns how many."""
+        try:
+            async with self.kernel.store.sessionmaker() as session:
+                workspaces = (
+                    await session.scalars(
+                        select(WorkspacePlugin.workspace_id)
+                        .where(WorkspacePlugin.status == "active")
+                        .distinct()
+                        .order_by(WorkspacePlugin.workspace_id)
+                        .limit(limit)
+                    )
+                ).all()
+            for workspace_id in workspaces:
+                if self.kernel.views.cached(workspace_id) is None:
+                    await self.kernel.views.get(workspace_id)
+            return len(workspaces)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("pre-warming the views of workspaces with plugins failed; they are built on first use")
+            return 0
+
+    # --- the extras loader -------------------------------------------------------------------------
+
+    async def proxies(self, workspace_id: str) -> list[PluginProxy]:
+        """The workspace's plugin proxies (one query); see the module docstring."""
+        query = (
+            select(WorkspacePlugin, MarketplacePlugin.slug, PluginVersion, AgentPlugin.agent_id, AgentPlugin.position)
+            .join(MarketplacePlugin, MarketplacePlugin.id == WorkspacePlugin.plugin_id)
+            .join(PluginVersion, PluginVersion.id == WorkspacePlugin.version_id)
+            .outerjoin(
+                AgentPlugin,
+                and_(
+                    AgentPlugin.workspace_id == WorkspacePlugin.workspace_id,
+                    AgentPlugin.plugin_id == WorkspacePlugin.plugin_id,
+                ),
+            )
+            .where(
+                WorkspacePlugin.workspace_id == workspace_id,
+                WorkspacePlugin.status == "active",
+                MarketplacePlugin.status == "active",
+                PluginVersion.status == "approved",
+                PluginVersion.approved_sha256 == PluginVersion.sha256,
+            )
+            .order_by(MarketplacePlugin.slug)
+        )
+        async with self.kernel.store.sessionmaker() as session:
+            rows = (await session.execute(query)).all()
+        grouped: dict[str, tuple[WorkspacePlugin, str, PluginVersion, dict[str, int]]] = {}
+        for row, slug, version, agent_id, position in rows:
+            entry = grouped.setdefault(row.plugin_id, (row, slug, version, {}))
+            if agent_id is not None:
+                entry[3][agent_id] = int(position)
+        proxies: list[PluginProxy] = []
+        for row, slug, version, assignments in grouped.values():
+            if not isinstance(version.declarations, dict):
+                log.warning("workspace %s: plugin %s has no declarations cached; left out", workspace_id, slug)
+                continue
+            ref = VersionRef.of(version, slug)
+            proxies.append(
+                PluginProxy(
+                    self,
+                    workspace_id=workspace_id,
+                    plugin_id=row.plugin_id,
+                    ref=ref,
+                    declarations=version.declarations,
+                    env=self._env(workspace_id, slug, row.config, ref),
+                    assignments=assignments,
+                )
+            )
+        return proxies
+
+    def _env(self, workspace_id: str, slug: str, stored: Mapping[str, Any], ref: VersionRef) -> dict[str, str]:
+        """The workspace's values of the environment names the version declared and was granted."""
+        try:
+            config = self.kernel.store.secret_box.decrypt_config(stored or {})
+        except Exception as exc:
+            log.error("workspace %s: plugin %s: its configuration cannot be read (%s)", workspace_id, slug, exc)
+            return {}
+        declared = set((ref.manifest.get("permissions") or {}).get("env") or [])
+        granted = set(ref.granted_permissions.get("env") or [])
+        return {k: str(v) for k, v in config.items() if k in declared and k in granted}
+
+    # --- a call ------------------------------------------------------------------------------------
+
+    def capabilities(self, proxy: PluginProxy) -> list[Capability]:
+        """What the approval granted, as capabilities of one run (``log`` is the worker's own)."""
+        from automatos.sandbox.capabilities import HTTP_METHODS, HttpCapability, KVCapability
+        from automatos.sandbox.grants import HTTP_MAX_RESPONSE_BYTES, HTTP_TIMEOUT
+        from automatos.sandbox.settings import SandboxSettings
+
+        capabilities: list[Capability] = [
+            KVCapability(self.kernel.backends.kv, kv_namespace(proxy.workspace_id, proxy.slug))
+        ]
+        hosts = [str(h) for h in proxy.ref.granted_permissions.get("network") or []]
+        if hosts:
+            capabilities.append(
+                HttpCapability(
+                    hosts,
+                    sorted(HTTP_METHODS),
+                    timeout=HTTP_TIMEOUT,
+                    max_response_bytes=HTTP_MAX_RESPONSE_BYTES,
+                    allow_private=self.kernel.current_settings.group(SandboxSettings).sandbox_http_allow_private,
+                )
+            )
+        return capabilities
+
+    async def call(self, proxy: PluginProxy, tool: str, arguments: Mapping[str, Any]) -> ToolResult:
+        """Run ``tool`` of the proxy's plugin in a sandbox worker; failures counted (see the module)."""
+        found = proxy.handler(tool)
+        if found is None:
+            return ToolResult(
+                ok=False, error={"kind": "unknown-tool", "message": f"plugin {proxy.slug} has no tool {tool[:100]!r}"}
+            )
+        _, handler = found
+        try:
+            runner = self.runner()
+            blob = self.kernel.backends.blob
+            modules = await self.bundles.modules(blob, proxy.ref.blob_key, proxy.ref.sha256, self.limits())
+        except AutomatosError as exc:
+            if exc.status_code == 503:
+                return ToolResult(ok=False, error={"kind": "unavailable", "message": exc.detail})
+            return await self._failed(proxy, ToolResult(ok=False, error={"kind": "bundle", "message": exc.detail}))
+        job = plugin_job(proxy.ref, modules, action="call", handler=handler, arguments=arguments, env=proxy.env)
+        try:
+            result = await runner.run_plugin(
+                job, workspace_id=proxy.workspace_id, limits=None, capabilities=self.capabilities(proxy)
+            )
+        except AutomatosError as exc:
+            if exc.status_code == 503:
+                return ToolResult(ok=False, error={"kind": "unavailable", "message": exc.detail})
+            raise
+        converted = as_tool_result(result)
+        if result.ok:
+            await self._succeeded(proxy)
+            return converted
+        if result.error is not None and result.error.kind in NOT_COUNTED:
+            return converted
+        return await self._failed(proxy, converted, sandbox_failure(result))
+
+    async def _failed(self, proxy: PluginProxy, result: ToolResult, reason: str | None = None) -> ToolResult:
+        key = (proxy.workspace_id, proxy.plugin_id)
+        count = self.failures.get(key, 0) + 1
+        self.failures[key] = count
+        try:  # shared by the nodes when the KV backend answers; this process's count otherwise
+            count = self.failures[key] = await self.kernel.backends.kv.incr(_failures_key(*key), ttl=FAILURES_TTL)
+        except Exception as exc:
+            log.debug("plugin failure counter: the KV backend failed (%s); counting in this process", exc)
+        limit = self.quarantine_after()
+        if count >= limit:
+            why = reason or str((result.error or {}).get("message", "failed"))
+            text = f"{count} consecutive calls failed; the last: {why}"
+            if await self.enablement.quarantine(proxy.workspace_id, proxy.plugin_id, text):
+                log.warning("workspace %s: plugin %s quarantined: %s", proxy.workspace_id, proxy.slug, text)
+            await self.reset(proxy.workspace_id, proxy.plugin_id)
+        return result
+
+    async def _succeeded(self, proxy: PluginProxy) -> None:
+        if self.failures.get((proxy.workspace_id, proxy.plugin_id)):
+            await self.reset(proxy.workspace_id, proxy.plugin_id)
+
+    async def reset(self, workspace_id: str, plugin_id: str) -> None:
+        """Forget the failures counted for the plugin in the workspace (after a success or a write)."""
+        self.failures.pop((workspace_id, plugin_id), None)
+        try:
+            await self.kernel.backends.kv.delete(_failures_key(workspace_id, plugin_id))
+        except Exception as exc:
+            log.debug("plugin failure counter: the KV backend failed (%s)", exc)
+
+    # --- content -----------------------------------------------------------------------------------
+
+    async def content(self, proxy: PluginProxy) -> list[ContentItem]:
+        """The proxy's skills and prompts, in order (an unreadable bundle gives none, logged)."""
+        ordered = proxy.content_paths()
+        if not ordered:
+            return []
+        try:
+            texts = await self.contents.texts(proxy.ref, [path for _, path in ordered])
+        except AutomatosError as exc:
+            log.error("workspace %s: plugin %s: content unavailable: %s", proxy.workspace_id, proxy.slug, exc.detail)
+            return []
+        return [
+            ContentItem(kind=kind, name=path, text=texts[path], source=proxy.name)
+            for kind, path in ordered
+            if path in texts
+        ]
+
+
+def _failures_key(workspace_id: str, plugin_id: str) -> str:
+    return f"plugin-failures:{workspace_id}:{plugin_id}"
+
+
+def as_tool_result(result: SandboxResult) -> ToolResult:
+    """A sandbox result as a tool's (the error's empty fields dropped)."""
+    error = None
+    if result.error is not None:
+        error = {k: v for k, v in msgspec.to_builtins(result.error).items() if v is not None}
+    usage = {k: float(v) for k, v in msgspec.to_builtins(result.usage).items()}
+    return ToolResult(ok=result.ok, result=result.result, error=error, logs=list(result.logs), usage=usage)

@@ -1,0 +1,161 @@
+"""Enabling approved plugins in workspaces through the API: the rules, the config, the audit, the view.
+
+Alice (a developer) submits; Root (a platform admin) approves; Alice owns workspace A, Bob owns B.
+``register`` and calls run in the app's own sandbox (a local worker pool).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
+from automatos.kernel.db import models as m
+from automatos.marketplace.models import PluginVersion
+from automatos.marketplace.runtime.models import WorkspacePlugin
+from automatos.marketplace.runtime.service import PluginsService
+from tests.helpers import AppClient, container_of, make_container, serve_app
+from tests.marketplace.test_submissions import ALICE, BOB, ROOT, make_bundle, upload
+
+__all__ = ["approved", "client", "enable", "plugins_of", "workspaces"]
+
+PLUGIN = '''\
+"""Greets, fails on purpose, and gives a skill."""
+
+
+def greet(ctx, name):
+    return {"hello": name, "env": dict(ctx.env), "plugin": dict(ctx.plugin), "workspace": ctx.workspace_id}
+
+
+def boom(ctx):
+    raise ValueError("kaput")
+
+
+def register(ctx):
+    ctx.add_tool(
+        greet,
+        description="Greets someone.",
+        parameters={"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]},
+    )
+    ctx.add_tool(boom, description="Always fails.")
+    ctx.add_skill("skills/extra.md")
+'''
+
+FAILING = """\
+def register(ctx):
+    raise ValueError("no registration today")
+"""
+
+PROVIDES = '[provides]\nskills = ["skills/hello.md"]\nprompts = ["prompts/hello.md"]\n'
+FILES = {
+    "skills/hello.md": b"# Hello skill\nSay hello politely.\n",
+    "prompts/hello.md": b"You greet people.\n",
+    "skills/extra.md": b"# Extra skill\nDeclared in register.\n",
+}
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[AppClient]:
+    app = create_app(make_container(tmp_path, rate_limit_default="100000/minute"))
+    async with serve_app(app) as test_client:
+        kernel: Kernel = app.state["kernel"]
+        async with kernel.store.sessionmaker.begin() as session:
+            session.add(m.User(id="root", email="root@example.com", display_name="root", is_platform_admin=True))
+            session.add(m.User(id="alice", email="alice@example.com", display_name="alice"))
+            session.add(m.User(id="bob", email="bob@example.com", display_name="bob"))
+        yield test_client
+
+
+def plugins_of(client: AppClient) -> PluginsService:
+    service: PluginsService = container_of(client).plugins()
+    return service
+
+
+async def approved(
+    client: AppClient,
+    name: str = "Hello Tools",
+    version: str = "1.0.0",
+    code: str = PLUGIN,
+    *,
+    files: dict[str, bytes] | None = None,
+    extra: str = "",
+    granted: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
+    """Upload (Alice), scan, approve (Root): the approved submission."""
+    made = await upload(client, make_bundle(name, version, code, extra=extra, files=files or FILES), ALICE)
+    assert made.status_code in (200, 201), made.text
+    await container_of(client).marketplace().idle()
+    body: dict[str, Any] = {"sha256": made.json()["sha256"], "override": True, "reason": "test"}
+    if granted is not None:
+        body["granted_permissions"] = granted
+    done = await client.post(f"/api/admin/plugins/versions/{made.json()['id']}/approve", json=body, headers=ROOT)
+    assert done.status_code == 200, done.text
+    result: dict[str, Any] = done.json()
+    return result
+
+
+async def workspaces(client: AppClient) -> tuple[str, str]:
+    a = await client.post("/api/workspaces", json={"slug": "alpha", "name": "A"}, headers=ALICE)
+    b = await client.post("/api/workspaces", json={"slug": "bravo", "name": "B"}, headers=BOB)
+    assert a.status_code == 201 and b.status_code == 201, (a.text, b.text)
+    return a.json()["id"], b.json()["id"]
+
+
+async def enable(client: AppClient, workspace: str, headers: dict[str, str], **body: Any) -> Any:
+    return await client.post(f"/api/workspaces/{workspace}/plugins", json=body, headers=headers)
+
+
+async def view_proxies(client: AppClient, workspace: str) -> dict[str, Any]:
+    kernel: Kernel = client.app.state["kernel"]
+    view = await kernel.views.get(workspace)
+    return {p.name: p for p in view.proxies}  # type: ignore[attr-defined]
+
+
+async def test_enable_runs_register_once_and_joins_the_view(client: AppClient) -> None:
+    await approved(client, extra=PROVIDES)
+    a, b = await workspaces(client)
+    made = await enable(client, a, ALICE, slug="hello-tools", config={"EXAMPLE_TOKEN": "s3cret-token"})
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert body["slug"] == "hello-tools" and body["version"] == "1.0.0" and body["status"] == "active"
+    assert body["config_keys"] == ["EXAMPLE_TOKEN"] and body["tools"] == 2
+    assert "s3cret-token" not in made.text
+    listed = await client.get(f"/api/workspaces/{a}/plugins", headers=ALICE)
+    assert listed.status_code == 200 and listed.json()["total"] == 1 and "s3cret-token" not in listed.text
+    # the row holds the config encrypted; the version holds the declarations
+    kernel: Kernel = client.app.state["kernel"]
+    async with kernel.store.sessionmaker() as session:
+        row = await session.scalar(select(WorkspacePlugin).where(WorkspacePlugin.workspace_id == a))
+        version = await session.scalar(select(PluginVersion))
+    assert row is not None and "s3cret-token" not in str(row.config) and row.config
+    assert version is not None and [t["name"] for t in (version.declarations or {})["tools"]] == ["greet", "boom"]
+    # the view of A has the proxy, its tools and content; B's has nothing
+    proxies = await view_proxies(client, a)
+    proxy = proxies["plugin:hello-tools"]
+    tools = await proxy.list_tools(a)
+    assert [t.name for t in tools] == ["hello-tools__greet", "hello-tools__boom"]
+    assert {t.source for t in tools} == {"plugin"} and tools[0].parameters["required"] == ["name"]
+    result = await proxy.execute(a, "hello-tools__greet", {"name": "Ada"})
+    assert result.ok, result
+    assert result.result["hello"] == "Ada" and result.result["env"] == {"EXAMPLE_TOKEN": "s3cret-token"}
+    assert result.result["plugin"] == {"slug": "hello-tools", "version": "1.0.0"} and result.result["workspace"] == a
+    items = await proxy.content(a)
+    assert [(i.kind, i.name) for i in items] == [
+        ("skill", "skills/hello.md"),
+        ("prompt", "prompts/hello.md"),
+        ("skill", "skills/extra.md"),
+    ]
+    assert items[0].text.startswith("# Hello skill") and items[0].source == "plugin:hello-tools"
+    assert await view_proxies(client, b) == {}
+    assert (await proxy.execute(b, "hello-tools__greet", {"name": "x"})).ok is False
+    # audited, without the value
+    async with kernel.store.sessionmaker() as session:
+        entries = (await session.scalars(select(m.AuditLogEntry).where(m.AuditLogEntry.workspace_id == a))).all()
+    enabled = [e for e in entries if e.action == "plugin.enabled"]
+    assert len(enabled) == 1 and enabled[0].data["config_keys"] == ["EXAMPLE_TOKEN"]
+    assert "s3cret-token" not in str(enabled[0].data)
