@@ -16,6 +16,7 @@ frames of a 4-byte big-endian length and UTF-8 JSON.
   (after dropping privileges), or ``{"op": "refused", "message"}`` when ``--confinement=require`` cannot hold;
 - parent → worker ``{"op": "ping"}``; worker → parent ``{"op": "pong"}`` (a liveness probe);
 - parent → worker ``{"op": "run", "id", "code", "inputs", "limits", "capabilities": {name: [methods]}}``;
+  a plugin run adds ``"plugin"`` (a ``PluginJob`` as JSON) and ``"workspace"`` (see 6.);
 - worker → parent ``{"op": "started", "id"}`` at once, before anything of the snippet runs;
 - worker → parent ``{"op": "call", "id", "call", "cap", "method", "args", "kwargs"}`` when the snippet
   calls a capability; parent → worker ``{"op": "reply", "call", "ok", "value" | "error"}``;
@@ -123,6 +124,24 @@ names the advisory or technique it answers, and ``tests/sandbox/test_escapes.py`
    messages and result never carry NaN/Infinity or lone surrogates to the parent (its JSON decoder
    would refuse the frame and take the worker for dead): text is made valid, and such a result is a
    ``result`` error.
+
+6. Plugin runs (a job with ``"plugin"``): the bundle's modules (``{dotted name: source}``) are compiled
+   on first import by the same ``_compile`` as ``<plugin:name>`` (code objects cached by name and
+   sha256 like a snippet's; ``_sandbox_file`` makes their frames the snippet's for the CPU timer,
+   error lines and ``format``), each executed once per run in globals of its own built like a
+   snippet's (:func:`_base_globals`, ``__name__`` the dotted name, no ``inputs``/``result``/
+   capabilities), and handed to importers as a :class:`BundleModule` (a live view of its public
+   globals — never a module object, never ``__name__``, read-only from outside). ``guarded_import``
+   asks the run (:class:`_PluginRun`) first: absolute and relative imports of the bundle's modules,
+   namespace packages, ``from pkg import submodule``, circular imports seeing a partially initialised
+   module; anything else takes the allow-list as for snippets. Nothing survives the run: modules
+   are executed afresh for every run and their globals cleared with the snippet's (:func:`_clean_up`).
+   ``register`` calls the entry module's ``register(ctx)`` with a :class:`RegisterContext`
+   (declarations, checked and copied as plain data); ``call`` resolves ``module:function`` and calls
+   it with a :class:`CallContext` (``http``/``kv`` when granted, ``log``, ``env``, ``plugin``,
+   ``workspace_id``). Both ctx classes are trusted code answering through ``__getattr__`` only,
+   cannot be derived from, and cannot be modified. Every limit, error kind and rule above applies
+   unchanged; errors name the module (``(in module pkg.mod)``) and never carry ``stage="compile"``.
 """
 
 from __future__ import annotations
