@@ -237,11 +237,19 @@ class SandboxService:
         (the plugin, the action, the outcome; never the arguments or the env values), not audited.
         Raises :class:`SandboxUnavailableError` when no sandbox runs here or the sandbox itself
         failed, and :class:`~automatos.kernel.errors.ValidationError` for limits asked above the
-        platform's maximums; everything the plugin did is in the result.
+        platform's maximums; everything the plugin did is in the result — a job outside
+        :class:`PluginJob`'s bounds too (``policy``, nothing ran).
         """
+        from automatos.sandbox.types import PluginJob, SandboxError, SandboxResult
+
         sandbox = self.running()
         resolved = await self.bounded(limits)
         slug = job.plugin.get("slug", "-")
+        try:  # a Struct built in code skips its bounds (module names, sizes): checked here, as queue mode does
+            msgspec.convert(msgspec.to_builtins(job), PluginJob)
+        except (msgspec.ValidationError, ValueError) as exc:
+            log.info("plugin run slug=%s action=%s refused: %s", slug, job.action, exc)
+            return SandboxResult(ok=False, error=SandboxError(kind="policy", message=f"plugin job: {exc}"))
         try:
             result = await sandbox.run("", None, resolved, list(capabilities), workspace=workspace_id, plugin=job)
         except Exception as exc:

@@ -508,3 +508,10 @@ async def test_the_service_runs_plugins_within_the_platforms_limits(
     assert "secret-value" not in line
     with pytest.raises(SandboxUnavailableError, match="could not run the plugin"):
         await _service(_Broken()).run_plugin(plugin, workspace_id="ws-9")
+
+
+async def test_the_service_checks_the_bounds_of_a_job_built_in_code(pool: WorkerPool) -> None:
+    service = _service(LocalSandbox(pool))
+    odd = PluginJob(bundle="0" * 64, modules={"p": "", "p.__init__": ""}, entry="p", action="register")
+    result = await service.run_plugin(odd, workspace_id="ws")
+    assert failed(result, "policy").startswith("plugin job: Expected `str` matching regex")
