@@ -20,7 +20,7 @@ from automatos.marketplace.models import PluginVersion
 from automatos.marketplace.runtime.models import WorkspacePlugin
 from automatos.marketplace.runtime.service import PluginsService
 from tests.helpers import AppClient, container_of, make_container, serve_app
-from tests.marketplace.test_submissions import ALICE, BOB, ROOT, make_bundle, upload
+from tests.marketplace.test_submissions import ALICE, BOB, ROOT, make_bundle, problem, upload
 
 __all__ = ["approved", "client", "enable", "plugins_of", "workspaces"]
 
@@ -159,3 +159,85 @@ async def test_enable_runs_register_once_and_joins_the_view(client: AppClient) -
     enabled = [e for e in entries if e.action == "plugin.enabled"]
     assert len(enabled) == 1 and enabled[0].data["config_keys"] == ["EXAMPLE_TOKEN"]
     assert "s3cret-token" not in str(enabled[0].data)
+
+
+async def test_the_rules_of_enabling_name_the_field(client: AppClient) -> None:
+    await approved(client)
+    await upload(client, make_bundle("Hello Tools", "2.0.0", PLUGIN, files=FILES), ALICE)  # never approved
+    await container_of(client).marketplace().idle()
+    a, _ = await workspaces(client)
+    assert problem(await enable(client, a, ALICE, slug="nope"), 404)["field"] == "slug"
+    assert problem(await enable(client, a, ALICE, slug="hello-tools", version="9.9.9"), 404)["field"] == "version"
+    unapproved = problem(await enable(client, a, ALICE, slug="hello-tools", version="2.0.0"), 409)
+    assert unapproved["field"] == "version" and "not approved" in unapproved["detail"]
+    bad_key = problem(await enable(client, a, ALICE, slug="hello-tools", config={"OTHER": "x"}), 422)
+    assert bad_key["field"] == "config.OTHER" and "EXAMPLE_TOKEN" in bad_key["detail"]
+    too_long = problem(await enable(client, a, ALICE, slug="hello-tools", config={"EXAMPLE_TOKEN": "x" * 5000}), 422)
+    assert too_long["field"] == "config.EXAMPLE_TOKEN"
+    assert problem(await enable(client, a, BOB, slug="hello-tools"), 403)  # not a member of A
+    # nothing was written by the refusals; the newest approved version by default
+    made = await enable(client, a, ALICE, slug="hello-tools")
+    assert made.status_code == 201 and made.json()["version"] == "1.0.0", made.text
+    again = problem(await enable(client, a, ALICE, slug="hello-tools"), 409)
+    assert again["field"] == "slug" and "already enabled" in again["detail"]
+
+
+async def test_disable_upgrade_and_configure(client: AppClient) -> None:
+    await approved(client, extra=PROVIDES)
+    a, b = await workspaces(client)
+    assert (await enable(client, a, ALICE, slug="hello-tools", config={"EXAMPLE_TOKEN": "one"})).status_code == 201
+    url = f"/api/workspaces/{a}/plugins/hello-tools"
+    # configuration: replaced, never answered
+    patched = await client.patch(url, json={"config": {"EXAMPLE_TOKEN": "two-secret"}}, headers=ALICE)
+    assert patched.status_code == 200 and patched.json()["config_keys"] == ["EXAMPLE_TOKEN"], patched.text
+    assert "two-secret" not in patched.text
+    proxy = (await view_proxies(client, a))["plugin:hello-tools"]
+    assert proxy.env == {"EXAMPLE_TOKEN": "two-secret"}
+    undeclared = await client.patch(url, json={"config": {"NOPE": "x"}}, headers=ALICE)
+    assert problem(undeclared, 422)["field"] == "config.NOPE"
+    # content is cached for 1.0.0; an upgrade drops it, and the new version runs
+    await proxy.content(a)
+    kernel: Kernel = client.app.state["kernel"]
+    old_sha = proxy.ref.sha256
+    assert await kernel.backends.kv.get(f"plugin-content:{old_sha}:skills/hello.md") is not None
+    same = problem(await client.post(f"{url}/upgrade", json={}, headers=ALICE), 409)
+    assert same["field"] == "version"
+    await approved(client, version="1.1.0", extra=PROVIDES)
+    up = await client.post(f"{url}/upgrade", json={}, headers=ALICE)
+    assert up.status_code == 200 and up.json()["version"] == "1.1.0", up.text
+    assert await kernel.backends.kv.get(f"plugin-content:{old_sha}:skills/hello.md") is None
+    proxy = (await view_proxies(client, a))["plugin:hello-tools"]
+    assert proxy.ref.version == "1.1.0" and proxy.env == {"EXAMPLE_TOKEN": "two-secret"}
+    assert (await proxy.execute(a, "hello-tools__greet", {"name": "v2"})).result["plugin"]["version"] == "1.1.0"
+    # B cannot touch A's rows
+    assert problem(await client.delete(f"/api/workspaces/{a}/plugins/hello-tools", headers=BOB), 403)
+    assert problem(await client.delete(f"/api/workspaces/{b}/plugins/hello-tools", headers=BOB), 404)["field"] == "slug"
+    # disable: gone from the list and the view
+    assert (await client.delete(url, headers=ALICE)).status_code == 204
+    assert (await client.get(f"/api/workspaces/{a}/plugins", headers=ALICE)).json()["total"] == 0
+    assert await view_proxies(client, a) == {}
+    assert problem(await client.delete(url, headers=ALICE), 404)["field"] == "slug"
+    async with kernel.store.sessionmaker() as session:
+        actions = (
+            await session.scalars(
+                select(m.AuditLogEntry.action)
+                .where(m.AuditLogEntry.workspace_id == a, m.AuditLogEntry.action.like("plugin.%"))
+                .order_by(m.AuditLogEntry.created_at)
+            )
+        ).all()
+    assert actions == ["plugin.enabled", "plugin.configured", "plugin.upgraded", "plugin.disabled"]
+
+
+async def test_feature_flag_off_answers_503(client: AppClient) -> None:
+    a, _ = await workspaces(client)
+    kernel: Kernel = client.app.state["kernel"]
+    await kernel.set_setting("FEATURE_MARKETPLACE", "false")
+    for method, url in [
+        ("GET", "/api/marketplace/plugins"),
+        ("GET", f"/api/workspaces/{a}/plugins"),
+        ("POST", f"/api/workspaces/{a}/plugins"),
+    ]:
+        answer = await client.request(
+            method, url, json={"slug": "x"} if method == "POST" else None, headers={**ALICE, "X-Workspace-ID": a}
+        )
+        assert problem(answer, 503)["type"].endswith("marketplace-unavailable"), (method, url)
