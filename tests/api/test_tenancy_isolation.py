@@ -94,6 +94,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[AppClient, dict[str, str]
         )
         assert agent.status_code == 201, agent.text
         ids["b_agent"] = agent.json()["id"]
+        ids["b_plugin"] = await _plugin_enabled_in(client, app, b["id"])
         chat = await client.post(
             "/api/chat", json={"agent": "b-secret-agent", "content": "b-secret question", "stream": False}, headers=in_b
         )
@@ -110,6 +111,27 @@ def _as(user: str) -> dict[str, str]:
     return {"X-Test-User": user}
 
 
+async def _plugin_enabled_in(client: AppClient, app: Any, workspace: str) -> str:
+    """A marketplace plugin (platform data: its name is public) enabled in B with B's secret config."""
+    from tests.marketplace.test_submissions import make_bundle, upload
+
+    kernel: Kernel = app.state["kernel"]
+    async with kernel.store.sessionmaker.begin() as session:
+        session.add(m.User(id="root", email="root@platform.example", display_name="root", is_platform_admin=True))
+    made = await upload(client, make_bundle("Bravo Tools"), _as("bob"))
+    assert made.status_code == 201, made.text
+    await app.state["container"].marketplace().idle()
+    approve = {"sha256": made.json()["sha256"], "override": True, "reason": "tenancy test"}
+    done = await client.post(
+        f"/api/admin/plugins/versions/{made.json()['id']}/approve", json=approve, headers=_as("root;admin")
+    )
+    assert done.status_code == 200, done.text
+    body = {"slug": "bravo-tools", "config": {"EXAMPLE_TOKEN": "b-secret-token"}}
+    enabled = await client.post(f"/api/workspaces/{workspace}/plugins", json=body, headers=_as("bob"))
+    assert enabled.status_code == 201, enabled.text
+    return "bravo-tools"
+
+
 def _fill(path: str, ids: dict[str, str]) -> str:
     values = {
         "workspace_id": ids["b"],
@@ -121,6 +143,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         "persona": ids["b_persona"],
         "skill": ids["b_skill"],
         "session_id": ids["b_session"],
+        "slug": ids["b_plugin"],
     }
     return re.sub(r"\{([^}:]+)(?::[^}]+)?\}", lambda mt: values.get(mt.group(1), "x"), path)
 
