@@ -201,13 +201,38 @@ def _landlock(libc: ctypes.CDLL, readable: Iterable[str]) -> str:
     return f"on (abi {abi})"
 
 
+_SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+
+
 def _load_seccomp() -> Any:
-    """``pyseccomp``, or the reason it is unavailable: imported first, while it can still find libseccomp
-    (``ctypes.util.find_library`` runs ``ldconfig`` and may write a temporary file)."""
+    """``pyseccomp``, or the reason it is unavailable: imported first, while it can still find libseccomp.
+
+    Its import looks up libc and libseccomp with ``ctypes.util.find_library``, which runs ``ldconfig``
+    twice (~30 ms of every worker start) and may write a temporary file: for the import only, the
+    well-known sonames are tried first (``dlopen`` finds them as ``ldconfig`` would), the real lookup
+    after.
+    """
+    import ctypes.util
+
+    lookup = ctypes.util.find_library
+
+    def known_first(name: str) -> str | None:
+        soname = _SONAMES.get(name)
+        if soname is not None:
+            try:
+                ctypes.CDLL(soname)
+                return soname
+            except OSError:
+                pass
+        return lookup(name)
+
+    ctypes.util.find_library = known_first
     try:
         import pyseccomp
     except (ImportError, RuntimeError, OSError) as exc:  # no pyseccomp, or no libseccomp on this system
         return f"unavailable: {type(exc).__name__}: {exc}"
+    finally:
+        ctypes.util.find_library = lookup
     return pyseccomp
 
 

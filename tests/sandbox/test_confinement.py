@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import platform
+import signal
 import stat
 import sys
 import textwrap
@@ -230,6 +231,21 @@ async def test_no_ptrace_and_no_signal_outside(worker: WorkerProcess) -> None:
     )
     result = await _exec(worker, code)
     assert result == {"ptrace": [-1, errno.EPERM], "kill": ["PermissionError", errno.EPERM], "self": ["ok", "None"]}
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the x32 syscall ABI exists on x86_64 only")
+async def test_a_syscall_through_another_abi_ends_the_worker() -> None:
+    """x32 numbers (``nr | 0x40000000``) would bypass a filter keyed on x86_64 numbers: they kill instead."""
+    single = await WorkerProcess.spawn(sys.executable, extra_args=(RAW,))
+    try:
+        _need(single.confinement, "seccomp")
+        job = {"op": "run", "id": "x32", "code": PRELUDE + "result = raw(0x40000000 | 41, 2, 1, 0)", "inputs": {}}
+        await single.send(job)
+        assert await single.receive() == {"op": "started", "id": "x32"}
+        assert await single.receive() is None  # no result: the process was killed
+        assert await single.died_of() == -signal.SIGSYS
+    finally:
+        await single.stop()
 
 
 async def test_the_supervisors_environment_is_out_of_reach(worker: WorkerProcess) -> None:
