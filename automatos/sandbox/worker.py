@@ -6,8 +6,9 @@ loaded here — with an empty environment and an empty working directory. It imp
 standard library and RestrictedPython. It never holds a secret, a database connection or a socket
 of its own; everything a snippet may reach outside is a *capability* proxied to the parent.
 
-Size (~1,400 lines): one file on purpose — it runs by path with ``python -I`` and may import no
-module of the package, so its policy, guards and protocol cannot live in sibling modules.
+Size (~2,000 lines, plugin runs included): one file on purpose — it runs by path with ``python -I``
+and may import no module of the package, so its policy, guards and protocol cannot live in sibling
+modules.
 
 Protocol, over the process's stdin/stdout (the snippet's prints are captured, never written there):
 frames of a 4-byte big-endian length and UTF-8 JSON.
