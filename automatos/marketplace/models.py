@@ -6,7 +6,8 @@ their versions and their scan findings (migration ``0005_marketplace``, this pac
 
 ``marketplace_plugins``, ``plugin_versions`` and ``plugin_scan_results`` are platform-level
 tables: no ``workspace_id``. A plugin is a platform resource that a stranger submits and a
-platform admin reviews; which workspaces enable it is the next issue's (its own table). Decisions:
+platform admin reviews; which workspaces enable it is the runtime's (``marketplace/runtime/models.py``,
+migration ``0006``, which also adds a version's cached ``declarations``). Decisions:
 
 - A plugin is its ``slug``; its versions are immutable: ``(plugin_id, version)`` is unique and
   the bundle's ``sha256`` and blob key never change after the row is written.
