@@ -199,6 +199,26 @@ async def test_arguments_must_be_an_object(world: World, payload: Any, field: st
     assert body["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("arguments", "status"),
+    [
+        ({"url": "a\u0000b"}, 200),  # NUL: hashed for the audit, never stored
+        ({"url": "é" * 5000}, 200),
+        ({"url": "x", "options": {"depth": 10**30}}, 200),
+        ({"url": "x", "options": {"depth": 1.5}}, 422),
+        ({"url": "x", "options": None}, 422),
+        ({"url": ["x"] * 1000}, 422),
+    ],
+)
+async def test_odd_arguments_are_a_result_or_a_422(world: World, arguments: dict[str, Any], status: int) -> None:
+    response = await world.invoke("mia", "alpha", "cards__card", {"arguments": arguments})
+    if status == 422:
+        body = problem(response, 422)
+        assert body["field"].startswith("arguments.") and len(body["detail"]) < 400
+    else:
+        assert response.status_code == 200 and response.json()["ok"] is True, response.text
+
+
 async def test_unknown_forbidden_unavailable_and_broken(world: World) -> None:
     body = problem(await world.invoke("mia", "alpha", "nope", {"arguments": {}}), 404)
     assert body["field"] == "name" and "nope" in body["detail"]
