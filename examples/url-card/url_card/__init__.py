@@ -6,6 +6,8 @@ tool call runs its handler there as ``handler(ctx, **arguments)``. The page is f
 (this plugin's namespace in the workspace).
 """
 
+import hashlib
+
 from url_card.card import card_from_html, normalise_url
 
 CACHE_SECONDS = 3600
@@ -53,7 +55,7 @@ def register(ctx):
 def url_card(ctx, url, max_description=280):
     """Fetch ``url`` through the granted http capability and return its card."""
     url = normalise_url(url)
-    key = "card:" + str(max_description) + ":" + url
+    key = "card/" + str(max_description) + "/" + hashlib.sha256(url.encode("utf-8")).hexdigest()
     cached = ctx.kv.get(key)
     if cached is not None:
         cached["cached"] = True
