@@ -153,6 +153,10 @@ async def test_enable_runs_register_once_and_joins_the_view(client: AppClient) -
     assert items[0].text.startswith("# Hello skill") and items[0].source == "plugin:hello-tools"
     assert await view_proxies(client, b) == {}
     assert (await proxy.execute(b, "hello-tools__greet", {"name": "x"})).ok is False
+    # the pre-warm builds the views of workspaces with plugins (off the request path)
+    kernel_views = client.app.state["kernel"].views
+    kernel_views.forget(a)
+    assert await plugins_of(client).host.prewarm() == 1 and kernel_views.cached(a) is not None
     # audited, without the value
     async with kernel.store.sessionmaker() as session:
         entries = (await session.scalars(select(m.AuditLogEntry).where(m.AuditLogEntry.workspace_id == a))).all()
