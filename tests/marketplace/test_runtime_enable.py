@@ -245,3 +245,21 @@ async def test_feature_flag_off_answers_503(client: AppClient) -> None:
             method, url, json={"slug": "x"} if method == "POST" else None, headers={**ALICE, "X-Workspace-ID": a}
         )
         assert problem(answer, 503)["type"].endswith("marketplace-unavailable"), (method, url)
+
+
+async def test_without_a_sandbox_enabling_answers_503_and_writes_nothing(tmp_path: Path) -> None:
+    app = create_app(make_container(tmp_path, rate_limit_default="100000/minute", feature_sandbox=False))
+    async with serve_app(app) as test_client:
+        kernel: Kernel = app.state["kernel"]
+        async with kernel.store.sessionmaker.begin() as session:
+            session.add(m.User(id="root", email="root@example.com", display_name="root", is_platform_admin=True))
+            session.add(m.User(id="alice", email="alice@example.com", display_name="alice"))
+            session.add(m.User(id="bob", email="bob@example.com", display_name="bob"))
+        await approved(test_client)
+        a, _ = await workspaces(test_client)
+        answer = await enable(test_client, a, ALICE, slug="hello-tools")
+        assert problem(answer, 503)["type"].endswith("sandbox-unavailable")
+        assert (await test_client.get(f"/api/workspaces/{a}/plugins", headers=ALICE)).json()["total"] == 0
+        async with kernel.store.sessionmaker() as session:
+            version = await session.scalar(select(PluginVersion))
+        assert version is not None and version.declarations is None and version.declarations_error is None

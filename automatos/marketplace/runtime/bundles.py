@@ -92,10 +92,15 @@ class BundleCache:
 
     async def _load(self, blob: BlobBackend, key: str, sha256: str, limits: ArchiveLimits) -> dict[str, str]:
         modules = modules_of(await read_bundle(blob, key, sha256, limits))
+        self.put(sha256, modules)
+        return modules
+
+    def put(self, sha256: str, modules: dict[str, str]) -> None:
+        """Remember the modules of a bundle read elsewhere (its sha256 already checked)."""
         self._modules[sha256] = modules
+        self._modules.move_to_end(sha256)
         while len(self._modules) > self.max_bundles:
             self._modules.popitem(last=False)
-        return modules
 
     def clear(self) -> None:
         self._modules.clear()

@@ -205,11 +205,12 @@ class Declarations:
         """``(declarations, None)``, or ``(None, reason)`` when ``register`` failed (stored either way)."""
         if ref.declarations is not None:
             return dict(ref.declarations), None
-        from automatos.marketplace.runtime.bundles import read_bundle
+        from automatos.marketplace.runtime.bundles import modules_of, read_bundle
 
         runner = self.runner()
         files = await read_bundle(self.kernel.backends.blob, ref.blob_key, ref.sha256, self.limits())
-        modules = await self.bundles.modules(self.kernel.backends.blob, ref.blob_key, ref.sha256, self.limits())
+        modules = modules_of(files)
+        self.bundles.put(ref.sha256, modules)
         job = plugin_job(ref, modules, action="register")
         result = await runner.run_plugin(job, workspace_id=workspace_id, limits=None, capabilities=[])
         declarations: dict[str, Any] | None = None

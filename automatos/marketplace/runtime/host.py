@@ -97,8 +97,9 @@ class PluginHost:
         if not self._attached:
             self.kernel.views.add_extras(self.proxies)
             self._attached = True
-            for task in self.kernel.views.invalidate_all():
-                await task
+            rebuilt = await asyncio.gather(*self.kernel.views.invalidate_all(), return_exceptions=True)
+            for failure in [r for r in rebuilt if isinstance(r, BaseException)]:
+                log.error("rebuilding a view with its plugins failed (%s); it is rebuilt on next use", failure)
         if self._prewarm is None or self._prewarm.done():
             self._prewarm = asyncio.create_task(self.prewarm(), name="automatos-plugins-prewarm")
 
