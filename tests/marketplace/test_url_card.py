@@ -27,13 +27,11 @@ import pytest
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.hooks import Collected
-from automatos.kernel.types import Workspace
 from automatos.marketplace.bundle import package_directory
 from automatos.marketplace.signing import generate_key, sign_files
 from tests.helpers import AppClient, container_of, make_container, serve_app
 from tests.marketplace.test_submissions import ALICE, BOB, ROOT, problem, upload
-from tests.tools.test_chat_content import Recorder
+from tests.tools.prompts import record_prompts
 
 ROOT_DIR = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT_DIR / "examples" / "url-card"
@@ -125,29 +123,7 @@ def _in(workspace: str, headers: dict[str, str]) -> dict[str, str]:
     return {**headers, "X-Workspace-ID": workspace}
 
 
-async def _record_prompts(client: AppClient, kernel: Kernel, workspace_id: str) -> Recorder:
-    """Put a recorder in front of the offline provider (what the model receives)."""
-    resolver = container_of(client).llm_providers()
-    original = resolver.llm_providers
-    recorder: Recorder | None = None
-
-    async def providers(workspace: Workspace) -> Collected[Any]:
-        nonlocal recorder
-        got = await original(workspace)
-        if recorder is None:
-            recorder = Recorder(got.items["offline"])
-        return Collected(items={**got.items, "offline": recorder}, sources=dict(got.sources))
-
-    resolver.llm_providers = providers  # type: ignore[method-assign]
-    workspace = await kernel.directory.workspace(workspace_id)
-    assert workspace is not None
-    await providers(workspace)
-    assert recorder is not None
-    return recorder
-
-
 async def test_url_card_end_to_end(client: AppClient, publisher: tuple[bytes, str], tmp_path: Path, site: str) -> None:
-    kernel: Kernel = client.app.state["kernel"]
     # a developer uploads the signed bundle; it scans safe; a platform admin approves one host
     made = await upload(client, _signed_bundle(tmp_path, publisher[0]), ALICE)
     assert made.status_code == 201, made.text
@@ -220,7 +196,7 @@ async def test_url_card_end_to_end(client: AppClient, publisher: tuple[bytes, st
     assert problem(bad, 422)["field"].startswith("arguments"), bad.text
 
     # the agent's system prompt carries the plugin's skill
-    recorder = await _record_prompts(client, kernel, a)
+    recorder = await record_prompts(client, a)
     chat = await client.post(
         "/api/chat", json={"agent": "librarian", "content": "What is PEP 20?"}, headers=_in(a, ALICE)
     )

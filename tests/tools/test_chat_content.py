@@ -6,47 +6,20 @@ What the model received is read from a recording provider put in front of the of
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from automatos.kernel.hooks import Collected
-from automatos.kernel.types import ChatMessage, Completion, ContentItem, StreamEvent, Workspace
+from automatos.kernel.types import ContentItem, Workspace
 from tests.helpers import AppClient, container_of, make_container, serve_app
 from tests.tools.fakes import FakePlugin, Plugins
+from tests.tools.prompts import Recorder, record_prompts
 
 HEADERS = {"X-Test-User": "alice"}
-
-
-class Recorder:
-    """The offline provider, remembering the messages of each call."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.seen: list[list[ChatMessage]] = []
-
-    async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
-        self.seen.append(list(messages))
-        result: Completion = await self.inner.complete(messages, model=model, **options)
-        return result
-
-    async def stream(
-        self, messages: Sequence[ChatMessage], *, model: str, **options: Any
-    ) -> AsyncIterator[StreamEvent]:
-        self.seen.append(list(messages))
-        async for event in self.inner.stream(messages, model=model, **options):
-            yield event
-
-    def system(self) -> str:
-        first = self.seen[-1][0]
-        assert first.role == "system"
-        return first.content
 
 
 class World:
@@ -65,20 +38,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         made = await client.post("/api/workspaces", json={"slug": "alpha", "name": "Alpha"}, headers=HEADERS)
         assert made.status_code == 201, made.text
         alpha = made.json()["id"]
-        resolver = container_of(client).llm_providers()
-        original = resolver.llm_providers
-        recorder: Recorder | None = None
-
-        async def providers(workspace: Workspace) -> Collected[Any]:
-            nonlocal recorder
-            got = await original(workspace)
-            if recorder is None:
-                recorder = Recorder(got.items["offline"])
-            return Collected(items={**got.items, "offline": recorder}, sources=dict(got.sources))
-
-        resolver.llm_providers = providers  # type: ignore[method-assign]
-        await providers(await _workspace(kernel, alpha))
-        assert recorder is not None
+        recorder = await record_prompts(client, alpha)
         world = World(client, kernel, Plugins(kernel), recorder)
         world.ids["alpha"] = alpha
         in_alpha = {**HEADERS, "X-Workspace-ID": alpha}
