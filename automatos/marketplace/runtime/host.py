@@ -18,8 +18,10 @@ failure counting and the pre-warm.
 - Failures: consecutive failed calls are counted per (workspace, plugin) — in this process, and in
   the KV backend (``plugin-failures:<workspace>:<plugin>``, shared by the nodes) when it answers.
   After ``PLUGINS_QUARANTINE_AFTER`` in a row the plugin is quarantined in that workspace with the
-  last reason; a success resets the count. A sandbox that cannot run (503) is not the plugin's
-  failure and is not counted.
+  last reason; a success resets the count. What is not the plugin's doing is not counted: a
+  sandbox that cannot run (503), a worker that died under the call (``worker``: killed, replaced),
+  and a call during which the platform's own KV store failed (Redis down: the plugin's ``ctx.kv``
+  raised a capability error, whatever it made of it).
 - Pre-warm: at start the views of workspaces with enabled plugins are built in the background (at
   most :data:`PREWARM_MAX`), so a large view is not first built on a request.
 """
@@ -28,12 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 from sqlalchemy import and_, select
 
+from automatos.kernel.backends import KVBackend
 from automatos.kernel.errors import AutomatosError
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.kernel.types import ContentItem, ToolResult
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
     from automatos.marketplace.runtime.enablement import Enablement
     from automatos.sandbox.types import Capability, SandboxResult
 
-__all__ = ["PREWARM_MAX", "PluginHost", "kv_namespace"]
+__all__ = ["PREWARM_MAX", "PluginHost", "WatchedKV", "kv_namespace"]
 
 log = logging.getLogger("automatos.marketplace.runtime")
 
@@ -60,10 +63,51 @@ NOT_COUNTED = frozenset({"worker"})
 """Failures that are the sandbox's, not the plugin's."""
 FAILURES_TTL = 24 * 3600.0
 
+T = TypeVar("T")
+
 
 def kv_namespace(workspace_id: str, slug: str) -> str:
     """The namespace of a plugin's ``kv`` capability in a workspace."""
     return f"plugin:{workspace_id}:{slug}"
+
+
+class WatchedKV(KVBackend):
+    """The kernel's KV backend as one call's ``kv`` capability reaches it, noting its own failures.
+
+    A capability error caused by the platform's store being down (``failures`` not empty) is not
+    the plugin's failure: the call is not counted toward quarantine. Namespaced views share the
+    record.
+    """
+
+    def __init__(self, inner: KVBackend, failures: list[str] | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.failures: list[str] = [] if failures is None else failures
+
+    async def _watch(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except Exception as exc:
+            self.failures.append(type(exc).__name__)
+            raise
+
+    async def get(self, key: str) -> bytes | None:
+        return await self._watch(self.inner.get(key))
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
+        await self._watch(self.inner.set(key, value, ttl=ttl))
+
+    async def delete(self, key: str) -> bool:
+        return await self._watch(self.inner.delete(key))
+
+    async def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
+        return await self._watch(self.inner.incr(key, amount, ttl=ttl))
+
+    async def ttl(self, key: str) -> float | None:
+        return await self._watch(self.inner.ttl(key))
+
+    def with_namespace(self, namespace: str) -> KVBackend:
+        return WatchedKV(self.inner.with_namespace(namespace), self.failures)
 
 
 class PluginHost:
@@ -194,14 +238,15 @@ class PluginHost:
 
     # --- a call ------------------------------------------------------------------------------------
 
-    def capabilities(self, proxy: PluginProxy) -> list[Capability]:
-        """What the approval granted, as capabilities of one run (``log`` is the worker's own)."""
+    def capabilities(self, proxy: PluginProxy, kv: KVBackend | None = None) -> list[Capability]:
+        """What the approval granted, as capabilities of one run (``log`` is the worker's own);
+        ``kv``: the backend of its ``kv`` capability (the kernel's by default)."""
         from automatos.sandbox.capabilities import HTTP_METHODS, HttpCapability, KVCapability
         from automatos.sandbox.grants import HTTP_MAX_RESPONSE_BYTES, HTTP_TIMEOUT
         from automatos.sandbox.settings import SandboxSettings
 
         capabilities: list[Capability] = [
-            KVCapability(self.kernel.backends.kv, kv_namespace(proxy.workspace_id, proxy.slug))
+            KVCapability(kv or self.kernel.backends.kv, kv_namespace(proxy.workspace_id, proxy.slug))
         ]
         hosts = [str(h) for h in proxy.ref.granted_permissions.get("network") or []]
         if hosts:
@@ -233,9 +278,10 @@ class PluginHost:
                 return ToolResult(ok=False, error={"kind": "unavailable", "message": exc.detail})
             return await self._failed(proxy, ToolResult(ok=False, error={"kind": "bundle", "message": exc.detail}))
         job = plugin_job(proxy.ref, modules, action="call", handler=handler, arguments=arguments, env=proxy.env)
+        kv = WatchedKV(self.kernel.backends.kv)
         try:
             result = await runner.run_plugin(
-                job, workspace_id=proxy.workspace_id, limits=None, capabilities=self.capabilities(proxy)
+                job, workspace_id=proxy.workspace_id, limits=None, capabilities=self.capabilities(proxy, kv)
             )
         except AutomatosError as exc:
             if exc.status_code == 503:
@@ -246,6 +292,9 @@ class PluginHost:
             await self._succeeded(proxy)
             return converted
         if result.error is not None and result.error.kind in NOT_COUNTED:
+            return converted
+        if kv.failures:  # the platform's KV store failed under the call: not the plugin's doing
+            log.info("plugin %s: a failed call not counted: the KV backend failed (%s)", proxy.slug, kv.failures[0])
             return converted
         return await self._failed(proxy, converted, sandbox_failure(result))
 
