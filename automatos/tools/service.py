@@ -20,7 +20,8 @@
   5. the provider runs it (a plugin: in a sandbox worker, with the limits its proxy resolves);
   6. one audit entry ``tool.invoke`` in the workspace's log: tool, provider, source, the sha256 of
      the canonical JSON of the arguments (keys sorted, no spaces, UTF-8) — never the arguments —,
-     ok, error kind, limit, duration in ms;
+     ok, error kind, limit, duration in ms — an entry that cannot be written (the database down)
+     is a 503, as for ``sandbox.run``: no result is answered unaudited (the call ran; not retried);
   7. the answer: 200 with ``ok`` and the result, or ``ok: false`` with the error (``kind``,
      ``message``, and ``limit``/``value`` for a sandbox limit) in the shape of
      ``POST /api/sandbox/run``'s error — whatever the tool did; 503 when its source cannot run it
