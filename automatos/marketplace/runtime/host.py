@@ -14,7 +14,9 @@ failure counting and the pre-warm.
   capabilities from the **approval**: ``http`` only to the granted ``network`` hosts (any standard
   method; non-public addresses only with ``SANDBOX_HTTP_ALLOW_PRIVATE``), ``kv`` in the namespace
   ``plugin:<workspace>:<slug>``; ``log`` is the worker's own. Limits are the sandbox's defaults
-  bounded by the platform's settings.
+  bounded by the platform's settings. The workspace's configuration values are secrets: a call's
+  error message and log lines come back with them replaced by ``[redacted]`` (:func:`redact`; an
+  error may quote one), so they reach no answer, quarantine reason, audit entry or log line.
 - Failures: consecutive failed calls are counted per (workspace, plugin) — in this process, and in
   the KV backend (``plugin-failures:<workspace>:<plugin>``, shared by the nodes) when it answers.
   After ``PLUGINS_QUARANTINE_AFTER`` in a row the plugin is quarantined in that workspace with the
@@ -29,6 +31,7 @@ failure counting and the pre-warm.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -287,7 +290,7 @@ class PluginHost:
             if exc.status_code == 503:
                 return ToolResult(ok=False, error={"kind": "unavailable", "message": exc.detail})
             raise
-        converted = as_tool_result(result)
+        converted = redacted(as_tool_result(result), proxy.env)
         if result.ok:
             await self._succeeded(proxy)
             return converted
@@ -296,7 +299,7 @@ class PluginHost:
         if kv.failures:  # the platform's KV store failed under the call: not the plugin's doing
             log.info("plugin %s: a failed call not counted: the KV backend failed (%s)", proxy.slug, kv.failures[0])
             return converted
-        return await self._failed(proxy, converted, sandbox_failure(result))
+        return await self._failed(proxy, converted, redact(sandbox_failure(result), proxy.env))
 
     async def _failed(self, proxy: PluginProxy, result: ToolResult, reason: str | None = None) -> ToolResult:
         key = (proxy.workspace_id, proxy.plugin_id)
@@ -348,6 +351,33 @@ class PluginHost:
 
 def _failures_key(workspace_id: str, plugin_id: str) -> str:
     return f"plugin-failures:{workspace_id}:{plugin_id}"
+
+
+REDACTED = "[redacted]"
+REDACT_MIN_CHARS = 4
+"""Configuration values shorter than this are not searched for (they would blot out the message)."""
+
+
+def redact(text: str, env: Mapping[str, str]) -> str:
+    """``text`` without the workspace's configuration values: they are secrets, and an error may quote
+    one (``int(ctx.env["TOKEN"])`` raising ``ValueError: invalid literal … 'the-token'``)."""
+    for value in sorted(env.values(), key=len, reverse=True):
+        if len(value) >= REDACT_MIN_CHARS:
+            for form in {value, repr(value)[1:-1], json.dumps(value)[1:-1]}:
+                text = text.replace(form, REDACTED)
+    return text
+
+
+def redacted(result: ToolResult, env: Mapping[str, str]) -> ToolResult:
+    """The call's error message and log lines with :func:`redact` applied (the result is the
+    plugin's answer, as it chose to give it, and is left alone)."""
+    if not env or (result.error is None and not result.logs):
+        return result
+    error = (
+        None if result.error is None else {**result.error, "message": redact(str(result.error.get("message", "")), env)}
+    )
+    logs = [{k: redact(v, env) for k, v in line.items()} for line in result.logs]
+    return msgspec.structs.replace(result, error=error, logs=logs)
 
 
 def as_tool_result(result: SandboxResult) -> ToolResult:
