@@ -148,13 +148,11 @@ names the advisory or technique it answers, and ``tests/sandbox/test_escapes.py`
 from __future__ import annotations
 
 import abc
-import ast
 import collections
 import datetime
 import decimal
 import functools
 import gc
-import hashlib
 import json
 import operator
 import os
@@ -172,18 +170,71 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from RestrictedPython import compile_restricted_exec, safe_builtins
+from RestrictedPython import safe_builtins
 from RestrictedPython.Guards import guarded_unpack_sequence
-from RestrictedPython.transformer import (
-    INSPECT_ATTRIBUTES,
-    IOPERATOR_TO_STR,
-    RestrictingNodeTransformer,
-    copy_locations,
-)
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES
 
-__all__ = ["ALLOWED_MODULES", "EXTRA_METHODS", "SandboxPolicy", "run_snippet"]
+__all__ = ["SIBLINGS", "run_snippet", "sibling"]
+
+SIBLINGS = ("policy", "confine")
+"""The modules next to this file the worker loads by path, in dependency order (a copy of the worker needs them all)."""
+PRIVATE_PREFIX = "automatos_sandbox_"
+"""Their names in ``sys.modules`` (``automatos_sandbox_policy``…): never a name of the allow-list."""
+
+
+def sibling(name: str) -> types.ModuleType:
+    """The sibling module ``name`` (``<this directory>/<name>.py``), loaded once per process by path.
+
+    Registered in ``sys.modules`` under :data:`PRIVATE_PREFIX` + ``name`` before it runs, so that a
+    sibling's ``from automatos_sandbox_policy import …`` finds the one module object (its state — the
+    code cache, the snippets' classes, the views — exists once); a module of that name loaded from
+    another directory is refused rather than mixed in.
+    """
+    import importlib.util
+
+    key = PRIVATE_PREFIX + name
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    module = sys.modules.get(key)
+    if module is not None:
+        if getattr(module, "__file__", None) != path:
+            raise ImportError(f"{key} is loaded from {getattr(module, '__file__', None)}, not {path}")
+        return module
+    spec = importlib.util.spec_from_file_location(key, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[key]
+        raise
+    return module
+
+
+for _sibling in SIBLINGS:
+    sibling(_sibling)
+
+if TYPE_CHECKING:
+    from automatos.sandbox.policy import (
+        _DENIED_PREFIXES,
+        PLUGIN_FILE,
+        SNIPPET,
+        CompileFailure,
+        _compile,
+        _sandbox_file,
+    )
+else:
+    from automatos_sandbox_policy import (
+        _DENIED_PREFIXES,
+        PLUGIN_FILE,
+        SNIPPET,
+        CompileFailure,
+        _compile,
+        _sandbox_file,
+    )
 
 ALLOWED_MODULES: dict[str, frozenset[str]] = {
     # module -> public names withheld from its view (and why)
@@ -204,43 +255,11 @@ ALLOWED_MODULES: dict[str, frozenset[str]] = {
     "hashlib": frozenset(),
 }
 
-EXTRA_METHODS = frozenset(
-    {
-        "__repr__",
-        "__str__",
-        "__len__",
-        "__iter__",
-        "__next__",
-        "__getitem__",
-        "__hash__",
-        "__bool__",
-        "__call__",
-        "__add__",
-        "__radd__",
-        "__sub__",
-        "__rsub__",
-        "__mul__",
-        "__rmul__",
-        "__truediv__",
-        "__floordiv__",
-        "__mod__",
-        "__neg__",
-        "__abs__",
-    }
-)
-"""Special methods a snippet's class may define besides RestrictedPython's own allowance."""
 
-SNIPPET = "<snippet>"
-PLUGIN_FILE = "<plugin:"
-"""Code of a plugin's module is compiled as ``<plugin:pkg.mod>``: sandbox code like a snippet's."""
-MAX_CACHE = 256
-MAX_CACHED_SOURCE = 64 * 1024
-"""Characters of source above which a compiled snippet is not kept in the cache."""
 RECURSION_DEPTH = 200
 """Frames a snippet may nest (its own calls and the guards' together)."""
 MAX_MESSAGE = 4000
 """Characters of an error message handed back."""
-_DENIED_PREFIXES = ("gi_", "ag_", "cr_", "tb_", "co_", "f_")
 _STRING_FORMAT = frozenset({"format", "format_map"})
 _CONSTANT_TYPES = (
     int, float, complex, str, bytes, bool, tuple, frozenset, type(None), uuid.UUID, datetime.timezone
@@ -291,108 +310,6 @@ class ResultError(Exception):
 # --- compile-time policy ---------------------------------------------------------------------------
 
 
-GUARDED_READS = frozenset({"format", "format_map", "mro", "register", "obj"})
-"""Literal attribute names still read through ``_getattr_``: those it refuses depending on the object."""
-
-
-def _plain_read(attr: str) -> bool:
-    """Whether ``obj.attr`` (a literal name, read) may compile to a plain attribute read.
-
-    The guard's run-time checks on such names are about the *value*: no module, frame, code or
-    traceback object. Those are reachable only through names refused here at compile time
-    (``_``-names, ``INSPECT_ATTRIBUTES``) or routed to the guard (the internals prefixes,
-    :data:`GUARDED_READS`), and the views and builtins hand over no module or shared mutable object
-    at any depth (``tests/sandbox/test_escapes.py`` walks them). Reading the rest directly is what
-    keeps a loop under the guards within ~1.2-1.5x of plain Python (``bench/sandbox.py``); a computed
-    name (``getattr(obj, name)``) always takes the full guard.
-    """
-    return not (
-        attr.startswith("_")
-        or attr.endswith("__roles__")
-        or attr in INSPECT_ATTRIBUTES
-        or attr.startswith(_DENIED_PREFIXES)
-        or attr in GUARDED_READS
-    )
-
-
-def _call(name: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(func=ast.Name(name, ast.Load()), args=list(args), keywords=[])
-
-
-def _is_super_call(node: ast.AST) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "super"
-
-
-class SandboxPolicy(RestrictingNodeTransformer):
-    """RestrictedPython's transformer plus the additions documented in the module docstring."""
-
-    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
-        if allow_magic_methods and name in EXTRA_METHODS and getattr(node, "col_offset", 0) != 0:
-            return
-        super().check_name(node, name, allow_magic_methods)
-
-    def visit_Attribute(self, node: ast.Attribute) -> Any:
-        if node.attr == "__init__" and isinstance(node.ctx, ast.Load) and _is_super_call(node.value):
-            new_node = _call("_getattr_", self.visit(node.value), ast.Constant("__init__"))
-            copy_locations(new_node, node)
-            return new_node
-        if isinstance(node.ctx, ast.Load) and _plain_read(node.attr):
-            # A literal, ordinary name: read directly (see _plain_read); the object is still visited.
-            node.value = self.visit(node.value)
-            return node
-        return super().visit_Attribute(node)
-
-    def _refuse_attribute(self, node: ast.AST, attr: str) -> bool:
-        if attr.startswith("_") or attr.endswith("__roles__") or attr in INSPECT_ATTRIBUTES:
-            self.error(node, f'"{attr}" is an invalid attribute name.')
-            return True
-        return False
-
-    def visit_AugAssign(self, node: ast.AugAssign) -> Any:
-        target = node.target
-        if isinstance(target, ast.Name):
-            # ``n += 1`` rebinds a name of the snippet's own: nothing outside it is written
-            self.check_name(node, target.id)
-            node.value = self.visit(node.value)
-            return node
-        if not isinstance(target, ast.Attribute | ast.Subscript):
-            return super().visit_AugAssign(node)
-        op = ast.Constant(IOPERATOR_TO_STR[type(node.op)])
-        holder = self.gen_tmp_name()
-        names = [holder]
-        # the object is checked as writable first: nothing is read or changed in place on one that is not
-        statements: list[ast.stmt] = [
-            ast.Assign(targets=[ast.Name(holder, ast.Store())], value=_call("_write_", self.visit(target.value)))
-        ]
-        if isinstance(target, ast.Attribute):
-            if self._refuse_attribute(node, target.attr):
-                return node
-            current: ast.expr = _call("_getattr_", ast.Name(holder, ast.Load()), ast.Constant(target.attr))
-            store: ast.expr = ast.Attribute(
-                value=_call("_write_", ast.Name(holder, ast.Load())), attr=target.attr, ctx=ast.Store()
-            )
-        else:
-            key = target.slice
-            if isinstance(key, ast.Slice) or (
-                isinstance(key, ast.Tuple) and any(isinstance(e, ast.Slice) for e in key.elts)
-            ):
-                self.error(node, "Augmented assignment of slices is not allowed.")
-                return node
-            index = self.gen_tmp_name()
-            names.append(index)
-            statements.append(ast.Assign(targets=[ast.Name(index, ast.Store())], value=self.visit(key)))
-            current = _call("_getitem_", ast.Name(holder, ast.Load()), ast.Name(index, ast.Load()))
-            store = ast.Subscript(
-                value=_call("_write_", ast.Name(holder, ast.Load())), slice=ast.Name(index, ast.Load()), ctx=ast.Store()
-            )
-        update = ast.Assign(targets=[store], value=_call("_inplacevar_", op, current, self.visit(node.value)))
-        cleanup = ast.Delete(targets=[ast.Name(name, ast.Del()) for name in names])
-        statements.append(ast.Try(body=[update], handlers=[], orelse=[], finalbody=[cleanup]))
-        for statement in statements:
-            ast.copy_location(statement, node)
-            ast.fix_missing_locations(statement)
-        return statements
-
 
 # --- guards ----------------------------------------------------------------------------------------
 
@@ -409,10 +326,6 @@ def _is_snippet_function(value: object) -> bool:
     func = value.__func__ if isinstance(value, types.MethodType) else value
     return isinstance(func, types.FunctionType) and _sandbox_file(func.__code__.co_filename)
 
-
-def _sandbox_file(filename: str) -> bool:
-    """Whether code compiled as ``filename`` is the sandbox's (a snippet's or a plugin module's)."""
-    return filename == SNIPPET or filename.startswith(PLUGIN_FILE)
 
 
 def _plain_str(value: object) -> str:
@@ -990,7 +903,6 @@ class Logger:
 
 # --- running ---------------------------------------------------------------------------------------
 
-_CODE_CACHE: OrderedDict[str, Any] = OrderedDict()
 
 _BUILTINS: dict[str, Any] = dict(safe_builtins)
 _BUILTINS.update(
@@ -1038,42 +950,6 @@ for _name in ("KeyboardInterrupt", "GeneratorExit", "BaseException"):
     _BUILTINS.pop(_name, None)  # nothing the snippet could use to catch the sandbox's own signals
 
 
-class CompileFailure(Exception):
-    def __init__(self, kind: str, message: str, line: int | None, column: int | None) -> None:
-        super().__init__(message)
-        self.kind, self.message, self.line, self.column = kind, message, line, column
-
-
-def _compile(code: str, filename: str = SNIPPET) -> Any:
-    digest = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
-    if filename != SNIPPET:  # a plugin's module: its name is part of the code object
-        digest = f"{filename}:{digest}"
-    cached = _CODE_CACHE.get(digest)
-    if cached is not None:
-        _CODE_CACHE.move_to_end(digest)
-        return cached
-    try:
-        compile(code, filename, "exec", dont_inherit=True)  # plain syntax first: exact line and column
-    except SyntaxError as exc:
-        raise CompileFailure("syntax", f"{type(exc).__name__}: {exc.msg}", exc.lineno, exc.offset) from None
-    except (ValueError, RecursionError, MemoryError) as exc:
-        raise CompileFailure("syntax", f"{type(exc).__name__}: {exc}", None, None) from None
-    try:
-        result = compile_restricted_exec(code, filename, policy=SandboxPolicy)
-    except (RecursionError, MemoryError) as exc:
-        raise CompileFailure("syntax", f"{type(exc).__name__}: the snippet is nested too deeply", None, None) from None
-    if result.errors:
-        first = result.errors[0]
-        line = None
-        if first.startswith("Line "):
-            head = first[5:].split(":", 1)[0]
-            line = int(head) if head.isdigit() else None
-        raise CompileFailure("policy", "; ".join(result.errors), line, None)
-    if len(code) <= MAX_CACHED_SOURCE:  # a flood of huge snippets cannot grow the worker for good
-        _CODE_CACHE[digest] = result.code
-    if len(_CODE_CACHE) > MAX_CACHE:
-        _CODE_CACHE.popitem(last=False)
-    return result.code
 
 
 def _error_line(exc: BaseException) -> int | None:
@@ -1914,14 +1790,7 @@ def _readable_paths() -> list[str]:
 
 def _confine(mode: str) -> dict[str, str]:
     """The second wall (``confine.py``, loaded by path: this process may not import the package)."""
-    import importlib.util
-
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "confine.py")
-    spec = importlib.util.spec_from_file_location("automatos_sandbox_confine", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    confine = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(confine)
+    confine = sibling("confine")
     report: dict[str, str] = confine.confine(
         mode, readable=_readable_paths(), drop_privileges=_drop_privileges_and_forks
     )

@@ -19,6 +19,7 @@ import pytest
 
 from automatos.sandbox import Limits, LocalSandbox, WorkerPool
 from automatos.sandbox import process as process_module
+from automatos.sandbox.worker import SIBLINGS
 from tests.sandbox.waiting import BOUND, GATED, Gate, until
 
 
@@ -129,7 +130,8 @@ async def test_a_worker_left_as_root_is_logged_once_and_reported(
         private = tmp_path / "private"
         private.mkdir(mode=0o700)
         shutil.copy(process_module.WORKER_PATH, private / "worker.py")
-        shutil.copy(Path(process_module.WORKER_PATH).with_name("confine.py"), private / "confine.py")
+        for name in SIBLINGS:  # every module the worker loads by path, next to it
+            shutil.copy(Path(process_module.WORKER_PATH).with_name(f"{name}.py"), private / f"{name}.py")
         monkeypatch.setattr(process_module, "WORKER_PATH", str(private / "worker.py"))
     caplog.set_level(logging.WARNING, logger="automatos.sandbox")
     async with WorkerPool(1) as one:
