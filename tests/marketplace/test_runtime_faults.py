@@ -335,7 +335,8 @@ async def test_postgres_restarting_under_enable_disable_assign_and_invoke(
     tmp_path: Path, own_postgres: PostgresServer
 ) -> None:
     async with fresh_database(own_postgres.url, prefix="automatos_runtime_faults_") as url:
-        async with node(tmp_path, "a", database_url=url, database_pool_timeout=2.0) as (client, kernel):
+        settings = {"database_url": url, "database_pool_timeout": 2.0, "plugins_quarantine_after": 1}
+        async with node(tmp_path, "a", **settings) as (client, kernel):
             await users(kernel)
             slug = await faulty(client)
             spare = await faulty(client, "Spare Tools")
@@ -347,6 +348,7 @@ async def test_postgres_restarting_under_enable_disable_assign_and_invoke(
             member = bearer(key)
             assert (await invoke(client, f"{slug}__count", member)).json()["result"] == {"count": 1}  # warm
             before = await written(kernel, a)
+            proxy = (await view_proxies(client, a))[f"plugin:{slug}"]
             plugins = container_of(client).plugins()
             runner = plugins.declarations.runner
 
@@ -364,6 +366,9 @@ async def test_postgres_restarting_under_enable_disable_assign_and_invoke(
                 # an enabled plugin's call needs the database only for its audit entry; as for a
                 # sandbox run, an audit that cannot be written is a 503 (the call ran: it is not retried)
                 unavailable(await invoke(client, f"{slug}__count", member))
+                # a failure that should quarantine it cannot be written: the call's result is still given
+                failed = await proxy.execute(a, f"{slug}__boom", {})
+                assert failed.ok is False and failed.error is not None and failed.error["kind"] == "runtime"
             finally:
                 plugins.declarations.runner = runner
                 await asyncio.to_thread(own_postgres.start)

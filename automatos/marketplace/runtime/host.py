@@ -23,7 +23,8 @@ failure counting and the pre-warm.
   last reason; a success resets the count. What is not the plugin's doing is not counted: a
   sandbox that cannot run (503), a worker that died under the call (``worker``: killed, replaced),
   and a call during which the platform's own KV store failed (Redis down: the plugin's ``ctx.kv``
-  raised a capability error, whatever it made of it).
+  raised a capability error, whatever it made of it). A quarantine that cannot be written (the
+  database down) is logged and tried again at the next failure; the call's result is answered.
 - Pre-warm: at start the views of workspaces with enabled plugins are built in the background (at
   most :data:`PREWARM_MAX`), so a large view is not first built on a request.
 """
@@ -313,8 +314,17 @@ class PluginHost:
         if count >= limit:
             why = reason or str((result.error or {}).get("message", "failed"))
             text = f"{count} consecutive calls failed; the last: {why}"
-            if await self.enablement.quarantine(proxy.workspace_id, proxy.plugin_id, text):
-                log.warning("workspace %s: plugin %s quarantined: %s", proxy.workspace_id, proxy.slug, text)
+            try:
+                if await self.enablement.quarantine(proxy.workspace_id, proxy.plugin_id, text):
+                    log.warning("workspace %s: plugin %s quarantined: %s", proxy.workspace_id, proxy.slug, text)
+            except Exception as exc:  # the database down: the call's result is still answered
+                log.error(
+                    "workspace %s: plugin %s: quarantining failed (%s); tried again at its next failure",
+                    proxy.workspace_id,
+                    proxy.slug,
+                    type(exc).__name__,
+                )
+                return result
             await self.reset(proxy.workspace_id, proxy.plugin_id)
         return result
 
