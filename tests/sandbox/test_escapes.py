@@ -734,10 +734,11 @@ import importlib.util, json, sys, types
 spec = importlib.util.spec_from_file_location("sandbox_worker", sys.argv[1])
 worker = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(worker)
+guards = worker.sibling("guards")
 worker._freeze_shared_state()
 roots = {f"{n}.{k}": v for n in worker.ALLOWED_MODULES for k, v in worker._view(n)._members.items()}
 roots.update({f"builtins.{k}": v for k, v in worker._BUILTINS.items() if not k.startswith("_")})
-mutable = tuple(worker._WRITABLE) + (set, bytearray)
+mutable = tuple(guards._WRITABLE) + (set, bytearray)
 found, seen, queue = [], set(), [(path, value, 0) for path, value in roots.items()]
 while queue:
     path, obj, depth = queue.pop(0)
@@ -751,9 +752,9 @@ while queue:
         continue
     for name in dir(obj):
         try:
-            worker._check_name(name)
-            value = worker.guarded_getattr(obj, name)
-            if isinstance(value, mutable) and worker.guarded_getattr(obj, name) is not value:
+            guards._check_name(name)
+            value = guards.guarded_getattr(obj, name)
+            if isinstance(value, mutable) and guards.guarded_getattr(obj, name) is not value:
                 continue  # a fresh object at each access (Pattern.groupindex): not shared
         except Exception:
             continue
