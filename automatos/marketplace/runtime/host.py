@@ -23,7 +23,8 @@ failure counting and the pre-warm.
   last reason; a success resets the count. What is not the plugin's doing is not counted: a
   sandbox that cannot run (503), a worker that died under the call (``worker``: killed, replaced),
   and a call during which the platform's own KV store failed (Redis down: the plugin's ``ctx.kv``
-  raised a capability error, whatever it made of it). A quarantine that cannot be written (the
+  raised a capability error, whatever it made of it), and arguments the handler cannot take
+  (:func:`caller_error`: the caller's mistake, not the plugin's). A quarantine that cannot be written (the
   database down) is logged and tried again at the next failure; the call's result is answered.
 - Pre-warm: at start the views of workspaces with enabled plugins are built in the background (at
   most :data:`PREWARM_MAX`), so a large view is not first built on a request.
@@ -34,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -300,6 +302,8 @@ class PluginHost:
         if kv.failures:  # the platform's KV store failed under the call: not the plugin's doing
             log.info("plugin %s: a failed call not counted: the KV backend failed (%s)", proxy.slug, kv.failures[0])
             return converted
+        if caller_error(result, handler):  # the caller's arguments did not fit the handler: not the plugin's doing
+            return converted
         return await self._failed(proxy, converted, redact(sandbox_failure(result), proxy.env))
 
     async def _failed(self, proxy: PluginProxy, result: ToolResult, reason: str | None = None) -> ToolResult:
@@ -361,6 +365,24 @@ class PluginHost:
 
 def _failures_key(workspace_id: str, plugin_id: str) -> str:
     return f"plugin-failures:{workspace_id}:{plugin_id}"
+
+
+_BINDING = re.compile(
+    r"TypeError: (?P<fn>[A-Za-z][A-Za-z0-9_]*)\(\) (got an unexpected keyword argument|got multiple values for "
+    r"argument|missing \d+ required (positional|keyword-only) arguments?)"
+)
+
+
+def caller_error(result: SandboxResult, handler: str) -> bool:
+    """Whether a call failed binding the caller's arguments to the handler (``fn(ctx, **arguments)``:
+    an argument named ``ctx``, one it does not take, one missing) — which the tool's schema let
+    through. Such a call is the caller's mistake: it is answered, but not counted toward quarantine,
+    so a member cannot quarantine a plugin for the workspace by sending odd arguments."""
+    error = result.error
+    if error is None or error.kind != "runtime":
+        return False
+    found = _BINDING.match(error.message)
+    return found is not None and found["fn"] == handler.rpartition(":")[2]
 
 
 REDACTED = "[redacted]"
