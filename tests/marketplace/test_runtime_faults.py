@@ -29,7 +29,7 @@ from automatos.extensions.auth.api_keys.service import create_key
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.kernel.db.pool import FairPool
-from automatos.marketplace.models import MarketplacePlugin
+from automatos.marketplace.models import MarketplacePlugin, PluginVersion
 from automatos.marketplace.runtime.declarations import PluginRunner
 from automatos.marketplace.runtime.host import kv_namespace
 from automatos.marketplace.runtime.models import AgentPlugin, WorkspacePlugin
@@ -481,6 +481,15 @@ async def test_queue_mode_runs_plugin_calls_and_answers_503_without_a_worker(tmp
         slug = await faulty(client)
         a, _ = await workspaces(client)
         in_a = {**ALICE, "X-Workspace-ID": a}
+        # no worker serves the queue yet: register cannot run, a 503 with nothing written (not a quarantine)
+        await kernel.settings_registry.set_platform("sandbox.timeout_seconds", 1, actor_id=None)
+        refused = problem(await enable(client, a, ALICE, slug=slug), 503)
+        assert refused["type"].endswith("sandbox-unavailable") and "no sandbox worker took" in refused["detail"]
+        assert (await client.get(f"/api/workspaces/{a}/plugins", headers=ALICE)).json()["total"] == 0
+        async with kernel.store.sessionmaker() as session:
+            version = await session.scalar(select(PluginVersion))
+        assert version is not None and version.declarations is None and version.declarations_error is None
+        await kernel.settings_registry.set_platform("sandbox.timeout_seconds", 30, actor_id=None)
         async with serving(load_settings({}, sandbox_pool_size=1, **queue)):
             made = await enable(client, a, ALICE, slug=slug)  # register runs on the queue's worker
             assert made.status_code == 201 and made.json()["status"] == "active", made.text

@@ -10,8 +10,10 @@ by every workspace that enables it, so they may not depend on one workspace's va
 :func:`check_declarations` holds the result to the shape the proxies rely on (a bad one is a
 failed ``register``); :class:`Declarations` runs it when a version has none cached and stores the
 outcome on ``plugin_versions`` (``declarations``, or ``declarations_error`` with the reason, run
-again on the next enable, upgrade or restore). A sandbox that cannot run it raises
-:class:`~automatos.sandbox.service.SandboxUnavailableError` (503) and nothing is stored.
+again on the next enable, upgrade or restore). A sandbox that cannot run it — none running, no
+worker free or (queue mode) none taking it in time, a worker that died under it (``worker``: not the
+plugin's doing) — raises :class:`~automatos.sandbox.service.SandboxUnavailableError` (503) and
+nothing is stored.
 """
 
 from __future__ import annotations
@@ -213,6 +215,12 @@ class Declarations:
         self.bundles.put(ref.sha256, modules)
         job = plugin_job(ref, modules, action="register")
         result = await runner.run_plugin(job, workspace_id=workspace_id, limits=None, capabilities=[])
+        if result.error is not None and result.error.kind == "worker":  # the sandbox's failure: nothing stored
+            from automatos.sandbox.service import SandboxUnavailableError
+
+            raise SandboxUnavailableError(
+                f"plugin {ref.slug}@{ref.version}: register could not run in the sandbox: {result.error.message}"
+            )
         declarations: dict[str, Any] | None = None
         error: str | None = None
         if not result.ok:
