@@ -734,10 +734,10 @@ import importlib.util, json, sys, types
 spec = importlib.util.spec_from_file_location("sandbox_worker", sys.argv[1])
 worker = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(worker)
-guards = worker.sibling("guards")
+guards, views = worker.sibling("guards"), worker.sibling("views")
 worker._freeze_shared_state()
-roots = {f"{n}.{k}": v for n in worker.ALLOWED_MODULES for k, v in worker._view(n)._members.items()}
-roots.update({f"builtins.{k}": v for k, v in worker._BUILTINS.items() if not k.startswith("_")})
+roots = {f"{n}.{k}": v for n in views.ALLOWED_MODULES for k, v in views._view(n)._members.items()}
+roots.update({f"builtins.{k}": v for k, v in views._BUILTINS.items() if not k.startswith("_")})
 mutable = tuple(guards._WRITABLE) + (set, bytearray)
 found, seen, queue = [], set(), [(path, value, 0) for path, value in roots.items()]
 while queue:
