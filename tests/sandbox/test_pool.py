@@ -155,7 +155,9 @@ async def test_logs_count_against_the_output_budget(pool: WorkerPool) -> None:
 
 
 def test_a_reply_that_cannot_be_read_breaks_the_channel_for_good() -> None:
-    from automatos.sandbox import worker as w
+    from automatos.sandbox.worker import sibling
+
+    w = sibling("channel")  # the worker's own module object (loaded by path, as in a worker)
 
     class Reader:
         def __init__(self) -> None:
