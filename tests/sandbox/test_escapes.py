@@ -690,8 +690,9 @@ import importlib.util, json, os, sys
 spec = importlib.util.spec_from_file_location("sandbox_worker", sys.argv[1])
 worker = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(worker)
-worker._readable_by_anyone = lambda path: True  # as in an image whose interpreter anyone may read
-worker._lock_down(sys.argv[2])
+lockdown = worker.sibling("lockdown")
+lockdown._readable_by_anyone = lambda path: True  # as in an image whose interpreter anyone may read
+lockdown._lock_down(sys.argv[2])
 out = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
 try:
     pid = os.fork()
@@ -735,7 +736,7 @@ spec = importlib.util.spec_from_file_location("sandbox_worker", sys.argv[1])
 worker = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(worker)
 guards, views = worker.sibling("guards"), worker.sibling("views")
-worker._freeze_shared_state()
+worker.sibling("lockdown")._freeze_shared_state()
 roots = {f"{n}.{k}": v for n in views.ALLOWED_MODULES for k, v in views._view(n)._members.items()}
 roots.update({f"builtins.{k}": v for k, v in views._BUILTINS.items() if not k.startswith("_")})
 mutable = tuple(guards._WRITABLE) + (set, bytearray)
