@@ -53,8 +53,13 @@ from RestrictedPython import RestrictingNodeTransformer, compile_restricted_exec
 from RestrictedPython.Guards import safer_getattr
 
 from automatos.sandbox import Limits, WorkerPool
-from automatos.sandbox import worker as W
+from automatos.sandbox import worker as _worker
 from automatos.sandbox.process import FRAME as _FRAME
+
+# the worker and the sibling modules it loads by path (policy, guards, views…), as one namespace
+W = types.SimpleNamespace(
+    **{k: v for m in [*map(_worker.sibling, _worker.SIBLINGS), _worker] for k, v in vars(m).items()}
+)
 
 GOAL_RT_MS = 5.0
 GOAL_RATIO = 2.5

@@ -1,26 +1,43 @@
-"""Layer 2 of the sandbox worker's policy: the guards sandbox code runs under, and its output.
+"""Layer 2 of the sandbox worker's policy: the guards sandbox code runs under, and its printed output.
 
 Loaded by path by :mod:`automatos.sandbox.worker` (see its docstring, "Loading"), never imported
-from the package; it imports only the standard library and its sibling ``policy.py``.
+from the package; it imports only the standard library, RestrictedPython and its sibling ``policy.py``.
 
-The code :mod:`policy <automatos.sandbox.policy>` compiles calls these hooks (``_getattr_``,
-``_getitem_``, ``_getiter_``, ``_write_``, ``_inplacevar_``, ``__metaclass__``, ``_print_``) and the
-builtins ``getattr``/``hasattr``/``setattr``/``delattr``/``type`` (assembled in ``views.py``):
+Code compiled by ``policy.py`` calls these hooks: ``_getattr_`` (:func:`guarded_getattr`),
+``_getitem_``, ``_getiter_``, ``_write_`` (:func:`guarded_write`), ``_inplacevar_``,
+``__metaclass__`` (:func:`make_class`, which records the snippet's classes in
+:data:`_SANDBOX_CLASSES`, one registry per worker) and ``_print_`` (:class:`_Printer`, into an
+:class:`Output` whose size is the ``output_bytes`` limit; ``printed`` is the text).
+:class:`PolicyViolation` and :class:`LimitExceeded` are the errors the whole worker raises.
 
-- attribute names must be ``str`` and are read as an exact ``str`` (RestrictedPython PR #282); no
-  ``_`` names, no frame/code/generator/coroutine/traceback internals, by name and by value
-  (CVE-2023-37271 / GHSA-wqc8-x2pr-7jqh); ``format``/``format_map`` only of the snippet's own
-  functions (CVE-2023-41039 / GHSA-xjw2-6jm9-rf67); no ``AttributeError.obj`` (CVE-2024-47532); no
-  ``register`` on a library ABC; no ``mro``; no module object, ever;
-- writes only to the containers in :data:`_WRITABLE` (by the real MRO, never ``isinstance``),
-  ``decimal.Context`` objects and the snippet's own classes and instances — recognised by identity
-  in :data:`_SANDBOX_CLASSES` (one registry per worker), never by ``==``/hash;
-- classes derive only from classes whose metaclass is ``type`` or ``abc.ABCMeta``; ``type(x)`` takes
-  one argument and never returns a metaclass;
-- ``functools.update_wrapper``/``wraps``/``total_ordering`` replaced by versions that apply to the
-  snippet's own objects with default attribute lists only;
-- printing goes to :class:`Output` (a limit, ``output_bytes``), ``printed`` is the text;
-  :class:`PolicyViolation` and :class:`LimitExceeded` are the errors the whole worker raises.
+The globals (assembled in ``views.py``): a minimal builtins set plus ``super`` and ``bytes``;
+``open``, ``eval``, ``exec``, ``compile``, ``globals``, ``locals``, ``vars``, ``dir``, ``help``,
+``input``, ``breakpoint``, ``memoryview``, ``BaseException``, ``ExceptionGroup``… are absent, and
+using one is a ``policy`` error naming it (``views._REFUSED_NAMES``). ``type(x)`` takes one argument and never returns a
+metaclass — ``type`` itself included: ``type(int)('C', (), {...})`` would make classes with any
+dunder method, and metaclasses with ``__eq__``/``__hash__`` that pass for the snippet's classes.
+Guarded attribute access:
+
+- the name must be a ``str`` and is read as an exact ``str``: a ``str`` subclass overriding
+  ``startswith``/``__eq__``/``__hash__`` cannot smuggle ``__class__`` past the check
+  (RestrictedPython PR #282, "type(name) must be str");
+- no ``_`` names, no frame/code/generator/coroutine/traceback internals, by name and by value
+  (CVE-2023-37271 / GHSA-wqc8-x2pr-7jqh, ``gi_frame.f_back``);
+- ``format``/``format_map`` resolve only to functions the snippet defined: ``str.format`` and
+  anything built on it (``collections.UserString.format``, ``super(S, s).format``…) walk
+  ``{0.__class__…}`` unguarded (CVE-2023-41039 / GHSA-xjw2-6jm9-rf67); ``string.Formatter`` is
+  withheld (GHSA-hp3v-5vw7-fx9w);
+- ``AttributeError.obj`` is refused (CVE-2024-47532: the object a failed lookup was made on);
+- ``register`` on a library ABC is refused (the ABC registry is shared by every run);
+- no ``mro`` on classes, and no module object is ever returned.
+
+Writes (``_write_``, ``setattr``, ``delattr``) only to the containers in :data:`_WRITABLE`
+(``dict``, ``list``, ``set``, ``bytearray``, ``deque``, ``UserDict``/``UserList``/``ChainMap``…,
+recognised by the real MRO of ``type(obj)`` — never by ``isinstance``, which an ABC answers from a
+registry the snippet's own ABC subclass can extend), ``decimal.Context`` objects, and the classes
+the snippet defined and their instances (recognised by identity, never by ``==``/hash). A class
+may derive only from classes whose metaclass is ``type`` or ``abc.ABCMeta`` (no enum machinery).
+Guarded iteration and unpacking.
 """
 
 from __future__ import annotations

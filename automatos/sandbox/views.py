@@ -4,19 +4,31 @@ Loaded by path by :mod:`automatos.sandbox.worker` (see its docstring, "Loading")
 from the package; it imports only the standard library, RestrictedPython and its siblings
 ``policy.py``/``guards.py``.
 
-- Imports come from :data:`ALLOWED_MODULES` only (:func:`guarded_import`), each handed over as a
-  :class:`ModuleView` (built once per worker, :func:`_view`): the module's public API — its
-  ``__all__``, or the functions and classes it defines itself — classes without a metaclass of
-  their own and immutable constants, never a module object. A name left out is a ``policy`` error
-  saying why (:data:`_WITHHELD_REASONS`); some functions are replaced by the guarded versions in
-  ``guards.py`` (:data:`_REPLACED`). An import library C code makes on the snippet's behalf
-  (:func:`_library_import`) gets the real module, which goes to that C code only.
-- A plugin run (``plugin_host.py``) is asked first for its bundle's own modules: the worker sets
-  it for the run's duration with :func:`set_bundle` (one run at a time).
-- The builtins (:data:`_BUILTINS`): RestrictedPython's safe set plus ``super``, ``bytes`` and the
-  guarded ``getattr``/``setattr``/``type``/``iter``…; ``open``, ``eval``, ``exec``, ``globals``…
-  are absent and using one is a ``policy`` error naming it (:data:`_REFUSED_NAMES`).
-- :func:`_base_globals`: the globals every piece of sandbox code (a snippet, a plugin module) runs in.
+Imports from an allow-list only, each handed over as a *view*: a fresh object holding the
+module's public API — its ``__all__`` when it has one, otherwise the functions and classes it
+defines itself (names it merely imports, such as ``uuid.Enum`` and its functional API that sets
+any dunder, are left out), classes without a metaclass of their own, and immutable constants
+(numbers, strings, ``uuid.NAMESPACE_*``, ``datetime.UTC``) — never a module object. A name the
+module has but the view leaves out is a ``policy`` error saying why. Withheld or replaced (see
+:data:`ALLOWED_MODULES`, :data:`_WITHHELD_REASONS`, :data:`_REPLACED`):
+``functools.singledispatch``/``singledispatchmethod`` (``register`` evaluates string annotations
+with ``eval`` through ``typing.get_type_hints``, outside the policy); ``functools.update_wrapper``/
+``wraps`` accept only their default attribute lists and a wrapper the snippet made (``updated=
+('__globals__',)`` would merge the worker's globals — real builtins included — into the
+snippet's); ``functools.total_ordering`` takes only the snippet's classes; ``string.Formatter``;
+``uuid.getnode``/``uuid1`` (a subprocess). Shared mutable state the views lead to is made
+read-only at start (``textwrap.TextWrapper.unicode_whitespace_trans``). An import that library C
+code makes on the snippet's behalf (``PyImport_Import`` — ``datetime.strftime`` needs ``time``;
+an empty *list* as ``fromlist``, which no ``import`` statement passes) gets the real module,
+which goes to that C code only; modules libraries import lazily are loaded at start
+(``lockdown.PRELOADED``).
+
+Views are built once per worker (:data:`_VIEWS`, warmed at lock-down). A plugin run
+(``plugin_host.py``) is asked first for its bundle's own modules: the worker makes it the import
+hook's first stop for the run's duration (:func:`set_bundle`; one run at a time). The builtins
+(:data:`_BUILTINS`: RestrictedPython's safe set, the guarded ``getattr``/``setattr``/``type``/
+``iter``…, ``super``, ``bytes``) and the guards make up :func:`_base_globals`, the globals every piece
+of sandbox code — a snippet, each plugin module — runs in.
 """
 
 from __future__ import annotations

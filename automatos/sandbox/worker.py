@@ -3,12 +3,19 @@
 The pool (:mod:`automatos.sandbox.pool`) starts it as ``python -I <this file>`` — by path, so that
 neither the ``automatos`` package nor anything it imports (settings, database drivers, SDKs) is
 loaded here — with an empty environment and an empty working directory. It imports only the
-standard library and RestrictedPython. It never holds a secret, a database connection or a socket
-of its own; everything a snippet may reach outside is a *capability* proxied to the parent.
+standard library, RestrictedPython and its sibling modules. It never holds a secret, a database
+connection or a socket of its own; everything a snippet may reach outside is a *capability*
+proxied to the parent.
 
-Size (~2,000 lines, plugin runs included): one file on purpose — it runs by path with ``python -I``
-and may import no module of the package, so its policy, guards and protocol cannot live in sibling
-modules.
+Loading: the worker's other modules sit next to this file and are loaded *by path* by
+:func:`sibling`, in the order of :data:`SIBLINGS` (each after those it uses), each once, registered in
+``sys.modules`` as ``automatos_sandbox_<name>`` (:data:`PRIVATE_PREFIX`) before it runs — so a sibling
+imports another as ``from automatos_sandbox_policy import …`` (``automatos.sandbox.<name>`` only under
+``TYPE_CHECKING``, for mypy) and every piece of state (the code cache, the snippets' classes, the
+views, the plugin run in progress) exists once. ``python -I`` puts no directory of this file on
+``sys.path``; those names are in no allow-list, so sandbox code importing one gets a ``policy``
+error like any other module (``tests/sandbox/test_worker_siblings.py``). A copy of the worker
+elsewhere needs every module of :data:`SIBLINGS` beside it.
 
 Protocol, over the process's stdin/stdout (the snippet's prints are captured, never written there):
 frames of a 4-byte big-endian length and UTF-8 JSON.
@@ -24,98 +31,37 @@ frames of a 4-byte big-endian length and UTF-8 JSON.
 - worker → parent ``{"op": "result", "id", "ok", "result", "stdout", "error", "logs", "usage", "recycle"}``.
 
 Layers, in order (the policy is documented in ``docs/sandbox.md``, section "Policy"; each rule
-names the advisory or technique it answers, and ``tests/sandbox/test_escapes.py`` tries each one):
+names the advisory or technique it answers, and ``tests/sandbox/test_escapes.py`` tries each one).
+Each sibling's docstring holds the rules of its layer:
 
-1. Compilation: ``compile_restricted`` refuses names and attributes starting with ``_``, frame/code/
-   generator internals, ``exec``/``eval`` calls, ``nonlocal``, ``async``, ``match``, ``try``/
-   ``except*`` (CVE-2025-22153), guard hooks as parameter names (GHSA-ffg3-p8fm-mjx2)…; code objects
-   of snippets up to :data:`MAX_CACHED_SOURCE` characters are cached by sha256 of the source. On
-   top of RestrictedPython's transformer (:class:`SandboxPolicy`):
-
-   - augmented assignment to attributes and items (``self.n += 1``, ``d[k] += 1``) is allowed and
-     rewritten into the guarded write check first (``_write_``), then the guarded read
-     (``_getattr_``/``_getitem_``), ``_inplacevar_`` and the guarded write, each operand evaluated
-     once; augmented assignment to a *slice* is refused;
-   - ``super().__init__`` / ``super(C, self).__init__`` is the one ``_`` attribute a snippet may
-     name, and only on a ``super(...)`` call (the guard checks again that the object is a ``super``);
-   - a class may define, besides RestrictedPython's ``__init__``/``__contains__``/comparisons, the
-     value protocol methods in :data:`EXTRA_METHODS` (``__repr__``, ``__str__``, ``__len__``,
-     ``__iter__``, ``__next__``, ``__getitem__``, ``__hash__``, ``__bool__``, ``__call__`` and the
-     arithmetic operators); never attribute hooks (``__getattr__``, ``__getattribute__``,
-     ``__setattr__``), descriptors, ``__del__``, ``__init_subclass__``, ``__class_getitem__``,
-     ``__instancecheck__``, ``__format__``, ``__enter__``/``__exit__``, ``__reduce__``, ``__new__``…
-   - a snippet nested too deeply for the compiler is a ``syntax`` error, not a crashed worker.
-
-2. The globals: a minimal builtins set plus ``super`` and ``bytes``; ``open``, ``eval``, ``exec``,
-   ``compile``, ``globals``, ``locals``, ``vars``, ``dir``, ``help``, ``input``, ``breakpoint``,
-   ``memoryview``, ``BaseException``, ``ExceptionGroup``… are absent, and using one is a ``policy``
-   error naming it (:data:`_REFUSED_NAMES`). ``type(x)`` takes one argument and never returns a
-   metaclass — ``type`` itself included: ``type(int)('C', (), {...})`` would make classes with any
-   dunder method, and metaclasses with ``__eq__``/``__hash__`` that pass for the snippet's classes.
-   Guarded attribute access:
-
-   - the name must be a ``str`` and is read as an exact ``str``: a ``str`` subclass overriding
-     ``startswith``/``__eq__``/``__hash__`` cannot smuggle ``__class__`` past the check
-     (RestrictedPython PR #282, "type(name) must be str");
-   - no ``_`` names, no frame/code/generator/coroutine/traceback internals, by name and by value
-     (CVE-2023-37271 / GHSA-wqc8-x2pr-7jqh, ``gi_frame.f_back``);
-   - ``format``/``format_map`` resolve only to functions the snippet defined: ``str.format`` and
-     anything built on it (``collections.UserString.format``, ``super(S, s).format``…) walk
-     ``{0.__class__…}`` unguarded (CVE-2023-41039 / GHSA-xjw2-6jm9-rf67); ``string.Formatter`` is
-     withheld (GHSA-hp3v-5vw7-fx9w);
-   - ``AttributeError.obj`` is refused (CVE-2024-47532: the object a failed lookup was made on);
-   - ``register`` on a library ABC is refused (the ABC registry is shared by every run);
-   - no ``mro`` on classes, and no module object is ever returned.
-
-   Writes (``_write_``, ``setattr``, ``delattr``) only to the containers in :data:`_WRITABLE`
-   (``dict``, ``list``, ``set``, ``bytearray``, ``deque``, ``UserDict``/``UserList``/``ChainMap``…,
-   recognised by the real MRO of ``type(obj)`` — never by ``isinstance``, which an ABC answers from a
-   registry the snippet's own ABC subclass can extend), ``decimal.Context`` objects, and the classes
-   the snippet defined and their instances (recognised by identity, never by ``==``/hash). A class
-   may derive only from classes whose metaclass is ``type`` or ``abc.ABCMeta`` (no enum machinery).
-   Guarded iteration and unpacking.
-
-3. Imports from an allow-list only, each handed over as a *view*: a fresh object holding the
-   module's public API — its ``__all__`` when it has one, otherwise the functions and classes it
-   defines itself (names it merely imports, such as ``uuid.Enum`` and its functional API that sets
-   any dunder, are left out), classes without a metaclass of their own, and immutable constants
-   (numbers, strings, ``uuid.NAMESPACE_*``, ``datetime.UTC``) — never a module object. A name the
-   module has but the view leaves out is a ``policy`` error saying why. Withheld or replaced (see
-   :data:`ALLOWED_MODULES`, :data:`_WITHHELD_REASONS`, :data:`_REPLACED`):
-   ``functools.singledispatch``/``singledispatchmethod`` (``register`` evaluates string annotations
-   with ``eval`` through ``typing.get_type_hints``, outside the policy); ``functools.update_wrapper``/
-   ``wraps`` accept only their default attribute lists and a wrapper the snippet made (``updated=
-   ('__globals__',)`` would merge this module's globals — real builtins included — into the
-   snippet's); ``functools.total_ordering`` takes only the snippet's classes; ``string.Formatter``;
-   ``uuid.getnode``/``uuid1`` (a subprocess). Shared mutable state the views lead to is made
-   read-only at start (``textwrap.TextWrapper.unicode_whitespace_trans``). An import that library C
-   code makes on the snippet's behalf (``PyImport_Import`` — ``datetime.strftime`` needs ``time``;
-   an empty *list* as ``fromlist``, which no ``import`` statement passes) gets the real module,
-   which goes to that C code only; modules libraries import lazily are loaded at start
-   (:data:`PRELOADED`).
-
-4. Limits: CPU time (a profiling timer raising inside the snippet — only while a snippet frame is
-   on the stack, so the worker's own bookkeeping is never interrupted — re-armed every 50 ms until
-   the snippet stops, and ``RLIMIT_CPU`` as a backstop that kills the process when a bare
-   ``except:`` keeps swallowing it or C code never returns), memory (``RLIMIT_AS`` above the
-   worker's own footprint), recursion depth, printed output and result size. *Everything* that may
-   run the snippet's code happens under these limits: compiling, running, encoding the result (a
-   ``dict`` subclass's ``items()`` runs there), describing its exception (``str(exc)`` may call its
-   ``__str__``/``__repr__``), and clearing its globals and collecting its garbage (a suspended
-   generator's ``finally`` runs then; a ``MemoryError``/``RecursionError`` there is a limit hit). The
-   result is handed on as the JSON it encoded to, never re-encoded from the snippet's objects;
-   ``print``/``log`` text is converted to exact ``str`` under the limits. A capability call and its
-   reply are exchanged with the CPU timer held off, so the channel never falls out of step.
-   No file may be written (``RLIMIT_FSIZE`` 0), no process forked (``RLIMIT_NPROC`` 0); a worker
-   started as root drops to uid/gid 65534 first — so that the limit applies and root-only files
-   (keys, other tenants' data) stay shut — when every directory it loaded modules from is readable
-   by any user (otherwise a lazy import would fail later, and it stays as it is). ``socket``
-   refuses to be used even by library code. The pool adds wall time, and kills and replaces a
-   worker that overruns or dies. Behind all of this, the second wall (``confine.py``, loaded by path;
-   ``--confinement=auto|require|off``, the pool's ``SANDBOX_CONFINEMENT``): a network namespace,
-   no new privileges, landlock (no write anywhere, reads only of the interpreter's files) and a
-   seccomp filter (no socket, exec, fork, ptrace, filesystem change…), as far as the kernel allows;
-   the ``ready`` frame reports what holds.
+1. Compilation (``policy.py``): ``compile_restricted`` with :class:`SandboxPolicy`'s additions —
+   augmented assignment rewritten through the guards, ``super().__init__``, the value protocol
+   methods a class may define; code objects cached by sha256.
+2. The globals and the guards (``guards.py``): guarded attribute access, writes only to containers
+   and the snippet's own objects (recognised by identity), plain classes only, ``type(x)`` with one
+   argument, replaced ``functools`` helpers, printing into a bounded :class:`Output`.
+3. Imports and builtins (``views.py``): the allow-list, each module handed over as a *view*, withheld
+   and replaced names; the builtins (refused ones are ``policy`` errors naming them) and the globals
+   sandbox code runs in.
+4. Limits (here, :func:`run_snippet`): CPU time (a profiling timer raising inside the snippet — only
+   while a snippet frame is on the stack, so the worker's own bookkeeping is never interrupted —
+   re-armed every 50 ms until the snippet stops, and ``RLIMIT_CPU`` as a backstop that kills the
+   process when a bare ``except:`` keeps swallowing it or C code never returns), memory
+   (``RLIMIT_AS`` above the worker's own footprint), recursion depth, printed output and result
+   size. *Everything* that may run the snippet's code happens under these limits: compiling,
+   running, encoding the result (a ``dict`` subclass's ``items()`` runs there), describing its
+   exception (``str(exc)`` may call its ``__str__``/``__repr__``), and clearing its globals and
+   collecting its garbage (a suspended generator's ``finally`` runs then; a ``MemoryError``/
+   ``RecursionError`` there is a limit hit). The result is handed on as the JSON it encoded to, never
+   re-encoded from the snippet's objects; ``print``/``log`` text is converted to exact ``str`` under
+   the limits. A capability call and its reply are exchanged with the CPU timer held off
+   (``channel.py``), so the channel never falls out of step. At start (``lockdown.py``), before any
+   job: no file may be written (``RLIMIT_FSIZE`` 0), no process forked (``RLIMIT_NPROC`` 0), a worker
+   started as root drops to uid/gid 65534 when it can, ``socket`` refuses to be used even by library
+   code, and the second wall (``confine.py``; ``--confinement=auto|require|off``, the pool's
+   ``SANDBOX_CONFINEMENT``): a network namespace, no new privileges, landlock and a seccomp filter,
+   as far as the kernel allows; the ``ready`` frame reports what holds. The pool adds wall time, and
+   kills and replaces a worker that overruns or dies.
 
 5. Hygiene between runs: the ``decimal`` context and the ``random`` module's generator are reset
    before and after each run (a snippet's ``setcontext``/``seed`` never reaches the next one), the
@@ -126,23 +72,11 @@ names the advisory or technique it answers, and ``tests/sandbox/test_escapes.py`
    would refuse the frame and take the worker for dead): text is made valid, and such a result is a
    ``result`` error.
 
-6. Plugin runs (a job with ``"plugin"``): the bundle's modules (``{dotted name: source}``) are compiled
-   on first import by the same ``_compile`` as ``<plugin:name>`` (code objects cached by name and
-   sha256 like a snippet's; ``_sandbox_file`` makes their frames the snippet's for the CPU timer,
-   error lines and ``format``), each executed once per run in globals of its own built like a
-   snippet's (:func:`_base_globals`, ``__name__`` the dotted name, no ``inputs``/``result``/
-   capabilities), and handed to importers as a :class:`BundleModule` (a live view of its public
-   globals — never a module object, never ``__name__``, read-only from outside). ``guarded_import``
-   asks the run (:class:`_PluginRun`) first: absolute and relative imports of the bundle's modules,
-   namespace packages, ``from pkg import submodule``, circular imports seeing a partially initialised
-   module; anything else takes the allow-list as for snippets. Nothing survives the run: modules
-   are executed afresh for every run and their globals cleared with the snippet's (:func:`_clean_up`).
-   ``register`` calls the entry module's ``register(ctx)`` with a :class:`RegisterContext`
-   (declarations, checked and copied as plain data); ``call`` resolves ``module:function`` and calls
-   it with a :class:`CallContext` (``http``/``kv`` when granted, ``log``, ``env``, ``plugin``,
-   ``workspace_id``). Both ctx classes are trusted code answering through ``__getattr__`` only,
-   cannot be derived from, and cannot be modified. Every limit, error kind and rule above applies
-   unchanged; errors name the module (``(in module pkg.mod)``) and never carry ``stage="compile"``.
+6. Plugin runs (``plugin_host.py``; a job with ``"plugin"``): the bundle's modules compiled by the
+   same policy as ``<plugin:name>``, executed afresh for every run in globals of their own, imported
+   through the same hook (the bundle first, then the allow-list) and handed over as read-only
+   views; ``register(ctx)`` or one handler call, with trusted ctx objects. Every limit, error kind
+   and rule above applies unchanged; errors name the module.
 """
 
 from __future__ import annotations
