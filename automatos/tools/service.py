@@ -12,7 +12,11 @@
   2. the tool exists in *this* workspace, else 404 (a tool of another workspace does not exist
      here);
   3. the tool's JSON Schema is itself valid (checked once per schema and remembered): a tool whose
-     schema is not is not invokable (409 saying why; its provider must fix it);
+     schema is not is not invokable (409 saying why; its provider must fix it) — nor is one whose
+     regular expressions could backtrack without bound in this process
+     (:mod:`automatos.tools.patterns`: nested or alternated repeats, backreferences, too many
+     unbounded repeats); strings matched against a pattern, and property names, are at most
+     4,096 characters (422);
   4. the arguments fit the schema (Draft 2020-12 unless the schema's ``$schema`` names another
      draft; formats checked where jsonschema can without extra packages; no remote ``$ref``), else
      422 whose ``field`` is the argument's path — ``arguments.url``, ``arguments.items[0].name``; a
@@ -48,6 +52,7 @@ from automatos.kernel.permissions import Permission
 from automatos.kernel.types import ToolResult, ToolSpec
 from automatos.sandbox.service import SandboxUnavailableError
 from automatos.sandbox.types import SandboxError
+from automatos.tools.patterns import MAX_PATTERN_TEXT, bounded_validator, schema_pattern_problem
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -111,6 +116,22 @@ def _path(error: SchemaViolation) -> str:
         if extra:
             path += f".{extra[0]}"
     return path
+
+
+def _long_key(arguments: Mapping[str, Any]) -> str | None:
+    """The path of the first property name longer than :data:`MAX_PATTERN_TEXT` (schemas' patterns
+    match property names: bounded like the strings they match)."""
+    stack: list[tuple[str, Any]] = [("arguments", arguments)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(key, str) and len(key) > MAX_PATTERN_TEXT:
+                    return f"{path}.{key[:40]}…"
+                stack.append((f"{path}.{key}", item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 def _matches(pattern: str, key: str) -> bool:
@@ -182,7 +203,10 @@ class ToolService:
         try:
             cls = validators.validator_for(schema, default=Draft202012Validator)
             cls.check_schema(schema)
-            return cls(schema, format_checker=cls.FORMAT_CHECKER), ""
+            problem = schema_pattern_problem(schema)  # run in this process: no unbounded backtracking
+            if problem is not None:
+                return None, problem
+            return bounded_validator(cls)(schema, format_checker=cls.FORMAT_CHECKER), ""
         except SchemaError as exc:
             return None, f"{exc.message[:_MESSAGE_CHARS]} at {'/'.join(map(str, exc.absolute_path)) or 'the root'}"
         except Exception as exc:  # an unknown $schema, a schema too deep to check
@@ -191,6 +215,13 @@ class ToolService:
     def check_arguments(self, spec: ToolSpec, arguments: Mapping[str, Any]) -> None:
         """422 naming the argument's path when ``arguments`` do not fit the tool's schema."""
         checked = self.validator(spec)
+        long_key = _long_key(arguments)
+        if long_key is not None:
+            raise ValidationError(
+                f"{long_key}: a property name longer than {MAX_PATTERN_TEXT} characters",
+                field=long_key,
+                extra={"tool": spec.name, "rule": "maxLength"},
+            )
         try:
             error = best_match(checked.iter_errors(dict(arguments)))
         except Exception as exc:  # an unresolvable $ref, a recursion the schema allows: the tool's fault
