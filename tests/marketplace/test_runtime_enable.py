@@ -6,6 +6,7 @@ Alice (a developer) submits; Root (a platform admin) approves; Alice owns worksp
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.marketplace.models import PluginVersion
+from automatos.marketplace.runtime.declarations import VersionRef
 from automatos.marketplace.runtime.models import WorkspacePlugin
 from automatos.marketplace.runtime.service import PluginsService
+from automatos.sandbox.types import SandboxError, SandboxResult
 from tests.helpers import AppClient, container_of, make_container, serve_app
 from tests.marketplace.test_submissions import ALICE, BOB, ROOT, make_bundle, problem, upload
 
@@ -263,3 +266,34 @@ async def test_without_a_sandbox_enabling_answers_503_and_writes_nothing(tmp_pat
         async with kernel.store.sessionmaker() as session:
             version = await session.scalar(select(PluginVersion))
         assert version is not None and version.declarations is None and version.declarations_error is None
+
+
+class _FailingRunner:
+    """A sandbox whose ``register`` run hits a limit (as one may under load)."""
+
+    async def run_plugin(self, job: Any, **kwargs: Any) -> SandboxResult:
+        return SandboxResult(ok=False, error=SandboxError(kind="limit", message="cpu", limit="cpu_seconds", value=1))
+
+
+async def test_a_failed_register_never_overwrites_stored_declarations(client: AppClient) -> None:
+    """Two overlapping registers of one version: the one that failed must not erase the other's."""
+    await approved(client)
+    a, _ = await workspaces(client)
+    assert (await enable(client, a, ALICE, slug="hello-tools")).status_code == 201
+    kernel: Kernel = client.app.state["kernel"]
+    async with kernel.store.sessionmaker() as session:
+        row = await session.scalar(select(PluginVersion))
+    assert row is not None and row.declarations
+    stale = dataclasses.replace(VersionRef.of(row, "hello-tools"), declarations=None)  # read before it was stored
+    declarations = plugins_of(client).declarations
+    runner = declarations.runner
+    declarations.runner = lambda: _FailingRunner()
+    try:
+        got, error = await declarations.ensure(stale, workspace_id=a)
+    finally:
+        declarations.runner = runner
+    assert got is None and error is not None and "cpu_seconds" in error
+    async with kernel.store.sessionmaker() as session:
+        again = await session.scalar(select(PluginVersion))
+    assert again is not None and again.declarations == row.declarations and again.declarations_error is None
+    assert "plugin:hello-tools" in await view_proxies(client, a)

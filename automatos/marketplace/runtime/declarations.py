@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from sqlalchemy import update
+from sqlalchemy import null, or_, update
 
 from automatos.marketplace.models import PluginVersion
 from automatos.marketplace.runtime.bundles import BundleCache
@@ -230,11 +230,16 @@ class Declarations:
                 declarations = check_declarations(result.result, ref.slug, modules, files)
             except ValueError as exc:
                 error = f"register failed: declarations: {exc}"[:2000]
+        stored = update(PluginVersion).where(PluginVersion.id == ref.id)
+        if error is not None:
+            # a failed run never overwrites declarations a concurrent run of the same version stored
+            # (a limit hit under load must not take the plugin out of the views that run it)
+            stored = stored.where(
+                or_(PluginVersion.declarations.is_(None), PluginVersion.declarations_error.is_not(None))
+            )
         async with self.kernel.store.sessionmaker.begin() as session:
             await session.execute(
-                update(PluginVersion)
-                .where(PluginVersion.id == ref.id)
-                .values(declarations=declarations, declarations_error=error)
+                stored.values(declarations=null() if declarations is None else declarations, declarations_error=error)
             )
         if error is not None:
             log.warning("plugin %s@%s: %s", ref.slug, ref.version, error)
