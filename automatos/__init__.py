@@ -24,6 +24,7 @@ from automatos.kernel.request_context import current_context
 from automatos.kernel.settings import Secret, SettingsGroup, setting
 from automatos.kernel.settings_registry import Declared
 from automatos.kernel.types import (
+    AgentProfile,
     AuthMethod,
     ChatMessage,
     Completion,
@@ -35,7 +36,10 @@ from automatos.kernel.types import (
     Principal,
     RequestContext,
     RouteDecision,
+    RouteShortlist,
+    RoutingContext,
     RoutingRequest,
+    RoutingRule,
     RoutingTier,
     ScanFinding,
     ScanRule,
@@ -50,6 +54,7 @@ from automatos.kernel.types import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentProfile",
     "AuthMethod",
     "BackendContext",
     "BlobBackend",
@@ -69,7 +74,10 @@ __all__ = [
     "QueueBackend",
     "RequestContext",
     "RouteDecision",
+    "RouteShortlist",
+    "RoutingContext",
     "RoutingRequest",
+    "RoutingRule",
     "RoutingTier",
     "ScanFinding",
     "ScanRule",

@@ -141,7 +141,13 @@ def register_routing_tiers(
 ) -> None:
     """Register tiers of the agent router (*per workspace*).
 
-    Tiers run by ascending ``order``; the first that returns a ``RouteDecision`` wins.
+    A tier has ``name``, ``order`` and ``async route(request, context)``. Tiers run by ascending
+    ``order`` (a workspace may reorder or switch them off in its routing configuration); the first
+    that returns a :class:`~automatos.kernel.types.RouteDecision` wins, a
+    :class:`~automatos.kernel.types.RouteShortlist` narrows the choice for the tiers after it, and
+    ``None`` passes. ``context`` (:class:`~automatos.kernel.types.RoutingContext`) gives the
+    workspace's agents, rules, embedder, LLM, routing configuration and clock. A tier that raises or
+    overruns its time limit is skipped and recorded; the cascade goes on.
     """
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 __all__ = [
+    "AgentProfile",
     "Assignable",
     "AuthMethod",
     "BackendFactory",
@@ -29,7 +30,10 @@ __all__ = [
     "Principal",
     "RequestContext",
     "RouteDecision",
+    "RouteShortlist",
+    "RoutingContext",
     "RoutingRequest",
+    "RoutingRule",
     "RoutingTier",
     "ScanFinding",
     "ScanRule",
@@ -225,27 +229,111 @@ class EmbeddingProvider(Protocol):
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
+class AgentProfile(msgspec.Struct, frozen=True, kw_only=True):
+    """An active agent of a workspace as the router sees it."""
+
+    id: str
+    slug: str
+    name: str
+    text: str = ""
+    """What it is for, in words: name, description, persona, skills, instructions, and the
+    descriptions of its plugins' tools — what the semantic tier embeds."""
+    is_default: bool = False
+    """The workspace's default agent (answers when nothing routes)."""
+
+
+class RoutingRule(msgspec.Struct, frozen=True, kw_only=True):
+    """A workspace's routing rule (``/api/routing/rules``); every condition set must hold."""
+
+    id: str
+    agent_id: str
+    priority: int = 0
+    """Higher first."""
+    source: str | None = None
+    """A glob (``fnmatch``) over the request's ``source``."""
+    channel: str | None = None
+    keywords: tuple[str, ...] = ()
+    """Any of them, as whole words of the normalised text."""
+    regex: str | None = None
+    """Checked by a time-safe engine (the routing package refuses patterns that backtrack)."""
+    intent_keywords: tuple[str, ...] = ()
+    """What the intent tier classifies against (not a condition of the rules tier)."""
+
+
 class RoutingRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """One message to route, as every tier sees it."""
+
     workspace_id: str
     text: str
+    normalized: str = ""
+    """``text`` with case, whitespace and punctuation folded (the decision cache's key)."""
+    source: str | None = None
+    channel: str | None = None
+    agent: str | None = None
+    """An agent the caller named (id or slug): the override tier's input."""
+    shortlist: tuple[str, ...] = ()
+    """Agent ids an earlier tier narrowed the choice to (empty: every active agent)."""
     metadata: dict[str, Any] = {}
 
 
 class RouteDecision(msgspec.Struct, frozen=True, kw_only=True):
-    agent_id: str
+    """A tier's answer: this agent (``route_type="agent"``), or nobody — the orchestrator
+    (``route_type="orchestrate"``, ``agent_id`` ``None``)."""
+
+    agent_id: str | None
     confidence: float
     tier: str
     reason: str = ""
+    route_type: str = "agent"
+
+
+class RouteShortlist(msgspec.Struct, frozen=True, kw_only=True):
+    """A tier's partial answer: not sure enough to decide, it narrows the choice for the tiers after it."""
+
+    agent_ids: tuple[str, ...]
+    scores: tuple[float, ...] = ()
+    reason: str = ""
+
+
+class RoutingContext(Protocol):
+    """What the router gives every tier for one request (built by the routing package).
+
+    Tiers are extensions: they import only the kernel, and reach the workspace's agents, rules,
+    caches, vectors, embedder and LLM through this.
+    """
+
+    workspace: Workspace
+    config: Mapping[str, Any]
+    """The workspace's routing configuration: thresholds, margins, tier settings (calibrated values
+    included), by tier name: ``config["semantic"]["threshold"]``…"""
+
+    async def agents(self) -> Sequence[AgentProfile]: ...
+
+    async def rules(self) -> Sequence[RoutingRule]: ...
+
+    async def embed(self, texts: Sequence[str]) -> tuple[str, list[list[float]]]:
+        """``(model id, vectors)`` from the workspace's embedding provider."""
+        ...
+
+    async def complete(self, messages: Sequence[ChatMessage], *, max_tokens: int = 200) -> Completion: ...
+
+    def now(self) -> float:
+        """Seconds (the router's clock; tests inject it)."""
+        ...
 
 
 @runtime_checkable
 class RoutingTier(Protocol):
-    """One tier of the router (cache, rules, semantic, LLM). Lower ``order`` is tried first."""
+    """One tier of the router (override, cache, rules, semantic, intent, LLM). Lower ``order`` is tried
+    first; the first :class:`RouteDecision` wins; a :class:`RouteShortlist` narrows the choice for the
+    tiers after it; ``None`` passes."""
 
     name: str
     order: int
 
-    async def route(self, request: RoutingRequest) -> RouteDecision | None: ...
+    async def route(
+        self, request: RoutingRequest, context: RoutingContext
+    ) -> RouteDecision | RouteShortlist | None: ...
 
 
 class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):

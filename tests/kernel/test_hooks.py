@@ -157,10 +157,10 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
     embedders = await hooks.embedding_providers(view, WS)
     assert await embedders.items["test-embed"].embed(["abc"]) == [[3.0, 1.0]]
     tiers = await hooks.routing_tiers(view, WS)
-    from automatos import RoutingRequest
+    from automatos import RouteDecision, RoutingRequest
 
-    decision = await tiers[0].route(RoutingRequest(workspace_id=WS.id, text="a billing question"))
-    assert decision is not None and decision.agent_id == "billing-agent"
+    decision = await tiers[0].route(RoutingRequest(workspace_id=WS.id, text="a billing question"), None)  # type: ignore[arg-type]
+    assert isinstance(decision, RouteDecision) and decision.agent_id == "billing-agent"
     tools = await hooks.tool_providers(view, WS)
     assert [t.name for t in await tools.items["test-tools"].list_tools(WS.id)] == ["echo"]
     auth = await hooks.auth_methods(kernel=None)  # type: ignore[arg-type]

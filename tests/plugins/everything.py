@@ -86,7 +86,7 @@ class KeywordTier:
     name = "test-keyword"
     order = 5
 
-    async def route(self, request: RoutingRequest) -> RouteDecision | None:
+    async def route(self, request: RoutingRequest, context: Any) -> RouteDecision | None:
         if "billing" in request.text:
             return RouteDecision(agent_id="billing-agent", confidence=0.9, tier=self.name)
         return None
