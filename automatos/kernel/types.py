@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
+
+if TYPE_CHECKING:
+    from automatos.kernel.backends import KVBackend, VectorBackend
 
 __all__ = [
     "AgentProfile",
@@ -306,6 +309,10 @@ class RoutingContext(Protocol):
     config: Mapping[str, Any]
     """The workspace's routing configuration: thresholds, margins, tier settings (calibrated values
     included), by tier name: ``config["semantic"]["threshold"]``…"""
+    kv: KVBackend | None
+    """The platform's cache (the decision cache lives there); ``None`` when it is down: skip, don't fail."""
+    vectors: VectorBackend | None
+    """The vector backend (agents' profile embeddings)."""
 
     async def agents(self) -> Sequence[AgentProfile]: ...
 
