@@ -6,8 +6,8 @@ and the catalogue of credential types (issue: tools; Composio, MCP and the chat 
   proxies — by name, each provider contained; an agent's tools and content in assignment order.
 - :mod:`automatos.tools.service`: :class:`~automatos.tools.service.ToolService`, listing and
   invoking (``tools.use``, arguments checked against the tool's JSON Schema, audited with a hash).
-- :mod:`automatos.tools.patterns`: the schemas' regular expressions held to what the API process
-  can afford to run (no unbounded backtracking; bounded texts).
+- :mod:`automatos.kernel.patterns` (in the kernel: routing rules use it too): the schemas' regular
+  expressions held to what the API process can afford to run (no unbounded backtracking; bounded texts).
 - :mod:`automatos.tools.models`: the ``credential_types`` table (seeded reference data).
 - :mod:`automatos.tools.credential_types`: its read-only service.
 

@@ -14,7 +14,7 @@
   3. the tool's JSON Schema is itself valid (checked once per schema and remembered): a tool whose
      schema is not is not invokable (409 saying why; its provider must fix it) — nor is one whose
      regular expressions could backtrack without bound in this process
-     (:mod:`automatos.tools.patterns`: nested or alternated repeats, backreferences, too many
+     (:mod:`automatos.kernel.patterns`: nested or alternated repeats, backreferences, too many
      unbounded repeats); strings matched against a pattern, and property names, are at most
      4,096 characters (422);
   4. the arguments fit the schema (Draft 2020-12 unless the schema's ``$schema`` names another
@@ -48,11 +48,11 @@ from jsonschema.exceptions import ValidationError as SchemaViolation
 
 from automatos.kernel.errors import ConflictError, ValidationError, echo
 from automatos.kernel.http import Page, scoped
+from automatos.kernel.patterns import MAX_PATTERN_TEXT, bounded_validator, schema_pattern_problem
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import ToolResult, ToolSpec
 from automatos.sandbox.service import SandboxUnavailableError
 from automatos.sandbox.types import SandboxError
-from automatos.tools.patterns import MAX_PATTERN_TEXT, bounded_validator, schema_pattern_problem
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator

@@ -15,27 +15,63 @@ a 1 MB argument holds the process for minutes. So, for every ``pattern`` and eve
 a schema with another pattern is not invokable (its provider must simplify it), and the texts
 matched are bounded (:data:`MAX_PATTERN_TEXT` characters: a longer string is refused by the
 ``pattern`` keyword, a longer property name by the tools service before any check).
+
+The same rules serve every other regular expression a tenant writes and the platform runs — a
+routing rule's ``regex`` (:mod:`automatos.routing.rules`, the rules tier). :func:`compile_safe`
+compiles one for that use, with a time-safe engine when there is one:
+
+- **RE2** (``google-re2``, a wheel of ~0.6 MB with no dependencies, BSD licence), when installed:
+  an automaton, linear in the text by construction, whatever the pattern — ``\\s*x`` over 4,096
+  spaces takes 0.02 ms where Python's ``re`` takes 33 ms, so 1,000 rules stay within a millisecond
+  whatever a workspace admin writes. It has no backreference and no lookaround (refused, with
+  RE2's reason), and its ``\\b``, ``\\w``, ``\\d`` are ASCII (``\\pL`` is any letter; ``(?i)`` folds
+  Unicode case);
+- otherwise Python's ``re``, after :func:`pattern_problem` refused the shapes above.
+
+Either way the text is bounded (:func:`search_bounded`: the first ``limit`` characters,
+:data:`MAX_PATTERN_TEXT` by default) and a compiled pattern is kept (:func:`compile_safe` is cached).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
+import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 try:  # Python 3.11+: the parser is re._parser (sre_parse is deprecated)
     sre_parse: Any = importlib.import_module("re._parser")
 except ImportError:  # pragma: no cover
     sre_parse = importlib.import_module("sre_parse")
 
-from jsonschema.exceptions import ValidationError as SchemaViolation
+try:  # the time-safe engine (google-re2); Python's re with pattern_problem's checks without it
+    re2: Any = importlib.import_module("re2")
+except ImportError:  # pragma: no cover - exercised by forcing the engine in tests
+    re2 = None
 
-__all__ = ["LARGE_REPEAT", "MAX_PATTERN_TEXT", "bounded_validator", "pattern_problem", "schema_pattern_problem"]
+__all__ = [
+    "ENGINE",
+    "LARGE_REPEAT",
+    "MAX_PATTERN_LENGTH",
+    "MAX_PATTERN_TEXT",
+    "CompiledPattern",
+    "UnsafePattern",
+    "bounded_validator",
+    "compile_safe",
+    "pattern_problem",
+    "schema_pattern_problem",
+    "search_bounded",
+]
 
 MAX_PATTERN_TEXT = 4096
 """Longest string or property name matched against a schema's regular expression."""
 LARGE_REPEAT = 64
 """A repeat allowing more than this many times counts as unbounded."""
+MAX_PATTERN_LENGTH = 1000
+"""Longest pattern :func:`compile_safe` compiles."""
+ENGINE = "re2" if re2 is not None else "re"
+"""The engine :func:`compile_safe` uses by default: ``re2`` when ``google-re2`` is installed."""
 
 _REPEATS = {"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"}
 _NOT_SCHEMAS = frozenset({"const", "enum", "default", "examples", "description", "title", "$comment"})
@@ -121,6 +157,9 @@ def schema_pattern_problem(schema: Any) -> str | None:
 
 def bounded_validator(cls: Any) -> Any:
     """``cls`` (a jsonschema validator class) whose ``pattern`` refuses strings past :data:`MAX_PATTERN_TEXT`."""
+    from jsonschema import validators
+    from jsonschema.exceptions import ValidationError as SchemaViolation
+
     original = cls.VALIDATORS.get("pattern")
     if original is None:
         return cls
@@ -131,6 +170,70 @@ def bounded_validator(cls: Any) -> Any:
             return
         yield from original(validator, patrn, instance, schema)
 
-    from jsonschema import validators
-
     return validators.extend(cls, {"pattern": pattern})
+
+
+class UnsafePattern(ValueError):
+    """A pattern :func:`compile_safe` will not run; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class CompiledPattern(Protocol):
+    """What :func:`compile_safe` answers: an ``re.Pattern``, or RE2's equivalent."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str) -> Any: ...
+
+
+def compile_safe(pattern: str, *, engine: str | None = None) -> CompiledPattern:
+    """``pattern`` compiled to run in this process on any text in linear (RE2) or bounded (``re``) time.
+
+    ``engine``: ``re2`` or ``re`` (default :data:`ENGINE`). Raises :class:`UnsafePattern` with the
+    reason for a pattern longer than :data:`MAX_PATTERN_LENGTH`, one that does not compile, one RE2
+    cannot run (backreferences, lookaround) and, with ``re``, one :func:`pattern_problem` refuses
+    (nested or alternated repeats, backreferences, too many unbounded repeats). Cached.
+    """
+    return _compile(pattern, engine or ENGINE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(pattern: str, engine: str) -> CompiledPattern:
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise UnsafePattern(f"longer than {MAX_PATTERN_LENGTH} characters")
+    if engine == "re2":
+        if re2 is None:
+            raise UnsafePattern("the RE2 engine (google-re2) is not installed")
+        options = re2.Options()
+        options.log_errors = False  # a refused pattern is the caller's mistake: no line on stderr
+        try:
+            compiled: CompiledPattern = re2.compile(pattern, options)
+        except Exception as exc:  # re2.error; a pattern too large for max_mem
+            raise UnsafePattern(f"not a pattern RE2 runs: {_reason(exc)}") from None
+        return compiled
+    if engine != "re":
+        raise ValueError(f"unknown engine {engine!r}")
+    try:
+        compiled = re.compile(pattern)
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise UnsafePattern(f"not a regular expression: {_reason(exc)}") from None
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        raise UnsafePattern(problem)
+    return compiled
+
+
+def _reason(exc: BaseException) -> str:
+    text = exc.args[0] if exc.args else exc
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return str(text)[:200]
+
+
+def search_bounded(pattern: CompiledPattern, text: str, limit: int = MAX_PATTERN_TEXT) -> Any:
+    """``pattern.search`` over the first ``limit`` characters of ``text`` (the match, or ``None``)."""
+    return pattern.search(text[:limit] if len(text) > limit else text)
