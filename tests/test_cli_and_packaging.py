@@ -192,7 +192,8 @@ def test_docker_image_is_built_from_the_lock_with_every_extra_and_checks_health(
 def test_scripts_install_from_the_locks_once() -> None:
     serve = (ROOT / "scripts" / "serve").read_text()
     test = (ROOT / "scripts" / "test").read_text()
-    assert "-c requirements/lock.txt -e ." in serve and "[all]" not in serve  # the embedded default only
+    # the embedded default and the local embedding model only
+    assert '-c requirements/lock.txt -e ".[local-embeddings]"' in serve and "[all]" not in serve
     assert '-c requirements/test-lock.txt -e ".[test,all]"' in test
     assert "./scripts/test-lowest" in (ROOT / ".ci" / "run").read_text()
     lowest = (ROOT / "requirements" / "lowest.txt").read_text()
