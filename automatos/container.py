@@ -24,6 +24,7 @@ from dependency_injector import providers
 
 import automatos.agents as agents_package
 import automatos.marketplace as marketplace_package
+import automatos.routing as routing_package
 from automatos.agents.personas import Personas
 from automatos.agents.platform_settings import SEEDED_DECLARED
 from automatos.agents.service import AgentService
@@ -44,6 +45,8 @@ from automatos.marketplace.categories import PluginCategories
 from automatos.marketplace.runtime.service import PluginsService
 from automatos.marketplace.service import MarketplaceService
 from automatos.marketplace.settings import MarketplaceSettings
+from automatos.routing.rules import RulesService
+from automatos.routing.service import RouterService
 from automatos.routing.settings import RoutingSettings
 from automatos.sandbox.service import SandboxService
 from automatos.sandbox.settings import SANDBOX_DECLARED, SandboxSettings
@@ -71,10 +74,18 @@ MARKETPLACE_MIGRATIONS = MigrationSource(
 """The marketplace's tables (0005: plugins, their versions, their scan findings; 0006: the runtime's
 workspace plugins, agents' plugins, cached declarations), in its package."""
 
+ROUTING_MIGRATIONS = MigrationSource(
+    name="automatos.routing",
+    versions=Path(routing_package.__file__).parent / "migrations",
+    metadata=Base.metadata,  # automatos.routing.models and .rules, imported with the router's services
+)
+"""The router's tables (0007: decisions and unrouted events, the per-workspace configuration; 0008: the
+routing rules), in its package."""
+
 PACKAGE_PARTS = Parts(
     settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
-    migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS),
+    migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS),
 )
 """What the feature packages hand the kernel: settings structs, declared settings, migrations."""
 
@@ -128,6 +139,9 @@ class Container(KernelContainer):
         providers=llm_providers,
         tools=tool_registry,  # the agent's assigned plugins' content in its system prompt
     )
+    # the router (routing/): the workspace's routing rules, the tier cascade, decisions, configuration
+    routing_rules = providers.Singleton(RulesService, KernelContainer.kernel)
+    router = providers.Singleton(RouterService, KernelContainer.kernel, agents, llm_providers, rules=routing_rules)
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(

@@ -294,17 +294,30 @@ class OpenAICompatService:
             raise NotFoundError(f"model {model[:100]!r} is not an active agent of this workspace", field="model")
         return agent
 
-    async def start_completion(self, workspace: Workspace, data: CompletionRequest, request_id: str | None) -> Turn:
-        """A stateless turn with the agent ``data.model`` names, on the caller's messages."""
+    @staticmethod
+    def routing_text(data: CompletionRequest) -> str:
+        """What ``model: "auto"`` routes on: the last ``user`` message's text (422 naming ``messages``
+        when there is none; its parts checked as the completion would)."""
         _refuse_unhonoured(data)
-        if data.model == "auto":
-            raise NotFoundError("model 'auto' (routing to an agent) is not available yet", field="model")
+        for i in range(len(data.messages) - 1, -1, -1):
+            if data.messages[i].role == "user":
+                return _text(data.messages[i], i)
+        raise ValidationError("model 'auto' routes on the last user message, and there is none", field="messages")
+
+    async def start_completion(
+        self, workspace: Workspace, data: CompletionRequest, request_id: str | None, *, agent: str | None = None
+    ) -> Turn:
+        """A stateless turn with the agent ``data.model`` names (or ``agent``, the one the router chose
+        for ``model: "auto"``: the API routes before calling this), on the caller's messages."""
+        _refuse_unhonoured(data)
+        if agent is None and data.model == "auto":
+            raise NotFoundError("model 'auto' is routed by the API (POST /v1/chat/completions)", field="model")
         conversation = [
             ChatMessage(role=_ROLES.get(m.role, m.role), content=_text(m, i)) for i, m in enumerate(data.messages)
         ]
         overrides = {"temperature": data.temperature, "max_tokens": data.max_completion_tokens or data.max_tokens}
         return await self.chat.start_stateless(
-            workspace, data.model, conversation, overrides=overrides, request_id=request_id
+            workspace, agent or data.model, conversation, overrides=overrides, request_id=request_id
         )
 
     async def embed(self, workspace: Workspace, data: EmbeddingRequest, request_id: str | None) -> dict[str, Any]:

@@ -14,6 +14,12 @@ configured: a 409 naming ``model_settings.provider``); the assistant message is 
 ``status: "error"``. A client that disconnects stops the generation
 and the message keeps what was produced (``status: "cancelled"``). See :mod:`automatos.chat.service`
 and :mod:`automatos.chat.turn`.
+
+``POST /api/chat`` without ``agent`` and without ``session_id`` asks the router
+(:mod:`automatos.api.controllers.routing`, docs/routing.md) which agent answers, before the chat's
+transaction opens; the answer carries ``X-Routing-Agent-ID``, ``X-Routing-Confidence``,
+``X-Routing-Type`` and ``X-Routing-Tier``. No agent out of the router (and no default agent): 422
+naming ``agent``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
+from automatos.api.controllers.routing import routed_agent, routing_headers
 from automatos.api.dependencies import Scoped, request_context, scoped, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.problems import TYPE_BASE
@@ -61,8 +68,9 @@ class MessageSend(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ChatSend(msgspec.Struct, forbid_unknown_fields=True):
-    agent: AgentRef
     content: Content
+    agent: AgentRef | None = None
+    """The agent (id or slug); without it (and without ``session_id``) the router chooses."""
     session_id: str | None = None
     """Continue this session; a new one is opened when it is not given."""
     stream: bool = True
@@ -197,11 +205,16 @@ class ChatController(Controller):
         _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
         service = services(request).chat()
-        session_id, agent = data.session_id, None
+        session_id, agent, routed = data.session_id, None, None
         if session_id is None:
-            session_id = (
-                await service.create_session(scope.workspace.id, data.agent, "", actor_id=scope.principal.id)
-            ).id
+            chosen = data.agent
+            if chosen is None:  # the router chooses, before the chat's transaction opens
+                routed = await routed_agent(
+                    request, scope.workspace, data.content, field="agent", text_field="content", source="chat"
+                )
+                chosen = routed.agent_id
+            assert chosen is not None
+            session_id = (await service.create_session(scope.workspace.id, chosen, "", actor_id=scope.principal.id)).id
         else:
             agent = data.agent  # the named session must be with this agent (checked in the same transaction)
         turn = await service.start_turn(
@@ -212,7 +225,10 @@ class ChatController(Controller):
             request_id=ctx.request_id,
             agent_ref=agent,
         )
-        return await _answer(service, scope, turn, data.stream)
+        response = await _answer(service, scope, turn, data.stream)
+        if routed is not None:
+            response.headers.update(routing_headers(routed))
+        return response
 
     @post("/sessions", summary="Open a chat session with an agent")
     async def create_session(self, request: Request[Any, Any, Any], data: JSONBody[SessionCreate]) -> SessionRecord:

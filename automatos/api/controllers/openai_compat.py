@@ -3,7 +3,11 @@
 - ``GET /v1/models``: the workspace's active agents, as models (``id`` is the agent's slug);
   ``GET /v1/models/{id}`` one of them (404 for an agent that is paused, archived, another
   workspace's, or not there).
-- ``POST /v1/chat/completions``: ``model`` is an agent's slug (or id); the agent's persona, skills
+- ``POST /v1/chat/completions``: ``model`` is an agent's slug (or id), or ``auto``: the router
+  (docs/routing.md) chooses on the last user message, before the turn starts, and the answer
+  carries ``X-Routing-Agent-ID``, ``X-Routing-Confidence``, ``X-Routing-Type`` and ``X-Routing-Tier``
+  (and the chosen agent's slug as ``model``); no agent out of the router and no default agent → 422
+  naming ``model``. The agent's persona, skills
   and instructions come first as the system prompt, then the caller's ``messages``. Streaming
   answers are ``chat.completion.chunk`` events ending with ``data: [DONE]``; with
   ``stream_options.include_usage`` a last chunk carries the usage, as OpenAI's does. Both answer
@@ -39,6 +43,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from automatos.api.controllers.chat import sse_headers
+from automatos.api.controllers.routing import routed_agent, routing_headers
 from automatos.api.dependencies import request_context, scoped, services
 from automatos.api.openai_errors import openai_error
 from automatos.api.problems import exception_handlers
@@ -184,16 +189,27 @@ class OpenAIController(Controller):
     ) -> Response[Any] | Stream:
         _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.AGENTS_USE)
-        turn = await services(request).openai_compat().start_completion(scope.workspace, data, ctx.request_id)
+        compat = services(request).openai_compat()
+        model, headers = data.model, {}
+        agent = None
+        if data.model == "auto":  # the router chooses, before the turn reads anything
+            text = compat.routing_text(data)
+            routed = await routed_agent(
+                request, scope.workspace, text, field="model", text_field="messages", source="openai"
+            )
+            agent, model, headers = routed.agent_id, routed.agent_slug or data.model, routing_headers(routed)
+        turn = await compat.start_completion(scope.workspace, data, ctx.request_id, agent=agent)
         if data.stream:
             include_usage = data.stream_options is not None and data.stream_options.include_usage
-            return await _stream(turn, data.model, include_usage)
+            stream = await _stream(turn, model, include_usage)
+            stream.headers.update(headers)
+            return stream
         result = await turn.complete()
         body = {
             "id": "chatcmpl-" + uuid.uuid4().hex,
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": data.model,
+            "model": model,
             "choices": [
                 {
                     "index": 0,
@@ -207,7 +223,7 @@ class OpenAIController(Controller):
                 "total_tokens": result.total_tokens,
             },
         }
-        return Response(body, status_code=200)
+        return Response(body, status_code=200, headers=headers)
 
     @post("/embeddings", summary="Embed texts with one of the workspace's embedding providers", status_code=200)
     async def embeddings(self, request: Request[Any, Any, Any], data: JSONBody[EmbeddingRequest]) -> dict[str, Any]:

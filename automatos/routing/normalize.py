@@ -1,0 +1,50 @@
+"""Normalised text: the decision cache's key and what corrections and rules match against.
+
+Case folded (``str.casefold``, Unicode-aware: ``"Straße"`` → ``"strasse"``), compatibility forms
+folded (NFKC: full-width letters, ligatures), punctuation and symbols dropped, every run of
+whitespace one space, no space at either end. Letters, digits and combining marks of every script
+are kept (``"¿Dónde está mi pedido?"`` → ``"dónde está mi pedido"``; Chinese, Arabic and Hindi keep
+their characters), so words that change the meaning survive: ``"turn on dark mode"`` and
+``"turn off dark mode"`` stay two keys. An apostrophe inside a word is dropped without a space
+(``"don't"`` → ``"dont"``, whether typed straight or curly); a hyphen is a space like any other
+punctuation (``"dark-mode"`` → ``"dark mode"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+
+__all__ = ["normalize", "text_digest"]
+
+_JOINERS = frozenset("'\u2019\u2018`\u00b4")  # straight, curly right/left, grave, acute
+"""Inside a word these join (nothing left in their place); elsewhere they are punctuation."""
+
+
+def _kept(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] in "LNM"  # letters, numbers, marks (the vowel signs of Indic scripts)
+
+
+def normalize(text: str) -> str:
+    """``text`` with case, compatibility forms, whitespace and punctuation folded (see the module)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    out: list[str] = []
+    previous_kept = False
+    length = len(folded)
+    for i, ch in enumerate(folded):
+        if _kept(ch):
+            out.append(ch)
+            previous_kept = True
+            continue
+        if ch in _JOINERS and previous_kept and i + 1 < length and _kept(folded[i + 1]):
+            continue  # don't, e-mail
+        if out and out[-1] != " ":
+            out.append(" ")
+        previous_kept = False
+    return "".join(out).strip()
+
+
+def text_digest(normalized: str) -> str:
+    """sha256 (hex) of normalised text: what a decision row keeps instead of the message."""
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
