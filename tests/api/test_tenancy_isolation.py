@@ -34,7 +34,7 @@ GLOBAL: dict[tuple[str, str], str] = {
     ("GET", "/api/test-everything/ping"): "the test extension's own route",
 }
 ALLOWED = {401, 403, 404, 405, 422}
-B_OBJECTS = {"workspace_id", "key_id", "agent", "persona", "skill", "session_id"}
+B_OBJECTS = {"workspace_id", "key_id", "agent", "persona", "skill", "session_id", "rule_id"}
 """Path parameters that ``_fill`` sets to one of B's objects."""
 
 
@@ -94,6 +94,13 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[AppClient, dict[str, str]
         )
         assert agent.status_code == 201, agent.text
         ids["b_agent"] = agent.json()["id"]
+        rule = await client.post(
+            "/api/routing/rules",
+            json={"name": "b-secret rule", "agent_id": ids["b_agent"], "keywords": ["b-secret"]},
+            headers=in_b,
+        )
+        assert rule.status_code == 201, rule.text
+        ids["b_rule"] = rule.json()["id"]
         ids["b_plugin"] = await _plugin_enabled_in(client, app, b["id"])
         chat = await client.post(
             "/api/chat", json={"agent": "b-secret-agent", "content": "b-secret question", "stream": False}, headers=in_b
@@ -144,6 +151,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         "skill": ids["b_skill"],
         "session_id": ids["b_session"],
         "slug": ids["b_plugin"],
+        "rule_id": ids["b_rule"],
     }
     return re.sub(r"\{([^}:]+)(?::[^}]+)?\}", lambda mt: values.get(mt.group(1), "x"), path)
 

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from automatos.extensions.routing.rules import number, tier_params, unspaced
+from automatos.extensions.routing.rules import MAX_WORKSPACES, number, tier_params, unspaced
 from automatos.kernel.types import RouteDecision, RoutingContext, RoutingRequest, RoutingRule
 
 __all__ = ["DEFAULT_MARGIN", "DEFAULT_THRESHOLD", "IntentTier", "stem"]
@@ -87,6 +87,8 @@ class IntentTier:
     def vocabulary(self, workspace_id: str, rules: Sequence[RoutingRule]) -> _Vocabulary:
         held = self._vocabularies.get(workspace_id)
         if held is None or held.rules is not rules:
+            if held is None and len(self._vocabularies) >= MAX_WORKSPACES:
+                self._vocabularies.pop(next(iter(self._vocabularies)))  # the oldest workspace built
             held = self._vocabularies[workspace_id] = _vocabulary(rules)
         return held
 

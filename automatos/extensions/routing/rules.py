@@ -31,11 +31,13 @@ from typing import Any
 from automatos.kernel.patterns import MAX_PATTERN_TEXT, PatternSet, UnsafePattern, compile_safe
 from automatos.kernel.types import RouteDecision, RoutingContext, RoutingRequest, RoutingRule
 
-__all__ = ["DEFAULT_CONFIDENCE", "RulesTier", "number", "tier_params", "unspaced"]
+__all__ = ["DEFAULT_CONFIDENCE", "MAX_WORKSPACES", "RulesTier", "number", "tier_params", "unspaced"]
 
 log = logging.getLogger("automatos.routing.rules")
 
 DEFAULT_CONFIDENCE = 0.9
+MAX_WORKSPACES = 1000
+"""Workspaces whose compiled rules a tier keeps (one instance serves every workspace)."""
 _UNSPACED = ("CJK", "HIRAGANA", "KATAKANA", "THAI", "LAO", "KHMER", "MYANMAR", "TIBETAN")
 
 
@@ -127,6 +129,8 @@ class RulesTier:
     def compiled(self, workspace_id: str, rules: Sequence[RoutingRule]) -> _RuleSet:
         held = self._compiled.get(workspace_id)
         if held is None or held.rules is not rules:
+            if held is None and len(self._compiled) >= MAX_WORKSPACES:
+                self._compiled.pop(next(iter(self._compiled)))  # the oldest workspace compiled
             held = self._compiled[workspace_id] = _compile(rules)
         return held
 
