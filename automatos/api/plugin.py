@@ -38,6 +38,8 @@ from automatos.api.controllers.openai_compat import OpenAIController
 from automatos.api.controllers.platform_settings import PlatformSettingsController
 from automatos.api.controllers.plugins import AgentPluginsController, CatalogueController, WorkspacePluginsController
 from automatos.api.controllers.prompts import PromptsController
+from automatos.api.controllers.routing import RouteController, RoutingController
+from automatos.api.controllers.routing_rules import RoutingRulesController
 from automatos.api.controllers.sandbox import SandboxController
 from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
@@ -81,6 +83,9 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     CatalogueController,
     WorkspacePluginsController,
     AgentPluginsController,
+    RoutingRulesController,
+    RouteController,
+    RoutingController,
 )
 
 CHAT_CONTROLLERS: tuple[Any, ...] = (ChatController, UsageController, PromptsController, OpenAIController)
@@ -107,6 +112,7 @@ class KernelPlugin(InitPluginProtocol):
             gc.freeze()
             yield
         finally:
+            await self.container.router().stop()  # the decisions still pending are written
             await self.container.plugins().stop()
             await self.container.marketplace().stop()  # scans in flight stay queued for the next start
             await sandbox.stop()  # runs answer 503 from here on

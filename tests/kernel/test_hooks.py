@@ -159,7 +159,8 @@ async def test_every_typed_collector_through_the_test_extension(tmp_path: Any) -
     tiers = await hooks.routing_tiers(view, WS)
     from automatos import RouteDecision, RoutingRequest
 
-    decision = await tiers[0].route(RoutingRequest(workspace_id=WS.id, text="a billing question"), None)  # type: ignore[arg-type]
+    keyword = next(t for t in tiers if t.name == "test-keyword")  # the built-in tiers are there too
+    decision = await keyword.route(RoutingRequest(workspace_id=WS.id, text="a billing question"), None)  # type: ignore[arg-type]
     assert isinstance(decision, RouteDecision) and decision.agent_id == "billing-agent"
     tools = await hooks.tool_providers(view, WS)
     assert [t.name for t in await tools.items["test-tools"].list_tools(WS.id)] == ["echo"]

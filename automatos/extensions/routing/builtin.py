@@ -1,10 +1,11 @@
 """The built-in routing tiers, one pluggy plugin (entry point ``automatos.routing.builtin``).
 
 Each tier is a module of this package: ``override`` (0), ``cache`` (10), ``rules`` (20),
-``semantic`` (40), ``intent`` (50), ``llm`` (60) — the default orders; a workspace reorders or
-switches them off in its routing configuration (``PUT /api/routing/config``). The tiers are
-stateless objects shared by every workspace: what differs per workspace comes through the
-``RoutingContext`` the router hands each call. Only the kernel is imported here (docs/architecture.md).
+``semantic`` (40), ``intent`` (50) — the default orders (``triggers`` 30 and ``llm`` 60 are to
+come); a workspace reorders or switches them off in its routing configuration
+(``PUT /api/routing/config``). One instance of each serves every workspace: what differs per
+workspace comes through the ``RoutingContext`` the router hands each call (and what a tier keeps,
+it keeps by workspace id). Only the kernel is imported here (docs/architecture.md).
 """
 
 from __future__ import annotations
