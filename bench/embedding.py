@@ -82,7 +82,10 @@ async def main(rounds: int, samples: int, batch_samples: int) -> None:
     results: dict[tuple[str, str], list[float]] = {}
     ratios: dict[str, list[float]] = {"one message": [], "batch of 32": []}
     for r in range(rounds):
-        order = [("local-e5", local), ("offline", hashed)]
+        order: list[tuple[str, LocalE5EmbeddingProvider | OfflineEmbeddingProvider]] = [
+            ("local-e5", local),
+            ("offline", hashed),
+        ]
         if r % 2:
             order.reverse()
         medians: dict[tuple[str, str], float] = {}
