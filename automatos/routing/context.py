@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
+from types import CoroutineType, coroutine
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from automatos.kernel.backends import KVBackend, VectorBackend
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.llm.providers import ProviderResolver
 
-__all__ = ["KV_TIMEOUT_SECONDS", "Context", "GuardedKV", "RulesSource", "pick_embedder"]
+__all__ = ["KV_TIMEOUT_SECONDS", "Context", "GuardedKV", "RulesSource", "pick_embedder", "resume"]
 
 log = logging.getLogger("automatos.routing")
 
@@ -39,6 +40,29 @@ PREFERRED_EMBEDDER = "local-e5"
 FALLBACK_EMBEDDER = "offline"
 
 T = TypeVar("T")
+
+
+@coroutine
+def resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+    """The rest of ``await coro`` once it was stepped and yielded ``pending`` (PEP 380's expansion of
+    ``yield from``, as :mod:`automatos.kernel.hooks` does for hook implementations): what the loop
+    sends or throws in — a time limit's cancellation included — goes on to ``coro``."""
+    while True:
+        try:
+            sent = yield pending
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as exc:
+            try:
+                pending = coro.throw(exc)
+            except StopIteration as done:
+                return done.value
+        else:
+            try:
+                pending = coro.send(sent)
+            except StopIteration as done:
+                return done.value
 
 
 class RulesSource(Protocol):
@@ -56,8 +80,17 @@ class GuardedKV(KVBackend):
 
     async def _call(self, action: Callable[[], Awaitable[T]]) -> T:
         try:
+            value = action()
+            if type(value) is CoroutineType:
+                # one step first: an in-process backend answers without waiting, and needs no timer
+                try:
+                    pending = value.send(None)
+                except StopIteration as done:
+                    result: T = done.value
+                    return result
+                value = resume(value, pending)
             async with asyncio.timeout(KV_TIMEOUT_SECONDS):
-                return await action()
+                return await value
         except Exception as exc:
             self.guard.failed(exc)
             raise

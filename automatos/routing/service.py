@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -49,7 +50,7 @@ from automatos.kernel.faults import FailOpen
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AgentProfile, RouteDecision, RouteShortlist, RoutingRequest, RoutingTier, Workspace
 from automatos.routing.config import check_config, merged
-from automatos.routing.context import Context, GuardedKV, RulesSource
+from automatos.routing.context import Context, GuardedKV, RulesSource, resume
 from automatos.routing.models import RoutingConfigRow
 from automatos.routing.normalize import normalize, text_digest
 from automatos.routing.records import DecisionRecorder, UnroutedEvent, read_config, unrouted_page
@@ -116,6 +117,9 @@ class _State:
     profiles: tuple[AgentProfile, ...]
     by_id: dict[str, AgentProfile]
     by_ref: dict[str, AgentProfile]
+
+
+_NOTHING = object()
 
 
 def _clean(value: float) -> float | None:
@@ -315,15 +319,28 @@ class RouterService:
             if any(getattr(context, need, None) is None for need in requires):
                 explanation.append(TierOutcome(tier=name, outcome="skipped", ms=0.0))
                 continue
-            seconds = float(tier_config.get(name, {}).get("timeout", own.routing_tier_timeout_seconds))
-            limit = asyncio.timeout(seconds)
+            limit: asyncio.Timeout | None = None
             outcome = "pass"
             answer: Any = None
             try:
-                async with limit:
-                    answer = await tier.route(request, context)
+                pending: Any = _NOTHING
+                value = tier.route(request, context)
+                if type(value) is CoroutineType:
+                    # one step first: a tier that answers without waiting (a cache hit on the memory
+                    # backend, a rule) needs no timer — the timer is most of such a tier's cost
+                    try:
+                        pending = value.send(None)
+                    except StopIteration as done:
+                        answer = done.value
+                    else:
+                        value = resume(value, pending)
+                if pending is not _NOTHING or type(value) is not CoroutineType:
+                    seconds = float(tier_config.get(name, {}).get("timeout", own.routing_tier_timeout_seconds))
+                    limit = asyncio.timeout(seconds)
+                    async with limit:
+                        answer = await value
             except TimeoutError:
-                outcome = "timeout" if limit.expired() else "error"
+                outcome = "timeout" if limit is not None and limit.expired() else "error"
             except Exception as exc:
                 if "kv" in requires and self.kv_guard.down:
                     outcome = "skipped"
@@ -437,7 +454,9 @@ class RouterService:
                 "agent_id": result.agent_id,
                 "confidence": result.confidence,
                 "reason": result.reason[:2000],
-                "explanation": [msgspec.to_builtins(o) for o in result.explanation],
+                "explanation": [
+                    {"tier": o.tier, "outcome": o.outcome, "score": o.score, "ms": o.ms} for o in result.explanation
+                ],
                 "cache_hit": result.cache_hit,
                 "total_ms": round(total_ms, 3),
             }
