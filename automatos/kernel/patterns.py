@@ -20,7 +20,7 @@ The same rules serve every other regular expression a tenant writes and the plat
 routing rule's ``regex`` (:mod:`automatos.routing.rules`, the rules tier). :func:`compile_safe`
 compiles one for that use, with a time-safe engine when there is one:
 
-- **RE2** (``google-re2``, a wheel of ~0.6 MB with no dependencies, BSD licence), when installed:
+- **RE2** (``google-re2``, a dependency: a wheel of ~0.6 MB, no dependencies, BSD licence), when installed:
   an automaton, linear in the text by construction, whatever the pattern — ``\\s*x`` over 4,096
   spaces takes 0.02 ms where Python's ``re`` takes 33 ms, so 1,000 rules stay within a millisecond
   whatever a workspace admin writes. It has no backreference and no lookaround (refused, with
