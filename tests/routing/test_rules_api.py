@@ -354,3 +354,31 @@ async def test_another_node_drops_its_rules_through_redis(tmp_path: Path, redis_
         b = await _node(stack, tmp_path / "b", db, redis_url=redis_url, bus_poll_seconds=3600.0)
         assert b.kernel().backends.pubsub.name == "redis"
         await _rule_changes_reach(a, b)
+
+
+# --- through the router -------------------------------------------------------------------------
+
+
+async def test_post_route_decides_by_rule_then_by_intent(site: Site) -> None:
+    # the offline tiers only after the rules: no semantic guess, no LLM
+    quiet = {"tiers": {"semantic": {"enabled": False}, "llm": {"enabled": False}}}
+    put = await site.client.put("/api/routing/config", json=quiet, headers=site.headers("alice"))
+    assert put.status_code == 200, put.text
+    made = [
+        await site.create({"name": "refunds", "agent_id": "billing", "priority": 5, "keywords": ["refund"]}),
+        await site.create({"name": "vocabulary", "agent_id": "support", "intent_keywords": ["crashes", "errors"]}),
+    ]
+    assert [m.status_code for m in made] == [201, 201]
+    headers = site.headers("mia")
+    routed = await site.client.post("/api/route", json={"message": "I want a REFUND now"}, headers=headers)
+    assert routed.status_code == 200, routed.text
+    body = routed.json()
+    assert (body["tier"], body["agent_id"], body["confidence"]) == ("rules", site.ids["billing"], 0.9)
+    # no rule's condition holds; the intent tier finds two of support's words (0.67 >= 0.5)
+    message = {"message": "the app crashes with errors"}
+    by_intent = (await site.client.post("/api/route", json=message, headers=headers)).json()
+    assert (by_intent["tier"], by_intent["agent_id"]) == ("intent", site.ids["support"]), by_intent
+    outcomes = {step["tier"]: step["outcome"] for step in by_intent["explanation"]}
+    assert outcomes["intent"] == "decided" and outcomes["rules"] != "decided", outcomes
+    for response in made:
+        await site.client.delete(f"{RULES}/{response.json()['id']}", headers=site.headers("alice"))
