@@ -16,12 +16,13 @@ from automatos.extensions.routing.cache import CacheTier
 from automatos.extensions.routing.intent import IntentTier
 from automatos.extensions.routing.override import OverrideTier
 from automatos.extensions.routing.rules import RulesTier
+from automatos.extensions.routing.semantic import SemanticTier
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import RoutingTier
 
 __all__ = ["TIERS", "register_routing_tiers"]
 
-TIERS: tuple[RoutingTier, ...] = (OverrideTier(), CacheTier(), RulesTier(), IntentTier())
+TIERS: tuple[RoutingTier, ...] = (OverrideTier(), CacheTier(), RulesTier(), SemanticTier(), IntentTier())
 """One instance of each built-in tier, in their default order."""
 
 

@@ -36,7 +36,7 @@ Decisions:
   monotone map of the cosine, 0.6 at the threshold, 0.95 for an identical direction — below the
   rules tier's 0.9 for all but near-copies of a profile.
 - A request's ``shortlist`` (from an earlier tier or the caller) restricts the candidates; the
-  query widens (doubling ``top_k``) until every shortlisted agent has been seen.
+  query widens (doubling ``top_k``) until the best shortlisted agents are among its results.
 - No vector backend, no active agent: the tier passes (``None``).
 """
 
@@ -87,7 +87,7 @@ def params_for(model: str, config: Mapping[str, Any]) -> SemanticParams:
     if not isinstance(own, Mapping):
         return base
     size = own.get("shortlist")
-    shortlist = size if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 50 else base.shortlist
+    shortlist = size if isinstance(size, int) and not isinstance(size, bool) and 1 <= size <= 100 else base.shortlist
     calibrated_for = own.get("model")
     if isinstance(calibrated_for, str) and calibrated_for and calibrated_for != model:
         return SemanticParams(base.threshold, base.margin, shortlist)

@@ -8,6 +8,13 @@ every query also filters on ``dimensions``. Without a fixed dimension there is n
 a query scans one workspace's collection, which the primary key narrows — the right trade for
 per-workspace collections of up to a few hundred thousand rows, and no state in process memory,
 so any number of API nodes share it.
+
+Measured for the router's semantic tier (``bench/routing_semantic.py``, 10,000 384-d agents in one
+workspace beside another tenant's 10,000, this 2-core machine): the exact scan takes ~13 ms; a
+partial HNSW expression index (``(embedding::vector(384)) vector_cosine_ops WHERE dimensions = 384``,
+iterative scans, ``ef_search`` 40) ~2.5-3.5 ms, with recall@1 1.00 on vectors grouped around 100
+directions (as real profiles group by role) but 0.22 on uniformly random ones. Not added: a router
+that misses the best agent decides wrongly, and recall depends on the data; see docs/routing.md.
 """
 
 from __future__ import annotations
