@@ -45,9 +45,11 @@ from automatos.marketplace.categories import PluginCategories
 from automatos.marketplace.runtime.service import PluginsService
 from automatos.marketplace.service import MarketplaceService
 from automatos.marketplace.settings import MarketplaceSettings
+from automatos.routing.corrections import CorrectionsService
 from automatos.routing.rules import RulesService
 from automatos.routing.service import RouterService
 from automatos.routing.settings import RoutingSettings
+from automatos.routing.stats import StatsService
 from automatos.sandbox.service import SandboxService
 from automatos.sandbox.settings import SANDBOX_DECLARED, SandboxSettings
 from automatos.tools.credential_types import CredentialTypes
@@ -110,7 +112,10 @@ class Container(KernelContainer):
     # agents, personas, skills (agents/); the model catalogue and providers (llm/); reference catalogs
     personas = providers.Singleton(Personas, KernelContainer.sessionmaker)
     skills = providers.Singleton(Skills, KernelContainer.sessionmaker)
-    agents = providers.Singleton(AgentService, KernelContainer.sessionmaker, personas, skills)
+    # agent writes publish ``routing`` on the kernel's bus (the router drops its copy of the agents)
+    agents = providers.Singleton(
+        AgentService, KernelContainer.sessionmaker, personas, skills, kernel=KernelContainer.kernel
+    )
     llm_catalog = providers.Singleton(ModelCatalog, KernelContainer.sessionmaker)
     llm_providers = providers.Singleton(ProviderResolver, KernelContainer.kernel)
     credential_types = providers.Singleton(CredentialTypes, KernelContainer.sessionmaker)
@@ -142,6 +147,8 @@ class Container(KernelContainer):
     # the router (routing/): the workspace's routing rules, the tier cascade, decisions, configuration
     routing_rules = providers.Singleton(RulesService, KernelContainer.kernel)
     router = providers.Singleton(RouterService, KernelContainer.kernel, agents, llm_providers, rules=routing_rules)
+    routing_corrections = providers.Singleton(CorrectionsService, router)  # corrections, labelled examples
+    routing_stats = providers.Singleton(StatsService, router)
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(

@@ -14,14 +14,19 @@ Rules kept here, not in handlers, so the API and the CLI cannot disagree:
   and :meth:`AgentService.restore_agent` brings it back (the rule workspaces follow too:
   :mod:`automatos.workspaces.archive`);
 - every change is audited in the same transaction, with its actor and request id, naming what
-  changed, never the values.
+  changed, never the values;
+- after the commit of a change (create, update — pause included —, archive, restore) the
+  service tells this node's listeners at once (:meth:`AgentService.on_change`: the router drops its
+  copy of the workspace's active agents) and every node through the kernel bus (``routing``, with
+  the workspace id), so a paused agent is not routed to. Only the kernel is needed for that: this
+  package does not import the router.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -38,6 +43,9 @@ from automatos.kernel.db.queries import lookable, page, set_fields
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.store import KernelStore
 from automatos.kernel.validation import not_blank
+
+if TYPE_CHECKING:
+    from automatos.kernel.core import Kernel
 
 __all__ = ["AgentCreate", "AgentRecord", "AgentService", "AgentStatus", "AgentUpdate"]
 
@@ -101,6 +109,8 @@ class AgentRecord(msgspec.Struct, kw_only=True):
     updated_at: datetime
 
 
+BUS_CHANNEL = "routing"
+"""What the router (and the routing rules' cache) listen on for a workspace whose agents changed."""
 _RESERVED_AGENT_SLUGS = frozenset({"auto"})
 """``model: "auto"`` on ``/v1`` asks the router to choose: an agent of that slug could never be called."""
 
@@ -121,10 +131,31 @@ def _summary(row: am.Persona | am.Skill) -> Summary:
 class AgentService:
     """The agents of one database; personas and skills are referenced through their services."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], personas: Personas, skills: Skills) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        personas: Personas,
+        skills: Skills,
+        *,
+        kernel: Kernel | None = None,
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.personas = personas
         self.skills = skills
+        self.kernel = kernel
+        """Publishes ``routing`` on its bus after a change (``None``: no bus, listeners only)."""
+        self._listeners: list[Callable[[str], None]] = []
+
+    def on_change(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(workspace_id)`` on this node right after a change of the workspace's agents commits."""
+        self._listeners.append(listener)
+
+    async def _changed(self, workspace_id: str) -> None:
+        """After a commit: this node's listeners now, every node through the bus (``routing``)."""
+        for listener in self._listeners:
+            listener(workspace_id)
+        if self.kernel is not None and self.kernel.started:
+            await self.kernel.bus.publish(BUS_CHANNEL, workspace_id=workspace_id)
 
     async def list_agents(
         self,
@@ -197,7 +228,9 @@ class AgentService:
                 KernelStore._audit(
                     session, workspace_id, actor_id, "agent.created", "agent", row.id, {"slug": slug}, request_id
                 )
-                return (await self._agents(session, workspace_id, [row]))[0]
+                record = (await self._agents(session, workspace_id, [row]))[0]
+            await self._changed(workspace_id)
+            return record
         except IntegrityError:
             raise ConflictError(f"an agent with slug {slug!r} already exists in this workspace", field="slug") from None
 
@@ -234,7 +267,9 @@ class AgentService:
                 KernelStore._audit(
                     session, workspace_id, actor_id, "agent.updated", "agent", row.id, {"fields": changed}, request_id
                 )
-                return (await self._agents(session, workspace_id, [row]))[0]
+                record = (await self._agents(session, workspace_id, [row]))[0]
+            await self._changed(workspace_id)
+            return record
         except IntegrityError:
             raise ConflictError("an agent with that slug already exists in this workspace", field="slug") from None
 
@@ -248,6 +283,7 @@ class AgentService:
                 return
             row.status = "archived"
             KernelStore._audit(session, workspace_id, actor_id, "agent.archived", "agent", row.id, {}, request_id)
+        await self._changed(workspace_id)
 
     @staticmethod
     async def _refuse_taken_slug(session: AsyncSession, workspace_id: str, slug: str) -> None:
@@ -276,7 +312,9 @@ class AgentService:
             row.status = "active"
             await session.flush()
             KernelStore._audit(session, workspace_id, actor_id, "agent.restored", "agent", row.id, {}, request_id)
-            return (await self._agents(session, workspace_id, [row]))[0]
+            record = (await self._agents(session, workspace_id, [row]))[0]
+        await self._changed(workspace_id)
+        return record
 
     @staticmethod
     async def _agent(session: AsyncSession, workspace_id: str, ref: str) -> am.Agent:

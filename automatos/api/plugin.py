@@ -39,6 +39,7 @@ from automatos.api.controllers.platform_settings import PlatformSettingsControll
 from automatos.api.controllers.plugins import AgentPluginsController, CatalogueController, WorkspacePluginsController
 from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.routing import RouteController, RoutingController
+from automatos.api.controllers.routing_feedback import RoutingFeedbackController
 from automatos.api.controllers.routing_rules import RoutingRulesController
 from automatos.api.controllers.sandbox import SandboxController
 from automatos.api.controllers.settings import SettingsController
@@ -84,6 +85,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     WorkspacePluginsController,
     AgentPluginsController,
     RoutingRulesController,
+    RoutingFeedbackController,
     RouteController,
     RoutingController,
 )

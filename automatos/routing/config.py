@@ -95,6 +95,38 @@ def _param(tier: str, key: str, value: Any) -> Any:
     raise ValidationError(f"{key} must be a JSON value", field=field)
 
 
+MAX_TRIGGER_ROUTES = 500
+
+
+def _trigger_routes(value: Any) -> dict[str, str]:
+    """``tiers.triggers.routes``: ``{"<provider>/<trigger>" | "<provider>/*": agent id or slug}``.
+
+    Only the shape is checked here; the service checks that each names an active agent (stored as its id)."""
+    field = "tiers.triggers.routes"
+    if not isinstance(value, Mapping):
+        raise ValidationError("routes is an object: '<provider>/<trigger>' -> agent id or slug", field=field)
+    if len(value) > MAX_TRIGGER_ROUTES:
+        raise ValidationError(f"at most {MAX_TRIGGER_ROUTES} trigger routes", field=field)
+    routes: dict[str, str] = {}
+    for key, agent in value.items():
+        provider, slash, trigger = str(key).partition("/")
+        if (
+            not isinstance(key, str)
+            or len(key) > 300
+            or not (provider and slash and trigger)
+            or "/" in provider
+            or any(c.isspace() for c in key)
+        ):
+            raise ValidationError(
+                "a trigger route's key is '<provider>/<trigger>' or '<provider>/*' (no spaces, at most 300 characters)",
+                field=f"{field}.{str(key)[:300]}",
+            )
+        if not isinstance(agent, str) or not 1 <= len(agent) <= 100:
+            raise ValidationError("a trigger route names an agent: its id or slug", field=f"{field}.{key}")
+        routes[key] = agent
+    return routes
+
+
 def check_config(body: Any) -> tuple[dict[str, Any], str | None]:
     """A written document checked: ``(stored document, default_agent reference)``.
 
@@ -128,6 +160,8 @@ def check_config(body: Any) -> tuple[dict[str, Any], str | None]:
         if len(values) > 50:
             raise ValidationError("at most 50 settings per tier", field=f"tiers.{name}")
         tiers[name] = {str(k): _param(name, str(k), v) for k, v in values.items()}
+    if "routes" in tiers.get("triggers", {}):
+        tiers["triggers"]["routes"] = _trigger_routes(tiers["triggers"]["routes"])
     reference = body.get("default_agent")
     if reference is not None and (not isinstance(reference, str) or not 1 <= len(reference) <= 100):
         raise ValidationError("default_agent is an agent's id or slug, or null", field="default_agent")

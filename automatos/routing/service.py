@@ -34,7 +34,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import CoroutineType
@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from automatos.agents import models as am
 from automatos.kernel.db.base import new_id
@@ -77,6 +78,8 @@ class TierOutcome(msgspec.Struct, kw_only=True):
     """``decided``, ``shortlist``, ``pass``, ``skipped``, ``error`` or ``timeout``."""
     score: float | None = None
     ms: float = 0.0
+    note: str | None = None
+    """Why a tier passed, when it said (an empty shortlist's ``reason``: the LLM's answer was not JSON…)."""
 
 
 class RouteResult(msgspec.Struct, kw_only=True):
@@ -150,6 +153,7 @@ class RouterService:
         self._tiers: dict[str, tuple[object, object, list[RoutingTier]]] = {}
         self._kv: tuple[object, GuardedKV] | None = None
         kernel.subscribe("routing", self._on_routing)
+        agents.on_change(self.invalidate)  # this node drops a workspace's agents at once after a write
 
     # --- caches -------------------------------------------------------------------------------
 
@@ -251,9 +255,13 @@ class RouterService:
         record: bool = True,
         field: str = "message",
         truncate: bool = False,
+        dry_run: bool = False,
+        without: Collection[str] = (),
     ) -> RouteResult:
         """Choose the agent for ``text`` (see the module docstring). ``field`` names the input in a
-        422; ``truncate`` routes on the beginning of a message that is too long instead of refusing it."""
+        422; ``truncate`` routes on the beginning of a message that is too long instead of refusing it.
+        ``dry_run`` (evaluation, calibration): nothing recorded, nothing remembered, the decision cache
+        not asked; ``without``: tiers left out of this route (``automatos route eval`` leaves out ``llm``)."""
         own = self._settings()
         if not text.strip():
             raise ValidationError("the message is empty", field=field)
@@ -292,13 +300,16 @@ class RouterService:
             clock=self.clock,
         )
         tiers = await self._ordered(workspace, state.config)
+        if dry_run or without:
+            left_out = {*without, *(("cache",) if dry_run else ())}
+            tiers = [t for t in tiers if t.name not in left_out]
         explanation: list[TierOutcome] = []
         decision, decided_by, request = await self._cascade(tiers, request, context, state, own, explanation)
-        if decision is not None and decided_by is not None and decided_by.name not in NO_REMEMBER:
+        if not dry_run and decision is not None and decided_by is not None and decided_by.name not in NO_REMEMBER:
             await self._remember(tiers, request, decision, context)
         result = self._result(decision, decided_by, state, explanation)
         total_ms = (time.perf_counter() - started) * 1000
-        if record:
+        if record and not dry_run:
             self._record(workspace, request, result, own, total_ms)
         return result
 
@@ -367,7 +378,8 @@ class RouterService:
                     top = max((s for s in answer.scores if _clean(s) is not None), default=None)
                     explanation.append(TierOutcome(tier=name, outcome="shortlist", score=top, ms=ms))
                     continue
-                explanation.append(TierOutcome(tier=name, outcome="pass", ms=ms))
+                note = answer.reason[:300] if isinstance(answer.reason, str) and answer.reason else None
+                explanation.append(TierOutcome(tier=name, outcome="pass", ms=ms, note=note))
                 continue
             explanation.append(TierOutcome(tier=name, outcome="pass" if answer is None else "error", ms=ms))
         return None, None, request
@@ -455,7 +467,9 @@ class RouterService:
                 "confidence": result.confidence,
                 "reason": result.reason[:2000],
                 "explanation": [
-                    {"tier": o.tier, "outcome": o.outcome, "score": o.score, "ms": o.ms} for o in result.explanation
+                    {"tier": o.tier, "outcome": o.outcome, "score": o.score, "ms": o.ms}
+                    | ({"note": o.note} if o.note else {})
+                    for o in result.explanation
                 ],
                 "cache_hit": result.cache_hit,
                 "total_ms": round(total_ms, 3),
@@ -467,6 +481,10 @@ class RouterService:
         state = await self._state(workspace, self._settings())
         default = state.config.get("default_agent")
         return state.by_id.get(default) if isinstance(default, str) else None
+
+    async def profiles(self, workspace: Workspace) -> tuple[AgentProfile, ...]:
+        """The workspace's active agents as the tiers see them (evaluation and calibration)."""
+        return (await self._state(workspace, self._settings())).profiles
 
     async def stop(self) -> None:
         """Write the decisions still pending (the API's shutdown)."""
@@ -530,6 +548,9 @@ class RouterService:
                     )
                 default = agent.id
             stored["default_agent"] = default
+            routes = stored["tiers"].get("triggers", {}).get("routes")
+            if routes:
+                stored["tiers"]["triggers"]["routes"] = await _agent_ids(session, workspace.id, routes)
             row = await session.get(RoutingConfigRow, workspace.id)
             if row is None:
                 row = RoutingConfigRow(workspace_id=workspace.id, config=stored, version=1, updated_by=actor_id)
@@ -553,6 +574,28 @@ class RouterService:
         if self.kernel.started:
             await self.kernel.bus.publish("routing", workspace_id=workspace.id)
         return await self.get_config(workspace)
+
+
+async def _agent_ids(session: AsyncSession, workspace_id: str, routes: Mapping[str, str]) -> dict[str, str]:
+    """Trigger routes with each agent (id or slug) as the id of an active agent of the workspace;
+    422 naming ``tiers.triggers.routes.<key>`` for one that is not."""
+    refs = set(routes.values())
+    rows = await session.scalars(
+        select(am.Agent).where(
+            am.Agent.workspace_id == workspace_id,
+            or_(am.Agent.id.in_(refs), am.Agent.slug.in_(refs)),
+            am.Agent.status == "active",
+        )
+    )
+    by_ref = {ref: row.id for row in rows for ref in (row.id, row.slug)}
+    resolved: dict[str, str] = {}
+    for key, ref in routes.items():
+        if ref not in by_ref:
+            raise ValidationError(
+                f"agent {ref[:100]!r} is not an active agent of this workspace", field=f"tiers.triggers.routes.{key}"
+            )
+        resolved[key] = by_ref[ref]
+    return resolved
 
 
 def _profile_text(agent: am.Agent, personas: Mapping[str, Any], skills: Mapping[str, Any]) -> str:

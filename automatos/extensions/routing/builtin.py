@@ -1,8 +1,8 @@
 """The built-in routing tiers, one pluggy plugin (entry point ``automatos.routing.builtin``).
 
 Each tier is a module of this package: ``override`` (0), ``cache`` (10), ``rules`` (20),
-``semantic`` (40), ``intent`` (50) — the default orders (``triggers`` 30 and ``llm`` 60 are to
-come); a workspace reorders or switches them off in its routing configuration
+``triggers`` (30), ``semantic`` (40), ``intent`` (50), ``llm`` (60) — the default orders; a
+workspace reorders or switches them off in its routing configuration
 (``PUT /api/routing/config``). One instance of each serves every workspace: what differs per
 workspace comes through the ``RoutingContext`` the router hands each call (and what a tier keeps,
 it keeps by workspace id). Only the kernel is imported here (docs/architecture.md).
@@ -14,15 +14,25 @@ from collections.abc import Callable
 
 from automatos.extensions.routing.cache import CacheTier
 from automatos.extensions.routing.intent import IntentTier
+from automatos.extensions.routing.llm import LLMTier
 from automatos.extensions.routing.override import OverrideTier
 from automatos.extensions.routing.rules import RulesTier
 from automatos.extensions.routing.semantic import SemanticTier
+from automatos.extensions.routing.triggers import TriggersTier
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.types import RoutingTier
 
 __all__ = ["TIERS", "register_routing_tiers"]
 
-TIERS: tuple[RoutingTier, ...] = (OverrideTier(), CacheTier(), RulesTier(), SemanticTier(), IntentTier())
+TIERS: tuple[RoutingTier, ...] = (
+    OverrideTier(),
+    CacheTier(),
+    RulesTier(),
+    TriggersTier(),
+    SemanticTier(),
+    IntentTier(),
+    LLMTier(),
+)
 """One instance of each built-in tier, in their default order."""
 
 
