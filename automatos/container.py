@@ -45,6 +45,7 @@ from automatos.marketplace.categories import PluginCategories
 from automatos.marketplace.runtime.service import PluginsService
 from automatos.marketplace.service import MarketplaceService
 from automatos.marketplace.settings import MarketplaceSettings
+from automatos.routing.calibration import CalibrationService
 from automatos.routing.corrections import CorrectionsService
 from automatos.routing.rules import RulesService
 from automatos.routing.service import RouterService
@@ -149,6 +150,7 @@ class Container(KernelContainer):
     router = providers.Singleton(RouterService, KernelContainer.kernel, agents, llm_providers, rules=routing_rules)
     routing_corrections = providers.Singleton(CorrectionsService, router)  # corrections, labelled examples
     routing_stats = providers.Singleton(StatsService, router)
+    routing_calibration = providers.Singleton(CalibrationService, router, routing_corrections)  # route fit
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(

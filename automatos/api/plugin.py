@@ -39,6 +39,7 @@ from automatos.api.controllers.platform_settings import PlatformSettingsControll
 from automatos.api.controllers.plugins import AgentPluginsController, CatalogueController, WorkspacePluginsController
 from automatos.api.controllers.prompts import PromptsController
 from automatos.api.controllers.routing import RouteController, RoutingController
+from automatos.api.controllers.routing_calibration import RoutingCalibrationController
 from automatos.api.controllers.routing_feedback import RoutingFeedbackController
 from automatos.api.controllers.routing_rules import RoutingRulesController
 from automatos.api.controllers.sandbox import SandboxController
@@ -86,6 +87,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     AgentPluginsController,
     RoutingRulesController,
     RoutingFeedbackController,
+    RoutingCalibrationController,
     RouteController,
     RoutingController,
 )

@@ -12,6 +12,7 @@ started kernel for one command, ``--json`` output discipline) is in :mod:`automa
 ``automatos keys …``          :mod:`automatos.cli.keys`
 ``automatos plugin …``        :mod:`automatos.cli.plugin`
 ``automatos admin …``         :mod:`automatos.cli.admin`
+``automatos route …``         :mod:`automatos.cli.route`
 ``automatos worker``,         :mod:`automatos.cli.worker`
 ``automatos sandbox …``
 ============================  ==================================================
@@ -28,6 +29,7 @@ from automatos.cli.db import db, seed
 from automatos.cli.extensions import extensions
 from automatos.cli.keys import keys
 from automatos.cli.plugin import plugin
+from automatos.cli.route import route
 from automatos.cli.serve import serve
 from automatos.cli.settings import settings_group
 from automatos.cli.worker import sandbox, worker
@@ -41,7 +43,7 @@ def main() -> None:
     """Automatos: orchestrate AI agents for many teams at once."""
 
 
-for _command in (serve, db, seed, extensions, settings_group, keys, plugin, admin, worker, sandbox):
+for _command in (serve, db, seed, extensions, settings_group, keys, plugin, admin, route, worker, sandbox):
     main.add_command(_command)
 
 

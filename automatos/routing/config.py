@@ -3,7 +3,10 @@
 One JSON document per workspace (table ``routing_config``)::
 
     {"tiers": {"<tier name>": {"enabled": true, "order": 40, "timeout": 5, ...tier params}},
-     "default_agent": "<agent id>" | null}
+     "default_agent": "<agent id>" | null, "calibration": {...} | absent}
+
+``calibration`` is the record :mod:`automatos.routing.calibration` writes with the values it fitted
+(shown by ``GET /api/routing/config``; a ``PUT`` without it drops it, the fitted values stay).
 
 What tiers read (``context.config``) is the stored document merged over :data:`DEFAULT_TIERS`: a
 tier the document does not name keeps its defaults, a named one keeps the default keys it does not
@@ -49,7 +52,7 @@ UNIT_PARAMS = frozenset({"threshold", "margin", "confidence"})
 COUNT_PARAMS = frozenset({"shortlist"})
 MAX_CONFIG_BYTES = 65_536
 MAX_TIERS = 50
-RESERVED_NAMES = frozenset({"tiers", "default_agent"})
+RESERVED_NAMES = frozenset({"tiers", "default_agent", "calibration"})
 """Keys of the document itself: tiers also find their settings at ``config[name]`` (the kernel's
 ``RoutingContext`` docstring), so no tier may take these names."""
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_.")
@@ -64,7 +67,8 @@ def merged(stored: Mapping[str, Any] | None) -> dict[str, Any]:
     for name, values in (stored.get("tiers") or {}).items():
         if isinstance(values, Mapping):
             tiers[name] = {**tiers.get(name, {}), **values}
-    return {**tiers, "tiers": tiers, "default_agent": stored.get("default_agent")}
+    calibration = stored.get("calibration")
+    return {**tiers, "tiers": tiers, "default_agent": stored.get("default_agent"), "calibration": calibration}
 
 
 def _param(tier: str, key: str, value: Any) -> Any:
@@ -135,7 +139,7 @@ def check_config(body: Any) -> tuple[dict[str, Any], str | None]:
     """
     if not isinstance(body, Mapping):
         raise ValidationError("the routing configuration is an object", field="body")
-    unknown = set(body) - {"tiers", "default_agent"}
+    unknown = set(body) - {"tiers", "default_agent", "calibration"}
     if unknown:
         raise ValidationError(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
     if len(msgspec.json.encode(body)) > MAX_CONFIG_BYTES:
@@ -165,4 +169,7 @@ def check_config(body: Any) -> tuple[dict[str, Any], str | None]:
     reference = body.get("default_agent")
     if reference is not None and (not isinstance(reference, str) or not 1 <= len(reference) <= 100):
         raise ValidationError("default_agent is an agent's id or slug, or null", field="default_agent")
-    return {"tiers": tiers}, reference
+    calibration = body.get("calibration")
+    if calibration is not None and not isinstance(calibration, Mapping):
+        raise ValidationError("calibration is the record calibration wrote (an object), or null", field="calibration")
+    return {"tiers": tiers, **({"calibration": dict(calibration)} if calibration else {})}, reference

@@ -78,6 +78,8 @@ class TierOutcome(msgspec.Struct, kw_only=True):
     """``decided``, ``shortlist``, ``pass``, ``skipped``, ``error`` or ``timeout``."""
     score: float | None = None
     ms: float = 0.0
+    threshold: float | None = None
+    """The ``threshold`` of the tier's configuration (calibrated or set), when it has one."""
     note: str | None = None
     """Why a tier passed, when it said (an empty shortlist's ``reason``: the LLM's answer was not JSON…)."""
 
@@ -109,6 +111,8 @@ class ConfigRecord(msgspec.Struct, kw_only=True):
     """Bumped by every write (0: never written)."""
     registered: list[TierInfo]
     """The tiers this workspace has, in the order they run."""
+    calibration: dict[str, Any] | None = None
+    """What the last calibration fitted (``automatos.routing.calibration``), if any."""
 
 
 @dataclass(frozen=True)
@@ -307,6 +311,11 @@ class RouterService:
         decision, decided_by, request = await self._cascade(tiers, request, context, state, own, explanation)
         if not dry_run and decision is not None and decided_by is not None and decided_by.name not in NO_REMEMBER:
             await self._remember(tiers, request, decision, context)
+        tier_config = state.config["tiers"]
+        for row in explanation:
+            value = tier_config.get(row.tier, {}).get("threshold")
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                row.threshold = float(value)
         result = self._result(decision, decided_by, state, explanation)
         total_ms = (time.perf_counter() - started) * 1000
         if record and not dry_run:
@@ -522,7 +531,11 @@ class RouterService:
             key=lambda i: (i.order, i.name),
         )
         return ConfigRecord(
-            tiers=tiers, default_agent=state.config.get("default_agent"), version=state.version, registered=infos
+            tiers=tiers,
+            default_agent=state.config.get("default_agent"),
+            version=state.version,
+            registered=infos,
+            calibration=state.config.get("calibration"),
         )
 
     async def set_config(

@@ -20,7 +20,7 @@ from tests.helpers import EVERYTHING, AppClient, candidate, container_of, make_c
 from tests.routing import tiers
 
 ROUTING_TIERS = candidate("tests.routing.tiers", "tests.routing-tiers")
-QUIET = {name: {"enabled": False} for name in ("rules", "triggers", "semantic", "intent", "llm")}
+QUIET = {name: {"enabled": False} for name in ("rules", "triggers", "examples", "semantic", "intent", "llm")}
 
 
 class Clock:

@@ -1,8 +1,8 @@
 """The built-in routing tiers, one pluggy plugin (entry point ``automatos.routing.builtin``).
 
 Each tier is a module of this package: ``override`` (0), ``cache`` (10), ``rules`` (20),
-``triggers`` (30), ``semantic`` (40), ``intent`` (50), ``llm`` (60) — the default orders; a
-workspace reorders or switches them off in its routing configuration
+``triggers`` (30), ``examples`` (35: few-shot, once calibrated), ``semantic`` (40), ``intent``
+(50), ``llm`` (60) — the default orders; a workspace reorders or switches them off in its routing configuration
 (``PUT /api/routing/config``). One instance of each serves every workspace: what differs per
 workspace comes through the ``RoutingContext`` the router hands each call (and what a tier keeps,
 it keeps by workspace id). Only the kernel is imported here (docs/architecture.md).
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from automatos.extensions.routing.cache import CacheTier
+from automatos.extensions.routing.examples import ExamplesTier
 from automatos.extensions.routing.intent import IntentTier
 from automatos.extensions.routing.llm import LLMTier
 from automatos.extensions.routing.override import OverrideTier
@@ -29,6 +30,7 @@ TIERS: tuple[RoutingTier, ...] = (
     CacheTier(),
     RulesTier(),
     TriggersTier(),
+    ExamplesTier(),
     SemanticTier(),
     IntentTier(),
     LLMTier(),
