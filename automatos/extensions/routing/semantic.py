@@ -38,6 +38,10 @@ Decisions:
 - A request's ``shortlist`` (from an earlier tier or the caller) restricts the candidates; the
   query widens (doubling ``top_k``) until the best shortlisted agents are among its results.
 - No vector backend, no active agent: the tier passes (``None``).
+- **Approximate search where it pays**: a backend with ``supports_approximate`` (pgvector) is asked
+  for ``approximate=True``; it uses its HNSW index only for a large collection (≥ 2,000 profiles of
+  an indexed length) and re-ranks the candidates exactly — smaller workspaces, and every other
+  backend, scan exactly.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from automatos.extensions.routing.profiles import COLLECTION, index_for
@@ -128,13 +133,17 @@ class SemanticTier:
         active = {agent.id: agent for agent in agents}
         candidates = allowed if allowed is not None else active.keys()
         k = max(5, params.shortlist)
+        # An ANN index where the backend has one and the collection is large (pgvector); else exact.
+        search: Callable[..., Any] = backend.query
+        if getattr(backend, "supports_approximate", False):
+            search = partial(search, approximate=True)
         try:
-            matches = await self._query(backend.query, context.workspace.id, message, k, candidates, len(active))
+            matches = await self._query(search, context.workspace.id, message, k, candidates, len(active))
         except ValidationError:
             # The collection holds another length: another node changed the model. Re-read, re-index, retry.
             index.stale()
             await index.ensure(agents, model, context)
-            matches = await self._query(backend.query, context.workspace.id, message, k, candidates, len(active))
+            matches = await self._query(search, context.workspace.id, message, k, candidates, len(active))
         ranked: list[VectorMatch] = []
         for match in matches:
             if match.metadata.get("model", model) != model:
