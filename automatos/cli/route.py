@@ -110,6 +110,7 @@ def _print_metrics(figures: dict[str, Any]) -> None:
 @click.option("--with-llm", is_flag=True, help="Keep the llm tier (left out by default: offline figures).")
 def route_eval(file: Path, workspace: str, as_json: bool, with_llm: bool) -> None:
     """Replay FILE's {text, expected} lines through the workspace's router (a dry run) and score it."""
+    from automatos.kernel.errors import ValidationError
     from automatos.routing.evaluation import check_labels, metrics, replay
 
     examples = _read(file)
@@ -121,8 +122,8 @@ def route_eval(file: Path, workspace: str, as_json: bool, with_llm: bool) -> Non
         slugs = [p.slug for p in await router.profiles(space)]
         try:
             check_labels(examples, slugs, field="lines")
-        except Exception as exc:
-            raise UsageExit(f"{file}: {exc}") from None
+        except ValidationError as exc:
+            raise UsageExit(f"{file}: {exc.field}: {exc}") from None
         figures = metrics(await replay(router, space, examples, without=without))
         return {"file": str(file), "workspace": space.slug, "without": list(without), **figures}
 
@@ -140,11 +141,16 @@ def route_eval(file: Path, workspace: str, as_json: bool, with_llm: bool) -> Non
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout.")
 def route_fit(file: Path, workspace: str, as_json: bool) -> None:
     """Fit the workspace's routing thresholds and few-shot examples on FILE and store them."""
+    from automatos.kernel.errors import ValidationError
+
     examples = _read(file)
 
     async def run(container: Container) -> dict[str, Any]:
         space = await workspace_or_exit(container.kernel(), workspace)
-        record = await container.routing_calibration().fit(space, examples, actor_id=None)
+        try:
+            record = await container.routing_calibration().fit(space, examples, actor_id=None)
+        except ValidationError as exc:
+            raise UsageExit(f"{file}: {exc.field}: {exc}") from None
         return dict(record)
 
     with quiet(as_json):

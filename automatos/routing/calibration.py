@@ -14,8 +14,10 @@ What is fitted, and how:
 3. **Thresholds and margins** of the examples tier and of the semantic tier, chosen together by
    replaying the cascade on the examples: examples tier (best centroid ≥ threshold and ahead by the
    margin; ``none`` wins → orchestrate), else semantic (best profile ≥ threshold, margin), else
-   unrouted. An example's own vector is left out of its label's centroid while fitting
-   (leave-one-out), so thresholds are fitted on scores like a new message's, not on memorised ones.
+   unrouted (a ``none`` precision with nothing answered ``none``, or a recall without ``none``
+   examples, counts as 1.0: nothing to be wrong about). An example's own vector is left out of its
+   label's centroid while fitting (leave-one-out), so thresholds are fitted on scores like a new
+   message's, not on memorised ones.
 4. **Objective — precision first**: among the grid's settings whose ``none`` precision and recall
    on the examples are both at least :data:`NONE_FLOOR` (0.6) — the router must not answer for
    an agent when none should, nor refuse everything — the one with the best accuracy; ties go to
@@ -115,8 +117,8 @@ class Fit:
         agents = ~said_none
         return {
             "accuracy": round(float((predicted == self.y).mean()), 4),
-            "none_precision": round(float(hits.sum() / max(said_none.sum(), 1)), 4),
-            "none_recall": round(float(hits.sum() / max(is_none.sum(), 1)), 4),
+            "none_precision": round(float(hits.sum() / said_none.sum()) if said_none.any() else 1.0, 4),
+            "none_recall": round(float(hits.sum() / is_none.sum()) if is_none.any() else 1.0, 4),
             "agent_precision": round(float((agents & (predicted == self.y)).sum() / max(agents.sum(), 1)), 4),
         }
 
