@@ -79,6 +79,9 @@ async def test_bad_bodies_are_422_naming_the_field(world: World, calib: dict[str
     problem(await _post(world, calib, [{"text": "hi", "expected": "b-agent"}]), 422, "examples[0].expected")
     problem(await _post(world, calib, {"use_corrections": "yes"}), 422, "use_corrections")
     problem(await _post(world, calib, {}), 422, "examples")
+    problem(await _post(world, calib, "just text"), 422, "body")
+    problem(await _post(world, calib, {"examples": "x"}), 422, "examples")
+    problem(await _post(world, calib, [["text", "expected"]]), 422, "examples[0]")
     problem(await _post(world, calib, {"examples": EXAMPLES, "extra": 1}), 422, "extra")
     problem(await _post(world, calib, [EXAMPLES[0]] * 5001), 422, "examples")
     # no agreed correction yet: nothing to fit on
