@@ -6,21 +6,26 @@ seeded directly through the backend (random unit 384-d vectors, the real metadat
 whose text has the real profile shape: a seeded persona's name, description and prompt, ~1 KB), so
 the tier finds everything up to date and never re-embeds.
 
-Rows, interleaved A B A B … with the order reversed every round (/work/shared/BENCHMARKS.md):
-- ``pgvector, exact scan`` — the backend as shipped: PostgreSQL computes ``<=>`` over the
-  workspace's rows (primary-key range) and keeps the top k;
-- ``pgvector, HNSW`` — the same query through a partial HNSW expression index
-  (``(embedding::vector(384)) vector_cosine_ops WHERE dimensions = 384``, m 16, ef_construction 64)
-  with iterative scans and ``hnsw.ef_search`` = ``--ef-search`` (40), built for the run and measured
-  for what it would buy — the shipped backend has no such index; its recall@1 and recall@5 against
-  the exact top 5 are printed (``--no-ann`` skips it);
-- ``exact on PostgreSQL`` — the ``exact`` backend over the same rows (a fingerprint query, then numpy
-  over the matrix it keeps in memory);
-- ``exact (embedded default), 1,000 agents`` — SQLite rows, numpy matrix in process memory;
-- each with the message embedding excluded (a precomputed vector) and, when the ``local-e5``
-  provider is installed, included (the real model embeds every message).
+Two data sets of ``--agents`` (10,000) each, in two workspaces of one table (each the other's
+neighbouring tenant, so the shared HNSW index has another tenant's rows to skip): **random** (uniform
+unit vectors: the worst case for any graph index, and not what embeddings look like) and
+**clustered** (around ``--clustered`` 100 directions, as real profiles group by role; two of one
+group: cosine ~0.4). Messages are drawn the same way as their data set's profiles.
 
-A second workspace with as many agents shares the table, so the index has other tenants' rows to skip.
+Rows of the route table, interleaved A B A B … with the order reversed every round
+(/work/shared/BENCHMARKS.md):
+- ``pgvector exact`` — the backend with its approximate path switched off: PostgreSQL computes
+  ``<=>`` over the workspace's rows (primary-key range) and keeps the top k;
+- ``pgvector HNSW`` — the backend as shipped: the semantic tier asks for ``approximate=True``, the
+  collection is large, so the migration's partial HNSW index (``pgvector0001``) answers, iterative
+  scan, ``hnsw.ef_search`` = ``--ef-search``, candidates re-ranked exactly;
+- ``exact on PostgreSQL`` — the ``exact`` backend over the random rows (numpy over a cached matrix);
+- ``exact (embedded default), 1,000 agents`` — SQLite rows, numpy matrix in process memory;
+- with the ``local-e5`` provider installed, the same with the real model embedding every message.
+
+Then, per data set, recall@1 and recall@5 of the backend's approximate answer against its exact
+answer (200 messages) for several ``ef_search`` values with the raw query's median; and the exact
+scan's median for workspaces of 500 to 10,000 rows (why ``ANN_MIN_ROWS`` is 2,000).
 """
 
 from __future__ import annotations
@@ -32,17 +37,19 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from common import fmt, header, median, quiet, table, verdict
+from sqlalchemy import text
 
 from automatos.agents.seed_data import PERSONAS
 from automatos.extensions.routing.profiles import COLLECTION, LEDGER, index_for
 from automatos.extensions.routing.semantic import SemanticTier
 from automatos.extensions.vectors.exact import ExactVectorBackend
-from automatos.extensions.vectors.pgvector import PgVectorBackend
+from automatos.extensions.vectors.pgvector import ANN_EF_SEARCH, PgVectorBackend
 from automatos.kernel.backends import VectorBackend
 from automatos.kernel.db import create_engine, upgrade
 from automatos.kernel.settings import load_settings
@@ -72,22 +79,21 @@ def profiles(n: int) -> tuple[AgentProfile, ...]:
     return tuple(out)
 
 
-CLUSTERS = 0
-"""``--clustered N``: vectors drawn around N random directions (as real profiles group by role)."""
-
-
-def unit_rows(n: int, seed: int) -> np.ndarray:
+def unit_rows(n: int, seed: int, clusters: int = 0) -> np.ndarray:
+    """Uniform unit vectors, or (``clusters`` > 0) unit vectors around that many random directions."""
     rng = np.random.default_rng(seed)
     rows = rng.standard_normal((n, DIM)).astype(np.float32)
-    if CLUSTERS:
-        centres = np.random.default_rng(0).standard_normal((CLUSTERS, DIM)).astype(np.float32)
+    if clusters:
+        centres = np.random.default_rng(0).standard_normal((clusters, DIM)).astype(np.float32)
         centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-        rows = centres[rng.integers(0, CLUSTERS, n)] + 0.06 * rows  # two of one cluster: cosine ~0.4
+        rows = centres[rng.integers(0, clusters, n)] + 0.06 * rows  # two of one cluster: cosine ~0.4
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-async def seed(backend: VectorBackend, ws: str, agents: Sequence[AgentProfile], model: str, rng_seed: int) -> None:
-    vectors = unit_rows(len(agents), rng_seed)
+async def seed(
+    backend: VectorBackend, ws: str, agents: Sequence[AgentProfile], model: str, rng_seed: int, clusters: int = 0
+) -> None:
+    vectors = unit_rows(len(agents), rng_seed, clusters)
     for start in range(0, len(agents), 1000):
         chunk = agents[start : start + 1000]
         metas = [{"profile_sha256": hashlib.sha256(a.text.encode()).hexdigest(), "model": model} for a in chunk]
@@ -164,31 +170,40 @@ def local_provider() -> Any | None:
     return found[0] if found else None
 
 
-class AnnPgVector(PgVectorBackend):
-    """The HNSW variant measured against the shipped exact scan (see the module docstring)."""
+class ExactPgVector(PgVectorBackend):
+    """The shipped backend with its approximate path off: every query is the exact scan."""
 
-    ef_search = 40
+    supports_approximate = False
 
-    async def query(self, workspace_id: str, collection: str, vector: Sequence[float], *, top_k: int = 5) -> list[Any]:
-        from sqlalchemy import text
 
-        from automatos.kernel.backends import VectorMatch
-
-        if len(vector) != DIM or top_k > 500:
-            return await super().query(workspace_id, collection, vector, top_k=top_k)
-
-        q = "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
-        sql = text(
-            f"SELECT item_id, metadata, d FROM (SELECT item_id, metadata, (embedding::vector({DIM})) <=> "
-            f"CAST(:q AS vector({DIM})) AS d FROM vector_items WHERE workspace_id = :ws AND collection = :c "
-            f"AND dimensions = {DIM} ORDER BY (embedding::vector({DIM})) <=> CAST(:q AS vector({DIM})) LIMIT :k) t "
-            "ORDER BY d, item_id"
+async def recall(backend: PgVectorBackend, ws: str, queries: np.ndarray, ef_values: Sequence[int]) -> list[list[str]]:
+    """Per ``ef_search``: recall@1 and recall@5 of the approximate answer against the exact one, and the
+    raw approximate query's median ms."""
+    exact = [[m.id for m in await backend.query(ws, COLLECTION, q.tolist(), top_k=5)] for q in queries]
+    rows, before = [], backend.ef_search
+    for ef in ef_values:
+        backend.ef_search = ef
+        firsts = hits = 0
+        ms: list[float] = []
+        answered = backend.approximate_answers
+        for q, best in zip(queries, exact, strict=True):
+            t0 = time.perf_counter()
+            got = [m.id for m in await backend.query(ws, COLLECTION, q.tolist(), top_k=5, approximate=True)]
+            ms.append((time.perf_counter() - t0) * 1000)
+            firsts += got[:1] == best[:1]
+            hits += len(set(got) & set(best))
+        through = backend.approximate_answers - answered
+        rows.append(
+            [
+                str(ef),
+                f"{firsts / len(queries):.3f}",
+                f"{hits / (5 * len(queries)):.3f}",
+                fmt(median(ms), 2),
+                f"{through}/{len(queries)}",
+            ]
         )
-        async with self.engine.begin() as connection:
-            await connection.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-            await connection.execute(text(f"SET LOCAL hnsw.ef_search = {self.ef_search}"))
-            rows = (await connection.execute(sql, {"q": q, "ws": workspace_id, "c": collection, "k": top_k})).all()
-        return [VectorMatch(id=r[0], score=1.0 - float(r[2]), metadata=r[1] or {}) for r in rows]
+    backend.ef_search = before
+    return rows
 
 
 async def main() -> None:
@@ -197,19 +212,20 @@ async def main() -> None:
     parser.add_argument("--embedded-agents", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--per-round", type=int, default=60)
-    parser.add_argument("--no-ann", action="store_true")
-    parser.add_argument("--ef-search", type=int, default=40)
+    parser.add_argument("--ef-search", type=int, default=ANN_EF_SEARCH, help="for the route rows")
+    parser.add_argument("--ef-sweep", default="20,40,100,200", help="ef_search values of the recall table")
+    parser.add_argument("--recall-queries", type=int, default=200)
     parser.add_argument("--skip-model", action="store_true", help="no local-e5 rows (the tier alone)")
-    parser.add_argument("--clustered", type=int, default=0, metavar="N", help="vectors around N directions")
+    parser.add_argument("--clustered", type=int, default=100, metavar="N", help="the clustered set's directions")
     args = parser.parse_args()
-    global CLUSTERS
-    CLUSTERS = args.clustered
-    header(f"semantic tier: {args.agents:,} agents on pgvector, {args.embedded_agents:,} on the embedded default")
+    header(
+        f"semantic tier: {args.agents:,} agents on pgvector (random and clustered), {args.embedded_agents:,} embedded"
+    )
     quiet()
 
     provider = None if args.skip_model else local_provider()
     model = provider.model if provider is not None else "bench-random-384"
-    queries = unit_rows(256, 99)
+    queries = {"random": unit_rows(256, 99), "clustered": unit_rows(256, 99, args.clustered)}
     tier = SemanticTier()
     big, small = profiles(args.agents), profiles(args.embedded_agents)
 
@@ -218,41 +234,38 @@ async def main() -> None:
     sqlite_url = f"sqlite+aiosqlite:///{(tmp / 'b.db').as_posix()}"
     try:
         async with fresh_database(server.url, "automatos_bench_sem_") as url:
-            await upgrade(url, sources=migrations())
+            await upgrade(url, sources=migrations())  # pgvector0001: the HNSW indexes, empty
             await upgrade(sqlite_url, sources=migrations())
             pg_engine = create_engine(load_settings({}, database_url=url))
             lite_engine = create_engine(load_settings({}, database_url=sqlite_url))
-            pg, ann, lite = PgVectorBackend(pg_engine), AnnPgVector(pg_engine), ExactVectorBackend(lite_engine)
+            ann, pg, lite = PgVectorBackend(pg_engine), ExactPgVector(pg_engine), ExactVectorBackend(lite_engine)
             ann.ef_search = args.ef_search
             exact_pg = ExactVectorBackend(pg_engine)
-            ws, other, ws_lite = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+            ws = {"random": str(uuid.uuid4()), "clustered": str(uuid.uuid4())}
+            ws_lite = str(uuid.uuid4())
             t0 = time.perf_counter()
-            await seed(pg, ws, big, model, 1)
-            await seed(pg, other, profiles(args.agents), model, 2)
+            await seed(ann, ws["random"], big, model, 1)
+            await seed(ann, ws["clustered"], big, model, 2, args.clustered)
             await seed(lite, ws_lite, small, model, 3)
+            # Workspaces of 500 to 5,000 rows for the exact scan's cost by size.
+            sizes = [n for n in (500, 1_000, 2_000, 5_000) if n < args.agents]
+            ws_sized = {n: str(uuid.uuid4()) for n in sizes}
+            for n, w in ws_sized.items():
+                await seed(ann, w, profiles(n), model, 10 + n)
             seeded = time.perf_counter() - t0
-            index_s = float("nan")
-            if not args.no_ann:
-                from sqlalchemy import text
+            async with pg_engine.begin() as connection:
+                await connection.execute(text("ANALYZE vector_items"))
 
-                t0 = time.perf_counter()
-                async with pg_engine.begin() as connection:
-                    await connection.execute(
-                        text(
-                            f"CREATE INDEX ix_bench_hnsw ON vector_items USING hnsw "
-                            f"((embedding::vector({DIM})) vector_cosine_ops) WHERE dimensions = {DIM}"
-                        )
-                    )
-                    await connection.execute(text("ANALYZE vector_items"))
-                index_s = time.perf_counter() - t0
-
-            variants: dict[str, Context] = {
-                "pgvector, exact scan": Context(ws, pg, big, Precomputed(model, queries)),
-                "exact on PostgreSQL": Context(ws, exact_pg, big, Precomputed(model, queries)),
-                "exact (embedded default), 1,000 agents": Context(ws_lite, lite, small, Precomputed(model, queries)),
-            }
-            if not args.no_ann:
-                variants["pgvector, HNSW"] = Context(ws, ann, big, Precomputed(model, queries))
+            variants: dict[str, Context] = {}
+            for kind in ("random", "clustered"):
+                variants[f"pgvector exact, {kind}"] = Context(ws[kind], pg, big, Precomputed(model, queries[kind]))
+                variants[f"pgvector HNSW, {kind}"] = Context(ws[kind], ann, big, Precomputed(model, queries[kind]))
+            variants["exact on PostgreSQL, random"] = Context(
+                ws["random"], exact_pg, big, Precomputed(model, queries["random"])
+            )
+            variants["exact (embedded default), 1,000 agents"] = Context(
+                ws_lite, lite, small, Precomputed(model, queries["random"])
+            )
             cold: dict[str, float] = {}
             for name, context in variants.items():
                 t0 = time.perf_counter()
@@ -260,28 +273,29 @@ async def main() -> None:
                 cold[name] = (time.perf_counter() - t0) * 1000
                 assert index_for(context.vectors, context.workspace.id).embeds == 0, "seeded profiles re-embedded"
             if provider is not None:
-                for name in ["pgvector, exact scan", "exact (embedded default), 1,000 agents"]:
+                for name in ["pgvector HNSW, clustered", "exact (embedded default), 1,000 agents"]:
                     base = variants[name]
                     variants[name + " + local-e5 message"] = Context(
                         base.workspace.id, base.vectors, base._agents, Real(provider)
                     )
                 await provider.embed(["warm up the model"])
 
-            # Recall of the HNSW top 5 against the exact top 5, same queries.
-            recall = recall1 = float("nan")
-            if not args.no_ann:
-                hits = firsts = 0
-                for q in queries[:50]:
-                    exact5 = [m.id for m in await pg.query(ws, COLLECTION, q.tolist(), top_k=5)]
-                    ann5 = [m.id for m in await ann.query(ws, COLLECTION, q.tolist(), top_k=5)]
-                    hits += len(set(exact5) & set(ann5))
-                    firsts += exact5[:1] == ann5[:1]
-                recall, recall1 = hits / 250, firsts / 50
+            ef_values = [int(x) for x in args.ef_sweep.split(",") if x]
+            recall_rows = {
+                kind: await recall(ann, ws[kind], unit_rows(args.recall_queries, 7, c), ef_values)
+                for kind, c in (("random", 0), ("clustered", args.clustered))
+            }
+            probe = unit_rows(1, 5)[0].tolist()
+            by_size: list[list[str]] = []
+            for n, w in [*ws_sized.items(), (args.agents, ws["random"])]:
+                ms = await sample(partial(pg.query, w, COLLECTION, probe, top_k=5), 40)
+                by_size.append([f"{n:,}", fmt(median(ms), 2)])
 
             names = list(variants)
             samples: dict[str, list[float]] = {n: [] for n in names}
             per_round: dict[str, list[float]] = {n: [] for n in names}
             counter = iter(range(10**9))
+            through = ann.approximate_answers
             for r in range(args.rounds):
                 for name in names if r % 2 == 0 else reversed(names):
                     context = variants[name]
@@ -295,6 +309,8 @@ async def main() -> None:
                     got = await sample(one, args.per_round)
                     samples[name] += got
                     per_round[name].append(median(got))
+            hnsw_routes = sum(len(samples[n]) for n in names if n.startswith("pgvector HNSW"))
+            assert ann.approximate_answers - through == hnsw_routes, "an HNSW route took the exact scan"
             embed_ms: list[float] = []
             if provider is not None:
                 embed_ms = await sample(lambda: provider.embed([MESSAGES[0]]), 40)
@@ -304,12 +320,13 @@ async def main() -> None:
         server.stop()
 
     print(
-        f"seeded {args.agents:,} + {args.agents:,} (another workspace) agents on pgvector and "
-        f"{args.embedded_agents:,} on SQLite in {seeded:.1f} s; HNSW index built in {fmt(index_s, 1)} s"
+        f"seeded 2 x {args.agents:,} agents (random, clustered around {args.clustered} directions) "
+        f"+ {sum(ws_sized):,} (the size sweep) on pgvector, through the HNSW indexes, and "
+        f"{args.embedded_agents:,} on SQLite in {seeded:.1f} s"
     )
     print(
-        f"message vectors: {'local-e5 model ' + model if provider else 'random'}"
-        f"{f', profiles and messages around {CLUSTERS} directions' if CLUSTERS else ', profiles random'}"
+        "message vectors: drawn like the data set's profiles"
+        + (f" (the model {model} embeds the + local-e5 rows' messages)" if provider else "")
     )
     print()
     table(
@@ -325,25 +342,40 @@ async def main() -> None:
             for n in names
         ],
     )
-    if "pgvector, HNSW" in per_round:
-        ratios = [a / b for a, b in zip(per_round["pgvector, exact scan"], per_round["pgvector, HNSW"], strict=True)]
-        print(
-            f"exact / HNSW per round: {' '.join(f'{x:.2f}' for x in ratios)}; HNSW (ef_search {args.ef_search}) "
-            f"recall@1 {recall1:.2f}, recall@5 {recall:.2f} against the exact top 5"
-        )
+    for kind in ("random", "clustered"):
+        ratios = [
+            a / b
+            for a, b in zip(per_round[f"pgvector exact, {kind}"], per_round[f"pgvector HNSW, {kind}"], strict=True)
+        ]
+        print(f"exact / HNSW per round, {kind}: {' '.join(f'{x:.2f}' for x in ratios)}")
+    print()
+    for kind, rows in recall_rows.items():
+        print(f"approximate vs exact top 5, {kind} set, {args.recall_queries} messages, top_k 5:")
+        table(["ef_search", "recall@1", "recall@5", "query median ms", "answered through the index"], rows)
+        print()
+    print("exact scan (backend.query, top_k 5) by workspace size:")
+    table(["rows in the workspace", "median ms"], by_size)
+    print()
     if embed_ms:
         print(f"one message embedded by local-e5: median {median(embed_ms):.2f} ms")
-    print()
-    exact_median = median(samples["pgvector, exact scan"])
+        print()
+    hnsw = median(samples["pgvector HNSW, clustered"])
+    exact_median = median(samples["pgvector exact, clustered"])
     table(
         ["figure", "measured", "goal", "verdict"],
         [
             [
-                "semantic tier, 10,000 agents on pgvector (exact scan, as shipped), message embedding excluded",
+                f"semantic tier, {args.agents:,} agents on pgvector (HNSW, as shipped), clustered, message excluded",
+                f"{hnsw:.2f} ms",
+                "< 10 ms",
+                verdict(hnsw < 10),
+            ],
+            [
+                f"semantic tier, {args.agents:,} agents on pgvector, exact scan, clustered",
                 f"{exact_median:.2f} ms",
                 "< 10 ms",
                 verdict(exact_median < 10),
-            ]
+            ],
         ],
     )
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from automatos.extensions.routing.profiles import COLLECTION
 from automatos.extensions.routing.semantic import SemanticTier
 from automatos.extensions.vectors import pgvector
-from automatos.extensions.vectors.pgvector import ANN_INDEXES, ANN_MIN_ROWS, PgVectorBackend
+from automatos.extensions.vectors.pgvector import ANN_INDEXES, ANN_MIN_ROWS, ANN_SIZE_TTL_SECONDS, PgVectorBackend
 from automatos.kernel.backends import VectorMatch
 from automatos.kernel.db import create_engine, upgrade
 from automatos.kernel.db.migrate import current
@@ -81,6 +81,13 @@ async def tenants(engine: AsyncEngine) -> dict[str, Any]:
     return {"mine": mine, "crowd": crowd, "small": small, "vectors": vectors, "queries": queries}
 
 
+def ann(engine: AsyncEngine, min_rows: int = 2_000) -> PgVectorBackend:
+    """The backend with a threshold the 2,500-row workspaces pass (the default is higher)."""
+    backend = PgVectorBackend(engine)
+    backend.ann_min_rows = min_rows
+    return backend
+
+
 def exact_top(vectors: np.ndarray, ws: str, query: np.ndarray, k: int) -> list[str]:
     scores = vectors.astype(np.float32).astype(np.float64) @ query
     return [f"{ws[:8]}-{i:05d}" for i in np.argsort(-scores, kind="stable")[:k]]
@@ -120,7 +127,7 @@ async def test_the_migration_is_a_no_op_on_sqlite(tmp_path: Path) -> None:
 async def test_approximate_queries_find_the_exact_best_through_the_index(
     engine: AsyncEngine, tenants: dict[str, Any]
 ) -> None:
-    backend = PgVectorBackend(engine)
+    backend = ann(engine)
     mine, vectors = tenants["mine"], tenants["vectors"]
     for query in clustered(30, 4):
         got = await backend.query(mine, COLLECTION, query, top_k=5, approximate=True)
@@ -157,7 +164,7 @@ async def test_another_workspaces_rows_never_come_back_and_k_results_still_do(
 ) -> None:
     """The index is shared: ``crowd``'s 2,500 rows sit nearest every query, so the index must scan
     past them (iterative scan) and still return k of ``mine``'s rows, the best of them first."""
-    backend = PgVectorBackend(engine)
+    backend = ann(engine)
     mine, crowd, vectors = tenants["mine"], tenants["crowd"], tenants["vectors"]
     for query in tenants["queries"]:
         for k in (1, 5, 40):
@@ -175,7 +182,7 @@ async def test_without_iterative_scans_a_short_answer_falls_back_to_the_exact_sc
 ) -> None:
     """pgvector < 0.8 filters after a fixed ``ef_search``: ``crowd`` fills it, few rows of ``mine``
     remain, and the exact scan answers instead."""
-    backend = PgVectorBackend(engine)
+    backend = ann(engine)
     backend._features = (frozenset(ANN_INDEXES), False)  # as detected on an older pgvector
     mine, vectors = tenants["mine"], tenants["vectors"]
     query = tenants["queries"][0]
@@ -188,19 +195,41 @@ async def test_without_iterative_scans_a_short_answer_falls_back_to_the_exact_sc
 async def test_the_index_is_used_only_when_asked_for_a_large_indexed_collection(
     engine: AsyncEngine, tenants: dict[str, Any]
 ) -> None:
-    backend = PgVectorBackend(engine)
     mine, small, vectors = tenants["mine"], tenants["small"], tenants["vectors"]
     query = clustered(1, 5)[0]
-    exact = await backend.query(mine, COLLECTION, query, top_k=5)  # not asked
-    assert [m.id for m in exact] == exact_top(vectors, mine, query, 5)
-    assert [m.id for m in await backend.query(small, COLLECTION, query, top_k=5, approximate=True)] == exact_top(
-        vectors[:100], small, query, 5
-    )
-    assert await backend.count(small, COLLECTION) < ANN_MIN_ROWS
+    default = PgVectorBackend(engine)
+    assert ROWS < ANN_MIN_ROWS  # 2,500 rows: the exact scan is as cheap
+    got = await default.query(mine, COLLECTION, query, top_k=5, approximate=True)
+    assert [m.id for m in got] == exact_top(vectors, mine, query, 5) and default.approximate_answers == 0
+
+    backend = ann(engine)
+    assert [m.id for m in await backend.query(mine, COLLECTION, query, top_k=5)] == exact_top(vectors, mine, query, 5)
+    got = await backend.query(small, COLLECTION, query, top_k=5, approximate=True)
+    assert [m.id for m in got] == exact_top(vectors[:100], small, query, 5)
     await backend.query(mine, COLLECTION, query, top_k=pgvector.ANN_MAX_TOP_K + 1, approximate=True)
     assert backend.approximate_answers == 0
     await backend.query(mine, COLLECTION, query, top_k=5, approximate=True)
     assert backend.approximate_answers == 1
+
+
+@pytest.mark.postgres
+async def test_the_size_is_counted_again_after_a_write_here_or_after_the_ttl(engine: AsyncEngine) -> None:
+    reader, writer = ann(engine, min_rows=150), PgVectorBackend(engine)
+    now = [0.0]
+    reader.clock = lambda: now[0]
+    ws, query = str(uuid.uuid4()), clustered(1, 11)[0]
+    await seed(reader, ws, clustered(100, 12))
+    await reader.query(ws, COLLECTION, query, approximate=True)
+    assert reader.approximate_answers == 0  # 100 < 150
+    await writer.upsert(ws, COLLECTION, [(f"w{i}", v, {}) for i, v in enumerate(clustered(100, 13))])  # another node
+    await reader.query(ws, COLLECTION, query, approximate=True)
+    assert reader.approximate_answers == 0  # still known to be small
+    now[0] += ANN_SIZE_TTL_SECONDS + 1
+    await reader.query(ws, COLLECTION, query, approximate=True)
+    assert reader.approximate_answers == 1
+    await reader.delete(ws, COLLECTION, [f"w{i}" for i in range(100)])  # a write here: counted again at once
+    await reader.query(ws, COLLECTION, query, approximate=True)
+    assert reader.approximate_answers == 1
 
 
 @pytest.mark.postgres
@@ -247,6 +276,7 @@ class Fixed:
 @pytest.mark.postgres
 async def test_the_semantic_tier_routes_through_the_index_to_the_exact_best(engine: AsyncEngine) -> None:
     backend = Recording(engine)
+    backend.ann_min_rows = 2_000
     ws = str(uuid.uuid4())
     vectors = clustered(ROWS, 8)
     message = vectors[1234] + 0.1 * np.random.default_rng(9).standard_normal(DIM) / np.sqrt(DIM)
