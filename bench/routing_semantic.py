@@ -25,7 +25,7 @@ Rows of the route table, interleaved A B A B … with the order reversed every r
 
 Then, per data set, recall@1 and recall@5 of the backend's approximate answer against its exact
 answer (200 messages) for several ``ef_search`` values with the raw query's median; and the exact
-scan's median for workspaces of 500 to 10,000 rows (why ``ANN_MIN_ROWS`` is 2,000).
+scan's median for workspaces of 500 to 10,000 rows (why ``ANN_MIN_ROWS`` is 3,000).
 """
 
 from __future__ import annotations
