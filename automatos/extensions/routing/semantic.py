@@ -39,7 +39,7 @@ Decisions:
   query widens (doubling ``top_k``) until the best shortlisted agents are among its results.
 - No vector backend, no active agent: the tier passes (``None``).
 - **Approximate search where it pays**: a backend with ``supports_approximate`` (pgvector) is asked
-  for ``approximate=True``; it uses its HNSW index only for a large collection (≥ 2,000 profiles of
+  for ``approximate=True``; it uses its HNSW index only for a large collection (≥ 3,000 profiles of
   an indexed length) and re-ranks the candidates exactly — smaller workspaces, and every other
   backend, scan exactly.
 """
