@@ -70,6 +70,7 @@ __all__ = [
     "Impl",
     "PluginError",
     "PluginErrors",
+    "resume",
 ]
 
 log = logging.getLogger("automatos.hooks")
@@ -97,11 +98,12 @@ class HookTimeout(TimeoutError):
 
 
 @types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
+def resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
     """The rest of ``await coro`` once the facade has stepped ``coro`` and it yielded ``pending``.
 
     PEP 380's expansion of ``yield from``: what the event loop sends or throws in (a cancellation,
-    the time limit's included) goes on to ``coro``; its return value is the result.
+    the time limit's included) goes on to ``coro``; its return value is the result. The router's
+    cascade steps its tiers the same way (:mod:`automatos.routing.context`).
     """
     while True:
         try:
@@ -300,7 +302,7 @@ class Hooks:
                             except StopIteration as done:
                                 value = done.value
                             else:
-                                value = await self._bounded(hook, _resume(value, pending))
+                                value = await self._bounded(hook, resume(value, pending))
                         else:
                             value = await self._bounded(hook, value)
                 except Exception as exc:

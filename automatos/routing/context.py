@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Generator, Mapping, Sequence
-from types import CoroutineType, coroutine
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from automatos.kernel.backends import KVBackend, VectorBackend
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.faults import FailOpen
+from automatos.kernel.hooks import resume
 from automatos.kernel.types import AgentProfile, ChatMessage, Completion, EmbeddingProvider, RoutingRule, Workspace
 from automatos.llm.settings import LLMSettings
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.llm.providers import ProviderResolver
 
-__all__ = ["KV_TIMEOUT_SECONDS", "Context", "GuardedKV", "RulesSource", "pick_embedder", "resume"]
+__all__ = ["KV_TIMEOUT_SECONDS", "Context", "GuardedKV", "RulesSource", "pick_embedder"]
 
 log = logging.getLogger("automatos.routing")
 
@@ -40,29 +41,6 @@ PREFERRED_EMBEDDER = "local-e5"
 FALLBACK_EMBEDDER = "offline"
 
 T = TypeVar("T")
-
-
-@coroutine
-def resume(coro: Coroutine[Any, Any, Any], pending: Any) -> Generator[Any, Any, Any]:
-    """The rest of ``await coro`` once it was stepped and yielded ``pending`` (PEP 380's expansion of
-    ``yield from``, as :mod:`automatos.kernel.hooks` does for hook implementations): what the loop
-    sends or throws in — a time limit's cancellation included — goes on to ``coro``."""
-    while True:
-        try:
-            sent = yield pending
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as exc:
-            try:
-                pending = coro.throw(exc)
-            except StopIteration as done:
-                return done.value
-        else:
-            try:
-                pending = coro.send(sent)
-            except StopIteration as done:
-                return done.value
 
 
 class RulesSource(Protocol):

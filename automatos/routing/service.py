@@ -26,6 +26,10 @@ A route, end to end (``POST /api/route``, ``/api/chat`` without an agent, ``/v1`
    ``unrouted``).
 6. The decision is recorded (:mod:`automatos.routing.records`: batched, off the request path — a
    route holds no database connection for it, and none at all on a warm cache).
+
+Size (~620 lines): the cascade, the per-workspace state cache it reads and the configuration writes
+that invalidate that cache belong together; the context, records, configuration schema, rules and
+normalisation already live in modules of their own.
 """
 
 from __future__ import annotations
@@ -48,10 +52,11 @@ from automatos.agents import models as am
 from automatos.kernel.db.base import new_id
 from automatos.kernel.errors import ValidationError
 from automatos.kernel.faults import FailOpen
+from automatos.kernel.hooks import resume
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import AgentProfile, RouteDecision, RouteShortlist, RoutingRequest, RoutingTier, Workspace
 from automatos.routing.config import check_config, merged
-from automatos.routing.context import Context, GuardedKV, RulesSource, resume
+from automatos.routing.context import Context, GuardedKV, RulesSource
 from automatos.routing.models import RoutingConfigRow
 from automatos.routing.normalize import normalize, text_digest
 from automatos.routing.records import DecisionRecorder, UnroutedEvent, read_config, unrouted_page
