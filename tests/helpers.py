@@ -202,3 +202,33 @@ async def database_settings(request: pytest.FixtureRequest) -> AsyncIterator[dic
 
     async with fresh_database(request.getfixturevalue("postgres_url")) as url:
         yield {"database_url": url}
+
+
+def as_user(user: str, workspace: str | None = None) -> dict[str, str]:
+    """Headers of a request by ``user`` (the test auth method), in ``workspace`` when given."""
+    headers = {"X-Test-User": user}
+    if workspace:
+        headers["X-Workspace-ID"] = workspace
+    return headers
+
+
+async def two_workspaces(client: AppClient) -> dict[str, str]:
+    """Users alice, bob, mia, vera; alice owns ``alpha`` (mia a member, vera a viewer), bob owns
+    ``bravo``. Returns ``{"alpha": id, "bravo": id}``."""
+    from automatos.kernel.db import models as m
+
+    kernel: Kernel = client.app.state["kernel"]
+    async with kernel.store.sessionmaker.begin() as session:
+        for user in ("alice", "bob", "mia", "vera"):
+            session.add(m.User(id=user, email=f"{user}@example.test", display_name=user))
+    ids: dict[str, str] = {}
+    for user, slug in (("alice", "alpha"), ("bob", "bravo")):
+        made = await client.post("/api/workspaces", json={"slug": slug, "name": slug}, headers=as_user(user))
+        assert made.status_code == 201, made.text
+        ids[slug] = made.json()["id"]
+    for email, role in (("mia@example.test", "member"), ("vera@example.test", "viewer")):
+        added = await client.post(
+            f"/api/workspaces/{ids['alpha']}/members", json={"email": email, "role": role}, headers=as_user("alice")
+        )
+        assert added.status_code in (200, 201), added.text
+    return ids

@@ -13,10 +13,18 @@ import pytest
 
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
-from automatos.kernel.db import models as m
 from automatos.kernel.faults import FailOpen
 from automatos.routing.service import RouterService
-from tests.helpers import EVERYTHING, AppClient, candidate, container_of, make_container, serve_app
+from tests.helpers import (
+    EVERYTHING,
+    AppClient,
+    as_user,
+    candidate,
+    container_of,
+    make_container,
+    serve_app,
+    two_workspaces,
+)
 from tests.routing import tiers
 
 ROUTING_TIERS = candidate("tests.routing.tiers", "tests.routing-tiers")
@@ -32,13 +40,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def as_user(user: str, workspace: str | None = None) -> dict[str, str]:
-    headers = {"X-Test-User": user}
-    if workspace:
-        headers["X-Workspace-ID"] = workspace
-    return headers
 
 
 def problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
@@ -77,19 +78,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         kernel: Kernel = client.app.state["kernel"]
         router = container_of(client).router()
         router.clock = clock
-        async with kernel.store.sessionmaker.begin() as session:
-            for user in ("alice", "bob", "mia", "vera"):
-                session.add(m.User(id=user, email=f"{user}@example.test", display_name=user))
-        ids: dict[str, str] = {}
-        for user, slug in (("alice", "alpha"), ("bob", "bravo")):
-            made = await client.post("/api/workspaces", json={"slug": slug, "name": slug}, headers=as_user(user))
-            assert made.status_code == 201, made.text
-            ids[slug] = made.json()["id"]
-        for email, role in (("mia@example.test", "member"), ("vera@example.test", "viewer")):
-            added = await client.post(
-                f"/api/workspaces/{ids['alpha']}/members", json={"email": email, "role": role}, headers=as_user("alice")
-            )
-            assert added.status_code in (200, 201), added.text
+        ids = await two_workspaces(client)
         agents = (("helper", "alpha"), ("writer", "alpha"), ("coder", "alpha"), ("b-agent", "bravo"))
         for slug, workspace in agents:
             owner = "alice" if workspace == "alpha" else "bob"

@@ -23,20 +23,12 @@ from automatos.agents.service import AgentCreate
 from automatos.api.app import create_app
 from automatos.container import Container
 from automatos.kernel import patterns
-from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.routing.rules import RuleCreate, RulesService, RuleUpdate
 from automatos.workspaces.service import WorkspaceService
-from tests.helpers import AppClient, container_of, make_container, serve_app
+from tests.helpers import AppClient, as_user, container_of, make_container, serve_app, two_workspaces
 
 RULES = "/api/routing/rules"
-
-
-def as_user(user: str, workspace: str | None = None) -> dict[str, str]:
-    headers = {"X-Test-User": user}
-    if workspace:
-        headers["X-Workspace-ID"] = workspace
-    return headers
 
 
 def problem(response: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
@@ -67,20 +59,7 @@ class Site:
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
     container = make_container(tmp_path_factory.mktemp("rules-api"), rate_limit_default="100000/minute")
     async with serve_app(create_app(container)) as client:
-        kernel: Kernel = client.app.state["kernel"]
-        async with kernel.store.sessionmaker.begin() as session:
-            for user in ("alice", "bob", "mia", "vera"):
-                session.add(m.User(id=user, email=f"{user}@example.test", display_name=user))
-        ids: dict[str, str] = {}
-        for user, slug in (("alice", "alpha"), ("bob", "bravo")):
-            made = await client.post("/api/workspaces", json={"slug": slug, "name": slug}, headers=as_user(user))
-            assert made.status_code == 201, made.text
-            ids[slug] = made.json()["id"]
-        for email, role in (("mia@example.test", "member"), ("vera@example.test", "viewer")):
-            added = await client.post(
-                f"/api/workspaces/{ids['alpha']}/members", json={"email": email, "role": role}, headers=as_user("alice")
-            )
-            assert added.status_code in (200, 201), added.text
+        ids = await two_workspaces(client)
         for slug, workspace, status in (
             ("billing", "alpha", "active"),
             ("support", "alpha", "active"),

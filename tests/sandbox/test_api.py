@@ -16,18 +16,10 @@ import pytest
 
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
-from automatos.kernel.db import models as m
-from tests.helpers import AppClient, make_container, serve_app
+from tests.helpers import AppClient, as_user, make_container, serve_app, two_workspaces
 from tests.sandbox.test_capabilities import local_server
 
 RUN = "/api/sandbox/run"
-
-
-def as_user(user: str, workspace: str | None = None) -> dict[str, str]:
-    headers = {"X-Test-User": user}
-    if workspace:
-        headers["X-Workspace-ID"] = workspace
-    return headers
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -48,19 +40,7 @@ class World:
 
 async def build(client: AppClient) -> World:
     kernel: Kernel = client.app.state["kernel"]
-    async with kernel.store.sessionmaker.begin() as session:
-        for user in ("alice", "bob", "mia", "vera"):
-            session.add(m.User(id=user, email=f"{user}@example.test", display_name=user))
-    ids: dict[str, str] = {}
-    for user, slug in (("alice", "alpha"), ("bob", "bravo")):
-        response = await client.post("/api/workspaces", json={"slug": slug, "name": slug}, headers=as_user(user))
-        assert response.status_code == 201, response.text
-        ids[slug] = response.json()["id"]
-    for email, role in (("mia@example.test", "member"), ("vera@example.test", "viewer")):
-        response = await client.post(
-            f"/api/workspaces/{ids['alpha']}/members", json={"email": email, "role": role}, headers=as_user("alice")
-        )
-        assert response.status_code in (200, 201), response.text
+    ids = await two_workspaces(client)
     return World(client, kernel, ids)
 
 

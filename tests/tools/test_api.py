@@ -18,15 +18,8 @@ from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.tools.service import arguments_digest
-from tests.helpers import AppClient, container_of, make_container, serve_app
+from tests.helpers import AppClient, as_user, container_of, make_container, serve_app, two_workspaces
 from tests.tools.fakes import FakePlugin, Plugins
-
-
-def as_user(user: str, workspace: str | None = None) -> dict[str, str]:
-    headers = {"X-Test-User": user}
-    if workspace:
-        headers["X-Workspace-ID"] = workspace
-    return headers
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
@@ -57,19 +50,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     )
     async with serve_app(create_app(container)) as client:
         kernel: Kernel = client.app.state["kernel"]
-        async with kernel.store.sessionmaker.begin() as session:
-            for user in ("alice", "bob", "mia", "vera"):
-                session.add(m.User(id=user, email=f"{user}@example.test", display_name=user))
-        ids: dict[str, str] = {}
-        for user, slug in (("alice", "alpha"), ("bob", "bravo")):
-            made = await client.post("/api/workspaces", json={"slug": slug, "name": slug}, headers=as_user(user))
-            assert made.status_code == 201, made.text
-            ids[slug] = made.json()["id"]
-        for email, role in (("mia@example.test", "member"), ("vera@example.test", "viewer")):
-            added = await client.post(
-                f"/api/workspaces/{ids['alpha']}/members", json={"email": email, "role": role}, headers=as_user("alice")
-            )
-            assert added.status_code in (200, 201), added.text
+        ids = await two_workspaces(client)
         for slug, workspace in (("writer", "alpha"), ("reader", "alpha"), ("b-agent", "bravo")):
             owner = "alice" if workspace == "alpha" else "bob"
             made = await client.post(
