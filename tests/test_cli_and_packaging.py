@@ -200,9 +200,13 @@ def test_scripts_install_from_the_locks_once() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     floors = {
         req.split(">=")[0].split("[")[0].strip(): req.split(">=")[1].split(",")[0].strip()
-        for req in [*project["dependencies"], *project["optional-dependencies"]["s3"],
-                    *project["optional-dependencies"]["redis"], *project["optional-dependencies"]["openai"],
-                    *project["optional-dependencies"]["anthropic"]]
+        for req in [
+            *project["dependencies"],
+            *project["optional-dependencies"]["s3"],
+            *project["optional-dependencies"]["redis"],
+            *project["optional-dependencies"]["openai"],
+            *project["optional-dependencies"]["anthropic"],
+        ]
     }
     for name in ("openai", "anthropic", "litestar", "sqlalchemy", "saq", "limits"):
         pinned = next(line for line in lowest.splitlines() if line.lower().startswith(f"{name}=="))
@@ -222,7 +226,7 @@ def test_install_runs_only_when_the_project_or_its_lock_changed(tmp_path: Path) 
 
     def install() -> list[str]:
         before = calls.read_text().splitlines() if calls.exists() else []
-        script = f'. {ROOT}/scripts/_install.sh; install_once {venv} thing {lock} -- -c {lock} -e .'
+        script = f". {ROOT}/scripts/_install.sh; install_once {venv} thing {lock} -- -c {lock} -e ."
         result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         return calls.read_text().splitlines()[len(before) :] if calls.exists() else []

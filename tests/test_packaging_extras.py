@@ -88,8 +88,11 @@ def test_no_test_imports_a_benchmark_only_package() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for path in (ROOT / "tests").rglob("*.py")
-        if any(f"import {name}" in line or f"from {name}" in line for name in ("fastapi", "slowapi")
-               for line in path.read_text().splitlines())
+        if any(
+            f"import {name}" in line or f"from {name}" in line
+            for name in ("fastapi", "slowapi")
+            for line in path.read_text().splitlines()
+        )
     ]
     assert offenders == []
 

@@ -30,6 +30,7 @@ ModelName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Temperature = Annotated[float, msgspec.Meta(ge=0.0, le=2.0)]
 MaxTokens = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 
+
 class ModelSettings(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Which provider and model an agent talks to, and how.
 

@@ -92,9 +92,7 @@ class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
     connection failure) and may log there.
     """
 
-    def __init__(
-        self, inner: Any, *, connect_error: type[Exception], refused: Callable[[str], Exception]
-    ) -> None:
+    def __init__(self, inner: Any, *, connect_error: type[Exception], refused: Callable[[str], Exception]) -> None:
         self._inner = inner
         self._connect_error = connect_error
         self._refused = refused

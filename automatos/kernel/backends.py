@@ -78,8 +78,7 @@ class RangeNotSatisfiableError(ValidationError):
     type_slug = "range-not-satisfiable"
 
     def __init__(self, size: int) -> None:
-        super().__init__(f"the requested range is outside the blob's {size} bytes", field="Range",
-                         extra={"size": size})
+        super().__init__(f"the requested range is outside the blob's {size} bytes", field="Range", extra={"size": size})
         self.size = size
 
 
@@ -168,7 +167,6 @@ class Backend(abc.ABC):  # noqa: B024 - the lifecycle methods are optional on pu
 class BlobBackend(Backend):
     """Object storage: plugin bundles, execution logs, documents."""
 
-
     @abc.abstractmethod
     async def put(self, key: str, data: bytes, *, content_type: str | None = None) -> BlobInfo:
         """Store ``data`` under ``key``, replacing what was there."""
@@ -221,10 +219,8 @@ class BlobBackend(Backend):
         """A URL that lets its bearer read (or, with ``method="PUT"``, write) ``key`` until it expires."""
 
 
-
 class KVBackend(Backend):
     """Key-value cache with TTLs and atomic counters."""
-
 
     @abc.abstractmethod
     async def get(self, key: str) -> bytes | None: ...
@@ -247,7 +243,6 @@ class KVBackend(Backend):
     @abc.abstractmethod
     def with_namespace(self, namespace: str) -> KVBackend:
         """A view whose keys are prefixed with ``namespace`` and cannot reach other namespaces."""
-
 
 
 class Subscription(abc.ABC):
@@ -283,7 +278,6 @@ class Subscription(abc.ABC):
 class PubSubBackend(Backend):
     """Fan-out messages to every subscriber on every node (cache invalidation, live progress)."""
 
-
     @abc.abstractmethod
     async def publish(self, channel: str, message: bytes) -> None: ...
 
@@ -295,7 +289,6 @@ class PubSubBackend(Backend):
         returns is delivered. ``aclose()`` on the subscription ends it. Delivery is at most once,
         in publish order per publisher; a subscriber that falls far behind loses its oldest messages.
         """
-
 
 
 class QueueBackend(Backend):
@@ -332,7 +325,6 @@ class VectorMatch(msgspec.Struct, frozen=True, kw_only=True):
 class VectorBackend(Backend):
     """A vector index, always partitioned by workspace."""
 
-
     @abc.abstractmethod
     async def upsert(
         self,
@@ -353,4 +345,3 @@ class VectorBackend(Backend):
 
     @abc.abstractmethod
     async def count(self, workspace_id: str, collection: str) -> int: ...
-

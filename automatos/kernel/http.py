@@ -44,9 +44,7 @@ MAX_LIMIT = 500
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000_000, description="Items to skip (at most 10⁹).")]
 Limit = Annotated[
     int,
-    QueryParameter(
-        ge=1, le=MAX_LIMIT, description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."
-    ),
+    QueryParameter(ge=1, le=MAX_LIMIT, description=f"Items per page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."),
 ]
 
 T = TypeVar("T")

@@ -54,6 +54,8 @@ FUNCTION = "marketplace.scan"
 """The job queue's function name of a plugin scan."""
 BACKSTOP = 10.0
 """Seconds beyond the time limit after which a worker gives up on its own scan process."""
+
+
 class QueueScanner:
     """The API node's side: submit a version's scan as a job and wait for its :data:`ScanAnswer`."""
 

@@ -8,15 +8,23 @@ their characters), so words that change the meaning survive: ``"turn on dark mod
 ``"turn off dark mode"`` stay two keys. An apostrophe inside a word is dropped without a space
 (``"don't"`` → ``"dont"``, whether typed straight or curly); a hyphen is a space like any other
 punctuation (``"dark-mode"`` → ``"dark mode"``).
+
+Texts up to :data:`MEMO_CHARS` characters are remembered (the last :data:`MEMO_SIZE`, about 2 MB
+at most): the same message arriving again — the decision cache's whole premise — is normalised and
+digested once (``bench/routing.py``: 5 µs of a cache hit's 40 inside the full stack).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 
-__all__ = ["normalize", "text_digest"]
+__all__ = ["MEMO_CHARS", "MEMO_SIZE", "normalize", "text_digest"]
+
+MEMO_CHARS = 512
+MEMO_SIZE = 4096
 
 _JOINERS = frozenset("'\u2019\u2018`\u00b4")  # straight, curly right/left, grave, acute
 """Inside a word these join (nothing left in their place); elsewhere they are punctuation."""
@@ -33,6 +41,17 @@ def _kept(ch: str) -> bool:
 
 def normalize(text: str) -> str:
     """``text`` with case, compatibility forms, whitespace and punctuation folded (see the module)."""
+    if len(text) <= MEMO_CHARS:
+        return _remembered(text)
+    return _normalize(text)
+
+
+@functools.lru_cache(maxsize=MEMO_SIZE)
+def _remembered(text: str) -> str:
+    return _normalize(text)
+
+
+def _normalize(text: str) -> str:
     if text.isascii():  # the common case, in two regular-expression passes (the same rules)
         return _ASCII_DROPPED.sub(" ", _ASCII_JOINED.sub("", text.lower())).strip()
     folded = unicodedata.normalize("NFKC", text).casefold()
@@ -54,4 +73,13 @@ def normalize(text: str) -> str:
 
 def text_digest(normalized: str) -> str:
     """sha256 (hex) of normalised text: what a decision row keeps instead of the message."""
+    if len(normalized) <= MEMO_CHARS:
+        return _digest_remembered(normalized)
+    return _digest(normalized)
+
+
+def _digest(normalized: str) -> str:
     return hashlib.sha256(normalized.encode("utf-8")).hexdigest()
+
+
+_digest_remembered = functools.lru_cache(maxsize=MEMO_SIZE)(_digest)

@@ -4,7 +4,10 @@ workspace's stored configuration.
 Decisions are written off the request path: :class:`DecisionRecorder` keeps them in memory and one
 background task writes what gathered in one multi-row ``INSERT`` shortly after
 (:data:`FLUSH_DELAY_SECONDS`), so a route holds no database connection for its record and a cache
-hit answers without one. A decision is therefore in the table a moment after its answer, not before
+hit answers without one. The rows' ids are drawn there too, not per request: ``uuid4`` reads the
+kernel's random source with the GIL released, and while the batch writer's thread holds the GIL a
+request paid up to a switch interval for it (``bench/routing.py`` measured 12 µs a route on average).
+A decision is therefore in the table a moment after its answer, not before
 — readers that must see the latest (the unrouted list, tests) call :meth:`DecisionRecorder.flush`
 first. Pending rows are written at shutdown (``RouterService.stop``); past :data:`MAX_PENDING` (the
 database far behind or down) new rows are dropped and counted (``dropped``), never the request.
@@ -22,6 +25,7 @@ import msgspec
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from automatos.kernel.db.base import new_id
 from automatos.kernel.faults import FailOpen
 from automatos.routing.models import RoutingConfigRow, RoutingDecisionRow
 
@@ -71,7 +75,8 @@ class DecisionRecorder:
         self._writing = FailOpen("writing routing decisions", log, timeout=None, then="dropping them")
 
     def add(self, row: dict[str, Any]) -> None:
-        """Queue one row (the columns of ``routing_decisions``); written within :attr:`delay`."""
+        """Queue one row (the columns of ``routing_decisions``, ``id`` drawn when written if absent);
+        written within :attr:`delay`."""
         if len(self.pending) >= MAX_PENDING:
             self.dropped += 1
             return
@@ -89,6 +94,9 @@ class DecisionRecorder:
         async with self._lock:
             while self.pending:
                 batch, self.pending = self.pending[:BATCH], self.pending[BATCH:]
+                for row in batch:
+                    if "id" not in row:
+                        row["id"] = new_id()
                 try:
                     async with self.sessionmaker.begin() as session:
                         await session.execute(insert(RoutingDecisionRow), batch)

@@ -49,7 +49,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from automatos.agents import models as am
-from automatos.kernel.db.base import new_id
 from automatos.kernel.errors import ValidationError
 from automatos.kernel.faults import FailOpen
 from automatos.kernel.hooks import resume
@@ -341,7 +340,7 @@ class RouterService:
             name = tier.name
             t0 = time.perf_counter()
             requires = getattr(tier, "requires", ())
-            if any(getattr(context, need, None) is None for need in requires):
+            if requires and any(getattr(context, need, None) is None for need in requires):
                 explanation.append(TierOutcome(tier=name, outcome="skipped", ms=0.0))
                 continue
             limit: asyncio.Timeout | None = None
@@ -468,7 +467,6 @@ class RouterService:
             excerpt = request.text[: own.routing_unrouted_excerpt_chars]
         self.recorder.add(
             {
-                "id": new_id(),
                 "workspace_id": workspace.id,
                 "created_at": datetime.fromtimestamp(self.clock(), UTC),
                 "text_sha256": text_digest(request.normalized),

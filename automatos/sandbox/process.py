@@ -70,9 +70,7 @@ class WorkerProcess:
         """What of the second wall holds in it, layer by layer (``on``, ``off``, ``unavailable: …``)."""
 
     @classmethod
-    async def spawn(
-        cls, python: str, *, confinement: str = "auto", extra_args: Sequence[str] = ()
-    ) -> WorkerProcess:
+    async def spawn(cls, python: str, *, confinement: str = "auto", extra_args: Sequence[str] = ()) -> WorkerProcess:
         """Start a worker and wait for its ``ready`` frame.
 
         ``confinement`` is ``SANDBOX_CONFINEMENT`` (``auto``, ``require``, ``off``): the worker's

@@ -181,7 +181,6 @@ else:
     from automatos_sandbox_views import _REFUSED_NAMES, _base_globals, set_bundle
 
 
-
 RECURSION_DEPTH = 200
 """Frames a snippet may nest (its own calls and the guards' together)."""
 
@@ -191,9 +190,6 @@ class ResultError(Exception):
 
 
 # --- running ---------------------------------------------------------------------------------------
-
-
-
 
 
 def _error_line(exc: BaseException) -> int | None:
@@ -236,7 +232,6 @@ def _clean_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
-
 
 
 class _CpuTimer:
@@ -430,7 +425,6 @@ def run_snippet(job: dict[str, Any], channel: _Channel) -> dict[str, Any]:
         recycle=leftovers or (error is not None and error.get("limit") in ("cpu_seconds", "memory_mb")),
     )
     return answer
-
 
 
 RAW_EXEC_FLAG = "--unsafe-raw-exec-for-tests"

@@ -148,9 +148,7 @@ async def test_a_workspace_holds_at_most_so_many_active_keys(client: AppClient) 
     assert changed.status_code == 200, changed.text
     refused = await client.put(setting, json={"value": 0}, headers={"X-Test-User": "root;admin"})
     assert refused.status_code == 422, refused.text
-    responses = await asyncio.gather(
-        *(client.post(URL, json={"name": f"k{i}"}, headers=headers) for i in range(8))
-    )
+    responses = await asyncio.gather(*(client.post(URL, json={"name": f"k{i}"}, headers=headers) for i in range(8)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * 3 + [409] * 5, [r.text for r in responses]
     body = problem(next(r for r in responses if r.status_code == 409), 409)

@@ -73,8 +73,13 @@ async def test_a_range_outside_the_blob_is_416_problem_json(client: AppClient) -
 
 @pytest.mark.parametrize(
     "headers",
-    [{"Range": "bytes=0-1, 5-6"}, {"Range": "items=0-1"}, {"Range": "bytes=9-2"}, {"Range": "bytes=-"},
-     {"Range": "bytes=0-9", "If-Range": '"some-etag"'}],
+    [
+        {"Range": "bytes=0-1, 5-6"},
+        {"Range": "items=0-1"},
+        {"Range": "bytes=9-2"},
+        {"Range": "bytes=-"},
+        {"Range": "bytes=0-9", "If-Range": '"some-etag"'},
+    ],
 )
 async def test_ranges_it_does_not_serve_get_the_whole_blob(client: AppClient, headers: dict[str, str]) -> None:
     response = await client.get(await _url(client), headers=headers)
@@ -108,8 +113,17 @@ def test_parse_range() -> None:
     assert parse_range("bytes=0-0") == (0, 0)
     assert parse_range(" bytes=7- ") == (7, None)
     assert parse_range("bytes=-7") == (None, 7)
-    for ignored in (None, "", "bytes=", "bytes=-", "bytes=3-1", "bytes=1-2,4-5", "bytes=a-b", "bits=1-2",
-                    "bytes=" + "9" * 19 + "-"):
+    for ignored in (
+        None,
+        "",
+        "bytes=",
+        "bytes=-",
+        "bytes=3-1",
+        "bytes=1-2,4-5",
+        "bytes=a-b",
+        "bits=1-2",
+        "bytes=" + "9" * 19 + "-",
+    ):
         assert parse_range(ignored) is None, ignored
 
 

@@ -406,9 +406,7 @@ async def test_chats_and_revocations_while_redis_is_killed_and_restarted(
             stored = {
                 row.id: row
                 for row in (
-                    await session.execute(
-                        select(cm.ChatMessage).where(cm.ChatMessage.id.in_([m for m, _ in answered]))
-                    )
+                    await session.execute(select(cm.ChatMessage).where(cm.ChatMessage.id.in_([m for m, _ in answered])))
                 ).scalars()
             }
         assert len(stored) == len(answered) == len(statuses)

@@ -94,7 +94,5 @@ async def test_concurrent_removals_of_the_last_two_owners_leave_one(client: AppC
         assert len(await _owners(client, workspace_id)) == 1
         kernel: Kernel = client.app.state["kernel"]
         async with kernel.store.sessionmaker() as session:
-            members = await session.scalar(
-                select(func.count()).where(m.WorkspaceMember.workspace_id == workspace_id)
-            )
+            members = await session.scalar(select(func.count()).where(m.WorkspaceMember.workspace_id == workspace_id))
         assert members == 1

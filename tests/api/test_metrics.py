@@ -76,9 +76,12 @@ async def test_request_counters_and_histograms_move_by_route_template(world: Wor
     inf = value(after, "automatos_http_request_duration_seconds_bucket", **ok, le="+Inf")
     assert inf == value(after, count, **ok)
     assert value(after, "automatos_http_request_duration_seconds_sum", **ok) > 0
-    buckets = [v for (name, labels), v in after.items()
-               if name == "automatos_http_request_duration_seconds_bucket" and {("status", "2xx"),
-                   ("route", route["route"]), ("method", "GET")} <= labels]
+    buckets = [
+        v
+        for (name, labels), v in after.items()
+        if name == "automatos_http_request_duration_seconds_bucket"
+        and {("status", "2xx"), ("route", route["route"]), ("method", "GET")} <= labels
+    ]
     assert len(buckets) == 16 and max(buckets) == inf  # cumulative: 15 bounds and +Inf
     # labels are templates: no raw id ever becomes a label value, and the scrapes themselves are not counted
     labels = {v for (_, pairs) in after for _, v in pairs}
@@ -89,8 +92,11 @@ async def test_request_counters_and_histograms_move_by_route_template(world: Wor
 async def test_llm_tokens_and_cost_by_provider_and_model(world: World) -> None:
     client, alpha = world.client, world.ids["alpha"]
     before = await scrape(client)
-    answer = await client.post("/api/chat", json={"agent": "helper", "content": "count my tokens", "stream": False},
-                               headers=as_user("alice", alpha))
+    answer = await client.post(
+        "/api/chat",
+        json={"agent": "helper", "content": "count my tokens", "stream": False},
+        headers=as_user("alice", alpha),
+    )
     assert answer.status_code == 201, answer.text
     usage = answer.json()["usage"]
     after = await scrape(client)
@@ -111,8 +117,7 @@ async def test_hooks_sandbox_and_process_series(world: World) -> None:
     # pool's own state, not on time), so a loaded machine cannot read the gauge early
     sandbox = world.client.app.state["container"].sandbox()
     size = kernel.settings.group(SandboxSettings).sandbox_pool_size
-    await until(lambda: sandbox.status()["live_workers"] == size,
-                "every sandbox worker is live")
+    await until(lambda: sandbox.status()["live_workers"] == size, "every sandbox worker is live")
     samples = await scrape(world.client)
     assert value(samples, "automatos_hook_calls_total", extension="tests.everything", hook="startup") >= 1
     kernel.hooks.record_failure("tests.everything", "on_event", RuntimeError("boom"))
@@ -130,8 +135,9 @@ async def test_hooks_sandbox_and_process_series(world: World) -> None:
 
 
 async def test_rate_limit_refusals_are_counted_and_scrapes_are_never_limited(tmp_path: Path) -> None:
-    app = create_app(make_container(tmp_path, metrics_enabled="true", metrics_token=TOKEN,
-                                    rate_limit_default="2/minute"))
+    app = create_app(
+        make_container(tmp_path, metrics_enabled="true", metrics_token=TOKEN, rate_limit_default="2/minute")
+    )
     async with serve_app(app) as client:
         statuses = [(await client.get("/api/extensions", headers=ADMIN)).status_code for _ in range(5)]
         assert statuses.count(429) == 3

@@ -72,7 +72,7 @@ async def test_no_body_says_a_json_body_is_required(client: AppClient, url: str)
     ("body", "decoder_says"),
     [
         (b'{"name":', "truncated"),
-        (b'{nope}', "malformed"),
+        (b"{nope}", "malformed"),
         (b'{"name":"\\ud800","slug":"a"}', "surrogate"),
         (b'"\\ud800"', "truncated"),
     ],

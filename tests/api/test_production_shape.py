@@ -36,9 +36,7 @@ async def test_two_nodes_on_postgres_redis_and_s3(
         node_b = create_app(make_container(tmp_path / "b", **settings))
         # The test clients run each app in a loop of their own: talk to them over HTTP only, and use a
         # third node in this loop for direct checks.
-        async with serve_app(node_a) as a, serve_app(node_b) as b, running_kernel(
-            tmp_path / "c", **settings
-        ) as node_c:
+        async with serve_app(node_a) as a, serve_app(node_b) as b, running_kernel(tmp_path / "c", **settings) as node_c:
             ready = (await a.get("/health/ready")).json()
             assert ready["status"] == "ready", ready
             assert set(ready["checks"]) == {"database", "blob:s3", "kv:redis", "pubsub:redis", "vector:pgvector"}

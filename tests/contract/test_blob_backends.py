@@ -189,8 +189,19 @@ async def test_list_pages_past_one_batch(blob: Blob) -> None:
     assert [info.key for info in listed] == [f"many/{i:03d}" for i in range(23)]
 
 
-BAD_KEYS = ["", "/etc/passwd", "../escape", "a/../../b", "a/./b", "a//b", "trailing/", "back\\slash",
-            "nul\x00byte", "new\nline", "x" * 1025]
+BAD_KEYS = [
+    "",
+    "/etc/passwd",
+    "../escape",
+    "a/../../b",
+    "a/./b",
+    "a//b",
+    "trailing/",
+    "back\\slash",
+    "nul\x00byte",
+    "new\nline",
+    "x" * 1025,
+]
 
 
 async def test_bad_keys_are_rejected(blob: Blob) -> None:
@@ -323,8 +334,14 @@ async def test_open_read_serves_byte_ranges(blob: Blob, open_read: Any) -> None:
 async def test_open_read_refuses_ranges_outside_the_blob(blob: Blob, open_read: Any) -> None:
     await blob.put("r", b"0123456789")
     await blob.put("empty", b"")
-    for key, byte_range, size in [("r", (10, None), 10), ("r", (50, 60), 10), ("r", (None, 0), 10),
-                                  ("r", (5, 2), 10), ("empty", (0, None), 0), ("empty", (None, 3), 0)]:
+    for key, byte_range, size in [
+        ("r", (10, None), 10),
+        ("r", (50, 60), 10),
+        ("r", (None, 0), 10),
+        ("r", (5, 2), 10),
+        ("empty", (0, None), 0),
+        ("empty", (None, 3), 0),
+    ]:
         with pytest.raises(RangeNotSatisfiableError) as info:
             await open_read(key, byte_range=byte_range)
         assert (info.value.size, info.value.status_code, info.value.field) == (size, 416, "Range"), (key, byte_range)

@@ -48,7 +48,9 @@ def test_private_hosts_are_refused_unless_the_operator_allows_them(url: str) -> 
     assert base_url_problem(url, allow_private=True) is None
 
 
-@pytest.mark.parametrize("url", ["http://user:pw@api.example.com/v1", "https://k@api.example.com", "http://a.example\n"])
+@pytest.mark.parametrize(
+    "url", ["http://user:pw@api.example.com/v1", "https://k@api.example.com", "http://a.example\n"]
+)
 def test_credentials_and_control_characters_are_always_refused(url: str) -> None:
     assert base_url_problem(url, allow_private=True) is not None
 
@@ -59,7 +61,8 @@ def test_public_endpoints_are_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["http://127.0.0.1:9/v1", "http://169.254.169.254/", "http://user:pw@api.example.com/v1", "http://a.example\n"]
+    "url",
+    ["http://127.0.0.1:9/v1", "http://169.254.169.254/", "http://user:pw@api.example.com/v1", "http://a.example\n"],
 )
 async def test_writing_such_a_base_url_is_a_422_naming_it(tmp_path: Path, url: str) -> None:
     async with serve_app(app_with_keys(make_container(tmp_path))) as client:

@@ -374,3 +374,14 @@ async def test_schema_diff_is_not_blind(sqlite_migrated: str) -> None:
     finally:
         await engine.dispose()
     assert [(d[0], d[2], d[3].name) for d in found] == [("add_column", "workspaces", "extra")]
+
+
+def test_json_columns_are_written_as_json_without_nan() -> None:
+    """The engines' JSON serializer (msgspec): valid JSON for PostgreSQL's jsonb, NaN as null."""
+    import json
+    import math
+
+    from automatos.kernel.db.session import json_text
+
+    text = json_text({"a": [1, 2.5, "é", None, True], "n": math.nan, "i": -math.inf})
+    assert json.loads(text) == {"a": [1, 2.5, "é", None, True], "n": None, "i": None}

@@ -164,9 +164,7 @@ def test_scan_rules_come_from_builtin_extensions_only(tmp_path: Path) -> None:
 def test_a_second_extension_with_the_same_name_is_quarantined_apart() -> None:
     from tests.plugins import everything
 
-    impostor = Candidate(
-        "tests.everything", "impostor", "someone-else", "9", False, loader=lambda: object()
-    )
+    impostor = Candidate("tests.everything", "impostor", "someone-else", "9", False, loader=lambda: object())
     registry = _load(EVERYTHING, impostor)
     assert registry.extensions["tests.everything"].state is ExtensionState.LOADED
     assert registry.plugin("tests.everything") is everything

@@ -167,13 +167,13 @@ async def test_admin_routes_are_for_platform_admins_and_missing_ids_are_404(clie
     await container_of(client).marketplace().idle()
 
 
-UNDECLARED_HOST = '''\
+UNDECLARED_HOST = """\
 import httpx
 
 
 def register(ctx):
     ctx.tool("ping", lambda: httpx.get("https://telemetry.elsewhere.invalid/ping").status_code)
-'''
+"""
 
 
 async def test_the_platform_thresholds_decide_the_marketplace_verdict(client: AppClient) -> None:

@@ -32,3 +32,16 @@ def test_words_that_change_the_meaning_stay_apart() -> None:
     assert normalize("Turn on dark mode.") == normalize("turn  ON dark mode")
     assert text_digest(normalize("a b")) != text_digest(normalize("ab"))
     assert len(text_digest("x")) == 64
+
+
+def test_long_texts_fold_like_remembered_short_ones() -> None:
+    """Short texts are memoised; past MEMO_CHARS the same rules run every time."""
+    from automatos.routing.normalize import MEMO_CHARS
+
+    word = "Don't  STOP-me¡ "
+    short = word * (MEMO_CHARS // len(word))
+    long = word * (MEMO_CHARS // len(word) * 3)
+    assert len(short) <= MEMO_CHARS < len(long)
+    assert normalize(long) == " ".join([normalize(word)] * (MEMO_CHARS // len(word) * 3))
+    assert normalize(short) == normalize(short) == " ".join([normalize(word)] * (MEMO_CHARS // len(word)))
+    assert text_digest(normalize(long)) != text_digest(normalize(short))

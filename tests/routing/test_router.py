@@ -4,6 +4,7 @@ without the default agent, the decision recorded, bad input, tenancy."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import select
@@ -235,6 +236,7 @@ async def test_every_decision_is_recorded_with_its_explanation_and_never_the_tex
         "inbox",
     )
     assert row.excerpt is None and row.cache_hit is False and row.total_ms >= 0
+    assert str(uuid.UUID(row.id)) == row.id  # drawn when the batch is written, not per request
     assert [e["tier"] for e in row.explanation][-1] == "t-decide" and row.explanation[-1]["outcome"] == "decided"
     assert "hunter2" not in str(row.explanation) + row.reason
 

@@ -167,9 +167,7 @@ def upgrade() -> None:
             ["session_id"], ["chat_sessions.id"], name="fk_chat_messages_session_id_chat_sessions", ondelete="CASCADE"
         ),
     )
-    op.create_index(
-        "ix_chat_messages_workspace_session", "chat_messages", ["workspace_id", "session_id", "created_at"]
-    )
+    op.create_index("ix_chat_messages_workspace_session", "chat_messages", ["workspace_id", "session_id", "created_at"])
     op.create_table(
         "llm_usage",
         sa.Column("id", sa.String(36), nullable=False),

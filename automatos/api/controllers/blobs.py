@@ -84,7 +84,12 @@ class BlobsController(Controller):
             stream = await backend.open_read(key, byte_range=byte_range)
         except RangeNotSatisfiableError as exc:
             return problem(
-                416, exc.title, exc.detail, slug=exc.type_slug, field="Range", size=exc.size,
+                416,
+                exc.title,
+                exc.detail,
+                slug=exc.type_slug,
+                field="Range",
+                size=exc.size,
                 headers={"Content-Range": f"bytes */{exc.size}", "Accept-Ranges": "bytes"},
             )
         if stream is None:

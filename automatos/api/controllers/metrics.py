@@ -81,17 +81,21 @@ class _AutomatosCollector:
 
         kernel = self.kernel
         metrics = kernel.metrics
-        info = GaugeMetricFamily("automatos_info", "Version and environment of this process.",
-                                 labels=["version", "environment"])
+        info = GaugeMetricFamily(
+            "automatos_info", "Version and environment of this process.", labels=["version", "environment"]
+        )
         info.add_metric([automatos.__version__, kernel.settings.environment], 1)
         yield info
 
         labels = ["method", "route", "status"]
-        requests = CounterMetricFamily("automatos_http_requests", "Requests answered, by route template.",
-                                       labels=labels)
-        latency = HistogramMetricFamily("automatos_http_request_duration_seconds",
-                                        "Time from the request reaching the middleware to the end of the answer.",
-                                        labels=labels)
+        requests = CounterMetricFamily(
+            "automatos_http_requests", "Requests answered, by route template.", labels=labels
+        )
+        latency = HistogramMetricFamily(
+            "automatos_http_request_duration_seconds",
+            "Time from the request reaching the middleware to the end of the answer.",
+            labels=labels,
+        )
         for method, route, status, cell in metrics.requests.rows():
             values = [method, _template(route), status]
             buckets, running = [], 0.0
@@ -103,20 +107,26 @@ class _AutomatosCollector:
         yield requests
         yield latency
 
-        refusals = CounterMetricFamily("automatos_rate_limit_refusals",
-                                       "Requests refused with 429 by the rate limiter.", labels=["method", "route"])
+        refusals = CounterMetricFamily(
+            "automatos_rate_limit_refusals",
+            "Requests refused with 429 by the rate limiter.",
+            labels=["method", "route"],
+        )
         for method, route, count in metrics.requests.refusals():
             refusals.add_metric([method, _template(route)], count)
         yield refusals
 
-        calls = CounterMetricFamily("automatos_hook_calls", "Hook implementations called, per extension.",
-                                    labels=["extension", "hook"])
+        calls = CounterMetricFamily(
+            "automatos_hook_calls", "Hook implementations called, per extension.", labels=["extension", "hook"]
+        )
         for (plugin, hook), count in sorted(HOOK_CALLS.items()):
             calls.add_metric([plugin, hook], count)
         yield calls
-        failures = CounterMetricFamily("automatos_hook_failures",
-                                       "Failures contained by the hook facade, per extension.",
-                                       labels=["extension", "hook"])
+        failures = CounterMetricFamily(
+            "automatos_hook_failures",
+            "Failures contained by the hook facade, per extension.",
+            labels=["extension", "hook"],
+        )
         stats = getattr(kernel.hooks.errors, "_stats", {})
         for (plugin, hook), stat in sorted(stats.items()):
             failures.add_metric([plugin, hook], getattr(stat, "count", 0))
@@ -132,13 +142,15 @@ class _AutomatosCollector:
         size = gauge("automatos_sandbox_pool_size", "Sandbox workers this process keeps warm.")
         size.add_metric([], status["pool_size"])
         yield size
-        workers = gauge("automatos_sandbox_workers", "Sandbox worker processes alive, and busy with a run.",
-                        labels=["state"])
+        workers = gauge(
+            "automatos_sandbox_workers", "Sandbox worker processes alive, and busy with a run.", labels=["state"]
+        )
         workers.add_metric(["live"], status["live_workers"])
         workers.add_metric(["busy"], status["busy_workers"])
         yield workers
-        replaced = counter("automatos_sandbox_workers_replaced",
-                           "Sandbox workers replaced since start (killed, died or retired).")
+        replaced = counter(
+            "automatos_sandbox_workers_replaced", "Sandbox workers replaced since start (killed, died or retired)."
+        )
         replaced.add_metric([], status["replaced"])
         yield replaced
 
@@ -146,8 +158,7 @@ class _AutomatosCollector:
         labels = ["provider", "model"]
         calls = counter("automatos_llm_calls", "LLM calls recorded by chat (one per turn).", labels=labels)
         tokens = counter("automatos_llm_tokens", "LLM tokens, prompt and completion.", labels=[*labels, "kind"])
-        cost = counter("automatos_llm_cost_usd", "LLM cost in US dollars at the model catalog's prices.",
-                       labels=labels)
+        cost = counter("automatos_llm_cost_usd", "LLM cost in US dollars at the model catalog's prices.", labels=labels)
         for (provider, model), cell in sorted(self.kernel.metrics.llm.models.items()):
             calls.add_metric([provider, model], cell[0])
             tokens.add_metric([provider, model, "prompt"], cell[1])
@@ -168,8 +179,9 @@ def _sandbox_status(sandbox: Any) -> dict[str, int] | None:
     if reported.get("mode", "local") != "local" or (not reported and pool is None):
         return None
     if "busy_workers" in reported:
-        return {name: int(reported.get(name) or 0) for name in ("pool_size", "live_workers", "busy_workers",
-                                                                 "replaced")}
+        return {
+            name: int(reported.get(name) or 0) for name in ("pool_size", "live_workers", "busy_workers", "replaced")
+        }
     live = len(getattr(pool, "_all", ()))
     idle = getattr(pool, "_idle", None)
     return {
@@ -196,8 +208,10 @@ def render_metrics(kernel: Kernel, sandbox: Any = None) -> bytes:
 async def _authorize(request: Request[Any, Any, Any], kernel: Kernel) -> None:
     token = kernel.settings.metrics_token
     scheme, _, given = (request.headers.get("authorization") or "").partition(" ")
-    if token and scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode("utf-8", "replace"), token.reveal().encode("utf-8")
+    if (
+        token
+        and scheme.lower() == "bearer"
+        and hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.reveal().encode("utf-8"))
     ):
         return
     principal = await authenticate(kernel, request.headers)

@@ -106,14 +106,18 @@ class SandboxController(Controller):
     async def run(self, request: Request[Any, Any, Any], data: JSONBody[SandboxRun]) -> SandboxResult:
         _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.SANDBOX_RUN)
-        result = await services(request).sandbox().run(
-            data.code,
-            data.inputs,
-            workspace_id=scope.workspace.id,
-            actor_id=scope.principal.id,
-            limits=data.limits,
-            grants=data.capabilities,
-            request_id=ctx.request_id,
+        result = (
+            await services(request)
+            .sandbox()
+            .run(
+                data.code,
+                data.inputs,
+                workspace_id=scope.workspace.id,
+                actor_id=scope.principal.id,
+                limits=data.limits,
+                grants=data.capabilities,
+                request_id=ctx.request_id,
+            )
         )
         failure = _compile_failure(result)
         if failure is not None:

@@ -182,9 +182,7 @@ class QueueSubscription(Subscription):
             self._queue.get_nowait()
             self._dropped += 1
             if self._dropped == 1 or self._dropped % 1000 == 0:
-                log.warning(
-                    "subscriber on channel %r is too slow: dropped %d message(s)", self.channel, self._dropped
-                )
+                log.warning("subscriber on channel %r is too slow: dropped %d message(s)", self.channel, self._dropped)
         self._queue.put_nowait(message)
 
     def end(self) -> None:

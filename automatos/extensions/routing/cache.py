@@ -18,6 +18,7 @@ however close their embeddings are.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Mapping
@@ -46,11 +47,24 @@ class CacheEntry(msgspec.Struct, frozen=True, kw_only=True):
 _decode = msgspec.json.Decoder(CacheEntry).decode
 _encode = msgspec.json.Encoder().encode
 
+_MEMO_CHARS = 512
+_MEMO_SIZE = 4096
+
 
 def cache_key(workspace_id: str, source: str | None, normalized: str) -> str:
-    """The KV key of a message's decision: workspace, source and the normalised text's sha256."""
+    """The KV key of a message's decision: workspace, source and the normalised text's sha256
+    (short texts' keys remembered: the same message again is what this tier is for)."""
+    if len(normalized) <= _MEMO_CHARS:
+        return _key_remembered(workspace_id, source, normalized)
+    return _key(workspace_id, source, normalized)
+
+
+def _key(workspace_id: str, source: str | None, normalized: str) -> str:
     digest = hashlib.sha256(f"{source or ''}\0{normalized}".encode()).hexdigest()
     return f"{KEY_PREFIX}{workspace_id}:{digest}"
+
+
+_key_remembered = functools.lru_cache(maxsize=_MEMO_SIZE)(_key)
 
 
 def _ttl_hours(config: Mapping[str, Any]) -> float:

@@ -109,8 +109,9 @@ def validate_prefix(prefix: str) -> str:
     if not prefix:
         return prefix
     if _FORBIDDEN.search(prefix) or prefix.startswith("/"):
-        raise ValidationError("a prefix may not start with '/' or contain backslashes or control characters",
-                              field="prefix")
+        raise ValidationError(
+            "a prefix may not start with '/' or contain backslashes or control characters", field="prefix"
+        )
     if any(segment in ("", ".", "..") for segment in prefix.split("/")[:-1]):
         raise ValidationError("a prefix may not have empty, '.' or '..' segments", field="prefix")
     return prefix
@@ -195,9 +196,7 @@ class LocalBlobBackend(BlobBackend):
         """The object file and its content-type sidecar for a validated ``key``."""
         *dirs, leaf = (_escape(segment) for segment in validate_key(key).split("/"))
         if any(len(part.encode("utf-8")) > _MAX_SEGMENT_BYTES for part in (*dirs, leaf)):
-            raise ValidationError(
-                f"local storage keeps key segments under {_MAX_SEGMENT_BYTES} bytes", field="key"
-            )
+            raise ValidationError(f"local storage keeps key segments under {_MAX_SEGMENT_BYTES} bytes", field="key")
         parent = self.root.joinpath(*dirs)
         return parent / (leaf + _OBJ), parent / (leaf + _META)
 

@@ -178,8 +178,10 @@ class S3BlobBackend(BlobBackend):
         options: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if byte_range is not None:
             first, last = byte_range
-            if (first is None and (last is None or last <= 0)) or (first is not None and first < 0) or (
-                first is not None and last is not None and last < first
+            if (
+                (first is None and (last is None or last <= 0))
+                or (first is not None and first < 0)
+                or (first is not None and last is not None and last < first)
             ):
                 head = self._head_sync(key)
                 if head is None:

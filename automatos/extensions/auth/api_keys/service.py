@@ -138,6 +138,7 @@ async def key_caps(kernel: Kernel) -> KeyCaps:
         },
     )
 
+
 def _per_second(text: str) -> float:
     """How many requests per second ``text`` allows (strict grammar, :mod:`automatos.kernel.rate_limit_syntax`)."""
     from automatos.kernel.rate_limit_syntax import per_second
@@ -289,8 +290,7 @@ async def _check_room(session: Any, workspace_id: str, maximum: int, caps: KeyCa
     if int(active or 0) >= maximum:
         setting = caps.setting_names.get("max_per_workspace", "the platform's maximum")
         raise ConflictError(
-            f"this workspace already holds {active} active API keys, the most allowed ({setting}): "
-            "revoke one first",
+            f"this workspace already holds {active} active API keys, the most allowed ({setting}): revoke one first",
             field="workspace_id",
             extra={"maximum": maximum},
         )
@@ -305,9 +305,7 @@ def _within(query: Any, ceiling: Role | None) -> Any:
     if ceiling is None:  # NO_CEILING
         return query
     allowed = _roles_up_to(ceiling)
-    member = and_(
-        m.WorkspaceMember.workspace_id == ApiKey.workspace_id, m.WorkspaceMember.user_id == ApiKey.user_id
-    )
+    member = and_(m.WorkspaceMember.workspace_id == ApiKey.workspace_id, m.WorkspaceMember.user_id == ApiKey.user_id)
     return (
         query.outerjoin(m.User, m.User.id == ApiKey.user_id)
         .outerjoin(m.WorkspaceMember, member)
@@ -355,9 +353,7 @@ async def list_keys(
         query = query.where(ApiKey.revoked_at.is_(None))
     async with kernel.store.sessionmaker() as session:
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = await session.scalars(
-            query.order_by(ApiKey.created_at.desc(), ApiKey.id).offset(offset).limit(limit)
-        )
+        rows = await session.scalars(query.order_by(ApiKey.created_at.desc(), ApiKey.id).offset(offset).limit(limit))
         return [_record(r) for r in rows], int(total or 0)
 
 
