@@ -58,6 +58,8 @@ def authed_scope(path: str, key: str) -> dict[str, Any]:
     """:data:`BASE_SCOPE` for a GET of ``path`` with ``Authorization: Bearer <key>`` (an API key)."""
     headers = [(b"authorization", f"Bearer {key}".encode()), *HEADERS]
     return dict(BASE_SCOPE, path=path, raw_path=path.encode(), headers=headers)
+
+
 EXPECTED_BODY = b'{"status":"ok"}'
 
 

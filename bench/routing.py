@@ -130,11 +130,10 @@ async def run(rounds: int, requests: int) -> int:
             state_request = RoutingRequest(workspace_id=workspace.id, text=MESSAGE, normalized=normalize(MESSAGE))
             warm = await router.route(workspace, MESSAGE, record=False)  # builds state and the context's kv
             assert warm.route_type in ("unrouted", "agent", "orchestrate")
-            context = _context(router, workspace)
             await CacheTier().remember(
                 state_request,
                 RouteDecision(agent_id=made.id, confidence=0.9, tier="rules", reason="bench"),
-                await context,
+                await router.context_for(workspace),
             )
             hit = await router.route(workspace, MESSAGE, record=False)
             if hit.tier != "cache" or hit.agent_id != made.id:
@@ -190,26 +189,6 @@ def _agent_create() -> Any:
     from automatos.agents.service import AgentCreate
 
     return AgentCreate
-
-
-async def _context(router: Any, workspace: Any) -> Any:
-    """A routing context like the router builds (for the cache tier's ``remember``)."""
-    from automatos.routing.context import Context
-
-    own = router._settings()
-    state = await router._state(workspace, own)
-    return Context(
-        kernel=router.kernel,
-        providers=router.providers,
-        workspace=workspace,
-        config=state.config,
-        profiles=state.profiles,
-        rules=router.rules,
-        kv=router._kv_for_context(),
-        vectors=None,
-        embedder="",
-        clock=router.clock,
-    )
 
 
 def main() -> int:

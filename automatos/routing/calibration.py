@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from automatos.kernel.errors import ValidationError
-from automatos.routing.context import Context
 from automatos.routing.evaluation import NONE, Labelled, check_labels
 from automatos.routing.records import read_config
 
@@ -167,23 +166,6 @@ class CalibrationService:
         self.corrections = corrections
         self.clock = router.clock
 
-    async def _context(self, workspace: Workspace) -> Context:
-        router = self.router
-        own = router._settings()
-        state = await router._state(workspace, own)
-        return Context(
-            kernel=router.kernel,
-            providers=router.providers,
-            workspace=workspace,
-            config=state.config,
-            profiles=state.profiles,
-            rules=router.rules,
-            kv=None,
-            vectors=router._vectors(),
-            embedder=own.routing_embedding_provider,
-            clock=router.clock,
-        )
-
     async def fit(
         self,
         workspace: Workspace,
@@ -211,10 +193,10 @@ class CalibrationService:
             raise ValidationError("no labelled example to fit on (none sent, no agreed correction)", field="examples")
         if len(labelled) > MAX_EXAMPLES:
             raise ValidationError(f"at most {MAX_EXAMPLES} labelled examples", field="examples")
-        vectors_backend = self.router._vectors()
+        vectors_backend = self.router.vectors()
         if vectors_backend is None:
             raise ValidationError("calibration needs the vector backend (not available here)", field="examples")
-        context = await self._context(workspace)
+        context = await self.router.context_for(workspace, with_kv=False)
         model, vectors = await context.embed([e.text for e in labelled])
         _, profile_vectors = await context.embed([p.text.strip() or p.name for p in profiles])
         fit = Fit(

@@ -37,7 +37,6 @@ from automatos.kernel.db.base import Base, created_at_column, uuid_pk
 from automatos.kernel.errors import ValidationError
 from automatos.kernel.store import KernelStore
 from automatos.kernel.types import RouteDecision, RoutingRequest, Workspace
-from automatos.routing.context import Context
 from automatos.routing.models import RoutingDecisionRow
 from automatos.routing.normalize import normalize, text_digest
 
@@ -122,7 +121,7 @@ class CorrectionsService:
         self, workspace: Workspace, data: CorrectionCreate, *, actor_id: str | None, request_id: str | None = None
     ) -> CorrectionRecord:
         """Store a correction; when it makes an agreement, rewrite the cached decision (see the module)."""
-        limit = self.router._settings().routing_max_message_chars
+        limit = self.router.settings().routing_max_message_chars
         if not data.message.strip():
             raise ValidationError("the message is empty", field="message")
         if len(data.message) > limit:
@@ -219,28 +218,8 @@ class CorrectionsService:
         self, workspace: Workspace, text: str, normalized: str, source: str | None, decision: RouteDecision
     ) -> bool:
         """Hand ``decision`` to the workspace's tiers that remember (the decision cache), as the router does."""
-        router = self.router
-        own = router._settings()
-        router.invalidate(workspace.id)  # the agents as they are now
-        state = await router._state(workspace, own)
-        tiers = await router._ordered(workspace, state.config)
-        context = Context(
-            kernel=router.kernel,
-            providers=router.providers,
-            workspace=workspace,
-            config=state.config,
-            profiles=state.profiles,
-            rules=router.rules,
-            kv=router._kv_for_context(),
-            vectors=None,
-            embedder=own.routing_embedding_provider,
-            clock=router.clock,
-        )
-        if context.kv is None or not any(getattr(t, "remember", None) for t in tiers):
-            return False
         request = RoutingRequest(workspace_id=workspace.id, text=text, normalized=normalized, source=source)
-        await router._remember(tiers, request, decision, context)
-        return context.kv is not None and not router.kv_guard.down
+        return await self.router.remember(workspace, request, decision)
 
     async def examples(self, workspace_id: str) -> list[tuple[str, str]]:
         """The workspace's labelled examples as ``(normalised text, agent slug)`` — for calibration's fit."""

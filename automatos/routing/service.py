@@ -174,6 +174,10 @@ class RouterService:
         """Forget a workspace's cached configuration and agents (read again on its next route)."""
         self._states.pop(workspace_id, None)
 
+    def settings(self) -> RoutingSettings:
+        """The routing settings in force (``ROUTING_*``)."""
+        return self._settings()
+
     def _settings(self) -> RoutingSettings:
         return self.kernel.current_settings.group(RoutingSettings)
 
@@ -244,7 +248,8 @@ class RouterService:
             self._kv = (inner, GuardedKV(inner, self.kv_guard))
         return self._kv[1]
 
-    def _vectors(self) -> Any:
+    def vectors(self) -> Any:
+        """The platform's vector backend, or ``None`` when the kernel is not started."""
         try:
             return self.kernel.backends.vectors
         except RuntimeError:
@@ -295,18 +300,7 @@ class RouterService:
             channel=channel,
             agent=agent,
         )
-        context = Context(
-            kernel=self.kernel,
-            providers=self.providers,
-            workspace=workspace,
-            config=state.config,
-            profiles=state.profiles,
-            rules=self.rules,
-            kv=self._kv_for_context(),
-            vectors=self._vectors(),
-            embedder=own.routing_embedding_provider,
-            clock=self.clock,
-        )
+        context = self._context(workspace, own, state)
         tiers = await self._ordered(workspace, state.config)
         if dry_run or without:
             left_out = {*without, *(("cache",) if dry_run else ())}
@@ -488,6 +482,40 @@ class RouterService:
             }
         )
 
+    async def remember(self, workspace: Workspace, request: RoutingRequest, decision: RouteDecision) -> bool:
+        """Hand ``decision`` for ``request`` to the workspace's tiers that remember (the decision
+        cache), as a route does — with the agents as they are now (a correction calls it). Whether a
+        tier could keep it (a KV backend that is up and a tier that remembers)."""
+        self.invalidate(workspace.id)
+        own = self._settings()
+        state = await self._state(workspace, own)
+        tiers = await self._ordered(workspace, state.config)
+        context = self._context(workspace, own, state)
+        if context.kv is None or not any(getattr(t, "remember", None) for t in tiers):
+            return False
+        await self._remember(tiers, request, decision, context)
+        return not self.kv_guard.down
+
+    async def context_for(self, workspace: Workspace, *, with_kv: bool = True) -> Context:
+        """The routing context a route in ``workspace`` gets (calibration fits with it, ``with_kv=False``;
+        a tier's ``remember`` can be called with it)."""
+        own = self._settings()
+        return self._context(workspace, own, await self._state(workspace, own), with_kv=with_kv)
+
+    def _context(self, workspace: Workspace, own: RoutingSettings, state: _State, *, with_kv: bool = True) -> Context:
+        return Context(
+            kernel=self.kernel,
+            providers=self.providers,
+            workspace=workspace,
+            config=state.config,
+            profiles=state.profiles,
+            rules=self.rules,
+            kv=self._kv_for_context() if with_kv else None,
+            vectors=self.vectors(),
+            embedder=own.routing_embedding_provider,
+            clock=self.clock,
+        )
+
     async def default_agent(self, workspace: Workspace) -> AgentProfile | None:
         """The workspace's default agent, if it has one and it is active."""
         state = await self._state(workspace, self._settings())
@@ -544,8 +572,13 @@ class RouterService:
     async def set_config(
         self, workspace: Workspace, body: Any, *, actor_id: str | None, request_id: str | None = None
     ) -> ConfigRecord:
-        """Replace the workspace's routing configuration (422 naming the field at fault), audited."""
+        """Replace the workspace's routing configuration (422 naming the field at fault), audited.
+
+        The calibration record (what the last fit found, :mod:`automatos.routing.calibration`) is
+        kept when ``body`` does not name ``calibration``: ``PUT /api/routing/config`` replaces the
+        tiers and the default agent, not the history of the last fit."""
         stored, reference = check_config(body)
+        keep_calibration = isinstance(body, Mapping) and "calibration" not in body
         async with self.sessionmaker.begin() as session:
             default = None
             if reference is not None:
@@ -568,6 +601,9 @@ class RouterService:
             if routes:
                 stored["tiers"]["triggers"]["routes"] = await _agent_ids(session, workspace.id, routes)
             row = await session.get(RoutingConfigRow, workspace.id)
+            previous = row.config.get("calibration") if row is not None and isinstance(row.config, dict) else None
+            if keep_calibration and isinstance(previous, dict):
+                stored["calibration"] = previous
             if row is None:
                 row = RoutingConfigRow(workspace_id=workspace.id, config=stored, version=1, updated_by=actor_id)
                 session.add(row)

@@ -40,6 +40,7 @@ from automatos.kernel.db import (
     upgrade,
     upgrade_sync,
 )
+from automatos.kernel.db.migrate import modelled
 from automatos.kernel.db.session import engine_from_url
 from automatos.kernel.settings import load_settings
 from automatos.llm import models as llm_models  # noqa: F401 - likewise
@@ -105,14 +106,8 @@ async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-def _unmodelled(name: str | None, type_: str, parent: Any) -> bool:
-    """The pgvector extension's HNSW indexes (PostgreSQL only, over a cast of an un-dimensioned
-    column) are its migration's alone: no model declares them on both dialects."""
-    return not (type_ == "index" and name in ANN_INDEXES.values())
-
-
 def _schema_diff(connection: Connection) -> list[Any]:
-    opts = {"compare_type": True, "compare_server_default": True, "include_name": _unmodelled}
+    opts = {"compare_type": True, "compare_server_default": True, "include_name": modelled}
     context = MigrationContext.configure(connection, opts=opts)
     return list(compare_metadata(context, Base.metadata))
 
@@ -385,3 +380,12 @@ def test_json_columns_are_written_as_json_without_nan() -> None:
 
     text = json_text({"a": [1, 2.5, "é", None, True], "n": math.nan, "i": -math.inf})
     assert json.loads(text) == {"a": [1, 2.5, "é", None, True], "n": None, "i": None}
+
+
+def test_the_ann_indexes_are_left_out_of_autogenerate_and_nothing_else() -> None:
+    """env.py's include_name: pgvector's HNSW indexes are their migration's alone."""
+    assert ANN_INDEXES
+    for name in ANN_INDEXES.values():
+        assert not modelled(name, "index", {})
+    assert modelled("ix_vector_items_workspace_id", "index", {})
+    assert modelled("vector_items", "table", {}) and modelled(None, "index", {})

@@ -125,6 +125,15 @@ async def test_a_fit_is_stored_shown_and_used_by_the_next_route(world: World, ca
     # the message is one of the examples: a calibrated tier sends it to its label's agent
     assert body["tier"] in ("examples", "semantic") and body["agent_slug"] == "coder", body
 
+    # a PUT replaces the tiers and keeps the record of the last fit
+    changed = dict(tiers, examples={"threshold": 0.99})
+    put = await world.client.put(
+        "/api/routing/config", json={"tiers": changed}, headers=as_user("alice", calib["calib"])
+    )
+    assert put.status_code == 200, put.text
+    after = (await world.client.get("/api/routing/config", headers=as_user("alice", calib["calib"]))).json()
+    assert after["calibration"] == record and after["tiers"]["examples"]["threshold"] == 0.99
+
     # a second fit replaces the first (a new record, the centroids rewritten)
     again = await _post(world, calib, {"examples": EXAMPLES[:8], "use_corrections": False})
     assert again.status_code == 200 and again.json()["labels"] == {"billing": 4, "coder": 4}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,12 +45,34 @@ from automatos.kernel.db.session import engine_from_url
 if TYPE_CHECKING:
     from automatos.kernel.parts import MigrationSource
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current", "head", "heads", "upgrade", "upgrade_sync"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "UNMODELLED_INDEX",
+    "alembic_config",
+    "current",
+    "head",
+    "heads",
+    "modelled",
+    "upgrade",
+    "upgrade_sync",
+]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 _ALEMBIC = tuple(int(part) for part in alembic.__version__.split(".")[:2])
 _PG_LOCK_KEY = 0x6175746F6D61  # "automa": any constant shared by every node of a deployment
+
+
+UNMODELLED_INDEX = re.compile(r"_(?:hnsw|ivfflat)_")
+"""Index names that belong to their migration alone: approximate-nearest-neighbour indexes (PostgreSQL
+only, over a cast of an un-dimensioned column, e.g. the pgvector extension's
+``ix_vector_items_hnsw_*``) that no model can declare on both dialects. Autogenerate and the
+schema-drift test leave them out instead of proposing to drop them."""
+
+
+def modelled(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's ``include_name``: everything but the :data:`UNMODELLED_INDEX` indexes."""
+    return not (type_ == "index" and name is not None and UNMODELLED_INDEX.search(name) is not None)
 
 
 def alembic_config(url: str | None = None, *, sources: Sequence[MigrationSource]) -> Config:

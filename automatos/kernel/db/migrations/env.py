@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from automatos.kernel.db import models  # noqa: F401 - registers the kernel tables on Base.metadata
 from automatos.kernel.db.base import Base
+from automatos.kernel.db.migrate import modelled
 from automatos.kernel.db.session import engine_from_url
 
 __all__: list[str] = []
@@ -40,6 +41,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=modelled,  # autogenerate never proposes dropping the ANN indexes
     )
 
 
