@@ -40,7 +40,7 @@ import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -58,7 +58,7 @@ from automatos.routing.config import check_config, merged
 from automatos.routing.context import Context, GuardedKV, RulesSource
 from automatos.routing.models import RoutingConfigRow
 from automatos.routing.normalize import normalize, text_digest
-from automatos.routing.records import DecisionRecorder, UnroutedEvent, read_config, unrouted_page
+from automatos.routing.records import DecisionRecorder, PendingDecision, UnroutedEvent, read_config, unrouted_page
 from automatos.routing.settings import RoutingSettings
 
 if TYPE_CHECKING:
@@ -86,6 +86,11 @@ class TierOutcome(msgspec.Struct, kw_only=True):
     """The ``threshold`` of the tier's configuration (calibrated or set), when it has one."""
     note: str | None = None
     """Why a tier passed, when it said (an empty shortlist's ``reason``: the LLM's answer was not JSON…)."""
+
+
+_OUTCOMES = msgspec.json.Encoder()
+"""A decision row's ``explanation``: the route's rows as JSON text, ``{tier, outcome, score, ms,
+threshold, note}`` each."""
 
 
 class RouteResult(msgspec.Struct, kw_only=True):
@@ -456,30 +461,29 @@ class RouterService:
     def _record(
         self, workspace: Workspace, request: RoutingRequest, result: RouteResult, own: RoutingSettings, total_ms: float
     ) -> None:
+        """Queue the decision's row (written in a batch by :class:`DecisionRecorder`). The message
+        itself is never kept: its digest, and an excerpt only for an unrouted one when the workspace
+        keeps them."""
         excerpt = None
         if result.route_type == "unrouted" and own.routing_unrouted_excerpt_chars:
             excerpt = request.text[: own.routing_unrouted_excerpt_chars]
         self.recorder.add(
-            {
-                "workspace_id": workspace.id,
-                "created_at": datetime.fromtimestamp(self.clock(), UTC),
-                "text_sha256": text_digest(request.normalized),
-                "excerpt": excerpt,
-                "source": request.source,
-                "channel": request.channel,
-                "route_type": result.route_type,
-                "tier": result.tier,
-                "agent_id": result.agent_id,
-                "confidence": result.confidence,
-                "reason": result.reason[:2000],
-                "explanation": [
-                    {"tier": o.tier, "outcome": o.outcome, "score": o.score, "ms": o.ms}
-                    | ({"note": o.note} if o.note else {})
-                    for o in result.explanation
-                ],
-                "cache_hit": result.cache_hit,
-                "total_ms": round(total_ms, 3),
-            }
+            PendingDecision(
+                workspace.id,
+                self.clock(),
+                text_digest(request.normalized),
+                excerpt,
+                request.source,
+                request.channel,
+                result.route_type,
+                result.tier,
+                result.agent_id,
+                result.confidence,
+                result.reason[:2000],
+                _OUTCOMES.encode(result.explanation).decode(),
+                result.cache_hit,
+                round(total_ms, 3),
+            )
         )
 
     async def remember(self, workspace: Workspace, request: RoutingRequest, decision: RouteDecision) -> bool:
