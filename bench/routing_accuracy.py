@@ -35,18 +35,20 @@ DATA = ROOT / "tests" / "routing" / "data"
 CLI = [str(Path(sys.executable).parent / "automatos")]
 
 
-def _folds(examples: list[Any], k: int, seed: int = 13) -> list[list[int]]:
+def folds(labels: list[str], k: int, seed: int = 13) -> list[list[int]]:
+    """Indexes of ``labels`` in ``k`` folds, stratified by label, the same for a seed
+    (``bench/routing_ceiling.py`` uses them too)."""
     by_label: dict[str, list[int]] = defaultdict(list)
-    for i, example in enumerate(examples):
-        by_label[example.expected].append(i)
+    for i, label in enumerate(labels):
+        by_label[label].append(i)
     rng = random.Random(seed)
-    folds: list[list[int]] = [[] for _ in range(k)]
+    out: list[list[int]] = [[] for _ in range(k)]
     for label in sorted(by_label):
         items = by_label[label]
         rng.shuffle(items)
         for j, i in enumerate(items):
-            folds[j % k].append(i)
-    return folds
+            out[j % k].append(i)
+    return out
 
 
 def _summary(figures: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +82,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         report["training_fit"] = {"values": record["values"], "leave_one_out": record["training"]}
         report["training_replay"] = _summary(metrics(await replay(router, workspace, labelled)))
         outcomes = []
-        for fold in _folds(labelled, args.folds):
+        for fold in folds([e.expected for e in labelled], args.folds):
             held = set(fold)
             train = [e for i, e in enumerate(labelled) if i not in held]
             await calibration.fit(workspace, train, actor_id=None)

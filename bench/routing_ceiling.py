@@ -24,13 +24,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import random
-from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from common import header, table
+from routing_accuracy import folds
 
 from automatos.extensions.embeddings.local import LocalE5EmbeddingProvider, availability
 
@@ -40,21 +39,6 @@ Classifier = Callable[[np.ndarray, np.ndarray, np.ndarray, int], np.ndarray]
 
 def _unit(rows: np.ndarray) -> np.ndarray:
     return np.asarray(rows / np.linalg.norm(rows, axis=-1, keepdims=True))
-
-
-def folds(labels: list[str], k: int, seed: int = 13) -> list[list[int]]:
-    """Stratified folds, the same as ``bench/routing_accuracy.py``'s."""
-    by_label: dict[str, list[int]] = defaultdict(list)
-    for i, label in enumerate(labels):
-        by_label[label].append(i)
-    rng = random.Random(seed)
-    out: list[list[int]] = [[] for _ in range(k)]
-    for label in sorted(by_label):
-        items = by_label[label]
-        rng.shuffle(items)
-        for j, i in enumerate(items):
-            out[j % k].append(i)
-    return out
 
 
 def centroid(x: np.ndarray, y: np.ndarray, test: np.ndarray, classes: int) -> np.ndarray:

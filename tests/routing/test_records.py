@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,22 +35,16 @@ EXPLANATION = (
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{(tmp_path / 'records.db').as_posix()}"
+    async with AsyncExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite+aiosqlite:///{(tmp_path / 'records.db').as_posix()}"
+        else:
+            postgres = request.getfixturevalue("postgres_url")
+            url = await stack.enter_async_context(fresh_database(postgres, prefix="automatos_rec_"))
         await upgrade(url, sources=migrations())
         engine = engine_from_url(url)
-        try:
-            yield make_sessionmaker(engine)
-        finally:
-            await engine.dispose()
-        return
-    async with fresh_database(request.getfixturevalue("postgres_url"), prefix="automatos_rec_") as url:
-        await upgrade(url, sources=migrations())
-        engine = engine_from_url(url)
-        try:
-            yield make_sessionmaker(engine)
-        finally:
-            await engine.dispose()
+        stack.push_async_callback(engine.dispose)
+        yield make_sessionmaker(engine)
 
 
 def _decision(workspace_id: str, at: float, **changes: Any) -> PendingDecision:
