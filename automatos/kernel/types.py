@@ -42,6 +42,7 @@ __all__ = [
     "ScanRule",
     "Severity",
     "StreamEvent",
+    "ToolCall",
     "ToolProvider",
     "ToolResult",
     "ToolSpec",
@@ -185,9 +186,30 @@ BackendFactory = Callable[..., Any]
 """``factory(ctx: BackendContext) -> backend``: builds a backend from the settings (and engine) in ``ctx``."""
 
 
+class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
+    """A model's request to call one tool (OpenAI ``tool_calls[]``, Anthropic ``tool_use``)."""
+
+    id: str
+    """The call's id as the model gave it; the tool's answer names it (``tool_call_id``)."""
+    name: str
+    arguments: str
+    """The arguments as the model wrote them: JSON text, not checked — it may be invalid JSON,
+    which the caller answers with a tool error, never an exception."""
+
+
 class ChatMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message of a conversation: ``system``, ``user``, ``assistant`` or ``tool``.
+
+    An ``assistant`` message may carry the ``tool_calls`` the model asked for (its ``content`` then
+    often empty); a ``tool`` message is one call's result as text, ``tool_call_id`` naming the call
+    and ``name`` the tool.
+    """
+
     role: str
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
 class Completion(msgspec.Struct, frozen=True, kw_only=True):
@@ -196,16 +218,20 @@ class Completion(msgspec.Struct, frozen=True, kw_only=True):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    """``stop``, ``length``, or ``tool_calls`` when the model asks for :attr:`tool_calls`."""
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 class StreamEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One step of a streamed answer: a text ``delta``; the last event also carries the usage."""
+    """One step of a streamed answer: a text ``delta``; the last event also carries the usage and,
+    when the model asks for tools, every :class:`ToolCall` whole (never in pieces)."""
 
     delta: str = ""
     finish_reason: str | None = None
-    """Set on the last event (``stop``, ``length``…)."""
+    """Set on the last event (``stop``, ``length``, ``tool_calls``…)."""
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @runtime_checkable
@@ -213,7 +239,9 @@ class LLMProvider(Protocol):
     """A language-model provider (OpenAI, Anthropic, offline…).
 
     ``options`` are ``temperature`` and ``max_tokens`` (either may be ``None``: the provider's
-    default). Failures raise :class:`automatos.kernel.errors.ProviderError` with a ``kind`` the API
+    default), and, for a provider that calls tools, ``tools`` (a sequence of :class:`ToolSpec`
+    offered to the model) and ``tool_choice`` (``auto``, ``none``, ``required``); a provider that
+    cannot call tools ignores them and answers text. Failures raise :class:`automatos.kernel.errors.ProviderError` with a ``kind`` the API
     can act on; transient ones are retried with backoff inside the provider first.
     """
 

@@ -20,6 +20,15 @@ Decisions:
 - ``stream`` yields to the event loop between words, so many concurrent streams interleave and a
   consumer that stops iterating stops the generation. Workspace config ``delay`` (seconds per word,
   at most 1) gives demos a typing effect.
+- **Tool calls, deterministic** (so the tool loop is testable with no network). When the request
+  offers ``tools`` and the last user message has lines ``/tool NAME {json arguments}`` (the
+  arguments optional: ``{}``), the answer is those calls (``finish_reason`` ``tool_calls``, ids
+  ``call_`` + 12 hex characters of a digest of the message, the line and its position), whatever
+  ``NAME`` is — a call of a tool that was not offered, or arguments that are not JSON, are passed
+  on as written, for the caller to refuse. A line ``/then`` starts the next round: after the
+  first round's results, the second round's calls, and so on. Once every round has its results,
+  the answer is text: ``[offline] tool results:`` and each result of the last round as
+  ``NAME → content``. Without ``tools`` (or ``tool_choice`` ``none``) the lines are ordinary text.
 - **Embeddings** are *not semantic*: a hashed bag of words. Each lower-cased word (Unicode ``\\w+``)
   is hashed with BLAKE2b (stable across processes, unlike :func:`hash`) to one of ``dimensions``
   buckets (256 unless config ``dimensions`` says otherwise, 8-4096) with a sign taken from the hash,
@@ -42,7 +51,7 @@ import msgspec
 
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.hookspecs import hookimpl
-from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent
+from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent, ToolCall
 
 __all__ = [
     "EMBEDDING_MODEL",
@@ -62,6 +71,7 @@ EMBEDDING_MODEL = "offline-hashed-bow"
 PREFIX = "[offline]"
 
 _TOKEN = re.compile(r"\s*\S+")
+_TOOL_LINE = re.compile(r"^/tool[ \t]+(\S+)[ \t]*(.*)$")
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 _STOP_WORDS = frozenset(
@@ -98,6 +108,9 @@ class OfflineProvider:
         if max_tokens is not None and max_tokens < 1:
             raise ProviderError(NAME, "bad_request", f"max_tokens must be at least 1, not {max_tokens}")
         used = model if model in MODELS else MODELS[0]
+        results = _last_results(messages)
+        if results:
+            return used, _tokens(f"{PREFIX} tool results: " + "; ".join(results))
         users = [m for m in messages if m.role == "user"]
         last = (users[-1] if users else messages[-1]).content.strip()
         if used == "offline-summary":
@@ -107,6 +120,16 @@ class OfflineProvider:
         return used, _tokens(text)
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
+        calls = _tool_calls(messages, options)
+        if calls:
+            return Completion(
+                text="",
+                model=model if model in MODELS else MODELS[0],
+                prompt_tokens=_count(messages),
+                completion_tokens=sum(len(_tokens(f"{c.name} {c.arguments}")) for c in calls),
+                finish_reason="tool_calls",
+                tool_calls=calls,
+            )
         used, tokens = self._answer(messages, model, options)
         kept, finish = _truncate(tokens, options.get("max_tokens"))
         return Completion(
@@ -120,6 +143,14 @@ class OfflineProvider:
     async def stream(
         self, messages: Sequence[ChatMessage], *, model: str, **options: Any
     ) -> AsyncIterator[StreamEvent]:
+        calls = _tool_calls(messages, options)
+        if calls:
+            await asyncio.sleep(self.delay)
+            used = sum(len(_tokens(f"{c.name} {c.arguments}")) for c in calls)
+            yield StreamEvent(
+                finish_reason="tool_calls", prompt_tokens=_count(messages), completion_tokens=used, tool_calls=calls
+            )
+            return
         _, tokens = self._answer(messages, model, options)
         kept, finish = _truncate(tokens, options.get("max_tokens"))
         for token in kept:
@@ -127,6 +158,58 @@ class OfflineProvider:
             await asyncio.sleep(self.delay)
             yield StreamEvent(delta=token)
         yield StreamEvent(finish_reason=finish, prompt_tokens=_count(messages), completion_tokens=len(kept))
+
+
+def _rounds(text: str) -> list[list[tuple[str, str]]]:
+    """The ``/tool`` lines of a message, grouped into rounds by ``/then`` lines."""
+    rounds: list[list[tuple[str, str]]] = [[]]
+    for line in text.splitlines():
+        line = line.strip()
+        if line == "/then":
+            rounds.append([])
+            continue
+        match = _TOOL_LINE.match(line)
+        if match:
+            rounds[-1].append((match.group(1), match.group(2).strip() or "{}"))
+    return [r for r in rounds if r]
+
+
+def _since_last_user(messages: Sequence[ChatMessage]) -> tuple[ChatMessage | None, list[ChatMessage]]:
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "user":
+            return messages[i], list(messages[i + 1 :])
+    return None, list(messages)
+
+
+def _tool_calls(messages: Sequence[ChatMessage], options: Mapping[str, Any]) -> tuple[ToolCall, ...]:
+    """The calls of the next round (see the module docstring), or none."""
+    if not options.get("tools") or options.get("tool_choice") == "none":
+        return ()
+    user, after = _since_last_user(messages)
+    if user is None:
+        return ()
+    rounds = _rounds(user.content)
+    done = sum(1 for m in after if m.role == "assistant" and m.tool_calls)
+    if done >= len(rounds):
+        return ()
+    seed = hashlib.sha256(user.content.encode("utf-8", "replace")).hexdigest()
+    return tuple(
+        ToolCall(
+            id="call_" + hashlib.sha256(f"{seed}:{done}:{i}:{name}".encode()).hexdigest()[:12],
+            name=name,
+            arguments=arguments,
+        )
+        for i, (name, arguments) in enumerate(rounds[done])
+    )
+
+
+def _last_results(messages: Sequence[ChatMessage]) -> list[str]:
+    """``NAME → content`` for the tool results after the last assistant message that called tools."""
+    _, after = _since_last_user(messages)
+    last = max((i for i, m in enumerate(after) if m.role == "assistant" and m.tool_calls), default=None)
+    if last is None:
+        return []
+    return [f"{m.name or m.tool_call_id} → {m.content}" for m in after[last + 1 :] if m.role == "tool"]
 
 
 def _truncate(tokens: list[str], max_tokens: int | None) -> tuple[list[str], str]:
