@@ -46,11 +46,11 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.exceptions import ValidationError as SchemaViolation
 
-from automatos.kernel.errors import ConflictError, ValidationError, echo
+from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError, echo
 from automatos.kernel.http import Page, scoped
 from automatos.kernel.patterns import MAX_PATTERN_TEXT, bounded_validator, schema_pattern_problem
 from automatos.kernel.permissions import Permission
-from automatos.kernel.types import ToolResult, ToolSpec
+from automatos.kernel.types import ToolCall, ToolResult, ToolSpec
 from automatos.sandbox.service import SandboxUnavailableError
 from automatos.sandbox.types import SandboxError
 
@@ -255,24 +255,7 @@ class ToolService:
             error.limit if error else None,
             duration_ms,
         )
-        await self.kernel.store.audit(
-            workspace.id,
-            scope.principal.id,
-            "tool.invoke",
-            "tool",
-            spec.name,
-            {
-                "tool": spec.name,
-                "provider": spec.provider,
-                "source": spec.source,
-                "sha256": arguments_digest(arguments),
-                "ok": result.ok,
-                "error": error.kind if error else None,
-                "limit": error.limit if error else None,
-                "duration_ms": duration_ms,
-            },
-            request_id=ctx.request_id,
-        )
+        await self._audit_call(workspace.id, scope.principal.id, spec, arguments, result, duration_ms, ctx.request_id)
         if error is not None and error.kind == "unavailable":
             raise SandboxUnavailableError(f"tool {spec.name}: {error.message}")
         if error is not None and error.kind == "worker" and error.stage == "queue":
@@ -286,6 +269,99 @@ class ToolService:
             usage=dict(result.usage),
             duration_ms=duration_ms,
         )
+
+    async def _audit_call(
+        self,
+        workspace_id: str,
+        actor_id: str | None,
+        spec: ToolSpec,
+        arguments: Mapping[str, Any],
+        result: ToolResult,
+        duration_ms: float,
+        request_id: str | None,
+        *,
+        agent_id: str | None = None,
+    ) -> None:
+        """One ``tool.invoke`` audit entry: the arguments' sha256, never the arguments."""
+        error = _error_of(result)
+        data: dict[str, Any] = {
+            "tool": spec.name,
+            "provider": spec.provider,
+            "source": spec.source,
+            "sha256": arguments_digest(arguments),
+            "ok": result.ok,
+            "error": error.kind if error else None,
+            "limit": error.limit if error else None,
+            "duration_ms": duration_ms,
+        }
+        if agent_id is not None:
+            data["agent_id"] = agent_id
+        await self.kernel.store.audit(
+            workspace_id, actor_id, "tool.invoke", "tool", spec.name, data, request_id=request_id
+        )
+
+    # --- an agent's call, from the tool loop --------------------------------------------------------
+
+    async def run_for_agent(
+        self,
+        workspace: Workspace,
+        agent_id: str,
+        call: ToolCall,
+        *,
+        actor_id: str | None,
+        request_id: str | None = None,
+    ) -> ToolResult:
+        """Run a tool call an agent's model made (:mod:`automatos.chat.tool_loop`); never raises for
+        what the model got wrong — every refusal is a :class:`ToolResult` error the model reads:
+
+        1. **permission, again at execution**: the tool must be one of the agent's tools *now*
+           (its assigned plugins' tools, re-read: an assignment or an enablement may have changed
+           since the tools were offered), else ``refused``, audited as ``tool.refused``;
+        2. the arguments must be a JSON object (``arguments``: not JSON, or not an object);
+        3. they must fit the tool's schema (``arguments``, with ``field`` the argument's path, e.g.
+           ``arguments.options.depth``, as ``POST /api/tools/{name}/invoke``'s 422 names it); a
+           tool whose schema is invalid is ``unavailable``;
+        4. the tool runs (:meth:`ToolRegistry.call`: contained, bounded) and the call is audited as
+           ``tool.invoke`` (with ``agent_id``), as the API's invoke is — an audit that cannot be
+           written raises, as there: no result is used unaudited.
+        """
+        allowed = {spec.name: spec for spec in await self.registry.agent_tools(workspace, agent_id)}
+        spec = allowed.get(call.name)
+        if spec is None:
+            await self.kernel.store.audit(
+                workspace.id,
+                actor_id,
+                "tool.refused",
+                "tool",
+                call.name[:200],
+                {"tool": call.name[:200], "agent_id": agent_id, "reason": "not one of the agent's tools"},
+                request_id=request_id,
+            )
+            message = f"tool {echo(call.name)} is not available to this agent"
+            return ToolResult(ok=False, error={"kind": "refused", "message": message})
+        try:
+            arguments = msgspec.json.decode(call.arguments or "{}")
+        except msgspec.DecodeError as exc:
+            return ToolResult(ok=False, error={"kind": "arguments", "message": f"the arguments are not JSON: {exc}"})
+        if not isinstance(arguments, dict):
+            return ToolResult(ok=False, error={"kind": "arguments", "message": "the arguments must be a JSON object"})
+        try:
+            self.check_arguments(spec, arguments)
+        except ValidationError as exc:
+            return ToolResult(ok=False, error={"kind": "arguments", "message": exc.detail, "field": exc.field})
+        except ConflictError as exc:
+            return ToolResult(ok=False, error={"kind": "unavailable", "message": exc.detail})
+        try:
+            provider, spec = await self.registry.find(workspace, call.name)
+        except NotFoundError:  # gone between the two reads
+            return ToolResult(ok=False, error={"kind": "refused", "message": f"tool {echo(call.name)} is gone"})
+        started = time.perf_counter()
+        result = await self.registry.call(workspace, provider, spec, arguments)
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        await self._audit_call(
+            workspace.id, actor_id, spec, arguments, result, duration_ms, request_id, agent_id=agent_id
+        )
+        return result
 
 
 def _error_of(result: ToolResult) -> SandboxError | None:
