@@ -144,6 +144,7 @@ class Container(KernelContainer):
         models=llm_catalog,
         providers=llm_providers,
         tools=tool_registry,  # the agent's assigned plugins' content in its system prompt
+        tool_calls=tools,  # the agent's tool calls in a turn (chat/tool_loop.py)
     )
     # the router (routing/): the workspace's routing rules, the tier cascade, decisions, configuration
     routing_rules = providers.Singleton(RulesService, KernelContainer.kernel)

@@ -73,6 +73,9 @@ class ChatMessage(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     finish_reason: Mapped[str | None] = mapped_column(String(30))
+    tool_call: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    """On a ``tool`` message: the call it answers, ``{id, name, arguments, ok, error, truncated, ran,
+    ms}`` (its ``content`` is the result as the model saw it); ``None`` on every other message."""
     created_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = updated_at_column()

@@ -43,6 +43,9 @@ class MessageRecord(msgspec.Struct, kw_only=True):
     completion_tokens: int
     finish_reason: str | None
     created_at: datetime
+    tool_call: dict[str, Any] | None = None
+    """On a ``tool`` message: the call it answers (``id``, ``name``, ``arguments``, ``ok``,
+    ``error``, ``truncated``, ``ran``, ``ms``); its ``content`` is the result the model saw."""
 
 
 class UsageRecord(msgspec.Struct, kw_only=True):
@@ -96,6 +99,9 @@ class TurnSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_tokens: int
     base_prompt: str
     """The registry's ``agent.base`` (empty when it is missing)."""
+    tool_max_calls: int = 8
+    tool_seconds: float = 60.0
+    tool_result_chars: int = 16_000
 
 
 class TurnEnd(msgspec.Struct, frozen=True, kw_only=True):

@@ -43,12 +43,13 @@ from automatos.agents import models as am
 from automatos.agents.records import ModelSettings, get_agent, model_settings_of
 from automatos.chat import models as cm
 from automatos.chat.records import MessageRecord, SessionRecord, TurnSettings, UsageRecord, UsageTotals
+from automatos.chat.tool_loop import ToolLimits, ToolUse
 from automatos.chat.turn import Turn
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.db.queries import from_row
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.hooks import Collected
-from automatos.kernel.types import ChatMessage, LLMProvider, Workspace
+from automatos.kernel.types import ChatMessage, LLMProvider, ToolCall, ToolResult, Workspace
 from automatos.llm.settings import LLMSettings
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from automatos.llm.catalog import ModelCatalog
     from automatos.llm.providers import ProviderResolver
     from automatos.tools.registry import ToolRegistry
+    from automatos.tools.service import ToolService
 
 __all__ = ["ChatService"]
 
@@ -98,6 +100,7 @@ class ChatService:
         models: ModelCatalog,
         providers: ProviderResolver,
         tools: ToolRegistry | None = None,
+        tool_calls: ToolService | None = None,
     ) -> None:
         self.kernel = kernel
         self.sessionmaker = kernel.store.sessionmaker
@@ -109,6 +112,8 @@ class ChatService:
         self.providers = providers
         self.tools = tools
         """Where the content of the agent's assigned plugins comes from (``None``: no plugins)."""
+        self.tool_calls = tool_calls
+        """How an agent's tool calls run, checked and audited (``None``: agents call no tools)."""
 
     async def agent_of(self, workspace_id: str, ref: str) -> am.Agent:
         async with self.sessionmaker() as session:
@@ -295,6 +300,9 @@ class ChatService:
             temperature=None if temperature is None else float(temperature),
             max_tokens=await settings.int_setting("agents.default_max_tokens", DEFAULT_MAX_TOKENS, 1, 1_000_000),
             base_prompt=base.body if base is not None else "",
+            tool_max_calls=await settings.int_setting("chat.tool_max_calls", 8, 0, 100),
+            tool_seconds=float(await settings.int_setting("chat.tool_seconds", 60, 1, 3600)),
+            tool_result_chars=await settings.int_setting("chat.tool_result_chars", 16_000, 100, 1_000_000),
         )
 
     async def _system_prompt(
@@ -388,8 +396,12 @@ class ChatService:
         actor_id: str | None,
         request_id: str | None,
         agent_ref: str | None = None,
+        use_tools: bool = False,
     ) -> Turn:
         """Record the user's message and an assistant message to fill; see the module docstring.
+
+        ``use_tools``: the caller holds ``tools.use``; the agent's tools (its assigned plugins') are
+        then offered to its model and its calls run (:meth:`_tool_use`).
 
         ``agent_ref`` (id or slug), when given, must be the session's agent (422 naming ``agent``); a
         paused agent does not answer (409 naming ``agent``). Everything read from caches (settings,
@@ -420,6 +432,7 @@ class ChatService:
                                 cm.ChatMessage.session_id == chat.id,
                                 cm.ChatMessage.status.in_(("complete", "cancelled")),
                                 cm.ChatMessage.content != "",
+                                cm.ChatMessage.role != "tool",  # the answer after them says what they gave
                             )
                             .order_by(cm.ChatMessage.created_at.desc(), cm.ChatMessage.id.desc())
                             .limit(history_limit)
@@ -454,6 +467,7 @@ class ChatService:
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += [ChatMessage(role=m.role, content=m.content) for m in history]
         messages.append(ChatMessage(role="user", content=content))
+        tool_use = await self._tool_use(workspace, agent_id, knobs, actor_id, request_id) if use_tools else None
         return Turn(
             self,
             workspace=workspace,
@@ -467,7 +481,33 @@ class ChatService:
             session_id=ids[0],
             user_message_id=ids[1],
             message_id=ids[2],
+            tools=tool_use,
         )
+
+    async def _tool_use(
+        self, workspace: Workspace, agent_id: str, knobs: TurnSettings, actor_id: str | None, request_id: str | None
+    ) -> ToolUse | None:
+        """The agent's tools for a turn and how its calls run (each re-checked at execution by
+        :meth:`ToolService.run_for_agent`), or ``None`` when it has none. A registry that fails is
+        logged and the turn goes on without tools."""
+        if self.tool_calls is None or knobs.tool_max_calls == 0:
+            return None
+        try:
+            tools = await self.tool_calls.registry.agent_tools(workspace, agent_id)
+        except Exception:
+            log.exception("workspace %s: agent %s: its tools could not be listed", workspace.id, agent_id)
+            return None
+        if not tools:
+            return None
+        runner = self.tool_calls
+
+        async def execute(call: ToolCall) -> ToolResult:
+            return await runner.run_for_agent(workspace, agent_id, call, actor_id=actor_id, request_id=request_id)
+
+        limits = ToolLimits(
+            max_calls=knobs.tool_max_calls, seconds=knobs.tool_seconds, result_chars=knobs.tool_result_chars
+        )
+        return ToolUse(tools=tools, execute=execute, limits=limits)
 
     async def start_stateless(
         self,

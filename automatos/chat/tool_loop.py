@@ -29,14 +29,23 @@ Decisions:
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import msgspec
 
 from automatos.kernel.types import ChatMessage, Completion, LLMProvider, ToolCall, ToolResult, ToolSpec
 
-__all__ = ["LoopResult", "ToolLimits", "ToolStep", "run_tool_loop", "tool_message_content"]
+__all__ = [
+    "LoopResult",
+    "ToolLimits",
+    "ToolStep",
+    "ToolUse",
+    "iterate_tool_loop",
+    "run_tool_loop",
+    "step_record",
+    "tool_message_content",
+]
 
 Execute = Callable[[ToolCall], Awaitable[ToolResult]]
 _encode = msgspec.json.Encoder().encode
@@ -66,6 +75,29 @@ class ToolStep(msgspec.Struct, frozen=True, kw_only=True):
     ran: bool = True
     """False for a call refused by the turn's limits (never handed to ``execute``)."""
     ms: float = 0.0
+
+
+class ToolUse(msgspec.Struct, kw_only=True):
+    """What a turn needs to let its agent call tools: the tools offered, how a call runs, the limits."""
+
+    tools: list[ToolSpec]
+    execute: Execute
+    limits: ToolLimits = ToolLimits()
+    clock: Callable[[], float] = time.monotonic
+
+
+def step_record(step: ToolStep, argument_chars: int = 16_000) -> dict[str, Any]:
+    """A step as a ``tool`` message's ``tool_call`` (stored with the session) and an SSE ``tool_result``."""
+    return {
+        "id": step.call.id,
+        "name": step.call.name,
+        "arguments": step.call.arguments[:argument_chars],
+        "ok": step.ok,
+        "error": step.error,
+        "truncated": step.truncated,
+        "ran": step.ran,
+        "ms": step.ms,
+    }
 
 
 class LoopResult(msgspec.Struct, kw_only=True):
@@ -109,6 +141,27 @@ async def run_tool_loop(
     clock: Callable[[], float] = time.monotonic,
 ) -> LoopResult:
     """Call the model with ``tools`` until it answers (see the module docstring)."""
+    async for item in iterate_tool_loop(
+        provider, messages, model=model, tools=tools, execute=execute, options=options, limits=limits, clock=clock
+    ):
+        if isinstance(item, LoopResult):
+            return item
+    raise AssertionError("the tool loop ended without a result")  # pragma: no cover - the generator always ends so
+
+
+async def iterate_tool_loop(
+    provider: LLMProvider,
+    messages: Sequence[ChatMessage],
+    *,
+    model: str,
+    tools: Sequence[ToolSpec],
+    execute: Execute,
+    options: dict[str, Any] | None = None,
+    limits: ToolLimits | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[ToolCall | ToolStep | LoopResult]:
+    """:func:`run_tool_loop` step by step, for a stream: each :class:`ToolCall` before it runs, its
+    :class:`ToolStep` after, and the :class:`LoopResult` last."""
     limits = limits or ToolLimits()
     history = list(messages)
     added: list[ChatMessage] = []
@@ -133,7 +186,8 @@ async def run_tool_loop(
                 tool_calls=(),
                 finish_reason="stop" if completion.tool_calls else completion.finish_reason,
             )
-            return LoopResult(completion=final, messages=added, steps=steps, model_calls=model_calls, stopped=stopped)
+            yield LoopResult(completion=final, messages=added, steps=steps, model_calls=model_calls, stopped=stopped)
+            return
         assistant = ChatMessage(role="assistant", content=completion.text, tool_calls=completion.tool_calls)
         history.append(assistant)
         added.append(assistant)
@@ -146,6 +200,7 @@ async def run_tool_loop(
                 stopped = stopped or "time"
                 step = _refused(call, "limit", f"not run: the turn's {limits.seconds:g} s for tools are over")
             else:
+                yield call
                 started = clock()
                 result = await execute(call)
                 content, cut = tool_message_content(result, limits.result_chars)
@@ -159,6 +214,7 @@ async def run_tool_loop(
                     ms=round((clock() - started) * 1000, 3),
                 )
             steps.append(step)
+            yield step
             reply = ChatMessage(role="tool", content=step.content, tool_call_id=call.id, name=call.name)
             history.append(reply)
             added.append(reply)

@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -34,10 +35,12 @@ from sqlalchemy.exc import OperationalError
 
 from automatos.chat import models as cm
 from automatos.chat.records import TurnEnd, TurnResult
+from automatos.chat.tool_loop import LoopResult, ToolStep, ToolUse, iterate_tool_loop, step_record
+from automatos.kernel.db.base import utcnow
 from automatos.kernel.db.pool import unmetered
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.metrics import record_llm_usage
-from automatos.kernel.types import ChatMessage, LLMProvider, StreamEvent, Workspace
+from automatos.kernel.types import ChatMessage, Completion, LLMProvider, StreamEvent, ToolCall, Workspace
 
 if TYPE_CHECKING:
     from automatos.agents import models as am
@@ -75,6 +78,7 @@ class Turn:
         session_id: str | None = None,
         user_message_id: str | None = None,
         message_id: str | None = None,
+        tools: ToolUse | None = None,
     ) -> None:
         self.service = service
         self.workspace = workspace
@@ -89,6 +93,10 @@ class Turn:
         self.session_id = session_id
         self.user_message_id = user_message_id
         self.message_id = message_id
+        self.tools = tools if tools is not None and tools.tools else None
+        """The agent's tools for this turn (``None``: it has none, or the caller may not use them)."""
+        self.steps: list[ToolStep] = []
+        """The tool calls of the turn so far (stored with the turn's record)."""
         self.result: TurnResult | None = None
 
     def _provider(self) -> LLMProvider:
@@ -103,9 +111,10 @@ class Turn:
         return self.provider
 
     async def complete(self) -> TurnResult:
-        """Call the provider once; the result is recorded whatever happens. Raises ProviderError."""
+        """Call the provider (once, or as the tool loop needs); the result is recorded whatever
+        happens. Raises ProviderError."""
         try:
-            done = await self._provider().complete(self.messages, model=self.model, **self.options)
+            done = await self._completion()
         except ProviderError as exc:
             await self._finish("", None, None, "error", exc)
             raise
@@ -120,6 +129,77 @@ class Turn:
         return await self._finish(
             done.text, done.prompt_tokens, done.completion_tokens, "complete", None, done.finish_reason, done.model
         )
+
+    async def _completion(self) -> Completion:
+        if self.tools is None:
+            return await self._provider().complete(self.messages, model=self.model, **self.options)
+        async with contextlib.aclosing(self._loop()) as items:
+            async for item in items:
+                if isinstance(item, LoopResult):
+                    return item.completion
+        raise AssertionError("the tool loop ended without a result")  # pragma: no cover
+
+    def _loop(self) -> AsyncGenerator[ToolCall | ToolStep | LoopResult, None]:
+        assert self.tools is not None
+        tools = self.tools
+        steps = self.steps
+
+        async def run() -> AsyncGenerator[ToolCall | ToolStep | LoopResult, None]:
+            async for item in iterate_tool_loop(
+                self._provider(),
+                self.messages,
+                model=self.model,
+                tools=tools.tools,
+                execute=tools.execute,
+                options=self.options,
+                limits=tools.limits,
+                clock=tools.clock,
+            ):
+                if isinstance(item, ToolStep):
+                    steps.append(item)
+                yield item
+
+        return run()
+
+    async def events(self) -> AsyncGenerator[StreamEvent | ToolCall | ToolStep, None]:
+        """What ``/api/chat`` streams: the provider's events as they come or, when the agent has
+        tools, each :class:`ToolCall` before it runs and its :class:`ToolStep` after, then the
+        answer (in one ``delta``: the tool loop asks the model for whole answers) and the usage."""
+        if self.tools is None:
+            async with contextlib.aclosing(self.stream()) as events:
+                async for event in events:
+                    yield event
+            return
+        text, finish, model = "", "stop", None
+        usage: tuple[int | None, int | None] = (None, None)
+        try:
+            async with contextlib.aclosing(self._loop()) as items:
+                async for item in items:
+                    if isinstance(item, LoopResult):
+                        done = item.completion
+                        text, usage, finish, model = (
+                            done.text,
+                            (done.prompt_tokens, done.completion_tokens),
+                            done.finish_reason,
+                            done.model,
+                        )
+                        if text:
+                            yield StreamEvent(delta=text)
+                        yield StreamEvent(finish_reason=finish, prompt_tokens=usage[0], completion_tokens=usage[1])
+                    else:
+                        yield item
+        except ProviderError as exc:
+            await self._finish(text, *usage, "error", exc)
+            raise
+        except Exception as exc:
+            error = self._contain(exc)
+            await self._finish(text, *usage, "error", error)
+            raise error from exc
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._finish(text, *usage, "cancelled", None)
+            raise
+        await self._finish(text, *usage, "complete", None, finish, model)
 
     async def stream(self) -> AsyncGenerator[StreamEvent, None]:
         """The provider's events, as they come; the turn is recorded when the iteration ends."""
@@ -248,11 +328,30 @@ class Turn:
 
     async def _record(self, end: TurnEnd) -> None:
         async with self.service.sessionmaker.begin() as session:
+            answered: dict[str, Any] = {}
+            if self.message_id is not None and self.session_id is not None and self.steps:
+                # the calls and results between the user's message and the answer, in order: each a
+                # ``tool`` message, then the answer moved after them (it was created when the turn began)
+                base = utcnow()
+                for i, step in enumerate(self.steps):
+                    session.add(
+                        cm.ChatMessage(
+                            workspace_id=self.workspace.id,
+                            session_id=self.session_id,
+                            role="tool",
+                            content=step.content,
+                            status="complete",
+                            tool_call=step_record(step),
+                            created_at=base + timedelta(microseconds=i),
+                        )
+                    )
+                answered["created_at"] = base + timedelta(microseconds=len(self.steps))
             if self.message_id is not None:
                 await session.execute(
                     update(cm.ChatMessage)
                     .where(cm.ChatMessage.workspace_id == self.workspace.id, cm.ChatMessage.id == self.message_id)
                     .values(
+                        **answered,
                         content=end.text,
                         status=end.status,
                         error=end.problem,

@@ -30,6 +30,7 @@ __all__ = [
     "Offset",
     "Page",
     "Scoped",
+    "holds",
     "paginate",
     "require",
     "require_platform_admin",
@@ -85,11 +86,16 @@ def scoped(ctx: RequestContext, permission: Permission) -> Scoped:
     return Scoped(ctx=ctx, workspace=ctx.workspace, principal=require(ctx, permission))
 
 
+def holds(ctx: RequestContext, permission: Permission) -> bool:
+    """Whether the caller holds ``permission`` in the context's workspace (no error either way)."""
+    return ctx.principal is not None and any(allowed(role, permission, ctx.principal.scopes) for role in ctx.roles)
+
+
 def require(ctx: RequestContext, permission: Permission) -> Principal:
     """The caller must hold ``permission`` in the context's workspace; 401/403 otherwise."""
     if ctx.principal is None:
         raise AuthenticationError("credentials are required")
-    if any(allowed(role, permission, ctx.principal.scopes) for role in ctx.roles):
+    if holds(ctx, permission):
         return ctx.principal
     raise PermissionDeniedError(f"permission {permission.value} is required", field="permission")
 

@@ -241,8 +241,9 @@ class LLMProvider(Protocol):
     ``options`` are ``temperature`` and ``max_tokens`` (either may be ``None``: the provider's
     default), and, for a provider that calls tools, ``tools`` (a sequence of :class:`ToolSpec`
     offered to the model) and ``tool_choice`` (``auto``, ``none``, ``required``); a provider that
-    cannot call tools ignores them and answers text. Failures raise :class:`automatos.kernel.errors.ProviderError` with a ``kind`` the API
-    can act on; transient ones are retried with backoff inside the provider first.
+    cannot call tools ignores them and answers text. Failures raise
+    :class:`automatos.kernel.errors.ProviderError` with a ``kind`` the API can act on; transient ones
+    are retried with backoff inside the provider first.
     """
 
     name: str

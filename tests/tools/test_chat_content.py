@@ -6,54 +6,13 @@ What the model received is read from a recording provider put in front of the of
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
-from automatos.kernel.db import models as m
 from automatos.kernel.types import ContentItem, Workspace
-from tests.helpers import AppClient, container_of, make_container, serve_app
-from tests.tools.fakes import FakePlugin, Plugins
-from tests.tools.prompts import Recorder, record_prompts
-
-HEADERS = {"X-Test-User": "alice"}
-
-
-class World:
-    def __init__(self, client: AppClient, kernel: Kernel, plugins: Plugins, recorder: Recorder) -> None:
-        self.client, self.kernel, self.plugins, self.recorder = client, kernel, plugins, recorder
-        self.ids: dict[str, str] = {}
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    container = make_container(tmp_path, feature_sandbox=False)
-    async with serve_app(create_app(container)) as client:
-        kernel: Kernel = client.app.state["kernel"]
-        async with kernel.store.sessionmaker.begin() as session:
-            session.add(m.User(id="alice", email="alice@example.test", display_name="alice"))
-        made = await client.post("/api/workspaces", json={"slug": "alpha", "name": "Alpha"}, headers=HEADERS)
-        assert made.status_code == 201, made.text
-        alpha = made.json()["id"]
-        recorder = await record_prompts(client, alpha)
-        world = World(client, kernel, Plugins(kernel), recorder)
-        world.ids["alpha"] = alpha
-        in_alpha = {**HEADERS, "X-Workspace-ID": alpha}
-        skill = await client.post(
-            "/api/skills", json={"name": "Brief", "slug": "brief", "instructions": "Answer briefly."}, headers=in_alpha
-        )
-        assert skill.status_code == 201, skill.text
-        agent = await client.post(
-            "/api/agents",
-            json={"name": "Writer", "slug": "writer", "instructions": "Sign as Writer.", "skill_ids": ["brief"]},
-            headers=in_alpha,
-        )
-        assert agent.status_code == 201, agent.text
-        world.ids["writer"] = agent.json()["id"]
-        yield world
+from tests.helpers import container_of
+from tests.tools.conftest import HEADERS, World
+from tests.tools.fakes import FakePlugin
 
 
 async def _workspace(kernel: Kernel, ref: str) -> Workspace:

@@ -5,8 +5,17 @@ a session when none is named) answers, by default, as Server-Sent Events::
 
     event: start   data: {"session_id", "user_message_id", "message_id", "agent_id", "provider", "model"}
     event: delta   data: {"delta": "…"}            (one per token, as the provider produces them)
+    event: tool_call    data: {"id", "name", "arguments"}             (before the tool runs)
+    event: tool_result  data: {"id", "name", "arguments", "ok", "error", "truncated", "ran", "ms", "content"}
     event: done    data: {"message_id", "finish_reason", "status", "usage": {…, "cost"}}
     event: error   data: problem+json of a provider failure after the first token
+
+An agent with tools (its assigned plugins' tools; the caller must hold ``tools.use``, else none are
+offered) has them offered to its model and its calls run by :mod:`automatos.chat.tool_loop`, within
+the turn's limits (platform settings ``chat.tool_max_calls``, ``chat.tool_seconds``,
+``chat.tool_result_chars``); each call and result is a ``tool`` message of the session (its
+``tool_call`` says which call), the answer comes after them — in one ``delta`` when streamed — and
+the usage counts every model call of the turn.
 
 With ``"stream": false`` the answer is one JSON document. A provider that fails before its first
 token gets a 502 problem+json naming it, in both modes (one the workspace has not enabled or
@@ -40,10 +49,12 @@ from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
 from automatos.api.problems import TYPE_BASE
 from automatos.chat.records import MessageRecord, SessionRecord, UsageRecord, UsageTotals
 from automatos.chat.service import ChatService
+from automatos.chat.tool_loop import ToolStep, step_record
 from automatos.chat.turn import Turn
 from automatos.kernel.errors import ProviderError
+from automatos.kernel.http import holds
 from automatos.kernel.permissions import Permission
-from automatos.kernel.types import StreamEvent
+from automatos.kernel.types import StreamEvent, ToolCall
 
 __all__ = ["ChatController", "UsageController", "sse_headers"]
 
@@ -125,11 +136,19 @@ def provider_problem(exc: ProviderError) -> dict[str, Any]:
     }
 
 
+def _item(item: StreamEvent | ToolCall | ToolStep) -> bytes:
+    if isinstance(item, StreamEvent):
+        return _delta(item)
+    if isinstance(item, ToolCall):
+        return _event(b"tool_call", {"id": item.id, "name": item.name, "arguments": item.arguments})
+    return _event(b"tool_result", {**step_record(item), "content": item.content})
+
+
 async def _sse(turn: Turn) -> Stream:
     """Start the provider (its failure before the first token is the caller's 502), then stream."""
-    events = turn.stream()
+    events = turn.events()
     try:
-        first: StreamEvent | None = await anext(events)
+        first: StreamEvent | ToolCall | ToolStep | None = await anext(events)
     except StopAsyncIteration:
         first = None
     start = _event(
@@ -146,11 +165,12 @@ async def _sse(turn: Turn) -> Stream:
 
     async def body() -> AsyncIterator[bytes]:
         async with contextlib.aclosing(events):
-            yield start + (_delta(first) if first is not None else b"")
+            yield start + (_item(first) if first is not None else b"")
             try:
                 async for event in events:
-                    if event.delta:
-                        yield _delta(event)
+                    chunk = _item(event)
+                    if chunk:
+                        yield chunk
             except ProviderError as exc:
                 yield _event(b"error", {**provider_problem(exc), "message_id": turn.message_id})
                 return
@@ -224,6 +244,7 @@ class ChatController(Controller):
             actor_id=scope.principal.id,
             request_id=ctx.request_id,
             agent_ref=agent,
+            use_tools=holds(ctx, Permission.TOOLS_USE),
         )
         response = await _answer(service, scope, turn, data.stream)
         if routed is not None:
@@ -296,7 +317,12 @@ class ChatController(Controller):
         scope = scoped(ctx, Permission.AGENTS_USE)
         service = services(request).chat()
         turn = await service.start_turn(
-            scope.workspace, session_id, data.content, actor_id=scope.principal.id, request_id=ctx.request_id
+            scope.workspace,
+            session_id,
+            data.content,
+            actor_id=scope.principal.id,
+            request_id=ctx.request_id,
+            use_tools=holds(ctx, Permission.TOOLS_USE),
         )
         return await _answer(service, scope, turn, data.stream)
 
