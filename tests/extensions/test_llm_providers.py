@@ -38,7 +38,7 @@ from automatos.kernel.errors import ProviderError
 from automatos.kernel.hooks import Hooks, HookView
 from automatos.kernel.registry import ESSENTIAL, Registry
 from automatos.kernel.settings import Settings, load_settings
-from automatos.kernel.types import ExtensionState
+from automatos.kernel.types import ExtensionState, ToolCall, ToolSpec
 
 KEY = "sk-test-" + secrets.token_hex(16)
 """The key the fake servers accept."""
@@ -114,6 +114,63 @@ def echo_answer(messages: Sequence[dict[str, Any]], max_tokens: int | None) -> t
     return words, prompt, False
 
 
+def tool_round(messages: Sequence[dict[str, Any]]) -> list[tuple[str, str]] | None:
+    """The fakes' tool calls, as the offline provider makes them: lines ``/tool NAME {json}`` of the
+    last user message, rounds split by ``/then``; the next round without results yet, else ``None``."""
+    last = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=None)
+    if last is None:
+        return None
+    rounds: list[list[tuple[str, str]]] = [[]]
+    for line in str(messages[last]["content"]).splitlines():
+        if line.strip() == "/then":
+            rounds.append([])
+        elif line.startswith("/tool "):
+            name, _, arguments = line[len("/tool ") :].partition(" ")
+            rounds[-1].append((name, arguments.strip() or "{}"))
+    rounds = [r for r in rounds if r]
+    done = sum(1 for m in messages[last + 1 :] if m["role"] == "assistant" and m.get("tool_calls"))
+    return rounds[done] if done < len(rounds) else None
+
+
+def tool_results(messages: Sequence[dict[str, Any]]) -> str:
+    """``tool results: NAME → content; …`` for the results after the last call, '' when none."""
+    names: dict[str, str] = {}
+    results: list[str] = []
+    for m in messages:
+        if m["role"] == "assistant" and m.get("tool_calls"):
+            names = {c["id"]: c["function"]["name"] for c in m["tool_calls"]}
+            results = []
+        elif m["role"] == "tool":
+            results.append(f"{names.get(m['tool_call_id'], '?')} → {m['content']}")
+        elif m["role"] == "user":
+            names, results = {}, []
+    return f"tool results: {'; '.join(results)}" if results else ""
+
+
+def neutral(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Anthropic's turns in the Chat Completions shape :func:`tool_round` and :func:`tool_results`
+    read: ``tool_use`` blocks as an assistant's ``tool_calls``, ``tool_result`` blocks as ``tool``
+    messages."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        content = m["content"]
+        if isinstance(content, str):
+            out.append({"role": m["role"], "content": content})
+            continue
+        text = "".join(b.get("text", "") for b in content if b["type"] == "text")
+        uses = [b for b in content if b["type"] == "tool_use"]
+        results = [b for b in content if b["type"] == "tool_result"]
+        if uses:
+            calls = [
+                {"id": b["id"], "function": {"name": b["name"], "arguments": json.dumps(b["input"])}} for b in uses
+            ]
+            out.append({"role": "assistant", "content": text, "tool_calls": calls})
+        elif text or not results:
+            out.append({"role": m["role"], "content": text})
+        out += [{"role": "tool", "tool_call_id": b["tool_use_id"], "content": b["content"]} for b in results]
+    return out
+
+
 def deltas(words: Sequence[str]) -> list[str]:
     return [w if i == 0 else f" {w}" for i, w in enumerate(words)]
 
@@ -147,8 +204,15 @@ class FakeOpenAI(FakeAPI):
         limit = seen.body.get("max_completion_tokens", seen.body.get("max_tokens"))
         words, prompt, truncated = echo_answer(seen.body["messages"], limit)
         finish = "length" if truncated else "stop"
-        usage = {"prompt_tokens": prompt, "completion_tokens": len(words), "total_tokens": prompt + len(words)}
         base = {"id": "chatcmpl-1", "created": 1700000000, "model": f"{model}-2024"}
+        offered = seen.body.get("tools") and seen.body.get("tool_choice") != "none"
+        calls = tool_round(seen.body["messages"]) if offered else None
+        if calls:
+            return await self.tool_calls(seen, send, base, calls, prompt)
+        results = tool_results(seen.body["messages"])
+        if results:
+            words, finish = results.split(), "stop"
+        usage = {"prompt_tokens": prompt, "completion_tokens": len(words), "total_tokens": prompt + len(words)}
         if not seen.body.get("stream"):
             answer = {"role": "assistant", "content": " ".join(words), "refusal": None}
             choice = {"index": 0, "message": answer, "finish_reason": finish, "logprobs": None}
@@ -167,6 +231,42 @@ class FakeOpenAI(FakeAPI):
             error = {"message": "The server had an error while processing your request.", "type": "server_error"}
             events.append(f"data: {json.dumps({'error': error})}\n\n".encode())
         events.append(chunk({}, finish))
+        if (seen.body.get("stream_options") or {}).get("include_usage"):
+            usage_chunk = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
+            events.append(f"data: {json.dumps(usage_chunk)}\n\n".encode())
+        events.append(b"data: [DONE]\n\n")
+        await send_events(send, events)
+
+    async def tool_calls(
+        self, seen: Seen, send: ASGISend, base: dict[str, Any], calls: list[tuple[str, str]], prompt: int
+    ) -> None:
+        """An answer asking for ``calls``; streamed, each call in pieces (id and name, then the
+        arguments in two halves), as the API sends them."""
+        ids = [f"call_{hashlib.sha256(f'{i}{n}{a}'.encode()).hexdigest()[:10]}" for i, (n, a) in enumerate(calls)]
+        usage = {"prompt_tokens": prompt, "completion_tokens": len(calls), "total_tokens": prompt + len(calls)}
+        if not seen.body.get("stream"):
+            whole = [
+                {"id": ids[i], "type": "function", "function": {"name": n, "arguments": a}}
+                for i, (n, a) in enumerate(calls)
+            ]
+            answer = {"role": "assistant", "content": None, "refusal": None, "tool_calls": whole}
+            choice = {"index": 0, "message": answer, "finish_reason": "tool_calls", "logprobs": None}
+            return await send_json(
+                send, 200, {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+            )
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish_reason, "logprobs": None}
+            return f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [choice]})}\n\n".encode()
+
+        events = [chunk({"role": "assistant", "content": None})]
+        for i, (name, arguments) in enumerate(calls):
+            head = {"index": i, "id": ids[i], "type": "function", "function": {"name": name, "arguments": ""}}
+            events.append(chunk({"tool_calls": [head]}))
+            half = len(arguments) // 2
+            for part in (arguments[:half], arguments[half:]):
+                events.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": part}}]}))
+        events.append(chunk({}, "tool_calls"))
         if (seen.body.get("stream_options") or {}).get("include_usage"):
             usage_chunk = {**base, "object": "chat.completion.chunk", "choices": [], "usage": usage}
             events.append(f"data: {json.dumps(usage_chunk)}\n\n".encode())
@@ -259,11 +359,19 @@ class FakeAnthropic(FakeAPI):
             return await send_json(send, status, {"type": "error", "error": error}, {"request-id": "req_1", **headers})
         if model == "slow":
             await asyncio.sleep(1.0)
-        words, prompt, truncated = echo_answer(seen.body["messages"], seen.body["max_tokens"])
+        turns = neutral(seen.body["messages"])
+        words, prompt, truncated = echo_answer(turns, seen.body["max_tokens"])
         stop_reason = "max_tokens" if truncated else "end_turn"
         cached = 7 if model == "echo-cached" else 0
-        usage = {"input_tokens": prompt, "output_tokens": len(words), "cache_read_input_tokens": cached}
         message = {"id": "msg_1", "type": "message", "role": "assistant", "model": f"{model}-2025"}
+        offered = seen.body.get("tools") and (seen.body.get("tool_choice") or {}).get("type") != "none"
+        calls = tool_round(turns) if offered else None
+        if calls:
+            return await self.tool_use(seen, send, message, calls, prompt)
+        results = tool_results(turns)
+        if results:
+            words, stop_reason = results.split(), "end_turn"
+        usage = {"input_tokens": prompt, "output_tokens": len(words), "cache_read_input_tokens": cached}
         if not seen.body.get("stream"):
             content = [{"type": "text", "text": " ".join(words)}]
             body = {**message, "content": content, "stop_reason": stop_reason, "stop_sequence": None, "usage": usage}
@@ -288,6 +396,49 @@ class FakeAnthropic(FakeAPI):
             event(
                 "message_delta",
                 {"delta": {"stop_reason": stop_reason, "stop_sequence": None}, "usage": {"output_tokens": len(words)}},
+            ),
+            event("message_stop", {}),
+        ]
+        await send_events(send, events)
+
+    async def tool_use(
+        self, seen: Seen, send: ASGISend, message: dict[str, Any], calls: list[tuple[str, str]], prompt: int
+    ) -> None:
+        """An answer asking for ``calls`` (``tool_use`` blocks, input a JSON object); streamed, each
+        block's input in two ``input_json_delta`` pieces."""
+        blocks = [
+            {
+                "type": "tool_use",
+                "id": f"toolu_{i}{hashlib.sha256(a.encode()).hexdigest()[:8]}",
+                "name": n,
+                "input": json.loads(a),
+            }
+            for i, (n, a) in enumerate(calls)
+        ]
+        usage = {"input_tokens": prompt, "output_tokens": len(calls)}
+        if not seen.body.get("stream"):
+            body = {**message, "content": blocks, "stop_reason": "tool_use", "stop_sequence": None, "usage": usage}
+            return await send_json(send, 200, body)
+
+        def event(name: str, data: dict[str, Any]) -> bytes:
+            return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+
+        start = {**message, "content": [], "stop_reason": None, "usage": {"input_tokens": prompt, "output_tokens": 1}}
+        events = [event("message_start", {"message": start})]
+        for i, block in enumerate(blocks):
+            events.append(event("content_block_start", {"index": i, "content_block": {**block, "input": {}}}))
+            text = json.dumps(block["input"])
+            for part in (text[: len(text) // 2], text[len(text) // 2 :]):
+                events.append(
+                    event(
+                        "content_block_delta", {"index": i, "delta": {"type": "input_json_delta", "partial_json": part}}
+                    )
+                )
+            events.append(event("content_block_stop", {"index": i}))
+        events += [
+            event(
+                "message_delta",
+                {"delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": len(calls)}},
             ),
             event("message_stop", {}),
         ]
@@ -452,6 +603,62 @@ async def test_contract_a_consumer_may_stop_a_stream_early(llm: tuple[LLMProvide
     assert (await provider.complete(CONVERSATION, model=model)).finish_reason == "stop"
 
 
+# --- tools: the same /tool syntax through every provider that calls tools ----------------------
+
+TOOLS = [
+    ToolSpec(
+        name="weather",
+        description="The weather in a city",
+        parameters={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    ),
+    ToolSpec(name="echo", description="Echoes"),
+]
+ASKING = 'Weather please.\n/tool weather {"city": "Oslo"}\n/tool echo'
+
+
+@pytest.fixture(params=["offline", "openai", "anthropic"])
+def tool_llm(request: pytest.FixtureRequest) -> tuple[LLMProvider, str]:
+    """``(provider, model)`` for each provider that calls tools."""
+    if request.param == "offline":
+        return OfflineProvider(), "offline-echo"
+    if request.param == "openai":
+        return openai_provider(request.getfixturevalue("openai_api")[1]), "echo-gpt"
+    return anthropic_provider(request.getfixturevalue("anthropic_api")[1]), "echo-claude"
+
+
+async def _asked(provider: LLMProvider, model: str, messages: list[ChatMessage], mode: str, **options: Any) -> Any:
+    if mode == "complete":
+        return await provider.complete(messages, model=model, **options)
+    events = await collect(provider.stream(messages, model=model, **options))
+    assert all(not e.tool_calls for e in events[:-1])  # whole calls, on the last event only
+    return events[-1]
+
+
+@pytest.mark.parametrize("mode", ["complete", "stream"])
+async def test_contract_tools_are_called_and_their_results_read(tool_llm: tuple[LLMProvider, str], mode: str) -> None:
+    provider, model = tool_llm
+    asked = await _asked(provider, model, chat(("user", ASKING)), mode, tools=TOOLS)
+    assert asked.finish_reason == "tool_calls"
+    assert [(c.name, json.loads(c.arguments)) for c in asked.tool_calls] == [
+        ("weather", {"city": "Oslo"}),
+        ("echo", {}),
+    ]
+    assert len({c.id for c in asked.tool_calls}) == 2 and all(c.id for c in asked.tool_calls)
+    history = [
+        *chat(("user", ASKING)),
+        ChatMessage(role="assistant", content="", tool_calls=asked.tool_calls),
+        ChatMessage(role="tool", content="sunny", tool_call_id=asked.tool_calls[0].id, name="weather"),
+        ChatMessage(role="tool", content="{}", tool_call_id=asked.tool_calls[1].id, name="echo"),
+    ]
+    answer = await provider.complete(history, model=model, tools=TOOLS)
+    assert answer.tool_calls == () and answer.finish_reason == "stop"
+    assert "tool results: weather → sunny; echo → {}" in answer.text
+    # not offered, or tool_choice none: an ordinary answer
+    for options in ({}, {"tools": TOOLS, "tool_choice": "none"}):
+        plain = await provider.complete(chat(("user", ASKING)), model=model, **options)
+        assert plain.tool_calls == () and plain.text.split()[1:3] == ["Weather", "please."]
+
+
 # --- OpenAI -------------------------------------------------------------------------------------
 
 
@@ -467,6 +674,34 @@ async def test_openai_request_shape(openai_api: tuple[FakeOpenAI, str]) -> None:
     assert "max_tokens" not in plain.body and not plain.body.get("stream")
     assert streamed.body["stream"] is True and streamed.body["stream_options"] == {"include_usage": True}
     assert "temperature" not in streamed.body and "max_completion_tokens" not in streamed.body
+
+
+async def test_openai_tools_request_shape(openai_api: tuple[FakeOpenAI, str]) -> None:
+    api, url = openai_api
+    provider = openai_provider(url)
+    call = ToolCall(id="call_1", name="weather", arguments='{"city": "Oslo"}')
+    history = [
+        *chat(("user", ASKING)),
+        ChatMessage(role="assistant", content="", tool_calls=(call,)),
+        ChatMessage(role="tool", content="sunny", tool_call_id="call_1", name="weather"),
+    ]
+    await provider.complete(history, model="echo-tools-shape", tools=TOOLS, tool_choice="auto")
+    [seen] = api.seen("echo-tools-shape")
+    assert seen.body["tools"] == [
+        {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": p}}
+        for t, p in zip(TOOLS, [TOOLS[0].parameters, {"type": "object", "properties": {}}], strict=True)
+    ]
+    assert seen.body["tool_choice"] == "auto"
+    assert seen.body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Oslo"}'}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    ]
 
 
 async def test_openai_legacy_max_tokens_parameter_for_compatible_servers(openai_api: tuple[FakeOpenAI, str]) -> None:
@@ -647,6 +882,45 @@ async def test_anthropic_request_shape(anthropic_api: tuple[FakeAnthropic, str])
     assert plain.body["max_tokens"] == 1024  # the API requires one: our default
     assert "temperature" not in plain.body  # not a parameter of this Messages API (see the module docstring)
     assert streamed.body["stream"] is True and streamed.body["max_tokens"] == 9
+
+
+async def test_anthropic_tools_request_shape(anthropic_api: tuple[FakeAnthropic, str]) -> None:
+    api, url = anthropic_api
+    provider = anthropic_provider(url)
+    calls = (
+        ToolCall(id="toolu_1", name="weather", arguments='{"city": "Oslo"}'),
+        ToolCall(id="toolu_2", name="echo", arguments="not json"),
+    )
+    history = [
+        *chat(("user", ASKING)),
+        ChatMessage(role="assistant", content="Looking.", tool_calls=calls),
+        ChatMessage(role="tool", content="sunny", tool_call_id="toolu_1", name="weather"),
+        ChatMessage(role="tool", content="{}", tool_call_id="toolu_2", name="echo"),
+    ]
+    await provider.complete(history, model="echo-tools-shape", tools=TOOLS, tool_choice="required")
+    [seen] = api.seen("echo-tools-shape")
+    assert seen.body["tools"] == [
+        {"name": "weather", "description": "The weather in a city", "input_schema": TOOLS[0].parameters},
+        {"name": "echo", "description": "Echoes", "input_schema": {"type": "object"}},
+    ]
+    assert seen.body["tool_choice"] == {"type": "any"}
+    assert seen.body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Looking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}},
+                {"type": "tool_use", "id": "toolu_2", "name": "echo", "input": {"arguments": "not json"}},
+            ],
+        },
+        {
+            "role": "user",  # both results in the one turn after the calls
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "sunny"},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "content": "{}"},
+            ],
+        },
+    ]
 
 
 async def test_anthropic_only_system_messages_is_a_bad_request(anthropic_api: tuple[FakeAnthropic, str]) -> None:

@@ -13,6 +13,14 @@ Decisions:
   blank line); the others become ``user``/``assistant`` turns — any other role is sent as ``user`` —
   and consecutive turns of one role are merged, so a conversation stored with extra roles or
   repeated turns is still a valid request.
+- **Tools**: ``options["tools"]`` become ``tools`` (name, description, ``input_schema``) and
+  ``tool_choice`` ``auto``/``required``/``none`` becomes ``{"type": "auto"|"any"|"none"}``. An
+  answer's ``tool_use`` blocks become :class:`~automatos.kernel.types.ToolCall` (the input as JSON
+  text); streamed, each block's ``input_json_delta`` pieces are joined and handed over whole on the
+  last event. Back in the conversation, an assistant message's calls are ``tool_use`` blocks (input
+  that is not a JSON object is sent as ``{"arguments": text}``) and a ``tool`` message is a
+  ``tool_result`` block in the user's turn (consecutive results share one turn, as the API wants;
+  one without ``tool_call_id`` is plain user text, as any other role).
 - **Options**: ``max_tokens`` as given, else config ``max_tokens``, else 1024. ``temperature`` is
   accepted and not sent: the Messages API this SDK (2.x) speaks has no sampling-temperature
   parameter, and sending an unknown one would fail every request of an agent that sets it.
@@ -34,6 +42,7 @@ Decisions:
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
@@ -51,7 +60,7 @@ from automatos.kernel.errors import ProviderError
 from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
-from automatos.kernel.types import ChatMessage, Completion, LLMProvider, StreamEvent
+from automatos.kernel.types import ChatMessage, Completion, LLMProvider, StreamEvent, ToolCall
 
 if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
@@ -144,21 +153,56 @@ class AnthropicConnection(SDKConnection):
         )
 
 
-def _conversation(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict[str, str]]]:
+def _blocks(message: ChatMessage) -> str | list[dict[str, Any]]:
+    """A message's content for the Messages API: its text, or blocks when it carries tool use."""
+    if message.role == "tool" and message.tool_call_id:
+        return [{"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.content}]
+    if not message.tool_calls:
+        return message.content
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+    for call in message.tool_calls:
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError:
+            arguments = None
+        blocks.append(
+            {
+                "type": "tool_use",
+                "id": call.id,
+                "name": call.name,
+                "input": arguments if isinstance(arguments, dict) else {"arguments": call.arguments},
+            }
+        )
+    return blocks
+
+
+def _as_blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return content if isinstance(content, list) else [{"type": "text", "text": content}]
+
+
+def _conversation(messages: Sequence[ChatMessage]) -> tuple[str | None, list[dict[str, Any]]]:
     """``(system, turns)`` for the Messages API; see the module docstring."""
     system = [m.content for m in messages if m.role == "system"]
-    turns: list[dict[str, str]] = []
+    turns: list[dict[str, Any]] = []
     for message in messages:
         if message.role == "system":
             continue
-        role = "assistant" if message.role == "assistant" else "user"
+        role = "assistant" if message.role == "assistant" else "user"  # a tool result is the user's turn
+        content = _blocks(message)
         if turns and turns[-1]["role"] == role:
-            turns[-1] = {"role": role, "content": f"{turns[-1]['content']}\n\n{message.content}"}
+            previous = turns[-1]["content"]
+            if isinstance(previous, str) and isinstance(content, str):
+                turns[-1] = {"role": role, "content": f"{previous}\n\n{content}"}
+            else:
+                turns[-1] = {"role": role, "content": _as_blocks(previous) + _as_blocks(content)}
         else:
-            turns.append({"role": role, "content": message.content})
+            turns.append({"role": role, "content": content})
     if not turns:
         raise ProviderError(NAME, "bad_request", "the conversation has no user or assistant messages")
     return ("\n\n".join(system) if system else None), turns
+
+
+_TOOL_CHOICES = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 
 
 class AnthropicProvider(SDKProvider):
@@ -180,6 +224,15 @@ class AnthropicProvider(SDKProvider):
         }
         if system is not None:
             params["system"] = system
+        tools = options.get("tools")
+        if tools:
+            params["tools"] = [
+                {"name": t.name, "description": t.description, "input_schema": t.parameters or {"type": "object"}}
+                for t in tools
+            ]
+            choice = _TOOL_CHOICES.get(str(options.get("tool_choice")))
+            if choice is not None:
+                params["tool_choice"] = choice
         return params
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
@@ -187,12 +240,18 @@ class AnthropicProvider(SDKProvider):
         with self.connection.errors():
             response: Any = await self._sdk().messages.create(**params)
         usage = response.usage
+        calls = tuple(
+            ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
+            for block in response.content
+            if block.type == "tool_use"
+        )
         return Completion(
             text="".join(block.text for block in response.content if block.type == "text"),
             model=response.model or model,
             prompt_tokens=_prompt_tokens(usage),
             completion_tokens=usage.output_tokens,
             finish_reason=STOP_REASONS.get(response.stop_reason or "end_turn", "stop"),
+            tool_calls=calls,
         )
 
     async def stream(
@@ -202,6 +261,7 @@ class AnthropicProvider(SDKProvider):
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
         stop_reason: str | None = None
+        calls: dict[int, dict[str, str]] = {}  # tool_use blocks by index: id, name, the input's JSON pieces
         with self.connection.errors():
             events: Any = await self._sdk().messages.create(**params, stream=True)
             async with events:  # closes the response if our consumer stops early
@@ -209,9 +269,14 @@ class AnthropicProvider(SDKProvider):
                     if event.type == "message_start":
                         prompt_tokens = _prompt_tokens(event.message.usage)
                         completion_tokens = event.message.usage.output_tokens
+                    elif event.type == "content_block_start" and event.content_block.type == "tool_use":
+                        block = event.content_block
+                        calls[event.index] = {"id": block.id, "name": block.name, "arguments": ""}
                     elif event.type == "content_block_delta":
                         if event.delta.type == "text_delta" and event.delta.text:
                             yield StreamEvent(delta=event.delta.text)
+                        elif event.delta.type == "input_json_delta" and event.index in calls:
+                            calls[event.index]["arguments"] += event.delta.partial_json or ""
                     elif event.type == "message_delta":
                         stop_reason = event.delta.stop_reason or stop_reason
                         completion_tokens = event.usage.output_tokens
@@ -221,6 +286,9 @@ class AnthropicProvider(SDKProvider):
             finish_reason=STOP_REASONS.get(stop_reason or "end_turn", "stop"),
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            tool_calls=tuple(
+                ToolCall(id=c["id"], name=c["name"], arguments=c["arguments"] or "{}") for _, c in sorted(calls.items())
+            ),
         )
 
 

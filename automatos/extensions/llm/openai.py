@@ -35,6 +35,13 @@ Decisions:
 - Streams ask for ``stream_options={"include_usage": True}``: the last chunk carries the usage,
   which becomes the last :class:`~automatos.kernel.types.StreamEvent`. Only the first choice is
   read (we never ask for ``n > 1``).
+- **Tools** (function calling): ``options["tools"]`` become ``tools`` of type ``function`` (name,
+  description, the JSON Schema; an empty schema is sent as an empty object schema) and
+  ``tool_choice`` is passed when it is ``auto``, ``none`` or ``required``. An answer's
+  ``tool_calls`` become :class:`~automatos.kernel.types.ToolCall` (arguments as the model wrote
+  them); a stream's pieces of each call are joined by index and handed over whole on the last
+  event. Conversation messages carry them back: an assistant message's ``tool_calls``, a ``tool``
+  message's ``tool_call_id``.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ from automatos.kernel.errors import ProviderError
 from automatos.kernel.extras import require
 from automatos.kernel.hookspecs import hookimpl
 from automatos.kernel.settings import FieldDoc, Secret, SettingsGroup, setting
-from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent
+from automatos.kernel.types import ChatMessage, Completion, EmbeddingProvider, LLMProvider, StreamEvent, ToolCall
 
 if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
@@ -157,6 +164,23 @@ class OpenAIConnection(SDKConnection):
 # --- providers ----------------------------------------------------------------------------------
 
 
+_OBJECT: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    """A message in the Chat Completions shape: an assistant's ``tool_calls``, a tool's result."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content}
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["content"] = message.content or None
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    return out
+
+
 class OpenAIProvider(SDKProvider):
     """Chat completions (``complete`` and ``stream``) through the ``openai`` SDK."""
 
@@ -169,14 +193,22 @@ class OpenAIProvider(SDKProvider):
     def _params(self, messages: Sequence[ChatMessage], model: str, options: Mapping[str, Any]) -> dict[str, Any]:
         if not messages:
             raise ProviderError(NAME, "bad_request", "the conversation has no messages")
-        params: dict[str, Any] = {
-            "model": model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
-        }
+        params: dict[str, Any] = {"model": model, "messages": [_message(m) for m in messages]}
         if options.get("temperature") is not None:
             params["temperature"] = options["temperature"]
         if options.get("max_tokens") is not None:
             params[self.max_tokens_param] = options["max_tokens"]
+        tools = options.get("tools")
+        if tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters or _OBJECT},
+                }
+                for t in tools
+            ]
+            if options.get("tool_choice") in ("auto", "none", "required"):
+                params["tool_choice"] = options["tool_choice"]
         return params
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
@@ -187,12 +219,18 @@ class OpenAIProvider(SDKProvider):
             raise ProviderError(NAME, "unavailable", "the answer had no choices")
         choice = response.choices[0]
         usage = response.usage
+        calls = tuple(
+            ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments or "")
+            for c in (choice.message.tool_calls or ())
+            if getattr(c, "function", None) is not None
+        )
         return Completion(
             text=choice.message.content or choice.message.refusal or "",
             model=response.model or model,
             prompt_tokens=usage.prompt_tokens if usage else 0,
             completion_tokens=usage.completion_tokens if usage else 0,
             finish_reason=choice.finish_reason or "stop",
+            tool_calls=calls,
         )
 
     async def stream(
@@ -201,6 +239,7 @@ class OpenAIProvider(SDKProvider):
         params = self._params(messages, model, options)
         finish: str | None = None
         usage: Any = None
+        calls: dict[int, dict[str, str]] = {}  # the tool calls' pieces, by index, joined at the end
         with self.connection.errors():
             chunks: Any = await self._sdk().chat.completions.create(
                 **params, stream=True, stream_options={"include_usage": True}
@@ -214,12 +253,19 @@ class OpenAIProvider(SDKProvider):
                             continue
                         if choice.delta is not None and choice.delta.content:
                             yield StreamEvent(delta=choice.delta.content)
+                        for piece in (choice.delta.tool_calls or ()) if choice.delta is not None else ():
+                            call = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+                            call["id"] = piece.id or call["id"]
+                            if piece.function is not None:
+                                call["name"] += piece.function.name or ""
+                                call["arguments"] += piece.function.arguments or ""
                         if choice.finish_reason:
                             finish = choice.finish_reason
         yield StreamEvent(
             finish_reason=finish or "stop",
             prompt_tokens=usage.prompt_tokens if usage is not None else None,
             completion_tokens=usage.completion_tokens if usage is not None else None,
+            tool_calls=tuple(ToolCall(**calls[i]) for i in sorted(calls)),
         )
 
 
