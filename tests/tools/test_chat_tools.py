@@ -10,7 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from automatos.chat import models as cm
+from automatos.chat.tool_loop import ToolStep
 from automatos.kernel.db import models as m
+from automatos.kernel.errors import ProviderError
+from automatos.kernel.types import ToolCall
+from tests.helpers import container_of
 from tests.tools.conftest import HEADERS, World
 from tests.tools.fakes import FakePlugin
 
@@ -133,3 +138,72 @@ async def test_the_turns_call_limit_is_a_platform_setting(world: World) -> None:
         await world.client.get(f"/api/chat/sessions/{sent.json()['session_id']}/messages", headers=in_alpha(world))
     ).json()["items"]
     assert [(x["tool_call"] or {}).get("ran") for x in messages if x["role"] == "tool"] == [True, False, False]
+
+
+class FailingSecond:
+    """The offline provider, failing its second call (the one after the tools ran)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name, self.calls = inner, inner.name, 0
+
+    async def complete(self, messages: Any, *, model: str, **options: Any) -> Any:
+        self.calls += 1
+        if self.calls == 2:
+            raise ProviderError("offline", "unavailable", "the model went away")
+        return await self.inner.complete(messages, model=model, **options)
+
+    def stream(self, messages: Any, *, model: str, **options: Any) -> Any:
+        return self.inner.stream(messages, model=model, **options)
+
+
+async def _session_messages(world: World, session_id: str) -> list[dict[str, Any]]:
+    listed = await world.client.get(f"/api/chat/sessions/{session_id}/messages", headers=in_alpha(world))
+    items: list[dict[str, Any]] = listed.json()["items"]
+    return items
+
+
+async def test_a_model_failing_after_the_tools_keeps_the_calls_and_the_error(world: World) -> None:
+    plugin = await cards(world)
+    world.recorder.inner = FailingSecond(world.recorder.inner)
+    sent = await world.client.post(
+        "/api/chat", json={"agent": "writer", "content": MESSAGE, "stream": False}, headers=in_alpha(world)
+    )
+    assert sent.status_code == 502, sent.text
+    assert sent.headers["content-type"].startswith("application/problem+json")
+    assert len(plugin.calls) == 1
+    async with world.kernel.store.sessionmaker() as session:
+        session_id = await session.scalar(select(cm.ChatSession.id))
+        usage = list(await session.scalars(select(cm.LLMUsage)))
+    assert session_id is not None
+    messages = await _session_messages(world, session_id)
+    assert [(x["role"], x["status"]) for x in messages] == [
+        ("user", "complete"),
+        ("tool", "complete"),
+        ("tool", "complete"),
+        ("assistant", "error"),
+    ]
+    assert messages[-1]["error"]["kind"] == "unavailable" and [u.status for u in usage] == ["error"]
+
+
+async def test_a_client_leaving_during_the_tools_keeps_what_ran(world: World) -> None:
+    plugin = await cards(world)
+    service = container_of(world.client).chat()
+    workspace = await world.kernel.directory.workspace(world.ids["alpha"])
+    assert workspace is not None
+    session = await service.create_session(workspace.id, world.ids["writer"], "", actor_id="alice")
+    turn = await service.start_turn(workspace, session.id, MESSAGE, actor_id="alice", request_id="r-1", use_tools=True)
+    events = turn.events()
+    seen = []
+    async for event in events:
+        seen.append(event)
+        if isinstance(event, ToolStep):
+            break  # the client goes away after the first result
+    await events.aclose()  # type: ignore[attr-defined]
+    assert isinstance(seen[0], ToolCall) and len(plugin.calls) == 1
+    messages = await _session_messages(world, session.id)
+    assert [(x["role"], x["status"]) for x in messages] == [
+        ("user", "complete"),
+        ("tool", "complete"),
+        ("assistant", "cancelled"),
+    ]
+    assert turn.result is not None and turn.result.status == "cancelled"
