@@ -198,7 +198,7 @@ async def test_a_client_leaving_during_the_tools_keeps_what_ran(world: World) ->
         seen.append(event)
         if isinstance(event, ToolStep):
             break  # the client goes away after the first result
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     assert isinstance(seen[0], ToolCall) and len(plugin.calls) == 1
     messages = await _session_messages(world, session.id)
     assert [(x["role"], x["status"]) for x in messages] == [
