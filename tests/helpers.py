@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -232,3 +233,12 @@ async def two_workspaces(client: AppClient) -> dict[str, str]:
         )
         assert added.status_code in (200, 201), added.text
     return ids
+
+
+def sse(text: str) -> list[tuple[str, Any]]:
+    """A Server-Sent Events body as ``(event, data)`` pairs, the data decoded from JSON."""
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events

@@ -129,21 +129,10 @@ def _refused(call: ToolCall, kind: str, message: str) -> ToolStep:
     return ToolStep(call=call, ok=False, content=content, error=kind, ran=False)
 
 
-async def run_tool_loop(
-    provider: LLMProvider,
-    messages: Sequence[ChatMessage],
-    *,
-    model: str,
-    tools: Sequence[ToolSpec],
-    execute: Execute,
-    options: dict[str, Any] | None = None,
-    limits: ToolLimits | None = None,
-    clock: Callable[[], float] = time.monotonic,
-) -> LoopResult:
-    """Call the model with ``tools`` until it answers (see the module docstring)."""
-    async for item in iterate_tool_loop(
-        provider, messages, model=model, tools=tools, execute=execute, options=options, limits=limits, clock=clock
-    ):
+async def run_tool_loop(provider: LLMProvider, messages: Sequence[ChatMessage], **arguments: Any) -> LoopResult:
+    """Call the model with its tools until it answers (see the module docstring): the last item of
+    :func:`iterate_tool_loop`, given the same keyword arguments."""
+    async for item in iterate_tool_loop(provider, messages, **arguments):
         if isinstance(item, LoopResult):
             return item
     raise AssertionError("the tool loop ended without a result")  # pragma: no cover - the generator always ends so

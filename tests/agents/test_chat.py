@@ -27,7 +27,7 @@ from automatos.kernel.db import models as m
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.hooks import Collected
 from automatos.kernel.types import ChatMessage, Completion, StreamEvent, Workspace
-from tests.helpers import AppClient, container_of, make_container, serve_app, serve_http
+from tests.helpers import AppClient, container_of, make_container, serve_app, serve_http, sse
 
 
 def as_user(user: str, workspace: str | None = None) -> dict[str, str]:
@@ -80,14 +80,6 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     app = create_app(make_container(tmp_path))
     async with serve_app(app) as client:
         yield await build_world(client, app.state["kernel"])
-
-
-def sse(text: str) -> list[tuple[str, Any]]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:

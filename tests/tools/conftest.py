@@ -12,9 +12,11 @@ import pytest
 from automatos.api.app import create_app
 from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
-from tests.helpers import AppClient, make_container, serve_app
+from automatos.kernel.types import Workspace
+from tests.helpers import AppClient, make_container, running_kernel, serve_app
 from tests.tools.fakes import Plugins
 from tests.tools.prompts import Recorder, record_prompts
+from tests.workspaces.helpers import new_workspace
 
 HEADERS = {"X-Test-User": "alice"}
 
@@ -51,3 +53,19 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         assert agent.status_code == 201, agent.text
         world.ids["writer"] = agent.json()["id"]
         yield world
+
+
+class Kernelled:
+    """A running kernel with fake plugin proxies and two workspaces, ``one`` and ``two``."""
+
+    def __init__(self, kernel: Kernel, plugins: Plugins, one: Workspace, two: Workspace) -> None:
+        self.kernel, self.plugins, self.one, self.two = kernel, plugins, one, two
+
+
+@pytest.fixture
+async def kernelled(tmp_path: Path) -> AsyncIterator[Kernelled]:
+    async with running_kernel(tmp_path) as kernel:
+        plugins = Plugins(kernel)
+        one = await new_workspace(kernel, "one", "One")
+        two = await new_workspace(kernel, "two", "Two")
+        yield Kernelled(kernel, plugins, one, two)

@@ -4,8 +4,6 @@ never reachable — and the whole tool loop with the offline provider on a runni
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,20 +11,18 @@ from sqlalchemy import select
 
 from automatos.chat.tool_loop import run_tool_loop
 from automatos.extensions.llm.offline import OfflineProvider
-from automatos.kernel.core import Kernel
 from automatos.kernel.db import AuditLogEntry
 from automatos.kernel.types import ChatMessage, ToolCall, Workspace
 from automatos.tools.registry import ToolRegistry
 from automatos.tools.service import ToolService, arguments_digest
-from tests.helpers import running_kernel
-from tests.tools.fakes import FakePlugin, Plugins
-from tests.workspaces.helpers import new_workspace
+from tests.tools.conftest import Kernelled
+from tests.tools.fakes import FakePlugin
 
 
-class Setup:
-    def __init__(self, kernel: Kernel, plugins: Plugins, one: Workspace, two: Workspace) -> None:
-        self.kernel, self.plugins, self.one, self.two = kernel, plugins, one, two
-        self.tools = ToolService(kernel, ToolRegistry(kernel, list_timeout=0.5))
+class Setup(Kernelled):
+    def __init__(self, base: Kernelled) -> None:
+        super().__init__(base.kernel, base.plugins, base.one, base.two)
+        self.tools = ToolService(base.kernel, ToolRegistry(base.kernel, list_timeout=0.5))
 
     async def audit(self, workspace: Workspace) -> list[AuditLogEntry]:
         async with self.kernel.store.sessionmaker() as session:
@@ -39,12 +35,8 @@ class Setup:
 
 
 @pytest.fixture
-async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
-    async with running_kernel(tmp_path) as kernel:
-        plugins = Plugins(kernel)
-        one = await new_workspace(kernel, "one", "One")
-        two = await new_workspace(kernel, "two", "Two")
-        yield Setup(kernel, plugins, one, two)
+def setup(kernelled: Kernelled) -> Setup:
+    return Setup(kernelled)
 
 
 def call(name: str, arguments: str, n: int = 1) -> ToolCall:

@@ -15,7 +15,7 @@ from automatos.chat.tool_loop import ToolStep
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import ProviderError
 from automatos.kernel.types import ToolCall
-from tests.helpers import container_of
+from tests.helpers import container_of, sse
 from tests.tools.conftest import HEADERS, World
 from tests.tools.fakes import FakePlugin
 
@@ -29,14 +29,6 @@ async def cards(world: World) -> FakePlugin:
     other = FakePlugin("other", ["x"], assignments={"someone-else": 0})
     await world.plugins.set(world.ids["alpha"], plugin, other)
     return plugin
-
-
-def sse(text: str) -> list[tuple[str, Any]]:
-    events = []
-    for block in text.strip().split("\n\n"):
-        lines = dict(line.split(": ", 1) for line in block.splitlines())
-        events.append((lines["event"], json.loads(lines["data"])))
-    return events
 
 
 MESSAGE = 'A card for a.test please.\n/tool cards__card {"url": "https://a.test"}\n/tool other__x {}'

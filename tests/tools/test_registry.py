@@ -5,35 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from automatos.kernel.core import Kernel
 from automatos.kernel.errors import NotFoundError
-from automatos.kernel.types import ContentItem, ToolResult, ToolSpec, Workspace
+from automatos.kernel.types import ContentItem, ToolResult, ToolSpec
 from automatos.tools.registry import ToolRegistry
-from tests.helpers import running_kernel
-from tests.tools.fakes import FakePlugin, Plugins
-from tests.workspaces.helpers import new_workspace
+from tests.tools.conftest import Kernelled
+from tests.tools.fakes import FakePlugin
 
 
-class Setup:
-    def __init__(self, kernel: Kernel, plugins: Plugins, one: Workspace, two: Workspace) -> None:
-        self.kernel, self.plugins, self.one, self.two = kernel, plugins, one, two
-        self.registry = ToolRegistry(kernel, list_timeout=0.5)
+class Setup(Kernelled):
+    def __init__(self, base: Kernelled) -> None:
+        super().__init__(base.kernel, base.plugins, base.one, base.two)
+        self.registry = ToolRegistry(base.kernel, list_timeout=0.5)
 
 
 @pytest.fixture
-async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
-    async with running_kernel(tmp_path) as kernel:
-        plugins = Plugins(kernel)
-        one = await new_workspace(kernel, "one", "One")
-        two = await new_workspace(kernel, "two", "Two")
-        await kernel.set_extension(one, "tests.everything", enabled=True)
-        yield Setup(kernel, plugins, one, two)
+async def setup(kernelled: Kernelled) -> Setup:
+    await kernelled.kernel.set_extension(kernelled.one, "tests.everything", enabled=True)
+    return Setup(kernelled)
 
 
 def skill(name: str, text: str, source: str = "") -> ContentItem:
