@@ -1,14 +1,24 @@
 """The OpenAI-compatible service behind ``/v1``: what is honoured, agents as models, completions, embeddings.
 
 Honest about what it does: only what is honoured is accepted. Chat completions honour ``model``,
-``messages`` (roles ``system``, ``developer``, ``user``, ``assistant``; text content or text
-parts), ``stream``, ``stream_options.include_usage``, ``temperature``, ``max_tokens`` /
-``max_completion_tokens``, and ``user`` (accepted; it changes nothing). A parameter that would
-change the answer but is not honoured (``tools``, ``tool_choice``, ``functions``,
+``messages`` (roles ``system``, ``developer``, ``user``, ``assistant`` with or without
+``tool_calls``, ``tool`` with the ``tool_call_id`` it answers; text content or text parts),
+``stream``, ``stream_options.include_usage``, ``temperature``, ``max_tokens`` /
+``max_completion_tokens``, ``tools`` and ``tool_choice`` (``auto``, ``none``, ``required``), and
+``user`` (accepted; it changes nothing). A parameter that would change the answer but is not
+honoured (``functions``, a named ``tool_choice``, ``parallel_tool_calls: false``,
 ``response_format``, ``stop``, ``logprobs``, ``seed``, penalties, ``n`` other than 1, ``top_p``
 other than 1, ``audio``, ``modalities``, ``prediction``, …) is refused with a 422 naming it,
-unless it carries its default value; so is any field OpenAI does not define, and ``tool`` /
-``function`` messages (no tools exist yet to have produced them).
+unless it carries its default value; so is any field OpenAI does not define, and ``function``
+messages.
+
+**Tools.** The agent's own tools (its assigned plugins', when the API key holds ``tools.use``) run
+here, as in ``/api/chat`` (:mod:`automatos.chat.tool_loop`), and the client gets the answer. The
+client's ``tools`` are offered to the model as well and never run here: a round in which the model
+calls one of them ends the completion with those calls (``tool_calls``, ``finish_reason``
+``tool_calls``; streamed, as indexed ``delta.tool_calls``); the client runs them and sends the
+results back as ``tool`` messages. A client tool named like one of the agent's is a 422 naming
+``tools[i].function.name``.
 
 A completion is a stateless chat turn (:meth:`automatos.chat.service.ChatService.start_stateless`):
 the conversation is the caller's and is not stored; usage is recorded like chat's. Embeddings come
@@ -33,7 +43,7 @@ from automatos.chat import models as cm
 from automatos.chat.turn import Turn
 from automatos.kernel.db.queries import lookable
 from automatos.kernel.errors import NotFoundError, ProviderError, ValidationError
-from automatos.kernel.types import ChatMessage, EmbeddingProvider, Workspace
+from automatos.kernel.types import ChatMessage, EmbeddingProvider, ToolCall, ToolSpec, Workspace
 
 if TYPE_CHECKING:
     from automatos.chat.service import ChatService
@@ -73,20 +83,53 @@ class TextPart(msgspec.Struct, forbid_unknown_fields=True):
     file: Any = None
 
 
+ToolName = Annotated[str, msgspec.Meta(pattern="^[a-zA-Z0-9_-]{1,64}$")]
+
+
+class CalledFunction(msgspec.Struct, forbid_unknown_fields=True):
+    name: ToolName
+    arguments: Annotated[str, msgspec.Meta(max_length=1_000_000)]
+
+
+class CalledTool(msgspec.Struct, forbid_unknown_fields=True):
+    """An assistant message's tool call, as a client sends the conversation back."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    function: CalledFunction
+    type: Literal["function"] = "function"
+
+
 class InMessage(msgspec.Struct, forbid_unknown_fields=True):
-    # ``tool``/``function`` are known roles so that refusing them names ``messages[i].role``
+    # ``function`` is a known role so that refusing it names ``messages[i].role``
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[TextPart] | None = None
     name: str | None = None
-    # what tool calling puts on messages: refused naming ``messages[i].<field>`` (see _refuse_unhonoured)
-    tool_calls: Any = None
-    tool_call_id: Any = None
+    tool_calls: Annotated[list[CalledTool], msgspec.Meta(max_length=128)] | None = None
+    """On an ``assistant`` message: the calls the model made (the client's tools' or the agent's)."""
+    tool_call_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    """On a ``tool`` message: the call it answers."""
+    # refused naming ``messages[i].<field>`` (see _refuse_unhonoured)
     function_call: Any = None
     refusal: Any = None
     audio: Any = None
 
 
-_MESSAGE_UNHONOURED = ("tool_calls", "tool_call_id", "function_call", "refusal", "audio")
+_MESSAGE_UNHONOURED = ("function_call", "refusal", "audio")
+
+
+class FunctionDef(msgspec.Struct, forbid_unknown_fields=True):
+    name: ToolName
+    description: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+    parameters: dict[str, Any] = {}
+    strict: bool | None = None
+
+
+class ToolDef(msgspec.Struct, forbid_unknown_fields=True):
+    """One of the client's own tools: offered to the model, never run here — the model's calls of
+    it are answered to the client (``tool_calls``), which runs it and sends the result back."""
+
+    type: Literal["function"]
+    function: FunctionDef
 
 
 class StreamOptions(msgspec.Struct, forbid_unknown_fields=True):
@@ -103,9 +146,7 @@ def _default(*fine: Any) -> Callable[[Any], bool]:
 
 
 _UNHONOURED: dict[str, Callable[[Any], bool]] = {
-    "tools": _absent,
-    "tool_choice": _default("none"),
-    "parallel_tool_calls": _absent,
+    "parallel_tool_calls": _default(True),
     "functions": _absent,
     "function_call": _default("none"),
     "response_format": _default({"type": "text"}),
@@ -131,7 +172,9 @@ _UNHONOURED: dict[str, Callable[[Any], bool]] = {
 """OpenAI's parameters that would change the answer but are not honoured: each is refused (422
 naming it) unless it is absent or holds its default. Fields OpenAI does not define at all are
 refused by ``forbid_unknown_fields``."""
-_HONOURED = "model, messages, stream, stream_options, temperature, max_tokens, max_completion_tokens, user"
+_HONOURED = (
+    "model, messages, stream, stream_options, temperature, max_tokens, max_completion_tokens, user, tools, tool_choice"
+)
 
 
 class CompletionRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -144,9 +187,10 @@ class CompletionRequest(msgspec.Struct, forbid_unknown_fields=True):
     max_completion_tokens: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
     user: Annotated[str, msgspec.Meta(max_length=256)] | None = None
     """Accepted so clients that send it keep working; it changes nothing."""
+    tools: Annotated[list[ToolDef], msgspec.Meta(max_length=128)] | None = None
+    """The client's own tools (see :class:`ToolDef`); the agent's tools are offered as well."""
+    tool_choice: Literal["auto", "none", "required"] | None = None
     # refused unless absent or default (see _UNHONOURED): declared so the refusal can name them
-    tools: Any = None
-    tool_choice: Any = None
     parallel_tool_calls: Any = None
     functions: Any = None
     function_call: Any = None
@@ -189,19 +233,26 @@ def _refuse_unhonoured(data: CompletionRequest) -> None:
                 field=name,
             )
     for i, message in enumerate(data.messages):
-        if message.role in ("tool", "function"):
+        if message.role == "function":
             raise ValidationError(
-                f"{message.role!r} messages are not supported: agents have no tools to call yet",
+                "'function' messages (the deprecated function calling) are not supported: send 'tool' messages",
                 field=f"messages[{i}].role",
             )
+        if message.role == "tool" and message.tool_call_id is None:
+            raise ValidationError("a 'tool' message names the call it answers", field=f"messages[{i}].tool_call_id")
+        if message.tool_call_id is not None and message.role != "tool":
+            raise ValidationError("only a 'tool' message answers a call", field=f"messages[{i}].tool_call_id")
+        if message.tool_calls is not None and message.role != "assistant":
+            raise ValidationError("only an 'assistant' message makes tool calls", field=f"messages[{i}].tool_calls")
         if message.name is not None:
             raise ValidationError("participant names on messages are not supported", field=f"messages[{i}].name")
         for name in _MESSAGE_UNHONOURED:
             if getattr(message, name) is not None:
-                raise ValidationError(
-                    f"{name} on messages is not supported: agents have no tools to call yet",
-                    field=f"messages[{i}].{name}",
-                )
+                raise ValidationError(f"{name} on messages is not supported", field=f"messages[{i}].{name}")
+    names = [t.function.name for t in data.tools or ()]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise ValidationError(f"tool {name!r} is defined twice", field=f"tools[{i}].function.name")
 
 
 def _text(message: InMessage, index: int) -> str:
@@ -305,7 +356,14 @@ class OpenAICompatService:
         raise ValidationError("model 'auto' routes on the last user message, and there is none", field="messages")
 
     async def start_completion(
-        self, workspace: Workspace, data: CompletionRequest, request_id: str | None, *, agent: str | None = None
+        self,
+        workspace: Workspace,
+        data: CompletionRequest,
+        request_id: str | None,
+        *,
+        agent: str | None = None,
+        use_tools: bool = False,
+        actor_id: str | None = None,
     ) -> Turn:
         """A stateless turn with the agent ``data.model`` names (or ``agent``, the one the router chose
         for ``model: "auto"``: the API routes before calling this), on the caller's messages."""
@@ -313,11 +371,40 @@ class OpenAICompatService:
         if agent is None and data.model == "auto":
             raise NotFoundError("model 'auto' is routed by the API (POST /v1/chat/completions)", field="model")
         conversation = [
-            ChatMessage(role=_ROLES.get(m.role, m.role), content=_text(m, i)) for i, m in enumerate(data.messages)
+            ChatMessage(
+                role=_ROLES.get(m.role, m.role),
+                content=_text(m, i),
+                tool_calls=tuple(
+                    ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments) for c in m.tool_calls or ()
+                ),
+                tool_call_id=m.tool_call_id,
+            )
+            for i, m in enumerate(data.messages)
         ]
-        overrides = {"temperature": data.temperature, "max_tokens": data.max_completion_tokens or data.max_tokens}
+        overrides: dict[str, Any] = {
+            "temperature": data.temperature,
+            "max_tokens": data.max_completion_tokens or data.max_tokens,
+            "tool_choice": data.tool_choice,
+        }
+        client_tools = [
+            ToolSpec(
+                name=t.function.name,
+                description=t.function.description,
+                parameters=t.function.parameters,
+                provider="client",
+                source="client",
+            )
+            for t in data.tools or ()
+        ]
         return await self.chat.start_stateless(
-            workspace, agent or data.model, conversation, overrides=overrides, request_id=request_id
+            workspace,
+            agent or data.model,
+            conversation,
+            overrides=overrides,
+            request_id=request_id,
+            client_tools=client_tools,
+            use_tools=use_tools,
+            actor_id=actor_id,
         )
 
     async def embed(self, workspace: Workspace, data: EmbeddingRequest, request_id: str | None) -> dict[str, Any]:

@@ -49,7 +49,7 @@ from automatos.kernel.db.base import utcnow
 from automatos.kernel.db.queries import from_row
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.hooks import Collected
-from automatos.kernel.types import ChatMessage, LLMProvider, ToolCall, ToolResult, Workspace
+from automatos.kernel.types import ChatMessage, LLMProvider, ToolCall, ToolResult, ToolSpec, Workspace
 from automatos.llm.settings import LLMSettings
 
 if TYPE_CHECKING:
@@ -77,6 +77,11 @@ def _fill(template: str, **values: str) -> str:
     for key, value in values.items():
         template = template.replace("{" + key + "}", value)
     return template
+
+
+async def _not_here(call: ToolCall) -> ToolResult:
+    """The runner of a turn with only the caller's tools: the loop hands those back, never here."""
+    return ToolResult(ok=False, error={"kind": "refused", "message": f"tool {call.name!r} is not run here"})
 
 
 def _check_active(agent: am.Agent, field: str) -> None:
@@ -518,10 +523,16 @@ class ChatService:
         overrides: dict[str, Any],
         request_id: str | None,
         agent_field: str = "model",
+        client_tools: Sequence[ToolSpec] = (),
+        use_tools: bool = False,
+        actor_id: str | None = None,
     ) -> Turn:
         """A turn on a conversation the caller holds (nothing but usage is stored).
 
         A paused agent does not answer: 409 naming ``agent_field`` (the input that named the agent).
+        ``client_tools``: the caller's own tools, offered with the agent's (when ``use_tools``) and
+        never run here (see :func:`automatos.chat.tool_loop.iterate_tool_loop`'s ``external``); one
+        named like an agent's tool is a 422 naming ``tools[i].function.name``.
         """
         knobs = await self.turn_settings()
         for i, message in enumerate(conversation):
@@ -537,6 +548,21 @@ class ChatService:
         system = await self._with_content(workspace, agent_id, parts, instructions)  # the session is closed
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += list(conversation)
+        tool_use = await self._tool_use(workspace, agent_id, knobs, actor_id, request_id) if use_tools else None
+        if client_tools:
+            own = {t.name for t in tool_use.tools} if tool_use is not None else set()
+            for i, tool in enumerate(client_tools):
+                if tool.name in own:
+                    raise ValidationError(
+                        f"tool {tool.name!r} is one of the agent's own tools; name yours otherwise",
+                        field=f"tools[{i}].function.name",
+                    )
+            external = frozenset(t.name for t in client_tools)
+            if tool_use is None:
+                tool_use = ToolUse(tools=list(client_tools), execute=_not_here, external=external)
+            else:
+                tool_use.tools = [*tool_use.tools, *client_tools]
+                tool_use.external = external
         return Turn(
             self,
             workspace=workspace,
@@ -547,4 +573,5 @@ class ChatService:
             options=options,
             messages=messages,
             request_id=request_id,
+            tools=tool_use,
         )

@@ -29,7 +29,7 @@ Decisions:
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import msgspec
@@ -84,6 +84,8 @@ class ToolUse(msgspec.Struct, kw_only=True):
     execute: Execute
     limits: ToolLimits = ToolLimits()
     clock: Callable[[], float] = time.monotonic
+    external: frozenset[str] = frozenset()
+    """Tools the caller runs itself (``/v1`` clients' own): see :func:`iterate_tool_loop`."""
 
 
 def step_record(step: ToolStep, argument_chars: int = 16_000) -> dict[str, Any]:
@@ -148,9 +150,15 @@ async def iterate_tool_loop(
     options: dict[str, Any] | None = None,
     limits: ToolLimits | None = None,
     clock: Callable[[], float] = time.monotonic,
+    external: Collection[str] = (),
 ) -> AsyncIterator[ToolCall | ToolStep | LoopResult]:
     """:func:`run_tool_loop` step by step, for a stream: each :class:`ToolCall` before it runs, its
-    :class:`ToolStep` after, and the :class:`LoopResult` last."""
+    :class:`ToolStep` after, and the :class:`LoopResult` last.
+
+    ``external``: names of tools the caller runs itself. A round in which the model calls any of
+    them ends the loop: the result's completion carries those calls (``finish_reason``
+    ``tool_calls``) for the caller to run and send back; the round's other calls are not run (the
+    model asks again once it has the caller's results)."""
     limits = limits or ToolLimits()
     history = list(messages)
     added: list[ChatMessage] = []
@@ -167,6 +175,17 @@ async def iterate_tool_loop(
         model_calls += 1
         prompt_tokens += completion.prompt_tokens
         completion_tokens += completion.completion_tokens
+        theirs = tuple(c for c in completion.tool_calls if c.name in external) if stopped is None else ()
+        if theirs:
+            final = msgspec.structs.replace(
+                completion,
+                prompt_tokens=prompt_tokens,
+                completion_tokens=completion_tokens,
+                tool_calls=theirs,
+                finish_reason="tool_calls",
+            )
+            yield LoopResult(completion=final, messages=added, steps=steps, model_calls=model_calls, stopped=None)
+            return
         if not completion.tool_calls or stopped is not None or not tools:
             final = msgspec.structs.replace(
                 completion,

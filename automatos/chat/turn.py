@@ -97,6 +97,8 @@ class Turn:
         """The agent's tools for this turn (``None``: it has none, or the caller may not use them)."""
         self.steps: list[ToolStep] = []
         """The tool calls of the turn so far (stored with the turn's record)."""
+        self.tool_calls: tuple[ToolCall, ...] = ()
+        """Calls of the caller's own tools the answer asks for (``/v1`` clients' tools)."""
         self.result: TurnResult | None = None
 
     def _provider(self) -> LLMProvider:
@@ -136,6 +138,7 @@ class Turn:
         async with contextlib.aclosing(self._loop()) as items:
             async for item in items:
                 if isinstance(item, LoopResult):
+                    self.tool_calls = item.completion.tool_calls
                     return item.completion
         raise AssertionError("the tool loop ended without a result")  # pragma: no cover
 
@@ -154,6 +157,7 @@ class Turn:
                 options=self.options,
                 limits=tools.limits,
                 clock=tools.clock,
+                external=tools.external,
             ):
                 if isinstance(item, ToolStep):
                     steps.append(item)
@@ -177,6 +181,7 @@ class Turn:
                 async for item in items:
                     if isinstance(item, LoopResult):
                         done = item.completion
+                        self.tool_calls = done.tool_calls
                         text, usage, finish, model = (
                             done.text,
                             (done.prompt_tokens, done.completion_tokens),
@@ -185,7 +190,12 @@ class Turn:
                         )
                         if text:
                             yield StreamEvent(delta=text)
-                        yield StreamEvent(finish_reason=finish, prompt_tokens=usage[0], completion_tokens=usage[1])
+                        yield StreamEvent(
+                            finish_reason=finish,
+                            prompt_tokens=usage[0],
+                            completion_tokens=usage[1],
+                            tool_calls=done.tool_calls,
+                        )
                     else:
                         yield item
         except ProviderError as exc:

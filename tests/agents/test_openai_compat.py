@@ -151,8 +151,6 @@ async def test_raw_error_body_is_problem_json_with_an_openai_error(served: Serve
 @pytest.mark.parametrize(
     ("param", "value"),
     [
-        ("tools", [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]),
-        ("tool_choice", "auto"),
         ("response_format", {"type": "json_object"}),
         ("stop", ["\n"]),
         ("logprobs", True),
@@ -191,42 +189,34 @@ async def test_defaults_of_unhonoured_parameters_and_user_are_accepted(served: S
     assert done.choices[0].message.content == "[offline] plain"
 
 
-async def test_unknown_fields_and_tool_messages_are_refused(served: Served) -> None:
+async def test_unknown_fields_and_malformed_tool_messages_are_refused(served: Served) -> None:
     async with served.client(served.keys["alpha"]) as client:
         with pytest.raises(openai.UnprocessableEntityError) as unknown:
             await client.chat.completions.create(
                 model="helper", messages=[{"role": "user", "content": "hi"}], extra_body={"made_up": 1}
             )
         assert unknown.value.body["param"] == "made_up"  # type: ignore[index]
-        with pytest.raises(openai.UnprocessableEntityError) as tool:
-            await client.chat.completions.create(
-                model="helper",
-                messages=[
-                    {"role": "user", "content": "hi"},
-                    {"role": "tool", "content": "42", "tool_call_id": "c1"},
-                ],
-            )
-        # before: the tool message was silently sent to the model as the user's
-        assert tool.value.body["param"] == "messages[1].role"  # type: ignore[index]
-        with pytest.raises(openai.UnprocessableEntityError) as calls:
-            await client.chat.completions.create(
-                model="helper",
-                messages=[
-                    {"role": "user", "content": "hi"},
+        refused: list[tuple[list[Any], str]] = [
+            ([{"role": "tool", "content": "42"}], "messages[1].tool_call_id"),  # which call it answers
+            ([{"role": "user", "content": "x", "tool_call_id": "c1"}], "messages[1].tool_call_id"),
+            (
+                [
                     {
-                        "role": "assistant",
-                        "content": None,
-                        "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
-                    },
+                        "role": "user",
+                        "content": "x",
+                        "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}],
+                    }
                 ],
-            )
-        assert calls.value.body["param"] == "messages[1].tool_calls"  # type: ignore[index]
-        with pytest.raises(openai.UnprocessableEntityError) as role:
-            bare_tool: Any = {"role": "tool", "content": "42"}  # no tool_call_id: only the role is at fault
-            await client.chat.completions.create(
-                model="helper", messages=[{"role": "user", "content": "hi"}, bare_tool]
-            )
-        assert role.value.body["param"] == "messages[1].role"  # type: ignore[index]
+                "messages[1].tool_calls",
+            ),
+            ([{"role": "function", "name": "f", "content": "42"}], "messages[1].role"),
+        ]
+        for extra, param in refused:
+            with pytest.raises(openai.UnprocessableEntityError) as bad:
+                await client.chat.completions.create(
+                    model="helper", messages=[{"role": "user", "content": "hi"}, *extra]
+                )
+            assert bad.value.body["param"] == param, (extra, bad.value.body)  # type: ignore[index]
 
 
 async def test_completions_answer_200_streamed_or_not(served: Served) -> None:

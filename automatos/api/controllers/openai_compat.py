@@ -33,7 +33,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import msgspec
@@ -50,7 +50,9 @@ from automatos.api.problems import exception_handlers
 from automatos.chat.openai_compat import CompletionRequest, EmbeddingRequest
 from automatos.chat.turn import Turn
 from automatos.kernel.errors import AutomatosError, ProviderError
+from automatos.kernel.http import holds
 from automatos.kernel.permissions import Permission
+from automatos.kernel.types import StreamEvent, ToolCall
 
 __all__ = ["OpenAIController"]
 
@@ -103,10 +105,33 @@ def _chunk(cid: str, created: int, model: str, delta: dict[str, Any], finish: st
     return b"data: " + msgspec.json.encode(body) + b"\n\n"
 
 
+def _calls(calls: Sequence[ToolCall], *, indexed: bool = False) -> list[dict[str, Any]]:
+    """Tool calls as OpenAI writes them (with ``index`` in a stream's delta)."""
+    return [
+        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        | ({"index": i} if indexed else {})
+        for i, c in enumerate(calls)
+    ]
+
+
+async def _texts(turn: Turn) -> AsyncGenerator[StreamEvent, None]:
+    """The turn's text events: its stream, or — with tools — the tool loop's, the tools' own steps
+    left out (the agent's calls run here; the client sees its answer and the calls of its own tools)."""
+    if turn.tools is None:
+        async with contextlib.aclosing(turn.stream()) as events:
+            async for event in events:
+                yield event
+        return
+    async with contextlib.aclosing(turn.events()) as items:
+        async for item in items:
+            if isinstance(item, StreamEvent):
+                yield item
+
+
 async def _stream(turn: Turn, model: str, include_usage: bool) -> Stream:
     cid = "chatcmpl-" + uuid.uuid4().hex
     created = int(time.time())
-    events = turn.stream()
+    events = _texts(turn)
     try:
         first = await anext(events)
     except StopAsyncIteration:
@@ -131,6 +156,8 @@ async def _stream(turn: Turn, model: str, include_usage: bool) -> Stream:
                 yield b"data: " + msgspec.json.encode({"error": openai_error(error)}) + b"\n\n"
                 return
         result = turn.result
+        if turn.tool_calls:
+            yield _chunk(cid, created, model, {"tool_calls": _calls(turn.tool_calls, indexed=True)}, None)
         yield _chunk(cid, created, model, {}, _finish(result.finish_reason if result else "stop"))
         if include_usage and result is not None:
             usage = {
@@ -198,7 +225,14 @@ class OpenAIController(Controller):
                 request, scope.workspace, text, field="model", text_field="messages", source="openai"
             )
             agent, model, headers = routed.agent_id, routed.agent_slug or data.model, routing_headers(routed)
-        turn = await compat.start_completion(scope.workspace, data, ctx.request_id, agent=agent)
+        turn = await compat.start_completion(
+            scope.workspace,
+            data,
+            ctx.request_id,
+            agent=agent,
+            use_tools=holds(ctx, Permission.TOOLS_USE),
+            actor_id=scope.principal.id,
+        )
         if data.stream:
             include_usage = data.stream_options is not None and data.stream_options.include_usage
             stream = await _stream(turn, model, include_usage)
@@ -213,7 +247,13 @@ class OpenAIController(Controller):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": result.text},
+                    "message": {
+                        "role": "assistant",
+                        "content": result.text or None,
+                        "tool_calls": _calls(turn.tool_calls),
+                    }
+                    if turn.tool_calls
+                    else {"role": "assistant", "content": result.text},
                     "finish_reason": _finish(result.finish_reason),
                 }
             ],

@@ -209,7 +209,12 @@ def _last_results(messages: Sequence[ChatMessage]) -> list[str]:
     last = max((i for i, m in enumerate(after) if m.role == "assistant" and m.tool_calls), default=None)
     if last is None:
         return []
-    return [f"{m.name or m.tool_call_id} → {m.content}" for m in after[last + 1 :] if m.role == "tool"]
+    names = {call.id: call.name for call in after[last].tool_calls}
+    return [
+        f"{m.name or names.get(m.tool_call_id or '', m.tool_call_id)} → {m.content}"
+        for m in after[last + 1 :]
+        if m.role == "tool"
+    ]
 
 
 def _truncate(tokens: list[str], max_tokens: int | None) -> tuple[list[str], str]:
