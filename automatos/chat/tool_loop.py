@@ -28,13 +28,14 @@ Decisions:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import msgspec
 
-from automatos.kernel.types import ChatMessage, Completion, LLMProvider, ToolCall, ToolResult, ToolSpec
+from automatos.kernel.types import ChatMessage, Completion, LLMProvider, StreamEvent, ToolCall, ToolResult, ToolSpec
 
 __all__ = [
     "LoopResult",
@@ -151,9 +152,15 @@ async def iterate_tool_loop(
     limits: ToolLimits | None = None,
     clock: Callable[[], float] = time.monotonic,
     external: Collection[str] = (),
-) -> AsyncIterator[ToolCall | ToolStep | LoopResult]:
+    stream: bool = False,
+) -> AsyncIterator[StreamEvent | ToolCall | ToolStep | LoopResult]:
     """:func:`run_tool_loop` step by step, for a stream: each :class:`ToolCall` before it runs, its
     :class:`ToolStep` after, and the :class:`LoopResult` last.
+
+    ``stream``: every model call is the provider's ``stream``, and its text deltas are yielded as
+    they come (:class:`StreamEvent`), so the answer reaches the client token by token; the
+    provider's last event gives the round's tool calls and usage. Text a model writes before its
+    tool calls is streamed too; the result's completion holds the last round's text.
 
     ``external``: names of tools the caller runs itself. A round in which the model calls any of
     them ends the loop: the result's completion carries those calls (``finish_reason``
@@ -171,7 +178,26 @@ async def iterate_tool_loop(
         asked = dict(base, tools=list(tools)) if tools else dict(base)
         if stopped is not None:
             asked["tool_choice"] = "none"
-        completion = await provider.complete(history, model=model, **asked)
+        if stream:
+            parts: list[str] = []
+            last: StreamEvent | None = None
+            async with contextlib.aclosing(provider.stream(history, model=model, **asked)) as events:  # type: ignore[type-var]
+                async for event in events:
+                    if event.delta:
+                        parts.append(event.delta)
+                        yield StreamEvent(delta=event.delta)
+                    if event.finish_reason is not None or event.tool_calls:
+                        last = event
+            completion = Completion(
+                text="".join(parts),
+                model=model,
+                prompt_tokens=(last.prompt_tokens if last is not None else None) or 0,
+                completion_tokens=(last.completion_tokens if last is not None else None) or len(parts),
+                finish_reason=(last.finish_reason if last is not None else None) or "stop",
+                tool_calls=last.tool_calls if last is not None else (),
+            )
+        else:
+            completion = await provider.complete(history, model=model, **asked)
         model_calls += 1
         prompt_tokens += completion.prompt_tokens
         completion_tokens += completion.completion_tokens

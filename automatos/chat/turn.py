@@ -142,12 +142,12 @@ class Turn:
                     return item.completion
         raise AssertionError("the tool loop ended without a result")  # pragma: no cover
 
-    def _loop(self) -> AsyncGenerator[ToolCall | ToolStep | LoopResult, None]:
+    def _loop(self, *, stream: bool = False) -> AsyncGenerator[StreamEvent | ToolCall | ToolStep | LoopResult, None]:
         assert self.tools is not None
         tools = self.tools
         steps = self.steps
 
-        async def run() -> AsyncGenerator[ToolCall | ToolStep | LoopResult, None]:
+        async def run() -> AsyncGenerator[StreamEvent | ToolCall | ToolStep | LoopResult, None]:
             async for item in iterate_tool_loop(
                 self._provider(),
                 self.messages,
@@ -158,6 +158,7 @@ class Turn:
                 limits=tools.limits,
                 clock=tools.clock,
                 external=tools.external,
+                stream=stream,
             ):
                 if isinstance(item, ToolStep):
                     steps.append(item)
@@ -167,8 +168,9 @@ class Turn:
 
     async def events(self) -> AsyncGenerator[StreamEvent | ToolCall | ToolStep, None]:
         """What ``/api/chat`` streams: the provider's events as they come or, when the agent has
-        tools, each :class:`ToolCall` before it runs and its :class:`ToolStep` after, then the
-        answer (in one ``delta``: the tool loop asks the model for whole answers) and the usage."""
+        tools, the model's text deltas as they come, each :class:`ToolCall` before it runs and its
+        :class:`ToolStep` after, then the last event with the usage (and the caller's own tool
+        calls, on ``/v1``)."""
         if self.tools is None:
             async with contextlib.aclosing(self.stream()) as events:
                 async for event in events:
@@ -177,9 +179,12 @@ class Turn:
         text, finish, model = "", "stop", None
         usage: tuple[int | None, int | None] = (None, None)
         try:
-            async with contextlib.aclosing(self._loop()) as items:
+            async with contextlib.aclosing(self._loop(stream=True)) as items:
                 async for item in items:
-                    if isinstance(item, LoopResult):
+                    if isinstance(item, StreamEvent):
+                        text += item.delta  # what the client saw, kept if the turn is cut short
+                        yield item
+                    elif isinstance(item, LoopResult):
                         done = item.completion
                         self.tool_calls = done.tool_calls
                         text, usage, finish, model = (
@@ -188,8 +193,6 @@ class Turn:
                             done.finish_reason,
                             done.model,
                         )
-                        if text:
-                            yield StreamEvent(delta=text)
                         yield StreamEvent(
                             finish_reason=finish,
                             prompt_tokens=usage[0],

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from automatos.chat.tool_loop import ToolLimits, run_tool_loop, tool_message_content
+from automatos.chat.tool_loop import LoopResult, ToolLimits, iterate_tool_loop, run_tool_loop, tool_message_content
 from automatos.extensions.llm.offline import OfflineProvider
-from automatos.kernel.types import ChatMessage, ToolCall, ToolResult, ToolSpec
+from automatos.kernel.types import ChatMessage, StreamEvent, ToolCall, ToolResult, ToolSpec
 
 TOOLS = [
     ToolSpec(name="weather", description="the weather in a city", parameters={"type": "object"}),
@@ -187,3 +187,25 @@ async def test_without_calls_the_loop_is_one_model_call(tools: list[ToolSpec]) -
     )
     assert result.model_calls == 1 and seen == [] and result.messages == [] and result.steps == []
     assert result.completion.text == "[offline] hello there"
+
+
+async def test_streamed_the_answer_comes_token_by_token_and_the_calls_in_between() -> None:
+    execute, seen = tools_that({"weather": lambda a: "sunny"})
+    items = [
+        item
+        async for item in iterate_tool_loop(
+            OfflineProvider(),
+            user('/tool weather {"city": "Oslo"}'),
+            model="offline-echo",
+            tools=TOOLS,
+            execute=execute,
+            stream=True,
+        )
+    ]
+    kinds = [type(item).__name__ for item in items]
+    assert kinds[:2] == ["ToolCall", "ToolStep"] and kinds[-1] == "LoopResult"
+    deltas = [item.delta for item in items if isinstance(item, StreamEvent)]
+    result = items[-1]
+    assert isinstance(result, LoopResult) and len(deltas) > 3 and "".join(deltas) == result.completion.text
+    assert result.completion.text == '[offline] tool results: weather → {"ok":true,"result":"sunny"}'
+    assert result.model_calls == 2 and len(seen) == 1 and result.completion.completion_tokens > 0

@@ -14,8 +14,8 @@ An agent with tools (its assigned plugins' tools; the caller must hold ``tools.u
 offered) has them offered to its model and its calls run by :mod:`automatos.chat.tool_loop`, within
 the turn's limits (platform settings ``chat.tool_max_calls``, ``chat.tool_seconds``,
 ``chat.tool_result_chars``); each call and result is a ``tool`` message of the session (its
-``tool_call`` says which call), the answer comes after them — in one ``delta`` when streamed — and
-the usage counts every model call of the turn.
+``tool_call`` says which call), the answer comes after them — streamed token by token — and the
+usage counts every model call of the turn.
 
 With ``"stream": false`` the answer is one JSON document. A provider that fails before its first
 token gets a 502 problem+json naming it, in both modes (one the workspace has not enabled or
