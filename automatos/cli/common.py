@@ -25,6 +25,7 @@ from automatos.kernel.errors import AutomatosError, SettingsError
 from automatos.kernel.settings import Settings, check_settings, load_settings
 
 if TYPE_CHECKING:
+    from automatos.container import Container
     from automatos.kernel.parts import MigrationSource
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "init_option",
     "migration_sources",
     "quiet",
+    "with_container",
     "with_kernel",
     "workspace_or_exit",
 ]
@@ -121,12 +123,14 @@ def init_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     )(fn)
 
 
-def with_kernel(fn: Callable[[Any], Awaitable[T]], settings: Settings) -> T:
-    """Start a kernel (migrations, backends) for one command, then stop it.
-
-    Built from the application's container, so the kernel comes with its services attached: the
-    workspace service's writes (``automatos admin create``) reach running servers through the bus.
-    """
+def with_container(
+    fn: Callable[[Container], Awaitable[T]],
+    settings: Settings,
+    *,
+    before_stop: Callable[[Container], Awaitable[Any]] | None = None,
+) -> T:
+    """Start the application's container's kernel (migrations, backends) for one command, run
+    ``fn(container)``, then stop it (``before_stop`` first: services the command started)."""
     from automatos.container import Container
 
     async def run() -> T:
@@ -135,14 +139,25 @@ def with_kernel(fn: Callable[[Any], Awaitable[T]], settings: Settings) -> T:
         kernel = container.kernel()
         await kernel.start()
         try:
-            return await fn(kernel)
+            return await fn(container)
         finally:
+            if before_stop is not None:
+                await before_stop(container)
             await kernel.stop()
 
     try:
         return asyncio.run(run())
     except (AutomatosError, SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def with_kernel(fn: Callable[[Any], Awaitable[T]], settings: Settings) -> T:
+    """Start a kernel (migrations, backends) for one command, then stop it.
+
+    Built from the application's container, so the kernel comes with its services attached: the
+    workspace service's writes (``automatos admin create``) reach running servers through the bus.
+    """
+    return with_container(lambda container: fn(container.kernel()), settings)
 
 
 def quiet(as_json: bool) -> contextlib.AbstractContextManager[object]:

@@ -19,7 +19,6 @@ exactly one JSON object on stdout; logs go to stderr.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from automatos.cli.common import UsageExit, data_settings, quiet, workspace_or_exit
+from automatos.cli.common import UsageExit, data_settings, quiet, with_container, workspace_or_exit
 
 if TYPE_CHECKING:
     from automatos.container import Container
@@ -45,24 +44,7 @@ def route() -> None:
 
 
 def _with_container(fn: Callable[[Container], Awaitable[T]], settings: Settings) -> T:
-    from automatos.container import Container
-    from automatos.kernel.errors import AutomatosError, SettingsError
-
-    async def run() -> T:
-        container = Container()
-        container.settings.override(settings)
-        kernel = container.kernel()
-        await kernel.start()
-        try:
-            return await fn(container)
-        finally:
-            await container.router().stop()
-            await kernel.stop()
-
-    try:
-        return asyncio.run(run())
-    except (AutomatosError, SettingsError) as exc:
-        raise click.ClickException(str(exc)) from None
+    return with_container(fn, settings, before_stop=lambda container: container.router().stop())
 
 
 def _read(path: Path) -> list[Labelled]:
