@@ -25,6 +25,9 @@ from dependency_injector import providers
 import automatos.agents as agents_package
 import automatos.marketplace as marketplace_package
 import automatos.routing as routing_package
+import automatos.tools as tools_package
+import automatos.tools.composio.models
+import automatos.tools.mcp.models  # noqa: F401 - their tables on Base.metadata (the tools' migrations)
 from automatos.agents.personas import Personas
 from automatos.agents.platform_settings import SEEDED_DECLARED
 from automatos.agents.service import AgentService
@@ -85,10 +88,18 @@ ROUTING_MIGRATIONS = MigrationSource(
 """The router's tables (0007: decisions and unrouted events, the per-workspace configuration; 0008: the
 routing rules), in its package."""
 
+TOOLS_MIGRATIONS = MigrationSource(
+    name="automatos.tools",
+    versions=Path(tools_package.__file__).parent / "migrations",
+    metadata=Base.metadata,  # automatos.tools.models, .mcp.models and .composio.models, imported above
+)
+"""The tools' tables (0011: agents' apps and the workspace's tool switches; 0012: MCP servers; 0013:
+Composio's cached catalogue, connections and trigger subscriptions), in its package."""
+
 PACKAGE_PARTS = Parts(
     settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
-    migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS),
+    migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS, TOOLS_MIGRATIONS),
 )
 """What the feature packages hand the kernel: settings structs, declared settings, migrations."""
 

@@ -382,7 +382,16 @@ class ToolSpec(msgspec.Struct, frozen=True, kw_only=True):
     provider: str = ""
     """The provider's ``name`` (``plugin:<slug>`` for a marketplace plugin)."""
     source: str = "builtin"
-    """Where the tool comes from: ``plugin``, ``builtin``, later ``composio`` and ``mcp``."""
+    """Where the tool comes from: ``plugin``, ``builtin``, ``composio`` or ``mcp``."""
+    app: str = ""
+    """The app the tool belongs to within its source — a plugin's slug, a Composio toolkit
+    (``github``), an MCP server's name, an extension's name; empty: the provider's name is used.
+    ``(source, app)`` is what agents are assigned (``agent_app_assignments``) and what a workspace
+    switches off (``workspace_tool_config``)."""
+    intent: str = "write"
+    """What calling it does: ``read`` (only reads), ``write`` (changes something) or
+    ``destructive`` (deletes or cannot be undone). An agent's configuration
+    (``tool_intents``) says which intents it may call."""
 
 
 class ToolResult(msgspec.Struct, frozen=True, kw_only=True):
