@@ -106,6 +106,8 @@ class Agent(Base):
     model_settings: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     tools: Mapped[list[str]] = mapped_column(JSONType, default=list)
     plugins: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    tool_intents: Mapped[list[str] | None] = mapped_column(JSONType)
+    """What its tool calls may do (``read``, ``write``, ``destructive``); null: read and write (0011)."""
     status: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     created_by: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = created_at_column()

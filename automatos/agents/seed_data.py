@@ -439,6 +439,17 @@ PLATFORM_SETTINGS: tuple[PlatformSettingSeed, ...] = (
         maximum=1_000_000,
     ),
     PlatformSettingSeed(
+        key="chat.tool_meta_threshold",
+        value=20,
+        description=(
+            "More tools than this for one agent: its model is offered two meta-tools (search_tools, call_tool)"
+            " instead of every schema."
+        ),
+        kind="integer",
+        minimum=0,
+        maximum=10000,
+    ),
+    PlatformSettingSeed(
         key="chat.max_message_chars",
         value=32000,
         description="Longest user message accepted, in characters; longer messages are refused.",

@@ -54,6 +54,10 @@ Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=100, descriptio
 References = Annotated[list[Reference], msgspec.Meta(max_length=100)]
 
 
+ToolIntents = Annotated[list[Literal["read", "write", "destructive"]], msgspec.Meta(max_length=3)]
+"""What an agent's tool calls may do (:mod:`automatos.tools.permissions`)."""
+
+
 class AgentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
     slug: Slug
@@ -67,6 +71,9 @@ class AgentCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     model_settings: ModelSettings = msgspec.field(default_factory=ModelSettings)
     tools: Labels = []
     plugins: Labels = []
+    tool_intents: ToolIntents | None = None
+    """What the agent's tool calls may do (``read``, ``write``, ``destructive``); ``null``: read
+    and write (docs/tools.md "Permissions")."""
     status: AgentStatus = "active"
 
 
@@ -83,6 +90,8 @@ class AgentUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     model_settings: ModelSettings | UnsetType = UNSET
     tools: Labels | UnsetType = UNSET
     plugins: Labels | UnsetType = UNSET
+    tool_intents: ToolIntents | UnsetType | None = UNSET
+    """``null``: back to read and write."""
     status: AgentStatus | UnsetType = UNSET
     """``active`` or ``paused``; also restores an archived agent."""
 
@@ -103,6 +112,7 @@ class AgentRecord(msgspec.Struct, kw_only=True):
     model_settings: ModelSettings
     tools: list[str]
     plugins: list[str]
+    tool_intents: list[str] | None
     status: str
     created_by: str | None
     created_at: datetime
@@ -113,6 +123,11 @@ BUS_CHANNEL = "routing"
 """What the router (and the routing rules' cache) listen on for a workspace whose agents changed."""
 _RESERVED_AGENT_SLUGS = frozenset({"auto"})
 """``model: "auto"`` on ``/v1`` asks the router to choose: an agent of that slug could never be called."""
+
+
+def _intents(intents: Sequence[str] | None) -> list[str] | None:
+    """Intents as stored: deduplicated, in the order read, write, destructive."""
+    return None if intents is None else [i for i in ("read", "write", "destructive") if i in intents]
 
 
 def _agent_slug(slug: str) -> str:
@@ -220,6 +235,7 @@ class AgentService:
                     model_settings=msgspec.to_builtins(data.model_settings),
                     tools=list(data.tools),
                     plugins=list(data.plugins),
+                    tool_intents=_intents(data.tool_intents),
                     status=data.status,
                     created_by=actor_id,
                 )
@@ -252,7 +268,7 @@ class AgentService:
                 row = await self._agent(session, workspace_id, ref)
                 if data.slug is not UNSET and data.slug != row.slug:
                     await self._refuse_taken_slug(session, workspace_id, _agent_slug(data.slug))
-                references = ("persona_id", "skill_ids", "model_settings")
+                references = ("persona_id", "skill_ids", "model_settings", "tool_intents")
                 changed = set_fields(row, data, skip=references, checks=NAME_AND_SLUG)
                 if data.persona_id is not UNSET:
                     row.persona_id = await self._persona_id(session, workspace_id, data.persona_id)
@@ -263,6 +279,9 @@ class AgentService:
                 if data.model_settings is not UNSET:
                     row.model_settings = msgspec.to_builtins(data.model_settings)
                     changed.append("model_settings")
+                if data.tool_intents is not UNSET:
+                    row.tool_intents = _intents(data.tool_intents)
+                    changed.append("tool_intents")
                 await session.flush()
                 KernelStore._audit(
                     session, workspace_id, actor_id, "agent.updated", "agent", row.id, {"fields": changed}, request_id
@@ -378,6 +397,7 @@ class AgentService:
                     model_settings=model_settings_of(row),
                     tools=list(row.tools or []),
                     plugins=list(row.plugins or []),
+                    tool_intents=row.tool_intents,
                     status=row.status,
                     created_by=row.created_by,
                     created_at=row.created_at,

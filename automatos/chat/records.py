@@ -102,6 +102,8 @@ class TurnSettings(msgspec.Struct, frozen=True, kw_only=True):
     tool_max_calls: int = 8
     tool_seconds: float = 60.0
     tool_result_chars: int = 16_000
+    tool_meta_threshold: int = 20
+    """More tools than this: the model gets ``search_tools`` and ``call_tool`` instead."""
 
 
 class TurnEnd(msgspec.Struct, frozen=True, kw_only=True):

@@ -42,8 +42,9 @@ from sqlalchemy import func, select
 from automatos.agents import models as am
 from automatos.agents.records import ModelSettings, get_agent, model_settings_of
 from automatos.chat import models as cm
+from automatos.chat.agent_tools import tool_use
 from automatos.chat.records import MessageRecord, SessionRecord, TurnSettings, UsageRecord, UsageTotals
-from automatos.chat.tool_loop import ToolLimits, ToolUse
+from automatos.chat.tool_loop import ToolUse
 from automatos.chat.turn import Turn
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.db.queries import from_row
@@ -308,6 +309,7 @@ class ChatService:
             tool_max_calls=await settings.int_setting("chat.tool_max_calls", 8, 0, 100),
             tool_seconds=float(await settings.int_setting("chat.tool_seconds", 60, 1, 3600)),
             tool_result_chars=await settings.int_setting("chat.tool_result_chars", 16_000, 100, 1_000_000),
+            tool_meta_threshold=await settings.int_setting("chat.tool_meta_threshold", 20, 0, 10_000),
         )
 
     async def _system_prompt(
@@ -472,7 +474,7 @@ class ChatService:
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += [ChatMessage(role=m.role, content=m.content) for m in history]
         messages.append(ChatMessage(role="user", content=content))
-        tool_use = await self._tool_use(workspace, agent_id, knobs, actor_id, request_id) if use_tools else None
+        tool_use = await self._tool_use(workspace, agent, knobs, actor_id, request_id) if use_tools else None
         return Turn(
             self,
             workspace=workspace,
@@ -490,29 +492,26 @@ class ChatService:
         )
 
     async def _tool_use(
-        self, workspace: Workspace, agent_id: str, knobs: TurnSettings, actor_id: str | None, request_id: str | None
+        self,
+        workspace: Workspace,
+        agent: am.Agent,
+        knobs: TurnSettings,
+        actor_id: str | None,
+        request_id: str | None,
     ) -> ToolUse | None:
-        """The agent's tools for a turn and how its calls run (each re-checked at execution by
-        :meth:`ToolService.run_for_agent`), or ``None`` when it has none. A registry that fails is
-        logged and the turn goes on without tools."""
-        if self.tool_calls is None or knobs.tool_max_calls == 0:
+        """The turn's tools (:func:`automatos.chat.agent_tools.tool_use`), or ``None``."""
+        if self.tool_calls is None:
             return None
-        try:
-            tools = await self.tool_calls.registry.agent_tools(workspace, agent_id)
-        except Exception:
-            log.exception("workspace %s: agent %s: its tools could not be listed", workspace.id, agent_id)
-            return None
-        if not tools:
-            return None
-        runner = self.tool_calls
-
-        async def execute(call: ToolCall) -> ToolResult:
-            return await runner.run_for_agent(workspace, agent_id, call, actor_id=actor_id, request_id=request_id)
-
-        limits = ToolLimits(
-            max_calls=knobs.tool_max_calls, seconds=knobs.tool_seconds, result_chars=knobs.tool_result_chars
+        return await tool_use(
+            self.tool_calls,
+            self.sessionmaker,
+            workspace,
+            agent.id,
+            agent.tool_intents,
+            knobs,
+            actor_id=actor_id,
+            request_id=request_id,
         )
-        return ToolUse(tools=tools, execute=execute, limits=limits)
 
     async def start_stateless(
         self,
@@ -548,7 +547,7 @@ class ChatService:
         system = await self._with_content(workspace, agent_id, parts, instructions)  # the session is closed
         messages = [ChatMessage(role="system", content=system)] if system else []
         messages += list(conversation)
-        tool_use = await self._tool_use(workspace, agent_id, knobs, actor_id, request_id) if use_tools else None
+        tool_use = await self._tool_use(workspace, agent, knobs, actor_id, request_id) if use_tools else None
         if client_tools:
             own = {t.name for t in tool_use.tools} if tool_use is not None else set()
             for i, tool in enumerate(client_tools):

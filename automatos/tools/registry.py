@@ -23,11 +23,15 @@ The rules:
   :class:`~automatos.kernel.errors.NotFoundError` for a name the workspace does not have. The
   provider is given the name as it listed it (``<slug>__<tool>`` for a plugin). A provider
   returning a plain value (older extensions) is read as ``ok`` with that value as the result.
-- **Assignments**: a provider that is :class:`~automatos.kernel.types.Assignable` (a plugin proxy)
-  serves only the agents in its ``assignments`` (agent id → position), read with the view, so
-  :meth:`agent_tools` and :meth:`agent_content` read no database either. Extensions' providers are
-  not assigned to agents: they serve the workspace (what agents may call of them is issue 14's
-  permission layer).
+- **Permissions** (:mod:`automatos.tools.permissions`): a provider that is
+  :class:`~automatos.kernel.types.Assignable` (a plugin proxy) serves only the agents in its
+  ``assignments`` (agent id → position); other sources' tools reach an agent through its apps
+  (``agent_app_assignments``); the workspace's switches (``workspace_tool_config``) take tools or
+  whole apps out of :meth:`tools` and :meth:`agent_tools`; :meth:`agent_tools` keeps only the
+  intents it is given. Assignments and switches are the view's :class:`ToolPolicy`, read with the
+  view, so :meth:`agent_tools` and :meth:`agent_content` read no database either.
+- **Apps**: every tool belongs to an app of its source (:func:`~automatos.tools.permissions.app_of`:
+  a plugin's slug, a Composio toolkit, an MCP server, an extension); :meth:`apps` counts them.
 
 The API (:mod:`automatos.tools.service`) validates arguments, checks permissions and audits; the
 chat service adds :meth:`agent_content` to system prompts. Issue 14's tool loop asks
@@ -46,13 +50,14 @@ import msgspec
 
 from automatos.kernel.errors import AutomatosError, NotFoundError, echo
 from automatos.kernel.types import Assignable, ContentItem, ContentProvider, ToolProvider, ToolResult, ToolSpec
+from automatos.tools.permissions import DEFAULT_INTENTS, EMPTY_POLICY, ToolPolicy, app_of
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.kernel.hooks import Collected, HookView
     from automatos.kernel.types import Workspace
 
-__all__ = ["TOOL_NAME", "ToolRegistry"]
+__all__ = ["TOOL_NAME", "AppSummary", "ToolRegistry"]
 
 log = logging.getLogger("automatos.tools")
 
@@ -61,6 +66,19 @@ TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 _MAX_WORKSPACES = 10_000
 """Collections kept at the most; past it the cache starts again (it refills on demand)."""
+
+
+class AppSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """One app of the workspace (``GET /api/tools/apps``)."""
+
+    source: str
+    app: str
+    provider: str
+    """The provider serving it (``plugin:<slug>``, ``composio``, ``mcp:<server>``, an extension)."""
+    tools: int
+    """How many of its tools the workspace has on."""
+    disabled: int = 0
+    """How many are switched off in the workspace."""
 
 
 class ToolRegistry:
@@ -119,8 +137,9 @@ class ToolRegistry:
                     spec.name,
                 )
                 continue
-            if spec.provider != provider.name:
+            if spec.provider != provider.name or not spec.app:
                 spec = msgspec.structs.replace(spec, provider=provider.name)
+                spec = msgspec.structs.replace(spec, app=app_of(spec))
             listed.append(spec)
         return listed
 
@@ -146,9 +165,33 @@ class ToolRegistry:
 
     # --- the workspace's tools ---------------------------------------------------------------------
 
-    async def tools(self, workspace: Workspace) -> list[ToolSpec]:
-        """Every tool the workspace has, extensions' first, then its plugins', each provider's in its order."""
-        return [spec for _, spec in await self._catalogue(workspace)]
+    async def policy(self, workspace: Workspace) -> ToolPolicy:
+        """The workspace's assignments and switches, as its view holds them (no database read)."""
+        for extra in (await self._view(workspace)).proxies:
+            if isinstance(extra, ToolPolicy):
+                return extra
+        return EMPTY_POLICY
+
+    async def tools(self, workspace: Workspace, *, disabled: bool = False) -> list[ToolSpec]:
+        """Every tool the workspace has on (with ``disabled``, the ones switched off too), extensions'
+        first, then its plugins' and the other sources', each provider's in its order."""
+        catalogue = [spec for _, spec in await self._catalogue(workspace)]
+        if disabled:
+            return catalogue
+        policy = await self.policy(workspace)
+        return [spec for spec in catalogue if policy.enabled(spec)]
+
+    async def apps(self, workspace: Workspace) -> list[AppSummary]:
+        """The workspace's apps, by source then name, with how many tools each has on and off."""
+        policy = await self.policy(workspace)
+        counts: dict[tuple[str, str], list[Any]] = {}
+        for _, spec in await self._catalogue(workspace):
+            entry = counts.setdefault((spec.source, app_of(spec)), [spec.provider, 0, 0])
+            entry[1 if policy.enabled(spec) else 2] += 1
+        return [
+            AppSummary(source=source, app=app, provider=provider, tools=on, disabled=off)
+            for (source, app), (provider, on, off) in sorted(counts.items())
+        ]
 
     async def find(self, workspace: Workspace, name: str) -> tuple[ToolProvider, ToolSpec]:
         """The provider and spec of the tool ``name``; :class:`NotFoundError` (404) naming it otherwise."""
@@ -196,10 +239,28 @@ class ToolRegistry:
         mine = [p for p in providers if isinstance(p, Assignable) and agent_id in p.assignments]
         return sorted(mine, key=lambda p: (p.assignments[agent_id], str(getattr(p, "name", ""))))
 
-    async def agent_tools(self, workspace: Workspace, agent_id: str) -> list[ToolSpec]:
-        """The tools of the providers assigned to the agent, in assignment order."""
-        assigned = self._assigned(list((await self.providers(workspace)).items.values()), agent_id)
-        return [spec for _, spec in await self._catalogue(workspace, assigned)] if assigned else []
+    async def agent_tools(
+        self, workspace: Workspace, agent_id: str, intents: frozenset[str] | set[str] = DEFAULT_INTENTS
+    ) -> list[ToolSpec]:
+        """What the agent may call now: the tools of the plugins assigned to it (in their order), then
+        the tools of its other apps (in theirs), less those the workspace switched off and those
+        whose intent is not in ``intents`` (:mod:`automatos.tools.permissions`)."""
+        policy = await self.policy(workspace)
+        providers = list((await self.providers(workspace)).items.values())
+        assigned = self._assigned(providers, agent_id)
+        allowed: list[ToolSpec] = []
+        if assigned:
+            allowed.extend(spec for _, spec in await self._catalogue(workspace, assigned))
+        if policy.apps.get(agent_id):
+            others = [p for p in providers if not (isinstance(p, Assignable))]
+            ranked: list[tuple[int, int, ToolSpec]] = []
+            for index, (_, spec) in enumerate(await self._catalogue(workspace, others)):
+                position = policy.position(agent_id, spec)
+                if position is not None:
+                    ranked.append((position, index, spec))
+            taken = {spec.name for spec in allowed}
+            allowed.extend(spec for _, _, spec in sorted(ranked, key=lambda r: (r[0], r[1])) if spec.name not in taken)
+        return [spec for spec in allowed if spec.intent in intents and policy.enabled(spec)]
 
     async def agent_content(self, workspace: Workspace, agent_id: str) -> list[ContentItem]:
         """The content (skills, prompts) of the providers assigned to the agent, in assignment order.

@@ -38,7 +38,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -46,24 +46,29 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import SchemaError, best_match
 from jsonschema.exceptions import ValidationError as SchemaViolation
 
-from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError, echo
+from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError, echo
 from automatos.kernel.http import Page, scoped
 from automatos.kernel.patterns import MAX_PATTERN_TEXT, bounded_validator, schema_pattern_problem
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import ToolCall, ToolResult, ToolSpec
 from automatos.sandbox.service import SandboxUnavailableError
 from automatos.sandbox.types import SandboxError
+from automatos.tools.permissions import DEFAULT_INTENTS, INTENTS, app_of
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
     from automatos.kernel.core import Kernel
     from automatos.kernel.types import RequestContext, Workspace
-    from automatos.tools.registry import ToolRegistry
+    from automatos.tools.registry import AppSummary, ToolRegistry
 
 __all__ = ["ToolInvocation", "ToolService", "arguments_digest"]
 
 log = logging.getLogger("automatos.tools")
+
+ALL_INTENTS = frozenset(INTENTS)
+Intents = frozenset[str] | Callable[[], Awaitable[frozenset[str]]]
+"""An agent's allowed intents, or a callable that reads them (again) when a call runs."""
 
 _MAX_SCHEMAS = 4096
 """Checked schemas remembered at the most; past it the memory starts again."""
@@ -157,12 +162,16 @@ class ToolService:
         *,
         q: str | None = None,
         source: str | None = None,
+        app: str | None = None,
         offset: int = 0,
         limit: int = 100,
     ) -> Page[ToolSpec]:
+        """The workspace's tools that are on, searched by ``q``, filtered by ``source`` and ``app``."""
         tools = await self.registry.tools(workspace)
         if source is not None:
             tools = [t for t in tools if t.source == source]
+        if app is not None:
+            tools = [t for t in tools if app_of(t) == app]
         if q:
             needle = q.casefold()
             tools = [t for t in tools if needle in t.name.casefold() or needle in t.description.casefold()]
@@ -171,11 +180,26 @@ class ToolService:
     async def get(self, workspace: Workspace, name: str) -> ToolSpec:
         return (await self.registry.find(workspace, name))[1]
 
+    async def apps(
+        self, workspace: Workspace, *, source: str | None = None, offset: int = 0, limit: int = 100
+    ) -> Page[AppSummary]:
+        """The workspace's apps (every source), with how many tools each has on and off."""
+        apps = await self.registry.apps(workspace)
+        if source is not None:
+            apps = [a for a in apps if a.source == source]
+        return Page(items=apps[offset : offset + limit], total=len(apps), offset=offset, limit=limit)
+
     async def agent_tools(
-        self, workspace: Workspace, agent_id: str, *, offset: int = 0, limit: int = 100
+        self,
+        workspace: Workspace,
+        agent_id: str,
+        *,
+        intents: frozenset[str] = DEFAULT_INTENTS,
+        offset: int = 0,
+        limit: int = 100,
     ) -> Page[ToolSpec]:
-        """The tools the agent's assigned plugins give it (the caller has checked the agent is this workspace's)."""
-        tools = await self.registry.agent_tools(workspace, agent_id)
+        """What the agent may call (the caller has checked the agent is this workspace's)."""
+        tools = await self.registry.agent_tools(workspace, agent_id, intents)
         return Page(items=tools[offset : offset + limit], total=len(tools), offset=offset, limit=limit)
 
     # --- invoke ------------------------------------------------------------------------------------
@@ -241,6 +265,10 @@ class ToolService:
         scope = scoped(ctx, Permission.TOOLS_USE)
         workspace = scope.workspace
         provider, spec = await self.registry.find(workspace, name)
+        if not (await self.registry.policy(workspace)).enabled(spec):
+            raise PermissionDeniedError(
+                f"tool {echo(name)} is switched off in this workspace (PUT /api/tools/config/…)", field="name"
+            )
         self.check_arguments(spec, arguments)
         started = time.perf_counter()
         result = await self.registry.call(workspace, provider, spec, arguments)
@@ -300,6 +328,14 @@ class ToolService:
             workspace_id, actor_id, "tool.invoke", "tool", spec.name, data, request_id=request_id
         )
 
+    async def _switched_off(self, workspace: Workspace, name: str) -> bool:
+        """Whether the workspace has a tool ``name`` that it switched off (to word a refusal)."""
+        try:
+            _, spec = await self.registry.find(workspace, name)
+        except NotFoundError:
+            return False
+        return not (await self.registry.policy(workspace)).enabled(spec)
+
     # --- an agent's call, from the tool loop --------------------------------------------------------
 
     async def run_for_agent(
@@ -310,13 +346,15 @@ class ToolService:
         *,
         actor_id: str | None,
         request_id: str | None = None,
+        intents: Intents = DEFAULT_INTENTS,
     ) -> ToolResult:
         """Run a tool call an agent's model made (:mod:`automatos.chat.tool_loop`); never raises for
         what the model got wrong — every refusal is a :class:`ToolResult` error the model reads:
 
-        1. **permission, again at execution**: the tool must be one of the agent's tools *now*
-           (its assigned plugins' tools, re-read: an assignment or an enablement may have changed
-           since the tools were offered), else ``refused``, audited as ``tool.refused``;
+        1. **permission, again at execution**: the tool must be one the agent may call *now*
+           (:mod:`automatos.tools.permissions`: its plugins and apps, the workspace's switches, and
+           ``intents`` — the agent's, or a callable that reads them again now), else ``refused``
+           with the reason, audited as ``tool.refused``;
         2. the arguments must be a JSON object (``arguments``: not JSON, or not an object);
         3. they must fit the tool's schema (``arguments``, with ``field`` the argument's path, e.g.
            ``arguments.options.depth``, as ``POST /api/tools/{name}/invoke``'s 422 names it); a
@@ -325,20 +363,31 @@ class ToolService:
            ``tool.invoke`` (with ``agent_id``), as the API's invoke is — an audit that cannot be
            written raises, as there: no result is used unaudited.
         """
-        allowed = {spec.name: spec for spec in await self.registry.agent_tools(workspace, agent_id)}
-        spec = allowed.get(call.name)
+        allowed_intents = intents if isinstance(intents, frozenset) else await intents()
+        every = {spec.name: spec for spec in await self.registry.agent_tools(workspace, agent_id, ALL_INTENTS)}
+        spec = every.get(call.name)
+        reason = None
         if spec is None:
+            reason = "not one of the agent's tools"
+            message = f"tool {echo(call.name)} is not available to this agent"
+            if await self._switched_off(workspace, call.name):
+                reason = "switched off in this workspace"
+                message = f"tool {echo(call.name)} is switched off in this workspace"
+        elif spec.intent not in allowed_intents:
+            reason = f"intent {spec.intent} not allowed"
+            message = f"tool {echo(call.name)} is {spec.intent}: this agent may not call {spec.intent} tools"
+        if reason is not None:
             await self.kernel.store.audit(
                 workspace.id,
                 actor_id,
                 "tool.refused",
                 "tool",
                 call.name[:200],
-                {"tool": call.name[:200], "agent_id": agent_id, "reason": "not one of the agent's tools"},
+                {"tool": call.name[:200], "agent_id": agent_id, "reason": reason},
                 request_id=request_id,
             )
-            message = f"tool {echo(call.name)} is not available to this agent"
             return ToolResult(ok=False, error={"kind": "refused", "message": message})
+        assert spec is not None
         try:
             arguments = msgspec.json.decode(call.arguments or "{}")
         except msgspec.DecodeError as exc:

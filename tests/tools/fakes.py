@@ -16,7 +16,7 @@ from automatos.kernel.types import ContentItem, ToolResult, ToolSpec
 from automatos.sandbox.limits import RunLimits
 from automatos.sandbox.service import SandboxService, SandboxUnavailableError
 
-__all__ = ["URL_SCHEMA", "FakePlugin", "Plugins"]
+__all__ = ["URL_SCHEMA", "FakeApp", "FakePlugin", "Plugins"]
 
 URL_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -102,18 +102,47 @@ class FakePlugin:
         return list(self.items)
 
 
+class FakeApp:
+    """A source's app that is not a plugin (an MCP server's or a Composio toolkit's shape): tools
+    ``<app>__<tool>`` of the given intents, served to agents through ``agent_app_assignments``."""
+
+    def __init__(self, app: str, tools: Mapping[str, str], *, source: str = "mcp") -> None:
+        self.app, self.source = app, source
+        self.name = f"{source}:{app}"
+        self.tools = dict(tools)
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def list_tools(self, workspace_id: str) -> list[ToolSpec]:
+        return [
+            ToolSpec(
+                name=f"{self.app}__{tool}",
+                description=f"{tool.replace('_', ' ')} files in {self.app}",
+                parameters={"type": "object", "properties": {"path": {"type": "string"}}},
+                provider=self.name,
+                source=self.source,
+                app=self.app,
+                intent=intent,
+            )
+            for tool, intent in self.tools.items()
+        ]
+
+    async def execute(self, workspace_id: str, tool: str, arguments: Mapping[str, Any]) -> ToolResult:
+        self.calls.append((workspace_id, tool, dict(arguments)))
+        return ToolResult(ok=True, result={"did": tool, "path": arguments.get("path")})
+
+
 class Plugins:
     """The proxies each workspace has: joined to the kernel's views like the marketplace runtime's."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
-        self.by_workspace: dict[str, list[FakePlugin]] = {}
+        self.by_workspace: dict[str, list[FakePlugin | FakeApp]] = {}
         kernel.views.add_extras(self._load)
 
     async def _load(self, workspace_id: str) -> list[object]:
         return list(self.by_workspace.get(workspace_id, []))
 
-    async def set(self, workspace_id: str, *plugins: FakePlugin) -> None:
+    async def set(self, workspace_id: str, *plugins: FakePlugin | FakeApp) -> None:
         """Make ``plugins`` the workspace's, and rebuild its view (what a version bump does)."""
         self.by_workspace[workspace_id] = list(plugins)
         task = self.kernel.views.invalidate(workspace_id)  # None: not cached, built on first use

@@ -24,9 +24,12 @@ class Recorder:
         self.inner = inner
         self.name = inner.name
         self.seen: list[list[ChatMessage]] = []
+        self.options: list[dict[str, Any]] = []
+        """The options of each call (``tools``, ``tool_choice``…), as :attr:`seen`."""
 
     async def complete(self, messages: Sequence[ChatMessage], *, model: str, **options: Any) -> Completion:
         self.seen.append(list(messages))
+        self.options.append(dict(options))
         result: Completion = await self.inner.complete(messages, model=model, **options)
         return result
 
@@ -34,6 +37,7 @@ class Recorder:
         self, messages: Sequence[ChatMessage], *, model: str, **options: Any
     ) -> AsyncIterator[StreamEvent]:
         self.seen.append(list(messages))
+        self.options.append(dict(options))
         async for event in self.inner.stream(messages, model=model, **options):
             yield event
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from automatos.kernel.db import models as m
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError, echo
 from automatos.kernel.store import KernelStore, lock_workspace
+from automatos.kernel.view_versions import bump, publish_versions
 from automatos.marketplace.models import MarketplacePlugin, PluginVersion
 from automatos.marketplace.runtime.declarations import Declarations, VersionRef
 from automatos.marketplace.runtime.models import AgentPlugin, WorkspacePlugin
@@ -48,19 +48,6 @@ MAX_CONFIG_VALUE_BYTES = 4096
 
 Changed = Callable[[str, str], Awaitable[None]]
 """``changed(workspace_id, plugin_id)``: what the runtime drops after a write (failure counters)."""
-
-
-async def bump(session: AsyncSession, workspace_id: str) -> int:
-    """Bump the workspace's ``extensions_version`` in this transaction; 404 when it does not exist."""
-    version = await session.scalar(
-        update(m.Workspace)
-        .where(m.Workspace.id == workspace_id)
-        .values(extensions_version=m.Workspace.extensions_version + 1)
-        .returning(m.Workspace.extensions_version)
-    )
-    if version is None:
-        raise NotFoundError(f"workspace {echo(workspace_id)} does not exist", field="workspace_id")
-    return int(version)
 
 
 async def bump_plugin_workspaces(
@@ -78,15 +65,6 @@ async def bump_plugin_workspaces(
         query = query.where(WorkspacePlugin.version_id == version_id)
     workspaces = sorted(set((await session.scalars(query)).all()))
     return [(ws, await bump(session, ws)) for ws in workspaces]
-
-
-async def publish_versions(kernel: Kernel, bumped: Sequence[tuple[str, int]]) -> None:
-    """After the commit: rebuild this node's views at once, then tell every node (``extensions``)."""
-    for workspace_id, version in bumped:
-        task = kernel.views.invalidate(workspace_id, version)
-        if task is not None:
-            await task
-        await kernel.bus.publish("extensions", workspace_id=workspace_id, version=version)
 
 
 def check_config(config: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, str]:

@@ -12,12 +12,15 @@ data: ``workspace_id`` first):
   ``position``. Plugins keep their own ``agent_plugins`` (migration 0006).
 - ``workspace_tool_config``: a tool (or a whole app, ``tool = '*'``) switched off or on in a
   workspace; no row means the tool is on.
+- ``agents.tool_intents`` (JSON, nullable): what the agent's tool calls may do; null means read and
+  write.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
@@ -27,11 +30,16 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
 def _ts(name: str) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("agents") as batch:
+        batch.add_column(sa.Column("tool_intents", JSON, nullable=True))
     op.create_table(
         "agent_app_assignments",
         sa.Column("workspace_id", sa.String(36), nullable=False),
@@ -71,3 +79,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("workspace_tool_config")
     op.drop_table("agent_app_assignments")
+    with op.batch_alter_table("agents") as batch:
+        batch.drop_column("tool_intents")
