@@ -48,10 +48,12 @@ from automatos.api.controllers.stats import StatsController
 from automatos.api.controllers.tools import AgentToolsController, ToolsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
 from automatos.api.dependencies import provide_context, provide_kernel
+from automatos.api.mcp_mount import mcp_route
 from automatos.api.middleware import build_middleware
 from automatos.api.problems import exception_handlers
 from automatos.api.tracing import install_tracing
 from automatos.kernel.core import Kernel
+from automatos.tools.mcp.server import ToolServer
 
 if TYPE_CHECKING:
     from automatos.container import Container
@@ -101,6 +103,7 @@ class KernelPlugin(InitPluginProtocol):
     def __init__(self, container: Container) -> None:
         self.container = container
         self.kernel: Kernel = container.kernel()
+        self.mcp = ToolServer(container.tools)  # /mcp: the workspace's tools over MCP
 
     @asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
@@ -114,7 +117,8 @@ class KernelPlugin(InitPluginProtocol):
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
-            yield
+            async with self.mcp.run():  # /mcp's session manager (sessionless: no state between requests)
+                yield
         finally:
             await self.container.router().stop()  # the decisions still pending are written
             await self.container.plugins().stop()
@@ -135,5 +139,6 @@ class KernelPlugin(InitPluginProtocol):
             app_config.exception_handlers.setdefault(exc_type, handler)
         app_config.route_handlers.extend(KERNEL_CONTROLLERS)
         app_config.route_handlers.extend(CHAT_CONTROLLERS)
+        app_config.route_handlers.append(mcp_route(self.mcp))
         app_config.route_handlers.extend(self.kernel.hooks.routes())
         return app_config
