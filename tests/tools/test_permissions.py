@@ -213,3 +213,24 @@ async def test_many_tools_become_two_meta_tools(world: World) -> None:
     )
     assert "may not call write tools" in refused.json()["message"]["content"]
     assert len(many.calls) == 1
+
+
+async def test_a_workspace_cannot_touch_another_workspaces_agents_or_switches(world: World) -> None:
+    await setup(world)
+    made = await world.client.post("/api/workspaces", json={"slug": "beta", "name": "Beta"}, headers=HEADERS)
+    beta = made.json()["id"]
+    in_beta = {**HEADERS, "X-Workspace-ID": beta}
+    other = await world.client.post("/api/agents", json={"name": "Other", "slug": "other"}, headers=in_beta)
+    assert other.status_code == 201, other.text
+    await world.plugins.set(beta, FakeApp("files", FILES))
+    # alpha's switch leaves beta's tools on; alpha cannot reach beta's agent by id
+    await world.client.put("/api/tools/config/mcp/files/*", json={"enabled": False}, headers=in_alpha(world))
+    beta_tools = (await world.client.get("/api/tools?app=files", headers=in_beta)).json()
+    assert beta_tools["total"] == 3
+    assert (await world.client.get("/api/tools/config", headers=in_beta)).json()["total"] == 0
+    agent = other.json()["id"]
+    body = {"apps": [{"source": "mcp", "app": "files"}]}
+    crossed = await world.client.put(f"/api/agents/{agent}/apps", json=body, headers=in_alpha(world))
+    assert crossed.status_code == 404 and crossed.json()["field"] == "agent"
+    assert (await world.client.get(f"/api/agents/{agent}/tools", headers=in_alpha(world))).status_code == 404
+    assert (await world.client.get(f"/api/agents/{agent}/apps", headers=in_beta)).json()["apps"] == []
