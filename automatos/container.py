@@ -57,6 +57,8 @@ from automatos.routing.stats import StatsService
 from automatos.sandbox.service import SandboxService
 from automatos.sandbox.settings import SANDBOX_DECLARED, SandboxSettings
 from automatos.tools.credential_types import CredentialTypes
+from automatos.tools.mcp.servers import McpServers
+from automatos.tools.mcp.settings import McpSettings
 from automatos.tools.registry import ToolRegistry
 from automatos.tools.service import ToolService
 from automatos.workspaces.service import WorkspaceService
@@ -97,7 +99,7 @@ TOOLS_MIGRATIONS = MigrationSource(
 Composio's cached catalogue, connections and trigger subscriptions), in its package."""
 
 PACKAGE_PARTS = Parts(
-    settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings),
+    settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings, McpSettings),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
     migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS, TOOLS_MIGRATIONS),
 )
@@ -144,6 +146,7 @@ class Container(KernelContainer):
     # tools (tools/): every tool of a workspace by name (extensions' and plugin proxies'), the tools API
     tool_registry = providers.Singleton(ToolRegistry, KernelContainer.kernel)
     tools = providers.Singleton(ToolService, KernelContainer.kernel, tool_registry)
+    mcp_servers = providers.Singleton(McpServers, KernelContainer.kernel)  # a workspace's MCP servers: their tools
     # chat (chat/): prompts, sessions and turns, the OpenAI-compatible service
     prompts = providers.Singleton(PromptRegistry, KernelContainer.kernel, settings_registry)
     chat = providers.Singleton(

@@ -32,6 +32,7 @@ from automatos.api.controllers.chat import ChatController, UsageController
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.marketplace import AdminPluginsController, SubmissionsController
+from automatos.api.controllers.mcp_servers import McpServersController
 from automatos.api.controllers.me import MeController
 from automatos.api.controllers.metrics import MetricsController
 from automatos.api.controllers.openai_compat import OpenAIController
@@ -82,6 +83,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     SandboxController,
     ToolsController,
     AgentToolsController,
+    McpServersController,
     SubmissionsController,
     AdminPluginsController,
     CatalogueController,
@@ -114,6 +116,7 @@ class KernelPlugin(InitPluginProtocol):
             await sandbox.start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
             await self.container.marketplace().start()  # queues again the scans a stopped process left
             await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm
+            await self.container.mcp_servers().start()  # MCP servers' providers join workspace views
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
