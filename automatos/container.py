@@ -56,6 +56,11 @@ from automatos.routing.settings import RoutingSettings
 from automatos.routing.stats import StatsService
 from automatos.sandbox.service import SandboxService
 from automatos.sandbox.settings import SANDBOX_DECLARED, SandboxSettings
+from automatos.tools.composio.catalogue import ComposioCatalogue
+from automatos.tools.composio.client import ComposioClient, ComposioSettings
+from automatos.tools.composio.connections import ComposioConnections
+from automatos.tools.composio.provider import ComposioTools
+from automatos.tools.composio.triggers import ComposioTriggers
 from automatos.tools.credential_types import CredentialTypes
 from automatos.tools.mcp.servers import McpServers
 from automatos.tools.mcp.settings import McpSettings
@@ -99,7 +104,7 @@ TOOLS_MIGRATIONS = MigrationSource(
 Composio's cached catalogue, connections and trigger subscriptions), in its package."""
 
 PACKAGE_PARTS = Parts(
-    settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings, McpSettings),
+    settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings, McpSettings, ComposioSettings),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
     migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS, TOOLS_MIGRATIONS),
 )
@@ -166,6 +171,15 @@ class Container(KernelContainer):
     routing_corrections = providers.Singleton(CorrectionsService, router)  # corrections, labelled examples
     routing_stats = providers.Singleton(StatsService, router)
     routing_calibration = providers.Singleton(CalibrationService, router, routing_corrections)  # route fit
+    # Composio (tools/composio/): the SDK client (none without COMPOSIO_API_KEY), the cached catalogue and its
+    # sync job, a workspace's connections, their tools in its view, trigger subscriptions routed by the router
+    composio_client = providers.Singleton(ComposioClient, KernelContainer.kernel)
+    composio_catalogue = providers.Singleton(ComposioCatalogue, KernelContainer.kernel, composio_client)
+    composio_connections = providers.Singleton(ComposioConnections, KernelContainer.kernel, composio_client)
+    composio_tools = providers.Singleton(ComposioTools, KernelContainer.kernel, composio_client)
+    composio_triggers = providers.Singleton(
+        ComposioTriggers, KernelContainer.kernel, composio_client, route=router.provided.route
+    )
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(

@@ -29,6 +29,12 @@ from automatos.api.controllers.catalog import (
     PluginCategoriesController,
 )
 from automatos.api.controllers.chat import ChatController, UsageController
+from automatos.api.controllers.composio import (
+    ComposioCallbackController,
+    ComposioCatalogueController,
+    ConnectionsController,
+    TriggerSubscriptionsController,
+)
 from automatos.api.controllers.extensions import ExtensionsController, WorkspaceExtensionsController
 from automatos.api.controllers.health import HealthController
 from automatos.api.controllers.marketplace import AdminPluginsController, SubmissionsController
@@ -84,6 +90,10 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     ToolsController,
     AgentToolsController,
     McpServersController,
+    ComposioCatalogueController,
+    ComposioCallbackController,
+    ConnectionsController,
+    TriggerSubscriptionsController,
     SubmissionsController,
     AdminPluginsController,
     CatalogueController,
@@ -117,12 +127,14 @@ class KernelPlugin(InitPluginProtocol):
             await self.container.marketplace().start()  # queues again the scans a stopped process left
             await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm
             await self.container.mcp_servers().start()  # MCP servers' providers join workspace views
+            await self.container.composio_tools().start()  # Composio connections' tools join workspace views
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
             async with self.mcp.run():  # /mcp's session manager (sessionless: no state between requests)
                 yield
         finally:
+            await self.container.composio_catalogue().stop()  # a sync in flight is marked failed
             await self.container.router().stop()  # the decisions still pending are written
             await self.container.plugins().stop()
             await self.container.marketplace().stop()  # scans in flight stay queued for the next start
