@@ -96,7 +96,7 @@ class ToolServer:
         self.server: Server[Any] = Server(
             "automatos",
             version=automatos.__version__,
-            instructions="The tools of the workspace your API key belongs to.",
+            instructions="The tools of your Automatos workspace: the API key's, or the one X-Workspace-ID names.",
             on_list_tools=self._list_tools,
             on_call_tool=self._call_tool,
             # 2026-07-28 checks a call's Mcp-Param-* headers against the tool's schema; unset, the SDK
@@ -109,12 +109,15 @@ class ToolServer:
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
         """Serve while inside (the app's lifespan): a fresh session manager each time, as the SDK requires."""
+        # sessionless, the SDK's transport logs "Terminating session: None" at INFO after every request
+        logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
         manager = StreamableHTTPSessionManager(
             self.server,
             json_response=True,
             stateless=True,
             # No DNS-rebinding Host/Origin allow-list here: the app's middleware answers CORS, and a
-            # request without its API key in a header (a browser cannot add one cross-site) is a 401.
+            # request needs its API key in a header, which a page of another origin cannot send
+            # unless CORS_ALLOW_ORIGINS lets it (no cookies are ever read): without one it is a 401.
             security_settings=None,
             max_request_body_size=MAX_BODY_BYTES,
         )
