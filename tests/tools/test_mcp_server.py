@@ -348,3 +348,55 @@ async def test_deeply_nested_json_is_refused_not_a_500(world: World) -> None:
         answer = await world.client.post("/mcp", content=body, headers={**JSON, "Authorization": f"Bearer {key}"})
         assert answer.status_code == 400, answer.text  # the SDK's parser bounds the nesting: a parse error
         assert answer.json()["error"]["code"] == PARSE_ERROR
+
+
+# --- sessionless ------------------------------------------------------------------------------------
+
+
+class RoundRobin(httpx2.AsyncBaseTransport):
+    """Sends each request to the next of ``ports`` in turn: a load balancer with no affinity."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.inner = httpx2.AsyncHTTPTransport()
+        self.ports = ports
+        self.sent: list[int] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        port = self.ports[len(self.sent) % len(self.ports)]
+        self.sent.append(port)
+        request.url = request.url.copy_with(port=port)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_any_api_process_answers_any_request(tmp_path: Path) -> None:
+    """Two apps (two kernels, one database), the SDK's requests alternating between them: the
+    handshake on one, the listing on the other, the calls on both."""
+    first = create_app(make_container(tmp_path, feature_sandbox=False, rate_limit_default="100000/minute"))
+    second = create_app(make_container(tmp_path, feature_sandbox=False, rate_limit_default="100000/minute"))
+    async with serve_http(first) as one, serve_http(second) as two, httpx.AsyncClient(base_url=one) as client:
+        kernel: Kernel = first.state["kernel"]
+        async with kernel.store.sessionmaker.begin() as session:
+            session.add(m.User(id="alice", email="alice@example.test", display_name="alice"))
+        made = await client.post("/api/workspaces", json={"slug": "alpha", "name": "A"}, headers=as_user("alice"))
+        alpha = made.json()["id"]
+        key = await client.post("/api/api-keys", json={"name": "k"}, headers=as_user("alice", alpha))
+        ports = [httpx2.URL(one).port, httpx2.URL(two).port]
+        balancer = RoundRobin([p for p in ports if p is not None])
+        headers = {"Authorization": f"Bearer {key.json()['key']}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, transport=balancer, timeout=30) as http,
+            streamable_http_client(f"{one}/mcp", http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()  # the handshake's two POSTs: initialize, then initialized
+            listed = await session.list_tools()
+            first_call = await session.call_tool("echo", {"n": 1})
+            second_call = await session.call_tool("echo", {"n": 2})
+        served = [app.state["container"].route_stats().cell("POST /mcp")[0] for app in (first, second)]
+    assert [t.name for t in listed.tools] == ["echo"]
+    assert (first_call.structured_content, second_call.structured_content) == ({"n": 1}, {"n": 2})
+    assert balancer.sent[:5] == [ports[0], ports[1], ports[0], ports[1], ports[0]]
+    assert served[0] >= 2 and served[1] >= 2  # both processes answered /mcp
