@@ -6,7 +6,9 @@
 - :class:`ComposioClient`: the ``composio`` SDK's client, built once from them with **telemetry
   off**, or none at all without an API key — then Composio is simply absent: the catalogue answers
   from its cache, connecting and syncing answer 503 saying why (:meth:`ComposioClient.sdk`).
-- The SDK is synchronous: :meth:`ComposioClient.call` runs each call in a worker thread. Its
+- The SDK is synchronous: :meth:`ComposioClient.call` runs each call in a thread of the client's own
+  pool (:data:`THREADS`), so slow Composio calls never take the threads the rest of the process
+  shares (``asyncio.to_thread``'s default executor). Its
   telemetry switch is a context variable (``composio.core.models.base.allow_tracking``) that the
   constructor sets only in the context it runs in; a call made from any other task would report to
   ``telemetry.composio.dev`` again. So every call sets it off in its own thread's context first.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from automatos.kernel.errors import ServiceUnavailableError
@@ -35,6 +38,8 @@ __all__ = ["ComposioClient", "ComposioSettings", "describe_error"]
 
 T = TypeVar("T")
 
+THREADS = 16
+"""Composio calls in flight at once in this process (more wait for a thread)."""
 MESSAGE_MAX_CHARS = 500
 """Most characters of Composio's error message a tool error carries."""
 
@@ -75,6 +80,7 @@ class ComposioClient:
         self.kernel = kernel
         self._sdk: Composio | None = None
         self._built = False
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="automatos-composio")
 
     @property
     def settings(self) -> ComposioSettings:
@@ -118,14 +124,15 @@ class ComposioClient:
         )
 
     async def call(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)`` (an SDK method) in a worker thread, telemetry off."""
-        return await asyncio.to_thread(functools.partial(_untracked, fn, *args, **kwargs))
+        """``fn(*args, **kwargs)`` (an SDK method) in one of the client's threads, telemetry off."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(_untracked, fn, *args, **kwargs))
 
 
 def _untracked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     from composio.core.models.base import allow_tracking
 
-    allow_tracking.set(False)  # this thread's copy of the context only
+    allow_tracking.set(False)  # in this thread's context: the constructor set it in another
     return fn(*args, **kwargs)
 
 
