@@ -64,6 +64,7 @@ from automatos.tools.composio.triggers import ComposioTriggers
 from automatos.tools.credential_types import CredentialTypes
 from automatos.tools.mcp.servers import McpServers
 from automatos.tools.mcp.settings import McpSettings
+from automatos.tools.permissions import ToolPermissions
 from automatos.tools.registry import ToolRegistry
 from automatos.tools.service import ToolService
 from automatos.workspaces.service import WorkspaceService
@@ -150,6 +151,9 @@ class Container(KernelContainer):
     )
     # tools (tools/): every tool of a workspace by name (extensions' and plugin proxies'), the tools API
     tool_registry = providers.Singleton(ToolRegistry, KernelContainer.kernel)
+    tool_permissions = providers.Singleton(  # agents' apps, the workspace's switches, agents' intents
+        ToolPermissions, KernelContainer.kernel, intents=agents.provided.tool_intents
+    )
     tools = providers.Singleton(ToolService, KernelContainer.kernel, tool_registry)
     mcp_servers = providers.Singleton(McpServers, KernelContainer.kernel)  # a workspace's MCP servers: their tools
     # chat (chat/): prompts, sessions and turns, the OpenAI-compatible service

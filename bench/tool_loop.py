@@ -5,9 +5,11 @@ view the way a plugin proxy is (``tests.tools.fakes.Plugins``), assigned to an a
 tool does nothing but answer. Each round, side by side:
 
 - **tool alone**: the provider's own ``execute`` (what the tool costs: nothing here);
-- **per call through the agent's path**: ``ToolService.run_for_agent`` — the agent's tools read
-  again, the arguments parsed and checked against the JSON Schema, the tool run through the
-  registry (contained, bounded) and the ``tool.invoke`` audit row written;
+- **per call through the agent's path**: the turn's ``execute`` as the chat builds it
+  (:func:`automatos.chat.agent_tools.tool_use`) — its permissions checked again (its apps, the
+  workspace's switches, its intents: the view's ``ToolPolicy``), the
+  arguments parsed and checked against the JSON Schema, the tool run through the registry
+  (contained, bounded) and the ``tool.invoke`` audit row written;
 - **per call in the loop**: :func:`automatos.chat.tool_loop.run_tool_loop` with a scripted model
   that asks for ``--calls`` calls in one round and answers after the results, divided by the
   calls (the model's two answers included: they cost microseconds here).
@@ -30,8 +32,12 @@ from typing import Any
 
 from common import fmt, header, median, quiet, table, verdict
 
+from automatos.agents import models as am
+from automatos.chat.agent_tools import tool_use
+from automatos.chat.records import TurnSettings
 from automatos.chat.tool_loop import ToolLimits, run_tool_loop
-from automatos.kernel.types import ChatMessage, Completion, ToolCall, ToolResult
+from automatos.kernel.types import ChatMessage, Completion, ToolCall
+from automatos.tools.permissions import ToolPermissions
 from automatos.tools.registry import ToolRegistry
 from automatos.tools.service import ToolService
 from tests.helpers import running_kernel
@@ -65,15 +71,26 @@ async def run(rounds: int, runs: int, calls: int) -> int:
     with tempfile.TemporaryDirectory(prefix="automatos-bench-loop-") as tmp:
         async with running_kernel(Path(tmp)) as kernel:
             plugins = Plugins(kernel)
+            ToolPermissions(kernel).start()  # the ToolPolicy in the view, as the app has it
             workspace = await new_workspace(kernel, "bench", "Bench")
+            async with kernel.store.sessionmaker.begin() as session:
+                session.add(am.Agent(id=AGENT, workspace_id=workspace.id, slug="bench", name="Bench"))
             plugin = FakePlugin("cards", ["card"], assignments={AGENT: 0})
             await plugins.set(workspace.id, plugin)
             tools = ToolService(kernel, ToolRegistry(kernel))
-            specs = await tools.registry.agent_tools(workspace, AGENT)
+            knobs = TurnSettings(
+                max_message_chars=1000,
+                history_limit=0,
+                title_chars=80,
+                temperature=None,
+                max_tokens=100,
+                base_prompt="",
+            )
+            use = await tool_use(tools, workspace, AGENT, knobs, actor_id="bench", request_id=None)
+            assert use is not None
+            specs = use.tools
+            execute = use.execute
             call = ToolCall(id="c", name="cards__card", arguments=ARGUMENTS)
-
-            async def execute(c: ToolCall) -> ToolResult:
-                return await tools.run_for_agent(workspace, AGENT, c, actor_id="bench")
 
             for _ in range(50):  # warm: the schema checked once, the view built, SQLite's pages in
                 await execute(call)
@@ -113,9 +130,9 @@ async def run(rounds: int, runs: int, calls: int) -> int:
         ["measure", "ms per call (median)", "goal", "verdict"],
         [
             ["tool alone (the provider's execute)", fmt(median(alone)), "", ""],
-            ["ToolService.run_for_agent (checks, run, audit row)", fmt(median(direct)), "", ""],
+            ["the turn's execute (checks, run, audit row)", fmt(median(direct)), "", ""],
             [f"in the loop ({calls} calls a round, scripted model)", fmt(median(looped)), "", ""],
-            ["overhead, run_for_agent", fmt(overhead_direct), f"< {GOAL_MS}", verdict(overhead_direct < GOAL_MS)],
+            ["overhead, the turn's execute", fmt(overhead_direct), f"< {GOAL_MS}", verdict(overhead_direct < GOAL_MS)],
             ["overhead, in the loop", fmt(overhead_loop), f"< {GOAL_MS}", verdict(overhead_loop < GOAL_MS)],
         ],
     )

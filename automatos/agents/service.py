@@ -43,6 +43,7 @@ from automatos.kernel.db.queries import lookable, page, set_fields
 from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError
 from automatos.kernel.store import KernelStore
 from automatos.kernel.validation import not_blank
+from automatos.kernel.view_versions import bump, publish_versions
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
@@ -165,12 +166,29 @@ class AgentService:
         """Call ``listener(workspace_id)`` on this node right after a change of the workspace's agents commits."""
         self._listeners.append(listener)
 
-    async def _changed(self, workspace_id: str) -> None:
-        """After a commit: this node's listeners now, every node through the bus (``routing``)."""
+    async def _changed(self, workspace_id: str, version: int | None = None) -> None:
+        """After a commit: this node's listeners now, every node through the bus (``routing``); with
+        ``version`` (the agents' tool intents changed: the workspace's views hold them) the views too."""
         for listener in self._listeners:
             listener(workspace_id)
         if self.kernel is not None and self.kernel.started:
+            if version is not None:
+                await publish_versions(self.kernel, [(workspace_id, version)])
             await self.kernel.bus.publish(BUS_CHANNEL, workspace_id=workspace_id)
+
+    async def tool_intents(self, workspace_id: str) -> dict[str, list[str]]:
+        """The workspace's agents whose tool intents are set: agent id → intents (an extras loader's
+        read, :class:`automatos.tools.permissions.ToolPermissions`; when a view is built only)."""
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(am.Agent.id, am.Agent.tool_intents).where(
+                        am.Agent.workspace_id == workspace_id, am.Agent.status != "archived"
+                    )
+                )
+            ).all()
+        # JSON null is stored as the JSON value: checked here, not in SQL
+        return {agent_id: list(intents) for agent_id, intents in rows if isinstance(intents, list)}
 
     async def list_agents(
         self,
@@ -245,7 +263,8 @@ class AgentService:
                     session, workspace_id, actor_id, "agent.created", "agent", row.id, {"slug": slug}, request_id
                 )
                 record = (await self._agents(session, workspace_id, [row]))[0]
-            await self._changed(workspace_id)
+                version = await bump(session, workspace_id) if row.tool_intents is not None else None
+            await self._changed(workspace_id, version)
             return record
         except IntegrityError:
             raise ConflictError(f"an agent with slug {slug!r} already exists in this workspace", field="slug") from None
@@ -279,15 +298,17 @@ class AgentService:
                 if data.model_settings is not UNSET:
                     row.model_settings = msgspec.to_builtins(data.model_settings)
                     changed.append("model_settings")
-                if data.tool_intents is not UNSET:
+                version = None
+                if data.tool_intents is not UNSET and _intents(data.tool_intents) != row.tool_intents:
                     row.tool_intents = _intents(data.tool_intents)
                     changed.append("tool_intents")
+                    version = await bump(session, workspace_id)  # the views hold the agents' intents
                 await session.flush()
                 KernelStore._audit(
                     session, workspace_id, actor_id, "agent.updated", "agent", row.id, {"fields": changed}, request_id
                 )
                 record = (await self._agents(session, workspace_id, [row]))[0]
-            await self._changed(workspace_id)
+            await self._changed(workspace_id, version)
             return record
         except IntegrityError:
             raise ConflictError("an agent with that slug already exists in this workspace", field="slug") from None

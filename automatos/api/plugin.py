@@ -52,7 +52,7 @@ from automatos.api.controllers.routing_rules import RoutingRulesController
 from automatos.api.controllers.sandbox import SandboxController
 from automatos.api.controllers.settings import SettingsController
 from automatos.api.controllers.stats import StatsController
-from automatos.api.controllers.tools import AgentToolsController, ToolsController
+from automatos.api.controllers.tools import AgentToolsController, ToolConfigController, ToolsController
 from automatos.api.controllers.workspaces import AuditController, MembersController, WorkspacesController
 from automatos.api.dependencies import provide_context, provide_kernel
 from automatos.api.mcp_mount import mcp_route
@@ -88,6 +88,7 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     PlatformSettingsController,
     SandboxController,
     ToolsController,
+    ToolConfigController,
     AgentToolsController,
     McpServersController,
     ComposioCatalogueController,
@@ -125,9 +126,11 @@ class KernelPlugin(InitPluginProtocol):
             await ensure_seeded(self.kernel.store.sessionmaker)  # a new seed only; else one SELECT
             await sandbox.start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
             await self.container.marketplace().start()  # queues again the scans a stopped process left
-            await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm
+            # the views' extras first, then the plugins' pre-warm builds views with all of them
+            self.container.tool_permissions().start()  # agents' apps and tool switches join the views
             await self.container.mcp_servers().start()  # MCP servers' providers join workspace views
             await self.container.composio_tools().start()  # Composio connections' tools join workspace views
+            await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()

@@ -502,16 +502,7 @@ class ChatService:
         """The turn's tools (:func:`automatos.chat.agent_tools.tool_use`), or ``None``."""
         if self.tool_calls is None:
             return None
-        return await tool_use(
-            self.tool_calls,
-            self.sessionmaker,
-            workspace,
-            agent.id,
-            agent.tool_intents,
-            knobs,
-            actor_id=actor_id,
-            request_id=request_id,
-        )
+        return await tool_use(self.tool_calls, workspace, agent.id, knobs, actor_id=actor_id, request_id=request_id)
 
     async def start_stateless(
         self,

@@ -14,19 +14,21 @@ model **and again when a call runs** (any of them may change in between):
    ``destructive``) is one the agent's configuration allows (``agents.tool_intents``; unset means
    ``read`` and ``write``: destructive tools need an explicit opt-in).
 
-Rules 1 and 2 are read with the workspace's view: :meth:`ToolPermissions.policy` is an extras
-loader (:meth:`WorkspaceViews.add_extras <automatos.kernel.views.WorkspaceViews.add_extras>`) that
-joins one :class:`ToolPolicy` to the view, so no request reads these tables. Every write here takes
-the workspace's lock, writes, bumps ``extensions_version`` and adds its audit entry
-(``agent.apps_set``, ``tool.switched``, ``tool.switch_cleared``) in one transaction, then rebuilds
-this node's view and tells the others (:mod:`automatos.kernel.view_versions`). Rule 3 is the
-agent's own row, which the chat service reads (this package does not import ``agents/``).
+All three are read with the workspace's view: :meth:`ToolPermissions.policy` is an extras loader
+(:meth:`WorkspaceViews.add_extras <automatos.kernel.views.WorkspaceViews.add_extras>`) that joins
+one :class:`ToolPolicy` to the view, so neither offering tools nor checking a call reads a
+database. Every write here takes the workspace's lock, writes, bumps ``extensions_version`` and
+adds its audit entry (``agent.apps_set``, ``tool.switched``, ``tool.switch_cleared``) in one
+transaction, then rebuilds this node's view and tells the others
+(:mod:`automatos.kernel.view_versions`); the agents service does the same when an agent's
+``tool_intents`` change. The agents' intents come from a loader the composition root hands in
+(``AgentService.tool_intents``: this package does not import ``agents/``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -99,12 +101,19 @@ class ToolPolicy:
         workspace_id: str,
         apps: Mapping[str, Mapping[tuple[str, str], int]],
         switches: Mapping[tuple[str, str, str], bool],
+        intents: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.apps = apps
         """agent id → {(source, app): position}."""
         self.switches = switches
         """(source, app, tool or ``*``) → enabled."""
+        self.intents: Mapping[str, frozenset[str]] = intents or {}
+        """agent id → its allowed intents, for the agents that set theirs."""
+
+    def intents_of(self, agent_id: str) -> frozenset[str]:
+        """What the agent's tool calls may do (:data:`DEFAULT_INTENTS` unless it says)."""
+        return self.intents.get(agent_id, DEFAULT_INTENTS)
 
     def enabled(self, spec: ToolSpec) -> bool:
         """Whether the workspace has the tool on: its own switch, else its app's, else on."""
@@ -138,11 +147,17 @@ def check_intents(intents: Sequence[str] | None, field: str = "tool_intents") ->
     return [i for i in INTENTS if i in intents]
 
 
+IntentsLoader = Callable[[str], Awaitable[Mapping[str, Sequence[str]]]]
+"""``intents(workspace_id) -> {agent id: intents}`` for the agents that set theirs."""
+
+
 class ToolPermissions:
     """The one writer of ``agent_app_assignments`` and ``workspace_tool_config``, and their loader."""
 
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, intents: IntentsLoader | None = None) -> None:
         self.kernel = kernel
+        self.intents = intents
+        """The agents' intents (``AgentService.tool_intents``); ``None``: every agent has the default."""
         self._started = False
 
     def start(self) -> None:
@@ -178,7 +193,10 @@ class ToolPermissions:
         for agent_id, source, app, position in assigned:
             apps.setdefault(agent_id, {})[(source, app)] = int(position)
         switches = {(source, app, tool): bool(enabled) for source, app, tool, enabled in switched}
-        return [ToolPolicy(workspace_id, apps, switches)]
+        intents: dict[str, frozenset[str]] = {}
+        if self.intents is not None:
+            intents = {agent: frozenset(i) for agent, i in (await self.intents(workspace_id)).items()}
+        return [ToolPolicy(workspace_id, apps, switches, intents)]
 
     # --- agents' apps ------------------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ import msgspec
 
 from automatos.kernel.errors import AutomatosError, NotFoundError, echo
 from automatos.kernel.types import Assignable, ContentItem, ContentProvider, ToolProvider, ToolResult, ToolSpec
-from automatos.tools.permissions import DEFAULT_INTENTS, EMPTY_POLICY, ToolPolicy, app_of
+from automatos.tools.permissions import EMPTY_POLICY, ToolPolicy, app_of
 
 if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
@@ -240,12 +240,15 @@ class ToolRegistry:
         return sorted(mine, key=lambda p: (p.assignments[agent_id], str(getattr(p, "name", ""))))
 
     async def agent_tools(
-        self, workspace: Workspace, agent_id: str, intents: frozenset[str] | set[str] = DEFAULT_INTENTS
+        self, workspace: Workspace, agent_id: str, intents: frozenset[str] | None = None
     ) -> list[ToolSpec]:
         """What the agent may call now: the tools of the plugins assigned to it (in their order), then
         the tools of its other apps (in theirs), less those the workspace switched off and those
-        whose intent is not in ``intents`` (:mod:`automatos.tools.permissions`)."""
+        whose intent is not in ``intents`` — by default the agent's own, as the view holds them
+        (:mod:`automatos.tools.permissions`)."""
         policy = await self.policy(workspace)
+        if intents is None:
+            intents = policy.intents_of(agent_id)
         providers = list((await self.providers(workspace)).items.values())
         assigned = self._assigned(providers, agent_id)
         allowed: list[ToolSpec] = []

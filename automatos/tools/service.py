@@ -38,7 +38,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -53,7 +53,7 @@ from automatos.kernel.permissions import Permission
 from automatos.kernel.types import ToolCall, ToolResult, ToolSpec
 from automatos.sandbox.service import SandboxUnavailableError
 from automatos.sandbox.types import SandboxError
-from automatos.tools.permissions import DEFAULT_INTENTS, INTENTS, app_of
+from automatos.tools.permissions import INTENTS, app_of
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -67,8 +67,6 @@ __all__ = ["ToolInvocation", "ToolService", "arguments_digest"]
 log = logging.getLogger("automatos.tools")
 
 ALL_INTENTS = frozenset(INTENTS)
-Intents = frozenset[str] | Callable[[], Awaitable[frozenset[str]]]
-"""An agent's allowed intents, or a callable that reads them (again) when a call runs."""
 
 _MAX_SCHEMAS = 4096
 """Checked schemas remembered at the most; past it the memory starts again."""
@@ -194,12 +192,11 @@ class ToolService:
         workspace: Workspace,
         agent_id: str,
         *,
-        intents: frozenset[str] = DEFAULT_INTENTS,
         offset: int = 0,
         limit: int = 100,
     ) -> Page[ToolSpec]:
         """What the agent may call (the caller has checked the agent is this workspace's)."""
-        tools = await self.registry.agent_tools(workspace, agent_id, intents)
+        tools = await self.registry.agent_tools(workspace, agent_id)
         return Page(items=tools[offset : offset + limit], total=len(tools), offset=offset, limit=limit)
 
     # --- invoke ------------------------------------------------------------------------------------
@@ -346,15 +343,14 @@ class ToolService:
         *,
         actor_id: str | None,
         request_id: str | None = None,
-        intents: Intents = DEFAULT_INTENTS,
     ) -> ToolResult:
         """Run a tool call an agent's model made (:mod:`automatos.chat.tool_loop`); never raises for
         what the model got wrong — every refusal is a :class:`ToolResult` error the model reads:
 
         1. **permission, again at execution**: the tool must be one the agent may call *now*
-           (:mod:`automatos.tools.permissions`: its plugins and apps, the workspace's switches, and
-           ``intents`` — the agent's, or a callable that reads them again now), else ``refused``
-           with the reason, audited as ``tool.refused``;
+           (:mod:`automatos.tools.permissions`: its plugins and apps, the workspace's switches, its
+           intents — the view's :class:`ToolPolicy` as it is now, no database read), else
+           ``refused`` with the reason, audited as ``tool.refused``;
         2. the arguments must be a JSON object (``arguments``: not JSON, or not an object);
         3. they must fit the tool's schema (``arguments``, with ``field`` the argument's path, e.g.
            ``arguments.options.depth``, as ``POST /api/tools/{name}/invoke``'s 422 names it); a
@@ -363,7 +359,7 @@ class ToolService:
            ``tool.invoke`` (with ``agent_id``), as the API's invoke is — an audit that cannot be
            written raises, as there: no result is used unaudited.
         """
-        allowed_intents = intents if isinstance(intents, frozenset) else await intents()
+        allowed_intents = (await self.registry.policy(workspace)).intents_of(agent_id)
         every = {spec.name: spec for spec in await self.registry.agent_tools(workspace, agent_id, ALL_INTENTS)}
         spec = every.get(call.name)
         reason = None

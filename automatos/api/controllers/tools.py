@@ -40,7 +40,6 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from automatos.api.dependencies import request_context, scoped, services
 from automatos.api.pagination import DEFAULT_LIMIT, Limit, Offset, Page
-from automatos.chat.agent_tools import intents_of
 from automatos.kernel.permissions import Permission
 from automatos.kernel.types import ToolSpec
 from automatos.tools.permissions import AppRef, Switch
@@ -154,8 +153,7 @@ class AgentToolsController(Controller):
         workspace = scoped(ctx, Permission.AGENTS_READ).workspace
         container = services(request)
         record = await container.agents().get_agent(workspace.id, agent)  # 404 naming agent: not this workspace's
-        intents = intents_of(record.tool_intents)
-        return await container.tools().agent_tools(workspace, record.id, intents=intents, offset=offset, limit=limit)
+        return await container.tools().agent_tools(workspace, record.id, offset=offset, limit=limit)
 
     @get("/{agent:str}/apps", summary="The agent's apps of other sources than plugins, in order")
     async def get_agent_apps(self, request: Request[Any, Any, Any], agent: FromPath[str]) -> AgentAppsRecord:
