@@ -188,7 +188,7 @@ class ComposioCatalogue:
 
     async def start_sync(self, actor_id: str | None) -> SyncRunRecord:
         """Start a run in the background; 503 without Composio, 409 while another runs."""
-        self.client.sdk()  # 503 naming the reason before anything is written
+        await self.client.sdk()  # 503 naming the reason before anything is written
         async with self._lock:
             if self._task is not None and not self._task.done():
                 raise ConflictError("a Composio sync is already running", field="sync")
@@ -229,7 +229,7 @@ class ComposioCatalogue:
             await cancel_and_wait(task)
 
     async def _run(self, run_id: str, stamp: datetime) -> None:
-        sdk = self.client.sdk()
+        sdk = await self.client.sdk()
         stages: tuple[tuple[str, Callable[..., Any], Any, Callable[[Any], dict[str, Any]]], ...] = (
             ("apps", sdk.toolkits.list, ComposioApp, _app_row),
             ("actions", sdk.client.tools.list, ComposioAction, _action_row),

@@ -10,7 +10,7 @@
   pool (:data:`THREADS`), so slow Composio calls never take the threads the rest of the process
   shares (``asyncio.to_thread``'s default executor). Its
   telemetry switch is a context variable (``composio.core.models.base.allow_tracking``) that the
-  constructor sets only in the context it runs in; a call made from any other task would report to
+  constructor sets only in the context it runs in; a call made from any other context would report to
   ``telemetry.composio.dev`` again. So every call sets it off in its own thread's context first.
 - :func:`describe_error`: an SDK failure as a ``(kind, message)`` pair for a tool error —
   ``unavailable`` when Composio could not be reached, ``provider`` when it answered an error — with
@@ -79,7 +79,7 @@ class ComposioClient:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._sdk: Composio | None = None
-        self._built = False
+        self._building = asyncio.Lock()
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="automatos-composio")
 
     @property
@@ -90,34 +90,38 @@ class ComposioClient:
     def configured(self) -> bool:
         return bool(self.settings.composio_api_key)
 
-    def sdk(self) -> Composio:
-        """The SDK client; :class:`ServiceUnavailableError` (503) without ``COMPOSIO_API_KEY``."""
-        if not self._built:
-            self._sdk = self._build()
-            self._built = True
-        if self._sdk is None:
+    async def sdk(self) -> Composio:
+        """The SDK client; :class:`ServiceUnavailableError` (503) without ``COMPOSIO_API_KEY``.
+
+        Built on first use in one of the client's threads: importing the SDK takes seconds, which
+        must not stall the event loop every request shares.
+        """
+        if not self.configured:
             raise ServiceUnavailableError(
                 "Composio is not configured on this platform (COMPOSIO_API_KEY is not set)",
                 extra={"reason": "composio_not_configured"},
             )
+        if self._sdk is None:
+            async with self._building:
+                if self._sdk is None:
+                    self._sdk = await asyncio.get_running_loop().run_in_executor(self._threads, self._build)
         return self._sdk
 
-    def _build(self) -> Composio | None:
+    def _build(self) -> Composio:
         own = self.settings
-        if not own.composio_api_key:
-            return None
+        key = own.composio_api_key.reveal() if own.composio_api_key else ""  # set: sdk() checked it
         from composio import Composio  # imported on first use: the SDK is heavy
 
         if own.composio_base_url:  # else the SDK's default
             return Composio(
-                api_key=own.composio_api_key.reveal(),
+                api_key=key,
                 base_url=own.composio_base_url,
                 timeout=int(own.composio_timeout_seconds),
                 max_retries=own.composio_max_retries,
                 allow_tracking=False,
             )
         return Composio(
-            api_key=own.composio_api_key.reveal(),
+            api_key=key,
             timeout=int(own.composio_timeout_seconds),
             max_retries=own.composio_max_retries,
             allow_tracking=False,

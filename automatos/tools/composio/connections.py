@@ -173,7 +173,7 @@ class ComposioConnections:
     async def initiate(
         self, workspace_id: str, app: str, *, actor_id: str | None, request_id: str | None = None
     ) -> Initiated:
-        sdk = self.client.sdk()  # 503 without Composio
+        sdk = await self.client.sdk()  # 503 without Composio
         async with self.kernel.store.sessionmaker() as session:
             if await session.get(ComposioApp, app) is None:
                 raise ValidationError(f"app {echo(app)} is not in the Composio catalogue (sync it first)", field="app")
@@ -239,7 +239,7 @@ class ComposioConnections:
         current = await self.get(workspace_id, connection_id)
         if current.status == "revoked" or current.account_id is None:
             return current
-        sdk = self.client.sdk()
+        sdk = await self.client.sdk()
         from composio_client import NotFoundError as ComposioNotFound
 
         values: dict[str, Any]
@@ -295,7 +295,7 @@ class ComposioConnections:
         if current.status == "revoked":
             return current
         if current.account_id is not None:
-            sdk = self.client.sdk()
+            sdk = await self.client.sdk()
             from composio_client import NotFoundError as ComposioNotFound
 
             try:

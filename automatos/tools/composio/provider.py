@@ -97,7 +97,7 @@ class ComposioToolProvider:
         if bound is None:  # never another workspace's account
             return ToolResult(ok=False, error={"kind": "provider", "message": f"no Composio tool {tool} here"})
         try:
-            sdk = self.client.sdk()
+            sdk = await self.client.sdk()
             response = await self.client.call(
                 sdk.tools.execute,
                 bound.slug,

@@ -135,7 +135,7 @@ class ComposioTriggers:
         actor_id: str | None,
         request_id: str | None = None,
     ) -> SubscriptionRecord:
-        sdk = self.client.sdk()  # 503 without Composio
+        sdk = await self.client.sdk()  # 503 without Composio
         async with self.kernel.store.sessionmaker() as session:
             connection = await session.scalar(
                 select(EntityConnection).where(
@@ -196,7 +196,7 @@ class ComposioTriggers:
             row = await self._row(session, workspace_id, subscription_id)
             external_id, trigger = row.external_id, row.trigger_slug
         if external_id is not None:
-            sdk = self.client.sdk()
+            sdk = await self.client.sdk()
             from composio_client import NotFoundError as ComposioNotFound
 
             try:
@@ -241,7 +241,7 @@ class ComposioTriggers:
                 "Composio webhooks are not configured (COMPOSIO_WEBHOOK_SECRET is not set)",
                 extra={"reason": "composio_webhook_not_configured"},
             )
-        sdk = self.client.sdk()
+        sdk = await self.client.sdk()
         from composio.exceptions import WebhookPayloadError, WebhookSignatureVerificationError
 
         try:
