@@ -23,7 +23,15 @@ from automatos.kernel.db import models as m
 from automatos.routing.models import RoutingDecisionRow
 from automatos.tools.composio.provider import tool_intent, tool_name
 from automatos.tools.composio.triggers import trigger_source
-from tests.helpers import AppClient, as_user, container_of, make_container, serve_app, two_workspaces
+from tests.helpers import (
+    AppClient,
+    as_user,
+    container_of,
+    database_settings,
+    make_container,
+    serve_app,
+    two_workspaces,
+)
 from tests.tools.composio_fake import API_KEY, FakeComposio, sign_webhook
 
 SECRET = "whsec_test_secret"
@@ -103,6 +111,15 @@ async def world(tmp_path: Path, fake: FakeComposio) -> AsyncIterator[World]:
         composio_callback_url="https://automatos.example/api/composio/callback",
     ):
         yield got
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path, fake: FakeComposio) -> AsyncIterator[World]:
+    async with database_settings(request) as settings:
+        async for got in _world(
+            tmp_path, fake, composio_api_key=API_KEY, composio_base_url=fake.url, composio_max_retries=0, **settings
+        ):
+            yield got
 
 
 def _no_telemetry(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -429,3 +446,23 @@ async def test_trigger_events_are_routed_to_the_mapped_agent(world: World) -> No
     assert trigger_id not in world.fake.trigger_instances
     after = await world.client.post("/api/composio/webhook", content=body, headers=sign_webhook(SECRET, body))
     assert after.json()["routed"] is False
+
+
+async def test_sync_connect_and_revoke_on_each_database(any_db: World) -> None:
+    """The upserts, searches, token column and view bumps on SQLite and PostgreSQL alike."""
+    world = any_db
+    assert (await world.sync())["status"] == "succeeded"
+    assert (await world.sync())["status"] == "succeeded"  # the second run updates every row in place
+    found = await world.client.get("/api/composio/apps/github/actions?q=ACTION_01_%", headers=world.alice())
+    assert found.json()["total"] == 0  # % and _ are literal in q
+    found = await world.client.get("/api/composio/apps/github/actions?q=action_012", headers=world.alice())
+    assert found.json()["total"] == 10
+    connection = await world.connect(world.alice(), "gmail")
+    async with world.kernel.store.sessionmaker() as session:
+        raw = (await session.execute(text("SELECT tokens FROM entity_connections"))).scalar_one()
+    assert "plaintext" not in raw
+    assert [t["name"] for t in await world.composio_tools(world.alice())] == [f"gmail__ACTION_000{n}" for n in range(3)]
+    assert await world.composio_tools(world.bob()) == []
+    revoked = await world.client.delete(f"/api/tools/connections/{connection['id']}", headers=world.alice())
+    assert revoked.json()["status"] == "revoked"
+    assert await world.composio_tools(world.alice()) == []
