@@ -32,6 +32,11 @@ GLOBAL: dict[tuple[str, str], str] = {
     ("GET", "/api/blobs/{key}"): "a pre-signed URL: the signature is the grant",
     ("PUT", "/api/blobs/{key}"): "a pre-signed URL: the signature is the grant",
     ("GET", "/api/test-everything/ping"): "the test extension's own route",
+    ("GET", "/api/composio/apps"): "Composio's cached catalogue: platform data",
+    ("GET", "/api/composio/apps/{slug}/actions"): "Composio's cached catalogue: platform data",
+    ("GET", "/api/composio/triggers"): "Composio's cached catalogue: platform data",
+    ("GET", "/api/composio/callback"): "Composio sends the user back: a status re-read, by an unguessable id",
+    ("POST", "/api/composio/webhook"): "Composio's signed webhook: the signature is the grant",
 }
 ALLOWED = {401, 403, 404, 405, 422}
 B_OBJECTS = {"workspace_id", "key_id", "agent", "persona", "skill", "session_id", "rule_id"}
