@@ -94,7 +94,11 @@ class Switch(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class ToolPolicy:
-    """One workspace's assignments and switches, joined to its view (read with it, never per request)."""
+    """One workspace's assignments, switches and agents' intents, joined to its view (read with it,
+    never per request). Not a provider of anything: the registry finds it among the view's extras."""
+
+    name = "automatos:tool-policy"
+    """Like the other extras of a view (what a listing of them keys them by)."""
 
     def __init__(
         self,

@@ -114,9 +114,11 @@ async def enable(client: AppClient, workspace: str, headers: dict[str, str], **b
 
 
 async def view_proxies(client: AppClient, workspace: str) -> dict[str, Any]:
+    """The view's plugin proxies by name (its other extras — the tool policy, MCP, Composio — left out)."""
     kernel: Kernel = client.app.state["kernel"]
     view = await kernel.views.get(workspace)
-    return {p.name: p for p in view.proxies}  # type: ignore[attr-defined]
+    named = {getattr(p, "name", ""): p for p in view.proxies}
+    return {name: p for name, p in named.items() if name.startswith("plugin:")}
 
 
 async def test_enable_runs_register_once_and_joins_the_view(client: AppClient) -> None:

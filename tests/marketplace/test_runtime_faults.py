@@ -194,7 +194,9 @@ def redis() -> Iterator[RedisServer]:
 
 def proxy_names(kernel: Kernel, workspace: str) -> set[str]:
     view = kernel.views.cached(workspace)
-    return set() if view is None else {str(getattr(p, "name", "")) for p in view.proxies}
+    if view is None:
+        return set()
+    return {name for p in view.proxies if (name := str(getattr(p, "name", ""))).startswith("plugin:")}
 
 
 async def stored_version(kernel: Kernel, workspace: str) -> int:
