@@ -71,7 +71,7 @@ async def run(rounds: int, runs: int, calls: int) -> int:
     with tempfile.TemporaryDirectory(prefix="automatos-bench-loop-") as tmp:
         async with running_kernel(Path(tmp)) as kernel:
             plugins = Plugins(kernel)
-            ToolPermissions(kernel).start()  # the ToolPolicy in the view, as the app has it
+            await ToolPermissions(kernel).start()  # the ToolPolicy in the view, as the app has it
             workspace = await new_workspace(kernel, "bench", "Bench")
             async with kernel.store.sessionmaker.begin() as session:
                 session.add(am.Agent(id=AGENT, workspace_id=workspace.id, slug="bench", name="Bench"))

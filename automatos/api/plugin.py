@@ -127,7 +127,7 @@ class KernelPlugin(InitPluginProtocol):
             await sandbox.start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
             await self.container.marketplace().start()  # queues again the scans a stopped process left
             # the views' extras first, then the plugins' pre-warm builds views with all of them
-            self.container.tool_permissions().start()  # agents' apps and tool switches join the views
+            await self.container.tool_permissions().start()  # agents' apps, switches, intents join the views
             await self.container.mcp_servers().start()  # MCP servers' providers join workspace views
             await self.container.composio_tools().start()  # Composio connections' tools join workspace views
             await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm

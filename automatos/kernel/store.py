@@ -22,13 +22,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from automatos.kernel.db import models as m
 from automatos.kernel.errors import NotFoundError, echo
 from automatos.kernel.secrets import SecretBox, SecretKeyError
 from automatos.kernel.types import Workspace
+from automatos.kernel.view_versions import bump
 from automatos.kernel.views import ExtensionRow
 
 __all__ = ["KernelStore", "as_workspace", "lock_workspace"]
@@ -146,14 +147,7 @@ class KernelStore:
                             "workspace %s: extension %s: configuration kept as stored: %s", workspace_id, name, exc
                         )
             row.updated_by = actor_id
-            version = await session.scalar(
-                update(m.Workspace)
-                .where(m.Workspace.id == workspace_id)
-                .values(extensions_version=m.Workspace.extensions_version + 1)
-                .returning(m.Workspace.extensions_version)
-            )
-            if version is None:
-                raise NotFoundError(f"workspace {echo(workspace_id)} does not exist", field="workspace_id")
+            version = await bump(session, workspace_id)
             action = "extension.enabled" if enabled else "extension.disabled"
             data = {"version": version, "config_changed": config is not None}
             self._audit(session, workspace_id, actor_id, action, "extension", name, data, request_id)

@@ -1,6 +1,7 @@
 """Bumping a workspace's ``extensions_version`` for data its view is built from, and publishing it.
 
-Every writer of rows a :class:`~automatos.kernel.views.WorkspaceViews` extras loader reads (the
+:func:`join_views` joins an extras loader to the views at start. Every writer of rows a
+:class:`~automatos.kernel.views.WorkspaceViews` extras loader reads (the
 marketplace's enabled plugins, the tools' MCP servers, Composio connections, agents' apps and the
 workspace's tool switches) calls :func:`bump` in its transaction (after
 :func:`~automatos.kernel.store.lock_workspace`) and, after the commit, :func:`publish_versions`: this
@@ -11,6 +12,8 @@ node's view is rebuilt at once and every other node follows through the ``extens
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -23,8 +26,11 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from automatos.kernel.core import Kernel
+    from automatos.kernel.views import ExtrasLoader
 
-__all__ = ["bump", "publish_versions"]
+log = logging.getLogger("automatos.workspace")
+
+__all__ = ["bump", "join_views", "publish_versions"]
 
 
 async def bump(session: AsyncSession, workspace_id: str) -> int:
@@ -47,3 +53,13 @@ async def publish_versions(kernel: Kernel, bumped: Sequence[tuple[str, int]]) ->
         if task is not None:
             await task
         await kernel.bus.publish("extensions", workspace_id=workspace_id, version=version)
+
+
+async def join_views(kernel: Kernel, loader: ExtrasLoader, what: str) -> None:
+    """Join ``loader``'s extras to every view built from now on, and rebuild the views built before
+    (a failed rebuild is logged: that view is built again on its next use). ``what`` names the
+    extras in the log."""
+    kernel.views.add_extras(loader)
+    rebuilt = await asyncio.gather(*kernel.views.invalidate_all(), return_exceptions=True)
+    for failure in [r for r in rebuilt if isinstance(r, BaseException)]:
+        log.error("rebuilding a view with %s failed (%s); it is rebuilt on next use", what, failure)

@@ -37,7 +37,7 @@ from sqlalchemy import delete, func, select
 from automatos.kernel.errors import NotFoundError, ValidationError, echo
 from automatos.kernel.http import Page
 from automatos.kernel.store import KernelStore, lock_workspace
-from automatos.kernel.view_versions import bump, publish_versions
+from automatos.kernel.view_versions import bump, join_views, publish_versions
 from automatos.tools.models import AgentAppAssignment, WorkspaceToolConfig
 
 if TYPE_CHECKING:
@@ -164,11 +164,11 @@ class ToolPermissions:
         """The agents' intents (``AgentService.tool_intents``); ``None``: every agent has the default."""
         self._started = False
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Join each workspace's :class:`ToolPolicy` to its view from now on (once per process)."""
         if not self._started:
             self._started = True
-            self.kernel.views.add_extras(self.policy)
+            await join_views(self.kernel, self.policy, "its tool policy")
 
     async def policy(self, workspace_id: str) -> list[ToolPolicy]:
         """The extras loader: the workspace's assignments and switches, two small queries."""
