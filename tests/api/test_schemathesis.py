@@ -69,6 +69,11 @@ def _env(data_dir: Path) -> dict[str, str]:
         RATE_LIMIT_ROUTES="",
         LOG_LEVEL="INFO",
         PYTHONFAULTHANDLER="1",
+        # Composio configured (at a closed loopback port): its routes get past "not configured" (503)
+        COMPOSIO_API_KEY="fuzz-composio-key",
+        COMPOSIO_BASE_URL=f"http://127.0.0.1:{free_port()}",
+        COMPOSIO_MAX_RETRIES="0",
+        COMPOSIO_WEBHOOK_SECRET="fuzz-webhook-secret",
     )
     return env
 
