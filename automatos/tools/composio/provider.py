@@ -30,6 +30,7 @@ import msgspec
 from sqlalchemy import select
 
 from automatos.kernel.types import ToolResult, ToolSpec
+from automatos.kernel.view_versions import join_views
 from automatos.tools.composio.catalogue import actions_of_apps
 from automatos.tools.composio.client import ComposioClient, describe_error
 from automatos.tools.composio.models import EntityConnection
@@ -132,11 +133,8 @@ class ComposioTools:
         """Join the providers to every view from now on (views built before are rebuilt)."""
         if self._attached:
             return
-        self.kernel.views.add_extras(self.providers)
         self._attached = True
-        rebuilt = await asyncio.gather(*self.kernel.views.invalidate_all(), return_exceptions=True)
-        for failure in [r for r in rebuilt if isinstance(r, BaseException)]:
-            log.error("rebuilding a view with its Composio tools failed (%s); it is rebuilt on next use", failure)
+        await join_views(self.kernel, self.providers, "its Composio tools")
 
     async def providers(self, workspace_id: str) -> list[ComposioToolProvider]:
         """The workspace's provider, or none (see the module docstring)."""

@@ -26,7 +26,6 @@ Rules (answers name the field):
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -40,7 +39,7 @@ from sqlalchemy import func, select
 from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError, echo
 from automatos.kernel.store import KernelStore, lock_workspace
 from automatos.kernel.types import ToolResult
-from automatos.kernel.view_versions import bump, publish_versions
+from automatos.kernel.view_versions import bump, join_views, publish_versions
 from automatos.tools.mcp.client import McpUnavailable, Target, call_tool, header_problem, list_tools, url_problem
 from automatos.tools.mcp.models import McpServer
 from automatos.tools.mcp.provider import McpToolProvider, tool_specs
@@ -117,11 +116,8 @@ class McpServers:
         """Join the servers' providers to every view from now on (views built before are rebuilt)."""
         if self._attached:
             return
-        self.kernel.views.add_extras(self.providers)
         self._attached = True
-        rebuilt = await asyncio.gather(*self.kernel.views.invalidate_all(), return_exceptions=True)
-        for failure in [r for r in rebuilt if isinstance(r, BaseException)]:
-            log.error("rebuilding a view with its MCP servers failed (%s); it is rebuilt on next use", failure)
+        await join_views(self.kernel, self.providers, "its MCP servers")
 
     def settings(self) -> McpSettings:
         return self.kernel.current_settings.group(McpSettings)
