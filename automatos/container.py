@@ -24,6 +24,8 @@ from dependency_injector import providers
 
 import automatos.agents as agents_package
 import automatos.marketplace as marketplace_package
+import automatos.recipes as recipes_package
+import automatos.recipes.models
 import automatos.routing as routing_package
 import automatos.tools as tools_package
 import automatos.tools.composio.models
@@ -48,6 +50,9 @@ from automatos.marketplace.categories import PluginCategories
 from automatos.marketplace.runtime.service import PluginsService
 from automatos.marketplace.service import MarketplaceService
 from automatos.marketplace.settings import MarketplaceSettings
+from automatos.recipes.build import recipe_service
+from automatos.recipes.engine import RecipeEngine
+from automatos.recipes.runner import LocalRunner, Progress
 from automatos.routing.calibration import CalibrationService
 from automatos.routing.corrections import CorrectionsService
 from automatos.routing.rules import RulesService
@@ -104,10 +109,17 @@ TOOLS_MIGRATIONS = MigrationSource(
 """The tools' tables (0011: agents' apps and the workspace's tool switches; 0012: MCP servers; 0013:
 Composio's cached catalogue, connections and trigger subscriptions), in its package."""
 
+RECIPES_MIGRATIONS = MigrationSource(
+    name="automatos.recipes",
+    versions=Path(recipes_package.__file__).parent / "migrations",
+    metadata=Base.metadata,  # automatos.recipes.models, imported above
+)
+"""The recipes' tables (0014: recipes, versions, runs, step checkpoints, the runs' event log)."""
+
 PACKAGE_PARTS = Parts(
     settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings, McpSettings, ComposioSettings),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
-    migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS, TOOLS_MIGRATIONS),
+    migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS, TOOLS_MIGRATIONS, RECIPES_MIGRATIONS),
 )
 """What the feature packages hand the kernel: settings structs, declared settings, migrations."""
 
@@ -184,6 +196,11 @@ class Container(KernelContainer):
     composio_triggers = providers.Singleton(
         ComposioTriggers, KernelContainer.kernel, composio_client, route=router.provided.route
     )
+    # recipes (recipes/): versioned definitions and runs, the engine, the in-process runner
+    recipes = providers.Singleton(recipe_service, KernelContainer.kernel, agents, tool_registry)
+    recipe_engine = providers.Singleton(RecipeEngine, KernelContainer.kernel, chat, tools)
+    recipe_progress = providers.Singleton(Progress)
+    recipe_runner = providers.Singleton(LocalRunner, recipe_engine, recipes, recipe_progress)
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(

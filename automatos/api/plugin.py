@@ -45,6 +45,7 @@ from automatos.api.controllers.openai_compat import OpenAIController
 from automatos.api.controllers.platform_settings import PlatformSettingsController
 from automatos.api.controllers.plugins import AgentPluginsController, CatalogueController, WorkspacePluginsController
 from automatos.api.controllers.prompts import PromptsController
+from automatos.api.controllers.recipes import RecipeRunsController, RecipesController
 from automatos.api.controllers.routing import RouteController, RoutingController
 from automatos.api.controllers.routing_calibration import RoutingCalibrationController
 from automatos.api.controllers.routing_feedback import RoutingFeedbackController
@@ -105,6 +106,8 @@ KERNEL_CONTROLLERS: tuple[Any, ...] = (
     RoutingCalibrationController,
     RouteController,
     RoutingController,
+    RecipeRunsController,
+    RecipesController,
 )
 
 CHAT_CONTROLLERS: tuple[Any, ...] = (ChatController, UsageController, PromptsController, OpenAIController)
@@ -131,6 +134,7 @@ class KernelPlugin(InitPluginProtocol):
             await self.container.mcp_servers().start()  # MCP servers' providers join workspace views
             await self.container.composio_tools().start()  # Composio connections' tools join workspace views
             await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm
+            await self.container.recipe_runner().start()  # runs a stopped process left resume here
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
             gc.freeze()
@@ -138,6 +142,7 @@ class KernelPlugin(InitPluginProtocol):
                 yield
         finally:
             await self.container.composio_catalogue().stop()  # a sync in flight is marked failed
+            await self.container.recipe_runner().stop()  # steps in flight resume from their checkpoints
             await self.container.router().stop()  # the decisions still pending are written
             await self.container.plugins().stop()
             await self.container.marketplace().stop()  # scans in flight stay queued for the next start

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
@@ -407,6 +408,12 @@ class ToolResult(msgspec.Struct, frozen=True, kw_only=True):
     error: dict[str, Any] | None = None
     logs: list[dict[str, str]] = []
     usage: dict[str, float] = {}
+
+
+IDEMPOTENCY_KEY: ContextVar[str | None] = ContextVar("automatos_idempotency_key", default=None)
+"""Set while a tool runs for a recipe step: ``<run>:<step>:<attempt>``, the same when a stopped
+worker's step is run again. A provider that can deduplicate (an API's ``Idempotency-Key``) reads it
+in ``execute``; others ignore it."""
 
 
 @runtime_checkable

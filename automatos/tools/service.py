@@ -50,7 +50,7 @@ from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeni
 from automatos.kernel.http import Page, scoped
 from automatos.kernel.patterns import MAX_PATTERN_TEXT, bounded_validator, schema_pattern_problem
 from automatos.kernel.permissions import Permission
-from automatos.kernel.types import ToolCall, ToolResult, ToolSpec
+from automatos.kernel.types import IDEMPOTENCY_KEY, ToolCall, ToolResult, ToolSpec
 from automatos.sandbox.service import SandboxUnavailableError
 from automatos.sandbox.types import SandboxError
 from automatos.tools.permissions import INTENTS, app_of
@@ -332,6 +332,46 @@ class ToolService:
         except NotFoundError:
             return False
         return not (await self.registry.policy(workspace)).enabled(spec)
+
+    # --- a recipe's tool step ---------------------------------------------------------------------
+
+    async def run_for_recipe(
+        self,
+        workspace: Workspace,
+        name: str,
+        arguments: Mapping[str, Any],
+        *,
+        actor_id: str | None,
+        idempotency_key: str,
+        request_id: str | None = None,
+    ) -> ToolResult:
+        """Run a recipe step's tool (:mod:`automatos.recipes.engine`); never raises for a refusal:
+        an unknown or switched-off tool is ``refused``, arguments that do not fit the schema are
+        ``arguments`` with ``field`` — the step fails with that reason. The call is audited as
+        ``tool.invoke``, and ``IDEMPOTENCY_KEY`` holds the key while it
+        runs (a provider that can deduplicate reads it)."""
+        try:
+            provider, spec = await self.registry.find(workspace, name)
+        except NotFoundError:
+            return ToolResult(ok=False, error={"kind": "refused", "message": f"tool {echo(name)} does not exist here"})
+        if not (await self.registry.policy(workspace)).enabled(spec):
+            message = f"tool {echo(name)} is switched off in this workspace"
+            return ToolResult(ok=False, error={"kind": "refused", "message": message})
+        try:
+            self.check_arguments(spec, arguments)
+        except ValidationError as exc:
+            return ToolResult(ok=False, error={"kind": "arguments", "message": exc.detail, "field": exc.field})
+        except ConflictError as exc:
+            return ToolResult(ok=False, error={"kind": "unavailable", "message": exc.detail})
+        token = IDEMPOTENCY_KEY.set(idempotency_key)
+        try:
+            started = time.perf_counter()
+            result = await self.registry.call(workspace, provider, spec, arguments)
+            duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        finally:
+            IDEMPOTENCY_KEY.reset(token)
+        await self._audit_call(workspace.id, actor_id, spec, arguments, result, duration_ms, request_id)
+        return result
 
     # --- an agent's call, from the tool loop --------------------------------------------------------
 

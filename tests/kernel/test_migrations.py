@@ -48,7 +48,7 @@ def test_register_migrations_sources_reach_the_kernel(tmp_path: Path) -> None:
 def test_the_historical_chain_keeps_its_ids_wherever_its_files_live() -> None:
     kernel_own = {p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py")}
     assert kernel_own == {"0001_kernel.py", "0003_kernel_events.py"}  # 0002 and 0004 live with their owners
-    assert head(migrations()) == "0013 pgvector0001"  # the pgvector extension's branch: its HNSW indexes
+    assert head(migrations()) == "0014 pgvector0001"  # the pgvector extension's branch: its HNSW indexes
 
 
 async def test_an_extension_branch_joins_the_graph(tmp_path: Path) -> None:
@@ -58,8 +58,8 @@ async def test_an_extension_branch_joins_the_graph(tmp_path: Path) -> None:
     sources = (*migrations(), MigrationSource(name="acme", versions=versions))
     url = f"sqlite+aiosqlite:///{(tmp_path / 'a.db').as_posix()}"
     await upgrade(url, sources=sources)
-    assert heads(sources) == ("0013", "acme0001", "pgvector0001")
-    assert await current(url) == head(sources) == "0013 acme0001 pgvector0001"
+    assert heads(sources) == ("0014", "acme0001", "pgvector0001")
+    assert await current(url) == head(sources) == "0014 acme0001 pgvector0001"
     engine = create_engine(load_settings({}, database_url=url))
     try:
         async with engine.connect() as connection:

@@ -1,0 +1,292 @@
+"""The engine: :meth:`RecipeEngine.advance` moves one run by one step, durably.
+
+One call, whatever runs it (the in-process runner on the embedded default, a queue worker):
+
+1. In one transaction with the run locked: read the run, its pinned version and its checkpoints;
+   pick the first step without a ``succeeded`` or ``skipped`` checkpoint. A finished, waiting or
+   backing-off run is left alone. No step left → ``succeeded``.
+2. A step whose condition (``if``) does not hold → ``skipped``. An approval step → the run
+   ``waiting`` (``POST …/approve`` or ``…/reject`` moves it on).
+3. Otherwise a ``running`` checkpoint for ``(run, step, attempt)`` is written with its idempotency
+   key ``<run>:<step>:<attempt>`` and committed **before** the step runs. A step found ``running``
+   (its worker stopped) is run again under the same attempt and key: a tool that deduplicates on
+   the key does not act twice; a step that finished is never run again.
+4. The step runs outside any transaction (an agent: one chat turn, with its tools; a tool: the
+   registry, checked and audited), bounded by its ``timeout_seconds``. Its template is rendered
+   first: a template error fails the step with the reason.
+5. In one transaction: the checkpoint ``succeeded`` with the output, or ``failed`` with the error;
+   on failure either a retry (``not_before`` = now + ``backoff_seconds * 2 ** (attempt - 1)``) or the run
+   ``failed`` with the step's reason. Events are appended to the run's log in the same
+   transactions (``step.started``, ``step.finished``, ``step.failed``, ``step.skipped``,
+   ``run.waiting``, ``run.succeeded``, ``run.failed``).
+
+:class:`Advanced` tells the caller whether to advance again and after how long. The clock is
+injected (``clock``); nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import func, select
+
+from automatos.kernel.db.base import utcnow
+from automatos.kernel.errors import AutomatosError
+from automatos.kernel.types import ChatMessage
+from automatos.recipes.definition import Definition, Step
+from automatos.recipes.models import FINISHED, RecipeRun, RecipeRunEvent, RecipeStepRun, RecipeVersion
+from automatos.recipes.templates import TemplateError, condition, render
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from automatos.chat.service import ChatService
+    from automatos.kernel.core import Kernel
+    from automatos.tools.service import ToolService
+
+__all__ = ["Advanced", "RecipeEngine", "append_event", "lock_run"]
+
+log = logging.getLogger("automatos.recipes")
+
+MAX_ERROR = 2000
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What :meth:`RecipeEngine.advance` did: ``again`` after ``delay`` seconds, or not (finished,
+    waiting, cancelled, or not found)."""
+
+    again: bool
+    delay: float = 0.0
+    status: str = ""
+
+
+async def lock_run(session: AsyncSession, workspace_id: str | None, run_id: str) -> RecipeRun | None:
+    """The run, locked for the rest of the transaction (first in it: SQLite's write lock at once)."""
+    connection = await session.connection()
+    query = select(RecipeRun).where(RecipeRun.id == run_id)
+    if workspace_id is not None:
+        query = query.where(RecipeRun.workspace_id == workspace_id)
+    if connection.dialect.name == "sqlite":
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        query = query.with_for_update()
+    row: RecipeRun | None = await session.scalar(query)
+    return row
+
+
+async def append_event(session: AsyncSession, run: RecipeRun, kind: str, data: dict[str, Any]) -> int:
+    """Append to the run's log (the run is locked by the caller): its ``seq``."""
+    last = await session.scalar(
+        select(func.max(RecipeRunEvent.seq)).where(
+            RecipeRunEvent.run_id == run.id, RecipeRunEvent.workspace_id == run.workspace_id
+        )
+    )
+    seq = int(last or 0) + 1
+    session.add(RecipeRunEvent(run_id=run.id, seq=seq, workspace_id=run.workspace_id, kind=kind, data=data))
+    return seq
+
+
+class RecipeEngine:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        chat: ChatService,
+        tools: ToolService,
+        *,
+        worker: str = "local",
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.kernel = kernel
+        self.chat = chat
+        self.tools = tools
+        self.worker = worker
+        self.clock = clock
+
+    async def advance(self, run_id: str) -> Advanced:
+        picked = await self._pick(run_id)
+        if isinstance(picked, Advanced):
+            return picked
+        run, step, attempt, context = picked
+        output: Any = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(step.timeout_seconds):
+                output = await self._run_step(run, step, attempt, context)
+        except TimeoutError:
+            error = f"the step did not finish within {step.timeout_seconds:g} s"
+        except TemplateError as exc:
+            error = f"template: {exc}"
+        except StepFailed as exc:
+            error = str(exc)
+        except AutomatosError as exc:
+            error = f"{type(exc).__name__}: {exc.detail}"
+        except Exception as exc:  # the step's own failure, never the worker's
+            log.exception("run %s: step %s failed", run.id, step.id)
+            error = f"the step failed ({type(exc).__name__})"
+        return await self._finish(run.id, run.workspace_id, step, attempt, output, error)
+
+    # --- 1-3: pick the step, checkpoint it --------------------------------------------------------
+
+    async def _pick(self, run_id: str) -> tuple[RecipeRun, Step, int, dict[str, Any]] | Advanced:
+        now = self.clock()
+        async with self.kernel.store.sessionmaker.begin() as session:
+            run = await lock_run(session, None, run_id)
+            if run is None or run.status in FINISHED or run.status == "waiting":
+                return Advanced(again=False, status=run.status if run is not None else "")
+            if run.not_before is not None and run.not_before > now:
+                return Advanced(again=True, delay=(run.not_before - now).total_seconds(), status=run.status)
+            version = await session.get(RecipeVersion, (run.recipe_id, run.version))
+            assert version is not None  # versions are never deleted while their recipe lives
+            definition = msgspec.convert(version.definition, Definition)
+            checkpoints = (
+                await session.scalars(
+                    select(RecipeStepRun)
+                    .where(RecipeStepRun.run_id == run.id, RecipeStepRun.workspace_id == run.workspace_id)
+                    .order_by(RecipeStepRun.attempt)
+                )
+            ).all()
+            latest: dict[str, RecipeStepRun] = {c.step: c for c in checkpoints}
+            outputs = {c.step: {"output": c.output} for c in checkpoints if c.status == "succeeded"}
+            context: dict[str, Any] = {"inputs": run.inputs or {}, "steps": outputs}
+            for step in definition.steps:
+                last = latest.get(step.id)
+                if last is not None and last.status in ("succeeded", "skipped"):
+                    continue
+                run.step = step.id
+                run.status = "running"
+                run.worker = self.worker
+                run.heartbeat_at = now
+                run.not_before = None
+                if step.if_ is not None and not condition(step.if_, context):
+                    attempt = last.attempt if last is not None else 1
+                    self._checkpoint(session, run, step, attempt, "skipped", last)
+                    await append_event(session, run, "step.skipped", {"step": step.id, "if": step.if_})
+                    return Advanced(again=True, status="running")
+                if step.approval is not None:
+                    if last is None or last.status != "waiting":
+                        self._checkpoint(session, run, step, 1, "waiting", last)
+                    run.status = "waiting"
+                    await append_event(session, run, "run.waiting", {"step": step.id, "approval": step.approval})
+                    return Advanced(again=False, status="waiting")
+                if last is not None and last.status == "running":
+                    attempt = last.attempt  # its worker stopped: the same attempt, the same key
+                else:
+                    attempt = last.attempt + 1 if last is not None else 1
+                    self._checkpoint(session, run, step, attempt, "running", None)
+                await append_event(session, run, "step.started", {"step": step.id, "attempt": attempt})
+                session.expunge(run)
+                return run, step, attempt, context
+            run.status = "succeeded"
+            run.step = None
+            run.finished_at = now
+            run.worker = None
+            await append_event(session, run, "run.succeeded", {})
+            return Advanced(again=False, status="succeeded")
+
+    def _checkpoint(
+        self, session: AsyncSession, run: RecipeRun, step: Step, attempt: int, status: str, last: RecipeStepRun | None
+    ) -> None:
+        if last is not None and last.attempt == attempt:
+            last.status = status
+            last.finished_at = None if status in ("running", "waiting") else self.clock()
+            return
+        session.add(
+            RecipeStepRun(
+                run_id=run.id,
+                step=step.id,
+                attempt=attempt,
+                workspace_id=run.workspace_id,
+                status=status,
+                idempotency_key=f"{run.id}:{step.id}:{attempt}",
+                started_at=self.clock(),
+                finished_at=None if status in ("running", "waiting") else self.clock(),
+            )
+        )
+
+    # --- 4: run it --------------------------------------------------------------------------------
+
+    async def _run_step(self, run: RecipeRun, step: Step, attempt: int, context: dict[str, Any]) -> Any:
+        workspace = await self.kernel.directory.workspace(run.workspace_id)
+        if workspace is None:
+            raise StepFailed("the workspace is gone")
+        key = f"{run.id}:{step.id}:{attempt}"
+        if step.agent is not None:
+            message = render(step.input or "", context)
+            text = message if isinstance(message, str) else msgspec.json.encode(message).decode()
+            turn = await self.chat.start_stateless(
+                workspace,
+                step.agent,
+                [ChatMessage(role="user", content=text)],
+                overrides={},
+                request_id=key,
+                agent_field="agent",
+                use_tools=True,
+                actor_id=run.created_by,
+            )
+            done = await turn.complete()
+            return {"text": done.text, "model": done.model, "provider": done.provider, "tokens": done.total_tokens}
+        assert step.tool is not None
+        arguments = render(step.arguments or {}, context)
+        if not isinstance(arguments, dict):
+            raise StepFailed("the arguments did not render to an object")
+        result = await self.tools.run_for_recipe(
+            workspace, step.tool, arguments, actor_id=run.created_by, idempotency_key=key, request_id=key
+        )
+        if not result.ok:
+            error = result.error or {}
+            field = f" ({error['field']})" if error.get("field") else ""
+            raise StepFailed(f"tool {step.tool}: {error.get('kind', 'error')}{field}: {error.get('message', '')}")
+        return result.result
+
+    # --- 5: record how it ended -------------------------------------------------------------------
+
+    async def _finish(
+        self, run_id: str, workspace_id: str, step: Step, attempt: int, output: Any, error: str | None
+    ) -> Advanced:
+        now = self.clock()
+        async with self.kernel.store.sessionmaker.begin() as session:
+            run = await lock_run(session, workspace_id, run_id)
+            if run is None:
+                return Advanced(again=False)
+            checkpoint = await session.get(RecipeStepRun, (run_id, step.id, attempt))
+            if checkpoint is None or checkpoint.status != "running":
+                return Advanced(again=run.status not in FINISHED and run.status != "waiting", status=run.status)
+            checkpoint.finished_at = now
+            if error is None:
+                checkpoint.status = "succeeded"
+                checkpoint.output = output
+                await append_event(session, run, "step.finished", {"step": step.id, "attempt": attempt})
+                run.heartbeat_at = now
+                if run.status in FINISHED:  # cancelled while the step ran: its output is kept
+                    return Advanced(again=False, status=run.status)
+                return Advanced(again=True, status=run.status)
+            checkpoint.status = "failed"
+            checkpoint.error = error[:MAX_ERROR]
+            await append_event(
+                session, run, "step.failed", {"step": step.id, "attempt": attempt, "error": error[:MAX_ERROR]}
+            )
+            if run.status in FINISHED:
+                return Advanced(again=False, status=run.status)
+            if attempt <= step.retries:
+                delay = step.backoff_seconds * (2 ** (attempt - 1))
+                run.not_before = now + timedelta(seconds=delay)
+                return Advanced(again=True, delay=delay, status=run.status)
+            run.status = "failed"
+            run.error = f"step {step.id}: {error}"[:MAX_ERROR]
+            run.finished_at = now
+            run.worker = None
+            await append_event(session, run, "run.failed", {"step": step.id, "error": run.error})
+            return Advanced(again=False, status="failed")
+
+
+class StepFailed(Exception):
+    """A step that ended in failure for a reason it states (a tool error, a gone workspace)."""

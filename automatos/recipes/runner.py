@@ -1,0 +1,144 @@
+"""The in-process runner (the embedded default): runs advance in this process's event loop.
+
+:class:`LocalRunner` is what ``POST /api/recipes/{id}/runs`` hands a run to when no queue worker
+serves recipes: each run is advanced by :meth:`RecipeEngine.advance
+<automatos.recipes.engine.RecipeEngine.advance>` one step at a time — the same code path a queue
+worker takes — until it finishes, waits for an approval or is cancelled; a retry's backoff is
+waited with the injected ``sleep``. At most ``concurrency`` steps run at once in the process, and
+at most ``per_workspace`` of them for one workspace, so one tenant's runs cannot take every slot.
+One run is advanced by one task at a time; a run submitted while it is being advanced is advanced
+again after (a resumed approval, a retry).
+
+At start it resumes the runs a stopped process left ``queued`` or ``running`` (their checkpoints
+say where: a finished step is not run again). :class:`Progress` wakes live readers of a run's
+events (the SSE stream) in this process; readers on other processes poll the event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+
+from automatos.kernel.tasks import cancel_and_wait
+from automatos.recipes.engine import RecipeEngine
+from automatos.recipes.models import RecipeRun
+from automatos.recipes.service import RecipeService
+
+__all__ = ["LocalRunner", "Progress"]
+
+log = logging.getLogger("automatos.recipes")
+
+
+class Progress:
+    """Wakes the readers of a run's events when the run changed in this process."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+
+    def changed(self, run_id: str) -> None:
+        event = self._events.pop(run_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait(self, run_id: str, seconds: float) -> None:
+        """Until the run changes here, or ``seconds`` (another process may have changed it)."""
+        event = self._events.setdefault(run_id, asyncio.Event())
+        try:
+            async with asyncio.timeout(seconds):
+                await event.wait()
+        except TimeoutError:
+            pass
+
+
+class LocalRunner:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        engine: RecipeEngine,
+        service: RecipeService,
+        progress: Progress,
+        *,
+        concurrency: int = 8,
+        per_workspace: int = 4,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.engine = engine
+        self.service = service
+        self.progress = progress
+        self.sleep = sleep
+        self.per_workspace = per_workspace
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tenant: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(per_workspace))
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._started = False
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.service.submit = self.submit
+        async with self.engine.kernel.store.sessionmaker() as session:
+            left = (
+                (await session.execute(select(RecipeRun.id).where(RecipeRun.status.in_(("queued", "running")))))
+                .scalars()
+                .all()
+            )
+        for run_id in left:
+            await self.submit(run_id)
+        if left:
+            log.info("resumed %d recipe runs a stopped process left", len(left))
+
+    async def stop(self) -> None:
+        self._started = False
+        self.service.submit = None
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            await cancel_and_wait(task)
+
+    async def submit(self, run_id: str) -> None:
+        self.progress.changed(run_id)
+        if run_id in self._tasks:
+            self._again.add(run_id)
+            return
+        task = asyncio.create_task(self._drive(run_id), name=f"recipe-run-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+
+    async def idle(self) -> None:
+        """Until no run is being advanced here (tests, a graceful stop)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def _drive(self, run_id: str) -> None:
+        while True:
+            try:
+                workspace = await self._workspace_of(run_id)
+                async with self._slots, self._tenant[workspace]:
+                    advanced = await self.engine.advance(run_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database down: the run stays where its checkpoints say
+                log.exception("run %s: advancing failed; it is resumed at the next start or submit", run_id)
+                return
+            finally:
+                self.progress.changed(run_id)
+            if not advanced.again:
+                if run_id in self._again:
+                    self._again.discard(run_id)
+                    continue
+                return
+            self._again.discard(run_id)
+            if advanced.delay > 0:
+                await self.sleep(advanced.delay)
+
+    async def _workspace_of(self, run_id: str) -> str:
+        async with self.engine.kernel.store.sessionmaker() as session:
+            got = await session.scalar(select(RecipeRun.workspace_id).where(RecipeRun.id == run_id))
+        return str(got or "")

@@ -1,0 +1,475 @@
+"""The recipes API's service: recipes as versioned data, runs and their control.
+
+- **Recipes** (``/api/recipes``): created with a first version; ``PATCH`` with a ``definition``
+  writes a new immutable version (name and description change in place); a run is pinned to the
+  version it started with, so an edit never changes a run in flight. Every definition is checked
+  (:func:`automatos.recipes.definition.check`) and its agents and tools must exist in the workspace
+  — 422 naming ``definition.steps[i].agent``/``.tool``. ``DELETE`` archives (runs in flight go on).
+- **Runs**: ``start_run`` checks the inputs against the version's schema (422 naming
+  ``inputs.<name>``), writes the run ``queued`` with its first event and hands it to the runner.
+  Control — ``cancel``, ``retry`` (a failed run, from its failed step: finished steps are kept and
+  never run again), ``approve``/``reject`` (a waiting approval step) — each in one transaction with
+  the run locked, audited (``recipe.run_*``), then the runner is told.
+
+Every query names the workspace: another workspace's recipe or run is a 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError, echo
+from automatos.kernel.http import Page
+from automatos.kernel.store import KernelStore
+from automatos.recipes.definition import Definition, check
+from automatos.recipes.engine import append_event, lock_run
+from automatos.recipes.models import FINISHED, Recipe, RecipeRun, RecipeRunEvent, RecipeStepRun, RecipeVersion
+
+if TYPE_CHECKING:
+    from automatos.kernel.core import Kernel
+    from automatos.kernel.types import Workspace
+
+__all__ = ["RecipeCreate", "RecipeRecord", "RecipeService", "RecipeUpdate", "RunRecord", "StepRecord"]
+
+Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Description = Annotated[str, msgspec.Meta(max_length=10_000)]
+
+Exists = Callable[["Workspace", str], Awaitable[bool]]
+"""``exists(workspace, ref)``: whether the workspace has that agent (or tool)."""
+Submit = Callable[[str], Awaitable[None]]
+"""``submit(run_id)``: hand a run to the runner."""
+
+
+class RecipeCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    slug: Slug
+    name: Name
+    description: Description = ""
+    definition: Definition
+
+
+class RecipeUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
+    definition: Definition | msgspec.UnsetType = msgspec.UNSET
+    """A new definition: a new version."""
+
+
+class RecipeRecord(msgspec.Struct, kw_only=True):
+    id: str
+    slug: str
+    name: str
+    description: str
+    version: int
+    status: str
+    definition: dict[str, Any]
+    """The newest version's."""
+    created_at: datetime
+    updated_at: datetime
+
+
+class StepRecord(msgspec.Struct, kw_only=True):
+    step: str
+    attempt: int
+    status: str
+    output: Any
+    error: str | None
+    idempotency_key: str
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class RunRecord(msgspec.Struct, kw_only=True):
+    id: str
+    recipe_id: str
+    version: int
+    status: str
+    inputs: dict[str, Any]
+    step: str | None
+    error: str | None
+    origin: str
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    steps: list[StepRecord] | None = None
+
+
+def _recipe(row: Recipe, definition: dict[str, Any]) -> RecipeRecord:
+    return RecipeRecord(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        version=row.version,
+        status=row.status,
+        definition=definition,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _run(row: RecipeRun, steps: list[RecipeStepRun] | None = None) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        recipe_id=row.recipe_id,
+        version=row.version,
+        status=row.status,
+        inputs=dict(row.inputs or {}),
+        step=row.step,
+        error=row.error,
+        origin=row.origin,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+        steps=None
+        if steps is None
+        else [
+            StepRecord(
+                step=s.step,
+                attempt=s.attempt,
+                status=s.status,
+                output=s.output,
+                error=s.error,
+                idempotency_key=s.idempotency_key,
+                started_at=s.started_at,
+                finished_at=s.finished_at,
+            )
+            for s in steps
+        ],
+    )
+
+
+class RecipeService:
+    """See the module docstring."""
+
+    def __init__(self, kernel: Kernel, *, agent_exists: Exists, tool_exists: Exists) -> None:
+        self.kernel = kernel
+        self.sessionmaker = kernel.store.sessionmaker
+        self.agent_exists = agent_exists
+        self.tool_exists = tool_exists
+        self.submit: Submit | None = None
+        """Set by the runner when it starts; without it runs stay ``queued`` until one starts."""
+
+    # --- recipes ------------------------------------------------------------------------------------
+
+    async def _checked(self, workspace: Workspace, definition: Definition) -> dict[str, Any]:
+        try:
+            check(definition)
+        except ValidationError as exc:
+            raise ValidationError(f"definition.{exc.detail}", field=f"definition.{exc.field}") from None
+        for i, step in enumerate(definition.steps):
+            if step.agent is not None and not await self.agent_exists(workspace, step.agent):
+                field = f"definition.steps[{i}].agent"
+                raise ValidationError(f"{field}: this workspace has no agent {echo(step.agent)}", field=field)
+            if step.tool is not None and not await self.tool_exists(workspace, step.tool):
+                field = f"definition.steps[{i}].tool"
+                raise ValidationError(f"{field}: this workspace has no tool {echo(step.tool)}", field=field)
+        built: dict[str, Any] = msgspec.to_builtins(definition)
+        return built
+
+    async def create(
+        self, workspace: Workspace, data: RecipeCreate, *, actor_id: str | None, request_id: str | None = None
+    ) -> RecipeRecord:
+        if data.slug == "runs":
+            raise ValidationError("slug: 'runs' is reserved (/api/recipes/runs lists the runs)", field="slug")
+        definition = await self._checked(workspace, data.definition)
+        try:
+            async with self.sessionmaker.begin() as session:
+                row = Recipe(
+                    workspace_id=workspace.id,
+                    slug=data.slug,
+                    name=data.name,
+                    description=data.description,
+                    version=1,
+                    created_by=actor_id,
+                )
+                session.add(row)
+                await session.flush()
+                session.add(
+                    RecipeVersion(
+                        recipe_id=row.id,
+                        version=1,
+                        workspace_id=workspace.id,
+                        definition=definition,
+                        created_by=actor_id,
+                    )
+                )
+                KernelStore._audit(
+                    session, workspace.id, actor_id, "recipe.created", "recipe", row.id, {"slug": data.slug}, request_id
+                )
+                return _recipe(row, definition)
+        except IntegrityError:
+            raise ConflictError(f"a recipe with slug {data.slug!r} exists in this workspace", field="slug") from None
+
+    async def _row(self, session: Any, workspace_id: str, ref: str) -> Recipe:
+        row: Recipe | None = await session.scalar(
+            select(Recipe).where(Recipe.workspace_id == workspace_id, or_(Recipe.id == ref, Recipe.slug == ref))
+        )
+        if row is None:
+            raise NotFoundError(f"recipe {echo(ref)} does not exist in this workspace", field="recipe")
+        return row
+
+    async def _definition(self, session: Any, row: Recipe, version: int | None = None) -> dict[str, Any]:
+        got = await session.get(RecipeVersion, (row.id, version or row.version))
+        if got is None or got.workspace_id != row.workspace_id:
+            raise NotFoundError(f"recipe {row.slug} has no version {version}", field="version")
+        definition: dict[str, Any] = got.definition
+        return definition
+
+    async def get(self, workspace: Workspace, ref: str, version: int | None = None) -> RecipeRecord:
+        async with self.sessionmaker() as session:
+            row = await self._row(session, workspace.id, ref)
+            record = _recipe(row, await self._definition(session, row, version))
+            if version is not None:
+                record.version = version
+            return record
+
+    async def list_recipes(
+        self, workspace: Workspace, *, q: str | None = None, archived: bool = False, offset: int = 0, limit: int = 100
+    ) -> Page[RecipeRecord]:
+        where = [Recipe.workspace_id == workspace.id]
+        if not archived:
+            where.append(Recipe.status == "active")
+        if q:
+            needle = f"%{q.lower()}%"
+            where.append(or_(func.lower(Recipe.name).like(needle), func.lower(Recipe.slug).like(needle)))
+        async with self.sessionmaker() as session:
+            total = int(await session.scalar(select(func.count()).select_from(Recipe).where(*where)) or 0)
+            rows = (
+                await session.execute(
+                    select(Recipe, RecipeVersion.definition)
+                    .join(
+                        RecipeVersion,
+                        (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.version),
+                    )
+                    .where(*where)
+                    .order_by(Recipe.slug)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).all()
+        return Page(items=[_recipe(r, d) for r, d in rows], total=total, offset=offset, limit=limit)
+
+    async def update(
+        self,
+        workspace: Workspace,
+        ref: str,
+        data: RecipeUpdate,
+        *,
+        actor_id: str | None,
+        request_id: str | None = None,
+    ) -> RecipeRecord:
+        definition = None
+        if not isinstance(data.definition, msgspec.UnsetType):
+            definition = await self._checked(workspace, data.definition)
+        async with self.sessionmaker.begin() as session:
+            row = await self._row(session, workspace.id, ref)
+            changed: list[str] = []
+            if not isinstance(data.name, msgspec.UnsetType):
+                row.name, changed = data.name, [*changed, "name"]
+            if not isinstance(data.description, msgspec.UnsetType):
+                row.description, changed = data.description, [*changed, "description"]
+            if definition is not None:
+                row.version += 1
+                session.add(
+                    RecipeVersion(
+                        recipe_id=row.id,
+                        version=row.version,
+                        workspace_id=workspace.id,
+                        definition=definition,
+                        created_by=actor_id,
+                    )
+                )
+                changed.append("definition")
+            data_ = {"fields": changed, "version": row.version}
+            KernelStore._audit(session, workspace.id, actor_id, "recipe.updated", "recipe", row.id, data_, request_id)
+            await session.flush()
+            return _recipe(row, definition if definition is not None else await self._definition(session, row))
+
+    async def archive(self, workspace: Workspace, ref: str, *, actor_id: str | None, request_id: str | None) -> None:
+        async with self.sessionmaker.begin() as session:
+            row = await self._row(session, workspace.id, ref)
+            if row.status != "archived":
+                row.status = "archived"
+                KernelStore._audit(session, workspace.id, actor_id, "recipe.archived", "recipe", row.id, {}, request_id)
+
+    # --- runs ---------------------------------------------------------------------------------------
+
+    async def start_run(
+        self,
+        workspace: Workspace,
+        ref: str,
+        inputs: Mapping[str, Any],
+        *,
+        actor_id: str | None,
+        origin: str = "api",
+        request_id: str | None = None,
+    ) -> RunRecord:
+        async with self.sessionmaker.begin() as session:
+            recipe = await self._row(session, workspace.id, ref)
+            if recipe.status != "active":
+                raise ConflictError(f"recipe {recipe.slug} is archived", field="recipe")
+            definition = await self._definition(session, recipe)
+            schema = definition.get("inputs") or {}
+            if schema:
+                error = best_match(Draft202012Validator(schema).iter_errors(dict(inputs)))
+                if error is not None:
+                    field = "inputs" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+                    if error.validator == "required" and isinstance(error.validator_value, list):
+                        missing = [p for p in error.validator_value if p not in inputs]
+                        field += f".{missing[0]}" if missing else ""
+                    raise ValidationError(f"{field}: {error.message[:300]}", field=field)
+            run = RecipeRun(
+                workspace_id=workspace.id,
+                recipe_id=recipe.id,
+                version=recipe.version,
+                status="queued",
+                inputs=dict(inputs),
+                origin=origin,
+                created_by=actor_id,
+            )
+            session.add(run)
+            await session.flush()
+            await append_event(session, run, "run.queued", {"recipe": recipe.slug, "version": recipe.version})
+            data = {"recipe": recipe.slug, "version": recipe.version, "origin": origin}
+            KernelStore._audit(
+                session, workspace.id, actor_id, "recipe.run_started", "recipe_run", run.id, data, request_id
+            )
+            record = _run(run)
+        if self.submit is not None:
+            await self.submit(record.id)
+        return record
+
+    async def get_run(self, workspace: Workspace, run_id: str) -> RunRecord:
+        async with self.sessionmaker() as session:
+            row = await session.scalar(
+                select(RecipeRun).where(RecipeRun.workspace_id == workspace.id, RecipeRun.id == run_id)
+            )
+            if row is None:
+                raise NotFoundError(f"run {echo(run_id)} does not exist in this workspace", field="run")
+            steps = (
+                await session.scalars(
+                    select(RecipeStepRun)
+                    .where(RecipeStepRun.workspace_id == workspace.id, RecipeStepRun.run_id == row.id)
+                    .order_by(RecipeStepRun.started_at, RecipeStepRun.attempt)
+                )
+            ).all()
+            return _run(row, list(steps))
+
+    async def list_runs(
+        self,
+        workspace: Workspace,
+        *,
+        recipe: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[RunRecord]:
+        where = [RecipeRun.workspace_id == workspace.id]
+        async with self.sessionmaker() as session:
+            if recipe is not None:
+                where.append(RecipeRun.recipe_id == (await self._row(session, workspace.id, recipe)).id)
+            if status is not None:
+                where.append(RecipeRun.status == status)
+            total = int(await session.scalar(select(func.count()).select_from(RecipeRun).where(*where)) or 0)
+            rows = (
+                await session.scalars(
+                    select(RecipeRun).where(*where).order_by(RecipeRun.created_at.desc()).offset(offset).limit(limit)
+                )
+            ).all()
+        return Page(items=[_run(r) for r in rows], total=total, offset=offset, limit=limit)
+
+    async def events(
+        self, workspace: Workspace, run_id: str, *, after: int = 0, limit: int = 500
+    ) -> list[tuple[int, str, dict[str, Any]]]:
+        """The run's events after ``after`` (a ``Last-Event-ID``): ``(seq, kind, data)``; 404 for a
+        run of another workspace."""
+        async with self.sessionmaker() as session:
+            exists = await session.scalar(
+                select(RecipeRun.id).where(RecipeRun.workspace_id == workspace.id, RecipeRun.id == run_id)
+            )
+            if exists is None:
+                raise NotFoundError(f"run {echo(run_id)} does not exist in this workspace", field="run")
+            rows = (
+                await session.execute(
+                    select(RecipeRunEvent.seq, RecipeRunEvent.kind, RecipeRunEvent.data)
+                    .where(
+                        RecipeRunEvent.workspace_id == workspace.id,
+                        RecipeRunEvent.run_id == run_id,
+                        RecipeRunEvent.seq > after,
+                    )
+                    .order_by(RecipeRunEvent.seq)
+                    .limit(limit)
+                )
+            ).all()
+        return [(int(seq), str(kind), dict(data or {})) for seq, kind, data in rows]
+
+    async def control(
+        self,
+        workspace: Workspace,
+        run_id: str,
+        action: str,
+        *,
+        actor_id: str | None,
+        comment: str = "",
+        request_id: str | None = None,
+    ) -> RunRecord:
+        """``cancel``, ``retry``, ``approve`` or ``reject`` (409 naming ``status`` when the run's
+        state does not allow it)."""
+        resubmit = False
+        async with self.sessionmaker.begin() as session:
+            run = await lock_run(session, workspace.id, run_id)
+            if run is None:
+                raise NotFoundError(f"run {echo(run_id)} does not exist in this workspace", field="run")
+            if action == "cancel":
+                if run.status in FINISHED:
+                    raise ConflictError(f"the run is already {run.status}", field="status")
+                run.status, run.finished_at = "cancelled", datetime.now(run.created_at.tzinfo)
+                await append_event(session, run, "run.cancelled", {"by": actor_id})
+            elif action == "retry":
+                if run.status != "failed":
+                    raise ConflictError(f"only a failed run is retried (this one is {run.status})", field="status")
+                run.status, run.error, run.finished_at, run.not_before = "queued", None, None, None
+                await append_event(session, run, "run.retried", {"step": run.step, "by": actor_id})
+                resubmit = True
+            elif action in ("approve", "reject"):
+                waiting = await session.scalar(
+                    select(RecipeStepRun).where(
+                        RecipeStepRun.workspace_id == workspace.id,
+                        RecipeStepRun.run_id == run.id,
+                        RecipeStepRun.step == (run.step or ""),
+                        RecipeStepRun.status == "waiting",
+                    )
+                )
+                if run.status != "waiting" or waiting is None:
+                    raise ConflictError(f"the run is not waiting for an approval ({run.status})", field="status")
+                approved = action == "approve"
+                waiting.status = "succeeded" if approved else "failed"
+                waiting.output = {"approved": approved, "by": actor_id, "comment": comment}
+                waiting.finished_at = datetime.now(run.created_at.tzinfo)
+                await append_event(session, run, f"step.{action}d", {"step": run.step, "by": actor_id})
+                if approved:
+                    run.status = "queued"
+                    resubmit = True
+                else:
+                    run.status, run.error = "failed", f"step {run.step}: rejected by {actor_id}"
+                    run.finished_at = waiting.finished_at
+                    await append_event(session, run, "run.failed", {"step": run.step, "error": run.error})
+            else:
+                raise ValidationError(f"unknown action {action!r}", field="action")
+            KernelStore._audit(
+                session, workspace.id, actor_id, f"recipe.run_{action}", "recipe_run", run.id, {}, request_id
+            )
+        if resubmit and self.submit is not None:
+            await self.submit(run_id)
+        return await self.get_run(workspace, run_id)

@@ -1,0 +1,280 @@
+"""Recipes end to end on the embedded default: versioned definitions, runs advanced step by step by
+the in-process runner (the engine's one code path), checkpoints, retries, conditions, approvals,
+control, the event log over SSE, resuming a run a stopped process left, and bad input by name."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from automatos.api.app import create_app
+from automatos.kernel.core import Kernel
+from automatos.kernel.db import models as m
+from automatos.recipes.models import RecipeRun, RecipeStepRun
+from automatos.recipes.runner import LocalRunner
+from tests.helpers import AppClient, container_of, make_container, serve_app, sse
+from tests.tools.fakes import FakePlugin, Plugins
+
+ALICE = {"X-Test-User": "alice"}
+
+
+class World:
+    def __init__(self, client: AppClient, plugins: Plugins, ids: dict[str, str], cards: FakePlugin) -> None:
+        self.client, self.plugins, self.ids, self.cards = client, plugins, ids, cards
+        self.kernel: Kernel = client.app.state["kernel"]
+
+    def alpha(self) -> dict[str, str]:
+        return {**ALICE, "X-Workspace-ID": self.ids["alpha"]}
+
+    @property
+    def runner(self) -> LocalRunner:
+        runner: LocalRunner = container_of(self.client).recipe_runner()
+        return runner
+
+    async def recipe(self, steps: list[dict[str, Any]], *, slug: str = "triage", inputs: Any = None) -> dict[str, Any]:
+        definition: dict[str, Any] = {"steps": steps}
+        if inputs is not None:
+            definition["inputs"] = inputs
+        made = await self.client.post(
+            "/api/recipes", json={"slug": slug, "name": slug.title(), "definition": definition}, headers=self.alpha()
+        )
+        assert made.status_code == 201, made.text
+        body: dict[str, Any] = made.json()
+        return body
+
+    async def run(self, recipe: str, inputs: dict[str, Any] | None = None, *, wait: bool = True) -> dict[str, Any]:
+        started = await self.client.post(
+            f"/api/recipes/{recipe}/runs", json={"inputs": inputs or {}}, headers=self.alpha()
+        )
+        assert started.status_code == 202, started.text
+        if wait:
+            await self.runner.idle()
+        return await self.get(started.json()["id"])
+
+    async def get(self, run_id: str) -> dict[str, Any]:
+        got = await self.client.get(f"/api/recipes/runs/{run_id}", headers=self.alpha())
+        assert got.status_code == 200, got.text
+        body: dict[str, Any] = got.json()
+        return body
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    container = make_container(tmp_path, feature_sandbox=False)
+    async with serve_app(create_app(container)) as client:
+        kernel: Kernel = client.app.state["kernel"]
+        async with kernel.store.sessionmaker.begin() as session:
+            session.add(m.User(id="alice", email="alice@example.test", display_name="alice"))
+            session.add(m.User(id="bob", email="bob@example.test", display_name="bob"))
+        ids: dict[str, str] = {}
+        for slug, who in (("alpha", "alice"), ("bravo", "bob")):
+            made = await client.post("/api/workspaces", json={"slug": slug, "name": slug}, headers={"X-Test-User": who})
+            ids[slug] = made.json()["id"]
+        plugins = Plugins(kernel)
+        cards = FakePlugin("cards", ["card", "boom"], schemas={"boom": {"type": "object"}})
+        await plugins.set(ids["alpha"], cards)
+        world = World(client, plugins, ids, cards)
+        for slug in ("triager", "writer"):
+            agent = await client.post("/api/agents", json={"name": slug, "slug": slug}, headers=world.alpha())
+            assert agent.status_code == 201, agent.text
+        yield world
+
+
+THREE: list[dict[str, Any]] = [
+    {"id": "triage", "agent": "triager", "input": "Triage: {{ inputs.ticket }}"},
+    {"id": "card", "tool": "cards__card", "arguments": {"url": "{{ inputs.url }}", "options": {"depth": 1}}},
+    {"id": "answer", "agent": "writer", "input": "Answer using {{ steps.card.output.arguments.url }}"},
+]
+INPUTS = {
+    "type": "object",
+    "properties": {"ticket": {"type": "string"}, "url": {"type": "string"}},
+    "required": ["ticket"],
+}
+
+
+async def test_a_run_goes_through_its_steps_with_templates_and_checkpoints(world: World) -> None:
+    await world.recipe(THREE, inputs=INPUTS)
+    run = await world.run("triage", {"ticket": "printer on fire", "url": "https://a.test"})
+    assert run["status"] == "succeeded" and run["error"] is None and run["version"] == 1, run
+    steps = {s["step"]: s for s in run["steps"]}
+    assert [s["step"] for s in run["steps"]] == ["triage", "card", "answer"]
+    assert all(s["status"] == "succeeded" and s["attempt"] == 1 for s in run["steps"])
+    assert (
+        steps["triage"]["output"]["text"].startswith("[offline]")
+        and "printer on fire" in steps["triage"]["output"]["text"]
+    )
+    assert steps["card"]["output"]["arguments"] == {"url": "https://a.test", "options": {"depth": 1}}
+    assert steps["card"]["idempotency_key"] == f"{run['id']}:card:1"
+    assert "https://a.test" in steps["answer"]["output"]["text"]
+    assert world.cards.calls == [
+        (world.ids["alpha"], "cards__card", {"url": "https://a.test", "options": {"depth": 1}})
+    ]
+    events = await world.client.get(f"/api/recipes/runs/{run['id']}/events", headers=world.alpha())
+    kinds = [name for name, _ in sse(events.text)]
+    assert kinds == ["run.queued", *["step.started", "step.finished"] * 3, "run.succeeded"]
+
+
+async def test_an_edit_is_a_new_version_and_a_run_keeps_its_own(world: World) -> None:
+    await world.recipe([{"id": "ok", "approval": "Go on?"}, {"id": "first", "agent": "writer", "input": "v1"}])
+    waiting = await world.run("triage")
+    assert waiting["status"] == "waiting" and waiting["step"] == "ok"
+    edited = await world.client.patch(
+        "/api/recipes/triage",
+        json={"definition": {"steps": [{"id": "second", "agent": "writer", "input": "v2"}]}},
+        headers=world.alpha(),
+    )
+    assert edited.status_code == 200 and edited.json()["version"] == 2, edited.text
+    old = await world.client.get("/api/recipes/triage?version=1", headers=world.alpha())
+    assert old.json()["definition"]["steps"][1]["input"] == "v1"
+    approved = await world.client.post(f"/api/recipes/runs/{waiting['id']}/approve", json={}, headers=world.alpha())
+    assert approved.status_code == 200, approved.text
+    await world.runner.idle()
+    done = await world.get(waiting["id"])
+    assert done["status"] == "succeeded" and done["version"] == 1
+    assert [s["step"] for s in done["steps"]] == ["ok", "first"]
+    assert done["steps"][0]["output"]["approved"] is True and done["steps"][0]["output"]["by"] == "alice"
+    assert (await world.run("triage"))["steps"][0]["step"] == "second"
+
+
+async def test_retries_conditions_rejects_and_the_retry_of_a_failed_run(world: World) -> None:
+    await world.recipe(
+        [
+            {"id": "maybe", "agent": "writer", "input": "x", "if": "inputs.go"},
+            {"id": "boom", "tool": "cards__boom", "arguments": {}, "retries": 2, "backoff_seconds": 0},
+        ]
+    )
+    run = await world.run("triage", {"go": False})
+    assert run["status"] == "failed" and run["error"].startswith("step boom: tool cards__boom: provider"), run
+    statuses = [(s["step"], s["attempt"], s["status"]) for s in run["steps"]]
+    assert statuses == [("maybe", 1, "skipped"), ("boom", 1, "failed"), ("boom", 2, "failed"), ("boom", 3, "failed")]
+    retried = await world.client.post(f"/api/recipes/runs/{run['id']}/retry", json={}, headers=world.alpha())
+    assert retried.status_code == 200, retried.text
+    await world.runner.idle()
+    again = await world.get(run["id"])
+    assert again["status"] == "failed" and [s["attempt"] for s in again["steps"] if s["step"] == "boom"] == [1, 2, 3, 4]
+    assert [s["status"] for s in again["steps"] if s["step"] == "maybe"] == ["skipped"]  # never run again
+    twice = await world.client.post(f"/api/recipes/runs/{run['id']}/approve", json={}, headers=world.alpha())
+    assert twice.status_code == 409 and twice.json()["field"] == "status"
+    # an approval rejected fails the run with who rejected it
+    await world.recipe([{"id": "ok", "approval": "Ship?"}], slug="ship")
+    waiting = await world.run("ship")
+    rejected = await world.client.post(
+        f"/api/recipes/runs/{waiting['id']}/reject", json={"comment": "no"}, headers=world.alpha()
+    )
+    assert rejected.json()["status"] == "failed" and rejected.json()["error"] == "step ok: rejected by alice"
+
+
+async def test_a_template_error_fails_the_step_with_the_reason_and_cancel_stops_a_run(world: World) -> None:
+    await world.recipe(
+        [
+            {"id": "card", "tool": "cards__card", "arguments": {"url": "https://b.test"}},
+            {"id": "use", "agent": "writer", "input": "{{ steps.card.output.nothing.here }}"},
+        ]
+    )
+    run = await world.run("triage")
+    assert run["status"] == "failed"
+    assert run["error"] == "step use: template: steps.card.output.nothing.here does not exist in this run"
+    await world.recipe([{"id": "ok", "approval": "Wait"}], slug="hold")
+    waiting = await world.run("hold")
+    cancelled = await world.client.post(f"/api/recipes/runs/{waiting['id']}/cancel", json={}, headers=world.alpha())
+    assert cancelled.json()["status"] == "cancelled"
+    again = await world.client.post(f"/api/recipes/runs/{waiting['id']}/cancel", json={}, headers=world.alpha())
+    assert again.status_code == 409
+
+
+async def test_bad_definitions_and_inputs_are_refused_by_name(world: World) -> None:
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"steps": [{"id": "a", "agent": "nobody", "input": "x"}]}, "definition.steps[0].agent"),
+        ({"steps": [{"id": "a", "tool": "no__tool", "arguments": {}}]}, "definition.steps[0].tool"),
+        (
+            {"steps": [{"id": "a", "agent": "writer", "input": "{{ steps.b.output }}"}, {"id": "b", "approval": "?"}]},
+            "definition.steps[0].input",
+        ),
+        ({"steps": [{"id": "a", "agent": "writer", "input": "{{ nonsense }}"}]}, "definition.steps[0].input"),
+        ({"steps": [{"id": "a", "agent": "writer"}]}, "definition.steps[0].input"),
+        ({"steps": [{"id": "a", "agent": "writer", "tool": "cards__card", "input": "x"}]}, "definition.steps[0]"),
+        ({"steps": [{"id": "a", "approval": "?"}, {"id": "a", "approval": "?"}]}, "definition.steps[1].id"),
+        ({"steps": [{"id": "a", "approval": "?", "if": "steps.a.output"}]}, "definition.steps[0].if"),
+        ({"steps": []}, "definition.steps"),
+        ({"steps": [{"id": "A B", "approval": "?"}]}, "definition.steps[0].id"),
+        ({"inputs": {"type": 5}, "steps": [{"id": "a", "approval": "?"}]}, "definition.inputs"),
+    ]
+    for definition, field in cases:
+        made = await world.client.post(
+            "/api/recipes", json={"slug": "bad", "name": "Bad", "definition": definition}, headers=world.alpha()
+        )
+        assert made.status_code == 422, (definition, made.text)
+        assert made.headers["content-type"].startswith("application/problem+json")
+        assert made.json()["field"] == field, (definition, made.json())
+    await world.recipe(THREE, inputs=INPUTS)
+    missing = await world.client.post("/api/recipes/triage/runs", json={"inputs": {"url": "x"}}, headers=world.alpha())
+    assert missing.status_code == 422 and missing.json()["field"] == "inputs.ticket", missing.text
+    wrong = await world.client.post("/api/recipes/triage/runs", json={"inputs": {"ticket": 5}}, headers=world.alpha())
+    assert wrong.status_code == 422 and wrong.json()["field"] == "inputs.ticket"
+    taken = await world.client.post(
+        "/api/recipes", json={"slug": "triage", "name": "x", "definition": {"steps": THREE}}, headers=world.alpha()
+    )
+    assert taken.status_code == 409 and taken.json()["field"] == "slug"
+
+
+async def test_another_workspace_sees_nothing(world: World) -> None:
+    await world.recipe([{"id": "ok", "approval": "?"}])
+    run = await world.run("triage")
+    bravo = {"X-Test-User": "bob", "X-Workspace-ID": world.ids["bravo"]}
+    for method, path in [
+        ("GET", f"/api/recipes/runs/{run['id']}"),
+        ("GET", f"/api/recipes/runs/{run['id']}/events"),
+        ("POST", f"/api/recipes/runs/{run['id']}/approve"),
+        ("GET", "/api/recipes/triage"),
+        ("POST", "/api/recipes/triage/runs"),
+    ]:
+        got = await world.client.request(method, path, headers=bravo, json={} if method == "POST" else None)
+        assert got.status_code == 404, (path, got.text)
+    assert (await world.client.get("/api/recipes/runs", headers=bravo)).json()["total"] == 0
+
+
+async def test_events_replay_after_last_event_id(world: World) -> None:
+    await world.recipe(THREE, inputs=INPUTS)
+    run = await world.run("triage", {"ticket": "t", "url": "https://c.test"})
+    got = await world.client.get(
+        f"/api/recipes/runs/{run['id']}/events", headers={**world.alpha(), "Last-Event-ID": "5"}
+    )
+    blocks = [b for b in got.text.strip().split("\n\n") if b]
+    assert [b.splitlines()[0] for b in blocks] == ["id: 6", "id: 7", "id: 8"]
+    bad = await world.client.get(
+        f"/api/recipes/runs/{run['id']}/events", headers={**world.alpha(), "Last-Event-ID": "x"}
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "Last-Event-ID"
+
+
+async def test_a_run_left_running_resumes_without_repeating_a_finished_step(world: World) -> None:
+    """A worker that stopped mid-step: the step runs again under the same attempt and idempotency key;
+    the steps it had finished are not run again."""
+    await world.recipe(THREE, inputs=INPUTS)
+    await world.runner.stop()  # nothing advances: we play the stopped worker
+    started = await world.client.post(
+        "/api/recipes/triage/runs", json={"inputs": {"ticket": "t", "url": "https://d.test"}}, headers=world.alpha()
+    )
+    run_id = started.json()["id"]
+    engine = container_of(world.client).recipe_engine()
+    assert (await engine.advance(run_id)).again  # triage done
+    picked = await engine._pick(run_id)  # the card step checkpointed "running", then the worker dies
+    assert not isinstance(picked, type(None))
+    async with world.kernel.store.sessionmaker() as session:
+        row = await session.get(RecipeStepRun, (run_id, "card", 1))
+        assert row is not None and row.status == "running"
+    await world.runner.start()  # a new process: resumes what was left queued or running
+    await world.runner.idle()
+    done = await world.get(run_id)
+    assert done["status"] == "succeeded", done
+    assert [(s["step"], s["attempt"]) for s in done["steps"]] == [("triage", 1), ("card", 1), ("answer", 1)]
+    assert len(world.cards.calls) == 1
+    async with world.kernel.store.sessionmaker() as session:
+        status = await session.scalar(select(RecipeRun.status).where(RecipeRun.id == run_id))
+    assert status == "succeeded"
+    assert json.dumps(done).count(f"{run_id}:card:1") == 1
