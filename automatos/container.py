@@ -53,6 +53,7 @@ from automatos.marketplace.settings import MarketplaceSettings
 from automatos.recipes.build import recipe_service
 from automatos.recipes.engine import RecipeEngine
 from automatos.recipes.runner import LocalRunner, Progress
+from automatos.recipes.settings import RecipeSettings, recipe_settings_of
 from automatos.routing.calibration import CalibrationService
 from automatos.routing.corrections import CorrectionsService
 from automatos.routing.rules import RulesService
@@ -117,7 +118,15 @@ RECIPES_MIGRATIONS = MigrationSource(
 """The recipes' tables (0014: recipes, versions, runs, step checkpoints, the runs' event log)."""
 
 PACKAGE_PARTS = Parts(
-    settings=(LLMSettings, RoutingSettings, SandboxSettings, MarketplaceSettings, McpSettings, ComposioSettings),
+    settings=(
+        LLMSettings,
+        RoutingSettings,
+        SandboxSettings,
+        MarketplaceSettings,
+        McpSettings,
+        ComposioSettings,
+        RecipeSettings,
+    ),
     declared=(*SANDBOX_DECLARED, *SEEDED_DECLARED),
     migrations=(AGENTS_MIGRATIONS, MARKETPLACE_MIGRATIONS, ROUTING_MIGRATIONS, TOOLS_MIGRATIONS, RECIPES_MIGRATIONS),
 )
@@ -198,9 +207,12 @@ class Container(KernelContainer):
     )
     # recipes (recipes/): versioned definitions and runs, the engine, the in-process runner
     recipes = providers.Singleton(recipe_service, KernelContainer.kernel, agents, tool_registry)
+    recipe_settings = providers.Singleton(recipe_settings_of, KernelContainer.kernel)
     recipe_engine = providers.Singleton(RecipeEngine, KernelContainer.kernel, chat, tools)
     recipe_progress = providers.Singleton(Progress)
-    recipe_runner = providers.Singleton(LocalRunner, recipe_engine, recipes, recipe_progress)
+    recipe_runner = providers.Singleton(
+        LocalRunner.from_settings, recipe_engine, recipes, recipe_progress, recipe_settings
+    )
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(

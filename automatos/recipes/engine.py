@@ -2,6 +2,11 @@
 
 One call, whatever runs it (the in-process runner on the embedded default, a queue worker):
 
+0. A run another worker holds (``recipe_runs.worker``, its heartbeat younger than
+   ``stale_seconds``) is left alone: two processes never run one run's step at once. While a step
+   runs, its worker writes ``heartbeat_at`` every ``heartbeat_seconds``; a worker that stops lets
+   the heartbeat go stale, and the sweeper of another takes the run over from its checkpoints.
+
 1. In one transaction with the run locked: read the run, its pinned version and its checkpoints;
    pick the first step without a ``succeeded`` or ``skipped`` checkpoint. A finished, waiting or
    backing-off run is left alone. No step left → ``succeeded``.
@@ -28,16 +33,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import AutomatosError
+from automatos.kernel.tasks import cancel_and_wait
 from automatos.kernel.types import ChatMessage
 from automatos.recipes.definition import Definition, Step
 from automatos.recipes.models import FINISHED, RecipeRun, RecipeRunEvent, RecipeStepRun, RecipeVersion
@@ -102,14 +111,20 @@ class RecipeEngine:
         chat: ChatService,
         tools: ToolService,
         *,
-        worker: str = "local",
+        worker: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        heartbeat_seconds: float = 5.0,
+        stale_seconds: float = 30.0,
     ) -> None:
         self.kernel = kernel
         self.chat = chat
         self.tools = tools
-        self.worker = worker
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        """Who advances runs here: written on the run while it does (``recipe_runs.worker``)."""
         self.clock = clock
+        self.heartbeat_seconds = heartbeat_seconds
+        self.stale_seconds = stale_seconds
+        """A run another worker holds is left alone until its heartbeat is this old."""
 
     async def advance(self, run_id: str) -> Advanced:
         picked = await self._pick(run_id)
@@ -118,6 +133,7 @@ class RecipeEngine:
         run, step, attempt, context = picked
         output: Any = None
         error: str | None = None
+        beating = asyncio.create_task(self._heartbeat(run.workspace_id, run.id), name=f"recipe-heartbeat-{run.id}")
         try:
             async with asyncio.timeout(step.timeout_seconds):
                 output = await self._run_step(run, step, attempt, context)
@@ -132,7 +148,37 @@ class RecipeEngine:
         except Exception as exc:  # the step's own failure, never the worker's
             log.exception("run %s: step %s failed", run.id, step.id)
             error = f"the step failed ({type(exc).__name__})"
+        finally:
+            await cancel_and_wait(beating)
         return await self._finish(run.id, run.workspace_id, step, attempt, output, error)
+
+    async def _heartbeat(self, workspace_id: str, run_id: str) -> None:
+        """While a step runs: say every ``heartbeat_seconds`` that this worker still holds the run."""
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            try:
+                async with self.kernel.store.sessionmaker.begin() as session:
+                    await session.execute(
+                        update(RecipeRun)
+                        .where(
+                            RecipeRun.workspace_id == workspace_id,
+                            RecipeRun.id == run_id,
+                            RecipeRun.worker == self.worker,
+                        )
+                        .values(heartbeat_at=self.clock())
+                    )
+            except Exception as exc:  # the database down: the step goes on; a long outage lets another take over
+                log.warning("run %s: heartbeat not written (%s)", run_id, type(exc).__name__)
+
+    def held_elsewhere(self, run: RecipeRun, now: datetime) -> bool:
+        """Whether another worker holds the run and said so within ``stale_seconds``."""
+        return (
+            run.status == "running"
+            and run.worker is not None
+            and run.worker != self.worker
+            and run.heartbeat_at is not None
+            and (now - run.heartbeat_at).total_seconds() < self.stale_seconds
+        )
 
     # --- 1-3: pick the step, checkpoint it --------------------------------------------------------
 
@@ -142,6 +188,8 @@ class RecipeEngine:
             run = await lock_run(session, None, run_id)
             if run is None or run.status in FINISHED or run.status == "waiting":
                 return Advanced(again=False, status=run.status if run is not None else "")
+            if self.held_elsewhere(run, now):
+                return Advanced(again=False, status=run.status)  # its sweeper takes it back if that one stops
             if run.not_before is not None and run.not_before > now:
                 return Advanced(again=True, delay=(run.not_before - now).total_seconds(), status=run.status)
             version = await session.get(RecipeVersion, (run.recipe_id, run.version))

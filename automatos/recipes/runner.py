@@ -9,8 +9,12 @@ at most ``per_workspace`` of them for one workspace, so one tenant's runs cannot
 One run is advanced by one task at a time; a run submitted while it is being advanced is advanced
 again after (a resumed approval, a retry).
 
-At start it resumes the runs a stopped process left ``queued`` or ``running`` (their checkpoints
-say where: a finished step is not run again). :class:`Progress` wakes live readers of a run's
+At start, and every ``sweep_seconds`` after, it takes up the runs left ``queued`` and the
+``running`` ones whose worker stopped heartbeating for ``stale_seconds`` (another process that
+died, or this one before a restart); their checkpoints say where to go on, and a finished step is
+not run again. A run another live process holds is left to it (:meth:`RecipeEngine.held_elsewhere
+<automatos.recipes.engine.RecipeEngine.held_elsewhere>`), so several API processes on one database
+share the runs without running a step twice at once. :class:`Progress` wakes live readers of a run's
 events (the SSE stream) in this process; readers on other processes poll the event log.
 """
 
@@ -20,13 +24,15 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.recipes.engine import RecipeEngine
 from automatos.recipes.models import RecipeRun
 from automatos.recipes.service import RecipeService
+from automatos.recipes.settings import RecipeSettings
 
 __all__ = ["LocalRunner", "Progress"]
 
@@ -65,6 +71,7 @@ class LocalRunner:
         *,
         concurrency: int = 8,
         per_workspace: int = 4,
+        sweep_seconds: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.engine = engine
@@ -72,31 +79,75 @@ class LocalRunner:
         self.progress = progress
         self.sleep = sleep
         self.per_workspace = per_workspace
+        self.sweep_seconds = sweep_seconds
         self._slots = asyncio.Semaphore(concurrency)
         self._tenant: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(per_workspace))
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._started = False
+        self._sweeper: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_settings(
+        cls, engine: RecipeEngine, service: RecipeService, progress: Progress, settings: RecipeSettings
+    ) -> LocalRunner:
+        engine.heartbeat_seconds = settings.recipes_heartbeat_seconds
+        engine.stale_seconds = settings.recipes_stale_seconds
+        return cls(
+            engine,
+            service,
+            progress,
+            concurrency=settings.recipes_concurrency,
+            per_workspace=settings.recipes_per_workspace,
+            sweep_seconds=settings.recipes_sweep_seconds,
+        )
 
     async def start(self) -> None:
         if self._started:
             return
         self._started = True
         self.service.submit = self.submit
+        resumed = await self.sweep()
+        if resumed:
+            log.info("resumed %d recipe runs a stopped process left", resumed)
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="recipes-sweeper")
+
+    async def sweep(self) -> int:
+        """Submit the runs left ``queued``, and the ``running`` ones whose worker stopped saying so
+        (heartbeat older than the engine's ``stale_seconds``) that no task here advances: how many."""
+        stale = self.engine.clock() - timedelta(seconds=self.engine.stale_seconds)
         async with self.engine.kernel.store.sessionmaker() as session:
-            left = (
-                (await session.execute(select(RecipeRun.id).where(RecipeRun.status.in_(("queued", "running")))))
-                .scalars()
-                .all()
+            found = await session.execute(
+                select(RecipeRun.id).where(
+                    or_(
+                        RecipeRun.status == "queued",
+                        and_(
+                            RecipeRun.status == "running",
+                            or_(RecipeRun.heartbeat_at.is_(None), RecipeRun.heartbeat_at < stale),
+                        ),
+                    )
+                )
             )
-        for run_id in left:
+            left = found.scalars().all()
+        taken = [run_id for run_id in left if run_id not in self._tasks]
+        for run_id in taken:
             await self.submit(run_id)
-        if left:
-            log.info("resumed %d recipe runs a stopped process left", len(left))
+        return len(taken)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await self.sleep(self.sweep_seconds)
+            try:
+                await self.sweep()
+            except Exception as exc:  # the database down: the next sweep tries again
+                log.warning("the recipes sweep failed (%s); trying again", type(exc).__name__)
 
     async def stop(self) -> None:
         self._started = False
         self.service.submit = None
+        if self._sweeper is not None:
+            await cancel_and_wait(self._sweeper)
+            self._sweeper = None
         tasks = list(self._tasks.values())
         self._tasks.clear()
         for task in tasks:

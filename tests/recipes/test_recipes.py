@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from automatos.kernel.core import Kernel
 from automatos.kernel.db import models as m
 from automatos.recipes.models import RecipeRun, RecipeStepRun
 from automatos.recipes.runner import LocalRunner
-from tests.helpers import AppClient, container_of, make_container, serve_app, sse
+from tests.helpers import AppClient, container_of, database_settings, make_container, serve_app, sse
 from tests.tools.fakes import FakePlugin, Plugins
 
 ALICE = {"X-Test-User": "alice"}
@@ -63,9 +64,8 @@ class World:
         return body
 
 
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    container = make_container(tmp_path, feature_sandbox=False)
+async def _world(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
+    container = make_container(tmp_path, feature_sandbox=False, **settings)
     async with serve_app(create_app(container)) as client:
         kernel: Kernel = client.app.state["kernel"]
         async with kernel.store.sessionmaker.begin() as session:
@@ -83,6 +83,19 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             agent = await client.post("/api/agents", json={"name": slug, "slug": slug}, headers=world.alpha())
             assert agent.status_code == 201, agent.text
         yield world
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async for got in _world(tmp_path):
+        yield got
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[World]:
+    async with database_settings(request) as settings:
+        async for got in _world(tmp_path, **settings):
+            yield got
 
 
 THREE: list[dict[str, Any]] = [
@@ -265,10 +278,20 @@ async def test_a_run_left_running_resumes_without_repeating_a_finished_step(worl
     assert (await engine.advance(run_id)).again  # triage done
     picked = await engine._pick(run_id)  # the card step checkpointed "running", then the worker dies
     assert not isinstance(picked, type(None))
-    async with world.kernel.store.sessionmaker() as session:
+    async with world.kernel.store.sessionmaker.begin() as session:
         row = await session.get(RecipeStepRun, (run_id, "card", 1))
         assert row is not None and row.status == "running"
-    await world.runner.start()  # a new process: resumes what was left queued or running
+        held = await session.get(RecipeRun, run_id)
+        assert held is not None and held.worker == engine.worker
+        # another live worker holds it: left alone, by the sweep and by advance
+        held.worker, held.heartbeat_at = "other-host:1:abc", datetime.now(UTC)
+    assert await world.runner.sweep() == 0
+    assert not (await engine.advance(run_id)).again and world.cards.calls == []
+    async with world.kernel.store.sessionmaker.begin() as session:
+        held = await session.get(RecipeRun, run_id)
+        assert held is not None
+        held.heartbeat_at = datetime.now(UTC) - timedelta(hours=1)  # that worker stopped saying so
+    await world.runner.start()  # its sweep takes the run over from its checkpoints
     await world.runner.idle()
     done = await world.get(run_id)
     assert done["status"] == "succeeded", done
@@ -278,3 +301,29 @@ async def test_a_run_left_running_resumes_without_repeating_a_finished_step(worl
         status = await session.scalar(select(RecipeRun.status).where(RecipeRun.id == run_id))
     assert status == "succeeded"
     assert json.dumps(done).count(f"{run_id}:card:1") == 1
+
+
+async def test_runs_approvals_and_retries_on_each_database(any_db: World) -> None:
+    """The engine's locking (SQLite's write lock, PostgreSQL's row lock) and its checkpoints, on both."""
+    world = any_db
+    await world.recipe([*THREE[:2], {"id": "ok", "approval": "Send?"}, THREE[2]], inputs=INPUTS)
+    runs = [await world.run("triage", {"ticket": f"t{i}", "url": f"https://{i}.test"}, wait=False) for i in range(4)]
+    await world.runner.idle()
+    for run in runs:
+        waiting = await world.get(run["id"])
+        assert waiting["status"] == "waiting" and waiting["step"] == "ok", waiting
+        approved = await world.client.post(f"/api/recipes/runs/{run['id']}/approve", json={}, headers=world.alpha())
+        assert approved.status_code == 200, approved.text
+    await world.runner.idle()
+    for run in runs:
+        done = await world.get(run["id"])
+        assert done["status"] == "succeeded" and [s["step"] for s in done["steps"]] == [
+            "triage",
+            "card",
+            "ok",
+            "answer",
+        ]
+        events = await world.client.get(f"/api/recipes/runs/{run['id']}/events", headers=world.alpha())
+        seqs = [int(b.splitlines()[0][4:]) for b in events.text.strip().split("\n\n")]
+        assert seqs == list(range(1, len(seqs) + 1))  # one log per run, no gap, no repeat
+    assert len(world.cards.calls) == 4
