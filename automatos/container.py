@@ -50,10 +50,10 @@ from automatos.marketplace.categories import PluginCategories
 from automatos.marketplace.runtime.service import PluginsService
 from automatos.marketplace.service import MarketplaceService
 from automatos.marketplace.settings import MarketplaceSettings
-from automatos.recipes.build import recipe_service
+from automatos.recipes.build import recipe_runner, recipe_service
 from automatos.recipes.engine import RecipeEngine
-from automatos.recipes.runner import LocalRunner, Progress
-from automatos.recipes.settings import RecipeSettings, recipe_settings_of
+from automatos.recipes.runner import Progress
+from automatos.recipes.settings import RecipeSettings
 from automatos.routing.calibration import CalibrationService
 from automatos.routing.corrections import CorrectionsService
 from automatos.routing.rules import RulesService
@@ -207,12 +207,9 @@ class Container(KernelContainer):
     )
     # recipes (recipes/): versioned definitions and runs, the engine, the in-process runner
     recipes = providers.Singleton(recipe_service, KernelContainer.kernel, agents, tool_registry)
-    recipe_settings = providers.Singleton(recipe_settings_of, KernelContainer.kernel)
     recipe_engine = providers.Singleton(RecipeEngine, KernelContainer.kernel, chat, tools)
     recipe_progress = providers.Singleton(Progress)
-    recipe_runner = providers.Singleton(
-        LocalRunner.from_settings, recipe_engine, recipes, recipe_progress, recipe_settings
-    )
+    recipe_runner = providers.Singleton(recipe_runner, recipe_engine, recipes, recipe_progress, KernelContainer.kernel)
     openai_compat = providers.Singleton(OpenAICompatService, KernelContainer.kernel, chat, llm_providers, llm_catalog)
     # the process's sandbox: started and stopped by the API's lifespan (api/plugin.py)
     sandbox = providers.Singleton(

@@ -1,6 +1,8 @@
-"""``automatos worker`` (serve the job queues: sandbox runs, plugin scans) and ``automatos sandbox run``.
+"""``automatos worker`` (serve the job queues: sandbox runs, plugin scans, recipe steps) and
+``automatos sandbox run``.
 
-Neither starts a kernel: each builds the container's hook facade only, through which queue mode
+Recipe steps (``--queue recipes``) start a full kernel: they read and write the database. Otherwise
+neither starts a kernel: each builds the container's hook facade only, through which queue mode
 finds the job queue's backend (``register_queue_backends``, :mod:`automatos.jobs.backend`) and the
 worker the blob backend where plugin bundles are stored (``register_blob_backends``). A scan worker
 needs no database: it answers the report, the API node that submitted the scan writes it.
@@ -82,6 +84,25 @@ async def _serve_marketplace(
             await blob.close()
 
 
+async def _serve_recipes(settings: Settings, backend: QueueBackend, stop: asyncio.Event, grace: float) -> None:
+    """Recipe steps need everything an API process has (the database, agents, tools): a full kernel."""
+    from automatos.container import Container
+    from automatos.recipes.queue import serve
+    from automatos.recipes.settings import RecipeSettings
+
+    own = settings.group(RecipeSettings)
+    container = Container()
+    container.settings.override(settings)
+    kernel = container.kernel()
+    await kernel.start()
+    try:
+        engine = container.recipe_engine()
+        engine.heartbeat_seconds, engine.stale_seconds = own.recipes_heartbeat_seconds, own.recipes_stale_seconds
+        await serve(engine, backend, own, stop_event=stop, grace_seconds=grace)
+    finally:
+        await kernel.stop()
+
+
 @click.command()
 @click.option(
     "--grace",
@@ -93,9 +114,12 @@ async def _serve_marketplace(
 @click.option(
     "--queue",
     "queues",
-    type=click.Choice(["sandbox", "marketplace"]),
+    type=click.Choice(["sandbox", "marketplace", "recipes"]),
     multiple=True,
-    help="Serve only this queue (repeatable). Default: both, sandbox runs and plugin scans.",
+    help=(
+        "Serve only this queue (repeatable). Default: sandbox runs and plugin scans. Recipe steps"
+        " (RECIPES_RUNNER=queue) only when asked: they need the database as well."
+    ),
 )
 def worker(grace: float, queues: tuple[str, ...]) -> None:
     """Serve the Redis job queues until SIGTERM or SIGINT: sandbox runs and plugin scans.
@@ -158,6 +182,8 @@ def worker(grace: float, queues: tuple[str, ...]) -> None:
                 served.append(serve(settings, backend, stop_event=stop, grace_seconds=grace))
             if "marketplace" in wanted:
                 served.append(_serve_marketplace(settings, hooks, backend, stop, grace))
+            if "recipes" in wanted:
+                served.append(_serve_recipes(settings, backend, stop, grace))
             await asyncio.gather(*served)
         except asyncio.CancelledError:
             if not stop.is_set():

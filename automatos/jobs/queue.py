@@ -173,6 +173,30 @@ class JobQueue:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    async def enqueue(
+        self, function: str, kwargs: Mapping[str, Any], *, lifetime: float, scheduled: float = 0.0
+    ) -> bool:
+        """Enqueue ``function(**kwargs)`` and return at once (work whose state lives elsewhere, such
+        as a recipe run's checkpoints: nobody waits for its result). It may start until ``lifetime``
+        seconds from now; ``scheduled`` (epoch seconds) delays it. False when the queue refused it.
+        Raises what the queue's client raises (``RedisError``, ``OSError``) when it is unreachable.
+        """
+        if self._queue is None:
+            await self.start()
+        queue = self._queue
+        if queue is None:
+            raise RuntimeError("the job queue is stopped")
+        job = Job(
+            function=function,
+            kwargs={**kwargs, "expires": time.time() + max(lifetime, scheduled - time.time() + lifetime)},
+            key=uuid.uuid4().hex,
+            timeout=0,  # as submit's: a job never runs twice
+            retries=HAND_BACKS + 1,
+            ttl=RESULT_TTL,
+            scheduled=int(scheduled),  # SAQ moves scheduled jobs only in its own sweep: callers pass 0 here
+        )
+        return await queue.enqueue(job) is not None
+
     async def submit(
         self, function: str, kwargs: Mapping[str, Any], *, deadline: float, begun: float | None = None
     ) -> JobOutcome:

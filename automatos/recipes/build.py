@@ -5,15 +5,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from automatos.kernel.errors import NotFoundError
+from automatos.recipes.queue import QueueRunner
+from automatos.recipes.runner import LocalRunner
 from automatos.recipes.service import RecipeService
+from automatos.recipes.settings import RecipeSettings
 
 if TYPE_CHECKING:
     from automatos.agents.service import AgentService
     from automatos.kernel.core import Kernel
     from automatos.kernel.types import Workspace
+    from automatos.recipes.engine import RecipeEngine
+    from automatos.recipes.runner import Progress
     from automatos.tools.registry import ToolRegistry
 
-__all__ = ["recipe_service"]
+__all__ = ["recipe_runner", "recipe_service"]
 
 
 def recipe_service(kernel: Kernel, agents: AgentService, registry: ToolRegistry) -> RecipeService:
@@ -33,3 +38,22 @@ def recipe_service(kernel: Kernel, agents: AgentService, registry: ToolRegistry)
         return True
 
     return RecipeService(kernel, agent_exists=agent_exists, tool_exists=tool_exists)
+
+
+def recipe_runner(
+    engine: RecipeEngine, service: RecipeService, progress: Progress, kernel: Kernel
+) -> LocalRunner | QueueRunner:
+    """This process's runner: the in-process one (``RECIPES_RUNNER=local``), or the job queue's."""
+    settings = kernel.current_settings.group(RecipeSettings)
+    engine.heartbeat_seconds = settings.recipes_heartbeat_seconds
+    engine.stale_seconds = settings.recipes_stale_seconds
+    if settings.recipes_runner == "queue":
+        return QueueRunner(service, kernel.hooks, kernel.settings, settings.recipes_queue_name)
+    return LocalRunner(
+        engine,
+        service,
+        progress,
+        concurrency=settings.recipes_concurrency,
+        per_workspace=settings.recipes_per_workspace,
+        sweep_seconds=settings.recipes_sweep_seconds,
+    )

@@ -148,9 +148,23 @@ class RecipeEngine:
         except Exception as exc:  # the step's own failure, never the worker's
             log.exception("run %s: step %s failed", run.id, step.id)
             error = f"the step failed ({type(exc).__name__})"
+        except asyncio.CancelledError:  # this worker stops: hand the run back at once, not after stale_seconds
+            await asyncio.shield(self._release(run.workspace_id, run.id, step.id))
+            raise
         finally:
             await cancel_and_wait(beating)
         return await self._finish(run.id, run.workspace_id, step, attempt, output, error)
+
+    async def _release(self, workspace_id: str, run_id: str, step: str) -> None:
+        """The run is no longer held here: another worker may take it (its step runs again, same key)."""
+        try:
+            async with self.kernel.store.sessionmaker.begin() as session:
+                run = await lock_run(session, workspace_id, run_id)
+                if run is not None and run.worker == self.worker and run.status == "running":
+                    run.worker, run.heartbeat_at = None, None
+                    await append_event(session, run, "step.handed_back", {"step": step, "worker": self.worker})
+        except Exception as exc:  # the database down: the heartbeat goes stale, the sweep takes it over
+            log.warning("run %s: not handed back (%s)", run_id, type(exc).__name__)
 
     async def _heartbeat(self, workspace_id: str, run_id: str) -> None:
         """While a step runs: say every ``heartbeat_seconds`` that this worker still holds the run."""
@@ -313,7 +327,7 @@ class RecipeEngine:
                 checkpoint.status = "succeeded"
                 checkpoint.output = output
                 await append_event(session, run, "step.finished", {"step": step.id, "attempt": attempt})
-                run.heartbeat_at = now
+                run.worker, run.heartbeat_at = None, now  # between steps nobody holds it: any worker goes on
                 if run.status in FINISHED:  # cancelled while the step ran: its output is kept
                     return Advanced(again=False, status=run.status)
                 return Advanced(again=True, status=run.status)
@@ -327,6 +341,7 @@ class RecipeEngine:
             if attempt <= step.retries:
                 delay = step.backoff_seconds * (2 ** (attempt - 1))
                 run.not_before = now + timedelta(seconds=delay)
+                run.worker = None
                 return Advanced(again=True, delay=delay, status=run.status)
             run.status = "failed"
             run.error = f"step {step.id}: {error}"[:MAX_ERROR]

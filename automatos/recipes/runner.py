@@ -24,15 +24,14 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.recipes.engine import RecipeEngine
 from automatos.recipes.models import RecipeRun
+from automatos.recipes.queue import due_runs
 from automatos.recipes.service import RecipeService
-from automatos.recipes.settings import RecipeSettings
 
 __all__ = ["LocalRunner", "Progress"]
 
@@ -87,21 +86,6 @@ class LocalRunner:
         self._started = False
         self._sweeper: asyncio.Task[None] | None = None
 
-    @classmethod
-    def from_settings(
-        cls, engine: RecipeEngine, service: RecipeService, progress: Progress, settings: RecipeSettings
-    ) -> LocalRunner:
-        engine.heartbeat_seconds = settings.recipes_heartbeat_seconds
-        engine.stale_seconds = settings.recipes_stale_seconds
-        return cls(
-            engine,
-            service,
-            progress,
-            concurrency=settings.recipes_concurrency,
-            per_workspace=settings.recipes_per_workspace,
-            sweep_seconds=settings.recipes_sweep_seconds,
-        )
-
     async def start(self) -> None:
         if self._started:
             return
@@ -115,20 +99,7 @@ class LocalRunner:
     async def sweep(self) -> int:
         """Submit the runs left ``queued``, and the ``running`` ones whose worker stopped saying so
         (heartbeat older than the engine's ``stale_seconds``) that no task here advances: how many."""
-        stale = self.engine.clock() - timedelta(seconds=self.engine.stale_seconds)
-        async with self.engine.kernel.store.sessionmaker() as session:
-            found = await session.execute(
-                select(RecipeRun.id).where(
-                    or_(
-                        RecipeRun.status == "queued",
-                        and_(
-                            RecipeRun.status == "running",
-                            or_(RecipeRun.heartbeat_at.is_(None), RecipeRun.heartbeat_at < stale),
-                        ),
-                    )
-                )
-            )
-            left = found.scalars().all()
+        left = await due_runs(self.engine)
         taken = [run_id for run_id in left if run_id not in self._tasks]
         for run_id in taken:
             await self.submit(run_id)

@@ -7,19 +7,18 @@ root (``automatos/container.py``), so the README's settings table lists them. Re
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from automatos.kernel.settings import FieldDoc, SettingsGroup, setting
 
-if TYPE_CHECKING:
-    from automatos.kernel.core import Kernel
-
-__all__ = ["RecipeSettings", "recipe_settings_of"]
+__all__ = ["RecipeSettings"]
 
 
 class RecipeSettings(SettingsGroup, frozen=True, kw_only=True):
     OWNER: ClassVar[str] = "recipes package"
     FIELDS: ClassVar[tuple[FieldDoc, ...]] = (
+        setting("RECIPES_RUNNER", "recipes_runner", "local|queue", valid=lambda v: v in ("local", "queue")),
+        setting("RECIPES_QUEUE_NAME", "recipes_queue_name", "string", valid=lambda v: 0 < len(v) <= 100),
         setting("RECIPES_CONCURRENCY", "recipes_concurrency", "integer 1-1000", valid=lambda v: 1 <= v <= 1000),
         setting("RECIPES_PER_WORKSPACE", "recipes_per_workspace", "integer 1-1000", valid=lambda v: 1 <= v <= 1000),
         setting(
@@ -29,6 +28,11 @@ class RecipeSettings(SettingsGroup, frozen=True, kw_only=True):
         setting("RECIPES_SWEEP_SECONDS", "recipes_sweep_seconds", "number 0.1-3600", valid=lambda v: 0.1 <= v <= 3600),
     )
 
+    recipes_runner: str = "local"
+    """Who advances runs: ``local`` (the API process itself, the embedded default) or ``queue``
+    (``automatos worker --queue recipes`` processes, through the job queue on ``REDIS_URL``)."""
+    recipes_queue_name: str = "automatos-recipes"
+    """The job queue recipe steps travel on (``RECIPES_RUNNER=queue``)."""
     recipes_concurrency: int = 8
     """Recipe steps one process runs at once."""
     recipes_per_workspace: int = 4
@@ -40,8 +44,3 @@ class RecipeSettings(SettingsGroup, frozen=True, kw_only=True):
     last checkpoint (the step in flight runs again under the same idempotency key)."""
     recipes_sweep_seconds: float = 10.0
     """How often a process looks for such runs."""
-
-
-def recipe_settings_of(kernel: Kernel) -> RecipeSettings:
-    """The recipes' settings as the kernel read them at start."""
-    return kernel.current_settings.group(RecipeSettings)

@@ -34,7 +34,8 @@ class World:
 
     @property
     def runner(self) -> LocalRunner:
-        runner: LocalRunner = container_of(self.client).recipe_runner()
+        runner = container_of(self.client).recipe_runner()
+        assert isinstance(runner, LocalRunner)  # the embedded default
         return runner
 
     async def recipe(self, steps: list[dict[str, Any]], *, slug: str = "triage", inputs: Any = None) -> dict[str, Any]:

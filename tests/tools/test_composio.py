@@ -211,9 +211,9 @@ async def test_without_an_api_key_composio_is_absent(tmp_path: Path, fake: FakeC
     async for world in _world(tmp_path, fake):
         assert (await world.client.get("/api/composio/apps", headers=world.alice())).json()["total"] == 0
         sync = await world.client.post("/api/composio/sync", headers=ROOT)
-        assert sync.status_code == 503 and "COMPOSIO_API_KEY" in sync.json()["detail"], sync.text
+        assert sync.status_code == 409 and "COMPOSIO_API_KEY" in sync.json()["detail"], sync.text
         connect = await world.client.post("/api/tools/connections", json={"app": "github"}, headers=world.alice())
-        assert connect.status_code == 503 and "COMPOSIO_API_KEY" in connect.json()["detail"]
+        assert connect.status_code == 409 and "COMPOSIO_API_KEY" in connect.json()["detail"]
         assert await world.composio_tools(world.alice()) == []
     assert fake.external_calls() == 0
 

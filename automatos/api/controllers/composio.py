@@ -4,12 +4,12 @@ the OAuth callback and the trigger webhook. Thin: the rules are :mod:`automatos.
 - ``GET /api/composio/apps?q=`` and ``/apps/{slug}/actions?q=``, ``/triggers?app=&q=`` (any signed-in
   caller): pages of the cache — no call to Composio, with or without ``COMPOSIO_API_KEY``; 404
   naming ``slug`` for an app the cache does not have.
-- ``POST /api/composio/sync`` (platform admins): 202 with the run; 409 while one runs; 503 without
+- ``POST /api/composio/sync`` (platform admins): 202 with the run; 409 while one runs, and without
   Composio. ``GET /api/composio/sync/{id}``: its progress (``stage``, ``done`` of ``total``).
 - ``/api/tools/connections`` (the request's workspace; ``extensions.read`` to read,
   ``extensions.manage`` to change): list, ``POST {"app"}`` → the connection and the ``redirect_url``
   the user opens (201), ``GET /{id}``, ``POST /{id}/refresh``, ``DELETE /{id}`` (revoke). Tokens are
-  never answered. A Composio failure is 502, Composio not configured 503.
+  never answered. A Composio failure is 502, Composio not configured 409.
 - ``/api/tools/triggers`` (same permissions): list, ``POST {"connection_id", "trigger", "config"}``
   (201), ``DELETE /{id}``.
 - ``GET /api/composio/callback?connection=`` (no credentials: where Composio sends the user back):

@@ -5,7 +5,7 @@
   the composition root like every feature package's struct.
 - :class:`ComposioClient`: the ``composio`` SDK's client, built once from them with **telemetry
   off**, or none at all without an API key — then Composio is simply absent: the catalogue answers
-  from its cache, connecting and syncing answer 503 saying why (:meth:`ComposioClient.sdk`).
+  from its cache, connecting and syncing answer 409 saying why (:meth:`ComposioClient.sdk`).
 - The SDK is synchronous: :meth:`ComposioClient.call` runs each call in a thread of the client's own
   pool (:data:`THREADS`), so slow Composio calls never take the threads the rest of the process
   shares (``asyncio.to_thread``'s default executor). Its
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from automatos.kernel.errors import ServiceUnavailableError
+from automatos.kernel.errors import ConflictError
 from automatos.kernel.settings import FieldDoc, SettingsGroup, setting
 from automatos.kernel.settings_struct import Secret
 
@@ -57,7 +57,7 @@ class ComposioSettings(SettingsGroup, frozen=True, kw_only=True):
 
     composio_api_key: Secret | None = None
     """The Composio project API key. Unset: Composio is not a tool source here (the cached catalogue
-    is still answered; connecting and syncing answer 503)."""
+    is still answered; connecting and syncing answer 409)."""
     composio_base_url: str = ""
     """Composio's API (empty: the SDK's default, ``https://backend.composio.dev``)."""
     composio_timeout_seconds: float = 30.0
@@ -66,7 +66,7 @@ class ComposioSettings(SettingsGroup, frozen=True, kw_only=True):
     """Retries of a failed idempotent request (tool executions are never retried by the SDK)."""
     composio_webhook_secret: Secret | None = None
     """The secret Composio signs trigger webhooks with (its dashboard's webhook secret). Unset: the
-    webhook answers 503."""
+    webhook answers 409."""
     composio_callback_url: str = ""
     """Public URL of ``GET /api/composio/callback`` (where Composio sends the user back after the
     OAuth flow; ``?connection=<id>`` is added). Empty: no callback, the status is refreshed by
@@ -91,13 +91,13 @@ class ComposioClient:
         return bool(self.settings.composio_api_key)
 
     async def sdk(self) -> Composio:
-        """The SDK client; :class:`ServiceUnavailableError` (503) without ``COMPOSIO_API_KEY``.
+        """The SDK client; :class:`ConflictError` (409) without ``COMPOSIO_API_KEY``.
 
         Built on first use in one of the client's threads: importing the SDK takes seconds, which
         must not stall the event loop every request shares.
         """
         if not self.configured:
-            raise ServiceUnavailableError(
+            raise ConflictError(  # the platform's configuration, not an outage: no retrying helps (409, not 503)
                 "Composio is not configured on this platform (COMPOSIO_API_KEY is not set)",
                 extra={"reason": "composio_not_configured"},
             )

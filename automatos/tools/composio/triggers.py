@@ -8,7 +8,7 @@
 - :meth:`ComposioTriggers.webhook` (``POST /api/composio/webhook``, no credentials: the signature is
   the credential): verified with the SDK's ``triggers.verify_webhook`` against
   ``COMPOSIO_WEBHOOK_SECRET`` (HMAC-SHA256 of ``<webhook-id>.<webhook-timestamp>.<body>``, at most
-  5 minutes old) — a bad or missing signature is 401, no secret configured 503. The event's
+  5 minutes old) — a bad or missing signature is 401, no secret configured 409. The event's
   subscription is found **by Composio's trigger id**, never by anything else the payload says; its
   workspace, app and trigger are the row's. The event is routed by the router's trigger tier:
   ``route(workspace, text, source="trigger:<app>/<trigger>")`` where ``<trigger>`` is the trigger
@@ -34,8 +34,8 @@ from sqlalchemy import func, select
 from automatos.kernel.db.base import new_id
 from automatos.kernel.errors import (
     AuthenticationError,
+    ConflictError,
     NotFoundError,
-    ServiceUnavailableError,
     ValidationError,
     echo,
 )
@@ -135,7 +135,7 @@ class ComposioTriggers:
         actor_id: str | None,
         request_id: str | None = None,
     ) -> SubscriptionRecord:
-        sdk = await self.client.sdk()  # 503 without Composio
+        sdk = await self.client.sdk()  # 409 without Composio
         async with self.kernel.store.sessionmaker() as session:
             connection = await session.scalar(
                 select(EntityConnection).where(
@@ -237,7 +237,7 @@ class ComposioTriggers:
     async def webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookOutcome:
         secret = self.client.settings.composio_webhook_secret
         if not secret:
-            raise ServiceUnavailableError(
+            raise ConflictError(  # the platform's configuration, not an outage (409, not 503)
                 "Composio webhooks are not configured (COMPOSIO_WEBHOOK_SECRET is not set)",
                 extra={"reason": "composio_webhook_not_configured"},
             )
