@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import AutomatosError
@@ -91,13 +91,10 @@ async def lock_run(session: AsyncSession, workspace_id: str | None, run_id: str)
 
 
 async def append_event(session: AsyncSession, run: RecipeRun, kind: str, data: dict[str, Any]) -> int:
-    """Append to the run's log (the run is locked by the caller): its ``seq``."""
-    last = await session.scalar(
-        select(func.max(RecipeRunEvent.seq)).where(
-            RecipeRunEvent.run_id == run.id, RecipeRunEvent.workspace_id == run.workspace_id
-        )
-    )
-    seq = int(last or 0) + 1
+    """Append to the run's log (the run is locked by the caller): its ``seq`` (``recipe_runs.events``
+    counts them, so no read of the log is needed)."""
+    seq = (run.events or 0) + 1
+    run.events = seq
     session.add(RecipeRunEvent(run_id=run.id, seq=seq, workspace_id=run.workspace_id, kind=kind, data=data))
     return seq
 
@@ -124,6 +121,7 @@ class RecipeEngine:
         self.clock = clock
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
+        self._definitions: dict[tuple[str, int], Definition] = {}
         """A run another worker holds is left alone until its heartbeat is this old."""
 
     async def advance(self, run_id: str) -> Advanced:
@@ -196,6 +194,19 @@ class RecipeEngine:
 
     # --- 1-3: pick the step, checkpoint it --------------------------------------------------------
 
+    async def _definition(self, session: AsyncSession, run: RecipeRun) -> Definition:
+        """The run's pinned version's definition: versions are immutable, so each is read once."""
+        key = (run.recipe_id, run.version)
+        cached = self._definitions.get(key)
+        if cached is None:
+            version = await session.get(RecipeVersion, key)
+            assert version is not None  # versions are never deleted while their recipe lives
+            cached = msgspec.convert(version.definition, Definition)
+            if len(self._definitions) >= 4096:
+                self._definitions.clear()
+            self._definitions[key] = cached
+        return cached
+
     async def _pick(self, run_id: str) -> tuple[RecipeRun, Step, int, dict[str, Any]] | Advanced:
         now = self.clock()
         async with self.kernel.store.sessionmaker.begin() as session:
@@ -206,9 +217,7 @@ class RecipeEngine:
                 return Advanced(again=False, status=run.status)  # its sweeper takes it back if that one stops
             if run.not_before is not None and run.not_before > now:
                 return Advanced(again=True, delay=(run.not_before - now).total_seconds(), status=run.status)
-            version = await session.get(RecipeVersion, (run.recipe_id, run.version))
-            assert version is not None  # versions are never deleted while their recipe lives
-            definition = msgspec.convert(version.definition, Definition)
+            definition = await self._definition(session, run)
             checkpoints = (
                 await session.scalars(
                     select(RecipeStepRun)
@@ -245,6 +254,7 @@ class RecipeEngine:
                     attempt = last.attempt + 1 if last is not None else 1
                     self._checkpoint(session, run, step, attempt, "running", None)
                 await append_event(session, run, "step.started", {"step": step.id, "attempt": attempt})
+                await session.flush()  # the run's changes and its event, before it leaves the session
                 session.expunge(run)
                 return run, step, attempt, context
             run.status = "succeeded"

@@ -85,6 +85,8 @@ class RecipeRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(20), default="api")
     """``api``, ``route`` (a routing decision) or ``trigger``."""
+    events: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The sequence number of its last event (the run is locked when one is appended)."""
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
     worker: Mapped[str | None] = mapped_column(String(100))
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("step", sa.String(64), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("origin", sa.String(20), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
         sa.Column("worker", sa.String(100), nullable=True),
         sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True),
