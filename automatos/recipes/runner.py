@@ -139,9 +139,11 @@ class LocalRunner:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     async def _drive(self, run_id: str) -> None:
+        workspace: str | None = None
         while True:
             try:
-                workspace = await self._workspace_of(run_id)
+                if workspace is None:  # a run never changes workspace: read once per drive
+                    workspace = await self._workspace_of(run_id)
                 async with self._slots, self._tenant[workspace]:
                     advanced = await self.engine.advance(run_id)
             except asyncio.CancelledError:
