@@ -75,7 +75,7 @@ from automatos.tools.registry import ToolRegistry
 from automatos.tools.service import ToolService
 from automatos.workspaces.service import WorkspaceService
 
-__all__ = ["Container", "build_registry"]
+__all__ = ["Container", "build_registry", "start_tools", "stop_tools"]
 
 
 AGENTS_MIGRATIONS = MigrationSource(
@@ -236,3 +236,21 @@ class Container(KernelContainer):
         container.workspace_owner.override(container.workspaces)
         container.package_parts.override(providers.Object(PACKAGE_PARTS))  # the same way, for the parts
         return container
+
+
+async def start_tools(container: Container) -> None:
+    """Start what runs tools in this process: the sandbox, and every tool source joined to the
+    workspaces' views — the views' extras first (agents' apps and switches, MCP servers, Composio),
+    then the plugins, whose pre-warm builds views with all of them. An API process and a recipes
+    worker (``automatos worker --queue recipes``) both call it: a recipe step calls the same tools."""
+    await container.sandbox().start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
+    await container.tool_permissions().start()
+    await container.mcp_servers().start()
+    await container.composio_tools().start()
+    await container.plugins().start()
+
+
+async def stop_tools(container: Container) -> None:
+    """The reverse of :func:`start_tools`."""
+    await container.plugins().stop()
+    await container.sandbox().stop()

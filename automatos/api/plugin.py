@@ -123,17 +123,13 @@ class KernelPlugin(InitPluginProtocol):
 
     @asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
+        from automatos.container import start_tools, stop_tools  # the composition root imports this module
+
         await self.kernel.start()
-        sandbox = self.container.sandbox()
         try:
             await ensure_seeded(self.kernel.store.sessionmaker)  # a new seed only; else one SELECT
-            await sandbox.start()  # none when FEATURE_SANDBOX is off (or it failed: runs answer 503)
             await self.container.marketplace().start()  # queues again the scans a stopped process left
-            # the views' extras first, then the plugins' pre-warm builds views with all of them
-            await self.container.tool_permissions().start()  # agents' apps, switches, intents join the views
-            await self.container.mcp_servers().start()  # MCP servers' providers join workspace views
-            await self.container.composio_tools().start()  # Composio connections' tools join workspace views
-            await self.container.plugins().start()  # plugin proxies join workspace views; pre-warm
+            await start_tools(self.container)  # the sandbox, and every tool source joined to the views
             await self.container.recipe_runner().start()  # runs a stopped process left resume here
             # What start-up built lives as long as the process: keep it out of the collector's full
             # passes, which otherwise paused requests for ~100 ms (bench/chat_stream.py).
@@ -144,9 +140,8 @@ class KernelPlugin(InitPluginProtocol):
             await self.container.composio_catalogue().stop()  # a sync in flight is marked failed
             await self.container.recipe_runner().stop()  # steps in flight resume from their checkpoints
             await self.container.router().stop()  # the decisions still pending are written
-            await self.container.plugins().stop()
             await self.container.marketplace().stop()  # scans in flight stay queued for the next start
-            await sandbox.stop()  # runs answer 503 from here on
+            await stop_tools(self.container)  # sandbox runs answer 503 from here on
             await self.container.pipeline().aclose()  # the limiter's Redis connections
             await self.kernel.stop()
 

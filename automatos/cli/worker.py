@@ -86,7 +86,7 @@ async def _serve_marketplace(
 
 async def _serve_recipes(settings: Settings, backend: QueueBackend, stop: asyncio.Event, grace: float) -> None:
     """Recipe steps need everything an API process has (the database, agents, tools): a full kernel."""
-    from automatos.container import Container
+    from automatos.container import Container, start_tools, stop_tools
     from automatos.recipes.queue import serve
     from automatos.recipes.settings import RecipeSettings
 
@@ -96,10 +96,12 @@ async def _serve_recipes(settings: Settings, backend: QueueBackend, stop: asynci
     kernel = container.kernel()
     await kernel.start()
     try:
+        await start_tools(container)  # the tools a step calls: plugins (sandbox), MCP, Composio
         engine = container.recipe_engine()
         engine.heartbeat_seconds, engine.stale_seconds = own.recipes_heartbeat_seconds, own.recipes_stale_seconds
         await serve(engine, backend, own, stop_event=stop, grace_seconds=grace)
     finally:
+        await stop_tools(container)
         await kernel.stop()
 
 
