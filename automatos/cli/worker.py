@@ -26,10 +26,11 @@ from automatos.kernel.logging import configure_logging
 from automatos.kernel.settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from automatos.container import Container
     from automatos.kernel.backends import BlobBackend, QueueBackend
     from automatos.kernel.hooks import Hooks
 
-__all__ = ["sandbox", "worker"]
+__all__ = ["sandbox", "serve_recipes", "worker"]
 
 
 def _sandbox_settings(**overrides: Any) -> Settings:
@@ -84,15 +85,24 @@ async def _serve_marketplace(
             await blob.close()
 
 
-async def _serve_recipes(settings: Settings, backend: QueueBackend, stop: asyncio.Event, grace: float) -> None:
-    """Recipe steps need everything an API process has (the database, agents, tools): a full kernel."""
+async def serve_recipes(
+    settings: Settings,
+    backend: QueueBackend,
+    stop: asyncio.Event,
+    grace: float,
+    *,
+    container: Container | None = None,
+) -> None:
+    """Recipe steps need everything an API process has (the database, agents, tools): a full kernel
+    (``container``: one built on ``settings`` unless given — tests give theirs)."""
     from automatos.container import Container, start_tools, stop_tools
     from automatos.recipes.queue import serve
     from automatos.recipes.settings import RecipeSettings
 
     own = settings.group(RecipeSettings)
-    container = Container()
-    container.settings.override(settings)
+    if container is None:
+        container = Container()
+        container.settings.override(settings)
     kernel = container.kernel()
     await kernel.start()
     try:
@@ -185,7 +195,7 @@ def worker(grace: float, queues: tuple[str, ...]) -> None:
             if "marketplace" in wanted:
                 served.append(_serve_marketplace(settings, hooks, backend, stop, grace))
             if "recipes" in wanted:
-                served.append(_serve_recipes(settings, backend, stop, grace))
+                served.append(serve_recipes(settings, backend, stop, grace))
             await asyncio.gather(*served)
         except asyncio.CancelledError:
             if not stop.is_set():

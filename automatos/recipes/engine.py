@@ -2,8 +2,9 @@
 
 One call, whatever runs it (the in-process runner on the embedded default, a queue worker):
 
-0. A run another worker holds (``recipe_runs.worker``, its heartbeat younger than
-   ``stale_seconds``) is left alone: two processes never run one run's step at once. While a step
+0. A run a worker holds (``recipe_runs.worker``, its heartbeat younger than ``stale_seconds``) is
+   left alone — by other workers and by a duplicate job on the same one: a step never runs twice at
+   once. While a step
    runs, its worker writes ``heartbeat_at`` every ``heartbeat_seconds``; a worker that stops lets
    the heartbeat go stale, and the sweeper of another takes the run over from its checkpoints.
 
@@ -182,12 +183,12 @@ class RecipeEngine:
             except Exception as exc:  # the database down: the step goes on; a long outage lets another take over
                 log.warning("run %s: heartbeat not written (%s)", run_id, type(exc).__name__)
 
-    def held_elsewhere(self, run: RecipeRun, now: datetime) -> bool:
-        """Whether another worker holds the run and said so within ``stale_seconds``."""
+    def held(self, run: RecipeRun, now: datetime) -> bool:
+        """Whether a worker — another, or a task of this one (a duplicate job) — holds the run and
+        said so within ``stale_seconds``: then its step is running, and must not be run again."""
         return (
             run.status == "running"
             and run.worker is not None
-            and run.worker != self.worker
             and run.heartbeat_at is not None
             and (now - run.heartbeat_at).total_seconds() < self.stale_seconds
         )
@@ -213,7 +214,7 @@ class RecipeEngine:
             run = await lock_run(session, None, run_id)
             if run is None or run.status in FINISHED or run.status == "waiting":
                 return Advanced(again=False, status=run.status if run is not None else "")
-            if self.held_elsewhere(run, now):
+            if self.held(run, now):
                 return Advanced(again=False, status=run.status)  # its sweeper takes it back if that one stops
             if run.not_before is not None and run.not_before > now:
                 return Advanced(again=True, delay=(run.not_before - now).total_seconds(), status=run.status)
@@ -234,7 +235,7 @@ class RecipeEngine:
                     continue
                 run.step = step.id
                 run.status = "running"
-                run.worker = self.worker
+                run.worker = None  # held only while a step runs (below)
                 run.heartbeat_at = now
                 run.not_before = None
                 if step.if_ is not None and not condition(step.if_, context):
@@ -248,6 +249,7 @@ class RecipeEngine:
                     run.status = "waiting"
                     await append_event(session, run, "run.waiting", {"step": step.id, "approval": step.approval})
                     return Advanced(again=False, status="waiting")
+                run.worker = self.worker  # this worker holds the run while the step runs
                 if last is not None and last.status == "running":
                     attempt = last.attempt  # its worker stopped: the same attempt, the same key
                 else:

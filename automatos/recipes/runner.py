@@ -12,8 +12,8 @@ again after (a resumed approval, a retry).
 At start, and every ``sweep_seconds`` after, it takes up the runs left ``queued`` and the
 ``running`` ones whose worker stopped heartbeating for ``stale_seconds`` (another process that
 died, or this one before a restart); their checkpoints say where to go on, and a finished step is
-not run again. A run another live process holds is left to it (:meth:`RecipeEngine.held_elsewhere
-<automatos.recipes.engine.RecipeEngine.held_elsewhere>`), so several API processes on one database
+not run again. A run another live process holds is left to it (:meth:`RecipeEngine.held
+<automatos.recipes.engine.RecipeEngine.held>`), so several API processes on one database
 share the runs without running a step twice at once. :class:`Progress` wakes live readers of a run's
 events (the SSE stream) in this process; readers on other processes poll the event log.
 """
