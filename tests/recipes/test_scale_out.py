@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import signal
 import sys
@@ -24,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from mcp.server.mcpserver import MCPServer
 from sqlalchemy import select
 
 from automatos.kernel.db import models as m
 from automatos.recipes.models import RecipeRun, RecipeStepRun
 from tests.helpers import running_kernel, serve_http, sse
 from tests.services import free_port, fresh_database
+from tests.tools.test_mcp_client import bearer_only, quiet_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = {"X-Test-User": "alice"}
@@ -46,13 +45,7 @@ class Held:
         self.release = asyncio.Event()
 
     def app(self) -> Any:
-        root = logging.getLogger()
-        handlers, level = list(root.handlers), root.level
-        try:
-            server = MCPServer("held", log_level="WARNING")
-        finally:
-            root.handlers[:] = handlers
-            root.setLevel(level)
+        server = quiet_server("held")
 
         @server.tool()
         async def note(text: str) -> str:
@@ -62,16 +55,7 @@ class Held:
             await self.release.wait()
             return f"noted: {text}"
 
-        inner = server.streamable_http_app(stateless_http=True, json_response=True)
-
-        async def guarded(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http" and dict(scope["headers"]).get(b"authorization") != TOKEN.encode():
-                await send({"type": "http.response.start", "status": 401, "headers": []})
-                await send({"type": "http.response.body", "body": b""})
-                return
-            await inner(scope, receive, send)
-
-        return guarded
+        return bearer_only(server, TOKEN, [])
 
 
 @asynccontextmanager

@@ -35,6 +35,35 @@ SERVERS = "/api/tools/mcp-servers"
 STDIO_SERVER = Path(__file__).parent / "mcp_stdio_server.py"
 
 
+def quiet_server(name: str) -> MCPServer:
+    """An SDK MCP server that leaves the root logger as it was (MCPServer calls basicConfig)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return MCPServer(name, log_level="WARNING")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def bearer_only(server: MCPServer, token: str, seen: list[str | None]) -> Any:
+    """``server``'s streamable HTTP app (stateless, JSON), answering 401 to any request without
+    ``Authorization: <token>``; every request's header is appended to ``seen``."""
+    inner = server.streamable_http_app(stateless_http=True, json_response=True)
+
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            got = dict(scope["headers"]).get(b"authorization")
+            seen.append(got.decode() if got is not None else None)
+            if got != token.encode():
+                await send({"type": "http.response.start", "status": 401, "headers": []})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await inner(scope, receive, send)
+
+    return guarded
+
+
 class McpTestServer:
     """The tools ``lookup`` (read-only) and ``note``; what reached it (the Authorization headers)."""
 
@@ -43,13 +72,7 @@ class McpTestServer:
         self.notes: list[str] = []
 
     def app(self) -> Any:
-        root = logging.getLogger()  # MCPServer configures the root logger (basicConfig): keep ours
-        handlers, level = list(root.handlers), root.level
-        try:
-            server = MCPServer("test-files", log_level="WARNING")
-        finally:
-            root.handlers[:] = handlers
-            root.setLevel(level)
+        server = quiet_server("test-files")
 
         @server.tool(annotations=ToolAnnotations(read_only_hint=True))
         def lookup(key: str) -> str:
@@ -62,19 +85,7 @@ class McpTestServer:
             self.notes.append(text)
             return f"noted: {text}"
 
-        inner = server.streamable_http_app(stateless_http=True, json_response=True)
-
-        async def guarded(scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] == "http":
-                got = dict(scope["headers"]).get(b"authorization")
-                self.authorizations.append(got.decode() if got is not None else None)
-                if got != TOKEN.encode():
-                    await send({"type": "http.response.start", "status": 401, "headers": []})
-                    await send({"type": "http.response.body", "body": b""})
-                    return
-            await inner(scope, receive, send)
-
-        return guarded
+        return bearer_only(server, TOKEN, self.authorizations)
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[str]:
