@@ -19,7 +19,9 @@ One call, whatever runs it (the in-process runner on the embedded default, a que
    the key does not act twice; a step that finished is never run again.
 4. The step runs outside any transaction (an agent: one chat turn, with its tools; a tool: the
    registry, checked and audited), bounded by its ``timeout_seconds``. Its template is rendered
-   first: a template error fails the step with the reason.
+   first: a template error fails the step with the reason. Its full log — the rendered input or
+   arguments, the output, the error, the times, the worker — goes to the blob store; the checkpoint
+   keeps its key (a store that fails loses the log, never the step).
 5. In one transaction: the checkpoint ``succeeded`` with the output, or ``failed`` with the error;
    on failure either a retry (``not_before`` = now + ``backoff_seconds * 2 ** (attempt - 1)``) or the run
    ``failed`` with the step's reason. Events are appended to the run's log in the same
@@ -133,9 +135,11 @@ class RecipeEngine:
         output: Any = None
         error: str | None = None
         beating = asyncio.create_task(self._heartbeat(run.workspace_id, run.id), name=f"recipe-heartbeat-{run.id}")
+        trace: dict[str, Any] = {"run": run.id, "step": step.id, "kind": step.kind, "attempt": attempt}
+        trace["started_at"] = self.clock().isoformat()
         try:
             async with asyncio.timeout(step.timeout_seconds):
-                output = await self._run_step(run, step, attempt, context)
+                output = await self._run_step(run, step, attempt, context, trace)
         except TimeoutError:
             error = f"the step did not finish within {step.timeout_seconds:g} s"
         except TemplateError as exc:
@@ -152,7 +156,26 @@ class RecipeEngine:
             raise
         finally:
             await cancel_and_wait(beating)
-        return await self._finish(run.id, run.workspace_id, step, attempt, output, error)
+        log_key = await self._write_log(run, trace, output, error)
+        return await self._finish(run.id, run.workspace_id, step, attempt, output, error, log_key)
+
+    async def _write_log(self, run: RecipeRun, trace: dict[str, Any], output: Any, error: str | None) -> str | None:
+        """The step's full log in the blob store (``recipes/<workspace>/<run>/<step>-<attempt>.json``);
+        ``None`` when the store cannot take it (logged: the checkpoint is what counts)."""
+        key = f"recipes/{run.workspace_id}/{run.id}/{trace['step']}-{trace['attempt']}.json"
+        body = {
+            **trace,
+            "finished_at": self.clock().isoformat(),
+            "worker": self.worker,
+            "output": output,
+            "error": error,
+        }
+        try:
+            await self.kernel.backends.blob.put(key, msgspec.json.encode(body), content_type="application/json")
+        except Exception as exc:
+            log.warning("run %s: the step's log was not stored (%s)", run.id, type(exc).__name__)
+            return None
+        return key
 
     async def _release(self, workspace_id: str, run_id: str, step: str) -> None:
         """The run is no longer held here: another worker may take it (its step runs again, same key)."""
@@ -288,7 +311,9 @@ class RecipeEngine:
 
     # --- 4: run it --------------------------------------------------------------------------------
 
-    async def _run_step(self, run: RecipeRun, step: Step, attempt: int, context: dict[str, Any]) -> Any:
+    async def _run_step(
+        self, run: RecipeRun, step: Step, attempt: int, context: dict[str, Any], trace: dict[str, Any]
+    ) -> Any:
         workspace = await self.kernel.directory.workspace(run.workspace_id)
         if workspace is None:
             raise StepFailed("the workspace is gone")
@@ -296,6 +321,7 @@ class RecipeEngine:
         if step.agent is not None:
             message = render(step.input or "", context)
             text = message if isinstance(message, str) else msgspec.json.encode(message).decode()
+            trace["input"] = text
             turn = await self.chat.start_stateless(
                 workspace,
                 step.agent,
@@ -310,6 +336,7 @@ class RecipeEngine:
             return {"text": done.text, "model": done.model, "provider": done.provider, "tokens": done.total_tokens}
         assert step.tool is not None
         arguments = render(step.arguments or {}, context)
+        trace["arguments"] = arguments
         if not isinstance(arguments, dict):
             raise StepFailed("the arguments did not render to an object")
         result = await self.tools.run_for_recipe(
@@ -324,7 +351,14 @@ class RecipeEngine:
     # --- 5: record how it ended -------------------------------------------------------------------
 
     async def _finish(
-        self, run_id: str, workspace_id: str, step: Step, attempt: int, output: Any, error: str | None
+        self,
+        run_id: str,
+        workspace_id: str,
+        step: Step,
+        attempt: int,
+        output: Any,
+        error: str | None,
+        log_key: str | None = None,
     ) -> Advanced:
         now = self.clock()
         async with self.kernel.store.sessionmaker.begin() as session:
@@ -335,6 +369,7 @@ class RecipeEngine:
             if checkpoint is None or checkpoint.status != "running":
                 return Advanced(again=run.status not in FINISHED and run.status != "waiting", status=run.status)
             checkpoint.finished_at = now
+            checkpoint.log_key = log_key
             if error is None:
                 checkpoint.status = "succeeded"
                 checkpoint.output = output

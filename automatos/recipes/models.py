@@ -110,6 +110,8 @@ class RecipeStepRun(Base):
     output: Mapped[Any] = mapped_column(JSONType, nullable=True)
     error: Mapped[str | None] = mapped_column(Text)
     idempotency_key: Mapped[str] = mapped_column(String(200))
+    log_key: Mapped[str | None] = mapped_column(String(500))
+    """The step's full log in the blob store (its input, output, error, times), once it finished."""
     started_at: Mapped[datetime] = created_at_column()
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

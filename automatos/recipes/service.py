@@ -85,6 +85,8 @@ class StepRecord(msgspec.Struct, kw_only=True):
     idempotency_key: str
     started_at: datetime
     finished_at: datetime | None
+    log_url: str | None = None
+    """A pre-signed URL of the step's full log in the blob store (valid :data:`LOG_URL_SECONDS`)."""
 
 
 class RunRecord(msgspec.Struct, kw_only=True):
@@ -147,6 +149,10 @@ def _run(row: RecipeRun, steps: list[RecipeStepRun] | None = None) -> RunRecord:
             for s in steps
         ],
     )
+
+
+LOG_URL_SECONDS = 900
+"""How long a step log's pre-signed URL is valid."""
 
 
 class RecipeService:
@@ -364,7 +370,15 @@ class RecipeService:
                     .order_by(RecipeStepRun.started_at, RecipeStepRun.attempt)
                 )
             ).all()
-            return _run(row, list(steps))
+            record = _run(row, list(steps))
+        blob = self.kernel.backends.blob
+        for step, checkpoint in zip(record.steps or [], steps, strict=True):
+            if checkpoint.log_key:
+                try:
+                    step.log_url = await blob.presigned_url(checkpoint.log_key, expires_in=LOG_URL_SECONDS)
+                except Exception:  # a store that cannot sign: the run answers without the link
+                    step.log_url = None
+        return record
 
     async def list_runs(
         self,

@@ -125,6 +125,14 @@ async def test_a_run_goes_through_its_steps_with_templates_and_checkpoints(world
     assert steps["card"]["output"]["arguments"] == {"url": "https://a.test", "options": {"depth": 1}}
     assert steps["card"]["idempotency_key"] == f"{run['id']}:card:1"
     assert "https://a.test" in steps["answer"]["output"]["text"]
+    logged = await world.client.get(steps["card"]["log_url"])  # the step's full log, pre-signed
+    assert logged.status_code == 200, logged.text
+    log = logged.json()
+    assert (log["step"], log["attempt"], log["kind"], log["error"]) == ("card", 1, "tool", None)
+    assert (
+        log["arguments"] == {"url": "https://a.test", "options": {"depth": 1}}
+        and log["output"] == steps["card"]["output"]
+    )
     assert world.cards.calls == [
         (world.ids["alpha"], "cards__card", {"url": "https://a.test", "options": {"depth": 1}})
     ]

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("output", JSON, nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("idempotency_key", sa.String(200), nullable=False),
+        sa.Column("log_key", sa.String(500), nullable=True),
         _ts("started_at"),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("run_id", "step", "attempt", name="pk_recipe_step_runs"),
