@@ -188,6 +188,16 @@ class RecipeEngine:
         except Exception as exc:  # the database down: the heartbeat goes stale, the sweep takes it over
             log.warning("run %s: not handed back (%s)", run_id, type(exc).__name__)
 
+    async def _scratchpad(self, run: RecipeRun) -> dict[str, Any]:
+        """The run's notes for its templates; none when the KV backend cannot answer (logged)."""
+        from automatos.recipes.service import read_scratchpad
+
+        try:
+            return await read_scratchpad(self.kernel, run.workspace_id, run.id)
+        except Exception as exc:
+            log.warning("run %s: the scratchpad could not be read (%s)", run.id, type(exc).__name__)
+            return {}
+
     async def _heartbeat(self, workspace_id: str, run_id: str) -> None:
         """While a step runs: say every ``heartbeat_seconds`` that this worker still holds the run."""
         while True:
@@ -251,7 +261,9 @@ class RecipeEngine:
             ).all()
             latest: dict[str, RecipeStepRun] = {c.step: c for c in checkpoints}
             outputs = {c.step: {"output": c.output} for c in checkpoints if c.status == "succeeded"}
-            context: dict[str, Any] = {"inputs": run.inputs or {}, "steps": outputs}
+            context: dict[str, Any] = {"inputs": run.inputs or {}, "steps": outputs, "scratchpad": {}}
+            if any("scratchpad" in (s.input or "") + json_text(s.arguments) + (s.if_ or "") for s in definition.steps):
+                context["scratchpad"] = await self._scratchpad(run)
             for step in definition.steps:
                 last = latest.get(step.id)
                 if last is not None and last.status in ("succeeded", "skipped"):
@@ -396,6 +408,10 @@ class RecipeEngine:
             run.worker = None
             await append_event(session, run, "run.failed", {"step": step.id, "error": run.error})
             return Advanced(again=False, status="failed")
+
+
+def json_text(value: Any) -> str:
+    return "" if value is None else msgspec.json.encode(value).decode()
 
 
 class StepFailed(Exception):

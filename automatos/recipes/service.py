@@ -5,6 +5,9 @@
   version it started with, so an edit never changes a run in flight. Every definition is checked
   (:func:`automatos.recipes.definition.check`) and its agents and tools must exist in the workspace
   — 422 naming ``definition.steps[i].agent``/``.tool``. ``DELETE`` archives (runs in flight go on).
+- **The scratchpad**: a run's working notes, a JSON object in the KV backend (key
+  ``recipes:scratchpad:<workspace>:<run>``) kept ``recipes.scratchpad_ttl_seconds`` (3,600) after
+  its last write; templates read it as ``{{ scratchpad.<note> }}``.
 - **Runs**: ``start_run`` checks the inputs against the version's schema (422 naming
   ``inputs.<name>``), writes the run ``queued`` with its first event and hands it to the runner.
   Control — ``cancel``, ``retry`` (a failed run, from its failed step: finished steps are kept and
@@ -37,7 +40,15 @@ if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.kernel.types import Workspace
 
-__all__ = ["RecipeCreate", "RecipeRecord", "RecipeService", "RecipeUpdate", "RunRecord", "StepRecord"]
+__all__ = [
+    "RecipeCreate",
+    "RecipeRecord",
+    "RecipeService",
+    "RecipeUpdate",
+    "RunRecord",
+    "StepRecord",
+    "read_scratchpad",
+]
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -105,6 +116,18 @@ class RunRecord(msgspec.Struct, kw_only=True):
     steps: list[StepRecord] | None = None
 
 
+async def read_scratchpad(kernel: Kernel, workspace_id: str, run_id: str) -> dict[str, Any]:
+    """A run's notes as the KV backend holds them (``{}`` when none, expired, or unreadable)."""
+    raw = await kernel.backends.kv.get(f"recipes:scratchpad:{workspace_id}:{run_id}")
+    if raw is None:
+        return {}
+    try:
+        notes = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return {}
+    return notes if isinstance(notes, dict) else {}
+
+
 def _recipe(row: Recipe, definition: dict[str, Any]) -> RecipeRecord:
     return RecipeRecord(
         id=row.id,
@@ -151,6 +174,8 @@ def _run(row: RecipeRun, steps: list[RecipeStepRun] | None = None) -> RunRecord:
     )
 
 
+SCRATCHPAD_BYTES = 65_536
+"""The most one run's notes may take."""
 LOG_URL_SECONDS = 900
 """How long a step log's pre-signed URL is valid."""
 
@@ -402,6 +427,35 @@ class RecipeService:
                 )
             ).all()
         return Page(items=[_run(r) for r in rows], total=total, offset=offset, limit=limit)
+
+    # --- the scratchpad ---------------------------------------------------------------------------
+
+    def _pad_key(self, workspace: Workspace, run_id: str) -> str:
+        return f"recipes:scratchpad:{workspace.id}:{run_id}"
+
+    async def scratchpad(self, workspace: Workspace, run_id: str) -> dict[str, Any]:
+        """The run's working notes (404 for a run of another workspace); ``{}`` once they expired."""
+        await self.get_run(workspace, run_id)
+        return await read_scratchpad(self.kernel, workspace.id, run_id)
+
+    async def note(self, workspace: Workspace, run_id: str, key: str, value: Any) -> dict[str, Any]:
+        """Set one note (``value`` ``null`` removes it); the notes live ``recipes.scratchpad_ttl_seconds``
+        after their last write (3,600 by default), at most :data:`SCRATCHPAD_BYTES` in all (422 naming
+        ``value``)."""
+        await self.get_run(workspace, run_id)
+        notes = await read_scratchpad(self.kernel, workspace.id, run_id)
+        if value is None:
+            notes.pop(key, None)
+        else:
+            notes[key] = value
+        raw = msgspec.json.encode(notes)
+        if len(raw) > SCRATCHPAD_BYTES:
+            raise ValidationError(
+                f"value: the scratchpad would hold {len(raw):,} bytes; at most {SCRATCHPAD_BYTES:,}", field="value"
+            )
+        ttl = await self.kernel.settings_registry.int_setting("recipes.scratchpad_ttl_seconds", 3600, 1, 2_592_000)
+        await self.kernel.backends.kv.set(self._pad_key(workspace, run_id), raw, ttl=ttl)
+        return notes
 
     async def events(
         self, workspace: Workspace, run_id: str, *, after: int = 0, limit: int = 500

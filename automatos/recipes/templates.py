@@ -1,7 +1,8 @@
 """Templates and conditions of recipe steps: ``{{ path }}`` over the run's inputs and earlier outputs.
 
 No expressions and no code: a template is text with ``{{ path }}`` placeholders, a path is
-``inputs.<name>…`` or ``steps.<id>.output…`` followed by ``.key`` or ``[index]`` parts. Rules:
+``inputs.<name>…``, ``steps.<id>.output…`` or ``scratchpad.<note>…`` (the run's working notes)
+followed by ``.key`` or ``[index]`` parts. Rules:
 
 - a string that is exactly one placeholder gives the value itself (an object, a number…), so tool
   arguments keep their types; a placeholder inside text gives the value as text (JSON for objects
@@ -26,7 +27,7 @@ __all__ = ["PLACEHOLDER", "TemplateError", "check_path", "condition", "reference
 
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _PART = re.compile(r"\.([A-Za-z0-9_-]+)|\[(\d+)\]")
-_HEAD = re.compile(r"^(inputs|steps)((?:\.[A-Za-z0-9_-]+|\[\d+\])*)$")
+_HEAD = re.compile(r"^(inputs|steps|scratchpad)((?:\.[A-Za-z0-9_-]+|\[\d+\])*)$")
 MAX_TEXT = 1_000_000
 """A rendered string longer than this fails the step (a template is not a way to build huge data)."""
 
@@ -43,7 +44,7 @@ def check_path(path: str) -> tuple[str, list[str | int]]:
     """``(root, parts)`` of a path, or :class:`TemplateError` when it is not one."""
     match = _HEAD.fullmatch(path.strip())
     if match is None:
-        raise TemplateError(f"{path!r} is not a path (inputs.<name>… or steps.<id>.output…)", path)
+        raise TemplateError(f"{path!r} is not a path (inputs.<name>…, steps.<id>.output… or scratchpad.<note>…)", path)
     parts: list[str | int] = [int(i) if i else str(k) for k, i in _PART.findall(match.group(2))]
     if match.group(1) == "steps" and (len(parts) < 2 or not isinstance(parts[0], str) or parts[1] != "output"):
         raise TemplateError(f"{path!r}: a step's value is steps.<id>.output…", path)

@@ -336,3 +336,35 @@ async def test_runs_approvals_and_retries_on_each_database(any_db: World) -> Non
         seqs = [int(b.splitlines()[0][4:]) for b in events.text.strip().split("\n\n")]
         assert seqs == list(range(1, len(seqs) + 1))  # one log per run, no gap, no repeat
     assert len(world.cards.calls) == 4
+
+
+async def test_the_scratchpad_holds_notes_the_steps_read(world: World) -> None:
+    await world.recipe(
+        [
+            {"id": "ok", "approval": "Notes first?"},
+            {"id": "card", "tool": "cards__card", "arguments": {"url": "{{ scratchpad.target }}"}},
+        ]
+    )
+    waiting = await world.run("triage")
+    path = f"/api/recipes/runs/{waiting['id']}/scratchpad"
+    assert (await world.client.get(path, headers=world.alpha())).json() == {}
+    put = await world.client.put(f"{path}/target", json={"value": "https://pad.test"}, headers=world.alpha())
+    assert put.status_code == 200 and put.json() == {"target": "https://pad.test"}, put.text
+    await world.client.put(f"{path}/gone", json={"value": [1]}, headers=world.alpha())
+    cleared = await world.client.put(f"{path}/gone", json={"value": None}, headers=world.alpha())
+    assert cleared.json() == {"target": "https://pad.test"}
+    key = f"recipes:scratchpad:{world.ids['alpha']}:{waiting['id']}"
+    ttl = await world.kernel.backends.kv.ttl(key)
+    assert ttl is not None and 0 < ttl <= 3600
+    await world.client.post(f"/api/recipes/runs/{waiting['id']}/approve", json={}, headers=world.alpha())
+    await world.runner.idle()
+    done = await world.get(waiting["id"])
+    assert done["status"] == "succeeded" and done["steps"][1]["output"]["arguments"] == {"url": "https://pad.test"}
+    for bad_path, body, field in [
+        (f"{path}/no%20key", {"value": 1}, "key"),
+        (f"{path}/big", {"value": "x" * 70_000}, "value"),
+    ]:
+        got = await world.client.put(bad_path, json=body, headers=world.alpha())
+        assert got.status_code == 422 and got.json()["field"] == field, got.text
+    bravo = {"X-Test-User": "bob", "X-Workspace-ID": world.ids["bravo"]}
+    assert (await world.client.get(path, headers=bravo)).status_code == 404

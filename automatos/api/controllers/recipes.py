@@ -10,6 +10,9 @@
 - ``POST /api/recipes/runs/{run}/cancel``, ``/retry``, ``/approve``, ``/reject``
   (``agents.use``; ``{"comment": "…"}`` optional): the run after the action; 409 naming ``status``
   when its state does not allow it.
+- ``GET /api/recipes/runs/{run}/scratchpad`` (``agents.read``) and ``PUT …/scratchpad/{key}``
+  ``{"value": …}`` (``agents.use``): the run's working notes in the KV backend, kept
+  ``recipes.scratchpad_ttl_seconds`` after the last write; templates read them.
 - ``GET /api/recipes/runs/{run}/events`` (``agents.read``): Server-Sent Events, one per entry of
   the run's log (``id`` = its sequence number, ``event`` = its kind), from the start or after
   ``Last-Event-ID``; the stream ends after the run finishes.
@@ -17,11 +20,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -41,6 +45,14 @@ POLL_SECONDS = 0.5
 
 class RunStart(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     inputs: dict[str, Any] = {}
+
+
+NOTE_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class Note(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    value: Any
+    """Any JSON value; ``null`` removes the note."""
 
 
 class RunAction(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -165,6 +177,22 @@ class RecipeRunsController(Controller):
         )
         container.recipe_progress().changed(run)
         return record
+
+    @get("/{run:str}/scratchpad", summary="The run's working notes (kept an hour after their last write)")
+    async def scratchpad(self, request: Request[Any, Any, Any], run: FromPath[str]) -> dict[str, Any]:
+        _, ctx = await request_context(request)
+        workspace = scoped(ctx, Permission.AGENTS_READ).workspace
+        return await services(request).recipes().scratchpad(workspace, run)
+
+    @put("/{run:str}/scratchpad/{key:str}", summary="Set one note of the run (null removes it)")
+    async def note(
+        self, request: Request[Any, Any, Any], run: FromPath[str], key: FromPath[str], data: JSONBody[Note]
+    ) -> dict[str, Any]:
+        if not NOTE_KEY.fullmatch(key):
+            raise ValidationError("key: 1-64 letters, digits, '_' or '-'", field="key")
+        _, ctx = await request_context(request)
+        workspace = scoped(ctx, Permission.AGENTS_USE).workspace
+        return await services(request).recipes().note(workspace, run, key, data.value)
 
     @get("/{run:str}/events", summary="The run's events as Server-Sent Events, replayed after Last-Event-ID")
     async def events(self, request: Request[Any, Any, Any], run: FromPath[str]) -> Stream:
