@@ -202,11 +202,15 @@ class Container(KernelContainer):
     composio_catalogue = providers.Singleton(ComposioCatalogue, KernelContainer.kernel, composio_client)
     composio_connections = providers.Singleton(ComposioConnections, KernelContainer.kernel, composio_client)
     composio_tools = providers.Singleton(ComposioTools, KernelContainer.kernel, composio_client)
-    composio_triggers = providers.Singleton(
-        ComposioTriggers, KernelContainer.kernel, composio_client, route=router.provided.route
-    )
     # recipes (recipes/): versioned definitions and runs, the engine, the in-process runner
     recipes = providers.Singleton(recipe_service, KernelContainer.kernel, agents, tool_registry)
+    composio_triggers = providers.Singleton(  # events routed, and the recipes listing them started
+        ComposioTriggers,
+        KernelContainer.kernel,
+        composio_client,
+        route=router.provided.route,
+        start_recipes=recipes.provided.start_for_trigger,
+    )
     recipe_engine = providers.Singleton(RecipeEngine, KernelContainer.kernel, chat, tools)
     recipe_progress = providers.Singleton(Progress)
     recipe_runner = providers.Singleton(recipe_runner, recipe_engine, recipes, recipe_progress, KernelContainer.kernel)

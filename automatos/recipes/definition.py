@@ -13,6 +13,9 @@
 
 - ``inputs``: a JSON Schema (an ``object`` schema) the run's inputs must fit (422 naming
   ``inputs.<name>``); ``{}`` takes anything.
+- ``triggers``: events that start a run by themselves (``github/issue_opened``, ``github/*``): a
+  Composio trigger event of the workspace starts one run of each active recipe listing it, with the
+  inputs ``{"trigger": "<provider>/<trigger>", "payload": {…}}``.
 - ``steps``: 1-50, each with a unique ``id`` (``^[a-z0-9][a-z0-9_-]{0,63}$``) and exactly one of
   ``agent`` (an agent of the workspace, id or slug; ``input``: the message, a template), ``tool`` (a
   tool of the workspace; ``arguments``: an object of templates) or ``approval`` (the question a person
@@ -61,9 +64,15 @@ class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaul
         return "agent" if self.agent is not None else "tool" if self.tool is not None else "approval"
 
 
-class Definition(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+TriggerKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_.-]{0,99}/([a-z0-9_.-]{1,100}|\*)$")]
+
+
+class Definition(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     inputs: dict[str, Any] = {}
     steps: Annotated[list[Step], msgspec.Meta(min_length=1, max_length=50)]
+    triggers: Annotated[list[TriggerKey], msgspec.Meta(max_length=20)] = []
+    """Trigger events that start a run (``<provider>/<trigger>`` or ``<provider>/*``, as the router's
+    trigger tier keys them); the run's inputs are ``{"trigger", "payload"}``."""
 
 
 def check(definition: Definition) -> None:

@@ -19,6 +19,7 @@ Every query names the workspace: another workspace's recipe or run is a 404.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -49,6 +50,8 @@ __all__ = [
     "StepRecord",
     "read_scratchpad",
 ]
+
+log = logging.getLogger("automatos.recipes")
 
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,99}$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -380,6 +383,39 @@ class RecipeService:
         if self.submit is not None:
             await self.submit(record.id)
         return record
+
+    async def start_for_trigger(self, workspace: Workspace, source: str, payload: Mapping[str, Any]) -> list[str]:
+        """Start one run of each active recipe whose ``triggers`` list ``source``'s event
+        (``trigger:<provider>/<trigger>``: the key itself or ``<provider>/*``); its ids. A recipe
+        whose inputs' schema refuses the event is skipped (logged), never the others."""
+        key = source.removeprefix("trigger:")
+        wildcard = key.split("/", 1)[0] + "/*"
+        async with self.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(Recipe.slug, RecipeVersion.definition)
+                    .join(
+                        RecipeVersion,
+                        (RecipeVersion.recipe_id == Recipe.id) & (RecipeVersion.version == Recipe.version),
+                    )
+                    .where(Recipe.workspace_id == workspace.id, Recipe.status == "active")
+                    .order_by(Recipe.slug)
+                )
+            ).all()
+        started: list[str] = []
+        for slug, definition in rows:
+            wanted = definition.get("triggers") or []
+            if key not in wanted and wildcard not in wanted:
+                continue
+            try:
+                run = await self.start_run(
+                    workspace, slug, {"trigger": key, "payload": dict(payload)}, actor_id=None, origin="trigger"
+                )
+            except ValidationError as exc:
+                log.warning("workspace %s: recipe %s refused trigger %s: %s", workspace.id, slug, key, exc.detail)
+                continue
+            started.append(run.id)
+        return started
 
     async def get_run(self, workspace: Workspace, run_id: str) -> RunRecord:
         async with self.sessionmaker() as session:

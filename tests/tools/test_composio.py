@@ -415,6 +415,7 @@ async def test_trigger_events_are_routed_to_the_mapped_agent(world: World) -> No
         "triage",
         "triggers",
     )
+    assert outcome["runs"] == []  # no recipe lists the event yet
     await world.container.router().recorder.flush()
     async with world.kernel.store.sessionmaker() as session:
         decisions = (
@@ -466,3 +467,39 @@ async def test_sync_connect_and_revoke_on_each_database(any_db: World) -> None:
     revoked = await world.client.delete(f"/api/tools/connections/{connection['id']}", headers=world.alice())
     assert revoked.json()["status"] == "revoked"
     assert await world.composio_tools(world.alice()) == []
+
+
+async def test_a_trigger_event_starts_the_recipes_that_list_it(world: World) -> None:
+    await world.sync()
+    connection = await world.connect(world.alice(), "github")
+    subscribed = await world.client.post(
+        "/api/tools/triggers",
+        json={"connection_id": connection["id"], "trigger": "GITHUB_EVENT_0", "config": {"repo": "a/b"}},
+        headers=world.alice(),
+    )
+    trigger_id = subscribed.json()["trigger_id"]
+    for slug, triggers in (("on-event", ["github/event_0"]), ("on-any", ["github/*"]), ("other", ["slack/*"])):
+        definition = {"triggers": triggers, "steps": [{"id": "look", "approval": "Look at {{ inputs.trigger }}?"}]}
+        made = await world.client.post(
+            "/api/recipes", json={"slug": slug, "name": slug, "definition": definition}, headers=world.alice()
+        )
+        assert made.status_code == 201, made.text
+    bad = await world.client.post(
+        "/api/recipes",
+        json={
+            "slug": "bad",
+            "name": "b",
+            "definition": {"triggers": ["no slash"], "steps": [{"id": "a", "approval": "?"}]},
+        },
+        headers=world.alice(),
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "definition.triggers[0]", bad.text
+    body = _event(trigger_id, user_id=world.ids["alpha"])
+    routed = await world.client.post("/api/composio/webhook", content=body, headers=sign_webhook(SECRET, body))
+    runs = routed.json()["runs"]
+    assert len(runs) == 2, routed.text
+    for run_id in runs:
+        run = (await world.client.get(f"/api/recipes/runs/{run_id}", headers=world.alice())).json()
+        assert run["origin"] == "trigger" and run["inputs"]["trigger"] == "github/event_0", run
+        assert isinstance(run["inputs"]["payload"], dict)
+    assert (await world.client.get("/api/recipes/runs", headers=world.bob())).json()["total"] == 0

@@ -52,6 +52,8 @@ __all__ = ["ComposioTriggers", "SubscriptionRecord", "WebhookOutcome", "trigger_
 
 log = logging.getLogger("automatos.tools.composio")
 
+StartRecipes = Callable[..., Awaitable[list[str]]]
+"""``start_for_trigger(workspace, source, payload) -> run ids``."""
 Route = Callable[..., Awaitable[Any]]
 """``RouterService.route``: ``(workspace, text, *, source=…, channel=…, field=…, truncate=…)``."""
 
@@ -79,6 +81,8 @@ class WebhookOutcome(msgspec.Struct, kw_only=True):
     route_type: str | None = None
     tier: str | None = None
     reason: str = ""
+    runs: list[str] = []
+    """The recipe runs the event started (recipes listing it in their ``triggers``)."""
 
 
 def trigger_source(app: str, trigger: str) -> str:
@@ -103,10 +107,18 @@ def _record(row: ComposioTriggerSubscription) -> SubscriptionRecord:
 class ComposioTriggers:
     """Subscriptions and the webhook (see the module docstring)."""
 
-    def __init__(self, kernel: Kernel, client: ComposioClient, route: Route | None = None) -> None:
+    def __init__(
+        self,
+        kernel: Kernel,
+        client: ComposioClient,
+        route: Route | None = None,
+        start_recipes: StartRecipes | None = None,
+    ) -> None:
         self.kernel = kernel
         self.client = client
         self.route = route
+        self.start_recipes = start_recipes
+        """``RecipeService.start_for_trigger``: the recipes an event starts (this package does not import them)."""
 
     # --- subscriptions -------------------------------------------------------------------------------
 
@@ -286,7 +298,12 @@ class ComposioTriggers:
         payload = json.dumps(event.get("payload") or {}, sort_keys=True, default=str)
         text = f"Composio trigger {source[len('trigger:') :]}: {payload}"[:TEXT_MAX_CHARS]
         result = await self.route(workspace, text, source=source, channel="composio", field="payload", truncate=True)
+        runs: list[str] = []
+        if self.start_recipes is not None:
+            raw = event.get("payload")
+            runs = await self.start_recipes(workspace, source, raw if isinstance(raw, dict) else {})
         return WebhookOutcome(
+            runs=runs,
             routed=True,
             source=source,
             agent_id=result.agent_id,
