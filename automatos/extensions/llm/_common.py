@@ -8,21 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import ipaddress
 import logging
 import math
 import re
-import socket
 import sys
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, ClassVar
-from urllib.parse import urlsplit
 
 import msgspec
 
-from automatos.kernel.addresses import PublicOnlyBackend, public_address
+from automatos.kernel.addresses import PublicOnlyBackend
+from automatos.kernel.outbound import outbound_url_problem
 from automatos.kernel.settings import FieldDoc, SettingsGroup, setting
 
 __all__ = [
@@ -131,52 +129,19 @@ class SDKConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return f"base_url: {problem}" if problem is not None else None
 
 
-def _literal_address(host: str) -> str | None:
-    """``host`` as an IP address when it is one (also the legacy IPv4 forms ``2130706433``, ``0x7f.1``)."""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        pass
-    if re.fullmatch(r"[0-9a-fx.]+", host) and not re.fullmatch(r"[a-f.]+", host):
-        try:
-            return socket.inet_ntoa(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
-
-
 def base_url_problem(url: str, *, allow_private: bool) -> str | None:
     """Why a workspace may not send requests to ``url`` (``None``: it may).
 
-    Credentials in the URL are always refused (the key belongs in ``api_key``, and ``user:pw@`` is a
-    classic way to disguise a host). Unless the operator allows private endpoints, so is a host that
-    is an address on the platform's own networks (loopback, private, link-local and cloud metadata,
-    CGNAT, ULA, an IPv6 address embedding one of those) or ``localhost``; a host *name* is checked
-    when connecting (:func:`public_only_client`), where it is resolved.
+    The kernel's rules for a URL a workspace gives (:func:`~automatos.kernel.outbound.outbound_url_problem`):
+    credentials belong in ``api_key``, and ``LLM_ALLOW_PRIVATE_BASE_URL`` lifts the private-address
+    rule; a host *name* is checked when connecting (:func:`public_only_client`), where it is resolved.
     """
-    if any(c.isspace() or not c.isprintable() for c in url):  # urlsplit would quietly drop some
-        return "must not contain whitespace or control characters"
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return "must be an http(s) URL"
-    if parts.scheme not in ("http", "https") or not hostname:
-        return "must be an http(s) URL with a host"
-    if "@" in parts.netloc:
-        return "must not carry credentials (user:password@); the key goes in api_key"
-    if allow_private:
-        return None
-    if hostname == "localhost" or hostname.endswith(".localhost"):
-        return "must not point at this server (localhost); an operator may allow it with LLM_ALLOW_PRIVATE_BASE_URL"
-    address = _literal_address(hostname)
-    if address is not None and not public_address(address):
-        return (
-            f"must not point at a private, loopback, link-local or reserved address ({address}); "
-            "an operator may allow it with LLM_ALLOW_PRIVATE_BASE_URL"
-        )
-    return None
+    return outbound_url_problem(
+        url,
+        allow_private=allow_private,
+        switch="LLM_ALLOW_PRIVATE_BASE_URL",
+        credentials_hint="the key goes in api_key",
+    )
 
 
 def _refused(connect_error: type[Exception]) -> Callable[[str], Exception]:

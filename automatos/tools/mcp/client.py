@@ -20,14 +20,12 @@ Rules:
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import anyio
 import httpcore2
@@ -37,7 +35,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Tool
 
-from automatos.kernel.addresses import PublicOnlyBackend, public_address
+from automatos.kernel.addresses import PublicOnlyBackend
+from automatos.kernel.outbound import outbound_url_problem
 from automatos.kernel.types import ToolResult
 
 __all__ = [
@@ -85,36 +84,12 @@ class Target:
 def url_problem(url: str, *, allow_private: bool) -> str | None:
     """Why a workspace's MCP server may not be at ``url`` (``None``: it may).
 
-    An ``http(s)`` URL with a host, no credentials in it (they belong in ``headers``) and no
-    whitespace. Unless private addresses are allowed, neither ``localhost`` nor a literal address
-    that is not public; a host *name* is checked when connecting, where it is resolved.
+    The kernel's rules for a URL a workspace gives (:func:`~automatos.kernel.outbound.outbound_url_problem`):
+    credentials belong in ``headers``, and ``MCP_ALLOW_PRIVATE`` lifts the private-address rule.
     """
-    if any(c.isspace() or not c.isprintable() for c in url):
-        return "must not contain whitespace or control characters"
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return "must be an http(s) URL"
-    if parts.scheme not in ("http", "https") or not host:
-        return "must be an http(s) URL with a host"
-    if "@" in parts.netloc:
-        return "must not carry credentials (user:password@); send them in headers"
-    if allow_private:
-        return None
-    if host == "localhost" or host.endswith(".localhost"):
-        return "must not point at this platform (localhost); an operator may allow it with MCP_ALLOW_PRIVATE"
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return None
-    if not public_address(host):
-        return (
-            f"must not point at a private, loopback, link-local or reserved address ({host}); "
-            "an operator may allow it with MCP_ALLOW_PRIVATE"
-        )
-    return None
+    return outbound_url_problem(
+        url, allow_private=allow_private, switch="MCP_ALLOW_PRIVATE", credentials_hint="send them in headers"
+    )
 
 
 def _refused(host: str) -> Exception:
