@@ -5,10 +5,11 @@ The real app in process (SQLite, in-process KV, the local runner), a workspace w
 of ``--steps`` tool steps that only call it. Measured, side by side each round:
 
 - **tool alone**: the provider's ``execute``;
-- **per step through the engine**: ``RecipeEngine.advance`` of a run, step after step, divided by
-  the steps — the run locked and read with its checkpoints, the ``running`` checkpoint committed,
-  the template rendered, the tool run through ``ToolService.run_for_recipe`` (schema check, audit
-  row), the checkpoint and its events committed;
+- **per step through the engine**: ``RecipeEngine.advance`` of a run, step after step, as the local
+  runner chains them (``chain=True``: a step's closing transaction picks the next), divided by the
+  steps — the run locked and read with its checkpoints, the template rendered, the tool run through
+  ``ToolService.run_for_recipe`` (schema check), the step's log to the blob store, and in one
+  transaction the audit row, the checkpoint, its events and the next step's ``running`` checkpoint;
 - **overhead per step** = the two's difference (goal: under 5 ms median on the embedded default).
 
 Then ``--runs`` runs of that recipe started at once through the API and driven by the local runner
@@ -73,6 +74,11 @@ async def run(rounds: int, per_round: int, steps: int, many: int, backends: dict
             engine = container_of(client).recipe_engine()
             workspace = await kernel.directory.workspace(made.json()["id"])
 
+            async def drive(run_id: str) -> None:
+                advanced = await engine.advance(run_id, chain=True)
+                while advanced.again:
+                    advanced = await engine.advance(run_id, chain=True, picked=advanced.picked)
+
             async def start() -> str:
                 got = await client.post("/api/recipes/noop/runs", json={"inputs": {"n": 1}}, headers=headers)
                 assert got.status_code == 202, got.text
@@ -80,9 +86,7 @@ async def run(rounds: int, per_round: int, steps: int, many: int, backends: dict
 
             await runner.stop()  # the engine is driven by hand for the per-step figure
             for _ in range(3):  # warm: schemas checked, the view built, SQLite's pages in
-                run_id = await start()
-                while (await engine.advance(run_id)).again:
-                    pass
+                await drive(await start())
             alone: list[float] = []
             per_step: list[float] = []
             for _ in range(rounds):
@@ -93,8 +97,7 @@ async def run(rounds: int, per_round: int, steps: int, many: int, backends: dict
                 ids = [await start() for _ in range(per_round)]
                 t0 = time.perf_counter()
                 for run_id in ids:
-                    while (await engine.advance(run_id)).again:
-                        pass
+                    await drive(run_id)
                 per_step.append((time.perf_counter() - t0) * 1000 / (per_round * steps))
             cards.calls.clear()
             overhead = median(per_step) - median(alone)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,6 +59,19 @@ async def lock_workspace(session: AsyncSession, workspace_id: str) -> None:
         await connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         await connection.execute(select(m.Workspace.id).where(m.Workspace.id == workspace_id).with_for_update())
+
+
+class AuditRow(NamedTuple):
+    """One audit entry to write later, in a transaction of the caller's (``KernelStore._audit(session,
+    *row)``): a recipe step's tool call is audited in the transaction that checkpoints it."""
+
+    workspace_id: str | None
+    actor_id: str | None
+    action: str
+    target_type: str
+    target_id: str
+    data: dict[str, Any]
+    request_id: str | None = None
 
 
 class KernelStore:

@@ -22,11 +22,15 @@ One call, whatever runs it (the in-process runner on the embedded default, a que
    first: a template error fails the step with the reason. Its full log — the rendered input or
    arguments, the output, the error, the times, the worker — goes to the blob store; the checkpoint
    keeps its key (a store that fails loses the log, never the step).
-5. In one transaction: the checkpoint ``succeeded`` with the output, or ``failed`` with the error;
+5. In one transaction: the tool call's audit row (``tool.invoke``: the call and its checkpoint are
+   recorded together), the checkpoint ``succeeded`` with the output, or ``failed`` with the error;
    on failure either a retry (``not_before`` = now + ``backoff_seconds * 2 ** (attempt - 1)``) or the run
    ``failed`` with the step's reason. Events are appended to the run's log in the same
    transactions (``step.started``, ``step.finished``, ``step.failed``, ``step.skipped``,
-   ``run.waiting``, ``run.succeeded``, ``run.failed``).
+   ``run.waiting``, ``run.succeeded``, ``run.failed``). With ``chain`` (the in-process runner),
+   the same transaction also picks the next step (1-3), so a step costs one transaction, not two;
+   the caller runs it at once (:attr:`Advanced.picked`). A queue worker does not chain: each job is
+   one step, and the next may run on another worker.
 
 :class:`Advanced` tells the caller whether to advance again and after how long. The clock is
 injected (``clock``); nothing here sleeps.
@@ -49,6 +53,7 @@ from sqlalchemy import select, update
 
 from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import AutomatosError
+from automatos.kernel.store import AuditRow, KernelStore
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.kernel.types import ChatMessage
 from automatos.recipes.definition import Definition, Step
@@ -62,7 +67,7 @@ if TYPE_CHECKING:
     from automatos.kernel.core import Kernel
     from automatos.tools.service import ToolService
 
-__all__ = ["Advanced", "RecipeEngine", "append_event", "lock_run"]
+__all__ = ["Advanced", "Picked", "RecipeEngine", "append_event", "lock_run"]
 
 log = logging.getLogger("automatos.recipes")
 
@@ -70,13 +75,27 @@ MAX_ERROR = 2000
 
 
 @dataclass(frozen=True)
+class Picked:
+    """A step checkpointed ``running`` and held by this worker (``recipe_runs.worker``), to be run
+    now: the run (detached from its session), the step, its attempt and its templates' context."""
+
+    run: RecipeRun
+    step: Step
+    attempt: int
+    context: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Advanced:
     """What :meth:`RecipeEngine.advance` did: ``again`` after ``delay`` seconds, or not (finished,
-    waiting, cancelled, or not found)."""
+    waiting, cancelled, or not found). ``picked``: the next step, already checkpointed and held in
+    the same transaction that closed this one (``chain=True``): the caller must run it at once,
+    ``advance(run_id, picked=…)``, or the run waits ``stale_seconds`` for a sweep."""
 
     again: bool
     delay: float = 0.0
     status: str = ""
+    picked: Picked | None = None
 
 
 async def lock_run(session: AsyncSession, workspace_id: str | None, run_id: str) -> RecipeRun | None:
@@ -127,19 +146,25 @@ class RecipeEngine:
         self._definitions: dict[tuple[str, int], Definition] = {}
         """A run another worker holds is left alone until its heartbeat is this old."""
 
-    async def advance(self, run_id: str) -> Advanced:
-        picked = await self._pick(run_id)
-        if isinstance(picked, Advanced):
-            return picked
-        run, step, attempt, context = picked
+    async def advance(self, run_id: str, *, chain: bool = False, picked: Picked | None = None) -> Advanced:
+        """One step of the run (see the module docstring). ``chain``: when the step succeeds, pick the
+        next in the transaction that closes it (one transaction a step instead of two; the in-process
+        runner, which runs it at once). ``picked``: run that step, picked by the previous call."""
+        if picked is None:
+            got = await self._pick(run_id)
+            if isinstance(got, Advanced):
+                return got
+            picked = got
+        run, step, attempt = picked.run, picked.step, picked.attempt
         output: Any = None
         error: str | None = None
+        audits: list[AuditRow] = []
         beating = asyncio.create_task(self._heartbeat(run.workspace_id, run.id), name=f"recipe-heartbeat-{run.id}")
         trace: dict[str, Any] = {"run": run.id, "step": step.id, "kind": step.kind, "attempt": attempt}
         trace["started_at"] = self.clock().isoformat()
         try:
             async with asyncio.timeout(step.timeout_seconds):
-                output = await self._run_step(run, step, attempt, context, trace)
+                output = await self._run_step(run, step, attempt, picked.context, trace, audits)
         except TimeoutError:
             error = f"the step did not finish within {step.timeout_seconds:g} s"
         except TemplateError as exc:
@@ -156,13 +181,20 @@ class RecipeEngine:
             raise
         finally:
             await cancel_and_wait(beating)
-        log_key = await self._write_log(run, trace, output, error)
-        return await self._finish(run.id, run.workspace_id, step, attempt, output, error, log_key)
+        # the log goes to the blob store while the step is closed in the database (both off the loop)
+        key = f"recipes/{run.workspace_id}/{run.id}/{step.id}-{attempt}.json"
+        storing = asyncio.create_task(self._write_log(key, trace, output, error), name=f"recipe-log-{run.id}")
+        try:
+            advanced = await self._finish(picked, output, error, key, audits, chain=chain)
+        finally:
+            stored = await storing
+        if not stored:
+            await self._forget_log(run.workspace_id, run.id, step.id, attempt)
+        return advanced
 
-    async def _write_log(self, run: RecipeRun, trace: dict[str, Any], output: Any, error: str | None) -> str | None:
+    async def _write_log(self, key: str, trace: dict[str, Any], output: Any, error: str | None) -> bool:
         """The step's full log in the blob store (``recipes/<workspace>/<run>/<step>-<attempt>.json``);
-        ``None`` when the store cannot take it (logged: the checkpoint is what counts)."""
-        key = f"recipes/{run.workspace_id}/{run.id}/{trace['step']}-{trace['attempt']}.json"
+        ``False`` when the store cannot take it (logged: the checkpoint is what counts)."""
         body = {
             **trace,
             "finished_at": self.clock().isoformat(),
@@ -173,9 +205,26 @@ class RecipeEngine:
         try:
             await self.kernel.backends.blob.put(key, msgspec.json.encode(body), content_type="application/json")
         except Exception as exc:
-            log.warning("run %s: the step's log was not stored (%s)", run.id, type(exc).__name__)
-            return None
-        return key
+            log.warning("run %s: the step's log was not stored (%s)", trace["run"], type(exc).__name__)
+            return False
+        return True
+
+    async def _forget_log(self, workspace_id: str, run_id: str, step: str, attempt: int) -> None:
+        """The log was not stored: its key leaves the checkpoint (written with it, in hope)."""
+        try:
+            async with self.kernel.store.sessionmaker.begin() as session:
+                await session.execute(
+                    update(RecipeStepRun)
+                    .where(
+                        RecipeStepRun.workspace_id == workspace_id,
+                        RecipeStepRun.run_id == run_id,
+                        RecipeStepRun.step == step,
+                        RecipeStepRun.attempt == attempt,
+                    )
+                    .values(log_key=None)
+                )
+        except Exception as exc:  # the database down too: the run's record names a log that is not there
+            log.warning("run %s: the missing log's key was not cleared (%s)", run_id, type(exc).__name__)
 
     async def _release(self, workspace_id: str, run_id: str, step: str) -> None:
         """The run is no longer held here: another worker may take it (its step runs again, same key)."""
@@ -241,7 +290,7 @@ class RecipeEngine:
             self._definitions[key] = cached
         return cached
 
-    async def _pick(self, run_id: str) -> tuple[RecipeRun, Step, int, dict[str, Any]] | Advanced:
+    async def _pick(self, run_id: str) -> Picked | Advanced:
         now = self.clock()
         async with self.kernel.store.sessionmaker.begin() as session:
             run = await lock_run(session, None, run_id)
@@ -252,54 +301,70 @@ class RecipeEngine:
             if run.not_before is not None and run.not_before > now:
                 return Advanced(again=True, delay=(run.not_before - now).total_seconds(), status=run.status)
             definition = await self._definition(session, run)
-            checkpoints = (
-                await session.scalars(
-                    select(RecipeStepRun)
-                    .where(RecipeStepRun.run_id == run.id, RecipeStepRun.workspace_id == run.workspace_id)
-                    .order_by(RecipeStepRun.attempt)
-                )
-            ).all()
-            latest: dict[str, RecipeStepRun] = {c.step: c for c in checkpoints}
-            outputs = {c.step: {"output": c.output} for c in checkpoints if c.status == "succeeded"}
-            context: dict[str, Any] = {"inputs": run.inputs or {}, "steps": outputs, "scratchpad": {}}
-            if any("scratchpad" in (s.input or "") + json_text(s.arguments) + (s.if_ or "") for s in definition.steps):
-                context["scratchpad"] = await self._scratchpad(run)
-            for step in definition.steps:
-                last = latest.get(step.id)
-                if last is not None and last.status in ("succeeded", "skipped"):
-                    continue
-                run.step = step.id
-                run.status = "running"
-                run.worker = None  # held only while a step runs (below)
-                run.heartbeat_at = now
-                run.not_before = None
-                if step.if_ is not None and not condition(step.if_, context):
-                    attempt = last.attempt if last is not None else 1
-                    self._checkpoint(session, run, step, attempt, "skipped", last)
-                    await append_event(session, run, "step.skipped", {"step": step.id, "if": step.if_})
-                    return Advanced(again=True, status="running")
-                if step.approval is not None:
-                    if last is None or last.status != "waiting":
-                        self._checkpoint(session, run, step, 1, "waiting", last)
-                    run.status = "waiting"
-                    await append_event(session, run, "run.waiting", {"step": step.id, "approval": step.approval})
-                    return Advanced(again=False, status="waiting")
-                run.worker = self.worker  # this worker holds the run while the step runs
-                if last is not None and last.status == "running":
-                    attempt = last.attempt  # its worker stopped: the same attempt, the same key
-                else:
-                    attempt = last.attempt + 1 if last is not None else 1
-                    self._checkpoint(session, run, step, attempt, "running", None)
-                await append_event(session, run, "step.started", {"step": step.id, "attempt": attempt})
-                await session.flush()  # the run's changes and its event, before it leaves the session
-                session.expunge(run)
-                return run, step, attempt, context
-            run.status = "succeeded"
-            run.step = None
-            run.finished_at = now
-            run.worker = None
-            await append_event(session, run, "run.succeeded", {})
-            return Advanced(again=False, status="succeeded")
+            checkpoints = await self._checkpoints(session, run)
+            return await self._choose(session, run, definition, checkpoints, now)
+
+    @staticmethod
+    async def _checkpoints(session: AsyncSession, run: RecipeRun) -> list[RecipeStepRun]:
+        """The run's checkpoints, oldest attempt first (the run is locked)."""
+        query = (
+            select(RecipeStepRun)
+            .where(RecipeStepRun.run_id == run.id, RecipeStepRun.workspace_id == run.workspace_id)
+            .order_by(RecipeStepRun.attempt)
+        )
+        return list((await session.scalars(query)).all())
+
+    async def _choose(
+        self,
+        session: AsyncSession,
+        run: RecipeRun,
+        definition: Definition,
+        checkpoints: list[RecipeStepRun],
+        now: datetime,
+    ) -> Picked | Advanced:
+        """Steps 1-3 with the run locked and its checkpoints read: the first step not done is
+        skipped, waited for, or checkpointed ``running`` and held (then :class:`Picked`)."""
+        latest: dict[str, RecipeStepRun] = {c.step: c for c in checkpoints}
+        outputs = {c.step: {"output": c.output} for c in checkpoints if c.status == "succeeded"}
+        context: dict[str, Any] = {"inputs": run.inputs or {}, "steps": outputs, "scratchpad": {}}
+        if any("scratchpad" in (s.input or "") + json_text(s.arguments) + (s.if_ or "") for s in definition.steps):
+            context["scratchpad"] = await self._scratchpad(run)
+        for step in definition.steps:
+            last = latest.get(step.id)
+            if last is not None and last.status in ("succeeded", "skipped"):
+                continue
+            run.step = step.id
+            run.status = "running"
+            run.worker = None  # held only while a step runs (below)
+            run.heartbeat_at = now
+            run.not_before = None
+            if step.if_ is not None and not condition(step.if_, context):
+                attempt = last.attempt if last is not None else 1
+                self._checkpoint(session, run, step, attempt, "skipped", last)
+                await append_event(session, run, "step.skipped", {"step": step.id, "if": step.if_})
+                return Advanced(again=True, status="running")
+            if step.approval is not None:
+                if last is None or last.status != "waiting":
+                    self._checkpoint(session, run, step, 1, "waiting", last)
+                run.status = "waiting"
+                await append_event(session, run, "run.waiting", {"step": step.id, "approval": step.approval})
+                return Advanced(again=False, status="waiting")
+            run.worker = self.worker  # this worker holds the run while the step runs
+            if last is not None and last.status == "running":
+                attempt = last.attempt  # its worker stopped: the same attempt, the same key
+            else:
+                attempt = last.attempt + 1 if last is not None else 1
+                self._checkpoint(session, run, step, attempt, "running", None)
+            await append_event(session, run, "step.started", {"step": step.id, "attempt": attempt})
+            await session.flush()  # the run's changes and its event, before it leaves the session
+            session.expunge(run)
+            return Picked(run, step, attempt, context)
+        run.status = "succeeded"
+        run.step = None
+        run.finished_at = now
+        run.worker = None
+        await append_event(session, run, "run.succeeded", {})
+        return Advanced(again=False, status="succeeded")
 
     def _checkpoint(
         self, session: AsyncSession, run: RecipeRun, step: Step, attempt: int, status: str, last: RecipeStepRun | None
@@ -324,7 +389,13 @@ class RecipeEngine:
     # --- 4: run it --------------------------------------------------------------------------------
 
     async def _run_step(
-        self, run: RecipeRun, step: Step, attempt: int, context: dict[str, Any], trace: dict[str, Any]
+        self,
+        run: RecipeRun,
+        step: Step,
+        attempt: int,
+        context: dict[str, Any],
+        trace: dict[str, Any],
+        audits: list[AuditRow],
     ) -> Any:
         workspace = await self.kernel.directory.workspace(run.workspace_id)
         if workspace is None:
@@ -352,7 +423,13 @@ class RecipeEngine:
         if not isinstance(arguments, dict):
             raise StepFailed("the arguments did not render to an object")
         result = await self.tools.run_for_recipe(
-            workspace, step.tool, arguments, actor_id=run.created_by, idempotency_key=key, request_id=key
+            workspace,
+            step.tool,
+            arguments,
+            actor_id=run.created_by,
+            idempotency_key=key,
+            request_id=key,
+            audit_into=audits,
         )
         if not result.ok:
             error = result.error or {}
@@ -364,20 +441,26 @@ class RecipeEngine:
 
     async def _finish(
         self,
-        run_id: str,
-        workspace_id: str,
-        step: Step,
-        attempt: int,
+        picked: Picked,
         output: Any,
         error: str | None,
-        log_key: str | None = None,
+        log_key: str | None,
+        audits: list[AuditRow],
+        *,
+        chain: bool = False,
     ) -> Advanced:
+        """Step 5 in one transaction: the tool call's audit row, the checkpoint, the events, a retry
+        or the run's end; with ``chain``, the next step picked too (:meth:`_choose`)."""
+        step, attempt = picked.step, picked.attempt
         now = self.clock()
         async with self.kernel.store.sessionmaker.begin() as session:
-            run = await lock_run(session, workspace_id, run_id)
+            run = await lock_run(session, picked.run.workspace_id, picked.run.id)
             if run is None:
                 return Advanced(again=False)
-            checkpoint = await session.get(RecipeStepRun, (run_id, step.id, attempt))
+            for row in audits:  # the call and its checkpoint are recorded together, or run again
+                KernelStore._audit(session, *row)
+            checkpoints = await self._checkpoints(session, run)
+            checkpoint = next((c for c in checkpoints if c.step == step.id and c.attempt == attempt), None)
             if checkpoint is None or checkpoint.status != "running":
                 return Advanced(again=run.status not in FINISHED and run.status != "waiting", status=run.status)
             checkpoint.finished_at = now
@@ -389,7 +472,13 @@ class RecipeEngine:
                 run.worker, run.heartbeat_at = None, now  # between steps nobody holds it: any worker goes on
                 if run.status in FINISHED:  # cancelled while the step ran: its output is kept
                     return Advanced(again=False, status=run.status)
-                return Advanced(again=True, status=run.status)
+                if not chain:
+                    return Advanced(again=True, status=run.status)
+                definition = await self._definition(session, run)
+                chosen = await self._choose(session, run, definition, checkpoints, now)
+                if isinstance(chosen, Picked):
+                    return Advanced(again=True, status="running", picked=chosen)
+                return chosen
             checkpoint.status = "failed"
             checkpoint.error = error[:MAX_ERROR]
             await append_event(

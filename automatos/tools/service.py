@@ -34,6 +34,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import logging
 import re
@@ -50,6 +51,7 @@ from automatos.kernel.errors import ConflictError, NotFoundError, PermissionDeni
 from automatos.kernel.http import Page, scoped
 from automatos.kernel.patterns import MAX_PATTERN_TEXT, bounded_validator, schema_pattern_problem
 from automatos.kernel.permissions import Permission
+from automatos.kernel.store import AuditRow
 from automatos.kernel.types import IDEMPOTENCY_KEY, ToolCall, ToolResult, ToolSpec
 from automatos.sandbox.service import SandboxUnavailableError
 from automatos.sandbox.types import SandboxError
@@ -306,8 +308,10 @@ class ToolService:
         request_id: str | None,
         *,
         agent_id: str | None = None,
+        into: builtins.list[AuditRow] | None = None,
     ) -> None:
-        """One ``tool.invoke`` audit entry: the arguments' sha256, never the arguments."""
+        """One ``tool.invoke`` audit entry: the arguments' sha256, never the arguments. Written now,
+        or appended to ``into`` for the caller to write in its own transaction."""
         error = _error_of(result)
         data: dict[str, Any] = {
             "tool": spec.name,
@@ -321,9 +325,11 @@ class ToolService:
         }
         if agent_id is not None:
             data["agent_id"] = agent_id
-        await self.kernel.store.audit(
-            workspace_id, actor_id, "tool.invoke", "tool", spec.name, data, request_id=request_id
-        )
+        row = AuditRow(workspace_id, actor_id, "tool.invoke", "tool", spec.name, data, request_id)
+        if into is not None:
+            into.append(row)
+            return
+        await self.kernel.store.audit(*row[:-1], request_id=request_id)
 
     async def _switched_off(self, workspace: Workspace, name: str) -> bool:
         """Whether the workspace has a tool ``name`` that it switched off (to word a refusal)."""
@@ -344,12 +350,14 @@ class ToolService:
         actor_id: str | None,
         idempotency_key: str,
         request_id: str | None = None,
+        audit_into: builtins.list[AuditRow] | None = None,
     ) -> ToolResult:
         """Run a recipe step's tool (:mod:`automatos.recipes.engine`); never raises for a refusal:
         an unknown or switched-off tool is ``refused``, arguments that do not fit the schema are
         ``arguments`` with ``field`` — the step fails with that reason. The call is audited as
-        ``tool.invoke``, and ``IDEMPOTENCY_KEY`` holds the key while it
-        runs (a provider that can deduplicate reads it)."""
+        ``tool.invoke`` (now, or into ``audit_into`` for the engine to write with the step's
+        checkpoint), and ``IDEMPOTENCY_KEY`` holds the key while it runs (a provider that can
+        deduplicate reads it)."""
         try:
             provider, spec = await self.registry.find(workspace, name)
         except NotFoundError:
@@ -370,7 +378,9 @@ class ToolService:
             duration_ms = round((time.perf_counter() - started) * 1000, 3)
         finally:
             IDEMPOTENCY_KEY.reset(token)
-        await self._audit_call(workspace.id, actor_id, spec, arguments, result, duration_ms, request_id)
+        await self._audit_call(
+            workspace.id, actor_id, spec, arguments, result, duration_ms, request_id, into=audit_into
+        )
         return result
 
     # --- an agent's call, from the tool loop --------------------------------------------------------

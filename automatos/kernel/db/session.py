@@ -31,6 +31,7 @@ from sqlalchemy.util import await_
 
 from automatos.kernel.datadir import prepare_sqlite_file
 from automatos.kernel.db.pool import FairPool, WorkspaceShares, default_share
+from automatos.kernel.db.sqlite_cursor import one_trip
 
 if TYPE_CHECKING:
     from automatos.kernel.settings import Settings
@@ -52,6 +53,7 @@ def _sqlite_file(url: str) -> Path | None:
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    one_trip(dbapi_connection)  # a statement is one trip to aiosqlite's thread, not four
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: what follows may wait
