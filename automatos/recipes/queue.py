@@ -121,7 +121,18 @@ def recipe_function(engine: RecipeEngine, queue: JobQueue) -> JobFunction:
         run_id = str(kwargs["run_id"])
         advanced = await job.guard(engine.advance(run_id), backstop=BACKSTOP)
         if advanced.again and advanced.delay <= 0:
-            await queue.enqueue(FUNCTION, {"run_id": run_id}, lifetime=LIFETIME)
+            try:
+                await queue.enqueue(FUNCTION, {"run_id": run_id}, lifetime=LIFETIME)
+            except Exception as exc:
+                # Redis down between two steps: the step is checkpointed and nobody holds the run, so
+                # nothing is lost — a worker's sweep takes it up once its heartbeat is
+                # RECIPES_STALE_SECONDS old. An outage, not a bug of the worker (JobWorker would log
+                # the exception as one, with its traceback).
+                log.warning(
+                    "run %s: the next step not enqueued (%s); a worker's sweep will take it up",
+                    run_id,
+                    type(exc).__name__,
+                )
         # a retry's backoff: the sweep enqueues the run once it is over (jobs are not scheduled for later)
         return {"run_id": run_id, "status": advanced.status, "again": advanced.again}
 

@@ -7,7 +7,8 @@
   — 422 naming ``definition.steps[i].agent``/``.tool``. ``DELETE`` archives (runs in flight go on).
 - **The scratchpad**: a run's working notes, a JSON object in the KV backend (key
   ``recipes:scratchpad:<workspace>:<run>``) kept ``recipes.scratchpad_ttl_seconds`` (3,600) after
-  its last write; templates read it as ``{{ scratchpad.<note> }}``.
+  its last write; templates read it as ``{{ scratchpad.<note> }}``. A KV backend that cannot
+  answer makes its API a 503 with ``Retry-After`` (templates read ``{}`` meanwhile).
 - **Runs**: ``start_run`` checks the inputs against the version's schema (422 naming
   ``inputs.<name>``), writes the run ``queued`` with its first event and hands it to the runner.
   Control — ``cancel``, ``retry`` (a failed run, from its failed step: finished steps are kept and
@@ -23,8 +24,9 @@ version and lock rules would be read in two places.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -34,7 +36,14 @@ from jsonschema.exceptions import best_match
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from automatos.kernel.errors import ConflictError, NotFoundError, ValidationError, echo
+from automatos.kernel.errors import (
+    AutomatosError,
+    ConflictError,
+    NotFoundError,
+    ServiceUnavailableError,
+    ValidationError,
+    echo,
+)
 from automatos.kernel.http import Page
 from automatos.kernel.store import KernelStore
 from automatos.recipes.definition import Definition, check
@@ -133,6 +142,21 @@ async def read_scratchpad(kernel: Kernel, workspace_id: str, run_id: str) -> dic
     except msgspec.DecodeError:
         return {}
     return notes if isinstance(notes, dict) else {}
+
+
+@contextlib.contextmanager
+def _kv_answers(run_id: str) -> Iterator[None]:
+    """The scratchpad's API with the KV backend down (Redis in production, whose client raises when
+    it cannot connect): a 503 with ``Retry-After``, not a 500 — the client can only retry, and the
+    notes are there again once the backend answers. (A step's templates read ``{}`` instead: the
+    engine fails open there, docs/recipes.md.)"""
+    try:
+        yield
+    except AutomatosError:  # a refusal of ours (a TTL or value out of bounds): the client's to fix
+        raise
+    except Exception as exc:
+        log.warning("run %s: the scratchpad's store did not answer (%s)", run_id, type(exc).__name__)
+        raise ServiceUnavailableError("the scratchpad's store (the KV backend) is unavailable; retry shortly") from exc
 
 
 def _recipe(row: Recipe, definition: dict[str, Any]) -> RecipeRecord:
@@ -476,14 +500,16 @@ class RecipeService:
     async def scratchpad(self, workspace: Workspace, run_id: str) -> dict[str, Any]:
         """The run's working notes (404 for a run of another workspace); ``{}`` once they expired."""
         await self.get_run(workspace, run_id)
-        return await read_scratchpad(self.kernel, workspace.id, run_id)
+        with _kv_answers(run_id):
+            return await read_scratchpad(self.kernel, workspace.id, run_id)
 
     async def note(self, workspace: Workspace, run_id: str, key: str, value: Any) -> dict[str, Any]:
         """Set one note (``value`` ``null`` removes it); the notes live ``recipes.scratchpad_ttl_seconds``
         after their last write (3,600 by default), at most :data:`SCRATCHPAD_BYTES` in all (422 naming
         ``value``)."""
         await self.get_run(workspace, run_id)
-        notes = await read_scratchpad(self.kernel, workspace.id, run_id)
+        with _kv_answers(run_id):
+            notes = await read_scratchpad(self.kernel, workspace.id, run_id)
         if value is None:
             notes.pop(key, None)
         else:
@@ -494,7 +520,8 @@ class RecipeService:
                 f"value: the scratchpad would hold {len(raw):,} bytes; at most {SCRATCHPAD_BYTES:,}", field="value"
             )
         ttl = await self.kernel.settings_registry.int_setting("recipes.scratchpad_ttl_seconds", 3600, 1, 2_592_000)
-        await self.kernel.backends.kv.set(self._pad_key(workspace, run_id), raw, ttl=ttl)
+        with _kv_answers(run_id):
+            await self.kernel.backends.kv.set(self._pad_key(workspace, run_id), raw, ttl=ttl)
         return notes
 
     async def events(
