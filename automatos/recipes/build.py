@@ -49,6 +49,7 @@ def recipe_runner(
     engine.stale_seconds = settings.recipes_stale_seconds
     if settings.recipes_runner == "queue":
         return QueueRunner(service, kernel.hooks, kernel.settings, settings.recipes_queue_name)
+    engine.changed = progress.changed  # an agent step's text, as it streams, wakes this node's readers
     return LocalRunner(
         engine,
         service,

@@ -16,6 +16,10 @@
 - ``triggers``: events that start a run by themselves (``github/issue_opened``, ``github/*``): a
   Composio trigger event of the workspace starts one run of each active recipe listing it, with the
   inputs ``{"trigger": "<provider>/<trigger>", "payload": {…}}``.
+- ``routes``: agents (id or slug, or ``*`` for any) whose routing decisions start a run:
+  ``POST /api/route`` with ``"start_recipes": true`` that routes a message to one of them starts one
+  run of each active recipe listing it, with the inputs ``{"message", "source", "channel",
+  "route": {"agent_id", "agent_slug", "confidence", "route_type", "tier"}}``.
 - ``steps``: 1-50, each with a unique ``id`` (``^[a-z0-9][a-z0-9_-]{0,63}$``) and exactly one of
   ``agent`` (an agent of the workspace, id or slug; ``input``: the message, a template), ``tool`` (a
   tool of the workspace; ``arguments``: an object of templates) or ``approval`` (the question a person
@@ -43,13 +47,14 @@ from automatos.recipes.templates import TemplateError, check_path, references
 
 __all__ = ["Definition", "Step", "check"]
 
+AgentRef = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 StepId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 
 
 class Step(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
     id: StepId
-    agent: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    agent: AgentRef | None = None
     input: Text | None = None
     tool: Annotated[str, msgspec.Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}$")] | None = None
     arguments: dict[str, Any] | None = None
@@ -73,6 +78,9 @@ class Definition(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_
     triggers: Annotated[list[TriggerKey], msgspec.Meta(max_length=20)] = []
     """Trigger events that start a run (``<provider>/<trigger>`` or ``<provider>/*``, as the router's
     trigger tier keys them); the run's inputs are ``{"trigger", "payload"}``."""
+    routes: Annotated[list[AgentRef], msgspec.Meta(max_length=20)] = []
+    """Agents (id or slug; ``*``: any) whose routing decisions start a run (``POST /api/route`` with
+    ``start_recipes``); the run's inputs are ``{"message", "source", "channel", "route"}``."""
 
 
 def check(definition: Definition) -> None:

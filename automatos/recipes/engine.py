@@ -39,6 +39,7 @@ injected (``clock``); nothing here sleeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -55,7 +56,7 @@ from automatos.kernel.db.base import utcnow
 from automatos.kernel.errors import AutomatosError
 from automatos.kernel.store import AuditRow, KernelStore
 from automatos.kernel.tasks import cancel_and_wait
-from automatos.kernel.types import ChatMessage
+from automatos.kernel.types import ChatMessage, StreamEvent
 from automatos.recipes.definition import Definition, Step
 from automatos.recipes.models import FINISHED, RecipeRun, RecipeRunEvent, RecipeStepRun, RecipeVersion
 from automatos.recipes.templates import TemplateError, condition, render
@@ -72,6 +73,10 @@ __all__ = ["Advanced", "Picked", "RecipeEngine", "append_event", "lock_run"]
 log = logging.getLogger("automatos.recipes")
 
 MAX_ERROR = 2000
+TOKEN_CHARS = 400
+"""An agent step's text is appended to the run's events (``step.tokens``) once this much came…"""
+TOKEN_SECONDS = 0.25
+"""…or this long after the last append (by the engine's clock), and when the turn ends."""
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,11 @@ class RecipeEngine:
         self.clock = clock
         self.heartbeat_seconds = heartbeat_seconds
         self.stale_seconds = stale_seconds
-        self._definitions: dict[tuple[str, int], Definition] = {}
         """A run another worker holds is left alone until its heartbeat is this old."""
+        self._definitions: dict[tuple[str, int], Definition] = {}
+        self.changed: Callable[[str], None] = lambda _run_id: None
+        """Told a run's id when a step's text was appended mid-step (the local runner wakes its
+        live readers with it; at a step's end the runner itself does)."""
 
     async def advance(self, run_id: str, *, chain: bool = False, picked: Picked | None = None) -> Advanced:
         """One step of the run (see the module docstring). ``chain``: when the step succeeds, pick the
@@ -415,7 +423,15 @@ class RecipeEngine:
                 use_tools=True,
                 actor_id=run.created_by,
             )
-            done = await turn.complete()
+            tokens = TokenLog(self, run, step.id, attempt)
+            async with contextlib.aclosing(turn.events()) as events:
+                async for item in events:
+                    if isinstance(item, StreamEvent) and item.delta:
+                        await tokens.add(item.delta)
+            await tokens.flush()
+            done = turn.result
+            if done is None:
+                raise StepFailed("the agent's turn ended without a result")
             return {"text": done.text, "model": done.model, "provider": done.provider, "tokens": done.total_tokens}
         assert step.tool is not None
         arguments = render(step.arguments or {}, context)
@@ -497,6 +513,42 @@ class RecipeEngine:
             run.worker = None
             await append_event(session, run, "run.failed", {"step": step.id, "error": run.error})
             return Advanced(again=False, status="failed")
+
+
+class TokenLog:
+    """An agent step's text as it streams, appended to the run's durable event log in pieces
+    (``step.tokens`` ``{"step", "attempt", "text"}``: :data:`TOKEN_CHARS` or :data:`TOKEN_SECONDS`),
+    so a reader on any node — or one that reconnects with ``Last-Event-ID`` — sees the answer grow.
+    Best effort: a piece the database does not take is dropped (logged); the step's output, in its
+    checkpoint, is what counts."""
+
+    def __init__(self, engine: RecipeEngine, run: RecipeRun, step: str, attempt: int) -> None:
+        self.engine, self.run, self.step, self.attempt = engine, run, step, attempt
+        self.parts: list[str] = []
+        self.size = 0
+        self.last = engine.clock()
+
+    async def add(self, delta: str) -> None:
+        self.parts.append(delta)
+        self.size += len(delta)
+        if self.size >= TOKEN_CHARS or (self.engine.clock() - self.last).total_seconds() >= TOKEN_SECONDS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self.parts:
+            return
+        text, self.parts, self.size, self.last = "".join(self.parts), [], 0, self.engine.clock()
+        data = {"step": self.step, "attempt": self.attempt, "text": text}
+        try:
+            async with self.engine.kernel.store.sessionmaker.begin() as session:
+                run = await lock_run(session, self.run.workspace_id, self.run.id)
+                if run is None or run.status in FINISHED:
+                    return
+                await append_event(session, run, "step.tokens", data)
+        except Exception as exc:  # the database down: the pieces are lost, the step goes on
+            log.warning("run %s: a piece of step %s's text not logged (%s)", self.run.id, self.step, type(exc).__name__)
+            return
+        self.engine.changed(self.run.id)
 
 
 def json_text(value: Any) -> str:

@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.recipes.engine import Advanced, RecipeEngine
@@ -152,8 +153,14 @@ class LocalRunner:
                     advanced = await self._chain(run_id)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database down: the run stays where its checkpoints say
-                log.exception("run %s: advancing failed; it is resumed at the next start or submit", run_id)
+            except Exception as exc:  # the database down: the run stays where its checkpoints say
+                log.warning(
+                    "run %s: advancing failed (%s); a sweep takes it up once it is queued, due, or its "
+                    "heartbeat is RECIPES_STALE_SECONDS old",
+                    run_id,
+                    type(exc).__name__,
+                    exc_info=not isinstance(exc, OSError | DBAPIError),
+                )
                 return
             finally:
                 self.progress.changed(run_id)

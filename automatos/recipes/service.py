@@ -236,6 +236,10 @@ class RecipeService:
             if step.tool is not None and not await self.tool_exists(workspace, step.tool):
                 field = f"definition.steps[{i}].tool"
                 raise ValidationError(f"{field}: this workspace has no tool {echo(step.tool)}", field=field)
+        for i, ref in enumerate(definition.routes):
+            if ref != "*" and not await self.agent_exists(workspace, ref):
+                field = f"definition.routes[{i}]"
+                raise ValidationError(f"{field}: this workspace has no agent {echo(ref)}", field=field)
         built: dict[str, Any] = msgspec.to_builtins(definition)
         return built
 
@@ -412,12 +416,8 @@ class RecipeService:
             await self.submit(record.id)
         return record
 
-    async def start_for_trigger(self, workspace: Workspace, source: str, payload: Mapping[str, Any]) -> list[str]:
-        """Start one run of each active recipe whose ``triggers`` list ``source``'s event
-        (``trigger:<provider>/<trigger>``: the key itself or ``<provider>/*``); its ids. A recipe
-        whose inputs' schema refuses the event is skipped (logged), never the others."""
-        key = source.removeprefix("trigger:")
-        wildcard = key.split("/", 1)[0] + "/*"
+    async def _listing(self, workspace: Workspace, wants: Callable[[dict[str, Any]], bool]) -> list[str]:
+        """The slugs of the workspace's active recipes whose current definition ``wants``."""
         async with self.sessionmaker() as session:
             rows = (
                 await session.execute(
@@ -430,20 +430,60 @@ class RecipeService:
                     .order_by(Recipe.slug)
                 )
             ).all()
+        return [slug for slug, definition in rows if wants(definition)]
+
+    async def _start_each(
+        self,
+        workspace: Workspace,
+        slugs: list[str],
+        inputs: dict[str, Any],
+        *,
+        origin: str,
+        actor_id: str | None = None,
+        request_id: str | None = None,
+    ) -> list[str]:
+        """One run of each recipe with ``inputs``; its ids. A recipe whose inputs' schema refuses them,
+        or archived meanwhile, is skipped (logged), never the others."""
         started: list[str] = []
-        for slug, definition in rows:
-            wanted = definition.get("triggers") or []
-            if key not in wanted and wildcard not in wanted:
-                continue
+        for slug in slugs:
             try:
                 run = await self.start_run(
-                    workspace, slug, {"trigger": key, "payload": dict(payload)}, actor_id=None, origin="trigger"
+                    workspace, slug, inputs, actor_id=actor_id, origin=origin, request_id=request_id
                 )
-            except ValidationError as exc:
-                log.warning("workspace %s: recipe %s refused trigger %s: %s", workspace.id, slug, key, exc.detail)
+            except (ValidationError, ConflictError, NotFoundError) as exc:
+                log.warning("workspace %s: recipe %s refused a %s start: %s", workspace.id, slug, origin, exc.detail)
                 continue
             started.append(run.id)
         return started
+
+    async def start_for_trigger(self, workspace: Workspace, source: str, payload: Mapping[str, Any]) -> list[str]:
+        """Start one run of each active recipe whose ``triggers`` list ``source``'s event
+        (``trigger:<provider>/<trigger>``: the key itself or ``<provider>/*``); its ids. A recipe
+        whose inputs' schema refuses the event is skipped (logged), never the others."""
+        key = source.removeprefix("trigger:")
+        wanted = {key, key.split("/", 1)[0] + "/*"}
+        slugs = await self._listing(workspace, lambda d: bool(wanted.intersection(d.get("triggers") or [])))
+        return await self._start_each(workspace, slugs, {"trigger": key, "payload": dict(payload)}, origin="trigger")
+
+    async def start_for_route(
+        self,
+        workspace: Workspace,
+        route: Mapping[str, Any],
+        message: Mapping[str, Any],
+        *,
+        actor_id: str | None,
+        request_id: str | None = None,
+    ) -> list[str]:
+        """Start one run of each active recipe whose ``routes`` list the agent a routing decision
+        chose (``route``: ``agent_id``, ``agent_slug``, ``confidence``, ``route_type``, ``tier``; by
+        id, slug or ``*``), with the inputs ``{**message, "route": route}``, ``origin: route``; its
+        ids. A recipe whose inputs' schema refuses them is skipped (logged), never the others."""
+        refs = {"*", route.get("agent_id"), route.get("agent_slug")} - {None}
+        slugs = await self._listing(workspace, lambda d: bool(refs.intersection(d.get("routes") or [])))
+        inputs = {**message, "route": dict(route)}
+        return await self._start_each(
+            workspace, slugs, inputs, origin="route", actor_id=actor_id, request_id=request_id
+        )
 
     async def get_run(self, workspace: Workspace, run_id: str) -> RunRecord:
         async with self.sessionmaker() as session:

@@ -137,8 +137,16 @@ async def test_a_run_goes_through_its_steps_with_templates_and_checkpoints(world
         (world.ids["alpha"], "cards__card", {"url": "https://a.test", "options": {"depth": 1}})
     ]
     events = await world.client.get(f"/api/recipes/runs/{run['id']}/events", headers=world.alpha())
-    kinds = [name for name, _ in sse(events.text)]
+    got = sse(events.text)
+    kinds = [name for name, _ in got if name != "step.tokens"]
     assert kinds == ["run.queued", *["step.started", "step.finished"] * 3, "run.succeeded"]
+    for agent_step in ("triage", "answer"):  # an agent step's text streams into the log as it comes
+        names = [name for name, data in got if data.get("step") == agent_step]
+        assert names[0] == "step.started" and names[-1] == "step.finished" and "step.tokens" in names, names
+        pieces = [data for name, data in got if name == "step.tokens"]
+        text = "".join(p["text"] for p in pieces if p["step"] == agent_step and p["attempt"] == 1)
+        assert text == steps[agent_step]["output"]["text"], (text, steps[agent_step])
+    assert not [name for name, data in got if name == "step.tokens" and data["step"] == "card"]
 
 
 async def test_an_edit_is_a_new_version_and_a_run_keeps_its_own(world: World) -> None:
@@ -263,11 +271,14 @@ async def test_another_workspace_sees_nothing(world: World) -> None:
 async def test_events_replay_after_last_event_id(world: World) -> None:
     await world.recipe(THREE, inputs=INPUTS)
     run = await world.run("triage", {"ticket": "t", "url": "https://c.test"})
+    whole = await world.client.get(f"/api/recipes/runs/{run['id']}/events", headers=world.alpha())
+    total = len(sse(whole.text))  # queued, 3 started/finished pairs, the agents' text pieces, succeeded
     got = await world.client.get(
-        f"/api/recipes/runs/{run['id']}/events", headers={**world.alpha(), "Last-Event-ID": "5"}
+        f"/api/recipes/runs/{run['id']}/events", headers={**world.alpha(), "Last-Event-ID": str(total - 3)}
     )
     blocks = [b for b in got.text.strip().split("\n\n") if b]
-    assert [b.splitlines()[0] for b in blocks] == ["id: 6", "id: 7", "id: 8"]
+    assert [b.splitlines()[0] for b in blocks] == [f"id: {n}" for n in range(total - 2, total + 1)]
+    assert [name for name, _ in sse(got.text)] == [name for name, _ in sse(whole.text)[-3:]]
     bad = await world.client.get(
         f"/api/recipes/runs/{run['id']}/events", headers={**world.alpha(), "Last-Event-ID": "x"}
     )
@@ -368,3 +379,73 @@ async def test_the_scratchpad_holds_notes_the_steps_read(world: World) -> None:
         assert got.status_code == 422 and got.json()["field"] == field, got.text
     bravo = {"X-Test-User": "bob", "X-Workspace-ID": world.ids["bravo"]}
     assert (await world.client.get(path, headers=bravo)).status_code == 404
+
+
+async def test_a_routing_decision_starts_the_recipes_that_list_its_agent(world: World) -> None:
+    one = [{"id": "note", "tool": "cards__card", "arguments": {"url": "https://r.test/{{ inputs.route.agent_slug }}"}}]
+    made = await world.client.post(
+        "/api/recipes",
+        json={"slug": "for-triager", "name": "For", "definition": {"steps": one, "routes": ["triager"]}},
+        headers=world.alpha(),
+    )
+    assert made.status_code == 201, made.text
+    ids = {made.json()["id"]: "for-triager"}
+    wants_ticket = {"type": "object", "required": ["ticket"]}  # refuses a routed message: skipped
+    for slug, routes, inputs in (("any", ["*"], None), ("other", ["writer"], None), ("picky", ["*"], wants_ticket)):
+        definition: dict[str, Any] = {"steps": one, "routes": routes, **({"inputs": inputs} if inputs else {})}
+        got = await world.client.post(
+            "/api/recipes", json={"slug": slug, "name": slug, "definition": definition}, headers=world.alpha()
+        )
+        assert got.status_code == 201, got.text
+        ids[got.json()["id"]] = slug
+    bravo = {"X-Test-User": "bob", "X-Workspace-ID": world.ids["bravo"]}  # another workspace's "*" recipe
+    agent = await world.client.post("/api/agents", json={"name": "triager", "slug": "triager"}, headers=bravo)
+    assert agent.status_code == 201, agent.text
+    theirs = {"steps": [{"id": "a", "agent": "triager", "input": "x"}], "routes": ["*"]}
+    got = await world.client.post(
+        "/api/recipes", json={"slug": "any", "name": "x", "definition": theirs}, headers=bravo
+    )
+    assert got.status_code == 201, got.text
+
+    plain = await world.client.post("/api/route", json={"message": "help", "agent": "triager"}, headers=world.alpha())
+    assert plain.status_code == 200 and plain.json()["runs"] == [], plain.text  # only when asked
+    body = {"message": "the printer is on fire", "agent": "triager", "source": "email", "start_recipes": True}
+    routed = await world.client.post("/api/route", json=body, headers=world.alpha())
+    assert routed.status_code == 200, routed.text
+    answer = routed.json()
+    assert answer["route_type"] == "agent" and answer["agent_slug"] == "triager" and len(answer["runs"]) == 2
+    await world.runner.idle()
+    runs = [await world.get(run_id) for run_id in answer["runs"]]
+    assert sorted(ids[r["recipe_id"]] for r in runs) == ["any", "for-triager"], runs
+    for run in runs:
+        assert run["status"] == "succeeded" and run["origin"] == "route", run
+        assert run["inputs"]["message"] == "the printer is on fire" and run["inputs"]["source"] == "email"
+        assert run["inputs"]["route"]["agent_id"] == answer["agent_id"]
+        assert run["inputs"]["route"]["tier"] == answer["tier"]
+        assert run["steps"][0]["output"]["arguments"] == {"url": "https://r.test/triager"}
+    listed = await world.client.get("/api/recipes/runs", headers=bravo)
+    assert listed.status_code == 200 and listed.json()["total"] == 0, listed.text  # bravo's recipe never ran
+    audit = await world.client.get(
+        f"/api/workspaces/{world.ids['alpha']}/audit?action=recipe.run_started", headers=world.alpha()
+    )
+    assert audit.status_code == 200, audit.text
+    origins = [e["data"]["origin"] for e in audit.json()["items"]]
+    assert origins.count("route") == 2, origins
+
+
+async def test_routes_must_name_agents_of_the_workspace(world: World) -> None:
+    one = [{"id": "note", "tool": "cards__card", "arguments": {"url": "https://r.test"}}]
+    for routes, field in ((["triager", "ghost"], "definition.routes[1]"), ([""], "definition.routes[0]")):
+        got = await world.client.post(
+            "/api/recipes",
+            json={"slug": "r", "name": "r", "definition": {"steps": one, "routes": routes}},
+            headers=world.alpha(),
+        )
+        assert got.status_code == 422, got.text
+        assert got.headers["content-type"].startswith("application/problem+json")
+        assert field in got.text, got.text
+    many = {"steps": one, "routes": ["*"] * 21}
+    got = await world.client.post(
+        "/api/recipes", json={"slug": "r", "name": "r", "definition": many}, headers=world.alpha()
+    )
+    assert got.status_code == 422 and "definition.routes" in got.text, got.text

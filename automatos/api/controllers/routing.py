@@ -97,6 +97,13 @@ class RouteRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     source: Label | None = None
     """Where the message came from (``slack``, ``email``, ``webhook:github``…): rules and the cache key use it."""
     channel: Label | None = None
+    start_recipes: bool = False
+    """Also start one run of each active recipe whose ``routes`` list the chosen agent (docs/recipes.md)."""
+
+
+class RouteAnswer(RouteResult, kw_only=True):
+    runs: list[str] = []
+    """The recipe runs this decision started (``start_recipes``; none otherwise)."""
 
 
 class RoutingConfigBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -111,14 +118,30 @@ class RouteController(Controller):
     tags = ["routing"]
 
     @post("/", status_code=200, summary="Which agent should answer this message (the tiered router)")
-    async def route(self, request: Request[Any, Any, Any], data: JSONBody[RouteRequest]) -> RouteResult:
+    async def route(self, request: Request[Any, Any, Any], data: JSONBody[RouteRequest]) -> RouteAnswer:
         _, ctx = await request_context(request)
-        workspace = scoped(ctx, Permission.AGENTS_USE).workspace
-        return (
-            await services(request)
-            .router()
-            .route(workspace, data.message, agent=data.agent, source=data.source, channel=data.channel)
+        got = scoped(ctx, Permission.AGENTS_USE)
+        container = services(request)
+        result = await container.router().route(
+            got.workspace, data.message, agent=data.agent, source=data.source, channel=data.channel
         )
+        runs: list[str] = []
+        if data.start_recipes and result.route_type == "agent" and result.agent_id is not None:
+            route = {
+                "agent_id": result.agent_id,
+                "agent_slug": result.agent_slug,
+                "confidence": result.confidence,
+                "route_type": result.route_type,
+                "tier": result.tier,
+            }
+            runs = await container.recipes().start_for_route(
+                got.workspace,
+                route,
+                {"message": data.message, "source": data.source, "channel": data.channel},
+                actor_id=got.principal.id,
+                request_id=got.request_id,
+            )
+        return RouteAnswer(**msgspec.structs.asdict(result), runs=runs)
 
 
 class RoutingController(Controller):
