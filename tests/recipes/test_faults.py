@@ -25,7 +25,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,10 +41,9 @@ from automatos.recipes.engine import Advanced, RecipeEngine
 from automatos.recipes.queue import QueueRunner, serve
 from automatos.recipes.runner import LocalRunner
 from automatos.recipes.settings import RecipeSettings
-from tests.api.test_faults import PostgresServer, RedisServer
 from tests.helpers import AppClient, container_of, make_container, serve_app, sse
 from tests.recipes.test_recipes import INPUTS, THREE
-from tests.services import fresh_database
+from tests.services import PostgresServer, RedisServer, fresh_database
 from tests.tools.fakes import FakePlugin, Plugins
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -205,25 +204,6 @@ def checkpoints(run: dict[str, Any]) -> list[tuple[str, int, str]]:
 def kinds(events: list[tuple[str, Any]], kind: str) -> Counter[str]:
     """How many ``kind`` events each step has in a run's log."""
     return Counter(data["step"] for name, data in events if name == kind)
-
-
-@pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture(scope="module")
-def own_postgres() -> Iterator[PostgresServer]:
-    """A PostgreSQL of this module's own: stopping it must not take the suite's down."""
-    server = PostgresServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.fixture

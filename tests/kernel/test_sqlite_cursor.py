@@ -1,0 +1,85 @@
+"""The one-trip SQLite cursor (kernel/db/sqlite_cursor.py) answers as SQLAlchemy's own does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from automatos.kernel.db.session import engine_from_url
+from automatos.kernel.db.sqlite_cursor import OneTripConnection, OneTripCursor
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    made = engine_from_url(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", pool_size=2)
+    async with made.begin() as connection:
+        await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, n INTEGER)"))
+    try:
+        yield made
+    finally:
+        await made.dispose()
+
+
+async def test_connections_use_the_one_trip_cursor(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        assert isinstance(raw.dbapi_connection, OneTripConnection)
+        assert isinstance(raw.dbapi_connection.cursor(), OneTripCursor)
+        pragmas = (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar()
+        assert pragmas == "wal"  # the connect event's PRAGMAs ran through it
+        assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+
+
+async def test_rows_rowcount_lastrowid_returning_and_many(engine: AsyncEngine) -> None:
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    async with engine.begin() as connection:
+        inserted = await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 1)"))
+        assert inserted.lastrowid == 1 and inserted.rowcount == 1
+        many = await connection.execute(
+            text("INSERT INTO t (name, n) VALUES (:name, :n)"), [{"name": f"m{i}", "n": i} for i in range(5)]
+        )
+        assert many.rowcount == 5
+        returned = await connection.execute(text("INSERT INTO t (name, n) VALUES ('r', 7) RETURNING id, n"))
+        assert [tuple(row) for row in returned] == [(7, 7)]
+        updated = await connection.execute(text("UPDATE t SET n = n + 10 WHERE n < 3"))
+        assert updated.rowcount == 4 and updated.returns_rows is False
+        rows = (await connection.execute(text("SELECT name, n FROM t ORDER BY id"))).all()
+        assert [tuple(r) for r in rows][:3] == [("a", 11), ("m0", 10), ("m1", 11)] and len(rows) == 7
+        one = await connection.execute(text("SELECT name FROM t WHERE id = :id"), {"id": 2})
+        assert one.scalar_one() == "m0"
+        none = await connection.execute(text("SELECT name FROM t WHERE id = -1"))
+        assert none.first() is None
+        assert (await connection.execute(text("DELETE FROM t WHERE n > 100"))).rowcount == 0
+    assert len(statements) == 8
+
+
+async def test_errors_are_sqlalchemys_and_the_transaction_rolls_back(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (name, n) VALUES ('x', 1)"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (name, n) VALUES ('y', 2)"))
+            await connection.execute(text("INSERT INTO t (name, n) VALUES ('x', 3)"))
+    with pytest.raises(OperationalError):
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT nothing FROM nowhere"))
+    async with engine.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM t ORDER BY name"))).scalars().all()
+    assert names == ["x"]  # 'y' went with its transaction
+
+
+async def test_streaming_keeps_a_server_side_cursor(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO t (name, n) VALUES (:name, :n)"), [{"name": f"s{i}", "n": i} for i in range(50)]
+        )
+    async with engine.connect() as connection:
+        streamed = await connection.stream(text("SELECT n FROM t ORDER BY n"))
+        got = [row[0] async for row in streamed]
+    assert got == list(range(50))
