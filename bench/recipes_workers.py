@@ -31,9 +31,9 @@ Measured per phase, on the measured runs only:
 - the split between the workers, from the tool's files; cross-checked with the step logs (each
   worker writes them, its ``worker`` id in them, to its own blob directory: the local backend, under
   its own data directory) and the ``tool.invoke`` audit rows (one per step, ``request_id`` the key);
-- the jobs the queue served (SAQ keeps a finished job 120 s): one per step plus one per run (the
-  advance that finds the run done) is the minimum; more are duplicate advances (the sweep enqueues
-  runs still ``queued``), harmless but work.
+- the jobs the queue served for the measured runs (SAQ keeps a finished job 120 s): one per step
+  plus one per run (the advance that finds the run done) is the minimum; more are duplicate advances
+  (the sweep enqueues runs still ``queued``), harmless but work.
 
 Run: .venv/bin/python bench/recipes_workers.py [--runs 1000] [--steps 5] [--workers 2] [--rounds 3]
      [--concurrency N] [--timeout 600]
@@ -528,8 +528,12 @@ class Bench:
         from redis.asyncio import Redis
 
         redis = Redis.from_url(self.redis_url)
-        try:
-            result.jobs = sum([1 async for _ in redis.scan_iter(match=f"saq:job:{queue}:*", count=1000)])
+        try:  # the measured runs' jobs (not the warm-up's): SAQ's records are JSON, kwargs.run_id
+            keys = [key async for key in redis.scan_iter(match=f"saq:job:{queue}:*", count=1000)]
+            for i in range(0, len(keys), 500):
+                for raw in await redis.mget(keys[i : i + 500]):
+                    if raw is not None and json.loads(raw).get("kwargs", {}).get("run_id") in wanted:
+                        result.jobs += 1
         finally:
             await redis.aclose()
 
