@@ -107,7 +107,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
             self._adapt_connection._handle_exception(error)
 
     def nextset(self) -> None:
-        raise NotImplementedError("SQLite has one result set per statement")
+        """No further result set: SQLite has one per statement (DB-API: ``None``)."""
+        return None
 
     def setinputsizes(self, *inputsizes: Any) -> None:
         return None
