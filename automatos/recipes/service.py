@@ -17,8 +17,9 @@
 
 Every query names the workspace: another workspace's recipe or run is a 404.
 
-About 580 lines, one job: what the API may do to recipes and their runs. Runs start from a recipe's
-pinned version and their control takes the same run lock the engine takes; split further, the
+About 650 lines, one job: what the API may do to recipes and their runs (started through the
+API, by a routing decision or by a trigger). Runs start from a recipe's pinned version and their
+control takes the same run lock the engine takes; split further, the
 version and lock rules would be read in two places.
 """
 
