@@ -53,11 +53,13 @@ import msgspec
 from sqlalchemy import select, update
 
 from automatos.kernel.db.base import utcnow
+from automatos.kernel.db.sqlite_cursor import deferred
 from automatos.kernel.errors import AutomatosError
-from automatos.kernel.store import AuditRow, KernelStore
+from automatos.kernel.store import AuditRow
 from automatos.kernel.tasks import cancel_and_wait
 from automatos.kernel.types import ChatMessage, StreamEvent
 from automatos.recipes.definition import Definition, Step
+from automatos.recipes.ledger import Ledger
 from automatos.recipes.models import FINISHED, RecipeRun, RecipeRunEvent, RecipeStepRun, RecipeVersion
 from automatos.recipes.templates import TemplateError, condition, render
 
@@ -110,7 +112,8 @@ async def lock_run(session: AsyncSession, workspace_id: str | None, run_id: str)
     if workspace_id is not None:
         query = query.where(RecipeRun.workspace_id == workspace_id)
     if connection.dialect.name == "sqlite":
-        await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        async with deferred(connection):  # sent with the read below: one trip
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         query = query.with_for_update()
     row: RecipeRun | None = await session.scalar(query)
@@ -310,7 +313,11 @@ class RecipeEngine:
                 return Advanced(again=True, delay=(run.not_before - now).total_seconds(), status=run.status)
             definition = await self._definition(session, run)
             checkpoints = await self._checkpoints(session, run)
-            return await self._choose(session, run, definition, checkpoints, now)
+            Ledger.take(session)
+            ledger = Ledger(run)
+            chosen = await self._choose(ledger, definition, checkpoints, now)
+            await ledger.write(session)
+            return chosen
 
     @staticmethod
     async def _checkpoints(session: AsyncSession, run: RecipeRun) -> list[RecipeStepRun]:
@@ -323,15 +330,12 @@ class RecipeEngine:
         return list((await session.scalars(query)).all())
 
     async def _choose(
-        self,
-        session: AsyncSession,
-        run: RecipeRun,
-        definition: Definition,
-        checkpoints: list[RecipeStepRun],
-        now: datetime,
+        self, ledger: Ledger, definition: Definition, checkpoints: list[RecipeStepRun], now: datetime
     ) -> Picked | Advanced:
         """Steps 1-3 with the run locked and its checkpoints read: the first step not done is
-        skipped, waited for, or checkpointed ``running`` and held (then :class:`Picked`)."""
+        skipped, waited for, or checkpointed ``running`` and held (then :class:`Picked`); the
+        writes go to ``ledger``."""
+        run = ledger.run
         latest: dict[str, RecipeStepRun] = {c.step: c for c in checkpoints}
         outputs = {c.step: {"output": c.output} for c in checkpoints if c.status == "succeeded"}
         context: dict[str, Any] = {"inputs": run.inputs or {}, "steps": outputs, "scratchpad": {}}
@@ -348,40 +352,38 @@ class RecipeEngine:
             run.not_before = None
             if step.if_ is not None and not condition(step.if_, context):
                 attempt = last.attempt if last is not None else 1
-                self._checkpoint(session, run, step, attempt, "skipped", last)
-                await append_event(session, run, "step.skipped", {"step": step.id, "if": step.if_})
+                self._checkpoint(ledger, step, attempt, "skipped", last)
+                ledger.event("step.skipped", {"step": step.id, "if": step.if_})
                 return Advanced(again=True, status="running")
             if step.approval is not None:
                 if last is None or last.status != "waiting":
-                    self._checkpoint(session, run, step, 1, "waiting", last)
+                    self._checkpoint(ledger, step, 1, "waiting", last)
                 run.status = "waiting"
-                await append_event(session, run, "run.waiting", {"step": step.id, "approval": step.approval})
+                ledger.event("run.waiting", {"step": step.id, "approval": step.approval})
                 return Advanced(again=False, status="waiting")
             run.worker = self.worker  # this worker holds the run while the step runs
             if last is not None and last.status == "running":
                 attempt = last.attempt  # its worker stopped: the same attempt, the same key
             else:
                 attempt = last.attempt + 1 if last is not None else 1
-                self._checkpoint(session, run, step, attempt, "running", None)
-            await append_event(session, run, "step.started", {"step": step.id, "attempt": attempt})
-            await session.flush()  # the run's changes and its event, before it leaves the session
-            session.expunge(run)
+                self._checkpoint(ledger, step, attempt, "running", None)
+            ledger.event("step.started", {"step": step.id, "attempt": attempt})
             return Picked(run, step, attempt, context)
         run.status = "succeeded"
         run.step = None
         run.finished_at = now
         run.worker = None
-        await append_event(session, run, "run.succeeded", {})
+        ledger.event("run.succeeded", {})
         return Advanced(again=False, status="succeeded")
 
-    def _checkpoint(
-        self, session: AsyncSession, run: RecipeRun, step: Step, attempt: int, status: str, last: RecipeStepRun | None
-    ) -> None:
+    def _checkpoint(self, ledger: Ledger, step: Step, attempt: int, status: str, last: RecipeStepRun | None) -> None:
+        run = ledger.run
         if last is not None and last.attempt == attempt:
             last.status = status
             last.finished_at = None if status in ("running", "waiting") else self.clock()
+            ledger.change(last)
             return
-        session.add(
+        ledger.add(
             RecipeStepRun(
                 run_id=run.id,
                 step=step.id,
@@ -467,52 +469,68 @@ class RecipeEngine:
     ) -> Advanced:
         """Step 5 in one transaction: the tool call's audit row, the checkpoint, the events, a retry
         or the run's end; with ``chain``, the next step picked too (:meth:`_choose`)."""
-        step, attempt = picked.step, picked.attempt
         now = self.clock()
         async with self.kernel.store.sessionmaker.begin() as session:
             run = await lock_run(session, picked.run.workspace_id, picked.run.id)
             if run is None:
                 return Advanced(again=False)
-            for row in audits:  # the call and its checkpoint are recorded together, or run again
-                KernelStore._audit(session, *row)
             checkpoints = await self._checkpoints(session, run)
-            checkpoint = next((c for c in checkpoints if c.step == step.id and c.attempt == attempt), None)
-            if checkpoint is None or checkpoint.status != "running":
-                return Advanced(again=run.status not in FINISHED and run.status != "waiting", status=run.status)
-            checkpoint.finished_at = now
-            checkpoint.log_key = log_key
-            if error is None:
-                checkpoint.status = "succeeded"
-                checkpoint.output = output
-                await append_event(session, run, "step.finished", {"step": step.id, "attempt": attempt})
-                run.worker, run.heartbeat_at = None, now  # between steps nobody holds it: any worker goes on
-                if run.status in FINISHED:  # cancelled while the step ran: its output is kept
-                    return Advanced(again=False, status=run.status)
-                if not chain:
-                    return Advanced(again=True, status=run.status)
-                definition = await self._definition(session, run)
-                chosen = await self._choose(session, run, definition, checkpoints, now)
-                if isinstance(chosen, Picked):
-                    return Advanced(again=True, status="running", picked=chosen)
-                return chosen
-            checkpoint.status = "failed"
-            checkpoint.error = error[:MAX_ERROR]
-            await append_event(
-                session, run, "step.failed", {"step": step.id, "attempt": attempt, "error": error[:MAX_ERROR]}
-            )
-            if run.status in FINISHED:
+            definition = await self._definition(session, run) if chain else None
+            Ledger.take(session)
+            ledger = Ledger(run)
+            ledger.audit(audits)  # the call and its checkpoint are recorded together, or run again
+            advanced = await self._close(ledger, picked, checkpoints, definition, output, error, log_key, now)
+            await ledger.write(session)
+            return advanced
+
+    async def _close(
+        self,
+        ledger: Ledger,
+        picked: Picked,
+        checkpoints: list[RecipeStepRun],
+        definition: Definition | None,
+        output: Any,
+        error: str | None,
+        log_key: str | None,
+        now: datetime,
+    ) -> Advanced:
+        """:meth:`_finish`'s decisions, into ``ledger``; ``definition`` given: chain (pick the next)."""
+        run, step, attempt = ledger.run, picked.step, picked.attempt
+        checkpoint = next((c for c in checkpoints if c.step == step.id and c.attempt == attempt), None)
+        if checkpoint is None or checkpoint.status != "running":
+            return Advanced(again=run.status not in FINISHED and run.status != "waiting", status=run.status)
+        checkpoint.finished_at = now
+        checkpoint.log_key = log_key
+        ledger.change(checkpoint)
+        if error is None:
+            checkpoint.status = "succeeded"
+            checkpoint.output = output
+            ledger.event("step.finished", {"step": step.id, "attempt": attempt})
+            run.worker, run.heartbeat_at = None, now  # between steps nobody holds it: any worker goes on
+            if run.status in FINISHED:  # cancelled while the step ran: its output is kept
                 return Advanced(again=False, status=run.status)
-            if attempt <= step.retries:
-                delay = step.backoff_seconds * (2 ** (attempt - 1))
-                run.not_before = now + timedelta(seconds=delay)
-                run.worker = None
-                return Advanced(again=True, delay=delay, status=run.status)
-            run.status = "failed"
-            run.error = f"step {step.id}: {error}"[:MAX_ERROR]
-            run.finished_at = now
+            if definition is None:
+                return Advanced(again=True, status=run.status)
+            chosen = await self._choose(ledger, definition, checkpoints, now)
+            if isinstance(chosen, Picked):
+                return Advanced(again=True, status="running", picked=chosen)
+            return chosen
+        checkpoint.status = "failed"
+        checkpoint.error = error[:MAX_ERROR]
+        ledger.event("step.failed", {"step": step.id, "attempt": attempt, "error": error[:MAX_ERROR]})
+        if run.status in FINISHED:
+            return Advanced(again=False, status=run.status)
+        if attempt <= step.retries:
+            delay = step.backoff_seconds * (2 ** (attempt - 1))
+            run.not_before = now + timedelta(seconds=delay)
             run.worker = None
-            await append_event(session, run, "run.failed", {"step": step.id, "error": run.error})
-            return Advanced(again=False, status="failed")
+            return Advanced(again=True, delay=delay, status=run.status)
+        run.status = "failed"
+        run.error = f"step {step.id}: {error}"[:MAX_ERROR]
+        run.finished_at = now
+        run.worker = None
+        ledger.event("run.failed", {"step": step.id, "error": run.error})
+        return Advanced(again=False, status="failed")
 
 
 class TokenLog:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
@@ -11,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from automatos.kernel.db.session import engine_from_url
-from automatos.kernel.db.sqlite_cursor import OneTripConnection, OneTripCursor
+from automatos.kernel.db.sqlite_cursor import OneTripConnection, OneTripCursor, deferred
 
 
 @pytest.fixture
@@ -83,3 +84,97 @@ async def test_streaming_keeps_a_server_side_cursor(engine: AsyncEngine) -> None
         streamed = await connection.stream(text("SELECT n FROM t ORDER BY n"))
         got = [row[0] async for row in streamed]
     assert got == list(range(50))
+
+
+# --- deferred: statements without rows wait for the next trip ---------------------------------------
+
+
+def count_trips(raw: Any) -> list[str]:
+    """The trips to this connection's thread, by the function sent."""
+    driver = raw.driver_connection
+    sent: list[str] = []
+    original = driver._execute
+
+    async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(getattr(fn, "__name__", repr(fn)))
+        return await original(fn, *args, **kwargs)
+
+    driver._execute = counted
+    return sent
+
+
+async def test_deferred_writes_go_with_the_next_read_and_the_commit(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        trips = count_trips(raw)
+        async with deferred(connection):
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        assert trips == []  # waits for the read
+        assert (await connection.execute(text("SELECT count(*) FROM t"))).scalar() == 0
+        assert len(trips) == 1
+        async with deferred(connection):
+            one = await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 1)"))
+            assert one.rowcount == -1  # unknown: it has not run yet
+            await connection.execute(text("INSERT INTO t (name, n) VALUES (:name, :n)"), [{"name": "b", "n": 2}] * 1)
+            await connection.execute(text("UPDATE t SET n = n + 10 WHERE name = 'a'"))
+            returned = await connection.execute(text("INSERT INTO t (name, n) VALUES ('c', 3) RETURNING n"))
+            assert returned.scalar() == 3  # RETURNING is a read: it goes at once, after what waited
+            await connection.execute(text("DELETE FROM t WHERE name = 'b'"))
+        assert len(trips) == 2
+        outside = await connection.execute(text("UPDATE t SET n = n + 1"))
+        assert len(trips) == 3 and outside.rowcount == 2  # outside deferred, nothing waits (the DELETE went first)
+        async with deferred(connection):
+            await connection.execute(text("INSERT INTO t (name, n) VALUES ('d', 4)"))
+        await connection.commit()
+        assert len(trips) == 4  # the INSERT and the COMMIT in one
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT name, n FROM t ORDER BY name"))).all()
+    assert [tuple(r) for r in rows] == [("a", 12), ("c", 4), ("d", 4)]
+
+
+async def test_a_deferred_error_surfaces_at_the_commit_and_the_transaction_rolls_back(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (name, n) VALUES ('x', 1)"))
+    with pytest.raises(IntegrityError):
+        async with engine.begin() as connection:
+            async with deferred(connection):
+                await connection.execute(text("INSERT INTO t (name, n) VALUES ('y', 2)"))
+                await connection.execute(text("INSERT INTO t (name, n) VALUES ('x', 3)"))  # not unique
+    with pytest.raises(OperationalError):
+        async with engine.begin() as connection:
+            async with deferred(connection):
+                await connection.execute(text("UPDATE nowhere SET n = 1"))
+            await connection.execute(text("SELECT 1"))  # the next trip carries it, and its error
+    async with engine.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM t ORDER BY name"))).scalars().all()
+    assert names == ["x"]
+
+
+async def test_a_rollback_drops_what_waits(tmp_path: Path) -> None:
+    made = engine_from_url(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}", pool_size=1)
+    try:
+        async with made.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+        async with made.connect() as connection:
+            await connection.exec_driver_sql("BEGIN")
+            async with deferred(connection):
+                await connection.execute(text("INSERT INTO t (name) VALUES ('dropped')"))
+            await connection.rollback()
+        async with made.begin() as connection:  # the same pooled connection: nothing left waiting
+            await connection.execute(text("INSERT INTO t (name) VALUES ('kept')"))
+        async with made.connect() as connection:
+            names = (await connection.execute(text("SELECT name FROM t"))).scalars().all()
+        assert names == ["kept"]
+    finally:
+        await made.dispose()
+
+
+async def test_deferred_changes_nothing_elsewhere(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        trips = count_trips(raw)
+        async with deferred(connection):
+            pass
+        inserted = await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 1)"))
+        assert inserted.rowcount == 1 and len(trips) == 1
+        await connection.commit()

@@ -10,27 +10,100 @@ recipe step's ten statements were forty trips, most of its 9 ms (``bench/recipes
 ``description``, ``rowcount`` and ``lastrowid``; the rest of SQLAlchemy's adapter (transactions,
 errors, the fetch methods over the buffered rows) is unchanged. :func:`one_trip` switches a new
 connection's adapter to it (the engine's ``connect`` event). Server-side cursors (``stream()``)
-keep SQLAlchemy's own. Written against SQLAlchemy 2.1's ``AsyncAdapt_dbapi_cursor`` (the supported
+keep SQLAlchemy's own.
+
+:func:`deferred` goes further for a caller that does not read what its writes answer: inside it,
+statements that return no rows (``BEGIN``, ``INSERT``/``UPDATE``/``DELETE`` without ``RETURNING``)
+wait, and go to the thread with the next statement that does, or with the ``COMMIT`` — the
+recipes engine's transaction, ``BEGIN IMMEDIATE`` and a run read, then five writes and the commit,
+is three trips instead of nine. Their ``rowcount`` is unknown (-1), and an error in one surfaces at
+that next trip, still inside the transaction, which then rolls back as a whole. A rollback drops
+what waits. Outside :func:`deferred`, nothing changes.
+
+Written against SQLAlchemy 2.1's ``AsyncAdapt_dbapi_cursor`` (the supported
 range, ``sqlalchemy>=2.1``); the suite runs it on the lowest and the locked versions.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import sqlite3
-from typing import Any
+import weakref
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
-__all__ = ["OneTripConnection", "OneTripCursor", "one_trip"]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+__all__ = ["OneTripConnection", "OneTripCursor", "deferred", "one_trip"]
 
 _Result = tuple[Any, list[Any], int, int | None]
+_Statement = tuple[str, Any, bool]
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> _Result:
-    """In the connection's thread: the statement, its rows, then the cursor closed."""
+class _Waiting:
+    """A connection's statements held by :func:`deferred` (``on``: holding new ones)."""
+
+    __slots__ = ("on", "statements")
+
+    def __init__(self) -> None:
+        self.on = False
+        self.statements: list[_Statement] = []
+
+
+_WAITING: weakref.WeakKeyDictionary[Any, _Waiting] = weakref.WeakKeyDictionary()
+"""Per aiosqlite connection (the adapter's ``__slots__`` leave no room, see :func:`one_trip`)."""
+
+
+async def _no_wait() -> None:
+    return None
+
+
+def _take(driver: Any) -> list[_Statement]:
+    waiting = _WAITING.get(driver)
+    if waiting is None or not waiting.statements:
+        return []
+    statements, waiting.statements = waiting.statements, []
+    return statements
+
+
+def _no_rows(operation: str) -> bool:
+    head = operation.lstrip()[:7].upper()
+    if head.startswith("BEGIN"):
+        return True
+    return head.startswith(("INSERT", "UPDATE", "DELETE")) and "RETURNING" not in operation.upper()
+
+
+def _send(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
+    """In the connection's thread: statements whose answers nobody reads, in order."""
+    for operation, parameters, many in statements:
+        cursor = connection.cursor()
+        try:
+            if many:
+                cursor.executemany(operation, parameters)
+            elif parameters is None:
+                cursor.execute(operation)
+            else:
+                cursor.execute(operation, parameters)
+        finally:
+            cursor.close()
+
+
+def _send_and_commit(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
+    _send(connection, statements)
+    connection.commit()
+
+
+def _run(
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool, before: list[_Statement]
+) -> _Result:
+    """In the connection's thread: what waited, the statement, its rows, then the cursor closed."""
+    _send(connection, before)
     cursor = connection.cursor()
     try:
         if many:
@@ -90,17 +163,33 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _trip(self, operation: Any, parameters: Any, many: bool) -> None:
         connection = self._connection
         async with self._adapt_connection._execute_mutex:
-            got: _Result = await connection._execute(_run, connection._conn, operation, parameters, many)
+            before = _take(connection)
+            got: _Result = await connection._execute(_run, connection._conn, operation, parameters, many, before)
         self._description, rows, self._rowcount, self._lastrowid = got
         self._rows = collections.deque(rows)
 
+    def _held(self, operation: Any, parameters: Any, many: bool) -> bool:
+        """Inside :func:`deferred`: a statement without rows waits for the next trip."""
+        waiting = _WAITING.get(self._connection)
+        if waiting is None or not waiting.on or not _no_rows(operation):
+            return False
+        waiting.statements.append((operation, parameters, many))
+        self._description, self._rowcount, self._lastrowid = None, -1, None
+        self._rows = collections.deque()
+        await_(_no_wait())  # SQLAlchemy's async engine wants a statement to have awaited something
+        return True
+
     def execute(self, operation: Any, parameters: Any = None) -> Any:
+        if self._held(operation, parameters, False):
+            return
         try:
             await_(self._trip(operation, parameters, False))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        if self._held(operation, seq_of_parameters, True):
+            return
         try:
             await_(self._trip(operation, seq_of_parameters, True))
         except Exception as error:
@@ -120,8 +209,52 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
 
+    def commit(self) -> None:
+        """What waited (:func:`deferred`) and the ``COMMIT``, in one trip."""
+        statements = _take(self._connection)
+        if not statements:
+            super().commit()
+            return
+        try:
+            await_(self._commit_with(statements))
+        except Exception as error:
+            self._handle_exception(error)
+
+    async def _commit_with(self, statements: list[_Statement]) -> None:
+        connection = self._connection
+        async with self._execute_mutex:
+            await connection._execute(_send_and_commit, connection._conn, statements)
+
+    def rollback(self) -> None:
+        """What waited goes with the transaction."""
+        _take(self._connection)
+        super().rollback()
+
 
 def one_trip(dbapi_connection: Any) -> None:
     """Switch a new connection's adapter to :class:`OneTripConnection` (same slots, same state)."""
     if type(dbapi_connection) is AsyncAdapt_aiosqlite_connection:
         dbapi_connection.__class__ = OneTripConnection
+
+
+@contextlib.asynccontextmanager
+async def deferred(connection: AsyncConnection) -> AsyncIterator[None]:
+    """Inside: this connection's statements that return no rows go with its next trip (see the
+    module docstring). On any other database, or a connection without :class:`OneTripConnection`,
+    nothing changes."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = await connection.get_raw_connection()
+    if not isinstance(raw.dbapi_connection, OneTripConnection):
+        yield
+        return
+    driver = raw.driver_connection
+    waiting = _WAITING.get(driver)
+    if waiting is None:
+        waiting = _WAITING[driver] = _Waiting()
+    waiting.on = True
+    try:
+        yield
+    finally:
+        waiting.on = False
