@@ -15,7 +15,7 @@ of ``--steps`` tool steps that only call it. Measured, side by side each round:
 Then ``--runs`` runs of that recipe started at once through the API and driven by the local runner
 (``RECIPES_CONCURRENCY``, per-workspace slots): every run must finish ``succeeded`` with each step
 checkpointed exactly once; reported as steps per second. (Two ``automatos worker`` processes on
-PostgreSQL + Redis are the scale-out figure, not measured here yet.)
+PostgreSQL + Redis are ``bench/recipes_workers.py``.)
 
 ``--backends production`` runs the same on PostgreSQL + Redis (the suite's embedded servers, or
 ``DATABASE_URL``/``REDIS_URL``): the goal there is under 10 ms.

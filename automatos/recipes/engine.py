@@ -33,7 +33,13 @@ One call, whatever runs it (the in-process runner on the embedded default, a que
    one step, and the next may run on another worker.
 
 :class:`Advanced` tells the caller whether to advance again and after how long. The clock is
-injected (``clock``); nothing here sleeps.
+injected (``clock``); nothing here sleeps. The transactions' writes are collected and sent by
+:class:`~automatos.recipes.ledger.Ledger` (Core statements; on SQLite with the ``COMMIT``).
+
+Why one module of about 580 lines: steps 0-5 are one algorithm over one locked run, and each step's
+rules (who holds the run, which attempt, what a retry is) are read together; the parts that stand
+alone are elsewhere — the writes (``ledger.py``), templates (``templates.py``), definitions
+(``definition.py``), who calls ``advance`` (``runner.py``, ``queue.py``).
 """
 
 from __future__ import annotations

@@ -449,3 +449,47 @@ async def test_routes_must_name_agents_of_the_workspace(world: World) -> None:
         "/api/recipes", json={"slug": "r", "name": "r", "definition": many}, headers=world.alpha()
     )
     assert got.status_code == 422 and "definition.routes" in got.text, got.text
+
+
+async def test_a_chained_step_on_sqlite_is_three_trips_with_its_audit_row(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mechanism behind the embedded per-step figure (bench/recipes.py): a step closed and the
+    next opened is one transaction of three trips to SQLite's thread — ``BEGIN IMMEDIATE`` with the
+    run's read, its checkpoints, then every write with the ``COMMIT`` — and the tool call's audit
+    row is in that last one, with the checkpoint it belongs to."""
+    import aiosqlite
+
+    steps = [
+        {"id": f"s{i}", "tool": "cards__card", "arguments": {"url": "https://x.test/{{ inputs.n }}"}} for i in range(3)
+    ]
+    await world.recipe(steps, slug="chain")
+    await world.run("chain", {"n": 0})  # the version's definition read once, and cached
+    await world.runner.stop()
+    trips: list[str] = []
+    original = aiosqlite.Connection._execute
+
+    async def counted(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        sql = repr(args)
+        if "recipe" in sql:
+            trips.append(f"{fn.__name__}: {sql}")
+        return await original(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    started = await world.client.post("/api/recipes/chain/runs", json={"inputs": {"n": 1}}, headers=world.alpha())
+    run_id = started.json()["id"]
+    trips.clear()
+    engine = container_of(world.client).recipe_engine()
+    advanced = await engine.advance(run_id, chain=True)
+    while advanced.again:
+        advanced = await engine.advance(run_id, chain=True, picked=advanced.picked)
+    monkeypatch.undo()
+    assert advanced.status == "succeeded"
+    assert len(trips) == 3 + 3 * len(steps), trips  # picking the first step, then three a step
+    commits = [t for t in trips if t.startswith("_send_and_commit")]
+    assert len(commits) == 1 + len(steps)
+    assert "BEGIN IMMEDIATE" in trips[0] and "FROM recipe_runs" in trips[0]
+    for closing in commits[1:]:  # each step's: its audit row, its checkpoint closed, the next
+        assert "INSERT INTO audit_log" in closing and "UPDATE recipe_step_runs" in closing
+    got = await world.get(run_id)
+    assert [s["status"] for s in got["steps"]] == ["succeeded"] * 3
