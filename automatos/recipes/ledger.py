@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, inspect, update
 
 from automatos.kernel.db.models import AuditLogEntry
 from automatos.kernel.db.sqlite_cursor import deferred
@@ -36,7 +36,7 @@ _AUDIT: Table = AuditLogEntry.__table__  # type: ignore[assignment]
 RUN_STATE = ("status", "step", "error", "events", "not_before", "worker", "heartbeat_at", "finished_at")
 """The run's columns the engine changes (``updated_at`` follows by itself)."""
 STEP_STATE = ("status", "output", "error", "log_key", "finished_at")
-"""A checkpoint's columns the engine changes once it exists."""
+"""A checkpoint's columns the engine changes once it exists (written when they changed)."""
 
 _UPDATE_RUN = update(_RUNS).where(_RUNS.c.id == bindparam("w_id"), _RUNS.c.workspace_id == bindparam("w_workspace"))
 _UPDATE_STEP = update(_STEPS).where(
@@ -115,8 +115,11 @@ class Ledger:
             ]
             await connection.execute(insert(_STEPS), rows)
         for c in self._changed:
-            where = {"w_run": c.run_id, "w_workspace": c.workspace_id, "w_step": c.step, "w_attempt": c.attempt}
-            await connection.execute(_UPDATE_STEP, {**where, **{name: getattr(c, name) for name in STEP_STATE}})
+            attrs = inspect(c).attrs  # only what changed: an output never set stays SQL NULL, not JSON null
+            values = {name: getattr(c, name) for name in STEP_STATE if attrs[name].history.has_changes()}
+            if values:
+                where = {"w_run": c.run_id, "w_workspace": c.workspace_id, "w_step": c.step, "w_attempt": c.attempt}
+                await connection.execute(_UPDATE_STEP, {**where, **values})
         if self._events:
             await connection.execute(insert(_EVENTS), self._events)
         state = {name: getattr(run, name) for name in RUN_STATE}

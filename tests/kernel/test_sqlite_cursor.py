@@ -178,3 +178,46 @@ async def test_deferred_changes_nothing_elsewhere(engine: AsyncEngine) -> None:
         inserted = await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 1)"))
         assert inserted.rowcount == 1 and len(trips) == 1
         await connection.commit()
+
+
+async def test_a_held_failure_poisons_the_transaction_even_past_a_savepoint(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(text("INSERT INTO t (name, n) VALUES ('x', 1)"))
+    # the failing statement is inside a savepoint: its RELEASE carries it, and nothing of it stays
+    with pytest.raises(IntegrityError) as raised:
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO t (name, n) VALUES ('before', 0)"))
+            async with connection.begin_nested():
+                async with deferred(connection):
+                    await connection.execute(text("INSERT INTO t (name, n) VALUES ('in-savepoint', 2)"))
+                    await connection.execute(text("INSERT INTO t (name, n) VALUES ('x', :n)"), {"n": 424242})
+    message = str(raised.value)
+    assert "in a deferred statement: INSERT INTO t" in message and "424242" not in message.split("[SQL")[0]
+    # a caller that catches the error and commits anyway commits nothing of it
+    with pytest.raises(OperationalError, match="must be rolled back"):
+        async with engine.begin() as connection:
+            async with deferred(connection):
+                await connection.execute(text("INSERT INTO t (name, n) VALUES ('a', 3)"))
+                await connection.execute(text("INSERT INTO t (name, n) VALUES ('x', 4)"))
+                await connection.execute(text("INSERT INTO t (name, n) VALUES ('c', 5)"))
+            with pytest.raises(IntegrityError):
+                await connection.execute(text("SELECT 1"))
+            await connection.execute(text("INSERT INTO t (name, n) VALUES ('after', 6)"))
+    async with engine.connect() as connection:
+        names = (await connection.execute(text("SELECT name FROM t ORDER BY name"))).scalars().all()
+    assert names == ["x"]
+    async with engine.begin() as connection:  # rolled back: the connections work again
+        await connection.execute(text("INSERT INTO t (name, n) VALUES ('y', 7)"))
+
+
+async def test_held_parameters_are_copied_and_a_stream_sees_what_waited(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        params = {"name": "p", "n": 0}
+        async with deferred(connection):
+            for i in range(3):
+                params["name"], params["n"] = f"p{i}", i
+                await connection.exec_driver_sql("INSERT INTO t (name, n) VALUES (:name, :n)", params)
+        streamed = await connection.stream(text("SELECT name, n FROM t ORDER BY n"))
+        got = [tuple(row) async for row in streamed]
+        await connection.commit()
+    assert got == [("p0", 0), ("p1", 1), ("p2", 2)]

@@ -182,6 +182,13 @@ async def test_retries_conditions_rejects_and_the_retry_of_a_failed_run(world: W
     assert run["status"] == "failed" and run["error"].startswith("step boom: tool cards__boom: provider"), run
     statuses = [(s["step"], s["attempt"], s["status"]) for s in run["steps"]]
     assert statuses == [("maybe", 1, "skipped"), ("boom", 1, "failed"), ("boom", 2, "failed"), ("boom", 3, "failed")]
+    async with world.kernel.store.sessionmaker() as session:  # what was never set stays SQL NULL
+        never = await session.execute(
+            select(RecipeStepRun.step, RecipeStepRun.attempt).where(
+                RecipeStepRun.run_id == run["id"], RecipeStepRun.output.is_(None)
+            )
+        )
+    assert sorted(never.all()) == [("boom", 1), ("boom", 2), ("boom", 3), ("maybe", 1)]
     retried = await world.client.post(f"/api/recipes/runs/{run['id']}/retry", json={}, headers=world.alpha())
     assert retried.status_code == 200, retried.text
     await world.runner.idle()

@@ -16,9 +16,16 @@ keep SQLAlchemy's own.
 statements that return no rows (``BEGIN``, ``INSERT``/``UPDATE``/``DELETE`` without ``RETURNING``)
 wait, and go to the thread with the next statement that does, or with the ``COMMIT`` — the
 recipes engine's transaction, ``BEGIN IMMEDIATE`` and a run read, then five writes and the commit,
-is three trips instead of nine. Their ``rowcount`` is unknown (-1), and an error in one surfaces at
-that next trip, still inside the transaction, which then rolls back as a whole. A rollback drops
-what waits. Outside :func:`deferred`, nothing changes.
+is three trips instead of nine. A rollback drops what waits. Outside :func:`deferred`, nothing
+changes. Its limits, for the callers that use it:
+
+- a held statement's ``rowcount`` is unknown (-1) and it has no ``lastrowid``: only Core statements
+  whose answers nobody reads belong inside — never an ORM flush, which checks row counts;
+- a held statement that fails raises at the next trip (its message names it, never its
+  parameters), and from then on every statement of the transaction fails until it is rolled back:
+  a savepoint or a caught error cannot commit half of what was held;
+- what waits is sent before a server-side cursor's (``stream()``) statement too; the parameters
+  are copied when held.
 
 Written against SQLAlchemy 2.1's ``AsyncAdapt_dbapi_cursor`` (the supported
 range, ``sqlalchemy>=2.1``); the suite runs it on the lowest and the locked versions.
@@ -30,34 +37,43 @@ import collections
 import contextlib
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection, AsyncAdapt_aiosqlite_cursor
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_ss_cursor,
+)
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-__all__ = ["OneTripConnection", "OneTripCursor", "deferred", "one_trip"]
+__all__ = ["HeldFirstCursor", "OneTripConnection", "OneTripCursor", "deferred", "one_trip"]
 
 _Result = tuple[Any, list[Any], int, int | None]
 _Statement = tuple[str, Any, bool]
 
 
 class _Waiting:
-    """A connection's statements held by :func:`deferred` (``on``: holding new ones)."""
+    """A connection's statements held by :func:`deferred` (``on``: holding new ones; ``failed``:
+    one of them failed, and the transaction must be rolled back)."""
 
-    __slots__ = ("on", "statements")
+    __slots__ = ("failed", "on", "statements")
 
     def __init__(self) -> None:
         self.on = False
         self.statements: list[_Statement] = []
+        self.failed: str | None = None
 
 
 _WAITING: weakref.WeakKeyDictionary[Any, _Waiting] = weakref.WeakKeyDictionary()
 """Per aiosqlite connection (the adapter's ``__slots__`` leave no room, see :func:`one_trip`)."""
+
+_FAILED = "automatos_deferred"
+"""Set on the error of a held statement that failed (in the thread): the statement, shortened."""
 
 
 async def _no_wait() -> None:
@@ -65,11 +81,36 @@ async def _no_wait() -> None:
 
 
 def _take(driver: Any) -> list[_Statement]:
+    """What waits, to send now — unless a held statement failed earlier in this transaction."""
     waiting = _WAITING.get(driver)
-    if waiting is None or not waiting.statements:
+    if waiting is None:
         return []
+    if waiting.failed is not None:
+        raise sqlite3.OperationalError(
+            f"a deferred statement failed earlier in this transaction ({waiting.failed}); it must be rolled back"
+        )
     statements, waiting.statements = waiting.statements, []
     return statements
+
+
+def _mark(driver: Any, error: BaseException) -> None:
+    """After a trip raised: a held statement's failure poisons the transaction (see the docstring)."""
+    failed = getattr(error, _FAILED, None)
+    waiting = _WAITING.get(driver)
+    if failed is not None and waiting is not None:
+        waiting.failed = failed
+
+
+def _clear(driver: Any) -> None:
+    waiting = _WAITING.get(driver)
+    if waiting is not None:
+        waiting.statements, waiting.failed = [], None
+
+
+def _copy(parameters: Any) -> Any:
+    if parameters is None:
+        return None
+    return dict(parameters) if isinstance(parameters, Mapping) else tuple(parameters)
 
 
 def _no_rows(operation: str) -> bool:
@@ -80,7 +121,8 @@ def _no_rows(operation: str) -> bool:
 
 
 def _send(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
-    """In the connection's thread: statements whose answers nobody reads, in order."""
+    """In the connection's thread: statements whose answers nobody reads, in order; a failure
+    names its statement (never its parameters)."""
     for operation, parameters, many in statements:
         cursor = connection.cursor()
         try:
@@ -90,6 +132,12 @@ def _send(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
                 cursor.execute(operation)
             else:
                 cursor.execute(operation, parameters)
+        except sqlite3.Error as error:
+            where = " ".join(operation.split())[:200]
+            setattr(error, _FAILED, where)
+            first = error.args[0] if error.args else type(error).__name__
+            error.args = (f"{first} (in a deferred statement: {where})", *error.args[1:])
+            raise
         finally:
             cursor.close()
 
@@ -164,7 +212,11 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         connection = self._connection
         async with self._adapt_connection._execute_mutex:
             before = _take(connection)
-            got: _Result = await connection._execute(_run, connection._conn, operation, parameters, many, before)
+            try:
+                got: _Result = await connection._execute(_run, connection._conn, operation, parameters, many, before)
+            except Exception as error:
+                _mark(connection, error)
+                raise
         self._description, rows, self._rowcount, self._lastrowid = got
         self._rows = collections.deque(rows)
 
@@ -173,7 +225,8 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         waiting = _WAITING.get(self._connection)
         if waiting is None or not waiting.on or not _no_rows(operation):
             return False
-        waiting.statements.append((operation, parameters, many))
+        held = [_copy(p) for p in parameters] if many else _copy(parameters)
+        waiting.statements.append((operation, held, many))
         self._description, self._rowcount, self._lastrowid = None, -1, None
         self._rows = collections.deque()
         await_(_no_wait())  # SQLAlchemy's async engine wants a statement to have awaited something
@@ -203,31 +256,65 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
 
+def _held_first(adapter: Any) -> None:
+    adapter._send_held()  # a OneTripConnection (its _ss_cursor_cls)
+
+
+class HeldFirstCursor(AsyncAdapt_aiosqlite_ss_cursor):
+    """SQLAlchemy's server-side cursor (``stream()``), which first sends what waits (:func:`deferred`)."""
+
+    __slots__ = ()
+
+    def execute(self, operation: Any, parameters: Any = None) -> Any:
+        _held_first(self._adapt_connection)
+        return super().execute(operation, parameters)
+
+    def executemany(self, operation: Any, seq_of_parameters: Any) -> Any:
+        _held_first(self._adapt_connection)
+        return super().executemany(operation, seq_of_parameters)
+
+
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     """SQLAlchemy's aiosqlite connection adapter, with :class:`OneTripCursor` for buffered cursors."""
 
     __slots__ = ()
     _cursor_cls = OneTripCursor
+    _ss_cursor_cls = HeldFirstCursor
 
     def commit(self) -> None:
         """What waited (:func:`deferred`) and the ``COMMIT``, in one trip."""
-        statements = _take(self._connection)
-        if not statements:
+        waiting = _WAITING.get(self._connection)
+        if waiting is None or (not waiting.statements and waiting.failed is None):
             super().commit()
             return
         try:
-            await_(self._commit_with(statements))
+            await_(self._send_waiting(_send_and_commit))
         except Exception as error:
             self._handle_exception(error)
 
-    async def _commit_with(self, statements: list[_Statement]) -> None:
+    def _send_held(self) -> None:
+        """What waits, alone (before a server-side cursor's statement)."""
+        waiting = _WAITING.get(self._connection)
+        if waiting is None or (not waiting.statements and waiting.failed is None):
+            return
+        try:
+            await_(self._send_waiting(_send))
+        except Exception as error:
+            self._handle_exception(error)
+
+    async def _send_waiting(self, send: Any) -> None:
         connection = self._connection
         async with self._execute_mutex:
-            await connection._execute(_send_and_commit, connection._conn, statements)
+            statements = _take(connection)
+            try:
+                await connection._execute(send, connection._conn, statements)
+            except Exception as error:
+                _mark(connection, error)
+                raise
 
     def rollback(self) -> None:
         """What waited goes with the transaction."""
-        _take(self._connection)
+        _clear(self._connection)
         super().rollback()
 
 
