@@ -120,18 +120,22 @@ def _no_rows(operation: str) -> bool:
     return head.startswith(("INSERT", "UPDATE", "DELETE")) and "RETURNING" not in operation.upper()
 
 
+def _execute(cursor: sqlite3.Cursor, operation: str, parameters: Any, many: bool) -> None:
+    if many:
+        cursor.executemany(operation, parameters)
+    elif parameters is None:
+        cursor.execute(operation)
+    else:
+        cursor.execute(operation, parameters)
+
+
 def _send(connection: sqlite3.Connection, statements: list[_Statement]) -> None:
     """In the connection's thread: statements whose answers nobody reads, in order; a failure
     names its statement (never its parameters)."""
     for operation, parameters, many in statements:
         cursor = connection.cursor()
         try:
-            if many:
-                cursor.executemany(operation, parameters)
-            elif parameters is None:
-                cursor.execute(operation)
-            else:
-                cursor.execute(operation, parameters)
+            _execute(cursor, operation, parameters, many)
         except sqlite3.Error as error:
             where = " ".join(operation.split())[:200]
             setattr(error, _FAILED, where)
@@ -154,12 +158,7 @@ def _run(
     _send(connection, before)
     cursor = connection.cursor()
     try:
-        if many:
-            cursor.executemany(operation, parameters)
-        elif parameters is None:
-            cursor.execute(operation)
-        else:
-            cursor.execute(operation, parameters)
+        _execute(cursor, operation, parameters, many)
         description = cursor.description
         rows = cursor.fetchall() if description else []
         return description, rows, cursor.rowcount, cursor.lastrowid
