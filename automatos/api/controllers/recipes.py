@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post, put
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Stream
 
 from automatos.api.controllers.chat import sse_headers
@@ -68,7 +68,7 @@ class RecipesController(Controller):
         self,
         request: Request[Any, Any, Any],
         q: Annotated[str | None, QueryParameter(max_length=200)] = None,
-        archived: bool = False,
+        archived: FromQuery[bool] = False,
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[RecipeRecord]:
@@ -145,7 +145,7 @@ class RecipeRunsController(Controller):
         self,
         request: Request[Any, Any, Any],
         recipe: Annotated[str | None, QueryParameter(max_length=100)] = None,
-        status: Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"] | None = None,
+        status: FromQuery[Literal["queued", "running", "waiting", "succeeded", "failed", "cancelled"] | None] = None,
         offset: Offset = 0,
         limit: Limit = DEFAULT_LIMIT,
     ) -> Page[RunRecord]:

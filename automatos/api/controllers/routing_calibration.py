@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, post
+from litestar.params import JSONBody
 
 from automatos.api.dependencies import request_context, scoped, services
 from automatos.kernel.errors import ValidationError
@@ -50,7 +51,7 @@ class RoutingCalibrationController(Controller):
     tags = ["routing"]
 
     @post("/calibration", status_code=200, summary="Fit the routing thresholds on labelled examples (workspace admins)")
-    async def calibrate(self, request: Request[Any, Any, Any], data: Any) -> dict[str, Any]:
+    async def calibrate(self, request: Request[Any, Any, Any], data: JSONBody[Any]) -> dict[str, Any]:
         _, ctx = await request_context(request)
         scope = scoped(ctx, Permission.WORKSPACE_UPDATE)
         examples, use_corrections = _body(data)
